@@ -1,0 +1,42 @@
+"""The one place that builds engines, session factories and clocks and wires them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from models.clock import Clock, SystemClock
+from models.db import create_engine, read_only_factory, session_factory
+
+
+@dataclass
+class App:
+    """Everything a command, a web route or a job needs, opened once per process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]
+    clock: Clock = field(default_factory=SystemClock)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
+    database = settings.database
+    engine = create_engine(
+        database.url,
+        echo=database.echo,
+        pool_size=database.pool_size,
+        sqlite_busy_timeout_ms=database.sqlite_busy_timeout_ms,
+    )
+    return App(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        read_sessions=read_only_factory(engine),
+        clock=clock or SystemClock(),
+    )

@@ -1,0 +1,310 @@
+"""Settings: the shape of `config.example.toml`, loaded once into one frozen, typed object.
+
+Sources, later wins: built-in defaults, the TOML file named by ``--config`` or
+``PENDAMPING_CONFIG``, then environment variables ``PENDAMPING_<SECTION>_<KEY>``
+(for example ``PENDAMPING_DATABASE_URL`` or ``PENDAMPING_TELEGRAM_TOKEN``).
+A bad value or an unknown key raises :class:`ConfigError` with one line naming the key,
+where it came from and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+ENV_PREFIX = "PENDAMPING_"
+CONFIG_ENV = "PENDAMPING_CONFIG"
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased as one line for the operator."""
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"an IANA time zone such as 'Asia/Jakarta', got {name!r}") from exc
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///./var/pendamping.db"
+    echo: bool = False
+    pool_size: int = Field(default=5, ge=1, le=200)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "a URL starting with 'sqlite+aiosqlite://' or 'postgresql+asyncpg://'"
+            )
+        return url
+
+
+class GeneralSettings(_Section):
+    timezone: TimeZoneName = "Asia/Jakarta"
+    locale: str = Field(default="id", pattern=r"^[a-z]{2}(_[A-Z]{2})?$")
+    conversation_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    invite_valid_days: int = Field(default=14, ge=1, le=365)
+
+
+class TelegramSettings(_Section):
+    token: SecretStr | None = None
+    bot_username: str | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    api_base_url: str = "https://api.telegram.org/bot"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None and bool(self.token.get_secret_value())
+
+
+class TwilioSettings(_Section):
+    account_sid: str | None = Field(default=None, pattern=r"^AC[0-9a-fA-F]{32}$")
+    auth_token: SecretStr | None = None
+    whatsapp_sender: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    sms_sender: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    api_base_url: str | None = None
+    public_base_url: str | None = None
+    messages_per_second: int = Field(default=80, ge=1, le=1000)
+    templates: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("templates")
+    @classmethod
+    def _content_sids(cls, templates: dict[str, str]) -> dict[str, str]:
+        for kind, sid in templates.items():
+            if not (sid.startswith("HX") and len(sid) == 34):
+                raise ValueError(f"a Content SID like 'HX' + 32 hex digits for {kind!r}")
+        return templates
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.account_sid and self.auth_token and self.auth_token.get_secret_value())
+
+
+class SchedulerSettings(_Section):
+    reminder_offsets_days: list[int] = Field(default_factory=lambda: [3, 1])
+    reminder_time: time = time(16, 0)
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(6, 0)
+    morning_nudge_time: time = time(6, 30)
+    max_attempts: int = Field(default=6, ge=1, le=50)
+
+    @field_validator("reminder_offsets_days")
+    @classmethod
+    def _offsets(cls, offsets: list[int]) -> list[int]:
+        if any(day < 0 or day > 30 for day in offsets):
+            raise ValueError("whole days between 0 and 30, for example [3, 1]")
+        return sorted(set(offsets), reverse=True)
+
+
+class GraduationIndicator(_Section):
+    label: str
+    weight: float = Field(ge=0)
+
+
+def _default_indicators() -> dict[str, GraduationIndicator]:
+    return {
+        "penghasilan_umk": GraduationIndicator(label="Penghasilan di atas UMK", weight=3),
+        "usaha_berjalan": GraduationIndicator(label="Punya usaha yang berjalan", weight=2),
+        "kube_pena": GraduationIndicator(label="Ikut KUBE atau PENA", weight=1),
+        "bansos_komplementer": GraduationIndicator(label="Menerima bansos komplementer", weight=1),
+        "anak_sekolah": GraduationIndicator(label="Semua anak bersekolah", weight=1),
+        "bersedia": GraduationIndicator(label="Keluarga menyatakan bersedia", weight=2),
+    }
+
+
+class ReportingSettings(_Section):
+    digest_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    digest_time: time = time(7, 0)
+    graduation_horizon_days: int = Field(default=90, ge=1, le=730)
+    graduation_threshold: float = Field(default=7.0, ge=0)
+    graduation_attendance_weight: float = Field(default=2.0, ge=0)
+    graduation_target_per_year: int = Field(default=10, ge=0)
+    absence_streak_alert: int = Field(default=2, ge=1, le=12)
+    indicators: dict[str, GraduationIndicator] = Field(default_factory=_default_indicators)
+
+
+class KomponenType(_Section):
+    label: str
+    ends_at_age: int | None = Field(default=None, ge=0, le=120)
+    ends_after_days: int | None = Field(default=None, ge=0)
+    max_per_family: int | None = Field(default=None, ge=1)
+    aliases: list[str] = Field(default_factory=list)
+
+
+def _default_komponen() -> dict[str, KomponenType]:
+    return {
+        "ibu_hamil": KomponenType(
+            label="Ibu hamil/nifas", ends_after_days=42, aliases=["bumil", "hamil", "nifas"]
+        ),
+        "anak_usia_dini": KomponenType(
+            label="Anak usia dini", ends_at_age=7, aliases=["aud", "balita", "apras", "usia dini"]
+        ),
+        "anak_sd": KomponenType(label="Anak SD", ends_at_age=13, aliases=["sd", "mi"]),
+        "anak_smp": KomponenType(label="Anak SMP", ends_at_age=16, aliases=["smp", "mts"]),
+        "anak_sma": KomponenType(label="Anak SMA", ends_at_age=19, aliases=["sma", "smk", "ma"]),
+        "disabilitas_berat": KomponenType(
+            label="Disabilitas berat", max_per_family=1, aliases=["disabilitas", "difabel"]
+        ),
+        "lansia": KomponenType(
+            label="Lanjut usia", max_per_family=1, aliases=["lansia 70", "lanjut usia"]
+        ),
+    }
+
+
+class ProgrammeSettings(_Section):
+    komponen: dict[str, KomponenType] = Field(default_factory=_default_komponen)
+    max_komponen_per_family: int | None = Field(default=4, ge=1)
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    media_url_secret: SecretStr | None = None
+
+
+class Settings(_Section):
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    general: GeneralSettings = Field(default_factory=GeneralSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    reporting: ReportingSettings = Field(default_factory=ReportingSettings)
+    programme: ProgrammeSettings = Field(default_factory=ProgrammeSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    """The settings and where they came from (for `doctor`)."""
+
+    settings: Settings
+    source: Path | None
+
+
+def _env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, dict[str, str]], set[str]]:
+    """Map ``PENDAMPING_SECTION_KEY`` variables onto the known sections and keys."""
+    known: dict[str, tuple[str, str]] = {}
+    for section_name, section_field in Settings.model_fields.items():
+        section_type = section_field.annotation
+        assert isinstance(section_type, type) and issubclass(section_type, BaseModel)
+        for key in section_type.model_fields:
+            known[f"{ENV_PREFIX}{section_name}_{key}".upper()] = (section_name, key)
+    overrides: dict[str, dict[str, str]] = {}
+    dotted: set[str] = set()
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        if name not in known:
+            raise ConfigError(
+                f"config error: environment variable {name} is not a known setting "
+                f"(expected {ENV_PREFIX}<SECTION>_<KEY>, for example {ENV_PREFIX}DATABASE_URL)"
+            )
+        section, key = known[name]
+        overrides.setdefault(section, {})[key] = value
+        dotted.add(f"{section}.{key}")
+    return overrides, dotted
+
+
+def _parse_env_value(section: str, key: str, raw: str) -> Any:
+    """Environment values are strings; lists and tables are written as TOML values."""
+    section_type = Settings.model_fields[section].annotation
+    assert isinstance(section_type, type) and issubclass(section_type, BaseModel)
+    annotation = str(section_type.model_fields[key].annotation)
+    if annotation.startswith(("list", "dict")):
+        try:
+            return tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            return raw
+    return raw
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, dict[str, str]]) -> dict[str, Any]:
+    merged = {name: dict(value) if isinstance(value, dict) else value for name, value in base.items()}
+    for section, values in overrides.items():
+        target = merged.setdefault(section, {})
+        if not isinstance(target, dict):
+            target = merged[section] = {}
+        for key, raw in values.items():
+            target[key] = _parse_env_value(section, key, raw)
+    return merged
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    if error["type"] == "extra_forbidden":
+        return "unknown key (see config.example.toml for the keys there are)"
+    if error["type"] == "value_error":
+        return f"expected {message}"
+    return message[:1].lower() + message[1:]
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LoadedSettings:
+    """Load settings from defaults, an optional TOML file and the environment."""
+    environ = os.environ if environ is None else environ
+    file_path = Path(path) if path else None
+    if file_path is None and environ.get(CONFIG_ENV):
+        file_path = Path(environ[CONFIG_ENV])
+    data: dict[str, Any] = {}
+    if file_path is not None:
+        try:
+            data = tomllib.loads(file_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config error: file {file_path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config error: {file_path} is not valid TOML: {exc}") from None
+    overrides, from_env = _env_overrides(environ)
+    try:
+        settings = Settings.model_validate(_merge(data, overrides))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        section_key = ".".join(str(part) for part in first["loc"][:2])
+        if section_key in from_env:
+            where = f"environment variable {ENV_PREFIX}{section_key.replace('.', '_').upper()}"
+        elif file_path is not None:
+            where = str(file_path)
+        else:
+            where = "built-in defaults"
+        raise ConfigError(f"config error: {key} in {where}: {_describe(first)}") from None
+    return LoadedSettings(settings=settings, source=file_path)

@@ -1,0 +1,34 @@
+"""Small text helpers: matching keys for names, and masking of personal numbers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+
+
+def name_key(name: str) -> str:
+    """The key two spellings of one name share: case, accents and spacing ignored."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return _SPACES.sub(" ", stripped).strip().casefold()
+
+
+def clean_name(name: str) -> str:
+    """A display name with its spacing tidied; the spelling people chose is kept."""
+    return _SPACES.sub(" ", name).strip()
+
+
+def mask_nik(nik: str | None) -> str:
+    """Show a NIK by its last four digits only: ``************1234``."""
+    if not nik:
+        return "-"
+    return "*" * max(len(nik) - 4, 0) + nik[-4:]
+
+
+def mask_phone(phone: str | None) -> str:
+    """Show a phone number by its last three digits only: ``+62*******890``."""
+    if not phone:
+        return "-"
+    return phone[:3] + "*" * max(len(phone) - 6, 0) + phone[-3:]
