@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import Settings
 from models.clock import Clock, SystemClock
 from models.db import create_engine, read_only_factory, session_factory
+from models.komponen import KomponenCatalog
 
 
 @dataclass
@@ -39,4 +40,11 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         sessions=session_factory(engine),
         read_sessions=read_only_factory(engine),
         clock=clock or SystemClock(),
+    )
+
+
+def komponen_catalog(app: App) -> KomponenCatalog:
+    """The komponen rules of the configured programme year."""
+    return KomponenCatalog.from_mapping(
+        {name: rule.model_dump() for name, rule in app.settings.programme.komponen.items()}
     )

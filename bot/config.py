@@ -40,7 +40,7 @@ def _check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"an IANA time zone such as 'Asia/Jakarta', got {name!r}") from exc
+        raise ValueError(f"an IANA time zone such as 'Asia/Jakarta'") from exc
     return name
 
 
@@ -61,9 +61,7 @@ class DatabaseSettings(_Section):
     @classmethod
     def _async_driver(cls, url: str) -> str:
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError(
-                "a URL starting with 'sqlite+aiosqlite://' or 'postgresql+asyncpg://'"
-            )
+            raise ValueError("a URL starting with 'sqlite+aiosqlite://' or 'postgresql+asyncpg://'")
         return url
 
 
@@ -255,7 +253,9 @@ def _parse_env_value(section: str, key: str, raw: str) -> Any:
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, dict[str, str]]) -> dict[str, Any]:
-    merged = {name: dict(value) if isinstance(value, dict) else value for name, value in base.items()}
+    merged = {
+        name: dict(value) if isinstance(value, dict) else value for name, value in base.items()
+    }
     for section, values in overrides.items():
         target = merged.setdefault(section, {})
         if not isinstance(target, dict):
@@ -270,10 +270,15 @@ def _describe(error: Mapping[str, Any]) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     if error["type"] == "extra_forbidden":
-        return "unknown key (see config.example.toml for the keys there are)"
-    if error["type"] == "value_error":
-        return f"expected {message}"
-    return message[:1].lower() + message[1:]
+        return "unknown key (config.example.toml lists every key)"
+    if error["type"] == "missing":
+        return "required key is missing"
+    if error["type"] != "value_error":
+        message = message[:1].lower() + message[1:]
+        message = message.removeprefix("input should be ").removeprefix("input should ")
+    got = error.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f", got {got!r}"
+    return f"expected {message}{shown}"
 
 
 def load_settings(

@@ -61,7 +61,12 @@ class KomponenCatalog:
     @classmethod
     def from_mapping(cls, rules: Mapping[str, Mapping[str, object]]) -> KomponenCatalog:
         return cls(
-            KomponenRule(type=name, **{k: (tuple(v) if k == "aliases" else v)  # type: ignore[arg-type]
-                                        for k, v in values.items()})
+            KomponenRule(
+                type=name,
+                **{
+                    k: (tuple(v) if k == "aliases" else v)  # type: ignore[arg-type]
+                    for k, v in values.items()
+                },
+            )
             for name, values in rules.items()
         )

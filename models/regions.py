@@ -97,7 +97,11 @@ class RegionIndex:
                 self._ids[(None, level, region_key(level, name))] = found
                 return found
         region = Region(
-            level=level, name=display, name_key=key, parent_id=parent_id, code=code,
+            level=level,
+            name=display,
+            name_key=key,
+            parent_id=parent_id,
+            code=code,
             timezone=timezone,
         )
         self._session.add(region)
@@ -127,3 +131,13 @@ async def kelompok_timezones(session: AsyncSession, kelompok_ids: Iterable[int])
         .where(Kelompok.id.in_(list(kelompok_ids)))
     )
     return {kelompok_id: timezone or "Asia/Jakarta" for kelompok_id, timezone in rows}
+
+
+async def find_regions(session: AsyncSession, written: str) -> list[Region]:
+    """Regions matching a Kemendagri code exactly or a name (any level, prefix ignored)."""
+    by_code = await session.scalar(select(Region).where(Region.code == written.strip()))
+    if by_code is not None:
+        return [by_code]
+    keys = {region_key(level, written) for level in LEVELS}
+    found = await session.scalars(select(Region).where(Region.name_key.in_(keys)))
+    return list(found)

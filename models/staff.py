@@ -65,8 +65,12 @@ async def get_or_create_staff(
             staff.supervisor_id = supervisor_id
         return staff, False
     staff = Staff(
-        role=role, name=clean_name(name), name_key=key, region_id=region_id,
-        supervisor_id=supervisor_id, active=True,
+        role=role,
+        name=clean_name(name),
+        name_key=key,
+        region_id=region_id,
+        supervisor_id=supervisor_id,
+        active=True,
     )
     session.add(staff)
     await session.flush()
@@ -80,13 +84,21 @@ async def create_invite(
     """Make a one-time code for ``staff``; only its hash is stored. Returns the code."""
     code = new_code()
     invite = Invite(
-        staff_id=staff.id, code_hash=hash_code(code), created_at=now,
+        staff_id=staff.id,
+        code_hash=hash_code(code),
+        created_at=now,
         expires_at=now + timedelta(days=valid_days),
     )
     session.add(invite)
     await session.flush()
-    audit(session, actor="cli", action="invite.create", entity="invite", entity_id=invite.id,
-          detail={"staff_id": staff.id})
+    audit(
+        session,
+        actor="cli",
+        action="invite.create",
+        entity="invite",
+        entity_id=invite.id,
+        detail={"staff_id": staff.id},
+    )
     return code
 
 
@@ -126,8 +138,14 @@ async def redeem_invite(
     identity.staff_id, identity.kpm_id, identity.linked_at = staff.id, None, now
     await session.flush()
     invite.used_at, invite.used_by_identity_id = now, identity.id
-    audit(session, actor="staff", actor_staff_id=staff.id, action="invite.redeem",
-          entity="channel_identity", entity_id=identity.id)
+    audit(
+        session,
+        actor="staff",
+        actor_staff_id=staff.id,
+        action="invite.redeem",
+        entity="channel_identity",
+        entity_id=identity.id,
+    )
     return Redeemed(staff)
 
 
@@ -147,28 +165,44 @@ class StaffRow:
 async def list_staff(session: AsyncSession, *, now: datetime) -> list[StaffRow]:
     """Every staff member with what they carry, in a few set-based queries."""
     kelompok_counts = dict(
-        (await session.execute(
-            select(Kelompok.pendamping_id, func.count()).group_by(Kelompok.pendamping_id)
-        )).tuples().all()
+        (
+            await session.execute(
+                select(Kelompok.pendamping_id, func.count()).group_by(Kelompok.pendamping_id)
+            )
+        )
+        .tuples()
+        .all()
     )
     kpm_counts = dict(
-        (await session.execute(
-            select(Kelompok.pendamping_id, func.count(Kpm.id))
-            .join(Kpm, Kpm.kelompok_id == Kelompok.id)
-            .group_by(Kelompok.pendamping_id)
-        )).tuples().all()
+        (
+            await session.execute(
+                select(Kelompok.pendamping_id, func.count(Kpm.id))
+                .join(Kpm, Kpm.kelompok_id == Kelompok.id)
+                .group_by(Kelompok.pendamping_id)
+            )
+        )
+        .tuples()
+        .all()
     )
     address_counts = dict(
-        (await session.execute(
-            select(ChannelIdentity.staff_id, func.count()).group_by(ChannelIdentity.staff_id)
-        )).tuples().all()
+        (
+            await session.execute(
+                select(ChannelIdentity.staff_id, func.count()).group_by(ChannelIdentity.staff_id)
+            )
+        )
+        .tuples()
+        .all()
     )
     invite_counts = dict(
-        (await session.execute(
-            select(Invite.staff_id, func.count())
-            .where(Invite.used_at.is_(None), Invite.expires_at > now)
-            .group_by(Invite.staff_id)
-        )).tuples().all()
+        (
+            await session.execute(
+                select(Invite.staff_id, func.count())
+                .where(Invite.used_at.is_(None), Invite.expires_at > now)
+                .group_by(Invite.staff_id)
+            )
+        )
+        .tuples()
+        .all()
     )
     supervisor = select(Staff.id, Staff.name).subquery()
     rows = await session.execute(
@@ -179,9 +213,15 @@ async def list_staff(session: AsyncSession, *, now: datetime) -> list[StaffRow]:
     )
     return [
         StaffRow(
-            id=staff_id, role=str(role), name=name, region=region, supervisor=supervisor_name,
-            kelompok=kelompok_counts.get(staff_id, 0), kpm=kpm_counts.get(staff_id, 0),
-            addresses=address_counts.get(staff_id, 0), open_invites=invite_counts.get(staff_id, 0),
+            id=staff_id,
+            role=str(role),
+            name=name,
+            region=region,
+            supervisor=supervisor_name,
+            kelompok=kelompok_counts.get(staff_id, 0),
+            kpm=kpm_counts.get(staff_id, 0),
+            addresses=address_counts.get(staff_id, 0),
+            open_invites=invite_counts.get(staff_id, 0),
         )
         for staff_id, role, name, region, supervisor_name in rows
     ]

@@ -207,7 +207,9 @@ class Kpm(Base):
         _enum(Channel, "channel"), default=Channel.WHATSAPP
     )
     kelompok_id: Mapped[int | None] = mapped_column(ForeignKey("kelompok.id", ondelete="SET NULL"))
-    status: Mapped[KpmStatus] = mapped_column(_enum(KpmStatus, "kpm_status"), default=KpmStatus.AKTIF)
+    status: Mapped[KpmStatus] = mapped_column(
+        _enum(KpmStatus, "kpm_status"), default=KpmStatus.AKTIF
+    )
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -237,7 +239,9 @@ class ChannelIdentity(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     address: Mapped[str] = mapped_column(String(80), unique=True)
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
-    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="CASCADE"), index=True
+    )
     kpm_id: Mapped[int | None] = mapped_column(ForeignKey("kpm.id", ondelete="CASCADE"), index=True)
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -283,7 +287,9 @@ class MediaAttachment(Base):
     meeting_id: Mapped[int | None] = mapped_column(
         ForeignKey("meeting.id", ondelete="CASCADE"), index=True
     )
-    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_note.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_note.id", ondelete="CASCADE"), index=True
+    )
     media_ref: Mapped[str] = mapped_column(String(500))
     content_type: Mapped[str | None] = mapped_column(String(80))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))

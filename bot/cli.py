@@ -1,0 +1,160 @@
+"""The ``pendamping`` command line: set-up, roster import, staff invites and checks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot import commands
+from bot.bootstrap import App, build_app
+from bot.commands import CommandError
+from bot.config import ConfigError, LoadedSettings, load_settings
+from bot.logging_setup import configure_logging
+from models.tables import StaffRole
+
+log = logging.getLogger(__name__)
+cli = typer.Typer(
+    name="pendamping",
+    help="Chat assistant for PKH pendamping sosial.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+staff_cli = typer.Typer(help="Staff members and their chat links.", no_args_is_help=True)
+cli.add_typer(staff_cli, name="staff")
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class State:
+    config_path: Path | None = None
+    _loaded: LoadedSettings | None = None
+
+    def loaded(self) -> LoadedSettings:
+        if self._loaded is None:
+            self._loaded = load_settings(self.config_path)
+        return self._loaded
+
+
+state = State()
+
+
+@cli.callback()
+def _main(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="TOML settings file (default: $PENDAMPING_CONFIG)."),
+    ] = None,
+) -> None:
+    state.config_path = config
+    state._loaded = None
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(message, markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def run_with_app(job: Callable[[App], Awaitable[Any]]) -> Any:
+    """Load settings, open the app, run ``job`` and close; errors become one line."""
+    try:
+        loaded = state.loaded()
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+    configure_logging(loaded.settings.logging)
+    app = build_app(loaded.settings)
+
+    async def run() -> Any:
+        try:
+            return await job(app)
+        finally:
+            await app.close()
+
+    try:
+        return asyncio.run(run())
+    except CommandError as exc:
+        fail(f"error: {exc}")
+    except OSError as exc:
+        log.exception("command failed: %s", type(exc).__name__)
+        fail(f"error: {exc.strerror or exc}")
+
+
+@cli.command()
+def init(
+    demo: Annotated[bool, typer.Option(help="Also seed the fictional demo kabupaten.")] = False,
+) -> None:
+    """Create the database or upgrade it to the newest migration (safe to run twice)."""
+    run_with_app(lambda app: commands.init(app, out, demo=demo, today=date.today()))
+
+
+@cli.command("import-roster")
+def import_roster(
+    file: Annotated[Path, typer.Argument(help="CSV (comma or semicolon) or XLSX roster.")],
+    strict: Annotated[bool, typer.Option(help="Write nothing if any row is bad.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Check and count; write nothing.")] = False,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Write the rejected rows to this CSV, to fix and re-import.")
+    ] = None,
+) -> None:
+    """Import or update KPM from a roster file, matched by ID PKH."""
+    run_with_app(
+        lambda app: commands.import_roster(
+            app, out, file, strict=strict, dry_run=dry_run, rejects=rejects
+        )
+    )
+
+
+@cli.command()
+def invite(
+    role: Annotated[StaffRole, typer.Option(help="The staff member's role.")],
+    name: Annotated[str, typer.Option(help="Full name; an existing member is matched by it.")],
+    region: Annotated[
+        str | None, typer.Option(help="Region overseen (name or Kemendagri code).")
+    ] = None,
+    pendamping: Annotated[
+        list[str] | None, typer.Option(help="A pendamping this supervisor oversees (repeatable).")
+    ] = None,
+) -> None:
+    """Print a one-time code with which a staff member links their chat."""
+    run_with_app(
+        lambda app: commands.invite(
+            app, out, role=role, name=name, region=region, pendamping=pendamping or []
+        )
+    )
+
+
+@staff_cli.command("list")
+def staff_list() -> None:
+    """List staff members, what they carry and whether their chat is linked."""
+    run_with_app(lambda app: commands.staff_list(app, out))
+
+
+@cli.command()
+def doctor() -> None:
+    """Check configuration, database, migrations and channels."""
+    try:
+        loaded = state.loaded()
+    except ConfigError as exc:
+        table = Table("check", "status", "detail", title="pendamping doctor")
+        table.add_row("configuration", "[red]FAIL[/red]", str(exc))
+        out.print(table)
+        raise typer.Exit(2) from None
+    healthy = run_with_app(lambda app: commands.doctor(app, out, loaded.source))
+    if not healthy:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)

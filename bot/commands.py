@@ -1,0 +1,231 @@
+"""What the command line does, one coroutine per command, printed with Rich."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+
+from bot.bootstrap import App, komponen_catalog
+from models import migrate
+from models.regions import find_regions
+from models.staff import create_invite, get_or_create_staff, list_staff
+from models.tables import Staff, StaffRole
+from models.text import name_key
+
+
+class CommandError(Exception):
+    """A problem the operator can fix; printed as one line, exit code 1."""
+
+
+OK, WARN, FAIL = "[green]OK[/green]", "[yellow]WARN[/yellow]", "[red]FAIL[/red]"
+
+
+def safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def init(app: App, out: Console, *, demo: bool, today: date) -> None:
+    level = await migrate.upgrade(app.engine)
+    out.print(f"Database {safe_url(app.settings.database.url)} is at migration {level.current}.")
+    if not demo:
+        return
+    from models.demo import seed_demo
+
+    summary = await seed_demo(app.sessions, catalog=komponen_catalog(app), today=today)
+    table = Table(title=f"Demo data: {summary.kabupaten}, {summary.provinsi}", show_header=False)
+    for label, value in (
+        ("coordinators", summary.coordinators),
+        ("pendamping", summary.pendamping),
+        ("kelompok", summary.kelompok),
+        ("KPM", summary.kpm),
+        ("komponen", summary.komponen),
+        ("meetings held", summary.meetings_held),
+        ("meetings planned", summary.meetings_planned),
+        ("attendance marks", summary.attendance),
+        ("open cases", summary.open_cases),
+        ("staff", ", ".join(summary.staff_names)),
+    ):
+        table.add_row(label, str(value))
+    out.print(table)
+
+
+async def import_roster(
+    app: App, out: Console, file: Path, *, strict: bool, dry_run: bool, rejects: Path | None
+) -> None:
+    from models.roster import RosterFileError, count_rows
+    from models.roster import import_roster as run_import
+
+    total = count_rows(file) if file.is_file() else None  # noqa: ASYNC240 (a stat, once)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=out, transient=True, disable=not out.is_terminal) as bar:
+        task = bar.add_task("importing", total=total)
+        try:
+            report = await run_import(
+                app.sessions,
+                file,
+                catalog=komponen_catalog(app),
+                strict=strict,
+                dry_run=dry_run,
+                rejects_path=rejects,
+                progress=lambda rows: bar.update(task, completed=rows),
+                now=app.clock.now(),
+            )
+        except RosterFileError as exc:
+            raise CommandError(str(exc)) from None
+    for rejected in report.rejected[:50]:
+        out.print(f"row {rejected.row_number}: {rejected.reason}", markup=False)
+    if len(report.rejected) > 50:
+        out.print(f"... and {len(report.rejected) - 50} more rejected rows")
+    verb = "would be" if not report.written else "were"
+    out.print(
+        f"{report.rows_read} rows read: {report.imported} {verb} imported, "
+        f"{report.updated} {verb} updated, {report.unchanged} unchanged, "
+        f"{len(report.rejected)} rejected."
+    )
+    if dry_run:
+        out.print("Dry run: nothing was written.")
+    elif strict and report.rejected:
+        out.print("Strict mode: nothing was written because some rows were rejected.")
+    if rejects is not None and report.rejected:
+        out.print(f"Rejected rows written to {rejects} (column 'alasan' says why).")
+    if strict and report.rejected:
+        raise CommandError("some rows were rejected")
+
+
+async def invite(
+    app: App,
+    out: Console,
+    *,
+    role: StaffRole,
+    name: str,
+    region: str | None,
+    pendamping: list[str],
+) -> None:
+    if not name.strip():
+        raise CommandError("--name must not be empty")
+    now = app.clock.now()
+    async with app.sessions.begin() as session:
+        region_id = None
+        if region is not None:
+            found = await find_regions(session, region)
+            if not found:
+                raise CommandError(f"no region named or coded {region!r}; import a roster first")
+            if len(found) > 1:
+                names = ", ".join(f"{r.name} ({r.level}, id {r.id})" for r in found)
+                raise CommandError(f"region {region!r} is ambiguous: {names}; use its code")
+            region_id = found[0].id
+        staff, created = await get_or_create_staff(
+            session, role=role, name=name, region_id=region_id
+        )
+        for written in pendamping:
+            member = await session.scalar(
+                select(Staff).where(
+                    Staff.role == StaffRole.PENDAMPING, Staff.name_key == name_key(written)
+                )
+            )
+            if member is None:
+                raise CommandError(f"no pendamping named {written!r} (see `pendamping staff list`)")
+            member.supervisor_id = staff.id
+        code = await create_invite(
+            session, staff, now=now, valid_days=app.settings.general.invite_valid_days
+        )
+    status = "new" if created else "existing"
+    out.print(f"Invite for {staff.name} ({role.value}, {status} staff id {staff.id}):")
+    out.print(
+        f"  code: [bold]{code}[/bold]  (valid {app.settings.general.invite_valid_days} days,"
+        " one use)"
+    )
+    out.print(f"  Telegram: send  /start {code.replace('-', '')}   WhatsApp: send  DAFTAR {code}")
+    username = app.settings.telegram.bot_username
+    if username:
+        out.print(f"  link: https://t.me/{username}?start={code.replace('-', '')}")
+
+
+async def staff_list(app: App, out: Console) -> None:
+    async with app.read_sessions() as session:
+        rows = await list_staff(session, now=app.clock.now())
+    if not rows:
+        out.print("No staff yet: run `pendamping invite` or import a roster.")
+        return
+    table = Table(
+        "id",
+        "role",
+        "name",
+        "region",
+        "supervisor",
+        "kelompok",
+        "KPM",
+        "linked",
+        "open invites",
+        title="Staff",
+    )
+    for row in rows:
+        table.add_row(
+            str(row.id),
+            row.role,
+            row.name,
+            row.region or "-",
+            row.supervisor or "-",
+            str(row.kelompok),
+            str(row.kpm),
+            "yes" if row.addresses else "no",
+            str(row.open_invites),
+        )
+    out.print(table)
+
+
+async def doctor(app: App, out: Console, source: Path | None) -> bool:
+    settings = app.settings
+    table = Table("check", "status", "detail", title="pendamping doctor")
+    healthy = True
+    table.add_row("configuration", OK, str(source) if source else "built-in defaults (no file)")
+    try:
+        async with app.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        table.add_row("database", OK, safe_url(settings.database.url))
+        level = await migrate.current_level(app.engine)
+        if level.up_to_date:
+            table.add_row("migrations", OK, f"at {level.current} (newest)")
+        else:
+            healthy = False
+            table.add_row(
+                "migrations",
+                FAIL,
+                f"at {level.current or 'nothing'}, newest {level.head}: run `pendamping init`",
+            )
+    except Exception as exc:  # any driver error means the database cannot be used
+        healthy = False
+        table.add_row(
+            "database",
+            FAIL,
+            f"{safe_url(settings.database.url)}: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}",
+        )
+    telegram = settings.telegram
+    table.add_row(
+        "telegram",
+        OK if telegram.configured else WARN,
+        f"token set, mode {telegram.mode}" if telegram.configured else "not configured (no token)",
+    )
+    twilio = settings.twilio
+    sender = "sender set" if twilio.whatsapp_sender else "no WhatsApp sender"
+    table.add_row(
+        "whatsapp/sms (twilio)",
+        OK if twilio.configured else WARN,
+        f"account {twilio.account_sid}, {sender}"
+        if twilio.configured
+        else "not configured (no account SID / auth token)",
+    )
+    out.print(table)
+    return healthy

@@ -1,0 +1,175 @@
+"""The command line, run as an operator runs it, against real databases."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from bot.cli import cli
+from models.db import create_engine, session_factory
+from models.regions import RegionIndex
+from models.staff import RedeemProblem, hash_code, redeem_invite
+from models.tables import AuditLog, ChannelIdentity, Invite, Staff, StaffRole
+
+CODE = re.compile(r"code: ([A-Z0-9]{4}-[A-Z0-9]{4})")
+
+
+def invoke(db_url: str, *args: str, extra_env: dict[str, str] | None = None):
+    runner = CliRunner()
+    env = {"PENDAMPING_DATABASE_URL": db_url, "PENDAMPING_CONFIG": "", "COLUMNS": "200",
+           **(extra_env or {})}
+    return runner.invoke(cli, list(args), env=env)
+
+
+def query(db_url: str, statement):
+    async def run():
+        engine = create_engine(db_url)
+        try:
+            async with session_factory(engine)() as session:
+                return (await session.execute(statement)).all()
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_init_on_an_empty_database_migrates_it_and_doctor_is_then_healthy(
+    empty_db_url: str,
+) -> None:
+    unhealthy = invoke(empty_db_url, "doctor")
+    assert unhealthy.exit_code == 1
+    assert "run `pendamping init`" in unhealthy.output
+    first = invoke(empty_db_url, "init")
+    assert first.exit_code == 0, first.output
+    assert "is at migration 0001" in first.output
+    assert invoke(empty_db_url, "init").exit_code == 0
+    doctor = invoke(empty_db_url, "doctor")
+    assert doctor.exit_code == 0, doctor.output
+    assert "(newest)" in doctor.output
+    assert "not configured" in doctor.output
+
+
+def test_doctor_reports_an_unreachable_database_and_hides_the_password() -> None:
+    result = invoke("postgresql+asyncpg://pkh:hunter2@127.0.0.1:1/none", "doctor")
+    assert result.exit_code == 1
+    assert "FAIL" in result.output
+    assert "hunter2" not in result.output
+
+
+def test_a_bad_setting_stops_any_command_with_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[telegram]\nmode = "pigeon"\n')
+    result = CliRunner().invoke(cli, ["--config", str(config), "init"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [f"config error: telegram.mode in {config}: expected 'polling' or "
+                     "'webhook', got 'pigeon'"]
+    assert "Traceback" not in result.output
+
+
+def test_an_invite_code_links_a_chat_address_once(db_url: str) -> None:
+    result = invoke(db_url, "invite", "--role", "pendamping", "--name", "Ani  Suryani")
+    assert result.exit_code == 0, result.output
+    match = CODE.search(result.output)
+    assert match, result.output
+    code = match.group(1)
+    assert "DAFTAR " + code in result.output
+    (stored,) = query(db_url, select(Invite.code_hash))
+    assert stored[0] == hash_code(code) and code not in stored[0]
+
+    async def redeem(written: str, address: str, now: datetime):
+        engine = create_engine(db_url)
+        try:
+            async with session_factory(engine).begin() as session:
+                return await redeem_invite(session, written, address, now=now)
+        finally:
+            await engine.dispose()
+
+    now = datetime.now(UTC)
+    linked = asyncio.run(redeem(code.lower().replace("-", ""), "telegram:42", now))
+    assert linked.problem is None and linked.staff is not None
+    assert linked.staff.name == "Ani Suryani"
+    again = asyncio.run(redeem(code, "whatsapp:+6281234567890", now))
+    assert again.problem is RedeemProblem.USED
+    unknown = asyncio.run(redeem("ZZZZ-ZZZZ", "telegram:43", now))
+    assert unknown.problem is RedeemProblem.UNKNOWN
+    identities = query(db_url, select(ChannelIdentity.address, ChannelIdentity.staff_id))
+    assert identities == [("telegram:42", linked.staff.id)]
+    actions = {row[0] for row in query(db_url, select(AuditLog.action))}
+    assert {"staff.create", "invite.create", "invite.redeem"} <= actions
+
+
+def test_an_expired_invite_is_refused(db_url: str) -> None:
+    result = invoke(db_url, "invite", "--role", "koordinator", "--name", "Dewi Lestari")
+    code = CODE.search(result.output).group(1)  # type: ignore[union-attr]
+
+    async def redeem_late():
+        engine = create_engine(db_url)
+        try:
+            async with session_factory(engine).begin() as session:
+                later = datetime.now(UTC) + timedelta(days=15)
+                return await redeem_invite(session, code, "telegram:7", now=later)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(redeem_late()).problem is RedeemProblem.EXPIRED
+
+
+def test_inviting_an_existing_member_again_reuses_the_record(db_url: str) -> None:
+    assert invoke(db_url, "invite", "--role", "pendamping", "--name", "Budi Santoso").exit_code == 0
+    assert invoke(db_url, "invite", "--role", "pendamping", "--name", "budi santoso").exit_code == 0
+    assert query(db_url, select(func.count()).select_from(Staff)) == [(1,)]
+    assert query(db_url, select(func.count()).select_from(Invite)) == [(2,)]
+
+
+def test_a_supervisor_invite_records_the_pendamping_overseen_and_staff_list_shows_it(
+    db_url: str,
+) -> None:
+    invoke(db_url, "invite", "--role", "pendamping", "--name", "Citra Wulandari")
+    result = invoke(db_url, "invite", "--role", "supervisor", "--name", "Eko Prasetyo",
+                    "--pendamping", "citra wulandari")
+    assert result.exit_code == 0, result.output
+    rows = dict(query(db_url, select(Staff.name, Staff.supervisor_id)))
+    supervisor_id = dict(query(db_url, select(Staff.name, Staff.id)))["Eko Prasetyo"]
+    assert rows["Citra Wulandari"] == supervisor_id
+    listing = invoke(db_url, "staff", "list", extra_env={"COLUMNS": "200"})
+    assert listing.exit_code == 0
+    assert re.search(r"Citra Wulandari\s+│\s+-\s+│\s+Eko Prasetyo", listing.output), listing.output
+
+
+def test_a_coordinator_invite_names_the_region_by_name_or_code(db_url: str) -> None:
+    async def make_regions():
+        engine = create_engine(db_url)
+        try:
+            async with session_factory(engine).begin() as session:
+                index = await RegionIndex(session).load()
+                await index.ensure_path(["Jawa Tengah", "Kab. Sukamaju", "Kec. Sumber", "Desa X"])
+        finally:
+            await engine.dispose()
+
+    asyncio.run(make_regions())
+    result = invoke(db_url, "invite", "--role", "koordinator", "--name", "Dewi",
+                    "--region", "Kabupaten Sukamaju")
+    assert result.exit_code == 0, result.output
+    by_code = invoke(db_url, "invite", "--role", "koordinator", "--name", "Wayan",
+                     "--region", "33")
+    assert by_code.exit_code == 0, by_code.output
+    missing = invoke(db_url, "invite", "--role", "koordinator", "--name", "Made",
+                     "--region", "Atlantis")
+    assert missing.exit_code == 1
+    assert "no region named or coded 'Atlantis'" in missing.output
+    assert query(db_url, select(func.count()).select_from(Staff)) == [(2,)]
+
+
+@pytest.mark.parametrize("role", ["pendamping", "koordinator", "admin"])
+def test_staff_list_shows_each_role(db_url: str, role: str) -> None:
+    invoke(db_url, "invite", "--role", role, "--name", "Sri Rahayu")
+    listing = invoke(db_url, "staff", "list", extra_env={"COLUMNS": "200"})
+    assert "Sri Rahayu" in listing.output and role in listing.output
+    assert StaffRole(role)

@@ -1,0 +1,110 @@
+"""Migrations on SQLite and PostgreSQL, and the SQLite settings for concurrent use."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from models import migrate
+from models.base import Base
+from models.db import create_engine, read_only_factory, session_factory
+from models.tables import Region, RegionLevel
+
+
+def _diff(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, Base.metadata)
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def test_init_creates_the_schema_and_running_it_twice_changes_nothing(
+    empty_db_url: str,
+) -> None:
+    engine = create_engine(empty_db_url)
+    try:
+        before = await migrate.current_level(engine)
+        assert before.current is None and not before.up_to_date
+        first = await migrate.upgrade(engine)
+        assert first.up_to_date and first.current == migrate.head_revision()
+        second = await migrate.upgrade(engine)
+        assert second == first
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(_tables)
+            assert {table.name for table in Base.metadata.sorted_tables} <= tables
+            assert await connection.run_sync(_diff) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_downgrade_to_nothing_and_upgrade_again_round_trips(empty_db_url: str) -> None:
+    engine = create_engine(empty_db_url)
+    try:
+        await migrate.upgrade(engine)
+        level = await migrate.downgrade(engine, "base")
+        assert level.current is None
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_tables) <= {"alembic_version"}
+        level = await migrate.upgrade(engine)
+        assert level.up_to_date
+    finally:
+        await engine.dispose()
+
+
+async def test_constraints_hold_after_migration(db_url: str) -> None:
+    engine = create_engine(db_url)
+    sessions = session_factory(engine)
+    try:
+        async with sessions.begin() as session:
+            session.add(Region(level=RegionLevel.PROVINSI, name="Bali", name_key="bali",
+                               code="51", timezone="Asia/Makassar"))
+        try:
+            async with sessions.begin() as session:
+                session.add(Region(level=RegionLevel.DESA, name="Orphan", name_key="orphan",
+                                   parent_id=999))
+            raise AssertionError("a desa without an existing parent was accepted")
+        except IntegrityError:
+            pass
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", sqlite_busy_timeout_ms=4321)
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+            assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar() == 4321
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_writers_queue_instead_of_failing(tmp_path) -> None:
+    """Write transactions begin IMMEDIATE: two concurrent read-then-write transactions
+    both succeed in turn, where DEFERRED ones could fail with 'database is locked'."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'w.db'}"
+    engine = create_engine(url)
+    await migrate.upgrade(engine)
+    sessions = session_factory(engine)
+
+    async def add_province(code: str) -> None:
+        async with sessions.begin() as session:
+            count = (await session.execute(text("SELECT count(*) FROM region"))).scalar()
+            await asyncio.sleep(0.01)
+            session.add(Region(level=RegionLevel.PROVINSI, name=f"P{code}{count}",
+                               name_key=f"p{code}{count}", code=code))
+
+    try:
+        await asyncio.gather(*(add_province(str(10 + n)) for n in range(8)))
+        async with read_only_factory(engine)() as session:
+            assert (await session.execute(text("SELECT count(*) FROM region"))).scalar() == 8
+    finally:
+        await engine.dispose()
