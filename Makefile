@@ -16,7 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/pendamping init --demo
-	$(BIN)/pendamping demo-summary
+	$(BIN)/pendamping chat
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -93,7 +92,7 @@ def init(
     demo: Annotated[bool, typer.Option(help="Also seed the fictional demo kabupaten.")] = False,
 ) -> None:
     """Create the database or upgrade it to the newest migration (safe to run twice)."""
-    run_with_app(lambda app: commands.init(app, out, demo=demo, today=date.today()))
+    run_with_app(lambda app: commands.init(app, out, demo=demo))
 
 
 @cli.command("import-roster")
@@ -136,6 +135,17 @@ def invite(
 def staff_list() -> None:
     """List staff members, what they carry and whether their chat is linked."""
     run_with_app(lambda app: commands.staff_list(app, out))
+
+
+@cli.command()
+def chat(
+    as_: Annotated[
+        str | None,
+        typer.Option("--as", help="Staff name, or an address such as console:ani."),
+    ] = None,
+) -> None:
+    """Chat with the bot in the terminal (reads a script when stdin is not a terminal)."""
+    run_with_app(lambda app: commands.chat(app, out, as_))
 
 
 @cli.command()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -11,10 +11,17 @@ from rich.table import Table
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from bot.bootstrap import App, komponen_catalog
+from bot.bootstrap import App, build_engine, komponen_catalog
+from bot.channels.console import run_console
 from models import migrate
 from models.regions import find_regions
-from models.staff import create_invite, get_or_create_staff, list_staff
+from models.staff import (
+    create_invite,
+    find_staff,
+    get_or_create_staff,
+    link_address,
+    list_staff,
+)
 from models.tables import Staff, StaffRole
 from models.text import name_key
 
@@ -30,13 +37,14 @@ def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-async def init(app: App, out: Console, *, demo: bool, today: date) -> None:
+async def init(app: App, out: Console, *, demo: bool) -> None:
     level = await migrate.upgrade(app.engine)
     out.print(f"Database {safe_url(app.settings.database.url)} is at migration {level.current}.")
     if not demo:
         return
     from models.demo import seed_demo
 
+    today = app.clock.now().astimezone(ZoneInfo(app.settings.general.timezone)).date()
     summary = await seed_demo(app.sessions, catalog=komponen_catalog(app), today=today)
     table = Table(title=f"Demo data: {summary.kabupaten}, {summary.provinsi}", show_header=False)
     for label, value in (
@@ -50,9 +58,13 @@ async def init(app: App, out: Console, *, demo: bool, today: date) -> None:
         ("attendance marks", summary.attendance),
         ("open cases", summary.open_cases),
         ("staff", ", ".join(summary.staff_names)),
+        ("meeting today", ", ".join(summary.meetings_today) or "-"),
     ):
         table.add_row(label, str(value))
     out.print(table)
+    if not summary.seeded:
+        out.print("The demo data was already there; nothing was written.")
+    out.print(f'Try it: pendamping chat --as "{summary.pendamping_names[0]}", then type /hadir.')
 
 
 async def import_roster(
@@ -183,6 +195,46 @@ async def staff_list(app: App, out: Console) -> None:
             str(row.open_invites),
         )
     out.print(table)
+
+
+async def chat(app: App, out: Console, who: str | None) -> None:
+    address, banner = await _chat_identity(app, who)
+    engine = build_engine(app)
+    await run_console(engine, app.clock, address, banner)
+
+
+async def _chat_identity(app: App, who: str | None) -> tuple[str, str]:
+    """The address to chat from: given as one, or a staff member's console address."""
+    if who and ":" in who:
+        return who, f"Chatting as {who}. Type /bantuan for help, /keluar to leave."
+    async with app.sessions.begin() as session:
+        if who:
+            found = await find_staff(session, who)
+        else:
+            found = list(
+                await session.scalars(
+                    select(Staff)
+                    .where(Staff.role == StaffRole.PENDAMPING, Staff.active)
+                    .order_by(Staff.id)
+                    .limit(1)
+                )
+            )
+        if not found:
+            raise CommandError(
+                f"no staff member named {who!r}"
+                if who
+                else "no pendamping yet: run `pendamping init --demo` or invite one"
+            )
+        if len(found) > 1:
+            names = ", ".join(f"{s.name} ({s.role.value})" for s in found[:8])
+            raise CommandError(f"{who!r} matches several staff members: {names}")
+        staff = found[0]
+        address = f"console:{name_key(staff.name).replace(' ', '-')}"
+        await link_address(session, staff, address, now=app.clock.now())
+    return address, (
+        f"Chatting as {staff.name} ({staff.role.value}) from {address}. "
+        "Type /bantuan for help, /keluar to leave."
+    )
 
 
 async def doctor(app: App, out: Console, source: Path | None) -> bool:
