@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from handlers.engine import Engine
+from handlers.registry import COMMANDS, FLOWS
+from handlers.settings import EngineSettings
 from models.clock import Clock, SystemClock
 from models.db import create_engine, read_only_factory, session_factory
 from models.komponen import KomponenCatalog
@@ -48,3 +51,18 @@ def komponen_catalog(app: App) -> KomponenCatalog:
     return KomponenCatalog.from_mapping(
         {name: rule.model_dump() for name, rule in app.settings.programme.komponen.items()}
     )
+
+
+def engine_settings(app: App) -> EngineSettings:
+    settings = app.settings
+    return EngineSettings(
+        catalog=komponen_catalog(app),
+        locale=settings.general.locale,
+        default_timezone=settings.general.timezone,
+        conversation_timeout_minutes=settings.general.conversation_timeout_minutes,
+    )
+
+
+def build_engine(app: App) -> Engine:
+    """The conversation engine with every flow, on the app's database and clock."""
+    return Engine(app.sessions, engine_settings(app), app.clock, FLOWS, COMMANDS)

@@ -40,7 +40,7 @@ def _check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"an IANA time zone such as 'Asia/Jakarta'") from exc
+        raise ValueError("an IANA time zone such as 'Asia/Jakarta'") from exc
     return name
 
 

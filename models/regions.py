@@ -111,9 +111,13 @@ class RegionIndex:
         return region.id
 
     async def ensure_path(self, names: Iterable[str]) -> int:
-        """Get or create provinsi > kabupaten > kecamatan > desa; return the last id."""
+        """Get or create provinsi > kabupaten > kecamatan > desa (or a prefix of that
+        path); return the id of the last region named."""
+        written = list(names)
+        if not 1 <= len(written) <= len(LEVELS):
+            raise ValueError("a region path names one to four levels")
         parent_id: int | None = None
-        for level, name in zip(LEVELS, names, strict=True):
+        for level, name in zip(LEVELS, written, strict=False):
             parent_id = await self.ensure(level, name, parent_id)
         assert parent_id is not None
         return parent_id
@@ -141,3 +145,22 @@ async def find_regions(session: AsyncSession, written: str) -> list[Region]:
     keys = {region_key(level, written) for level in LEVELS}
     found = await session.scalars(select(Region).where(Region.name_key.in_(keys)))
     return list(found)
+
+
+async def timezone_of_region(session: AsyncSession, region_id: int | None) -> str | None:
+    """The time zone of a region's province (regions are at most four levels deep)."""
+    current = region_id
+    for _ in range(len(LEVELS)):
+        if current is None:
+            return None
+        row = (
+            await session.execute(
+                select(Region.parent_id, Region.timezone).where(Region.id == current)
+            )
+        ).first()
+        if row is None:
+            return None
+        if row.timezone:
+            return row.timezone
+        current = row.parent_id
+    return None

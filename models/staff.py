@@ -225,3 +225,39 @@ async def list_staff(session: AsyncSession, *, now: datetime) -> list[StaffRow]:
         )
         for staff_id, role, name, region, supervisor_name in rows
     ]
+
+
+async def link_address(
+    session: AsyncSession, staff: Staff, address: str, *, now: datetime
+) -> ChannelIdentity:
+    """Link an address to a staff member directly (the operator's own terminal)."""
+    identity = await session.scalar(
+        select(ChannelIdentity).where(ChannelIdentity.address == address)
+    )
+    if identity is None:
+        identity = ChannelIdentity(address=address, channel=channel_of(address), linked_at=now)
+        session.add(identity)
+    identity.staff_id, identity.kpm_id = staff.id, None
+    await session.flush()
+    audit(
+        session,
+        actor="cli",
+        action="identity.link",
+        entity="channel_identity",
+        entity_id=identity.id,
+        detail={"staff_id": staff.id},
+    )
+    return identity
+
+
+async def find_staff(session: AsyncSession, written: str) -> list[Staff]:
+    """Staff whose name contains what was written (case and spacing ignored)."""
+    key = name_key(written)
+    exact = list(await session.scalars(select(Staff).where(Staff.name_key == key)))
+    if exact:
+        return exact
+    return list(
+        await session.scalars(
+            select(Staff).where(Staff.name_key.contains(key)).order_by(Staff.role, Staff.name_key)
+        )
+    )

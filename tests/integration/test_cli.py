@@ -22,8 +22,12 @@ CODE = re.compile(r"code: ([A-Z0-9]{4}-[A-Z0-9]{4})")
 
 def invoke(db_url: str, *args: str, extra_env: dict[str, str] | None = None):
     runner = CliRunner()
-    env = {"PENDAMPING_DATABASE_URL": db_url, "PENDAMPING_CONFIG": "", "COLUMNS": "200",
-           **(extra_env or {})}
+    env = {
+        "PENDAMPING_DATABASE_URL": db_url,
+        "PENDAMPING_CONFIG": "",
+        "COLUMNS": "200",
+        **(extra_env or {}),
+    }
     return runner.invoke(cli, list(args), env=env)
 
 
@@ -68,8 +72,9 @@ def test_a_bad_setting_stops_any_command_with_one_line_and_exit_code_2(tmp_path:
     result = CliRunner().invoke(cli, ["--config", str(config), "init"])
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert lines == [f"config error: telegram.mode in {config}: expected 'polling' or "
-                     "'webhook', got 'pigeon'"]
+    assert lines == [
+        f"config error: telegram.mode in {config}: expected 'polling' or 'webhook', got 'pigeon'"
+    ]
     assert "Traceback" not in result.output
 
 
@@ -132,8 +137,16 @@ def test_a_supervisor_invite_records_the_pendamping_overseen_and_staff_list_show
     db_url: str,
 ) -> None:
     invoke(db_url, "invite", "--role", "pendamping", "--name", "Citra Wulandari")
-    result = invoke(db_url, "invite", "--role", "supervisor", "--name", "Eko Prasetyo",
-                    "--pendamping", "citra wulandari")
+    result = invoke(
+        db_url,
+        "invite",
+        "--role",
+        "supervisor",
+        "--name",
+        "Eko Prasetyo",
+        "--pendamping",
+        "citra wulandari",
+    )
     assert result.exit_code == 0, result.output
     rows = dict(query(db_url, select(Staff.name, Staff.supervisor_id)))
     supervisor_id = dict(query(db_url, select(Staff.name, Staff.id)))["Eko Prasetyo"]
@@ -154,14 +167,22 @@ def test_a_coordinator_invite_names_the_region_by_name_or_code(db_url: str) -> N
             await engine.dispose()
 
     asyncio.run(make_regions())
-    result = invoke(db_url, "invite", "--role", "koordinator", "--name", "Dewi",
-                    "--region", "Kabupaten Sukamaju")
+    result = invoke(
+        db_url,
+        "invite",
+        "--role",
+        "koordinator",
+        "--name",
+        "Dewi",
+        "--region",
+        "Kabupaten Sukamaju",
+    )
     assert result.exit_code == 0, result.output
-    by_code = invoke(db_url, "invite", "--role", "koordinator", "--name", "Wayan",
-                     "--region", "33")
+    by_code = invoke(db_url, "invite", "--role", "koordinator", "--name", "Wayan", "--region", "33")
     assert by_code.exit_code == 0, by_code.output
-    missing = invoke(db_url, "invite", "--role", "koordinator", "--name", "Made",
-                     "--region", "Atlantis")
+    missing = invoke(
+        db_url, "invite", "--role", "koordinator", "--name", "Made", "--region", "Atlantis"
+    )
     assert missing.exit_code == 1
     assert "no region named or coded 'Atlantis'" in missing.output
     assert query(db_url, select(func.count()).select_from(Staff)) == [(2,)]

@@ -63,12 +63,20 @@ async def test_constraints_hold_after_migration(db_url: str) -> None:
     sessions = session_factory(engine)
     try:
         async with sessions.begin() as session:
-            session.add(Region(level=RegionLevel.PROVINSI, name="Bali", name_key="bali",
-                               code="51", timezone="Asia/Makassar"))
+            session.add(
+                Region(
+                    level=RegionLevel.PROVINSI,
+                    name="Bali",
+                    name_key="bali",
+                    code="51",
+                    timezone="Asia/Makassar",
+                )
+            )
         try:
             async with sessions.begin() as session:
-                session.add(Region(level=RegionLevel.DESA, name="Orphan", name_key="orphan",
-                                   parent_id=999))
+                session.add(
+                    Region(level=RegionLevel.DESA, name="Orphan", name_key="orphan", parent_id=999)
+                )
             raise AssertionError("a desa without an existing parent was accepted")
         except IntegrityError:
             pass
@@ -99,8 +107,14 @@ async def test_sqlite_writers_queue_instead_of_failing(tmp_path) -> None:
         async with sessions.begin() as session:
             count = (await session.execute(text("SELECT count(*) FROM region"))).scalar()
             await asyncio.sleep(0.01)
-            session.add(Region(level=RegionLevel.PROVINSI, name=f"P{code}{count}",
-                               name_key=f"p{code}{count}", code=code))
+            session.add(
+                Region(
+                    level=RegionLevel.PROVINSI,
+                    name=f"P{code}{count}",
+                    name_key=f"p{code}{count}",
+                    code=code,
+                )
+            )
 
     try:
         await asyncio.gather(*(add_province(str(10 + n)) for n in range(8)))

@@ -70,8 +70,10 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
 
 def test_secrets_are_masked_in_repr_and_str() -> None:
     settings = load_settings(
-        environ={"PENDAMPING_TELEGRAM_TOKEN": "123:secret-token",
-                 "PENDAMPING_TWILIO_AUTH_TOKEN": "twilio-secret"}
+        environ={
+            "PENDAMPING_TELEGRAM_TOKEN": "123:secret-token",
+            "PENDAMPING_TWILIO_AUTH_TOKEN": "twilio-secret",
+        }
     ).settings
     for shown in (repr(settings), str(settings), repr(settings.twilio), str(settings.telegram)):
         assert "secret-token" not in shown
@@ -87,23 +89,36 @@ def test_settings_are_frozen() -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ('[telegram]\nmode = "hook"\n',
-         "telegram.mode in {file}: expected 'polling' or 'webhook', got 'hook'"),
-        ('[database]\npool_size = "many"\n', "database.pool_size in {file}: expected a valid integer"),
+        (
+            '[telegram]\nmode = "hook"\n',
+            "telegram.mode in {file}: expected 'polling' or 'webhook', got 'hook'",
+        ),
+        (
+            '[database]\npool_size = "many"\n',
+            "database.pool_size in {file}: expected a valid integer",
+        ),
         ('[database]\nurl = "mysql://x"\n', "database.url in {file}: expected a URL starting with"),
         ("[unknown]\na = 1\n", "unknown in {file}: unknown key"),
         ('[general]\ncolour = "blue"\n', "general.colour in {file}: unknown key"),
         ('[general]\ntimezone = "Mars/Base"\n', "general.timezone in {file}: expected an IANA"),
-        ("[scheduler]\nreminder_offsets_days = [3, -1]\n",
-         "scheduler.reminder_offsets_days in {file}: expected whole days"),
+        (
+            "[scheduler]\nreminder_offsets_days = [3, -1]\n",
+            "scheduler.reminder_offsets_days in {file}: expected whole days",
+        ),
         ('[scheduler]\nreminder_time = "25:00"\n', "scheduler.reminder_time in {file}"),
         ('[twilio]\naccount_sid = "XX1"\n', "twilio.account_sid in {file}"),
-        ('[twilio.templates]\nmeeting_reminder = "abc"\n',
-         "twilio.templates in {file}: expected a Content SID"),
-        ("[reporting.indicators.x]\nweight = 1\n",
-         "reporting.indicators.x.label in {file}: required key is missing"),
-        ("[programme.komponen.x]\nlabel = 'X'\nends_at_age = -3\n",
-         "programme.komponen.x.ends_at_age in {file}"),
+        (
+            '[twilio.templates]\nmeeting_reminder = "abc"\n',
+            "twilio.templates in {file}: expected a Content SID",
+        ),
+        (
+            "[reporting.indicators.x]\nweight = 1\n",
+            "reporting.indicators.x.label in {file}: required key is missing",
+        ),
+        (
+            "[programme.komponen.x]\nlabel = 'X'\nends_at_age = -3\n",
+            "programme.komponen.x.ends_at_age in {file}",
+        ),
     ],
 )
 def test_a_bad_value_names_the_key_the_file_and_what_was_expected(
@@ -145,7 +160,11 @@ def test_reminder_offsets_are_deduplicated_and_sorted_latest_first(tmp_path: Pat
 
 
 def test_graduation_indicators_can_be_replaced_in_the_file(tmp_path: Path) -> None:
-    path = write(tmp_path, "[reporting.indicators.punya_tabungan]\nlabel = 'Tabungan'\nweight = 2\n")
+    path = write(
+        tmp_path, "[reporting.indicators.punya_tabungan]\nlabel = 'Tabungan'\nweight = 2\n"
+    )
     indicators = load_settings(path, environ={}).settings.reporting.indicators
     assert set(indicators) == {"punya_tabungan"}
-    assert tomllib.loads(path.read_text())["reporting"]["indicators"]["punya_tabungan"]["weight"] == 2
+    assert (
+        tomllib.loads(path.read_text())["reporting"]["indicators"]["punya_tabungan"]["weight"] == 2
+    )

@@ -12,8 +12,16 @@ from models.text import mask_nik, mask_phone, name_key
 
 @pytest.mark.parametrize(
     "written",
-    ["0812-3456-7890", "+62 812 3456 7890", "6281234567890", "0812.3456.7890",
-     "(0812) 3456 7890", "0062 812 3456 7890", " 081234567890 ", "+62-812-3456-7890"],
+    [
+        "0812-3456-7890",
+        "+62 812 3456 7890",
+        "6281234567890",
+        "0812.3456.7890",
+        "(0812) 3456 7890",
+        "0062 812 3456 7890",
+        " 081234567890 ",
+        "+62-812-3456-7890",
+    ],
 )
 def test_every_common_way_of_writing_a_mobile_number_gives_one_e164(written: str) -> None:
     assert normalize_phone(written) == "+6281234567890"
@@ -31,8 +39,13 @@ def test_a_foreign_number_keeps_its_country() -> None:
 
 @pytest.mark.parametrize(
     ("written", "reason"),
-    [("", "empty"), ("abc", "not a phone number"), ("0812", "impossible"),
-     ("0812345678901234", "invalid"), ("+999 1234", "country code")],
+    [
+        ("", "empty"),
+        ("abc", "not a phone number"),
+        ("0812", "impossible"),
+        ("0812345678901234", "invalid"),
+        ("+999 1234", "country code"),
+    ],
 )
 def test_impossible_numbers_are_rejected_with_a_reason(written: str, reason: str) -> None:
     with pytest.raises(PhoneError, match=reason):

@@ -1,0 +1,204 @@
+"""Case notes: /kasus opens one, /kasus_saya lists open ones and moves them along."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from handlers import kpm_lookup
+from handlers.flow import Ctx, Flow, StepResult
+from handlers.local_time import local_today
+from handlers.messages import IncomingMessage, Option
+from handlers.parsing.dates import format_date_id, parse_date
+from models.cases import NewCase, open_case, open_cases, update_case
+from models.tables import CaseSeverity, CaseStatus
+
+MIN_DESCRIPTION = 5
+MAX_DESCRIPTION = 1000
+
+
+async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """Start: find the KPM named in the command, or ask for one."""
+    return await kpm_lookup.find(
+        ctx, ctx.text, _kpm_chosen, pick_step="pick_kpm", ask_step="find_kpm"
+    )
+
+
+async def find_kpm(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """A name or ID PKH typed to find the KPM."""
+    if not ctx.text:
+        return ctx.retry(ctx.t("kpm.ask_name_invalid"))
+    return await kpm_lookup.find(
+        ctx, ctx.text, _kpm_chosen, pick_step="pick_kpm", ask_step="find_kpm"
+    )
+
+
+async def pick_kpm(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """One KPM out of several that matched, or a new search."""
+    result = await kpm_lookup.picked(ctx, _kpm_chosen)
+    if result is not None:
+        return result
+    if ctx.text and not ctx.text.isdigit():
+        return await find_kpm(message, ctx)
+    return ctx.retry(ctx.t("kpm.pick_invalid"))
+
+
+async def _kpm_chosen(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
+    ctx.data.update(kpm=kpm_id, kpm_name=name)
+    options = [Option(key, ctx.t(f"case.category.{key}")) for key in ctx.settings.case_categories]
+    return ctx.ask("category", ctx.t("case.ask_category", name=name), options)
+
+
+async def category(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """The kind of case."""
+    if ctx.choice not in ctx.settings.case_categories:
+        return ctx.retry(ctx.t("case.category_invalid"))
+    ctx.data["category"] = ctx.choice
+    return ctx.ask("description", ctx.t("case.ask_description"))
+
+
+async def description(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """What happened, in words; a photo may come along."""
+    photos = [m for m in ctx.media if m.is_photo]
+    if photos:
+        ctx.data["photos"] = ctx.data.get("photos", []) + [[p.ref, p.content_type] for p in photos]
+    text = ctx.text
+    if len(text) < MIN_DESCRIPTION:
+        key = "case.description_photo_saved" if photos else "case.description_invalid"
+        return ctx.retry(ctx.t(key, minimum=MIN_DESCRIPTION))
+    ctx.data["description"] = text[:MAX_DESCRIPTION]
+    return ctx.ask(
+        "follow_up",
+        ctx.t("case.ask_follow_up"),
+        [Option("skip", ctx.t("case.option_no_follow_up"))],
+    )
+
+
+async def follow_up(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """A follow-up date, or none."""
+    if ctx.choice == "skip":
+        ctx.data["follow_up"] = None
+    else:
+        today = await local_today(ctx)
+        day = parse_date(ctx.text, today) if ctx.text else None
+        if day is None:
+            return ctx.retry(ctx.t("case.follow_up_invalid"))
+        if day < today:
+            return ctx.retry(ctx.t("case.follow_up_past", date=format_date_id(day)))
+        ctx.data["follow_up"] = day.isoformat()
+    if ctx.data["category"] in ctx.settings.always_urgent:
+        ctx.data["severity"] = CaseSeverity.MENDESAK.value
+        return await _save(ctx, always_urgent=True)
+    options = [Option(s.value, ctx.t(f"case.severity.{s.value}")) for s in CaseSeverity]
+    return ctx.ask("severity", ctx.t("case.ask_severity"), options)
+
+
+async def severity(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """Biasa or mendesak."""
+    if ctx.choice not in {s.value for s in CaseSeverity}:
+        return ctx.retry(ctx.t("case.severity_invalid"))
+    ctx.data["severity"] = ctx.choice
+    return await _save(ctx, always_urgent=False)
+
+
+async def _save(ctx: Ctx, *, always_urgent: bool) -> StepResult:
+    follow = ctx.data.get("follow_up")
+    new = NewCase(
+        kpm_id=ctx.data["kpm"],
+        category=ctx.data["category"],
+        description=ctx.data["description"],
+        severity=CaseSeverity(ctx.data["severity"]),
+        follow_up_date=date.fromisoformat(follow) if follow else None,
+        photos=[(ref, kind) for ref, kind in ctx.data.get("photos", [])],
+    )
+    case_id = await open_case(ctx.session, ctx.staff, new, now=ctx.now)
+    key = "case.saved_urgent" if new.severity is CaseSeverity.MENDESAK else "case.saved"
+    text = ctx.t(
+        key,
+        id=case_id,
+        name=ctx.data["kpm_name"],
+        category=ctx.t(f"case.category.{new.category}"),
+        follow_up=format_date_id(new.follow_up_date)
+        if new.follow_up_date
+        else ctx.t("case.no_follow_up"),
+    )
+    if always_urgent:
+        text = ctx.t("case.always_urgent_note") + "\n" + text
+    return ctx.done(text)
+
+
+async def my_cases_entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """List open cases to pick one to move along."""
+    cases = await open_cases(ctx.session, ctx.staff)
+    if not cases:
+        return ctx.done(ctx.t("case.none_open"))
+    today = await local_today(ctx)
+    options = []
+    for case in cases:
+        overdue = case.follow_up_date is not None and case.follow_up_date < today
+        label = ctx.t(
+            "case.list_item",
+            id=case.id,
+            name=case.kpm_name,
+            category=ctx.t(f"case.category.{case.category}"),
+            status=ctx.t(f"case.status.{case.status}"),
+        )
+        if case.severity == CaseSeverity.MENDESAK.value:
+            label += ctx.t("case.urgent_marker")
+        if overdue:
+            label += ctx.t("case.overdue_marker")
+        options.append(Option(f"c:{case.id}", label))
+    return ctx.ask("pick_case", ctx.t("case.pick_open", count=len(cases)), options)
+
+
+async def pick_case(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """The case to update."""
+    if not ctx.choice or not ctx.choice.startswith("c:"):
+        return ctx.retry(ctx.t("case.pick_invalid"))
+    ctx.data["case"] = int(ctx.choice[2:])
+    options = [
+        Option(CaseStatus.TINDAK_LANJUT.value, ctx.t("case.status.tindak_lanjut")),
+        Option(CaseStatus.SELESAI.value, ctx.t("case.status.selesai")),
+    ]
+    return ctx.ask("new_status", ctx.t("case.ask_new_status", id=ctx.data["case"]), options)
+
+
+async def new_status(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """Tindak lanjut or selesai."""
+    if ctx.choice not in (CaseStatus.TINDAK_LANJUT.value, CaseStatus.SELESAI.value):
+        return ctx.retry(ctx.t("case.new_status_invalid"))
+    ctx.data["status"] = ctx.choice
+    return ctx.ask(
+        "status_note", ctx.t("case.ask_status_note"), [Option("skip", ctx.t("case.option_no_note"))]
+    )
+
+
+async def status_note(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """A note on what was done, or none."""
+    if ctx.choice != "skip" and not ctx.text:
+        return ctx.retry(ctx.t("case.status_note_invalid"))
+    note = None if ctx.choice == "skip" else ctx.text[:MAX_DESCRIPTION]
+    status = CaseStatus(ctx.data["status"])
+    await update_case(ctx.session, ctx.staff, ctx.data["case"], status, note, now=ctx.now)
+    return ctx.done(
+        ctx.t("case.updated", id=ctx.data["case"], status=ctx.t(f"case.status.{status.value}"))
+    )
+
+
+FLOW = Flow(
+    name="case",
+    entry=entry,
+    steps={
+        "find_kpm": find_kpm,
+        "pick_kpm": pick_kpm,
+        "category": category,
+        "description": description,
+        "follow_up": follow_up,
+        "severity": severity,
+    },
+)
+MY_CASES = Flow(
+    name="my_cases",
+    entry=my_cases_entry,
+    steps={"pick_case": pick_case, "new_status": new_status, "status_note": status_note},
+    roles=frozenset({"pendamping", "supervisor", "koordinator"}),
+)

@@ -1,0 +1,286 @@
+"""The conversation engine: one incoming message in, replies out, one transaction.
+
+Order of work for a message: drop a redelivery (by external id), find who sent it,
+lock and read their conversation, run global commands (/batal, /bantuan, /mulai,
+registration) or the current flow step, write the new state, commit. Any error rolls
+the whole transaction back, is logged once here (ids only) and answered politely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.flow import PROMPT_KEY, Ctx, Flow, StepResult, remembered_options, resolve_choice
+from handlers.i18n import Translator
+from handlers.messages import IncomingMessage, Option, Outcome, Reply
+from handlers.settings import EngineSettings
+from models.attendance import OutOfScope
+from models.clock import Clock
+from models.conversations import (
+    ConversationState,
+    Identity,
+    first_delivery,
+    identify,
+    load_state,
+    save_state,
+)
+from models.staff import RedeemProblem, redeem_invite
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 1000
+_COMMAND = re.compile(r"^/(?P<word>[A-Za-z_]+)(?:@\w+)?(?:\s+(?P<args>.*))?$", re.S)
+_REGISTER = re.compile(r"^(?:/start|daftar)\s+(?P<code>[A-Za-z0-9-]{4,20})\s*$", re.I)
+CANCEL_WORDS = {"batal", "cancel"}
+HELP_WORDS = {"bantuan", "help", "tolong"}
+MENU_WORDS = {"mulai", "menu", "start"}
+
+
+class Engine:
+    """Routes messages to flows; stateless between messages (state is in the database)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: EngineSettings,
+        clock: Clock,
+        flows: Iterable[Flow],
+        commands: dict[str, str],
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._clock = clock
+        self._flows = {flow.name: flow for flow in flows}
+        self._commands = commands
+        self._t = Translator(settings.locale)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.failures = 0
+
+    async def handle(self, message: IncomingMessage) -> Outcome:
+        """Process one message; never raises (a failure becomes a polite reply)."""
+        lock = self._locks.setdefault(message.address, asyncio.Lock())
+        try:
+            async with lock:
+                return await self._handle_in_transaction(message)
+        except OutOfScope as exc:
+            log.warning("out-of-scope request refused (channel=%s): %s", message.channel, exc)
+            return Outcome(replies=(Reply(self._t("access.not_yours")),))
+        except Exception:
+            self.failures += 1
+            log.exception(
+                "message handling failed (channel=%s, external_id=%s)",
+                message.channel,
+                message.external_id,
+            )
+            return Outcome(replies=(Reply(self._t("error.generic")),))
+        finally:
+            if not lock.locked() and self._locks.get(message.address) is lock:
+                del self._locks[message.address]
+
+    async def _handle_in_transaction(self, message: IncomingMessage) -> Outcome:
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            if message.external_id and not await first_delivery(
+                session, message.channel, message.external_id, now
+            ):
+                return Outcome(duplicate=True)
+            identity = await identify(session, message.address, now)
+            registration = _REGISTER.match(message.text.strip())
+            if registration:
+                return Outcome(replies=(await self._register(session, message, registration),))
+            if identity.staff is None:
+                if message.group:
+                    return Outcome()
+                return Outcome(replies=(Reply(self._t("register.unknown_sender")),))
+            state = await load_state(session, message.address)
+            replies = await self._route(session, message, identity, state)
+            if state.flow is None and replies and replies[-1].options:
+                state.data = {PROMPT_KEY: _prompt_of(replies[-1])}
+            state.expires_at = (
+                now + timedelta(minutes=self._settings.conversation_timeout_minutes)
+                if state.flow
+                else None
+            )
+            await save_state(session, state, now)
+            return Outcome(replies=tuple(replies))
+
+    async def _register(
+        self, session: AsyncSession, message: IncomingMessage, match: re.Match[str]
+    ) -> Reply:
+        redeemed = await redeem_invite(
+            session, match.group("code"), message.address, now=self._clock.now()
+        )
+        if redeemed.staff is not None:
+            return self._menu(self._t("register.welcome", name=redeemed.staff.name))
+        key = {
+            RedeemProblem.UNKNOWN: "register.code_unknown",
+            RedeemProblem.USED: "register.code_used",
+            RedeemProblem.EXPIRED: "register.code_expired",
+        }[redeemed.problem or RedeemProblem.UNKNOWN]
+        return Reply(self._t(key))
+
+    async def _route(
+        self,
+        session: AsyncSession,
+        message: IncomingMessage,
+        identity: Identity,
+        state: ConversationState,
+    ) -> list[Reply]:
+        notes: list[Reply] = []
+        now = self._clock.now()
+        if state.flow and state.expires_at and state.expires_at <= now:
+            state.clear()
+            notes.append(
+                Reply(
+                    self._t(
+                        "conversation.timed_out",
+                        minutes=self._settings.conversation_timeout_minutes,
+                    )
+                )
+            )
+        text = message.text.strip()
+        command = _COMMAND.match(text)
+        word = (command.group("word") if command else text).casefold()
+        args = (command.group("args") or "").strip() if command else ""
+        if message.group and not command:
+            return []
+        if word in CANCEL_WORDS:
+            had_flow = state.flow is not None
+            state.clear()
+            return [*notes, self._menu(self._t("cancel.done" if had_flow else "cancel.nothing"))]
+        if word in HELP_WORDS:
+            return [*notes, self._help(state)]
+        if word in MENU_WORDS:
+            state.clear()
+            return [*notes, self._menu(self._t("menu.title"))]
+        if len(text) > MAX_TEXT:
+            return [*notes, Reply(self._t("input.too_long", limit=MAX_TEXT))]
+        if command and word in self._commands:
+            state.clear()
+            return [
+                *notes,
+                *await self._start(session, message, identity, state, self._commands[word], args),
+            ]
+        if command:
+            return [*notes, self._menu(self._t("command.unknown", command=word))]
+        if state.flow and state.step and state.flow in self._flows:
+            return [*notes, *await self._step(session, message, identity, state)]
+        chosen = resolve_choice(message, state.data)
+        if chosen and chosen.startswith("menu:"):
+            state.clear()
+            return [
+                *notes,
+                *await self._start(
+                    session, message, identity, state, chosen.removeprefix("menu:"), ""
+                ),
+            ]
+        if not command and word in self._commands:
+            state.clear()
+            return [
+                *notes,
+                *await self._start(session, message, identity, state, self._commands[word], ""),
+            ]
+        return [*notes, self._menu(self._t("menu.idle"))]
+
+    def _ctx(
+        self,
+        session: AsyncSession,
+        message: IncomingMessage,
+        identity: Identity,
+        state: ConversationState,
+        step: str,
+    ) -> Ctx:
+        assert identity.staff is not None
+        return Ctx(
+            session=session,
+            staff=identity.staff,
+            data=state.data,
+            now=self._clock.now(),
+            t=self._t,
+            settings=self._settings,
+            step=step,
+            text=message.text.strip(),
+            choice=resolve_choice(message, state.data),
+            media=message.media,
+        )
+
+    async def _start(
+        self,
+        session: AsyncSession,
+        message: IncomingMessage,
+        identity: Identity,
+        state: ConversationState,
+        flow_name: str,
+        args: str,
+    ) -> list[Reply]:
+        flow = self._flows[flow_name]
+        assert identity.staff is not None
+        if identity.staff.role.value not in flow.roles:
+            return [self._menu(self._t("access.flow_not_for_role"))]
+        state.clear()
+        ctx = self._ctx(session, message, identity, state, "entry")
+        ctx.text = args
+        ctx.choice = None
+        result = await flow.entry(message, ctx)
+        return self._apply(state, flow, result)
+
+    async def _step(
+        self,
+        session: AsyncSession,
+        message: IncomingMessage,
+        identity: Identity,
+        state: ConversationState,
+    ) -> list[Reply]:
+        flow = self._flows[state.flow or ""]
+        step = flow.steps.get(state.step or "")
+        if step is None:  # a step renamed by an upgrade: start over politely
+            state.clear()
+            return [self._menu(self._t("conversation.lost"))]
+        ctx = self._ctx(session, message, identity, state, state.step or "")
+        if not ctx.text and not ctx.media and ctx.choice is None and message.choice is not None:
+            return list(ctx.retry(self._t("input.stale_button")).replies)
+        result = await step(message, ctx)
+        return self._apply(state, flow, result)
+
+    def _apply(self, state: ConversationState, flow: Flow, result: StepResult) -> list[Reply]:
+        if result.next_step is None:
+            state.clear()
+        else:
+            state.flow, state.step = flow.name, result.next_step
+        return list(result.replies)
+
+    def _menu(self, title: str) -> Reply:
+        options = tuple(
+            Option(f"menu:{name}", self._t(f"menu.{name}"))
+            for name in ("attendance", "case", "my_cases", "kpm_card", "schedule")
+        )
+        return Reply(text=title, options=options)
+
+    def _help(self, state: ConversationState) -> Reply:
+        if state.flow and state.step:
+            expected = self._t_or_none(f"expect.{state.flow}.{state.step}")
+            text = self._t("help.in_flow", expected=expected or self._t("help.expected_options"))
+            options, _ = remembered_options(state.data)
+            return Reply(text=text, options=tuple(Option(v, label) for v, label in options))
+        return Reply(self._t("help.general"))
+
+    def _t_or_none(self, key: str) -> str | None:
+        try:
+            return self._t(key)
+        except KeyError:
+            return None
+
+
+def _prompt_of(reply: Reply) -> dict[str, object]:
+    return {
+        "text": reply.text,
+        "options": [[o.value, o.label] for o in reply.options],
+        "toggles": [],
+        "numbered": True,
+    }

@@ -1,0 +1,141 @@
+"""Flows: small tables of named steps, each a short coroutine (as in
+python-telegram-bot's ``conversationbot.py`` and aiogram's ``StatesGroup``).
+
+A step receives the message and a :class:`Ctx`, does its work in the context's session
+and returns a :class:`StepResult`: the replies and the name of the next step (``None``
+ends the flow). Options shown with a prompt are remembered in the conversation, so the
+engine can resolve a tap, a number or a typed label to the same ``ctx.choice`` value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.i18n import Translator
+from handlers.messages import IncomingMessage, Media, Option, Reply, Toggle
+from handlers.settings import EngineSettings
+from models.tables import Staff
+
+PROMPT_KEY = "_prompt"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    replies: tuple[Reply, ...]
+    next_step: str | None
+
+
+@dataclass
+class Ctx:
+    """What a step may use: the transaction, the user, the flow's data and the texts."""
+
+    session: AsyncSession
+    staff: Staff
+    data: dict[str, Any]
+    now: datetime
+    t: Translator
+    settings: EngineSettings
+    step: str
+    text: str = ""
+    choice: str | None = None
+    media: tuple[Media, ...] = ()
+    notes: list[Reply] = field(default_factory=list)
+
+    def ask(
+        self,
+        step: str,
+        text: str,
+        options: Sequence[Option] = (),
+        toggles: Sequence[Toggle] = (),
+        *,
+        numbered: bool = True,
+        edit_previous: bool = False,
+    ) -> StepResult:
+        """Show a prompt and wait for the answer in ``step``.
+
+        ``numbered=False`` when typed numbers mean something else at this step (member
+        numbers in the attendance list): options are then chosen by tap or label only.
+        """
+        self.data[PROMPT_KEY] = {
+            "text": text,
+            "options": [[option.value, option.label] for option in options],
+            "toggles": [[toggle.value, toggle.label, toggle.on] for toggle in toggles],
+            "numbered": numbered,
+        }
+        reply = Reply(
+            text=text,
+            options=tuple(options),
+            toggles=tuple(toggles),
+            numbered_options=numbered,
+            edit_previous=edit_previous,
+        )
+        return StepResult(replies=(*self.notes, reply), next_step=step)
+
+    def retry(self, problem: str) -> StepResult:
+        """Say what was wrong and what is expected, and show the same prompt again."""
+        prompt = self.data.get(PROMPT_KEY) or {}
+        text = f"{problem}\n\n{prompt.get('text', '')}".strip()
+        return StepResult(
+            replies=(
+                Reply(
+                    text=text,
+                    options=tuple(
+                        Option(value, label) for value, label in prompt.get("options", [])
+                    ),
+                    toggles=tuple(
+                        Toggle(value, label, on) for value, label, on in prompt.get("toggles", [])
+                    ),
+                    numbered_options=prompt.get("numbered", True),
+                ),
+            ),
+            next_step=self.step,
+        )
+
+    def done(self, text: str, options: Sequence[Option] = ()) -> StepResult:
+        """End the flow with a last message."""
+        self.data.pop(PROMPT_KEY, None)
+        return StepResult(
+            replies=(*self.notes, Reply(text=text, options=tuple(options))), next_step=None
+        )
+
+
+StepFn = Callable[[IncomingMessage, Ctx], Awaitable[StepResult]]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A named flow: its entry coroutine and its steps, declared in one place."""
+
+    name: str
+    entry: StepFn
+    steps: dict[str, StepFn]
+    roles: frozenset[str] = frozenset({"pendamping"})
+
+
+def remembered_options(data: dict[str, Any]) -> tuple[list[list[str]], list[list[Any]]]:
+    prompt = data.get(PROMPT_KEY) or {}
+    return prompt.get("options", []), prompt.get("toggles", [])
+
+
+def resolve_choice(message: IncomingMessage, data: dict[str, Any]) -> str | None:
+    """A tapped value, an option's number or its label typed in any case; else None."""
+    options, toggles = remembered_options(data)
+    values = {value for value, _ in options} | {value for value, *_ in toggles}
+    if message.choice is not None:
+        return message.choice if message.choice in values else None
+    typed = message.text.strip().rstrip(".").casefold()
+    if not typed:
+        return None
+    numbered = (data.get(PROMPT_KEY) or {}).get("numbered", True)
+    if typed.isdigit() and options and numbered:
+        number = int(typed)
+        return options[number - 1][0] if 1 <= number <= len(options) else None
+    for value, label in options:
+        if label.casefold() == typed:
+            return value
+    return None

@@ -1,0 +1,69 @@
+"""The KPM card (/kpm NAMA): group, komponen, recent attendance, open cases, status."""
+
+from __future__ import annotations
+
+from handlers import kpm_lookup
+from handlers.flow import Ctx, Flow, StepResult
+from handlers.messages import IncomingMessage
+from handlers.parsing.dates import format_date_id
+from models.kpm import kpm_card
+from models.text import mask_nik, mask_phone
+
+
+async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """Start: find the KPM named in the command, or ask for one."""
+    return await kpm_lookup.find(ctx, ctx.text, _show, pick_step="pick_kpm", ask_step="find_kpm")
+
+
+async def find_kpm(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """A name or ID PKH typed to find the KPM."""
+    if not ctx.text:
+        return ctx.retry(ctx.t("kpm.ask_name_invalid"))
+    return await kpm_lookup.find(ctx, ctx.text, _show, pick_step="pick_kpm", ask_step="find_kpm")
+
+
+async def pick_kpm(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """One KPM out of several that matched, or a new search."""
+    result = await kpm_lookup.picked(ctx, _show)
+    if result is not None:
+        return result
+    if ctx.text and not ctx.text.isdigit():
+        return await find_kpm(message, ctx)
+    return ctx.retry(ctx.t("kpm.pick_invalid"))
+
+
+async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
+    card = await kpm_card(ctx.session, ctx.staff, kpm_id)
+    catalog = ctx.settings.catalog
+    komponen = "\n".join(
+        f"• {catalog.rules[kind].label if kind in catalog.rules else kind}"
+        + (ctx.t("kpm.card_until", date=format_date_id(end)) if end else "")
+        for kind, end in card.komponen
+    ) or ctx.t("kpm.card_no_komponen")
+    marks = " ".join(ctx.t(f"kpm.mark_short.{mark or 'none'}") for _, mark in card.last_meetings)
+    cases = "\n".join(
+        f"• #{case_id} {ctx.t(f'case.category.{category}')} ({ctx.t(f'case.status.{status}')})"
+        for case_id, category, status in card.open_cases
+    ) or ctx.t("kpm.card_no_cases")
+    return ctx.done(
+        ctx.t(
+            "kpm.card",
+            name=card.name,
+            id_pkh=card.id_pkh,
+            nik=mask_nik(card.nik),
+            phone=mask_phone(card.phone),
+            kelompok=card.kelompok or "-",
+            status=ctx.t(f"kpm.status.{card.status}"),
+            komponen=komponen,
+            attendance=marks or ctx.t("kpm.card_no_meetings"),
+            cases=cases,
+        )
+    )
+
+
+FLOW = Flow(
+    name="kpm_card",
+    entry=entry,
+    steps={"find_kpm": find_kpm, "pick_kpm": pick_kpm},
+    roles=frozenset({"pendamping", "supervisor", "koordinator", "admin"}),
+)

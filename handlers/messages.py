@@ -1,0 +1,80 @@
+"""The one message shape in and the one reply shape out, whatever the channel.
+
+Channels translate provider payloads into :class:`IncomingMessage` and render
+:class:`Reply`; flows never see a provider object. An address names its channel, like a
+RapidPro URN: ``telegram:123456``, ``whatsapp:+6281234567890``, ``console:ani``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Media:
+    """A photo or file: a provider reference (file id, media URL) and its type."""
+
+    ref: str
+    content_type: str = "image/jpeg"
+
+    @property
+    def is_photo(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    channel: str
+    address: str
+    received_at: datetime
+    text: str = ""
+    choice: str | None = None  # the value of a tapped option or toggle
+    media: tuple[Media, ...] = ()
+    contact_phone: str | None = None  # a shared contact card (Telegram)
+    external_id: str | None = None  # provider id, for processing a redelivery once
+    group: bool = False  # sent in a group chat
+
+
+@dataclass(frozen=True)
+class Option:
+    """A numbered choice: a button on Telegram, a numbered line elsewhere."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Toggle:
+    """One item of a multi-select list, on or off; tapping it sends its value."""
+
+    value: str
+    label: str
+    on: bool
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    content: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    options: tuple[Option, ...] = ()
+    toggles: tuple[Toggle, ...] = ()
+    media: tuple[Media, ...] = ()
+    document: Document | None = None
+    request_contact: bool = False
+    numbered_options: bool = True  # False: options are picked by tap or label, not number
+    edit_previous: bool = False  # a toggle list redrawn: edit the last message if possible
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one incoming message produced."""
+
+    replies: tuple[Reply, ...] = field(default_factory=tuple)
+    duplicate: bool = False

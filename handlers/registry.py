@@ -1,0 +1,25 @@
+"""Every flow and the commands (and plain words) that start them."""
+
+from __future__ import annotations
+
+from handlers import attendance, cases, kpm_card, schedule
+from handlers.flow import Flow
+
+FLOWS: tuple[Flow, ...] = (
+    attendance.FLOW,
+    cases.FLOW,
+    cases.MY_CASES,
+    kpm_card.FLOW,
+    schedule.FLOW,
+)
+
+COMMANDS: dict[str, str] = {
+    "hadir": "attendance",
+    "absen": "attendance",
+    "kehadiran": "attendance",
+    "kasus": "case",
+    "kasus_saya": "my_cases",
+    "kasussaya": "my_cases",
+    "kpm": "kpm_card",
+    "jadwal": "schedule",
+}

@@ -1,0 +1,139 @@
+"""Schedule (/jadwal): see and set a kelompok's meeting rule, or move the next meeting."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from handlers.flow import Ctx, Flow, StepResult
+from handlers.local_time import local_today
+from handlers.messages import IncomingMessage, Option
+from handlers.parsing.dates import format_date_id, parse_date
+from handlers.parsing.schedule_rule import MeetingRule, describe_rule, parse_meeting_rule
+from models import attendance as groups
+from models.schedule import move_meeting, schedule_of, set_rule
+
+MAX_PLACE = 200
+
+
+async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """Start: pick the group, unless the command named it or there is only one."""
+    found = await groups.groups_for(ctx.session, ctx.staff, await local_today(ctx))
+    if not found:
+        return ctx.done(ctx.t("attendance.no_groups"))
+    named = [g for g in found if ctx.text and ctx.text.casefold() in g.name.casefold()]
+    if len(named) == 1 or len(found) == 1:
+        return await _group_chosen(ctx, (named or found)[0].id)
+    options = [Option(f"k:{g.id}", g.name) for g in found]
+    return ctx.ask("pick_group", ctx.t("schedule.pick_group"), options)
+
+
+async def pick_group(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """The group whose schedule to see."""
+    if not ctx.choice or not ctx.choice.startswith("k:"):
+        return ctx.retry(ctx.t("attendance.pick_group_invalid"))
+    return await _group_chosen(ctx, int(ctx.choice[2:]))
+
+
+async def _group_chosen(ctx: Ctx, kelompok_id: int) -> StepResult:
+    view = await schedule_of(ctx.session, ctx.staff, kelompok_id, await local_today(ctx))
+    ctx.data.update(k=view.kelompok_id, kname=view.name, m=view.next_meeting_id)
+    if view.weekday is not None and view.week_of_month is not None and view.at is not None:
+        rule = describe_rule(MeetingRule(view.weekday, view.week_of_month, view.at, view.place))
+    else:
+        rule = ctx.t("schedule.no_rule")
+    upcoming = (
+        ctx.t("schedule.next", date=format_date_id(view.next_date), place=view.next_place or "-")
+        if view.next_date
+        else ctx.t("schedule.no_next")
+    )
+    options = [
+        Option("rule", ctx.t("schedule.option_rule")),
+        Option("move", ctx.t("schedule.option_move")),
+    ]
+    return ctx.ask(
+        "action", ctx.t("schedule.view", name=view.name, rule=rule, next=upcoming), options
+    )
+
+
+async def action(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """Change the rule, or move the next meeting."""
+    if ctx.choice == "rule":
+        return ctx.ask("rule", ctx.t("schedule.ask_rule"))
+    if ctx.choice == "move":
+        return ctx.ask("move_date", ctx.t("schedule.ask_move_date"))
+    return ctx.retry(ctx.t("schedule.action_invalid"))
+
+
+async def rule(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """A rule such as "Selasa minggu kedua jam 09.00 di Balai Desa"."""
+    parsed = parse_meeting_rule(ctx.text) if ctx.text else None
+    if parsed is None:
+        return ctx.retry(ctx.t("schedule.rule_invalid"))
+    place = parsed.place[:MAX_PLACE] if parsed.place else None
+    await set_rule(
+        ctx.session,
+        ctx.staff,
+        ctx.data["k"],
+        weekday=parsed.weekday,
+        week_of_month=parsed.week_of_month,
+        at=parsed.at,
+        place=place,
+    )
+    return ctx.done(
+        ctx.t("schedule.rule_saved", name=ctx.data["kname"], rule=describe_rule(parsed))
+    )
+
+
+async def move_date(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """The new date of the next meeting."""
+    today = await local_today(ctx)
+    day = parse_date(ctx.text, today) if ctx.text else None
+    if day is None:
+        return ctx.retry(ctx.t("attendance.date_invalid"))
+    if day < today:
+        return ctx.retry(ctx.t("schedule.date_past", date=format_date_id(day)))
+    ctx.data["d"] = day.isoformat()
+    return ctx.ask(
+        "move_place",
+        ctx.t("schedule.ask_move_place"),
+        [Option("same", ctx.t("schedule.option_same_place"))],
+    )
+
+
+async def move_place(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """Where the moved meeting takes place: the same place, or a new one typed."""
+    if ctx.choice != "same" and len(ctx.text) < 3:
+        return ctx.retry(ctx.t("schedule.place_invalid"))
+    place = None if ctx.choice == "same" else ctx.text[:MAX_PLACE]
+    day = date.fromisoformat(ctx.data["d"])
+    await move_meeting(
+        ctx.session,
+        ctx.staff,
+        ctx.data["k"],
+        ctx.data.get("m"),
+        day=day,
+        at=None,
+        place=place,
+        now=ctx.now,
+    )
+    return ctx.done(
+        ctx.t(
+            "schedule.moved",
+            name=ctx.data["kname"],
+            date=format_date_id(day),
+            place=place or ctx.t("schedule.same_place"),
+        )
+    )
+
+
+FLOW = Flow(
+    name="schedule",
+    entry=entry,
+    steps={
+        "pick_group": pick_group,
+        "action": action,
+        "rule": rule,
+        "move_date": move_date,
+        "move_place": move_place,
+    },
+)

@@ -1,0 +1,283 @@
+"""Groups in a staff member's scope, their meetings and members, and saving attendance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from models.audit import audit
+from models.regions import kelompok_timezones
+from models.tables import (
+    Attendance,
+    AttendanceMark,
+    Kelompok,
+    Kpm,
+    KpmStatus,
+    MediaAttachment,
+    Meeting,
+    MeetingStatus,
+    Region,
+    Staff,
+    StaffRole,
+)
+from models.text import name_key
+
+DEFAULT_MEETING_TIME = time(9, 0)
+
+
+class OutOfScope(PermissionError):
+    """A record that exists but is not this staff member's to see or change."""
+
+
+def kelompok_scope(staff: Staff) -> Select[tuple[int]]:
+    """The ids of the kelompok a staff member may see: their own, their pendamping's,
+    or those in the region they coordinate."""
+    if staff.role is StaffRole.PENDAMPING:
+        return select(Kelompok.id).where(Kelompok.pendamping_id == staff.id)
+    if staff.role is StaffRole.SUPERVISOR:
+        return (
+            select(Kelompok.id)
+            .join(Staff, Kelompok.pendamping_id == Staff.id)
+            .where(Staff.supervisor_id == staff.id)
+        )
+    if staff.region_id is None:
+        if staff.role is StaffRole.ADMIN:
+            return select(Kelompok.id)
+        return select(Kelompok.id).where(False)
+    desa, kec, kab = aliased(Region), aliased(Region), aliased(Region)
+    region = staff.region_id
+    return (
+        select(Kelompok.id)
+        .join(desa, Kelompok.desa_id == desa.id)
+        .join(kec, desa.parent_id == kec.id)
+        .join(kab, kec.parent_id == kab.id)
+        .where(or_(desa.id == region, kec.id == region, kab.id == region, kab.parent_id == region))
+    )
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    id: int
+    name: str
+    desa: str
+    members: int
+    meeting_today_id: int | None
+
+
+async def groups_for(session: AsyncSession, staff: Staff, today: date) -> list[GroupRow]:
+    """The staff member's kelompok with member counts and today's planned meeting."""
+    members = (
+        select(Kpm.kelompok_id, func.count().label("n"))
+        .where(Kpm.status == KpmStatus.AKTIF)
+        .group_by(Kpm.kelompok_id)
+        .subquery()
+    )
+    today_meeting = (
+        select(Meeting.kelompok_id, func.min(Meeting.id).label("meeting_id"))
+        .where(Meeting.meeting_date == today, Meeting.status != MeetingStatus.CANCELLED)
+        .group_by(Meeting.kelompok_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            Kelompok.id,
+            Kelompok.name,
+            Region.name,
+            func.coalesce(members.c.n, 0),
+            today_meeting.c.meeting_id,
+        )
+        .join(Region, Region.id == Kelompok.desa_id)
+        .outerjoin(members, members.c.kelompok_id == Kelompok.id)
+        .outerjoin(today_meeting, today_meeting.c.kelompok_id == Kelompok.id)
+        .where(Kelompok.id.in_(kelompok_scope(staff)))
+        .order_by(Kelompok.name_key, Kelompok.id)
+    )
+    return [GroupRow(*row) for row in rows]
+
+
+async def group_in_scope(session: AsyncSession, staff: Staff, kelompok_id: int) -> Kelompok:
+    kelompok = await session.scalar(
+        select(Kelompok).where(Kelompok.id == kelompok_id, Kelompok.id.in_(kelompok_scope(staff)))
+    )
+    if kelompok is None:
+        raise OutOfScope(f"kelompok {kelompok_id}")
+    return kelompok
+
+
+@dataclass(frozen=True)
+class MeetingRow:
+    id: int
+    meeting_date: date
+    status: MeetingStatus
+    sesi: int | None
+    recorded: bool
+
+
+async def meetings_near(
+    session: AsyncSession, kelompok_id: int, today: date, limit: int = 3
+) -> list[MeetingRow]:
+    """Today's and the latest past meetings of a group, newest first."""
+    rows = await session.execute(
+        select(
+            Meeting.id,
+            Meeting.meeting_date,
+            Meeting.status,
+            Meeting.sesi,
+            Meeting.attendance_recorded_at.is_not(None),
+        )
+        .where(
+            Meeting.kelompok_id == kelompok_id,
+            Meeting.meeting_date <= today,
+            Meeting.status != MeetingStatus.CANCELLED,
+        )
+        .order_by(Meeting.meeting_date.desc(), Meeting.id.desc())
+        .limit(limit)
+    )
+    return [MeetingRow(*row) for row in rows]
+
+
+async def meeting_on(session: AsyncSession, kelompok_id: int, day: date) -> Meeting | None:
+    return await session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.kelompok_id == kelompok_id,
+            Meeting.meeting_date == day,
+            Meeting.status != MeetingStatus.CANCELLED,
+        )
+        .order_by(Meeting.id)
+        .limit(1)
+    )
+
+
+async def last_sesi(session: AsyncSession, kelompok_id: int) -> int | None:
+    return await session.scalar(
+        select(Meeting.sesi)
+        .where(
+            Meeting.kelompok_id == kelompok_id,
+            Meeting.status == MeetingStatus.HELD,
+            Meeting.sesi.is_not(None),
+        )
+        .order_by(Meeting.meeting_date.desc())
+        .limit(1)
+    )
+
+
+async def members_of(session: AsyncSession, kelompok_id: int) -> list[tuple[int, str]]:
+    """Active members of a group as (kpm id, name), in the order they are numbered:
+    by name, sorted here so that the numbering is the same on every database."""
+    rows = await session.execute(
+        select(Kpm.id, Kpm.nama_pengurus).where(
+            Kpm.kelompok_id == kelompok_id, Kpm.status == KpmStatus.AKTIF
+        )
+    )
+    return sorted(((kpm_id, name) for kpm_id, name in rows),
+                  key=lambda row: (name_key(row[1]), row[0]))
+
+
+async def saved_marks(session: AsyncSession, meeting_id: int) -> dict[int, str]:
+    rows = await session.execute(
+        select(Attendance.kpm_id, Attendance.mark).where(Attendance.meeting_id == meeting_id)
+    )
+    return {kpm_id: AttendanceMark(mark).value for kpm_id, mark in rows}
+
+
+@dataclass(frozen=True)
+class AttendanceRecord:
+    kelompok_id: int
+    meeting_id: int | None
+    meeting_date: date
+    modul: int | None
+    sesi: int | None
+    marks: Mapping[int, str]  # every member: kpm id -> hadir/izin/sakit/alpa
+    photos: Sequence[tuple[str, str]] = ()  # (media ref, content type)
+
+
+async def save_attendance(
+    session: AsyncSession, staff: Staff, record: AttendanceRecord, *, now: datetime
+) -> int:
+    """Write a meeting's attendance in the caller's transaction: the meeting (created
+    when new), one mark per member (updated when recorded before), evidence, audit."""
+    kelompok = await group_in_scope(session, staff, record.kelompok_id)
+    member_ids = {kpm_id for kpm_id, _ in await members_of(session, kelompok.id)}
+    saved_before = set()
+    if record.meeting_id is not None:
+        meeting = await session.get(Meeting, record.meeting_id)
+        if meeting is None or meeting.kelompok_id != kelompok.id:
+            raise OutOfScope(f"meeting {record.meeting_id}")
+        saved_before = set((await saved_marks(session, meeting.id)).keys())
+    else:
+        zone = (await kelompok_timezones(session, [kelompok.id])).get(kelompok.id)
+        local = datetime.combine(
+            record.meeting_date,
+            kelompok.rule_time or DEFAULT_MEETING_TIME,
+            ZoneInfo(zone or "Asia/Jakarta"),
+        )
+        meeting = Meeting(
+            kelompok_id=kelompok.id,
+            meeting_date=record.meeting_date,
+            starts_at=local,
+            place=kelompok.place,
+            created_by_id=staff.id,
+            created_at=now,
+        )
+        session.add(meeting)
+    unknown = set(record.marks) - member_ids - saved_before
+    if unknown:
+        raise OutOfScope(f"{len(unknown)} KPM outside kelompok {kelompok.id}")
+    meeting.status = MeetingStatus.HELD
+    meeting.meeting_date = record.meeting_date
+    meeting.modul, meeting.sesi = record.modul, record.sesi
+    meeting.attendance_recorded_at = now
+    await session.flush()
+    rows = [
+        {
+            "meeting_id": meeting.id,
+            "kpm_id": kpm_id,
+            "mark": AttendanceMark(mark),
+            "recorded_by_id": staff.id,
+            "recorded_at": now,
+        }
+        for kpm_id, mark in record.marks.items()
+    ]
+    if rows:
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(Attendance)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["meeting_id", "kpm_id"],
+                set_={
+                    "mark": statement.excluded.mark,
+                    "recorded_by_id": statement.excluded.recorded_by_id,
+                    "recorded_at": statement.excluded.recorded_at,
+                },
+            ),
+            rows,
+        )
+    for ref, content_type in record.photos:
+        session.add(
+            MediaAttachment(
+                meeting_id=meeting.id,
+                media_ref=ref,
+                content_type=content_type,
+                created_by_id=staff.id,
+            )
+        )
+    action = "attendance.update" if saved_before else "attendance.record"
+    audit(
+        session,
+        actor="staff",
+        actor_staff_id=staff.id,
+        action=action,
+        entity="meeting",
+        entity_id=meeting.id,
+        detail={"marks": len(rows), "photos": len(record.photos)},
+    )
+    return meeting.id

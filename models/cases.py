@@ -1,0 +1,144 @@
+"""Case notes (kasus): open, list and move along to tindak lanjut or selesai."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.attendance import OutOfScope, kelompok_scope
+from models.audit import audit
+from models.tables import (
+    CaseNote,
+    CaseSeverity,
+    CaseStatus,
+    CaseUpdate,
+    Kpm,
+    MediaAttachment,
+    Staff,
+)
+
+
+@dataclass(frozen=True)
+class NewCase:
+    kpm_id: int
+    category: str
+    description: str
+    severity: CaseSeverity
+    follow_up_date: date | None
+    photos: Sequence[tuple[str, str]] = ()
+
+
+async def _kpm_in_scope(session: AsyncSession, staff: Staff, kpm_id: int) -> Kpm:
+    kpm = await session.scalar(
+        select(Kpm).where(Kpm.id == kpm_id, Kpm.kelompok_id.in_(kelompok_scope(staff)))
+    )
+    if kpm is None:
+        raise OutOfScope(f"kpm {kpm_id}")
+    return kpm
+
+
+async def open_case(session: AsyncSession, staff: Staff, new: NewCase, *, now: datetime) -> int:
+    kpm = await _kpm_in_scope(session, staff, new.kpm_id)
+    case = CaseNote(
+        kpm_id=kpm.id,
+        staff_id=staff.id,
+        category=new.category,
+        description=new.description,
+        severity=new.severity,
+        status=CaseStatus.BARU,
+        follow_up_date=new.follow_up_date,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    await session.flush()
+    for ref, content_type in new.photos:
+        session.add(
+            MediaAttachment(
+                case_id=case.id, media_ref=ref, content_type=content_type, created_by_id=staff.id
+            )
+        )
+    audit(
+        session,
+        actor="staff",
+        actor_staff_id=staff.id,
+        action="case.open",
+        entity="case_note",
+        entity_id=case.id,
+        detail={"category": new.category, "severity": new.severity.value},
+    )
+    return case.id
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: int
+    kpm_name: str
+    category: str
+    severity: str
+    status: str
+    follow_up_date: date | None
+    created_at: datetime
+
+
+async def open_cases(session: AsyncSession, staff: Staff, limit: int = 20) -> list[CaseRow]:
+    rows = await session.execute(
+        select(
+            CaseNote.id,
+            Kpm.nama_pengurus,
+            CaseNote.category,
+            CaseNote.severity,
+            CaseNote.status,
+            CaseNote.follow_up_date,
+            CaseNote.created_at,
+        )
+        .join(Kpm, Kpm.id == CaseNote.kpm_id)
+        .where(Kpm.kelompok_id.in_(kelompok_scope(staff)), CaseNote.status != CaseStatus.SELESAI)
+        .order_by(
+            CaseNote.severity.desc(),
+            CaseNote.follow_up_date.is_(None),
+            CaseNote.follow_up_date,
+            CaseNote.id,
+        )
+        .limit(limit)
+    )
+    return [
+        CaseRow(case_id, name, category, severity.value, status.value, follow_up, created)
+        for case_id, name, category, severity, status, follow_up, created in rows
+    ]
+
+
+async def update_case(
+    session: AsyncSession,
+    staff: Staff,
+    case_id: int,
+    status: CaseStatus,
+    note: str | None,
+    *,
+    now: datetime,
+) -> None:
+    case = await session.scalar(
+        select(CaseNote)
+        .join(Kpm, Kpm.id == CaseNote.kpm_id)
+        .where(CaseNote.id == case_id, Kpm.kelompok_id.in_(kelompok_scope(staff)))
+    )
+    if case is None:
+        raise OutOfScope(f"case {case_id}")
+    case.status, case.updated_at = status, now
+    case.closed_at = now if status is CaseStatus.SELESAI else None
+    session.add(
+        CaseUpdate(case_id=case.id, staff_id=staff.id, status=status, note=note, created_at=now)
+    )
+    audit(
+        session,
+        actor="staff",
+        actor_staff_id=staff.id,
+        action="case.update",
+        entity="case_note",
+        entity_id=case.id,
+        detail={"status": status.value},
+    )

@@ -1,0 +1,102 @@
+"""Conversation state and inbound dedupe, in the same transaction as a step's work.
+
+The conversation row of an address is locked for the length of the transaction
+(``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's IMMEDIATE transactions already
+serialise writers), so two processes never run two steps of one user at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.tables import Channel, ChannelIdentity, Conversation, InboundMessage, Kpm, Staff
+
+
+def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def first_delivery(
+    session: AsyncSession, channel: str, external_id: str, now: datetime
+) -> bool:
+    """Record an inbound provider id; False when it was processed before."""
+    statement = (
+        _insert(session)(InboundMessage)
+        .values(channel=Channel(channel), external_id=external_id, received_at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)
+
+
+@dataclass
+class ConversationState:
+    """A mutable view of the conversation row; written back with :func:`save_state`."""
+
+    address: str
+    flow: str | None = None
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    expires_at: datetime | None = None
+
+    def clear(self) -> None:
+        self.flow, self.step, self.data, self.expires_at = None, None, {}, None
+
+
+async def load_state(session: AsyncSession, address: str) -> ConversationState:
+    """Lock and read the conversation of ``address``, creating its row on first use."""
+    await session.execute(
+        _insert(session)(Conversation)
+        .values(address=address, data={})
+        .on_conflict_do_nothing(index_elements=["address"])
+    )
+    row = await session.scalar(
+        select(Conversation).where(Conversation.address == address).with_for_update()
+    )
+    assert row is not None
+    return ConversationState(
+        address=address,
+        flow=row.flow,
+        step=row.step,
+        data=dict(row.data or {}),
+        expires_at=row.expires_at,
+    )
+
+
+async def save_state(session: AsyncSession, state: ConversationState, now: datetime) -> None:
+    row = await session.scalar(select(Conversation).where(Conversation.address == state.address))
+    assert row is not None
+    row.flow, row.step, row.data = state.flow, state.step, state.data
+    row.expires_at, row.updated_at = state.expires_at, now
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who an address belongs to: a staff member, a KPM, or nobody yet."""
+
+    address: str
+    identity_id: int | None = None
+    staff: Staff | None = None
+    kpm: Kpm | None = None
+
+
+async def identify(session: AsyncSession, address: str, now: datetime) -> Identity:
+    """Find the owner of ``address`` and note the time of its latest inbound message."""
+    identity = await session.scalar(
+        select(ChannelIdentity).where(ChannelIdentity.address == address)
+    )
+    if identity is None:
+        return Identity(address=address)
+    identity.last_inbound_at = now
+    staff = await session.get(Staff, identity.staff_id) if identity.staff_id else None
+    kpm = await session.get(Kpm, identity.kpm_id) if identity.kpm_id else None
+    if staff is not None and not staff.active:
+        staff = None
+    return Identity(address=address, identity_id=identity.id, staff=staff, kpm=kpm)

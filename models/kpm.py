@@ -1,0 +1,146 @@
+"""KPM look-ups within a staff member's scope: fuzzy search and the KPM card."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from rapidfuzz import fuzz, process, utils
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.attendance import OutOfScope, kelompok_scope
+from models.tables import (
+    Attendance,
+    CaseNote,
+    CaseStatus,
+    Kelompok,
+    Komponen,
+    Kpm,
+    Meeting,
+    MeetingStatus,
+    Staff,
+)
+
+MIN_SCORE = 75
+
+
+@dataclass(frozen=True)
+class KpmHit:
+    id: int
+    name: str
+    kelompok: str
+    id_pkh: str
+
+
+async def search_kpm(
+    session: AsyncSession, staff: Staff, query: str, limit: int = 6
+) -> list[KpmHit]:
+    """KPM in scope matching an ID PKH (whole or its digits) or, fuzzily, a name."""
+    query = query.strip()
+    if not query:
+        return []
+    base = (
+        select(Kpm.id, Kpm.nama_pengurus, Kelompok.name, Kpm.id_pkh)
+        .join(Kelompok, Kelompok.id == Kpm.kelompok_id)
+        .where(Kpm.kelompok_id.in_(kelompok_scope(staff)))
+    )
+    if any(char.isdigit() for char in query):
+        rows = await session.execute(
+            base.where(or_(Kpm.id_pkh == query, Kpm.id_pkh.endswith(query))).limit(limit)
+        )
+        hits = [KpmHit(*row) for row in rows]
+        if hits:
+            return hits
+    rows = (await session.execute(base)).all()
+    names = {row[0]: row[1] for row in rows}
+    matches = process.extract(
+        query,
+        names,
+        scorer=fuzz.WRatio,
+        processor=utils.default_process,
+        limit=limit,
+        score_cutoff=MIN_SCORE,
+    )
+    by_id = {row[0]: row for row in rows}
+    if not matches:
+        return []
+    best = matches[0][1]
+    return [KpmHit(*by_id[key]) for _, score, key in matches if score >= best - 10]
+
+
+@dataclass(frozen=True)
+class KpmCard:
+    id: int
+    id_pkh: str
+    name: str
+    nik: str
+    phone: str | None
+    status: str
+    kelompok: str | None
+    komponen: list[tuple[str, date | None]]
+    last_meetings: list[tuple[date, str | None]]  # (date, mark or None when no mark)
+    open_cases: list[tuple[int, str, str]]  # (id, category, status)
+
+
+async def kpm_card(session: AsyncSession, staff: Staff, kpm_id: int) -> KpmCard:
+    row = (
+        await session.execute(
+            select(Kpm, Kelompok.name)
+            .outerjoin(Kelompok, Kelompok.id == Kpm.kelompok_id)
+            .where(Kpm.id == kpm_id, Kpm.kelompok_id.in_(kelompok_scope(staff)))
+        )
+    ).first()
+    if row is None:
+        raise OutOfScope(f"kpm {kpm_id}")
+    kpm, kelompok = row
+    komponen = (
+        (
+            await session.execute(
+                select(Komponen.type, Komponen.end_date)
+                .where(Komponen.kpm_id == kpm.id)
+                .order_by(Komponen.end_date)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    meetings = (
+        (
+            await session.execute(
+                select(Meeting.meeting_date, Attendance.mark)
+                .outerjoin(
+                    Attendance,
+                    (Attendance.meeting_id == Meeting.id) & (Attendance.kpm_id == kpm.id),
+                )
+                .where(Meeting.kelompok_id == kpm.kelompok_id, Meeting.status == MeetingStatus.HELD)
+                .order_by(Meeting.meeting_date.desc())
+                .limit(6)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    cases = (
+        (
+            await session.execute(
+                select(CaseNote.id, CaseNote.category, CaseNote.status)
+                .where(CaseNote.kpm_id == kpm.id, CaseNote.status != CaseStatus.SELESAI)
+                .order_by(CaseNote.created_at)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    return KpmCard(
+        id=kpm.id,
+        id_pkh=kpm.id_pkh,
+        name=kpm.nama_pengurus,
+        nik=kpm.nik,
+        phone=kpm.phone,
+        status=kpm.status.value,
+        kelompok=kelompok,
+        komponen=[(kind, end) for kind, end in komponen],
+        last_meetings=[(day, mark.value if mark else None) for day, mark in meetings],
+        open_cases=[(case_id, category, status.value) for case_id, category, status in cases],
+    )
