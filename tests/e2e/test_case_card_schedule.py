@@ -1,0 +1,130 @@
+"""Case notes, the KPM card and the schedule, end to end through the engine."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from sqlalchemy import select
+
+from handlers.messages import Media
+from models.clock import FixedClock
+from models.tables import (
+    CaseNote,
+    CaseSeverity,
+    CaseStatus,
+    CaseUpdate,
+    Kelompok,
+    MediaAttachment,
+    Meeting,
+)
+from tests.world import NOW, Chat, build_world, make_engine
+
+
+async def test_a_case_note_is_opened_with_a_photo_and_a_follow_up_date(sessions) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await chat.send("/kasus")
+    await chat.send("sri wahyni")  # a typo still finds her
+    assert "Kasus untuk Sri Wahyuni" in chat.text
+    await chat.send("KKS bermasalah")
+    await chat.send("ok", media=(Media(ref="tg:kks-photo"),))
+    assert "Foto diterima" in chat.text
+    await chat.send("Kartu KKS terblokir setelah salah PIN tiga kali.")
+    await chat.send("kemarin")
+    assert "sudah lewat" in chat.text
+    await chat.send("12/12")
+    await chat.send("biasa")
+    assert "Kasus #" in chat.text and "Sabtu, 12 Desember 2026" in chat.text
+    async with sessions() as session:
+        case = await session.scalar(select(CaseNote))
+        photo = await session.scalar(select(MediaAttachment.media_ref))
+    assert case.kpm_id == world.kpm["Sri Wahyuni"] and case.category == "kks_bermasalah"
+    assert case.severity is CaseSeverity.BIASA and case.follow_up_date == date(2026, 12, 12)
+    assert photo == "tg:kks-photo"
+
+
+async def test_child_protection_is_always_urgent(sessions) -> None:
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await chat.send("/kasus Nur Hasanah")
+    await chat.send("perlindungan anak")
+    await chat.send("Anak sering tidak pulang, ada tanda kekerasan.")
+    await chat.send("tanpa tanggal")
+    assert "selalu dicatat sebagai mendesak" in chat.text and "MENDESAK" in chat.text
+    async with sessions() as session:
+        case = await session.scalar(select(CaseNote))
+    assert case.severity is CaseSeverity.MENDESAK and case.follow_up_date is None
+
+
+async def test_open_cases_are_listed_and_moved_to_done_with_a_note(sessions) -> None:
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await chat.send("/kasus_saya")
+    assert "Tidak ada kasus" in chat.text
+    await chat.send("/kasus Sumarni")
+    await chat.send("Bansos belum cair")
+    await chat.send("Bantuan tahap 3 belum masuk rekening.")
+    await chat.send("tanpa tanggal")
+    await chat.send("mendesak")
+    await chat.send("/kasus_saya")
+    assert "1 kasus terbuka" in chat.text
+    assert "MENDESAK" in chat.last[-1].options[0].label
+    await chat.send("1")
+    await chat.send("selesai")
+    await chat.send("Sudah cair setelah data diperbaiki.")
+    assert "sekarang: Selesai" in chat.text
+    async with sessions() as session:
+        case = await session.scalar(select(CaseNote))
+        update = await session.scalar(select(CaseUpdate))
+    assert case.status is CaseStatus.SELESAI and case.closed_at == NOW
+    assert update.note == "Sudah cair setelah data diperbaiki."
+    await chat.send("/kasus_saya")
+    assert "Tidak ada kasus" in chat.text
+
+
+async def test_the_kpm_card_masks_the_nik_and_shows_komponen_and_attendance(sessions) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await chat.send("/kpm siti aminah")
+    card = chat.text
+    assert "Siti Aminah" in card and "Kelompok Melati" in card
+    assert "Anak SD (sampai Kamis, 1 Maret 2029)" in card
+    assert "************" in card
+    async with sessions() as session:
+        from models.tables import Kpm
+
+        kpm = await session.get(Kpm, world.kpm["Siti Aminah"])
+    assert kpm.nik not in card and kpm.nik[-4:] in card
+    assert kpm.phone not in card
+
+
+async def test_the_schedule_rule_is_set_and_the_next_meeting_moved(sessions) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await chat.send("/jadwal Mawar")
+    assert "Kelompok Mawar" in chat.text and "Belum ada pertemuan berikutnya" in chat.text
+    await chat.send("ubah aturan jadwal")
+    await chat.send("kapan-kapan saja")
+    assert "tidak dapat dibaca" in chat.text
+    await chat.send("Kamis minggu ketiga jam 13.30 di Rumah Bu Tuti")
+    assert "tersimpan" in chat.text
+    async with sessions() as session:
+        kelompok = await session.get(Kelompok, world.mawar)
+    assert (kelompok.rule_weekday, kelompok.rule_week_of_month) == (3, 3)
+    assert kelompok.rule_time == time(13, 30) and "Tuti" in (kelompok.place or "")
+    await chat.send("/jadwal Melati")
+    assert "Minggu, 22 November 2026" in chat.text
+    await chat.send("2")
+    await chat.send("kemarin")
+    assert "sudah lewat" in chat.text
+    await chat.send("29/11")
+    await chat.send("Posyandu Melati")
+    assert "dipindah ke Minggu, 29 November 2026, Posyandu Melati" in chat.text
+    async with sessions() as session:
+        meeting = await session.get(Meeting, world.melati_today)
+    assert meeting.meeting_date == date(2026, 11, 29) and meeting.place == "Posyandu Melati"

@@ -1,0 +1,179 @@
+"""Engine rules every flow shares: identity, global commands, dedupe, timeout, bad input."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from handlers.i18n import Translator
+from handlers.messages import Media
+from models.clock import FixedClock
+from models.staff import create_invite
+from models.tables import Attendance, ChannelIdentity, Conversation, InboundMessage, Staff
+from tests.world import NOW, Chat, build_world, make_engine
+
+t = Translator()
+
+
+async def test_an_unknown_sender_gets_one_sentence_on_how_to_register(sessions) -> None:
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "whatsapp:+6281299999999")
+    for text in ("halo", "/hadir", "1", "/kpm Siti"):
+        await chat.send(text)
+        assert [reply.text for reply in chat.last] == [t("register.unknown_sender")]
+        assert not chat.last[0].options
+
+
+async def test_a_staff_member_registers_with_an_invite_code(sessions) -> None:
+    world = await build_world(sessions)
+    async with sessions.begin() as session:
+        staff = await session.get(Staff, world.budi)
+        code = await create_invite(session, staff, now=NOW, valid_days=14)
+    clock = FixedClock(NOW)
+    engine = make_engine(sessions, clock)
+    chat = Chat(engine, clock, "whatsapp:+6281211112222")
+    await chat.send("DAFTAR ZZZZ-ZZZZ")
+    assert chat.text == t("register.code_unknown")
+    await chat.send(f"daftar {code.lower()}")
+    assert "Selamat datang, Budi Santoso" in chat.text
+    assert len(chat.last[0].options) == 5
+    await chat.send("/kpm Siti Budiarti")
+    assert "Siti Budiarti" in chat.text and "************" in chat.text
+    other = Chat(engine, clock, "telegram:555")
+    await other.send(f"/start {code.replace('-', '')}")
+    assert other.text == t("register.code_used")
+
+
+async def test_cancel_help_and_menu_work_from_any_step(sessions) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    steps = ["/hadir", "1", "5", "3", "Selesai", "izin"]
+    for depth in range(len(steps)):
+        for text in steps[:depth]:
+            await chat.send(text)
+        await chat.send("/bantuan")
+        assert "Yang diharapkan sekarang" in chat.text or "Perintah" in chat.text
+        await chat.send("/batal")
+        assert chat.text in (t("cancel.done"), t("cancel.nothing"))
+        assert len(chat.last[-1].options) == 5  # back at the menu
+    await chat.send("/hadir")
+    await chat.send("/mulai")
+    assert chat.text == t("menu.title")
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Attendance)) == 0
+        conversation = await session.scalar(
+            select(Conversation).where(Conversation.address == "console:ani")
+        )
+        assert conversation.flow is None and conversation.step is None
+    assert world.melati_today
+
+
+async def test_the_same_delivery_is_processed_once(sessions) -> None:
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await chat.send("/hadir", external_id="wamid.1")
+    first = chat.text
+    assert "pertemuan yang mana" in first
+    again = await chat.send("/hadir", external_id="wamid.1")
+    assert again == []
+    await chat.send("1", external_id="wamid.2")
+    assert "Sesi P2K2" in chat.text
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(InboundMessage)) == 2
+
+
+async def test_an_idle_conversation_is_closed_and_the_user_told(sessions) -> None:
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await chat.send("/hadir")
+    clock.advance(timedelta(minutes=31))
+    await chat.send("1")
+    assert chat.last[0].text == t("conversation.timed_out", minutes=30)
+    assert "Sesi P2K2" not in chat.text
+    clock.advance(timedelta(minutes=5))
+    await chat.send("/hadir")
+    clock.advance(timedelta(minutes=29))
+    await chat.send("1")
+    assert "Sesi P2K2" in chat.text
+
+
+async def test_bad_input_gets_a_clear_reply_and_the_step_stays(sessions) -> None:
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await chat.send("/hadir")
+    await chat.send("1")
+    prompt = "Sesi P2K2"
+    for bad in ("", "   ", "🙏🙏🙏", "99", "0", "sesi satu"):
+        await chat.send(bad)
+        assert "Mohon pilih sesi 1 sampai 14" in chat.text and prompt in chat.text
+    await chat.send("x" * 4000)
+    assert "terlalu panjang" in chat.text
+    await chat.send(media=(Media(ref="photo-1"),))
+    assert "Mohon pilih sesi" in chat.text
+    await chat.send(choice="s:99")  # a forged or stale button
+    assert "sudah tidak berlaku" in chat.text and prompt in chat.text
+    await chat.send("5")
+    assert "hadir 12 dari 12" in chat.text
+    await chat.send("99")
+    assert "Nomor 99 tidak ada di daftar (1 sampai 12)" in chat.text
+    await chat.send("Selesai")
+    await chat.send("halo, ini bukan foto")
+    assert "Yang diharapkan foto" in chat.text
+    await chat.send("LEWATI")
+    assert "Simpan?" in chat.text
+
+
+async def test_a_pendamping_cannot_reach_another_pendamping_s_kpm(sessions) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    engine = make_engine(sessions, clock)
+    budi = Chat(engine, clock, "console:budi")
+    await budi.send("/kpm Siti Aminah")  # Ani's KPM
+    assert "Tidak ada KPM Anda yang cocok" in budi.text and "Melati" not in budi.text
+    await budi.send("/kpm PKH010001")  # Ani's KPM by ID PKH
+    assert "Tidak ada KPM Anda yang cocok" in budi.text and "NIK" not in budi.text
+    await budi.send("/kasus Siti")
+    assert "Siti Budiarti" in budi.text and "Siti Aminah" not in budi.text
+    await budi.send("/hadir")
+    await budi.send(choice=f"k:{world.melati}")  # a forged tap on Ani's group
+    assert "sudah tidak berlaku" in budi.text and "Melati" not in budi.text
+    await budi.send("/kpm Siti")
+    await budi.send(choice=f"p:{world.kpm['Siti Aminah']}")  # forged: not among the offers
+    assert "Siti Aminah" not in budi.text and "NIK" not in budi.text
+
+
+async def test_the_coordinator_sees_kpm_in_their_region_but_cannot_record_attendance(
+    sessions,
+) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    dewi = Chat(make_engine(sessions, clock), clock, "console:dewi")
+    await dewi.send("/kpm Siti Budiarti")
+    assert "Kelompok Kenanga" in dewi.text
+    await dewi.send("/hadir")
+    assert dewi.text == t("access.flow_not_for_role")
+    assert world.dewi
+
+
+async def test_messages_in_a_group_chat_only_answer_commands(sessions) -> None:
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    engine = make_engine(sessions, clock)
+    from handlers.messages import IncomingMessage
+
+    chatter = IncomingMessage(
+        channel="console",
+        address="console:ani",
+        received_at=datetime(2026, 11, 22, 3, tzinfo=UTC),
+        text="halo",
+        group=True,
+    )
+    assert (await engine.handle(chatter)).replies == ()
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ChannelIdentity)) == 3

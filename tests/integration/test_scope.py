@@ -1,0 +1,75 @@
+"""Scope rules at the model layer, below the chat: writes outside one's groups are refused."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from models.attendance import AttendanceRecord, OutOfScope, groups_for, save_attendance
+from models.cases import NewCase, open_case
+from models.tables import CaseSeverity, Staff
+from tests.world import NOW, TODAY, build_world
+
+
+async def test_attendance_for_another_pendamping_s_group_is_refused(sessions) -> None:
+    world = await build_world(sessions)
+    async with sessions.begin() as session:
+        budi = await session.get(Staff, world.budi)
+        record = AttendanceRecord(
+            kelompok_id=world.melati,
+            meeting_id=None,
+            meeting_date=date(2026, 11, 20),
+            modul=1,
+            sesi=1,
+            marks={world.kpm["Siti Aminah"]: "hadir"},
+        )
+        with pytest.raises(OutOfScope):
+            await save_attendance(session, budi, record, now=NOW)
+
+
+async def test_marks_for_kpm_outside_the_group_are_refused(sessions) -> None:
+    world = await build_world(sessions)
+    async with sessions.begin() as session:
+        ani = await session.get(Staff, world.ani)
+        record = AttendanceRecord(
+            kelompok_id=world.melati,
+            meeting_id=None,
+            meeting_date=date(2026, 11, 20),
+            modul=1,
+            sesi=1,
+            marks={world.kpm["Siti Budiarti"]: "hadir"},
+        )
+        with pytest.raises(OutOfScope):
+            await save_attendance(session, ani, record, now=NOW)
+
+
+async def test_a_case_on_another_pendamping_s_kpm_is_refused(sessions) -> None:
+    world = await build_world(sessions)
+    async with sessions.begin() as session:
+        budi = await session.get(Staff, world.budi)
+        new = NewCase(
+            kpm_id=world.kpm["Siti Aminah"],
+            category="lainnya",
+            description="x",
+            severity=CaseSeverity.BIASA,
+            follow_up_date=None,
+        )
+        with pytest.raises(OutOfScope):
+            await open_case(session, budi, new, now=NOW)
+
+
+async def test_each_role_sees_its_own_groups(sessions) -> None:
+    world = await build_world(sessions)
+    async with sessions() as session:
+        ani = await session.get(Staff, world.ani)
+        budi = await session.get(Staff, world.budi)
+        dewi = await session.get(Staff, world.dewi)
+        assert [g.name for g in await groups_for(session, ani, TODAY)] == [
+            "Kelompok Mawar",
+            "Kelompok Melati",
+        ]
+        assert [g.name for g in await groups_for(session, budi, TODAY)] == ["Kelompok Kenanga"]
+        assert len(await groups_for(session, dewi, TODAY)) == 3
+        melati = next(g for g in await groups_for(session, ani, TODAY) if "Melati" in g.name)
+        assert melati.members == 12 and melati.meeting_today_id == world.melati_today
