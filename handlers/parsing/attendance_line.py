@@ -149,10 +149,14 @@ _ALL_PRESENT = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _EXCEPT = re.compile(r"^\s*(?:kecuali|kcuali|kcl|selain)(?![^\W\d_])[\s:,\-]*", re.IGNORECASE)
+# "..., sisanya hadir" / "kecuali 3, semua hadir" at the end of a line: the rest came.
 _REST_PRESENT = re.compile(
-    r"""(?<![^\W\d_])(?:(?:yang|yg)\s+)?
-        (?:lain|lainnya|lain2|sisanya|sisa|selebihnya|selainnya|yang\s+lain)
-        (?:\s+(?:semua|semuanya))?\s+(?:hadir|datang)(?:\s+semua(?:nya)?)?[\s.!]*$""",
+    r"""(?<![^\W\d_])(?:
+        (?:(?:yang|yg)\s+)?(?:lain|lainnya|lain2|sisanya|sisa|selebihnya|selainnya)
+            (?:\s+(?:semua|semuanya))?\s+(?:hadir|datang)(?:\s+semua(?:nya)?)?
+        | (?:semua|semuanya|smua)\s+(?:hadir|datang)
+        | (?:hadir|datang)\s+(?:semua|semuanya|smua)
+    )[\s.!]*$""",
     re.IGNORECASE | re.VERBOSE,
 )
 
@@ -220,11 +224,11 @@ def match_member_name(
         comparable = [index for _, score, index in scored if score >= 100.0]
     else:
         comparable = [index for _, score, index in scored if score >= best - AMBIGUITY_MARGIN]
-    picked = tuple(members[index] for index in sorted(comparable))
-    # The same person listed twice is one person.
-    if len({member.kpm_id for member in picked}) == 1:
-        return picked[0]
-    return picked
+    by_kpm: dict[int, Member] = {}
+    for index in sorted(comparable):
+        by_kpm.setdefault(members[index].kpm_id, members[index])  # one person listed twice
+    picked = tuple(by_kpm.values())
+    return picked[0] if len(picked) == 1 else picked
 
 
 # --------------------------------------------------------------------------------------------

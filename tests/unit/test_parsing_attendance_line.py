@@ -152,6 +152,13 @@ def test_the_rest_present_at_the_end_changes_nothing() -> None:
     assert parse("3 sakit, yang lain hadir semua").absent == {kpm(3): "sakit"}
 
 
+@pytest.mark.parametrize(
+    "line", ["kecuali 3, semua hadir", "selain no 3 semua hadir", "kecuali 3, yang lain hadir"]
+)
+def test_the_exception_may_come_before_everyone_else_present(line: str) -> None:
+    assert parse(line).absent == {kpm(3): None}
+
+
 def test_a_member_named_present_again_is_present() -> None:
     assert parse("kecuali 3, 7; 7 hadir").absent == {kpm(3): None}
 
@@ -177,6 +184,15 @@ def test_a_first_name_shared_by_two_members_is_ambiguous_never_guessed() -> None
     assert result.absent == {kpm(4): None}
     assert result.ambiguous == (Ambiguous("Siti", (MEMBERS[0], MEMBERS[2])),)
     assert not result.ok
+
+
+def test_a_misspelt_shared_first_name_is_ambiguous_too() -> None:
+    assert match_member_name("Sitti", MEMBERS) == (MEMBERS[0], MEMBERS[2])
+
+
+def test_one_person_listed_twice_is_not_ambiguous() -> None:
+    twice = (Member(1, 5, "Siti Aminah"), Member(2, 5, "Siti Aminah"))
+    assert match_member_name("Siti", twice) == twice[0]
 
 
 def test_a_full_name_settles_what_a_first_name_could_not() -> None:
