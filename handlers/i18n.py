@@ -41,5 +41,5 @@ class Translator:
             raise MissingMessage(key)
         return text.format(**values) if values else text
 
-    def keys(self) -> set[str]:
+    def known_keys(self) -> set[str]:
         return set(self._messages)

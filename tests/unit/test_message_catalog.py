@@ -1,0 +1,64 @@
+"""The message catalog: every key the code uses exists, with the placeholders it fills."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from handlers.i18n import MissingMessage, Translator
+
+HANDLERS = Path(__file__).resolve().parents[2] / "handlers"
+LITERAL_KEY = re.compile(r"""\bt\(\s*"([a-z_]+\.[a-z_.]+)"((?:\s*,\s*\w+=)?)""")
+CASE_KEYS = [f"case.category.{c}" for c in (
+    "kks_bermasalah", "bansos_belum_cair", "pemutakhiran_data", "kesehatan_rujukan",
+    "pendidikan", "perlindungan_anak", "lainnya")]
+DYNAMIC_KEYS = [
+    *CASE_KEYS,
+    *(f"case.status.{s}" for s in ("baru", "tindak_lanjut", "selesai")),
+    *(f"case.severity.{s}" for s in ("biasa", "mendesak")),
+    *(f"attendance.mark_{m}" for m in ("izin", "sakit", "alpa")),
+    *(f"kpm.mark_short.{m}" for m in ("hadir", "izin", "sakit", "alpa", "none")),
+    *(f"kpm.status.{s}" for s in ("aktif", "graduasi_alamiah", "graduasi_mandiri", "keluar")),
+    *(f"menu.{f}" for f in ("attendance", "case", "my_cases", "kpm_card", "schedule")),
+]
+
+
+def used_keys() -> set[str]:
+    keys = set()
+    for source in HANDLERS.rglob("*.py"):
+        keys.update(match.group(1) for match in LITERAL_KEY.finditer(source.read_text()))
+    return keys
+
+
+def test_the_code_uses_many_keys_and_every_one_is_in_the_indonesian_catalog() -> None:
+    keys = used_keys()
+    assert len(keys) > 80
+    missing = sorted(keys - Translator("id").known_keys())
+    assert missing == []
+
+
+@pytest.mark.parametrize("key", DYNAMIC_KEYS)
+def test_keys_built_at_run_time_exist(key: str) -> None:
+    assert Translator("id")(key)
+
+
+def test_every_text_is_short_enough_for_one_chat_message_and_well_formed() -> None:
+    t = Translator("id")
+    for key in t.known_keys():
+        text = t._messages[key]
+        assert text.strip() and not text.endswith("\n") and len(text) < 1000, key
+        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name]
+        assert all(re.fullmatch(r"[a-z_]+", name) for name in fields), key
+
+
+def test_an_unknown_key_is_an_error_not_a_silent_fallback() -> None:
+    with pytest.raises(MissingMessage):
+        Translator("id")("no.such.key")
+
+
+def test_a_locale_without_a_catalog_is_refused_at_start() -> None:
+    with pytest.raises(FileNotFoundError):
+        Translator("xx")
