@@ -59,14 +59,15 @@ class Engine:
         self._flows = {flow.name: flow for flow in flows}
         self._commands = commands
         self._t = Translator(settings.locale)
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self.failures = 0
 
     async def handle(self, message: IncomingMessage) -> Outcome:
         """Process one message; never raises (a failure becomes a polite reply)."""
-        lock = self._locks.setdefault(message.address, asyncio.Lock())
+        lock, users = self._locks.get(message.address, (asyncio.Lock(), 0))
+        self._locks[message.address] = (lock, users + 1)
         try:
-            async with lock:
+            async with lock:  # one user's messages are handled in order, one at a time
                 return await self._handle_in_transaction(message)
         except OutOfScope as exc:
             log.warning("out-of-scope request refused (channel=%s): %s", message.channel, exc)
@@ -80,8 +81,11 @@ class Engine:
             )
             return Outcome(replies=(Reply(self._t("error.generic")),))
         finally:
-            if not lock.locked() and self._locks.get(message.address) is lock:
+            lock, users = self._locks[message.address]
+            if users == 1:
                 del self._locks[message.address]
+            else:
+                self._locks[message.address] = (lock, users - 1)
 
     async def _handle_in_transaction(self, message: IncomingMessage) -> Outcome:
         now = self._clock.now()

@@ -177,3 +177,34 @@ async def test_messages_in_a_group_chat_only_answer_commands(sessions) -> None:
     assert (await engine.handle(chatter)).replies == ()
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ChannelIdentity)) == 3
+
+
+async def test_messages_from_one_user_sent_at_once_are_handled_in_order(sessions) -> None:
+    import asyncio
+
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    engine = make_engine(sessions, clock)
+    from handlers.messages import IncomingMessage
+
+    def message(text: str, n: int) -> IncomingMessage:
+        return IncomingMessage(
+            channel="console",
+            address="console:ani",
+            received_at=NOW,
+            text=text,
+            external_id=f"m{n}",
+        )
+
+    outcomes = await asyncio.gather(
+        *(
+            engine.handle(message(text, n))
+            for n, text in enumerate(["/hadir", "1", "5", "semua hadir"])
+        )
+    )
+    texts = [outcome.replies[-1].text for outcome in outcomes]
+    assert "pertemuan yang mana" in texts[0]
+    assert "Sesi P2K2" in texts[1]
+    assert "hadir 12 dari 12" in texts[2]
+    assert "foto" in texts[3]
+    assert engine._locks == {}
