@@ -101,13 +101,7 @@ async def ask_date(message: IncomingMessage, ctx: Ctx) -> StepResult:
 
 
 async def _meeting_chosen(ctx: Ctx, meeting_id: int) -> StepResult:
-    meetings = {
-        m.id: m
-        for m in await db.meetings_near(
-            ctx.session, ctx.data["k"], await local_today(ctx), limit=50
-        )
-    }
-    meeting = meetings.get(meeting_id)
+    meeting = await db.meeting_of_group(ctx.session, ctx.data["k"], meeting_id)
     if meeting is None:
         return ctx.retry(ctx.t("attendance.pick_meeting_invalid"))
     ctx.data.update(m=meeting.id, d=meeting.meeting_date.isoformat())

@@ -121,27 +121,39 @@ class MeetingRow:
     recorded: bool
 
 
+def _meeting_rows() -> Select[tuple[int, date, MeetingStatus, int | None, bool]]:
+    return select(
+        Meeting.id,
+        Meeting.meeting_date,
+        Meeting.status,
+        Meeting.sesi,
+        Meeting.attendance_recorded_at.is_not(None),
+    ).where(Meeting.status != MeetingStatus.CANCELLED)
+
+
 async def meetings_near(
     session: AsyncSession, kelompok_id: int, today: date, limit: int = 3
 ) -> list[MeetingRow]:
     """Today's and the latest past meetings of a group, newest first."""
     rows = await session.execute(
-        select(
-            Meeting.id,
-            Meeting.meeting_date,
-            Meeting.status,
-            Meeting.sesi,
-            Meeting.attendance_recorded_at.is_not(None),
-        )
-        .where(
-            Meeting.kelompok_id == kelompok_id,
-            Meeting.meeting_date <= today,
-            Meeting.status != MeetingStatus.CANCELLED,
-        )
+        _meeting_rows()
+        .where(Meeting.kelompok_id == kelompok_id, Meeting.meeting_date <= today)
         .order_by(Meeting.meeting_date.desc(), Meeting.id.desc())
         .limit(limit)
     )
     return [MeetingRow(*row) for row in rows]
+
+
+async def meeting_of_group(
+    session: AsyncSession, kelompok_id: int, meeting_id: int
+) -> MeetingRow | None:
+    """One meeting of a group (not cancelled), or None."""
+    row = (
+        await session.execute(
+            _meeting_rows().where(Meeting.id == meeting_id, Meeting.kelompok_id == kelompok_id)
+        )
+    ).first()
+    return MeetingRow(*row) if row else None
 
 
 async def meeting_on(session: AsyncSession, kelompok_id: int, day: date) -> Meeting | None:
