@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.telegram import TelegramChannel, build_application
 from bot.config import Settings
 from handlers.engine import Engine
+from handlers.i18n import Translator
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
 from models.clock import Clock, SystemClock
@@ -66,3 +68,18 @@ def engine_settings(app: App) -> EngineSettings:
 def build_engine(app: App) -> Engine:
     """The conversation engine with every flow, on the app's database and clock."""
     return Engine(app.sessions, engine_settings(app), app.clock, FLOWS, COMMANDS)
+
+
+def build_telegram(app: App, engine: Engine) -> TelegramChannel | None:
+    """The Telegram channel when a token is configured, else None."""
+    settings = app.settings.telegram
+    if not settings.configured:
+        return None
+    application = build_application(settings, polling=settings.mode == "polling")
+    return TelegramChannel(
+        application,
+        engine,
+        bot_username=settings.bot_username,
+        error_text=Translator(app.settings.general.locale)("error.generic"),
+        clock=app.clock.now,
+    )

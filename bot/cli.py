@@ -30,6 +30,8 @@ cli = typer.Typer(
 )
 staff_cli = typer.Typer(help="Staff members and their chat links.", no_args_is_help=True)
 cli.add_typer(staff_cli, name="staff")
+telegram_cli = typer.Typer(help="Telegram bot set-up.", no_args_is_help=True)
+cli.add_typer(telegram_cli, name="telegram")
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -146,6 +148,20 @@ def chat(
 ) -> None:
     """Chat with the bot in the terminal (reads a script when stdin is not a terminal)."""
     run_with_app(lambda app: commands.chat(app, out, as_))
+
+
+@cli.command()
+def run() -> None:
+    """Run the bot: web app (webhooks), Telegram (polling or webhook)."""
+    from bot.runner import serve
+
+    run_with_app(serve)
+
+
+@telegram_cli.command("set-webhook")
+def telegram_set_webhook() -> None:
+    """Register the webhook URL and secret with Telegram (once, at deploy time)."""
+    run_with_app(lambda app: commands.telegram_set_webhook(app, out))
 
 
 @cli.command()

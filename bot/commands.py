@@ -11,7 +11,7 @@ from rich.table import Table
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from bot.bootstrap import App, build_engine, komponen_catalog
+from bot.bootstrap import App, build_engine, build_telegram, komponen_catalog
 from bot.channels.console import run_console
 from models import migrate
 from models.regions import find_regions
@@ -237,6 +237,36 @@ async def _chat_identity(app: App, who: str | None) -> tuple[str, str]:
     )
 
 
+async def telegram_set_webhook(app: App, out: Console) -> None:
+    settings = app.settings.telegram
+    if not settings.configured:
+        raise CommandError("telegram.token is not set")
+    if not settings.webhook_url or settings.webhook_secret is None:
+        raise CommandError("telegram.webhook_url and telegram.webhook_secret must be set")
+    channel = build_telegram(app, build_engine(app))
+    assert channel is not None
+    async with channel.application.bot as bot:
+        await bot.set_webhook(
+            url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=["message", "callback_query", "my_chat_member"],
+        )
+    out.print(f"Webhook set to {settings.webhook_url} (secret checked on every request).")
+
+
+async def _doctor_telegram(app: App, table: Table) -> bool:
+    channel = build_telegram(app, build_engine(app))
+    assert channel is not None
+    try:
+        async with channel.application.bot:
+            username, state = await channel.check()
+    except Exception as exc:  # any Bot API or network failure is a finding, not a crash
+        table.add_row("telegram bot", FAIL, f"{type(exc).__name__}: {str(exc)[:100]}")
+        return False
+    table.add_row("telegram bot", OK, f"{username}, {state}")
+    return True
+
+
 async def doctor(app: App, out: Console, source: Path | None) -> bool:
     settings = app.settings
     table = Table("check", "status", "detail", title="pendamping doctor")
@@ -265,6 +295,8 @@ async def doctor(app: App, out: Console, source: Path | None) -> bool:
             f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}",
         )
     telegram = settings.telegram
+    if telegram.configured:
+        healthy = await _doctor_telegram(app, table) and healthy
     table.add_row(
         "telegram",
         OK if telegram.configured else WARN,

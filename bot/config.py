@@ -10,6 +10,7 @@ where it came from and what was expected.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 ENV_PREFIX = "PENDAMPING_"
@@ -77,8 +79,26 @@ class TelegramSettings(_Section):
     bot_username: str | None = None
     mode: Literal["polling", "webhook"] = "polling"
     api_base_url: str = "https://api.telegram.org/bot"
+    api_file_url: str = "https://api.telegram.org/file/bot"
     webhook_url: str | None = None
-    webhook_secret: SecretStr | None = None
+    webhook_secret: SecretStr | None = Field(default=None, min_length=1, max_length=256)
+    messages_per_second: float = Field(default=30, gt=0)
+    messages_per_second_per_chat: float = Field(default=1, gt=0)
+    messages_per_minute_per_group: float = Field(default=20, gt=0)
+    timeout_seconds: float = Field(default=15, gt=0, le=120)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_charset(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]+", secret.get_secret_value()):
+            raise ValueError("1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return secret
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> TelegramSettings:
+        if self.mode == "webhook" and self.token is not None and self.webhook_secret is None:
+            raise ValueError("a webhook_secret when mode is 'webhook' (requests are checked)")
+        return self
 
     @property
     def configured(self) -> bool:

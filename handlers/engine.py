@@ -12,7 +12,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,6 +30,9 @@ from models.conversations import (
     load_state,
     save_state,
 )
+from models.group_chats import link_group_chat
+from models.kpm import link_kpm_by_phone
+from models.phone import PhoneError, normalize_phone
 from models.staff import RedeemProblem, redeem_invite
 
 log = logging.getLogger(__name__)
@@ -94,14 +97,14 @@ class Engine:
                 session, message.channel, message.external_id, now
             ):
                 return Outcome(duplicate=True)
+            if message.group:
+                return Outcome(replies=tuple(await self._group_message(session, message, now)))
             identity = await identify(session, message.address, now)
             registration = _REGISTER.match(message.text.strip())
             if registration:
                 return Outcome(replies=(await self._register(session, message, registration),))
             if identity.staff is None:
-                if message.group:
-                    return Outcome()
-                return Outcome(replies=(Reply(self._t("register.unknown_sender")),))
+                return Outcome(replies=(await self._not_staff(session, message, identity, now),))
             state = await load_state(session, message.address)
             replies = await self._route(session, message, identity, state)
             if state.flow is None and replies and replies[-1].options:
@@ -129,6 +132,44 @@ class Engine:
         }[redeemed.problem or RedeemProblem.UNKNOWN]
         return Reply(self._t(key))
 
+    async def _not_staff(
+        self, session: AsyncSession, message: IncomingMessage, identity: Identity, now: datetime
+    ) -> Reply:
+        """A KPM, or someone unknown: a KPM may link by sharing their own contact."""
+        if identity.kpm is not None:
+            return Reply(self._t("kpm.hello"))
+        if message.contact_phone:
+            try:
+                phone = normalize_phone(message.contact_phone)
+            except PhoneError:
+                return Reply(self._t("kpm.contact_unknown"))
+            if await link_kpm_by_phone(session, message.address, phone, now=now):
+                return Reply(self._t("kpm.contact_linked"))
+            return Reply(self._t("kpm.contact_unknown"))
+        return Reply(
+            self._t("register.unknown_sender"), request_contact=self._t("kpm.share_contact")
+        )
+
+    async def _group_message(
+        self, session: AsyncSession, message: IncomingMessage, now: datetime
+    ) -> list[Reply]:
+        """In a group chat only commands are answered, and never with personal data."""
+        command = _COMMAND.match(message.text.strip())
+        if command is None:
+            return []
+        word, args = command.group("word").casefold(), (command.group("args") or "").strip()
+        if word in HELP_WORDS:
+            return [Reply(self._t("group.help"))]
+        if word != "hubungkan":
+            return [Reply(self._t("group.private_only"))]
+        sender = await identify(session, message.sender_address or "", now)
+        if sender.staff is None or not args:
+            return [Reply(self._t("group.link_how"))]
+        linked = await link_group_chat(session, sender.staff, args, message.address, now=now)
+        if isinstance(linked, RedeemProblem):
+            return [Reply(self._t(f"group.link_{linked.value}"))]
+        return [Reply(self._t("group.linked", name=linked.name))]
+
     async def _route(
         self,
         session: AsyncSession,
@@ -152,8 +193,6 @@ class Engine:
         command = _COMMAND.match(text)
         word = (command.group("word") if command else text).casefold()
         args = (command.group("args") or "").strip() if command else ""
-        if message.group and not command:
-            return []
         if word in CANCEL_WORDS:
             had_flow = state.flow is not None
             state.clear()

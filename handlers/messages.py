@@ -33,7 +33,8 @@ class IncomingMessage:
     media: tuple[Media, ...] = ()
     contact_phone: str | None = None  # a shared contact card (Telegram)
     external_id: str | None = None  # provider id, for processing a redelivery once
-    group: bool = False  # sent in a group chat
+    group: bool = False  # sent in a group chat (``address`` is then the group's)
+    sender_address: str | None = None  # in a group chat: the address of the person
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Reply:
     toggles: tuple[Toggle, ...] = ()
     media: tuple[Media, ...] = ()
     document: Document | None = None
-    request_contact: bool = False
+    request_contact: str | None = None  # label of a "share my phone number" button
     numbered_options: bool = True  # False: options are picked by tap or label, not number
     edit_previous: bool = False  # a toggle list redrawn: edit the last message if possible
 

@@ -22,4 +22,5 @@ COMMANDS: dict[str, str] = {
     "kasussaya": "my_cases",
     "kpm": "kpm_card",
     "jadwal": "schedule",
+    "hubungkan": "group_link",
 }

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from rapidfuzz import fuzz, process, utils
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.attendance import OutOfScope, kelompok_scope
+from models.audit import audit
+from models.staff import channel_of
 from models.tables import (
     Attendance,
     CaseNote,
     CaseStatus,
+    ChannelIdentity,
     Kelompok,
     Komponen,
     Kpm,
@@ -144,3 +147,35 @@ async def kpm_card(session: AsyncSession, staff: Staff, kpm_id: int) -> KpmCard:
         last_meetings=[(day, mark.value if mark else None) for day, mark in meetings],
         open_cases=[(case_id, category, status.value) for case_id, category, status in cases],
     )
+
+
+async def link_kpm_by_phone(
+    session: AsyncSession, address: str, phone: str, *, now: datetime
+) -> bool:
+    """Link a chat address to the KPM whose roster phone is ``phone`` (E.164).
+
+    Used when a KPM shares their own contact; nothing about the record is returned, so a
+    wrong number reveals nobody's data. Several KPM sharing one phone: the first is linked
+    (reminders go to every KPM by their own roster phone anyway)."""
+    kpm_id = await session.scalar(
+        select(Kpm.id).where(Kpm.phone == phone).order_by(Kpm.id).limit(1)
+    )
+    if kpm_id is None:
+        return False
+    identity = await session.scalar(
+        select(ChannelIdentity).where(ChannelIdentity.address == address)
+    )
+    if identity is None:
+        identity = ChannelIdentity(address=address, channel=channel_of(address), linked_at=now)
+        session.add(identity)
+    identity.kpm_id, identity.staff_id, identity.linked_at = kpm_id, None, now
+    await session.flush()
+    audit(
+        session,
+        actor="kpm",
+        action="identity.link_kpm",
+        entity="channel_identity",
+        entity_id=identity.id,
+        detail={"kpm_id": kpm_id},
+    )
+    return True

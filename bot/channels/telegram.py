@@ -1,0 +1,385 @@
+"""Telegram, through python-telegram-bot's ``Application`` as the transport.
+
+Every update becomes one :class:`IncomingMessage` for the engine; every :class:`Reply` is
+drawn with the Bot API: inline keyboards for options and toggles (toggles redrawn in place),
+photos and documents as files, long texts split at Telegram's limit. One rate limiter keeps
+to Telegram's limits and waits out ``RetryAfter``; network errors are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from aiolimiter import AsyncLimiter
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatType, MessageLimit
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from bot.config import TelegramSettings
+from handlers.engine import Engine
+from handlers.messages import IncomingMessage, Media, Reply
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit
+T = TypeVar("T")
+
+
+class TelegramRateLimiter(AIORateLimiter):
+    """PTB's limiter (overall and per-group limits, ``RetryAfter`` waited out and retried)
+    plus a per-private-chat limit, which PTB's own limiter leaves to the bot."""
+
+    def __init__(self, settings: TelegramSettings, max_retries: int = 3) -> None:
+        super().__init__(
+            overall_max_rate=settings.messages_per_second,
+            overall_time_period=1,
+            group_max_rate=settings.messages_per_minute_per_group,
+            group_time_period=60,
+            max_retries=max_retries,
+        )
+        self._per_chat_rate = settings.messages_per_second_per_chat
+        self._chat_limiters: dict[int, AsyncLimiter] = {}
+
+    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
+        if len(self._chat_limiters) > 4096:
+            self._chat_limiters = {
+                key: limiter
+                for key, limiter in self._chat_limiters.items()
+                if not limiter.has_capacity(limiter.max_rate)
+            }
+        limiter = self._chat_limiters.get(chat_id)
+        if limiter is None:
+            # A short burst of three (a note and a prompt) is fine; on average 1/s.
+            limiter = AsyncLimiter(max_rate=3 * self._per_chat_rate, time_period=3)
+            self._chat_limiters[chat_id] = limiter
+        return limiter
+
+    async def process_request(  # type: ignore[override]
+        self,
+        callback: Callable[..., Any],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        chat_id = data.get("chat_id")
+        if isinstance(chat_id, int) and chat_id > 0:
+            async with self._chat_limiter(chat_id):
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
+
+
+def build_application(settings: TelegramSettings, *, polling: bool) -> Application:  # type: ignore[type-arg]
+    """The PTB application: our request timeouts, rate limiter and Bot API URLs."""
+    assert settings.token is not None
+    builder = (
+        Application.builder()
+        .token(settings.token.get_secret_value())
+        .base_url(settings.api_base_url)
+        .base_file_url(settings.api_file_url)
+        .rate_limiter(TelegramRateLimiter(settings))
+        .connect_timeout(settings.timeout_seconds)
+        .read_timeout(settings.timeout_seconds)
+        .write_timeout(settings.timeout_seconds)
+        .pool_timeout(settings.timeout_seconds)
+    )
+    if not polling:
+        builder = builder.updater(None)
+    return builder.build()
+
+
+def _address(chat_id: int) -> str:
+    return f"{CHANNEL}:{chat_id}"
+
+
+def _is_group(chat_type: str) -> bool:
+    return chat_type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+def to_incoming(update: Update, bot_username: str | None, now: datetime) -> IncomingMessage | None:
+    """The engine's message for an update, or None for updates the bot ignores."""
+    external_id = f"update:{update.update_id}"
+    if update.callback_query is not None:
+        query = update.callback_query
+        chat_id = query.message.chat.id if query.message else query.from_user.id
+        return IncomingMessage(
+            channel=CHANNEL,
+            address=_address(chat_id),
+            received_at=now,
+            choice=query.data or "",
+            external_id=external_id,
+            sender_address=_address(query.from_user.id),
+        )
+    if update.my_chat_member is not None:
+        member = update.my_chat_member
+        added = member.new_chat_member.status in ("member", "administrator")
+        if not (added and _is_group(member.chat.type)):
+            return None
+        return IncomingMessage(
+            channel=CHANNEL,
+            address=_address(member.chat.id),
+            received_at=now,
+            text="/bantuan",
+            external_id=external_id,
+            group=True,
+            sender_address=_address(member.from_user.id),
+        )
+    message = update.message
+    if message is None or message.from_user is None:
+        return None
+    group = _is_group(message.chat.type)
+    text = (message.text or message.caption or "").strip()
+    if group and not _addressed_to_us(text, bot_username):
+        return None
+    contact_phone = None
+    if message.contact is not None and message.contact.user_id == message.from_user.id:
+        contact_phone = message.contact.phone_number  # only one's own number counts
+    return IncomingMessage(
+        channel=CHANNEL,
+        address=_address(message.chat.id),
+        received_at=now,
+        text=text,
+        media=_media_of(message),
+        contact_phone=contact_phone,
+        external_id=external_id,
+        group=group,
+        sender_address=_address(message.from_user.id),
+    )
+
+
+def _addressed_to_us(text: str, bot_username: str | None) -> bool:
+    """In groups: a command without ``@bot`` (Telegram's privacy mode routes those), or
+    with our own name; never another bot's command or plain chatter."""
+    if not text.startswith("/"):
+        return False
+    command = text.split(maxsplit=1)[0]
+    if "@" not in command:
+        return True
+    return (
+        bot_username is not None and command.split("@", 1)[1].casefold() == bot_username.casefold()
+    )
+
+
+def _media_of(message: Message) -> tuple[Media, ...]:
+    if message.photo:
+        largest = max(message.photo, key=lambda size: size.width * size.height)
+        return (Media(ref=f"telegram-file:{largest.file_id}", content_type="image/jpeg"),)
+    if message.document is not None:
+        return (
+            Media(
+                ref=f"telegram-file:{message.document.file_id}",
+                content_type=message.document.mime_type or "application/octet-stream",
+            ),
+        )
+    return ()
+
+
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Split at paragraph, then line, then word boundaries, each part within ``limit``."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit))
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    parts.append(rest)
+    return [part for part in parts if part] or [""]
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    """Inline buttons for toggles (one per row) and options (two per row when short)."""
+    if reply.request_contact:
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(reply.request_contact, request_contact=True)]],
+            one_time_keyboard=True,
+            resize_keyboard=True,
+        )
+    rows: list[list[InlineKeyboardButton]] = []
+    for toggle in reply.toggles:
+        mark = "✅" if toggle.on else "❌"
+        rows.append([InlineKeyboardButton(f"{mark} {toggle.label}", callback_data=toggle.value)])
+    buttons = [
+        InlineKeyboardButton(option.label, callback_data=option.value) for option in reply.options
+    ]
+    per_row = 2 if buttons and all(len(b.text) <= 18 for b in buttons) else 1
+    rows.extend(buttons[i : i + per_row] for i in range(0, len(buttons), per_row))
+    for row in rows:
+        for button in row:
+            data = button.callback_data
+            if isinstance(data, str) and len(data.encode()) > CALLBACK_DATA_LIMIT:
+                raise ValueError("callback data over Telegram's 64-byte limit")
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _retryable(error: BaseException) -> bool:
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+
+
+class TelegramChannel:
+    """Feeds updates to the engine and sends its replies back."""
+
+    def __init__(
+        self,
+        application: Application,  # type: ignore[type-arg]
+        engine: Engine,
+        *,
+        bot_username: str | None,
+        error_text: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        retry_attempts: int = 4,
+        retry_wait: float = 0.5,
+    ) -> None:
+        self.application = application
+        self._engine = engine
+        self._bot_username = bot_username
+        self._error_text = error_text
+        self._clock = clock
+        self._retry_attempts = retry_attempts
+        self._retry_wait = retry_wait
+        application.add_handler(TypeHandler(Update, self.on_update))
+        application.add_error_handler(self.on_error)
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """One update: answer a tapped button at once, run the engine, send the replies."""
+        if update.callback_query is not None:
+            await self._call(update.callback_query.answer)
+        message = to_incoming(update, self._bot_username, self._clock())
+        if message is None:
+            return
+        outcome = await self._engine.handle(message)
+        origin = update.callback_query.message if update.callback_query else None
+        chat_id = int(message.address.split(":", 1)[1])
+        await self.send(
+            chat_id, outcome.replies, origin=origin if isinstance(origin, Message) else None
+        )
+
+    async def send(
+        self, chat_id: int, replies: Sequence[Reply], *, origin: Message | None = None
+    ) -> None:
+        """Draw replies in a chat; a redrawn toggle list edits the tapped message."""
+        bot = self.application.bot
+        for reply in replies:
+            markup = keyboard(reply)
+            if (
+                reply.edit_previous
+                and origin is not None
+                and isinstance(markup, InlineKeyboardMarkup)
+            ):
+                await self._edit(chat_id, origin, reply, markup)
+                continue
+            chunks = split_text(reply.text)
+            for index, chunk in enumerate(chunks):
+                last = index == len(chunks) - 1
+                await self._call(
+                    bot.send_message,
+                    chat_id=chat_id,
+                    text=chunk,
+                    reply_markup=markup if last else None,
+                )
+            for media in reply.media:
+                await self._call(bot.send_photo, chat_id=chat_id, photo=media.ref)
+            if reply.document is not None:
+                await self._call(
+                    bot.send_document,
+                    chat_id=chat_id,
+                    document=reply.document.content,
+                    filename=reply.document.filename,
+                )
+
+    async def _edit(
+        self, chat_id: int, origin: Message, reply: Reply, markup: InlineKeyboardMarkup
+    ) -> None:
+        bot = self.application.bot
+        try:
+            if reply.text == origin.text:
+                await self._call(
+                    bot.edit_message_reply_markup,
+                    chat_id=chat_id,
+                    message_id=origin.message_id,
+                    reply_markup=markup,
+                )
+            else:
+                await self._call(
+                    bot.edit_message_text,
+                    chat_id=chat_id,
+                    message_id=origin.message_id,
+                    text=reply.text[:4096],
+                    reply_markup=markup,
+                )
+        except BadRequest as error:
+            if "not modified" not in str(error).casefold():
+                raise
+
+    async def _call(self, method: Callable[..., Awaitable[T]], **params: Any) -> T:
+        """A Bot API call, retried with backoff on network errors."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_retryable),
+            stop=stop_after_attempt(self._retry_attempts),
+            wait=wait_exponential_jitter(initial=self._retry_wait, max=8 * self._retry_wait),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await method(**params)
+        raise AssertionError("unreachable")
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The one error handler: log (no personal data) and tell the user, briefly."""
+        error = context.error
+        if isinstance(error, Forbidden):
+            log.info("telegram chat unreachable (blocked or left): %s", type(error).__name__)
+            return
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram update %s failed: %s", update_id, type(error).__name__, exc_info=error)
+        if (
+            isinstance(update, Update)
+            and update.effective_chat is not None
+            and not isinstance(error, RetryAfter)
+        ):
+            try:
+                await self.application.bot.send_message(
+                    chat_id=update.effective_chat.id, text=self._error_text
+                )
+            except TelegramError:
+                log.warning("could not tell the user about the failure")
+
+    async def feed(self, data: dict[str, Any]) -> None:
+        """Queue one webhook update (parsed only: the application processes it)."""
+        update = Update.de_json(data, self.application.bot)
+        await self.application.update_queue.put(update)
+
+    async def check(self) -> tuple[str, str]:
+        """For `doctor`: the bot's username and the webhook state."""
+        bot = self.application.bot
+        me = await bot.get_me()
+        webhook = await bot.get_webhook_info()
+        state = f"webhook {webhook.url}" if webhook.url else "no webhook (polling)"
+        if webhook.last_error_message:
+            state += f", last error: {webhook.last_error_message}"
+        return f"@{me.username}", state

@@ -1,0 +1,63 @@
+"""`pendamping run`: the web app, the Telegram bot (polling or webhook) and, later, the
+scheduler, in one process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+
+from bot.bootstrap import App, build_engine, build_telegram
+from bot.channels.telegram import TelegramChannel
+from bot.web import TelegramWebhook, create_web_app
+
+log = logging.getLogger(__name__)
+
+
+def telegram_webhook(channel: TelegramChannel | None, app: App) -> TelegramWebhook | None:
+    secret = app.settings.telegram.webhook_secret
+    if channel is None or app.settings.telegram.mode != "webhook" or secret is None:
+        return None
+    return TelegramWebhook(secret=secret.get_secret_value(), feed=channel.feed)
+
+
+async def serve(app: App) -> None:
+    """Run until interrupted."""
+    engine = build_engine(app)
+    telegram = build_telegram(app, engine)
+
+    @asynccontextmanager
+    async def lifespan(_: object) -> AsyncIterator[None]:
+        if telegram is None:
+            log.info("telegram: not configured")
+            yield
+            return
+        application = telegram.application
+        await application.initialize()
+        await application.start()
+        if application.updater is not None:
+            await application.updater.start_polling(
+                allowed_updates=["message", "callback_query", "my_chat_member"]
+            )
+            log.info("telegram: polling")
+        else:
+            log.info("telegram: webhook at /telegram/webhook")
+        try:
+            yield
+        finally:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+            await application.shutdown()
+
+    web = create_web_app(telegram=telegram_webhook(telegram, app), lifespan=lifespan)
+    web_settings = app.settings.web
+    server = uvicorn.Server(
+        uvicorn.Config(
+            web, host=web_settings.host, port=web_settings.port, log_level="warning", lifespan="on"
+        )
+    )
+    log.info("serving on %s:%s", web_settings.host, web_settings.port)
+    await server.serve()
