@@ -14,7 +14,7 @@ from models import attendance as db
 from models.tables import AttendanceMark
 
 MARKS = ("izin", "sakit", "alpa")
-_NUMBERS_ONLY = re.compile(r"^\d+(?:\s*(?:,|;|\s|dan)\s*\d+)*$", re.I)
+_NUMBERS_ONLY = re.compile(r"^\d+(?:\s*(?:,|;|\s|dan)\s*\d+)*$", re.I | re.ASCII)
 
 
 async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:

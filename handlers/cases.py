@@ -37,7 +37,7 @@ async def pick_kpm(message: IncomingMessage, ctx: Ctx) -> StepResult:
     result = await kpm_lookup.picked(ctx, _kpm_chosen)
     if result is not None:
         return result
-    if ctx.text and not ctx.text.isdigit():
+    if ctx.text and not ctx.text.isdecimal():
         return await find_kpm(message, ctx)
     return ctx.retry(ctx.t("kpm.pick_invalid"))
 

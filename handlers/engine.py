@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -67,6 +68,7 @@ class Engine:
 
     async def handle(self, message: IncomingMessage) -> Outcome:
         """Process one message; never raises (a failure becomes a polite reply)."""
+        message = _clean(message)
         lock, users = self._locks.get(message.address, (asyncio.Lock(), 0))
         self._locks[message.address] = (lock, users + 1)
         try:
@@ -318,6 +320,20 @@ class Engine:
             return self._t(key)
         except KeyError:
             return None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean(message: IncomingMessage) -> IncomingMessage:
+    """Drop control characters (NUL cannot even be stored in PostgreSQL text)."""
+    if _CONTROL.search(message.text) or (message.choice and _CONTROL.search(message.choice)):
+        return replace(
+            message,
+            text=_CONTROL.sub("", message.text),
+            choice=_CONTROL.sub("", message.choice) if message.choice else None,
+        )
+    return message
 
 
 def _prompt_of(reply: Reply) -> dict[str, object]:

@@ -132,7 +132,7 @@ def resolve_choice(message: IncomingMessage, data: dict[str, Any]) -> str | None
     if not typed:
         return None
     numbered = (data.get(PROMPT_KEY) or {}).get("numbered", True)
-    if typed.isdigit() and options and numbered:
+    if typed.isascii() and typed.isdecimal() and options and numbered:
         number = int(typed)
         return options[number - 1][0] if 1 <= number <= len(options) else None
     for value, label in options:

@@ -8,7 +8,7 @@ serialise writers), so two processes never run two steps of one user at once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -45,6 +45,7 @@ class ConversationState:
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     expires_at: datetime | None = None
+    row: Conversation | None = field(default=None, repr=False)
 
     def clear(self) -> None:
         self.flow, self.step, self.data, self.expires_at = None, None, {}, None
@@ -52,14 +53,15 @@ class ConversationState:
 
 async def load_state(session: AsyncSession, address: str) -> ConversationState:
     """Lock and read the conversation of ``address``, creating its row on first use."""
-    await session.execute(
-        _insert(session)(Conversation)
-        .values(address=address, data={})
-        .on_conflict_do_nothing(index_elements=["address"])
-    )
-    row = await session.scalar(
-        select(Conversation).where(Conversation.address == address).with_for_update()
-    )
+    locked = select(Conversation).where(Conversation.address == address).with_for_update()
+    row = await session.scalar(locked)
+    if row is None:
+        await session.execute(
+            _insert(session)(Conversation)
+            .values(address=address, data={})
+            .on_conflict_do_nothing(index_elements=["address"])
+        )
+        row = await session.scalar(locked)
     assert row is not None
     return ConversationState(
         address=address,
@@ -67,11 +69,16 @@ async def load_state(session: AsyncSession, address: str) -> ConversationState:
         step=row.step,
         data=dict(row.data or {}),
         expires_at=row.expires_at,
+        row=row,
     )
 
 
 async def save_state(session: AsyncSession, state: ConversationState, now: datetime) -> None:
-    row = await session.scalar(select(Conversation).where(Conversation.address == state.address))
+    row = state.row
+    if row is None:
+        row = await session.scalar(
+            select(Conversation).where(Conversation.address == state.address)
+        )
     assert row is not None
     row.flow, row.step, row.data = state.flow, state.step, state.data
     row.expires_at, row.updated_at = state.expires_at, now
@@ -87,16 +94,26 @@ class Identity:
     kpm: Kpm | None = None
 
 
+INBOUND_TIME_PRECISION = timedelta(minutes=5)
+"""``last_inbound_at`` is refreshed at most this often (one write saved per message);
+whoever checks WhatsApp's 24-hour window must allow this much margin."""
+
+
 async def identify(session: AsyncSession, address: str, now: datetime) -> Identity:
-    """Find the owner of ``address`` and note the time of its latest inbound message."""
-    identity = await session.scalar(
-        select(ChannelIdentity).where(ChannelIdentity.address == address)
-    )
-    if identity is None:
+    """Find the owner of ``address`` (one query) and note when they last wrote."""
+    row = (
+        await session.execute(
+            select(ChannelIdentity, Staff, Kpm)
+            .outerjoin(Staff, Staff.id == ChannelIdentity.staff_id)
+            .outerjoin(Kpm, Kpm.id == ChannelIdentity.kpm_id)
+            .where(ChannelIdentity.address == address)
+        )
+    ).first()
+    if row is None:
         return Identity(address=address)
-    identity.last_inbound_at = now
-    staff = await session.get(Staff, identity.staff_id) if identity.staff_id else None
-    kpm = await session.get(Kpm, identity.kpm_id) if identity.kpm_id else None
+    identity, staff, kpm = row
+    if identity.last_inbound_at is None or now - identity.last_inbound_at >= INBOUND_TIME_PRECISION:
+        identity.last_inbound_at = now
     if staff is not None and not staff.active:
         staff = None
     return Identity(address=address, identity_id=identity.id, staff=staff, kpm=kpm)

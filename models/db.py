@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
 READ_ONLY = {"sqlite_read_only": True}
 """Execution options for a read-only session: on SQLite it begins DEFERRED, not IMMEDIATE."""
@@ -38,7 +38,18 @@ def create_engine(
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args=connect_args or {})
+        pool: dict[str, Any] = {}
+        if database and database != ":memory:":
+            # One connection per process: writers queue in order in the pool instead of
+            # spinning in SQLite's busy handler (which retries with sleeps, out of order,
+            # and fails under load). Other processes still wait on the busy timeout.
+            pool = {
+                "poolclass": AsyncAdaptedQueuePool,
+                "pool_size": 1,
+                "max_overflow": 0,
+                "pool_timeout": max(30.0, sqlite_busy_timeout_ms / 1000),
+            }
+        engine = create_async_engine(url, echo=echo, connect_args=connect_args or {}, **pool)
         _tune_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
     return create_async_engine(

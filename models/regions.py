@@ -147,20 +147,27 @@ async def find_regions(session: AsyncSession, written: str) -> list[Region]:
     return list(found)
 
 
+_ZONE_OF_REGION: dict[int, str | None] = {}
+
+
 async def timezone_of_region(session: AsyncSession, region_id: int | None) -> str | None:
-    """The time zone of a region's province (regions are at most four levels deep)."""
-    current = region_id
-    for _ in range(len(LEVELS)):
-        if current is None:
-            return None
-        row = (
-            await session.execute(
-                select(Region.parent_id, Region.timezone).where(Region.id == current)
-            )
-        ).first()
-        if row is None:
-            return None
-        if row.timezone:
-            return row.timezone
-        current = row.parent_id
-    return None
+    """The time zone of a region's province. Cached per region: a region never changes
+    province, and provinces keep their zone."""
+    if region_id is None:
+        return None
+    if region_id in _ZONE_OF_REGION:
+        return _ZONE_OF_REGION[region_id]
+    region, kec, kab, prov = (aliased(Region) for _ in range(4))
+    row = (
+        await session.execute(
+            select(region.timezone, kec.timezone, kab.timezone, prov.timezone)
+            .outerjoin(kec, kec.id == region.parent_id)
+            .outerjoin(kab, kab.id == kec.parent_id)
+            .outerjoin(prov, prov.id == kab.parent_id)
+            .where(region.id == region_id)
+        )
+    ).first()
+    zone = next((name for name in row if name), None) if row else None
+    if row is not None:
+        _ZONE_OF_REGION[region_id] = zone
+    return zone

@@ -82,29 +82,100 @@ class AttendanceParse:
 # Phrases for a mark, longest first inside the regex. ``None`` = absent, reason to be asked;
 # ``"hadir"`` = explicitly present.
 _MARK_PHRASES: Final[dict[str, str | None]] = {
-    "izin": "izin", "ijin": "izin", "ijn": "izin", "izn": "izin",
-    "sakit": "sakit", "skt": "sakit",
-    "alpa": "alpa", "alpha": "alpa", "alfa": "alpa", "alpah": "alpa",
-    "tanpa keterangan": "alpa", "tanpa ket": "alpa", "tnp ket": "alpa", "tanpa kabar": "alpa",
-    "tk": "alpa", "t.k": "alpa",
-    "tidak hadir": None, "tdk hadir": None, "tak hadir": None, "gak hadir": None,
-    "ga hadir": None, "gk hadir": None, "nggak hadir": None, "ngga hadir": None,
-    "ndak hadir": None, "belum hadir": None, "blm hadir": None,
-    "tidak datang": None, "tdk datang": None, "tidak dtg": None, "tdk dtg": None,
-    "absen": None, "bolos": None,
-    "hadir": "hadir", "datang": "hadir",
+    "izin": "izin",
+    "ijin": "izin",
+    "ijn": "izin",
+    "izn": "izin",
+    "sakit": "sakit",
+    "skt": "sakit",
+    "alpa": "alpa",
+    "alpha": "alpa",
+    "alfa": "alpa",
+    "alpah": "alpa",
+    "tanpa keterangan": "alpa",
+    "tanpa ket": "alpa",
+    "tnp ket": "alpa",
+    "tanpa kabar": "alpa",
+    "tk": "alpa",
+    "t.k": "alpa",
+    "tidak hadir": None,
+    "tdk hadir": None,
+    "tak hadir": None,
+    "gak hadir": None,
+    "ga hadir": None,
+    "gk hadir": None,
+    "nggak hadir": None,
+    "ngga hadir": None,
+    "ndak hadir": None,
+    "belum hadir": None,
+    "blm hadir": None,
+    "tidak datang": None,
+    "tdk datang": None,
+    "tidak dtg": None,
+    "tdk dtg": None,
+    "absen": None,
+    "bolos": None,
+    "hadir": "hadir",
+    "datang": "hadir",
 }
 # Single letters are marks only inside parentheses: "(a)", "(s)", "(i)".
 _PAREN_LETTERS: Final[dict[str, str]] = {"i": "izin", "s": "sakit", "a": "alpa", "h": "hadir"}
 
 _HONORIFICS: Final = frozenset(
-    {"bu", "ibu", "bunda", "bun", "mak", "emak", "mbak", "mba", "pak", "bapak", "bpk", "bp",
-     "sdr", "sdri", "ny", "nyonya", "kak", "teh", "ceu", "uni"}
+    {
+        "bu",
+        "ibu",
+        "bunda",
+        "bun",
+        "mak",
+        "emak",
+        "mbak",
+        "mba",
+        "pak",
+        "bapak",
+        "bpk",
+        "bp",
+        "sdr",
+        "sdri",
+        "ny",
+        "nyonya",
+        "kak",
+        "teh",
+        "ceu",
+        "uni",
+    }
 )
 _FILLERS: Final = frozenset(
-    {"yang", "yg", "ada", "ket", "keterangan", "hari", "ini", "hr",
-     "tadi", "saja", "aja", "ya", "nya", "orang", "org", "kpm", "peserta", "anggota", "nama",
-     "no", "nomor", "nmr", "nomer", "hanya", "cuma", "cuman", "saat", "pertemuan"}
+    {
+        "yang",
+        "yg",
+        "ada",
+        "ket",
+        "keterangan",
+        "hari",
+        "ini",
+        "hr",
+        "tadi",
+        "saja",
+        "aja",
+        "ya",
+        "nya",
+        "orang",
+        "org",
+        "kpm",
+        "peserta",
+        "anggota",
+        "nama",
+        "no",
+        "nomor",
+        "nmr",
+        "nomer",
+        "hanya",
+        "cuma",
+        "cuman",
+        "saat",
+        "pertemuan",
+    }
 )
 
 # After these words comes an explanation, not a name: "3 izin karena ke kota".
@@ -119,8 +190,7 @@ def _phrase_pattern(phrase: str) -> str:
 
 
 _MARK_RE: Final = "|".join(
-    _phrase_pattern(phrase)
-    for phrase in sorted(_MARK_PHRASES, key=len, reverse=True)
+    _phrase_pattern(phrase) for phrase in sorted(_MARK_PHRASES, key=len, reverse=True)
 )
 
 _TOKEN = re.compile(
@@ -195,8 +265,9 @@ def _name_score(written: str, name: str, **_: object) -> float:
         return 0.0
     whole = fuzz.token_sort_ratio(written, name)
     name_words = name.split()
-    per_word = [max(fuzz.ratio(word, candidate) for candidate in name_words)
-                for word in written.split()]
+    per_word = [
+        max(fuzz.ratio(word, candidate) for candidate in name_words) for word in written.split()
+    ]
     return max(whole, sum(per_word) / len(per_word))
 
 
@@ -483,10 +554,10 @@ def parse_attendance_line(text: str, members: Sequence[Member]) -> AttendancePar
     if not text:
         return None
     all_present = _ALL_PRESENT.match(text)
-    rest = _REST_PRESENT.sub("", text[all_present.end():] if all_present else text)
+    rest = _REST_PRESENT.sub("", text[all_present.end() :] if all_present else text)
     excepted = _EXCEPT.match(rest)
     if excepted:
-        rest = rest[excepted.end():]
+        rest = rest[excepted.end() :]
     elif not all_present and _STARTS_PRESENT.match(text):
         return None  # "hadir: 1, 2, 3" lists who came: not a form read here
     reader = _read(rest)

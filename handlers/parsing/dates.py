@@ -25,36 +25,93 @@ __all__ = [
 # Display names, Monday first (``date.weekday()`` order).
 WEEKDAY_NAMES: Final = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 MONTH_NAMES: Final = (
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
-    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
 )
 
 _WEEKDAY_WORDS: Final[dict[str, int]] = {
-    "senin": 0, "selasa": 1, "rabu": 2, "kamis": 3,
-    "jumat": 4, "jum'at": 4, "jumaat": 4, "sabtu": 5, "minggu": 6, "ahad": 6,
+    "senin": 0,
+    "selasa": 1,
+    "rabu": 2,
+    "kamis": 3,
+    "jumat": 4,
+    "jum'at": 4,
+    "jumaat": 4,
+    "sabtu": 5,
+    "minggu": 6,
+    "ahad": 6,
 }
 
 _MONTH_WORDS: Final[dict[str, int]] = {
-    "januari": 1, "jan": 1,
-    "februari": 2, "pebruari": 2, "feb": 2, "peb": 2,
-    "maret": 3, "mar": 3,
-    "april": 4, "apr": 4,
-    "mei": 5, "may": 5,
-    "juni": 6, "jun": 6,
-    "juli": 7, "jul": 7,
-    "agustus": 8, "agu": 8, "ags": 8, "agt": 8, "agus": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9,
-    "oktober": 10, "okt": 10, "oct": 10,
-    "november": 11, "nopember": 11, "nov": 11, "nop": 11,
-    "desember": 12, "des": 12, "dec": 12,
+    "januari": 1,
+    "jan": 1,
+    "februari": 2,
+    "pebruari": 2,
+    "feb": 2,
+    "peb": 2,
+    "maret": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "mei": 5,
+    "may": 5,
+    "juni": 6,
+    "jun": 6,
+    "juli": 7,
+    "jul": 7,
+    "agustus": 8,
+    "agu": 8,
+    "ags": 8,
+    "agt": 8,
+    "agus": 8,
+    "aug": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "oktober": 10,
+    "okt": 10,
+    "oct": 10,
+    "november": 11,
+    "nopember": 11,
+    "nov": 11,
+    "nop": 11,
+    "desember": 12,
+    "des": 12,
+    "dec": 12,
 }
 
 # Relative words, in days from today.
 _RELATIVE: Final[dict[str, int]] = {
-    "hari ini": 0, "hr ini": 0, "hri ini": 0, "skrg": 0, "skg": 0, "sekarang": 0, "now": 0,
-    "kemarin": -1, "kmrn": -1, "kemaren": -1, "kmren": -1, "kmarin": -1, "kemarn": -1,
-    "kemarin lusa": -2, "kmrn lusa": -2, "kemaren lusa": -2,
-    "besok": 1, "bsk": 1, "besuk": 1, "esok": 1,
+    "hari ini": 0,
+    "hr ini": 0,
+    "hri ini": 0,
+    "skrg": 0,
+    "skg": 0,
+    "sekarang": 0,
+    "now": 0,
+    "kemarin": -1,
+    "kmrn": -1,
+    "kemaren": -1,
+    "kmren": -1,
+    "kmarin": -1,
+    "kemarn": -1,
+    "kemarin lusa": -2,
+    "kmrn lusa": -2,
+    "kemaren lusa": -2,
+    "besok": 1,
+    "bsk": 1,
+    "besuk": 1,
+    "esok": 1,
     "lusa": 2,
 }
 
@@ -65,9 +122,15 @@ _NEXT_WORDS: Final = frozenset({"depan", "dpn", "besok", "yang akan datang", "ya
 # "Selasa minggu lalu": the Tuesday of the previous calendar week (weeks start on Monday);
 # "Selasa ini": the Tuesday of this week, which may be ahead.
 _WEEK_OFFSETS: Final[dict[str, int]] = {
-    "minggu lalu": -1, "minggu kemarin": -1, "minggu kmrn": -1, "pekan lalu": -1,
-    "ini": 0, "minggu ini": 0, "pekan ini": 0,
-    "minggu depan": 1, "pekan depan": 1,
+    "minggu lalu": -1,
+    "minggu kemarin": -1,
+    "minggu kmrn": -1,
+    "pekan lalu": -1,
+    "ini": 0,
+    "minggu ini": 0,
+    "pekan ini": 0,
+    "minggu depan": 1,
+    "pekan depan": 1,
 }
 
 # A day/month date without a year is taken in the current year unless that is more than
@@ -203,7 +266,7 @@ def _parse(text: str, today: date) -> date | None:
         return _safe_date(today.year, today.month, int(match.group(1)))
     # "Selasa, 12 November 2026" (what format_date_id writes): the weekday is decoration.
     if (match := _WEEKDAY_PREFIX.match(text)) and match.group(1) in _WEEKDAY_WORDS:
-        text = text[match.end():]
+        text = text[match.end() :]
     text = _DATE_PREFIX.sub("", text, count=1).strip()
     if text[:1].isdigit():
         return _parse_absolute(text, today)

@@ -37,11 +37,22 @@ class MeetingRule:
 
 # Ordinals without their "ke" prefix ("kedua" is read as "ke" + "dua", "ke-2" as "ke" + "2").
 _ORDINAL_WORDS: Final[dict[str, int]] = {
-    "pertama": 1, "satu": 1, "awal": 1, "dua": 2, "tiga": 3, "empat": 4,
-    "terakhir": LAST_WEEK, "trakhir": LAST_WEEK, "akhir": LAST_WEEK,
+    "pertama": 1,
+    "satu": 1,
+    "awal": 1,
+    "dua": 2,
+    "tiga": 3,
+    "empat": 4,
+    "terakhir": LAST_WEEK,
+    "trakhir": LAST_WEEK,
+    "akhir": LAST_WEEK,
 }
 _ORDINAL_NAMES: Final[dict[int, str]] = {
-    1: "pertama", 2: "kedua", 3: "ketiga", 4: "keempat", LAST_WEEK: "terakhir",
+    1: "pertama",
+    2: "kedua",
+    3: "ketiga",
+    4: "keempat",
+    LAST_WEEK: "terakhir",
 }
 
 _ORDINAL = r"(?:ke\s*-?\s*(?:[0-9]|satu|dua|tiga|empat)|[0-9]|[a-z]+)(?![a-z0-9]|[.:][0-9])"
@@ -49,9 +60,7 @@ _WEEKDAY_WORD = r"(?:senin|selasa|rabu|kamis|jum'?at|jumaat|sabtu|minggu|ahad)"
 # "minggu kedua", "pekan ke-2", "mg ke 3", "minggu terakhir".
 _WEEK = re.compile(rf"(?<![a-z])(?:minggu|pekan|mg|mgg)\s*(?P<ordinal>{_ORDINAL})")
 # "Selasa kedua" / "Selasa ke-2" without the word for week.
-_WEEKDAY_ORDINAL = re.compile(
-    rf"(?<![a-z])(?P<weekday>{_WEEKDAY_WORD})\s+(?P<ordinal>{_ORDINAL})"
-)
+_WEEKDAY_ORDINAL = re.compile(rf"(?<![a-z])(?P<weekday>{_WEEKDAY_WORD})\s+(?P<ordinal>{_ORDINAL})")
 _WEEKDAY = re.compile(rf"(?<![a-z])(?:hari\s+)?(?P<weekday>{_WEEKDAY_WORD})(?![a-z])")
 _TIME = re.compile(
     r"""(?<![a-z0-9])
@@ -67,7 +76,10 @@ _TIME = re.compile(
 )
 # "jam 1 siang" is 13:00, "jam 4 sore" 16:00, "jam 7 malam" 19:00; "jam 9 pagi" stays.
 _AFTERNOON_HOURS: Final[dict[str, range]] = {
-    "pagi": range(0), "siang": range(1, 6), "sore": range(1, 12), "malam": range(6, 12),
+    "pagi": range(0),
+    "siang": range(1, 6),
+    "sore": range(1, 12),
+    "malam": range(6, 12),
 }
 _EDGE = " \t\n,;:.-–—()"
 _LEADING_FILLER = re.compile(
