@@ -62,6 +62,9 @@ class Engine:
         self._clock = clock
         self._flows = {flow.name: flow for flow in flows}
         self._commands = commands
+        missing = set(commands.values()) - set(self._flows)
+        if missing:
+            raise ValueError(f"commands start flows that do not exist: {sorted(missing)}")
         self._t = Translator(settings.locale)
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
         self.failures = 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import attendance, cases, kpm_card, schedule
+from handlers import attendance, cases, group_link, kpm_card, schedule
 from handlers.flow import Flow
 
 FLOWS: tuple[Flow, ...] = (
@@ -11,6 +11,7 @@ FLOWS: tuple[Flow, ...] = (
     cases.MY_CASES,
     kpm_card.FLOW,
     schedule.FLOW,
+    group_link.FLOW,
 )
 
 COMMANDS: dict[str, str] = {

@@ -104,6 +104,7 @@ def build_application(settings: TelegramSettings, *, polling: bool) -> Applicati
         .read_timeout(settings.timeout_seconds)
         .write_timeout(settings.timeout_seconds)
         .pool_timeout(settings.timeout_seconds)
+        .concurrent_updates(32)  # the engine keeps each user's messages in order
     )
     if not polling:
         builder = builder.updater(None)
@@ -341,7 +342,9 @@ class TelegramChannel:
         retrying = AsyncRetrying(
             retry=retry_if_exception(_retryable),
             stop=stop_after_attempt(self._retry_attempts),
-            wait=wait_exponential_jitter(initial=self._retry_wait, max=8 * self._retry_wait),
+            wait=wait_exponential_jitter(
+                multiplier=self._retry_wait, max=8 * self._retry_wait, jitter=self._retry_wait
+            ),
             reraise=True,
         )
         async for attempt in retrying:

@@ -1,0 +1,323 @@
+"""The Telegram channel end to end: webhook route -> PTB application -> engine -> Bot API calls
+against a local fake of the Bot API (real python-telegram-bot request code, no internet)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.telegram import TelegramChannel, build_application, split_text
+from bot.config import TelegramSettings
+from bot.web import TELEGRAM_SECRET_HEADER, TelegramWebhook, create_web_app
+from handlers.i18n import Translator
+from handlers.messages import Document, Media, Option, Reply, Toggle
+from models.clock import FixedClock
+from models.tables import Attendance, Channel, ChannelIdentity, InboundMessage, Kelompok
+from tests.fakes.telegram_api import (
+    BOT_USERNAME,
+    FakeTelegramApi,
+    callback_update,
+    contact_update,
+    group_added_update,
+    text_update,
+)
+from tests.world import NOW, World, build_world, make_engine
+
+SECRET = "s3cret-token_1"
+ANI_CHAT = 1001
+t = Translator()
+
+
+@dataclass
+class Env:
+    fake: FakeTelegramApi
+    channel: TelegramChannel
+    client: httpx.AsyncClient
+    world: World
+    sessions: async_sessionmaker[AsyncSession]
+    next_update: int = 1
+
+    async def post(self, update: dict[str, Any], secret: str | None = SECRET) -> httpx.Response:
+        headers = {TELEGRAM_SECRET_HEADER: secret} if secret is not None else {}
+        response = await self.client.post("/telegram/webhook", json=update, headers=headers)
+        await self.channel.application.update_queue.join()  # processed, replies sent
+        return response
+
+    async def say(self, text: str, chat_id: int = ANI_CHAT, **kwargs: Any) -> httpx.Response:
+        self.next_update += 1
+        return await self.post(text_update(self.next_update, chat_id, text, **kwargs))
+
+    async def tap(
+        self, data: str, message_id: int, chat_id: int = ANI_CHAT, message_text: str = "..."
+    ) -> httpx.Response:
+        self.next_update += 1
+        return await self.post(
+            callback_update(
+                self.next_update, chat_id, data, message_id=message_id, message_text=message_text
+            )
+        )
+
+    def last_sent(self) -> dict[str, Any]:
+        return self.fake.calls_to("sendMessage")[-1].params
+
+
+def telegram_settings(fake: FakeTelegramApi) -> TelegramSettings:
+    return TelegramSettings(
+        token=fake.token,
+        bot_username=BOT_USERNAME,
+        mode="webhook",
+        api_base_url=fake.base_url,
+        api_file_url=fake.base_file_url,
+        webhook_secret=SECRET,
+    )
+
+
+@pytest.fixture
+async def env(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Env]:
+    world = await build_world(sessions)
+    async with sessions.begin() as session:
+        session.add(
+            ChannelIdentity(
+                address=f"telegram:{ANI_CHAT}", channel=Channel.TELEGRAM, staff_id=world.ani
+            )
+        )
+    clock = FixedClock(NOW)
+    async with FakeTelegramApi() as fake:
+        application = build_application(telegram_settings(fake), polling=False)
+        channel = TelegramChannel(
+            application,
+            make_engine(sessions, clock),
+            bot_username=BOT_USERNAME,
+            error_text=t("error.generic"),
+            clock=clock.now,
+            retry_wait=0.01,
+        )
+        web = create_web_app(telegram=TelegramWebhook(SECRET, channel.feed))
+        async with (
+            application,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=web), base_url="http://test"
+            ) as client,
+        ):
+            await application.start()
+            yield Env(fake, channel, client, world, sessions)
+            await application.stop()
+
+
+async def test_a_reply_with_options_is_an_inline_keyboard(env: Env) -> None:
+    await env.channel.send(
+        ANI_CHAT, [Reply("Pilih:", options=(Option("a", "Satu"), Option("b", "Dua")))]
+    )
+    params = env.last_sent()
+    assert params["chat_id"] == ANI_CHAT and params["text"] == "Pilih:"
+    assert params["reply_markup"] == {
+        "inline_keyboard": [
+            [{"text": "Satu", "callback_data": "a"}, {"text": "Dua", "callback_data": "b"}]
+        ]
+    }
+
+
+async def test_toggles_are_one_button_per_row_with_their_state(env: Env) -> None:
+    reply = Reply(
+        "Tandai:",
+        toggles=(Toggle("t:1", "1. Siti", True), Toggle("t:2", "2. Sri", False)),
+        options=(Option("done", "Selesai"),),
+    )
+    await env.channel.send(ANI_CHAT, [reply])
+    rows = env.last_sent()["reply_markup"]["inline_keyboard"]
+    assert rows == [
+        [{"text": "✅ 1. Siti", "callback_data": "t:1"}],
+        [{"text": "❌ 2. Sri", "callback_data": "t:2"}],
+        [{"text": "Selesai", "callback_data": "done"}],
+    ]
+
+
+async def test_long_text_is_split_at_the_limit_with_the_keyboard_on_the_last_part(
+    env: Env,
+) -> None:
+    text = "\n".join(f"Baris {n}: " + "x" * 80 for n in range(120))
+    await env.channel.send(ANI_CHAT, [Reply(text, options=(Option("ok", "OK"),))])
+    calls = env.fake.calls_to("sendMessage")
+    assert len(calls) == 3
+    assert all(len(call.params["text"]) <= 4096 for call in calls)
+    assert "\n".join(call.params["text"] for call in calls) == text
+    assert "reply_markup" not in calls[0].params and "reply_markup" in calls[-1].params
+    assert split_text("a" * 5000) == ["a" * 4096, "a" * 904]
+
+
+async def test_photos_and_documents_are_sent_as_files(env: Env) -> None:
+    reply = Reply(
+        "Laporan",
+        media=(Media(ref="photo-file-id"),),
+        document=Document("rekap.xlsx", b"PK\x03\x04data", "application/vnd.ms-excel"),
+    )
+    await env.channel.send(ANI_CHAT, [reply])
+    assert env.fake.calls_to("sendPhoto")[0].params["photo"] == "photo-file-id"
+    document = env.fake.calls_to("sendDocument")[0]
+    assert document.files["document"] == b"PK\x03\x04data"
+    assert document.params["document"]["filename"] == "rekap.xlsx"
+
+
+async def test_the_webhook_refuses_a_missing_or_wrong_secret_and_processes_nothing(
+    env: Env,
+) -> None:
+    update = text_update(500, ANI_CHAT, "/hadir")
+    assert (await env.post(update, secret=None)).status_code == 403
+    assert (await env.post(update, secret="wrong")).status_code == 403
+    assert env.fake.calls_to("sendMessage") == []
+    bad = await env.client.post(
+        "/telegram/webhook", content=b"{not json", headers={TELEGRAM_SECRET_HEADER: SECRET}
+    )
+    assert bad.status_code == 400
+    assert (await env.post(update)).status_code == 200
+    assert "pertemuan yang mana" in env.last_sent()["text"]
+
+
+async def test_the_same_update_delivered_twice_is_processed_once(env: Env) -> None:
+    update = text_update(777, ANI_CHAT, "/hadir")
+    await env.post(update)
+    await env.post(update)
+    assert len(env.fake.calls_to("sendMessage")) == 2  # group note + meeting prompt, once
+    async with env.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+
+
+async def test_a_whole_attendance_conversation_by_buttons(env: Env) -> None:
+    await env.say("/hadir")
+    meeting = next(
+        b
+        for row in env.last_sent()["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b["text"].startswith("Hari ini")
+    )
+    await env.tap(meeting["callback_data"], message_id=2)
+    await env.tap("s:3", message_id=3)
+    marking = env.fake.calls_to("sendMessage")[-1]
+    rows = marking.params["reply_markup"]["inline_keyboard"]
+    first_member = rows[0][0]
+    assert first_member["text"].startswith("✅ 1.")
+    message_id = len(env.fake.calls_to("sendMessage"))
+    await env.tap(
+        first_member["callback_data"], message_id=message_id, message_text=marking.params["text"]
+    )
+    edit = env.fake.calls_to("editMessageText") + env.fake.calls_to("editMessageReplyMarkup")
+    assert len(edit) == 1 and edit[0].params["message_id"] == message_id
+    assert edit[0].params["reply_markup"]["inline_keyboard"][0][0]["text"].startswith("❌ 1.")
+    assert len(env.fake.calls_to("answerCallbackQuery")) == 3
+    await env.tap("done", message_id=message_id)
+    assert "tidak hadir?" in env.last_sent()["text"]
+    await env.tap("sakit", message_id=message_id + 1)
+    await env.tap("skip", message_id=message_id + 2)
+    assert "Hadir 11 · Izin 0 · Sakit 1" in env.last_sent()["text"]
+    await env.tap("save", message_id=message_id + 3)
+    assert "Tersimpan" in env.last_sent()["text"]
+    async with env.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Attendance)) == 12
+
+
+async def test_a_toggle_with_unchanged_text_edits_only_the_keyboard(env: Env) -> None:
+    await env.say("/hadir")
+    await env.tap(env.last_sent()["reply_markup"]["inline_keyboard"][0][0]["callback_data"], 2)
+    await env.tap("s:1", message_id=3)
+    marking = env.last_sent()
+    first = marking["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await env.tap(first, message_id=4, message_text=marking["text"])
+    second = marking["reply_markup"]["inline_keyboard"][1][0]["callback_data"]
+    text_now = env.fake.calls_to("editMessageText")[-1].params["text"]
+    await env.tap(second, message_id=4, message_text=text_now.replace("11 dari", "10 dari"))
+    assert env.fake.calls_to("editMessageReplyMarkup")[-1].params["message_id"] == 4
+
+
+async def test_retry_after_is_waited_out_and_the_message_still_arrives(env: Env) -> None:
+    env.fake.fail_next("sendMessage", retry_after=1)
+    await env.say("/bantuan")
+    statuses = [call.status for call in env.fake.calls_to("sendMessage")]
+    assert statuses == [429, 200]
+    assert "Perintah yang bisa dipakai" in env.last_sent()["text"]
+
+
+async def test_network_errors_are_retried_with_backoff(env: Env) -> None:
+    env.fake.drop_next("sendMessage", times=2)
+    await env.say("/bantuan")
+    statuses = [call.status for call in env.fake.calls_to("sendMessage")]
+    assert statuses == [0, 0, 200]
+
+
+async def test_a_network_that_stays_down_does_not_crash_the_application(env: Env) -> None:
+    env.fake.drop_next("sendMessage", times=5)  # four attempts, then the error notice
+    await env.say("/bantuan")
+    assert [call.status for call in env.fake.calls_to("sendMessage")] == [0] * 5
+    await env.say("/bantuan")
+    assert env.fake.calls_to("sendMessage")[-1].status == 200
+    assert env.channel.application.running
+
+
+async def test_an_unknown_user_is_offered_to_share_their_contact_and_is_matched(
+    env: Env,
+) -> None:
+    await env.say("halo", chat_id=2002)
+    keyboard = env.last_sent()["reply_markup"]
+    assert keyboard["keyboard"][0][0]["request_contact"] is True
+    env.next_update += 1
+    phone = "+62812990" + f"{env.world.melati:02d}0001"
+    await env.post(contact_update(env.next_update, 2002, phone.lstrip("+"), contact_user_id=2002))
+    assert env.last_sent()["text"] == t("kpm.contact_linked")
+    async with env.sessions() as session:
+        identity = await session.scalar(
+            select(ChannelIdentity).where(ChannelIdentity.address == "telegram:2002")
+        )
+    assert identity is not None and identity.kpm_id is not None
+
+
+async def test_someone_else_s_contact_links_nobody(env: Env) -> None:
+    env.next_update += 1
+    phone = "62812990" + f"{env.world.melati:02d}0001"
+    await env.post(contact_update(env.next_update, 3003, phone, contact_user_id=4004))
+    assert env.last_sent()["text"] == t("register.unknown_sender")
+    async with env.sessions() as session:
+        assert (
+            await session.scalar(
+                select(ChannelIdentity).where(ChannelIdentity.address == "telegram:3003")
+            )
+            is None
+        )
+
+
+async def test_a_group_chat_is_linked_with_a_code_and_then_answers_only_commands(
+    env: Env,
+) -> None:
+    group = -100555
+    env.next_update += 1
+    await env.post(group_added_update(env.next_update, group, by_user_id=ANI_CHAT))
+    assert "/hubungkan KODE" in env.last_sent()["text"]
+    await env.say("/hubungkan Mawar")
+    code_text = env.last_sent()["text"]
+    code = code_text.split("/hubungkan ")[1].split()[0]
+    await env.say(f"/hubungkan@{BOT_USERNAME} {code}", chat_id=group, user_id=ANI_CHAT)
+    assert env.last_sent() == {"chat_id": group, "text": t("group.linked", name="Kelompok Mawar")}
+    async with env.sessions() as session:
+        kelompok = await session.get(Kelompok, env.world.mawar)
+    assert kelompok.group_chat_address == f"telegram:{group}"
+    sent = len(env.fake.calls_to("sendMessage"))
+    await env.say("halo semua", chat_id=group, user_id=ANI_CHAT)
+    await env.say("/start@OtherBot", chat_id=group, user_id=ANI_CHAT)
+    assert len(env.fake.calls_to("sendMessage")) == sent
+    await env.say("/kpm Siti", chat_id=group, user_id=ANI_CHAT)
+    assert env.last_sent()["text"] == t("group.private_only")
+    await env.say(f"/hubungkan {code}", chat_id=-100777, user_id=ANI_CHAT)
+    assert env.last_sent()["text"] == t("group.link_used")
+
+
+async def test_doctor_s_check_reports_the_bot_and_the_webhook(env: Env) -> None:
+    username, state = await env.channel.check()
+    assert username == f"@{BOT_USERNAME}" and state == "no webhook (polling)"
+    await env.channel.application.bot.set_webhook(
+        "https://localhost/telegram/webhook", secret_token=SECRET
+    )
+    assert (await env.channel.check())[1] == "webhook https://localhost/telegram/webhook"
