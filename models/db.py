@@ -49,12 +49,15 @@ def create_engine(
                 "max_overflow": 0,
                 "pool_timeout": max(30.0, sqlite_busy_timeout_ms / 1000),
             }
-        engine = create_async_engine(url, echo=echo, connect_args=connect_args or {}, **pool)
+        engine = create_async_engine(
+            url, echo=echo, hide_parameters=True, connect_args=connect_args or {}, **pool
+        )
         _tune_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
     return create_async_engine(
         url,
         echo=echo,
+        hide_parameters=True,  # SQL errors must not carry NIKs or names into logs
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,

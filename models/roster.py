@@ -1,0 +1,502 @@
+"""Importing a KPM roster: regions, pendamping, kelompok, KPM and komponen in one go.
+
+The file is read and checked row by row (:mod:`models.roster_parse`) and written in
+batches with bulk statements, all in one transaction: the whole import lands or nothing
+does. KPM are matched by ID PKH; rows whose values did not change are not written; KPM
+missing from the file are never touched. Only counts are logged, never names or numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import StatementError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from models.audit import audit
+from models.komponen import KomponenCatalog
+from models.regions import LEVELS, RegionIndex
+from models.roster_parse import (
+    REASON_COLUMN,
+    KomponenItem,
+    RosterFileError,
+    RosterRow,
+    RowValidator,
+    count_rows,
+    header_key,
+    open_roster,
+)
+from models.tables import Channel, Kelompok, Komponen, Kpm, KpmStatus, Region, Staff, StaffRole
+from models.text import clean_name, name_key
+
+__all__ = ["ImportReport", "RejectedRow", "RosterFileError", "count_rows", "import_roster"]
+
+logger = logging.getLogger(__name__)
+
+BATCH_ROWS = 2_000
+PROGRESS_EVERY = 1_000
+
+KPM: Table = Kpm.__table__  # type: ignore[assignment]
+KOMPONEN: Table = Komponen.__table__  # type: ignore[assignment]
+KELOMPOK: Table = Kelompok.__table__  # type: ignore[assignment]
+STAFF: Table = Staff.__table__  # type: ignore[assignment]
+
+_UPDATE_KPM = (
+    update(KPM).where(KPM.c.id == bindparam("b_id")).values(
+        nama_pengurus=bindparam("b_nama"), nik=bindparam("b_nik"), phone=bindparam("b_phone"),
+        kelompok_id=bindparam("b_kelompok"), updated_at=bindparam("b_now"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    row_number: int  # as the operator sees it in a spreadsheet: the header is row 1
+    reason: str
+    values: dict[str, str]  # the row as written, by header
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    rows_read: int
+    imported: int
+    updated: int
+    unchanged: int
+    rejected: list[RejectedRow]
+    written: bool  # False for a dry run, or a strict import that found bad rows
+
+
+@dataclass
+class _Counts:
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    regions_created: int = 0
+    pendamping_created: int = 0
+    kelompok_created: int = 0
+    kelompok_reassigned: int = 0
+    komponen_written: int = 0
+
+
+def _sorted_komponen(items: Iterable[tuple[str, date | None, date | None]]) -> list[Any]:
+    """Komponen in a canonical order, to tell whether a KPM's list changed."""
+    return sorted(items, key=lambda item: (item[0], item[1] or date.min, item[2] or date.min))
+
+
+def _komponen_params(kpm_id: int, items: Iterable[KomponenItem]) -> Iterator[tuple[Any, ...]]:
+    for item in items:
+        yield (kpm_id, item.type, item.birth_date, item.end_date)
+
+
+class _RosterWriter:
+    """Matches checked rows to what the database holds and writes the difference."""
+
+    def __init__(self, session: AsyncSession, *, now: datetime, replace_komponen: bool) -> None:
+        self._session = session
+        self._now = now
+        self._replace_komponen = replace_komponen
+        self._regions = RegionIndex(session)
+        self._places: dict[tuple[str, str, str, str], tuple[int, int]] = {}  # -> (kec, desa)
+        self._pendamping: dict[str, int] = {}  # name key -> staff id
+        self._kelompok: dict[tuple[int, str], tuple[int, int | None]] = {}  # -> (id, pendamping)
+        self._kelompok_by_text: dict[tuple[str, ...], int] = {}
+        self._kpm_insert: _BulkInsert | None = None
+        self._komponen_insert: _BulkInsert | None = None
+        self._first_kpm = False
+        self._regions_before = 0
+        self.counts = _Counts()
+
+    async def load(self) -> None:
+        """Read regions, pendamping and kelompok once; KPM are looked up per batch."""
+        await self._regions.load()
+        self._regions_before = await self._region_total()
+        self._first_kpm = await self._session.scalar(select(KPM.c.id).limit(1)) is None
+        connection = await self._session.connection()
+        staff = await connection.execute(
+            select(STAFF.c.id, STAFF.c.name_key).where(STAFF.c.role == StaffRole.PENDAMPING)
+        )
+        self._pendamping = {key: staff_id for staff_id, key in staff}
+        kelompok = await connection.execute(
+            select(KELOMPOK.c.id, KELOMPOK.c.desa_id, KELOMPOK.c.name_key, KELOMPOK.c.pendamping_id)
+        )
+        self._kelompok = {(desa, key): (kid, pid) for kid, desa, key, pid in kelompok}
+
+    async def write(self, rows: list[RosterRow]) -> None:
+        connection = await self._session.connection()
+        kelompok_ids = await self._kelompok_ids(connection, rows)
+        await self._write_kpm(connection, rows, kelompok_ids)
+
+    async def finish(self) -> None:
+        self.counts.regions_created = await self._region_total() - self._regions_before
+
+    async def _region_total(self) -> int:
+        return await self._session.scalar(select(func.count()).select_from(Region)) or 0
+
+    # -- regions, pendamping, kelompok --------------------------------------------------------
+
+    async def _kelompok_ids(self, connection: AsyncConnection, rows: list[RosterRow]) -> list[int]:
+        """The kelompok id of each row, creating regions, pendamping and kelompok."""
+        by_text = self._kelompok_by_text
+        new: dict[tuple[str, ...], RosterRow] = {}
+        for row in rows:
+            text_key = (*row.region_path, row.kelompok, row.pendamping)
+            if text_key not in by_text:
+                new.setdefault(text_key, row)
+        if new:
+            places = {text_key: await self._place(row) for text_key, row in new.items()}
+            await self._create_pendamping(connection, new, places)
+            await self._create_kelompok(connection, new, places)
+        return [by_text[(*row.region_path, row.kelompok, row.pendamping)] for row in rows]
+
+    async def _place(self, row: RosterRow) -> tuple[int, int]:
+        """(kecamatan id, desa id) of a row's region path, created when missing."""
+        found = self._places.get(row.region_path)
+        if found is None:
+            ids: list[int] = []
+            for level, name in zip(LEVELS, row.region_path, strict=True):
+                ids.append(await self._regions.ensure(level, name, ids[-1] if ids else None))
+            found = self._places[row.region_path] = (ids[2], ids[3])
+        return found
+
+    async def _create_pendamping(
+        self, connection: AsyncConnection, new: dict[tuple[str, ...], RosterRow],
+        places: dict[tuple[str, ...], tuple[int, int]],
+    ) -> None:
+        """A pendamping not known by name becomes staff, placed in the row's kecamatan."""
+        missing: dict[str, dict[str, Any]] = {}
+        for text_key, row in new.items():
+            key = name_key(row.pendamping)
+            if key not in self._pendamping and key not in missing:
+                missing[key] = {
+                    "role": StaffRole.PENDAMPING, "name": clean_name(row.pendamping),
+                    "name_key": key, "region_id": places[text_key][0], "active": True,
+                    "created_at": self._now,
+                }
+        if missing:
+            created = await connection.execute(
+                insert(STAFF).returning(STAFF.c.id, STAFF.c.name_key), list(missing.values())
+            )
+            self._pendamping.update({key: staff_id for staff_id, key in created})
+            self.counts.pendamping_created += len(missing)
+
+    async def _create_kelompok(
+        self, connection: AsyncConnection, new: dict[tuple[str, ...], RosterRow],
+        places: dict[tuple[str, ...], tuple[int, int]],
+    ) -> None:
+        """Kelompok are matched by desa and name; a known one whose pendamping changed
+        in the file is given to the new pendamping."""
+        missing: dict[tuple[int, str], dict[str, Any]] = {}
+        reassigned: dict[int, int] = {}
+        keys = {text_key: (places[text_key][1], name_key(row.kelompok))
+                for text_key, row in new.items()}
+        for text_key, row in new.items():
+            key = keys[text_key]
+            pendamping_id = self._pendamping[name_key(row.pendamping)]
+            known = self._kelompok.get(key)
+            if known is None:
+                missing.setdefault(key, {
+                    "name": clean_name(row.kelompok), "name_key": key[1], "desa_id": key[0],
+                    "pendamping_id": pendamping_id, "created_at": self._now,
+                })
+            elif known[1] != pendamping_id:
+                reassigned[known[0]] = pendamping_id
+                self._kelompok[key] = (known[0], pendamping_id)
+        if missing:
+            created = await connection.execute(
+                insert(KELOMPOK).returning(KELOMPOK.c.id, KELOMPOK.c.desa_id, KELOMPOK.c.name_key,
+                                           KELOMPOK.c.pendamping_id),
+                list(missing.values()),
+            )
+            self._kelompok.update({(desa, key): (kid, pid) for kid, desa, key, pid in created})
+            self.counts.kelompok_created += len(missing)
+        if reassigned:
+            await connection.execute(
+                update(KELOMPOK).where(KELOMPOK.c.id == bindparam("b_id"))
+                .values(pendamping_id=bindparam("b_pendamping")),
+                [{"b_id": kid, "b_pendamping": pid} for kid, pid in reassigned.items()],
+            )
+            self.counts.kelompok_reassigned += len(reassigned)
+        for text_key, key in keys.items():
+            self._kelompok_by_text[text_key] = self._kelompok[key][0]
+
+    # -- KPM and komponen ---------------------------------------------------------------------
+
+    async def _write_kpm(
+        self, connection: AsyncConnection, rows: list[RosterRow], kelompok_ids: list[int]
+    ) -> None:
+        existing = await self._existing_kpm(connection, rows)
+        old_komponen = await self._existing_komponen(connection, existing)
+        inserts: list[tuple[Any, ...]] = []
+        new_komponen: dict[str, tuple[KomponenItem, ...]] = {}
+        updates: list[dict[str, Any]] = []
+        replaced: dict[int, tuple[KomponenItem, ...]] = {}
+        for row, kelompok_id in zip(rows, kelompok_ids, strict=True):
+            known = existing.get(row.id_pkh)
+            if known is None:
+                channel = Channel.WHATSAPP if row.phone else Channel.NONE
+                inserts.append((row.id_pkh, row.nik, row.nama_pengurus, row.phone, kelompok_id,
+                                channel))
+                if row.komponen:
+                    new_komponen[row.id_pkh] = row.komponen
+                continue
+            kpm_id = known[0]
+            komponen_changed = row.komponen is not None and (
+                _sorted_komponen(row.komponen) != _sorted_komponen(old_komponen.get(kpm_id, ()))
+            )
+            if not komponen_changed and known[1:] == (
+                row.nama_pengurus, row.nik, row.phone, kelompok_id
+            ):
+                self.counts.unchanged += 1
+                continue
+            updates.append({
+                "b_id": kpm_id, "b_nama": row.nama_pengurus, "b_nik": row.nik,
+                "b_phone": row.phone, "b_kelompok": kelompok_id, "b_now": self._now,
+            })
+            if komponen_changed and row.komponen is not None:
+                replaced[kpm_id] = row.komponen
+
+        komponen_rows: list[tuple[Any, ...]] = []
+        if inserts:
+            await self._insert_kpm(connection, inserts)
+            self.counts.imported += len(inserts)
+            if new_komponen:  # the new ids, by their (indexed) ID PKH
+                created = await connection.execute(
+                    select(KPM.c.id, KPM.c.id_pkh).where(KPM.c.id_pkh.in_(list(new_komponen)))
+                )
+                for kpm_id, id_pkh in created:
+                    komponen_rows.extend(_komponen_params(kpm_id, new_komponen[id_pkh]))
+        if updates:
+            await connection.execute(_UPDATE_KPM, updates)
+            self.counts.updated += len(updates)
+        if replaced:
+            await connection.execute(delete(KOMPONEN).where(KOMPONEN.c.kpm_id.in_(list(replaced))))
+            for kpm_id, items in replaced.items():
+                komponen_rows.extend(_komponen_params(kpm_id, items))
+        if komponen_rows:
+            await self._insert_komponen(connection, komponen_rows)
+            self.counts.komponen_written += len(komponen_rows)
+
+    async def _existing_kpm(
+        self, connection: AsyncConnection, rows: list[RosterRow]
+    ) -> dict[str, tuple[Any, ...]]:
+        """The KPM of these rows already stored, by ID PKH: (id, nama, nik, phone, kelompok)."""
+        if self._first_kpm:  # the table was empty and ID PKH are unique in the file
+            return {}
+        found = await connection.execute(
+            select(KPM.c.id_pkh, KPM.c.id, KPM.c.nama_pengurus, KPM.c.nik, KPM.c.phone,
+                   KPM.c.kelompok_id)
+            .where(KPM.c.id_pkh.in_([row.id_pkh for row in rows]))
+        )
+        return {id_pkh: tuple(values) for id_pkh, *values in found}
+
+    async def _existing_komponen(
+        self, connection: AsyncConnection, existing: dict[str, tuple[Any, ...]]
+    ) -> dict[int, list[tuple[str, Any, Any]]]:
+        komponen: dict[int, list[tuple[str, Any, Any]]] = {}
+        if self._replace_komponen and existing:
+            found = await connection.execute(
+                select(KOMPONEN.c.kpm_id, KOMPONEN.c.type, KOMPONEN.c.birth_date,
+                       KOMPONEN.c.end_date)
+                .where(KOMPONEN.c.kpm_id.in_([values[0] for values in existing.values()]))
+            )
+            for kpm_id, komponen_type, birth_date, end_date in found:
+                komponen.setdefault(kpm_id, []).append((komponen_type, birth_date, end_date))
+        return komponen
+
+    async def _insert_kpm(self, connection: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
+        if self._kpm_insert is None:
+            self._kpm_insert = _BulkInsert(
+                connection, KPM,
+                ("id_pkh", "nik", "nama_pengurus", "phone", "kelompok_id", "preferred_channel"),
+                {"status": KpmStatus.AKTIF, "created_at": self._now, "updated_at": self._now},
+            )
+        await self._kpm_insert(rows)
+
+    async def _insert_komponen(
+        self, connection: AsyncConnection, rows: list[tuple[Any, ...]]
+    ) -> None:
+        if self._komponen_insert is None:
+            self._komponen_insert = _BulkInsert(
+                connection, KOMPONEN, ("kpm_id", "type", "birth_date", "end_date"), {}
+            )
+        await self._komponen_insert(rows)
+
+
+class _BulkInsert:
+    """An INSERT of many rows, in the fastest way each database offers.
+
+    SQLite: the driver's own executemany (a loop in C). SQLAlchemy's executemany would
+    run every value of every row through its parameter handling, which takes longer
+    than SQLite takes to store the row; here the statement is compiled once by
+    SQLAlchemy, values that are the same for every row are converted once, and per-row
+    values only when their column type needs it on SQLite (dates, enums).
+    PostgreSQL: SQLAlchemy's "insertmanyvalues" (a thousand rows per INSERT ... VALUES),
+    chosen by asking for RETURNING; asyncpg's executemany sends one row at a time.
+    """
+
+    def __init__(
+        self, connection: AsyncConnection, table: Table, columns: tuple[str, ...],
+        constants: dict[str, Any],
+    ) -> None:
+        dialect = connection.dialect
+        self._connection = connection
+        self._table = table
+        self._keys = keys = (*columns, *constants)
+        self._raw_constants = tuple(constants.values())
+        self._native = dialect.name == "sqlite"
+        compiled = insert(table).compile(
+            dialect=dialect, column_keys=list(keys), for_executemany=True  # no RETURNING
+        )
+        order = compiled.positiontup
+        if order is None or sorted(order) != sorted(keys):  # e.g. a column default left out
+            raise RuntimeError(f"cannot bulk insert into {table.name} on {dialect.name}")
+        self._sql = compiled.string
+
+        def processor(key: str) -> Callable[[Any], Any] | None:
+            return table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+
+        self._converters = [
+            (position, convert) for position, key in enumerate(columns)
+            if (convert := processor(key)) is not None
+        ]
+        self._constants = tuple(
+            convert(value) if (convert := processor(key)) else value
+            for key, value in constants.items()
+        )
+        self._order = itemgetter(*(keys.index(key) for key in order))
+
+    async def __call__(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        if not self._native:
+            keys, constants = self._keys, self._raw_constants
+            await self._connection.execute(
+                insert(self._table).returning(self._table.c.id),
+                [dict(zip(keys, row + constants, strict=True)) for row in rows],
+            )
+            return
+        constants, order, converters = self._constants, self._order, self._converters
+        params = []
+        for row in rows:
+            if converters:
+                values = list(row)
+                for position, convert in converters:
+                    values[position] = convert(values[position])
+                row = tuple(values)
+            params.append(order(row + constants))
+        await self._connection.exec_driver_sql(self._sql, params)
+
+
+@contextmanager
+def _rejects_file(
+    path: Path | None, roster: Path, headers: tuple[str, ...], delimiter: str
+) -> Iterator[Callable[[RejectedRow], None] | None]:
+    """A CSV of the refused rows (UTF-8 with BOM, so Excel shows it right) with the
+    input's own columns and delimiter and a last column saying why; a reason column
+    left from an earlier import is replaced."""
+    if path is None:
+        yield None
+        return
+    if Path(path).resolve() == roster.resolve():
+        raise RosterFileError(f"{roster.name}: the rejects file must not be the roster itself")
+    keep = [position for position, header in enumerate(headers)
+            if header_key(header) != REASON_COLUMN]
+    with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow([headers[position] for position in keep] + [REASON_COLUMN])
+
+        def write(rejected: RejectedRow) -> None:
+            values = list(rejected.values.values())
+            writer.writerow([values[position] for position in keep] + [rejected.reason])
+
+        yield write
+
+
+async def import_roster(
+    sessions: async_sessionmaker[AsyncSession],
+    path: Path,
+    *,
+    catalog: KomponenCatalog,
+    strict: bool = False,
+    dry_run: bool = False,
+    rejects_path: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+    now: datetime | None = None,
+) -> ImportReport:
+    """Import a CSV or XLSX roster in one transaction and say what happened.
+
+    ``strict``: any bad row means nothing is written. ``dry_run``: everything is checked
+    and matched, then rolled back. ``rejects_path``: where to write the refused rows as
+    CSV for the operator to fix and import again. ``progress`` is called with the number
+    of rows read, every thousand rows and at the end (:func:`count_rows` gives a total).
+    Raises :class:`RosterFileError`, before touching the database, for a problem with
+    the whole file.
+    """
+    now = now or datetime.now(UTC)
+    path = Path(path)
+    rejected: list[RejectedRow] = []
+    rows_read = 0
+    with open_roster(path) as source, _rejects_file(
+        rejects_path, path, source.columns.headers, source.delimiter
+    ) as write_reject:
+        validator = RowValidator(source.columns, catalog)
+        async with sessions() as session:
+            writer = _RosterWriter(session, now=now, replace_komponen=source.columns.has_komponen)
+            try:
+                await writer.load()
+                batch: list[RosterRow] = []
+                for row_number, cells in source.rows:
+                    if not "".join(cells).strip():
+                        continue  # a blank line
+                    rows_read += 1
+                    checked = validator.validate(row_number, cells)
+                    if isinstance(checked, str):
+                        reject = RejectedRow(row_number, checked, validator.values(cells))
+                        rejected.append(reject)
+                        if write_reject is not None:
+                            write_reject(reject)
+                    else:
+                        batch.append(checked)
+                        if len(batch) >= BATCH_ROWS:
+                            await writer.write(batch)
+                            batch = []
+                    if progress is not None and rows_read % PROGRESS_EVERY == 0:
+                        progress(rows_read)
+                if batch:
+                    await writer.write(batch)
+                if progress is not None:
+                    progress(rows_read)
+                await writer.finish()
+                written = not dry_run and not (strict and rejected)
+                if written:
+                    audit(session, actor="cli", action="roster.import", entity="import",
+                          entity_id=None, detail={"rows_read": rows_read,
+                                                  "rejected": len(rejected),
+                                                  **asdict(writer.counts)})
+                    await session.commit()
+                else:
+                    await session.rollback()
+            except StatementError as error:
+                await session.rollback()
+                error.hide_parameters = True  # names and NIKs: keep them out of every log
+                raise
+            except BaseException:
+                await session.rollback()
+                raise
+    counts = writer.counts
+    logger.info(
+        "roster import %s: %s rows read, %s imported, %s updated, %s unchanged, %s rejected",
+        "written" if written else "rolled back", rows_read, counts.imported, counts.updated,
+        counts.unchanged, len(rejected),
+    )
+    return ImportReport(
+        rows_read=rows_read, imported=counts.imported, updated=counts.updated,
+        unchanged=counts.unchanged, rejected=rejected, written=written,
+    )

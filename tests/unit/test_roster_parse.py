@@ -1,0 +1,373 @@
+"""Reading and checking roster rows: headers, cells, komponen and every kind of bad row."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from bot.config import load_settings
+from models.komponen import KomponenCatalog
+from models.roster_parse import (
+    ColumnMap,
+    KomponenItem,
+    RosterFileError,
+    RosterRow,
+    RowValidator,
+    cell_text,
+    count_rows,
+    detect_delimiter,
+    fix_phone_text,
+    map_columns,
+    open_roster,
+    parse_date,
+    parse_komponen,
+)
+
+HEADERS = [
+    "ID PKH", "Nama KPM", "NIK", "No HP", "Nama Kelompok", "Desa", "Kecamatan", "Kabupaten",
+    "Provinsi", "Nama Pendamping", "Komponen",
+]
+GOOD = [
+    "P-001", "Siti  Aminah ", "3302011501800001", "0812-3456-7801", "Mawar", "Karangsari",
+    "Sumbang", "Kab. Banyumas", "Jateng", "Budi Santoso", "SD:2015-07-01",
+]
+
+
+@pytest.fixture(scope="module")
+def catalog() -> KomponenCatalog:
+    komponen = load_settings(environ={}).settings.programme.komponen
+    return KomponenCatalog.from_mapping({key: rule.model_dump() for key, rule in komponen.items()})
+
+
+@pytest.fixture
+def validator(catalog: KomponenCatalog) -> RowValidator:
+    return RowValidator(map_columns(HEADERS, "roster.csv"), catalog)
+
+
+def row(**changes: str) -> list[str]:
+    """The good row with some cells changed, by field name."""
+    fields = ["id_pkh", "nama", "nik", "hp", "kelompok", "desa", "kecamatan", "kabupaten",
+              "provinsi", "pendamping", "komponen"]
+    cells = list(GOOD)
+    for name, value in changes.items():
+        cells[fields.index(name)] = value
+    return cells
+
+
+# -- headers ------------------------------------------------------------------------------------
+
+
+def test_headers_match_whatever_their_case_spacing_dashes_and_underscores() -> None:
+    columns = map_columns(
+        ["id_pkh", "NAMA-PENGURUS", " Nik ", "nomor hp", "KELOMPOK", "desa/kelurahan",
+         "Kecamatan", "KABUPATEN/KOTA", "provinsi", "nama_pendamping", "Komponen", "Catatan"],
+        "roster.csv",
+    )
+    assert columns.index == {
+        "id_pkh": 0, "nama_pengurus": 1, "nik": 2, "no_hp": 3, "kelompok": 4, "desa": 5,
+        "kecamatan": 6, "kabupaten": 7, "provinsi": 8, "pendamping": 9, "komponen": 10,
+    }
+    assert columns.has_komponen
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [("ID PKH", "id_pkh"), ("IDPKH", "id_pkh"), ("No. PKH", "id_pkh"), ("Nama", "nama_pengurus"),
+     ("Nama Ibu", "nama_pengurus"), ("Pengurus", "nama_pengurus"), ("No NIK", "nik"),
+     ("NIK Pengurus", "nik"), ("HP", "no_hp"), ("Telepon", "no_hp"), ("No. Telp", "no_hp"),
+     ("WhatsApp", "no_hp"), ("WA", "no_hp"), ("Kelurahan", "desa"), ("Kota", "kabupaten"),
+     ("Kab", "kabupaten")],
+)
+def test_each_common_alias_names_its_field(header: str, field: str) -> None:
+    headers = [header if name == field else name for name in (
+        "id_pkh", "nama_pengurus", "nik", "kelompok", "desa", "kecamatan", "kabupaten",
+        "provinsi", "pendamping",
+    )]
+    if field == "no_hp":
+        headers.append(header)
+    assert map_columns(headers, "roster.csv").index[field] == headers.index(header)
+
+
+def test_a_missing_required_column_names_it_and_lists_the_headers_found() -> None:
+    with pytest.raises(RosterFileError) as raised:
+        map_columns(["ID PKH", "Nama", "NIK", "Kelompok", "Desa", "Kecamatan", "Provinsi",
+                     "HP"], "kec_sumbang.csv")
+    message = str(raised.value)
+    assert message.startswith("kec_sumbang.csv: missing required column(s) kabupaten, pendamping")
+    assert "headers found: 'ID PKH', 'Nama', 'NIK', 'Kelompok'" in message
+
+
+def test_two_columns_meaning_the_same_field_are_a_file_error() -> None:
+    with pytest.raises(RosterFileError, match="'Nama' and 'Nama KPM' both mean nama_pengurus"):
+        map_columns(["Nama", "Nama KPM", *HEADERS[2:]], "roster.csv")
+
+
+def test_komponen_and_phone_columns_are_optional() -> None:
+    columns = map_columns([h for h in HEADERS if h not in ("No HP", "Komponen")], "roster.csv")
+    assert "no_hp" not in columns.index
+    assert not columns.has_komponen
+
+
+# -- cells and small parsers --------------------------------------------------------------------
+
+
+def test_numbers_from_a_workbook_read_as_the_digits_typed() -> None:
+    assert cell_text(3301234567890001) == "3301234567890001"
+    assert cell_text(81234567890.0) == "81234567890"
+    assert cell_text(1.5) == "1.5"
+    assert cell_text(None) == ""
+    assert cell_text(datetime(2015, 7, 1)) == "2015-07-01"
+    assert cell_text(date(2015, 7, 1)) == "2015-07-01"
+
+
+def test_a_phone_that_lost_its_leading_zero_gets_it_back() -> None:
+    assert fix_phone_text("812345678") == "0812345678"
+    assert fix_phone_text("812-3456-7890") == "0812345678" + "90"
+    assert fix_phone_text("81234567890123") == "81234567890123"  # 14 digits: left alone
+    assert fix_phone_text("6281234567890") == "6281234567890"
+    assert fix_phone_text("0812345678") == "0812345678"
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [("2015-07-01", date(2015, 7, 1)), ("2015-7-1", date(2015, 7, 1)),
+     ("01-07-2015", date(2015, 7, 1)), ("1/7/2015", date(2015, 7, 1)),
+     (" 31/12/2020 ", date(2020, 12, 31)), ("31-02-2020", None), ("2015/07/01", None),
+     ("01-07/2015", None), ("kemarin", None), ("", None)],
+)
+def test_dates_are_read_year_first_or_day_first(written: str, expected: date | None) -> None:
+    assert parse_date(written) == expected
+
+
+def test_the_delimiter_is_the_most_frequent_one_in_the_header_line() -> None:
+    assert detect_delimiter("ID PKH;Nama;NIK, KTP;Desa") == ";"
+    assert detect_delimiter("ID PKH,Nama,NIK") == ","
+    assert detect_delimiter("ID PKH\tNama\tNIK") == "\t"
+    assert detect_delimiter("ID PKH") == ","
+
+
+# -- komponen -----------------------------------------------------------------------------------
+
+
+def test_komponen_items_are_separated_by_semicolons_commas_bars_or_newlines(
+    catalog: KomponenCatalog,
+) -> None:
+    items, problems = parse_komponen(
+        "SD:2015-07-01; balita=03/02/2021 , Anak SMP | lansia\nbumil:10-03-2025", catalog
+    )
+    assert problems == []
+    assert items == (
+        KomponenItem("anak_sd", date(2015, 7, 1), date(2028, 7, 1)),
+        KomponenItem("anak_usia_dini", date(2021, 2, 3), date(2028, 2, 3)),
+        KomponenItem("anak_smp", None, None),
+        KomponenItem("lansia", None, None),
+        KomponenItem("ibu_hamil", date(2025, 3, 10), date(2025, 4, 21)),
+    )
+
+
+def test_an_empty_komponen_cell_has_no_komponen(catalog: KomponenCatalog) -> None:
+    assert parse_komponen("", catalog) == ((), [])
+    assert parse_komponen(" ; ", catalog) == ((), [])
+
+
+def test_an_unknown_komponen_is_named(catalog: KomponenCatalog) -> None:
+    items, problems = parse_komponen("SD; kuliah:2001-01-01", catalog)
+    assert [item.type for item in items] == ["anak_sd"]
+    assert problems == ["unknown komponen 'kuliah:2001-01-01'"]
+
+
+def test_a_komponen_with_a_bad_date_is_named_with_the_formats_expected(
+    catalog: KomponenCatalog,
+) -> None:
+    _, problems = parse_komponen("SD:2015-13-01", catalog)
+    assert problems == [
+        "komponen 'SD:2015-13-01': bad date '2015-13-01' (use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY)"
+    ]
+
+
+def test_more_of_a_komponen_than_a_family_may_have_is_a_problem(catalog: KomponenCatalog) -> None:
+    _, problems = parse_komponen("lansia; Lanjut Usia:1950-01-01; SD; SD", catalog)
+    assert problems == ["2 x lansia, at most 1 per family"]
+
+
+# -- rows ---------------------------------------------------------------------------------------
+
+
+def test_a_good_row_is_tidied_and_its_phone_normalised(validator: RowValidator) -> None:
+    checked = validator.validate(2, row())
+    assert checked == RosterRow(
+        row_number=2, id_pkh="P-001", nama_pengurus="Siti Aminah", nik="3302011501800001",
+        phone="+6281234567801", kelompok="Mawar", desa="Karangsari", kecamatan="Sumbang",
+        kabupaten="Kab. Banyumas", provinsi="Jawa Tengah", pendamping="Budi Santoso",
+        komponen=(KomponenItem("anak_sd", date(2015, 7, 1), date(2028, 7, 1)),),
+    )
+
+
+def test_an_empty_phone_is_allowed(validator: RowValidator) -> None:
+    checked = validator.validate(2, row(hp=""))
+    assert isinstance(checked, RosterRow)
+    assert checked.phone is None
+
+
+def test_a_nik_written_with_spaces_is_accepted(validator: RowValidator) -> None:
+    checked = validator.validate(2, row(nik="3302 0115 0180 0001"))
+    assert isinstance(checked, RosterRow)
+    assert checked.nik == "3302011501800001"
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"nik": ""}, "missing nik"),
+        ({"nama": " ", "desa": ""}, "missing nama_pengurus, desa"),
+        ({"nik": "330201150180001"}, "NIK must have 16 digits, got 15"),
+        ({"nik": "33020115018000011"}, "NIK must have 16 digits, got 17"),
+        ({"nik": "3.30201E+15"},
+         "NIK must contain digits only (shown as 3.3E+15? format the column as text)"),
+        ({"hp": "0812"}, "phone: impossible phone number (wrong number of digits)"),
+        ({"hp": "nomor tidak ada"}, "phone: not a phone number"),
+        ({"provinsi": "Jawa Tangah"}, "unknown province 'Jawa Tangah'"),
+        ({"komponen": "SD; kuliah"}, "unknown komponen 'kuliah'"),
+        ({"id_pkh": "P" * 41}, "id_pkh longer than 40 characters"),
+        ({"kelompok": "K" * 121}, "kelompok longer than 120 characters"),
+        ({"nik": "123", "provinsi": "Atlantis"},
+         "NIK must have 16 digits, got 3; unknown province 'Atlantis'"),
+    ],
+)
+def test_a_bad_row_is_refused_with_every_reason(
+    validator: RowValidator, changes: dict[str, str], reason: str
+) -> None:
+    assert validator.validate(5, row(**changes)) == reason
+
+
+def test_a_duplicate_id_pkh_is_refused_naming_the_first_row(validator: RowValidator) -> None:
+    assert isinstance(validator.validate(2, row()), RosterRow)
+    assert isinstance(validator.validate(3, row(id_pkh="P-002")), RosterRow)
+    assert validator.validate(9, row(nik="3302011501800009")) == "id_pkh duplicates row 2"
+    assert validator.validate(12, row()) == "id_pkh duplicates row 2"
+
+
+def test_a_kelompok_given_a_second_pendamping_is_refused(validator: RowValidator) -> None:
+    assert isinstance(validator.validate(2, row()), RosterRow)
+    same_person = row(id_pkh="P-002", pendamping=" budi  SANTOSO", kabupaten="Banyumas")
+    assert isinstance(validator.validate(3, same_person), RosterRow)
+    assert validator.validate(4, row(id_pkh="P-003", pendamping="Ani Wijaya")) == (
+        "kelompok 'Mawar' has pendamping 'Budi Santoso' in row 2, not 'Ani Wijaya'"
+    )
+    other_desa = row(id_pkh="P-004", pendamping="Ani Wijaya", desa="Kebanggan")
+    assert isinstance(validator.validate(5, other_desa), RosterRow)
+
+
+def test_a_row_shorter_than_the_header_reads_empty_cells(validator: RowValidator) -> None:
+    assert validator.validate(4, GOOD[:3]) == (
+        "missing kelompok, desa, kecamatan, kabupaten, provinsi, pendamping"
+    )
+
+
+def test_without_a_komponen_column_rows_carry_no_komponen_list(catalog: KomponenCatalog) -> None:
+    columns = map_columns(HEADERS[:-1], "roster.csv")
+    checked = RowValidator(columns, catalog).validate(2, GOOD[:-1])
+    assert isinstance(checked, RosterRow)
+    assert checked.komponen is None
+
+
+def test_the_values_of_a_refused_row_keep_the_headers_and_number_duplicates(
+    catalog: KomponenCatalog,
+) -> None:
+    columns = ColumnMap(("ID PKH", "Catatan", "Catatan"), {"id_pkh": 0})
+    assert RowValidator(columns, catalog).values(["P-1", "a"]) == {
+        "ID PKH": "P-1", "Catatan": "a", "Catatan (3)": "",
+    }
+
+
+# -- files --------------------------------------------------------------------------------------
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_text(text, encoding=encoding, newline="")
+    return path
+
+
+def read_all(path: Path) -> tuple[ColumnMap, str, list[tuple[int, list[str]]]]:
+    with open_roster(path) as source:
+        return source.columns, source.delimiter, list(source.rows)
+
+
+def test_a_semicolon_csv_with_a_bom_is_read_with_spreadsheet_row_numbers(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.csv", "\ufeff" + ";".join(HEADERS) + "\r\n"
+                 + ";".join(GOOD) + "\r\n\r\n" + '"P-2";"Nama; dengan titik koma"\r\n',
+                 encoding="utf-8")
+    columns, delimiter, rows = read_all(path)
+    assert delimiter == ";"
+    assert columns.headers[0] == "ID PKH"  # no BOM left on the first header
+    assert [number for number, _ in rows] == [2, 3, 4]
+    assert rows[0][1] == GOOD
+    assert rows[1][1] == []
+    assert rows[2][1] == ["P-2", "Nama; dengan titik koma"]
+
+
+def test_a_comma_csv_with_leading_blank_lines_counts_them_as_rows(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.csv", "\n\n" + ",".join(HEADERS) + "\n" + ",".join(GOOD) + "\n")
+    _, delimiter, rows = read_all(path)
+    assert delimiter == ","
+    assert [number for number, _ in rows] == [4]
+
+
+def test_a_csv_saved_by_excel_in_the_windows_code_page_is_read(tmp_path: Path) -> None:
+    text = ",".join(HEADERS) + "\n" + ",".join(row(nama="Siti Nur’aini")) + "\n"
+    _, _, rows = read_all(write(tmp_path / "r.csv", text, encoding="cp1252"))
+    assert rows[0][1][1] == "Siti Nur’aini"
+
+
+def test_a_workbook_is_read_from_its_active_sheet_with_numbers_as_typed(tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(HEADERS)
+    sheet.append(["P-1", "Siti", 3302011501800001, 81234567801, "Mawar", "Karangsari",
+                  "Sumbang", "Banyumas", "Jawa Tengah", "Budi", "SD:2015-07-01"])
+    sheet.append([])
+    sheet.append(["P-2", "Sri", None, None])
+    workbook.save(tmp_path / "r.xlsx")
+    columns, _, rows = read_all(tmp_path / "r.xlsx")
+    assert columns.headers == tuple(HEADERS)
+    assert rows[0] == (2, ["P-1", "Siti", "3302011501800001", "81234567801", "Mawar",
+                           "Karangsari", "Sumbang", "Banyumas", "Jawa Tengah", "Budi",
+                           "SD:2015-07-01"])
+    assert [number for number, _ in rows] == [2, 3, 4]
+    assert rows[2][1][:4] == ["P-2", "Sri", "", ""]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("roster.pdf", b"%PDF-1.4", "roster.pdf: unknown file type '.pdf'; use .csv or .xlsx"),
+        ("roster.xls", b"\xd0\xcf\x11\xe0rest", "roster.xls: old Excel .xls format"),
+        ("roster.xlsx", b"ID PKH,Nama", "roster.xlsx: not an XLSX workbook"),
+        ("roster.csv", b"\n \n", "roster.csv: the file is empty"),
+    ],
+)
+def test_a_file_that_is_not_a_roster_is_a_roster_file_error(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(RosterFileError) as raised, open_roster(tmp_path / name):
+        pass
+    assert str(raised.value).startswith(message)
+
+
+def test_a_missing_file_is_a_roster_file_error(tmp_path: Path) -> None:
+    with pytest.raises(RosterFileError, match="tidak_ada.csv: cannot be read"), open_roster(
+        tmp_path / "tidak_ada.csv"
+    ):
+        pass
+
+
+def test_count_rows_counts_the_data_lines_of_a_csv(tmp_path: Path) -> None:
+    assert count_rows(write(tmp_path / "a.csv", "h\n1\n2\n3\n")) == 3
+    assert count_rows(write(tmp_path / "b.csv", "h\r\n1\r\n2")) == 2
+    assert count_rows(write(tmp_path / "c.csv", "")) == 0
+    assert count_rows(tmp_path / "r.xlsx") is None
