@@ -96,7 +96,7 @@ async def import_roster(
         except RosterFileError as exc:
             raise CommandError(str(exc)) from None
     for rejected in report.rejected[:50]:
-        out.print(f"row {rejected.row_number}: {rejected.reason}", markup=False)
+        out.print(f"row {rejected.row_number}: {rejected.reason}", markup=False, soft_wrap=True)
     if len(report.rejected) > 50:
         out.print(f"... and {len(report.rejected) - 50} more rejected rows")
     verb = "would be" if not report.written else "were"

@@ -195,3 +195,34 @@ def test_staff_list_shows_each_role(db_url: str, role: str) -> None:
     listing = invoke(db_url, "staff", "list", extra_env={"COLUMNS": "200"})
     assert "Sri Rahayu" in listing.output and role in listing.output
     assert StaffRole(role)
+
+
+ROSTER = (
+    "ID PKH;Nama;NIK;HP;Kelompok;Desa;Kecamatan;Kabupaten;Provinsi;Pendamping;Komponen\n"
+    "P1;Siti Aminah;3301010101010001;0812-3456-7890;Melati;Sukamaju;Sumber;Kab. Banyumas;"
+    "Jawa Tengah;Ani Suryani;SD:2016-01-02\n"
+    "P2;Sri;123;0812;Melati;Sukamaju;Sumber;Kab. Banyumas;Jawa Tengah;Ani Suryani;xx\n"
+)
+
+
+def test_import_roster_reports_bad_rows_and_strict_writes_nothing(
+    db_url: str, tmp_path: Path
+) -> None:
+    from models.tables import Kpm
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8-sig")
+    strict = invoke(db_url, "import-roster", str(roster), "--strict")
+    assert strict.exit_code == 1
+    assert "row 3: NIK must have 16 digits, got 3" in strict.output
+    assert query(db_url, select(func.count()).select_from(Kpm)) == [(0,)]
+    rejects = tmp_path / "rejects.csv"
+    result = invoke(db_url, "import-roster", str(roster), "--rejects", str(rejects))
+    assert result.exit_code == 0, result.output
+    assert "1 were imported" in result.output and "1 rejected" in result.output
+    assert query(db_url, select(Kpm.id_pkh, Kpm.phone)) == [("P1", "+6281234567890")]
+    assert "alasan" in rejects.read_text(encoding="utf-8-sig").splitlines()[0]
+    again = invoke(db_url, "import-roster", str(roster))
+    assert "0 were imported, 0 were updated, 1 unchanged" in again.output
+    missing = invoke(db_url, "import-roster", str(tmp_path / "nope.csv"))
+    assert missing.exit_code == 1 and "nope.csv" in missing.output
