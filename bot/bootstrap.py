@@ -82,4 +82,5 @@ def build_telegram(app: App, engine: Engine) -> TelegramChannel | None:
         bot_username=settings.bot_username,
         error_text=Translator(app.settings.general.locale)("error.generic"),
         clock=app.clock.now,
+        answer_in_webhook=settings.mode == "webhook",
     )

@@ -20,7 +20,9 @@ def telegram_webhook(channel: TelegramChannel | None, app: App) -> TelegramWebho
     secret = app.settings.telegram.webhook_secret
     if channel is None or app.settings.telegram.mode != "webhook" or secret is None:
         return None
-    return TelegramWebhook(secret=secret.get_secret_value(), feed=channel.feed)
+    return TelegramWebhook(
+        secret=secret.get_secret_value(), feed=channel.feed, respond=channel.webhook_response
+    )
 
 
 async def serve(app: App) -> None:

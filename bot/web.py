@@ -27,6 +27,7 @@ TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class TelegramWebhook:
     secret: str
     feed: Callable[[dict[str, Any]], Awaitable[None]]
+    respond: Callable[[dict[str, Any]], dict[str, Any] | None] = lambda data: None
 
 
 def create_web_app(
@@ -59,6 +60,7 @@ def _telegram_route(webhook: TelegramWebhook) -> Callable[[Request], Awaitable[R
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return Response(status_code=400)
         await webhook.feed(data)
-        return Response(status_code=200)
+        answer = webhook.respond(data)
+        return JSONResponse(answer) if answer is not None else Response(status_code=200)
 
     return telegram_webhook

@@ -79,7 +79,12 @@ def telegram_settings(fake: FakeTelegramApi) -> TelegramSettings:
 
 
 @pytest.fixture
-async def env(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Env]:
+async def env(
+    sessions: async_sessionmaker[AsyncSession], request: pytest.FixtureRequest
+) -> AsyncIterator[Env]:
+    """Webhook mode by default; ``indirect`` parametrization with False: polling semantics
+    (callback queries answered with their own Bot API call)."""
+    answer_in_webhook = getattr(request, "param", True)
     world = await build_world(sessions)
     async with sessions.begin() as session:
         session.add(
@@ -97,8 +102,11 @@ async def env(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Env]:
             error_text=t("error.generic"),
             clock=clock.now,
             retry_wait=0.01,
+            answer_in_webhook=answer_in_webhook,
         )
-        web = create_web_app(telegram=TelegramWebhook(SECRET, channel.feed))
+        web = create_web_app(
+            telegram=TelegramWebhook(SECRET, channel.feed, channel.webhook_response)
+        )
         async with (
             application,
             httpx.AsyncClient(
@@ -209,7 +217,7 @@ async def test_a_whole_attendance_conversation_by_buttons(env: Env) -> None:
     edit = env.fake.calls_to("editMessageText") + env.fake.calls_to("editMessageReplyMarkup")
     assert len(edit) == 1 and edit[0].params["message_id"] == message_id
     assert edit[0].params["reply_markup"]["inline_keyboard"][0][0]["text"].startswith("❌ 1.")
-    assert len(env.fake.calls_to("answerCallbackQuery")) == 3
+    assert env.fake.calls_to("answerCallbackQuery") == []  # answered in the webhook response
     await env.tap("done", message_id=message_id)
     assert "tidak hadir?" in env.last_sent()["text"]
     await env.tap("sakit", message_id=message_id + 1)
@@ -321,3 +329,21 @@ async def test_doctor_s_check_reports_the_bot_and_the_webhook(env: Env) -> None:
         "https://localhost/telegram/webhook", secret_token=SECRET
     )
     assert (await env.channel.check())[1] == "webhook https://localhost/telegram/webhook"
+
+
+async def test_a_tapped_button_is_answered_in_the_webhook_response(env: Env) -> None:
+    update = callback_update(900, ANI_CHAT, "menu:kpm_card", message_id=5)
+    response = await env.post(update)
+    assert response.json() == {
+        "method": "answerCallbackQuery",
+        "callback_query_id": update["callback_query"]["id"],
+    }
+    assert env.fake.calls_to("answerCallbackQuery") == []
+
+
+@pytest.mark.parametrize("env", [False], indirect=True)
+async def test_without_a_webhook_a_tapped_button_is_answered_by_a_call(env: Env) -> None:
+    response = await env.post(callback_update(901, ANI_CHAT, "menu:kpm_card", message_id=5))
+    assert response.status_code == 200 and response.content == b""
+    calls = env.fake.calls_to("answerCallbackQuery")
+    assert len(calls) == 1 and calls[0].status == 200

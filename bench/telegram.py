@@ -1,0 +1,267 @@
+"""Benchmark: what the Telegram layer adds to the engine's cost per update.
+
+The same attendance conversations run twice on the same database:
+  1. engine only: ``Engine.handle`` with the engine's own messages;
+  2. Telegram: Update JSON posted to ``POST /telegram/webhook`` (secret checked), parsed by
+     python-telegram-bot, queued, run through the engine, and the replies sent with the real
+     Bot API client to a local fake of the Bot API on 127.0.0.1.
+Telegram's quotas are lifted for the run (the bench measures cost, not waiting on quotas).
+
+    python bench/telegram.py [--quick] [--chats N] [--passes N]
+
+The last line is JSON: {"updates_per_s", "p99_ms", "overhead_vs_engine", ...};
+``overhead_vs_engine`` compares CPU time per update in this process (the fake Bot API runs in
+another process), ``wall_overhead_vs_engine`` compares wall time, waits included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+# This file is named like the `telegram` package: keep its folder off the import path.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+_spec = importlib.util.spec_from_file_location("bench_conversation", BENCH / "conversation.py")
+assert _spec is not None and _spec.loader is not None
+conversation = importlib.util.module_from_spec(_spec)
+sys.modules["bench_conversation"] = conversation
+_spec.loader.exec_module(conversation)
+default_catalog, seed = conversation.default_catalog, conversation.seed
+
+from sqlalchemy import select  # noqa: E402
+
+from bot.channels.telegram import TelegramChannel, build_application  # noqa: E402
+from bot.config import TelegramSettings  # noqa: E402
+from bot.web import TELEGRAM_SECRET_HEADER, TelegramWebhook, create_web_app  # noqa: E402
+from handlers.engine import Engine  # noqa: E402
+from handlers.messages import IncomingMessage  # noqa: E402
+from handlers.registry import COMMANDS, FLOWS  # noqa: E402
+from handlers.settings import EngineSettings  # noqa: E402
+from models.clock import SystemClock  # noqa: E402
+from models.db import create_engine, session_factory  # noqa: E402
+from models.migrate import upgrade  # noqa: E402
+from models.tables import Channel, ChannelIdentity, Staff  # noqa: E402
+from tests.fakes.telegram_api import callback_update, text_update  # noqa: E402
+
+SECRET = "bench-secret"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def link_chats(sessions: Any, chats: int) -> list[int]:
+    """Give each simulated pendamping a Telegram chat id."""
+    async with sessions.begin() as session:
+        staff_ids = list(await session.scalars(select(Staff.id).order_by(Staff.id).limit(chats)))
+        for n, staff_id in enumerate(staff_ids):
+            session.add(
+                ChannelIdentity(
+                    address=f"telegram:{10_000 + n}", channel=Channel.TELEGRAM, staff_id=staff_id
+                )
+            )
+    return [10_000 + n for n in range(len(staff_ids))]
+
+
+def pass_script(markup_of: Any) -> list[tuple[str, Any]]:
+    """The attendance pass as (kind, value-or-chooser) steps, shared by both runs."""
+    return [
+        ("text", "/hadir"),
+        ("choice", lambda options: next(v for v in options if v.startswith("m:"))),
+        ("choice", lambda options: "s:3"),
+        ("choice", lambda options: next(v for v in options if v.startswith("t:"))),
+        ("choice", lambda options: "done"),
+        ("choice", lambda options: "izin"),
+        ("choice", lambda options: "skip"),
+        ("choice", lambda options: "save"),
+    ]
+
+
+async def engine_only(engine: Engine, chats: list[int], passes: int) -> list[float]:
+    clock = SystemClock()
+    timings: list[float] = []
+    for _ in range(passes):
+        for chat in chats:
+            options: list[str] = []
+            for kind, value in pass_script(None):
+                chosen = value if kind == "text" else value(options)
+                message = IncomingMessage(
+                    channel="telegram",
+                    address=f"telegram:{chat}",
+                    received_at=clock.now(),
+                    text=chosen if kind == "text" else "",
+                    choice=None if kind == "text" else chosen,
+                )
+                started = time.perf_counter()
+                outcome = await engine.handle(message)
+                timings.append(time.perf_counter() - started)
+                last = outcome.replies[-1]
+                options = [o.value for o in last.options] + [t.value for t in last.toggles]
+    return timings
+
+
+FAKE_SERVER = """
+import asyncio, sys
+sys.path.insert(0, sys.argv[1])
+from tests.fakes.telegram_api import FakeTelegramApi
+
+async def main():
+    async with FakeTelegramApi() as fake:
+        print(fake.port, flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main())
+"""
+
+
+class RecordingChannel(TelegramChannel):
+    """The real channel; it also remembers the options it last drew in each chat."""
+
+    last_options: dict[int, list[str]]
+
+    async def send(self, chat_id: int, replies: Any, *, origin: Any = None) -> None:
+        if replies:
+            last = replies[-1]
+            self.last_options[chat_id] = [o.value for o in last.options] + [
+                t.value for t in last.toggles
+            ]
+        await super().send(chat_id, replies, origin=origin)
+
+
+async def through_telegram(engine: Engine, chats: list[int], passes: int) -> list[float]:
+    """Updates through the webhook route and PTB; the fake Bot API runs in another process,
+    so only this process's work is timed."""
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        FAKE_SERVER,
+        str(ROOT),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert server.stdout is not None and server.stdin is not None
+    port = int((await server.stdout.readline()).decode())
+    token = "123456:TEST-TOKEN"
+    settings = TelegramSettings(
+        token=token,
+        mode="webhook",
+        api_base_url=f"http://127.0.0.1:{port}/bot",
+        api_file_url=f"http://127.0.0.1:{port}/file/bot",
+        webhook_secret=SECRET,
+        messages_per_second=1e6,
+        messages_per_second_per_chat=1e6,
+        messages_per_minute_per_group=1e6,
+    )
+    application = build_application(settings, polling=False)
+    channel = RecordingChannel(
+        application, engine, bot_username=None, error_text="error", answer_in_webhook=True
+    )
+    channel.last_options = {}
+    web = create_web_app(telegram=TelegramWebhook(SECRET, channel.feed, channel.webhook_response))
+    timings: list[float] = []
+    update_id = 0
+    try:
+        async with (
+            application,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=web), base_url="http://bench"
+            ) as client,
+        ):
+            await application.start()
+            for _ in range(passes):
+                for chat in chats:
+                    for kind, value in pass_script(None):
+                        update_id += 1
+                        if kind == "text":
+                            update = text_update(update_id, chat, value)
+                        else:
+                            chosen = value(channel.last_options.get(chat, []))
+                            update = callback_update(update_id, chat, chosen, message_id=1)
+                        started = time.perf_counter()
+                        response = await client.post(
+                            "/telegram/webhook",
+                            json=update,
+                            headers={TELEGRAM_SECRET_HEADER: SECRET},
+                        )
+                        await application.update_queue.join()
+                        timings.append(time.perf_counter() - started)
+                        assert response.status_code == 200
+            await application.stop()
+    finally:
+        server.stdin.close()
+        await server.wait()
+    return timings
+
+
+async def run(chats: int, passes: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        db = create_engine(f"sqlite+aiosqlite:///{folder}/bench.db")
+        await upgrade(db)
+        sessions = session_factory(db)
+        await seed(sessions, pendamping=chats, kelompok_each=1, members=25, today=date.today())
+        chat_ids = await link_chats(sessions, chats)
+        engine = Engine(
+            sessions, EngineSettings(catalog=default_catalog()), SystemClock(), FLOWS, COMMANDS
+        )
+        await engine_only(engine, chat_ids[:2], 1)  # warm-up
+        cpu = time.process_time()
+        base = await engine_only(engine, chat_ids, passes)
+        engine_cpu = (time.process_time() - cpu) / len(base)
+        cpu = time.process_time()
+        layer = await through_telegram(engine, chat_ids, passes)
+        telegram_cpu = (time.process_time() - cpu) / len(layer)
+        await db.dispose()
+    engine_ms = statistics.mean(base) * 1000
+    telegram_ms = statistics.mean(layer) * 1000
+    return {
+        "overhead_vs_engine": round((telegram_cpu - engine_cpu) / engine_cpu, 3),
+        "engine_cpu_ms_per_update": round(engine_cpu * 1000, 2),
+        "telegram_cpu_ms_per_update": round(telegram_cpu * 1000, 2),
+        "wall_overhead_vs_engine": round((telegram_ms - engine_ms) / engine_ms, 3),
+        "updates": len(layer),
+        "updates_per_s": round(len(layer) / sum(layer), 1),
+        "p50_ms": round(percentile(layer, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(layer, 0.99) * 1000, 2),
+        "engine_ms_per_update": round(engine_ms, 2),
+        "telegram_ms_per_update": round(telegram_ms, 2),
+        "engine_p99_ms": round(percentile(base, 0.99) * 1000, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a small, fast run")
+    parser.add_argument("--chats", type=int, default=20)
+    parser.add_argument("--passes", type=int, default=5)
+    args = parser.parse_args()
+    chats, passes = (5, 2) if args.quick else (args.chats, args.passes)
+    result = asyncio.run(run(chats, passes))
+    print(
+        f"CPU per update: engine only {result['engine_cpu_ms_per_update']} ms, through "
+        f"Telegram {result['telegram_cpu_ms_per_update']} ms: the layer adds "
+        f"{result['overhead_vs_engine']:.0%} to the engine's cost"
+    )
+    print(
+        f"wall per update: engine only {result['engine_ms_per_update']} ms, through Telegram "
+        f"{result['telegram_ms_per_update']} ms (p50 {result['p50_ms']} ms, p99 "
+        f"{result['p99_ms']} ms; includes waiting on the Bot API fake in another process)"
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
