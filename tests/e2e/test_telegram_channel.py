@@ -347,3 +347,60 @@ async def test_without_a_webhook_a_tapped_button_is_answered_by_a_call(env: Env)
     assert response.status_code == 200 and response.content == b""
     calls = env.fake.calls_to("answerCallbackQuery")
     assert len(calls) == 1 and calls[0].status == 200
+
+
+async def test_polling_mode_receives_updates_and_replies(sessions) -> None:
+    world = await build_world(sessions)
+    async with sessions.begin() as session:
+        session.add(
+            ChannelIdentity(
+                address=f"telegram:{ANI_CHAT}", channel=Channel.TELEGRAM, staff_id=world.ani
+            )
+        )
+    clock = FixedClock(NOW)
+    async with FakeTelegramApi() as fake:
+        settings = telegram_settings(fake).model_copy(update={"mode": "polling"})
+        application = build_application(settings, polling=True)
+        TelegramChannel(
+            application,
+            make_engine(sessions, clock),
+            bot_username=BOT_USERNAME,
+            error_text=t("error.generic"),
+            clock=clock.now,
+            retry_wait=0.01,
+        )
+        async with application:
+            await application.start()
+            await application.updater.start_polling(poll_interval=0.01, timeout=1)
+            fake.push_update(text_update(1, ANI_CHAT, "/kpm Siti Aminah"))
+            calls = await fake.wait_for("sendMessage", timeout=10)
+            await application.updater.stop()
+            await application.stop()
+    assert "Siti Aminah" in calls[0].params["text"] and "NIK" in calls[0].params["text"]
+
+
+async def test_set_webhook_registers_the_url_and_secret(tmp_path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from bot import commands
+    from bot.bootstrap import build_app
+    from bot.config import Settings
+
+    async with FakeTelegramApi() as fake:
+        settings = Settings(
+            database={"url": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"},
+            telegram=telegram_settings(fake).model_copy(
+                update={"webhook_url": "https://localhost/telegram/webhook"}
+            ),
+        )
+        app = build_app(settings)
+        try:
+            await commands.telegram_set_webhook(app, Console(file=io.StringIO()))
+        finally:
+            await app.close()
+    call = fake.calls_to("setWebhook")[0]
+    assert call.params["url"] == "https://localhost/telegram/webhook"
+    assert call.params["secret_token"] == SECRET
+    assert call.params["allowed_updates"] == ["message", "callback_query", "my_chat_member"]
