@@ -33,6 +33,7 @@ from models.conversations import (
 )
 from models.group_chats import link_group_chat
 from models.kpm import link_kpm_by_phone
+from models.optout import opt_in, opt_out, phone_of
 from models.phone import PhoneError, normalize_phone
 from models.staff import RedeemProblem, redeem_invite
 
@@ -44,6 +45,8 @@ _REGISTER = re.compile(r"^(?:/start|daftar)\s+(?P<code>[A-Za-z0-9-]{4,20})\s*$",
 CANCEL_WORDS = {"batal", "cancel"}
 HELP_WORDS = {"bantuan", "help", "tolong"}
 MENU_WORDS = {"mulai", "menu", "start"}
+OPT_OUT_WORDS = {"berhenti", "stop", "stopall", "unsubscribe"}
+OPT_IN_WORDS = {"mulai", "start", "unstop"}  # only when opted out; else "mulai" is the menu
 
 
 class Engine:
@@ -104,6 +107,12 @@ class Engine:
                 return Outcome(duplicate=True)
             if message.group:
                 return Outcome(replies=tuple(await self._group_message(session, message, now)))
+            word = message.text.strip().strip("!.").casefold()
+            if word in OPT_OUT_WORDS:
+                stopped = await opt_out(session, message.address, now=now)
+                return Outcome(replies=(Reply(self._t("optout.stopped")),) if stopped else ())
+            if word in OPT_IN_WORDS and await opt_in(session, message.address, now=now):
+                return Outcome(replies=(Reply(self._t("optout.resumed")),))
             identity = await identify(session, message.address, now)
             registration = _REGISTER.match(message.text.strip())
             if registration:
@@ -143,6 +152,9 @@ class Engine:
         """A KPM, or someone unknown: a KPM may link by sharing their own contact."""
         if identity.kpm is not None:
             return Reply(self._t("kpm.hello"))
+        phone = phone_of(message.address)
+        if phone and await link_kpm_by_phone(session, message.address, phone, now=now):
+            return Reply(self._t("kpm.hello"))  # a KPM writing from their roster number
         if message.contact_phone:
             try:
                 phone = normalize_phone(message.contact_phone)

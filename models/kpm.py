@@ -169,6 +169,7 @@ async def link_kpm_by_phone(
         identity = ChannelIdentity(address=address, channel=channel_of(address), linked_at=now)
         session.add(identity)
     identity.kpm_id, identity.staff_id, identity.linked_at = kpm_id, None, now
+    identity.last_inbound_at = now  # linking always happens on a message from them
     await session.flush()
     audit(
         session,

@@ -1,0 +1,107 @@
+"""The outbox: one row per outbound message, its attempts and its delivery status.
+
+Status callbacks arrive out of order (a "sent" after a "delivered"); a status only ever
+moves forward, by :data:`STATUS_RANK`. Failure is final once recorded, except that a read
+or delivered receipt means the message did arrive after all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.tables import Channel, Outbox, OutboxStatus
+
+STATUS_RANK = {
+    OutboxStatus.PENDING: 0,
+    OutboxStatus.SENDING: 1,
+    OutboxStatus.QUEUED: 2,
+    OutboxStatus.SENT: 3,
+    OutboxStatus.FAILED: 4,
+    OutboxStatus.UNDELIVERED: 4,
+    OutboxStatus.CANCELLED: 4,
+    OutboxStatus.DELIVERED: 5,
+    OutboxStatus.READ: 6,
+}
+
+
+def new_message(
+    *,
+    channel: Channel,
+    address: str,
+    kind: str,
+    payload: dict[str, Any],
+    now: datetime,
+    priority: int = 0,
+    dedupe_key: str | None = None,
+) -> Outbox:
+    return Outbox(
+        channel=channel,
+        address=address,
+        kind=kind,
+        payload=payload,
+        priority=priority,
+        dedupe_key=dedupe_key,
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def record_status(
+    session: AsyncSession,
+    provider_id: str,
+    status: OutboxStatus,
+    *,
+    now: datetime,
+    error_code: str | None = None,
+) -> bool:
+    """Apply a delivery receipt; False when it is unknown or would move backwards."""
+    lower = [s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status]]
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if error_code:
+        values["error_code"] = error_code[:40]
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.provider_id == provider_id, Outbox.status.in_(lower))
+        .values(**values)
+    )
+    return bool(result.rowcount)
+
+
+@dataclass(frozen=True)
+class OutboxCounts:
+    by_status_and_channel: list[tuple[str, str, int]]
+    latest_failures: list[tuple[int, str, str, str | None, str | None, datetime]]
+
+
+async def outbox_counts(session: AsyncSession, failures: int = 10) -> OutboxCounts:
+    """For `doctor` and `pendamping outbox`: counts and the latest failures with reasons."""
+    counts = await session.execute(
+        select(Outbox.status, Outbox.channel, func.count())
+        .group_by(Outbox.status, Outbox.channel)
+        .order_by(Outbox.channel, Outbox.status)
+    )
+    failed = await session.execute(
+        select(
+            Outbox.id,
+            Outbox.channel,
+            Outbox.kind,
+            Outbox.error_code,
+            Outbox.error,
+            Outbox.updated_at,
+        )
+        .where(Outbox.status.in_([OutboxStatus.FAILED, OutboxStatus.UNDELIVERED]))
+        .order_by(Outbox.updated_at.desc())
+        .limit(failures)
+    )
+    return OutboxCounts(
+        by_status_and_channel=[(s.value, c.value, n) for s, c, n in counts],
+        latest_failures=[(i, c.value, k, code, err, at) for i, c, k, code, err, at in failed],
+    )
