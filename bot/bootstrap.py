@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.telegram import TelegramChannel, build_application
+from bot.channels.whatsapp import TwilioChannel
 from bot.config import Settings
 from handlers.engine import Engine
 from handlers.i18n import Translator
@@ -83,4 +84,17 @@ def build_telegram(app: App, engine: Engine) -> TelegramChannel | None:
         error_text=Translator(app.settings.general.locale)("error.generic"),
         clock=app.clock.now,
         answer_in_webhook=settings.mode == "webhook",
+    )
+
+
+def build_twilio(app: App, engine: Engine) -> TwilioChannel | None:
+    """The WhatsApp/SMS channel when Twilio credentials are configured, else None."""
+    if not app.settings.twilio.configured:
+        return None
+    return TwilioChannel(
+        app.settings.twilio,
+        engine,
+        app.sessions,
+        app.clock,
+        Translator(app.settings.general.locale),
     )

@@ -164,6 +164,12 @@ def telegram_set_webhook() -> None:
     run_with_app(lambda app: commands.telegram_set_webhook(app, out))
 
 
+@cli.command("outbox")
+def outbox_command() -> None:
+    """Outbound messages: counts by status and channel, and the latest failures."""
+    run_with_app(lambda app: commands.outbox(app, out))
+
+
 @cli.command()
 def doctor() -> None:
     """Check configuration, database, migrations and channels."""

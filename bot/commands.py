@@ -11,9 +11,16 @@ from rich.table import Table
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from bot.bootstrap import App, build_engine, build_telegram, komponen_catalog
+from bot.bootstrap import (
+    App,
+    build_engine,
+    build_telegram,
+    build_twilio,
+    komponen_catalog,
+)
 from bot.channels.console import run_console
 from models import migrate
+from models.outbox import BUSINESS_INITIATED_KINDS, outbox_counts
 from models.regions import find_regions
 from models.staff import (
     create_invite,
@@ -267,6 +274,46 @@ async def _doctor_telegram(app: App, table: Table) -> bool:
     return True
 
 
+async def _doctor_twilio(app: App, table: Table) -> bool:
+    channel = build_twilio(app, build_engine(app))
+    assert channel is not None
+    healthy = True
+    try:
+        table.add_row("twilio account", OK, await channel.check())
+    except Exception as exc:  # any API or network failure is a finding, not a crash
+        healthy = False
+        table.add_row("twilio account", FAIL, f"{type(exc).__name__}: {str(exc)[:100]}")
+    finally:
+        await channel.http.close()
+    missing = [
+        kind for kind in BUSINESS_INITIATED_KINDS if kind not in app.settings.twilio.templates
+    ]
+    table.add_row(
+        "whatsapp templates",
+        WARN if missing else OK,
+        ("missing (not sent outside the 24-hour window): " + ", ".join(missing))
+        if missing
+        else "a template for every kind",
+    )
+    return healthy
+
+
+async def outbox(app: App, out: Console) -> None:
+    async with app.read_sessions() as session:
+        counts = await outbox_counts(session)
+    table = Table("channel", "status", "messages", title="Outbox")
+    for status, channel, count in counts.by_status_and_channel:
+        table.add_row(channel, status, str(count))
+    out.print(table if counts.by_status_and_channel else "The outbox is empty.")
+    if counts.latest_failures:
+        failures = Table("id", "channel", "kind", "code", "reason", "at", title="Latest failures")
+        for row_id, channel, kind, code, error, at in counts.latest_failures:
+            failures.add_row(
+                str(row_id), channel, kind, code or "-", error or "-", at.strftime("%Y-%m-%d %H:%M")
+            )
+        out.print(failures)
+
+
 async def doctor(app: App, out: Console, source: Path | None) -> bool:
     settings = app.settings
     table = Table("check", "status", "detail", title="pendamping doctor")
@@ -303,6 +350,23 @@ async def doctor(app: App, out: Console, source: Path | None) -> bool:
         f"token set, mode {telegram.mode}" if telegram.configured else "not configured (no token)",
     )
     twilio = settings.twilio
+    if twilio.configured:
+        healthy = await _doctor_twilio(app, table) and healthy
+    async with app.read_sessions() as session:
+        counts = await outbox_counts(session, failures=3)
+    failed = sum(
+        n for status, _, n in counts.by_status_and_channel if status in ("failed", "undelivered")
+    )
+    table.add_row(
+        "outbox",
+        WARN if failed else OK,
+        f"{failed} failed; latest: "
+        + "; ".join(
+            f"#{i} {kind}: {error or code}" for i, _, kind, code, error, _ in counts.latest_failures
+        )
+        if failed
+        else "no failed messages",
+    )
     sender = "sender set" if twilio.whatsapp_sender else "no WhatsApp sender"
     table.add_row(
         "whatsapp/sms (twilio)",

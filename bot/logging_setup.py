@@ -35,5 +35,16 @@ def configure_logging(settings: LoggingSettings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [h for h in root.handlers if h.get_name() != "pendamping"] + [handler]
     root.setLevel(settings.level)
-    for noisy in ("sqlalchemy.engine", "aiosqlite", "asyncio", "alembic"):
+    # These log request parameters (message bodies, phone numbers) below WARNING.
+    for noisy in (
+        "sqlalchemy.engine",
+        "aiosqlite",
+        "asyncio",
+        "alembic",
+        "twilio",
+        "httpx",
+        "httpcore",
+        "telegram",
+        "aiohttp",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

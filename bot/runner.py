@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 
-from bot.bootstrap import App, build_engine, build_telegram
+from bot.bootstrap import App, build_engine, build_telegram, build_twilio
 from bot.channels.telegram import TelegramChannel
-from bot.web import TelegramWebhook, create_web_app
+from bot.channels.whatsapp import TwilioChannel
+from bot.web import TelegramWebhook, TwilioWebhooks, create_web_app
 
 log = logging.getLogger(__name__)
 
@@ -25,36 +26,38 @@ def telegram_webhook(channel: TelegramChannel | None, app: App) -> TelegramWebho
     )
 
 
+def twilio_webhooks(channel: TwilioChannel | None) -> TwilioWebhooks | None:
+    if channel is None:
+        return None
+    return TwilioWebhooks(
+        signed_url=channel.signed_url,
+        authentic=channel.authentic,
+        enqueue=channel.enqueue,
+        status=channel.status,
+    )
+
+
 async def serve(app: App) -> None:
     """Run until interrupted."""
     engine = build_engine(app)
     telegram = build_telegram(app, engine)
+    twilio = build_twilio(app, engine)
 
     @asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[None]:
-        if telegram is None:
-            log.info("telegram: not configured")
-            yield
-            return
-        application = telegram.application
-        await application.initialize()
-        await application.start()
-        if application.updater is not None:
-            await application.updater.start_polling(
-                allowed_updates=["message", "callback_query", "my_chat_member"]
-            )
-            log.info("telegram: polling")
-        else:
-            log.info("telegram: webhook at /telegram/webhook")
+        if twilio is not None:
+            await twilio.start()
+            log.info("whatsapp/sms: webhooks at /twilio/whatsapp, /twilio/sms, /twilio/status")
         try:
-            yield
+            async with _telegram_running(telegram):
+                yield
         finally:
-            if application.updater is not None and application.updater.running:
-                await application.updater.stop()
-            await application.stop()
-            await application.shutdown()
+            if twilio is not None:
+                await twilio.stop()
 
-    web = create_web_app(telegram=telegram_webhook(telegram, app), lifespan=lifespan)
+    web = create_web_app(
+        telegram=telegram_webhook(telegram, app), twilio=twilio_webhooks(twilio), lifespan=lifespan
+    )
     web_settings = app.settings.web
     server = uvicorn.Server(
         uvicorn.Config(
@@ -63,3 +66,28 @@ async def serve(app: App) -> None:
     )
     log.info("serving on %s:%s", web_settings.host, web_settings.port)
     await server.serve()
+
+
+@asynccontextmanager
+async def _telegram_running(telegram: TelegramChannel | None) -> AsyncIterator[None]:
+    if telegram is None:
+        log.info("telegram: not configured")
+        yield
+        return
+    application = telegram.application
+    await application.initialize()
+    await application.start()
+    if application.updater is not None:
+        await application.updater.start_polling(
+            allowed_updates=["message", "callback_query", "my_chat_member"]
+        )
+        log.info("telegram: polling")
+    else:
+        log.info("telegram: webhook at /telegram/webhook")
+    try:
+        yield
+    finally:
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        await application.stop()
+        await application.shutdown()

@@ -23,6 +23,20 @@ log = logging.getLogger(__name__)
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+TWILIO_SIGNATURE_HEADER = "X-Twilio-Signature"
+
+
+@dataclass(frozen=True)
+class TwilioWebhooks:
+    """What the Twilio routes need from the channel."""
+
+    signed_url: Callable[[str, str], str]
+    authentic: Callable[[str, dict[str, str], str | None], bool]
+    enqueue: Callable[[dict[str, str]], None]
+    status: Callable[[dict[str, str]], Awaitable[bool]]
+
+
 @dataclass(frozen=True)
 class TelegramWebhook:
     secret: str
@@ -33,11 +47,17 @@ class TelegramWebhook:
 def create_web_app(
     *,
     telegram: TelegramWebhook | None = None,
+    twilio: TwilioWebhooks | None = None,
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
 ) -> Starlette:
     routes = [Route("/health", health, methods=["GET"])]
     if telegram is not None:
         routes.append(Route("/telegram/webhook", _telegram_route(telegram), methods=["POST"]))
+    if twilio is not None:
+        inbound = _twilio_inbound_route(twilio)
+        routes.append(Route("/twilio/whatsapp", inbound, methods=["POST"]))
+        routes.append(Route("/twilio/sms", inbound, methods=["POST"]))
+        routes.append(Route("/twilio/status", _twilio_status_route(twilio), methods=["POST"]))
     return Starlette(routes=routes, lifespan=lifespan)
 
 
@@ -64,3 +84,38 @@ def _telegram_route(webhook: TelegramWebhook) -> Callable[[Request], Awaitable[R
         return JSONResponse(answer) if answer is not None else Response(status_code=200)
 
     return telegram_webhook
+
+
+async def _signed_form(twilio: TwilioWebhooks, request: Request) -> dict[str, str] | None:
+    """The form Twilio posted, or None when its signature does not match."""
+    form = await request.form()
+    params = {key: str(value) for key, value in form.multi_items()}
+    url = twilio.signed_url(request.url.path, request.url.query)
+    if not twilio.authentic(url, params, request.headers.get(TWILIO_SIGNATURE_HEADER)):
+        log.warning("twilio webhook refused: missing or wrong signature")
+        return None
+    return params
+
+
+def _twilio_inbound_route(twilio: TwilioWebhooks) -> Callable[[Request], Awaitable[Response]]:
+    async def twilio_inbound(request: Request) -> Response:
+        params = await _signed_form(twilio, request)
+        if params is None:
+            return Response(status_code=403)
+        if not params.get("From") or not (params.get("MessageSid") or params.get("SmsMessageSid")):
+            return Response(status_code=400)
+        twilio.enqueue(params)  # answered at once; workers run the engine and reply
+        return Response(EMPTY_TWIML, media_type="text/xml")
+
+    return twilio_inbound
+
+
+def _twilio_status_route(twilio: TwilioWebhooks) -> Callable[[Request], Awaitable[Response]]:
+    async def twilio_status(request: Request) -> Response:
+        params = await _signed_form(twilio, request)
+        if params is None:
+            return Response(status_code=403)
+        await twilio.status(params)
+        return Response(status_code=204)
+
+    return twilio_status

@@ -16,6 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Channel, Outbox, OutboxStatus
 
+BUSINESS_INITIATED_KINDS = (
+    "meeting_reminder",
+    "meeting_changed",
+    "pendamping_nudge",
+    "weekly_digest",
+    "alert",
+)
+"""Kinds of messages the business starts: on WhatsApp each needs an approved template."""
+
 STATUS_RANK = {
     OutboxStatus.PENDING: 0,
     OutboxStatus.SENDING: 1,

@@ -1,0 +1,383 @@
+"""WhatsApp (and SMS) through Twilio: signed webhooks in, the REST API out.
+
+Inbound requests are checked with Twilio's ``RequestValidator`` against the URL Twilio
+signed (rebuilt from the configured public base URL), queued, and handled by workers, so
+the webhook answers at once. Replies go out through the REST API with the ``twilio`` SDK's
+async HTTP client; each one is an outbox row whose status the delivery callbacks advance.
+
+Messages the business starts are sent as approved templates outside WhatsApp's 24-hour
+window; without a configured template they are not sent but marked failed with a reason.
+SMS (``sms:+62...`` addresses) shares all of this, minus templates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bot.config import TwilioSettings
+from handlers.engine import Engine
+from handlers.i18n import Translator
+from handlers.messages import IncomingMessage, Media, Reply
+from models.clock import Clock
+from models.conversations import INBOUND_TIME_PRECISION
+from models.outbox import new_message, record_status
+from models.tables import Channel, ChannelIdentity, Outbox, OutboxStatus
+
+log = logging.getLogger(__name__)
+TWILIO_API = "https://api.twilio.com"
+BODY_LIMIT = 1600  # characters Twilio accepts in one WhatsApp or SMS body
+SESSION_WINDOW = timedelta(hours=24)
+TEMPLATE_VARIABLE_LIMIT = 1024
+PERMANENT_CODES = {21211, 21408, 21610, 21612, 21614, 63016, 63018, 63024, 63032}
+TWILIO_STATUS = {
+    "accepted": OutboxStatus.QUEUED,
+    "scheduled": OutboxStatus.QUEUED,
+    "queued": OutboxStatus.QUEUED,
+    "sending": OutboxStatus.SENDING,
+    "sent": OutboxStatus.SENT,
+    "delivered": OutboxStatus.DELIVERED,
+    "read": OutboxStatus.READ,
+    "undelivered": OutboxStatus.UNDELIVERED,
+    "failed": OutboxStatus.FAILED,
+    "canceled": OutboxStatus.CANCELLED,
+}
+
+
+class RoutedHttpClient(AsyncTwilioHttpClient):
+    """The SDK's async HTTP client, sent to another base URL (a regional edge or a mock)
+    and with a timeout on every call."""
+
+    def __init__(self, base_url: str | None, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._base_url = base_url.rstrip("/") if base_url else None
+        self._aiohttp_timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if self._base_url and url.startswith(TWILIO_API):
+            url = self._base_url + url[len(TWILIO_API) :]
+        kwargs["timeout"] = self._aiohttp_timeout
+        return await super().request(method, url, *args, **kwargs)
+
+
+def address_of(sender: str) -> tuple[str, str]:
+    """Twilio's ``From`` as our (channel, address): ``whatsapp:+62...`` or ``sms:+62...``."""
+    if sender.startswith("whatsapp:"):
+        return "whatsapp", sender
+    return "sms", f"sms:{sender}"
+
+
+def to_incoming(params: Mapping[str, str], now: datetime) -> IncomingMessage:
+    """A Twilio webhook parameter set as the engine's message."""
+    channel, address = address_of(params.get("From", ""))
+    media = tuple(
+        Media(
+            ref=params[f"MediaUrl{n}"],
+            content_type=params.get(f"MediaContentType{n}", "application/octet-stream"),
+        )
+        for n in range(int(params.get("NumMedia", "0") or 0))
+        if params.get(f"MediaUrl{n}")
+    )
+    return IncomingMessage(
+        channel=channel,
+        address=address,
+        received_at=now,
+        text=params.get("Body", ""),
+        choice=params.get("ButtonPayload") or None,
+        media=media,
+        external_id=params.get("MessageSid") or params.get("SmsMessageSid"),
+    )
+
+
+def render(reply: Reply, t: Translator) -> str:
+    """Options as a numbered list to answer by typing; toggles as a checked list."""
+    lines = [reply.text]
+    if reply.toggles:
+        lines.append("")
+        lines.extend(f"{'✅' if toggle.on else '❌'} {toggle.label}" for toggle in reply.toggles)
+    if reply.options and reply.numbered_options:
+        lines.append("")
+        lines.append(t("whatsapp.reply_with_number"))
+        lines.extend(f"{n}. {option.label}" for n, option in enumerate(reply.options, start=1))
+    elif reply.options:
+        lines.append("")
+        lines.append(
+            t(
+                "whatsapp.reply_with_word",
+                words=" · ".join(option.label.upper() for option in reply.options),
+            )
+        )
+    return "\n".join(lines)
+
+
+def split_body(text: str, limit: int = BODY_LIMIT) -> list[str]:
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit))
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    parts.append(rest)
+    return [part for part in parts if part] or [""]
+
+
+class TemplateProblem(ValueError):
+    """Template variables that WhatsApp would refuse; the message says which."""
+
+
+def check_variables(variables: Mapping[str, str]) -> None:
+    for key, value in variables.items():
+        if not str(value).strip():
+            raise TemplateProblem(f"template variable {key} is empty")
+        if len(str(value)) > TEMPLATE_VARIABLE_LIMIT:
+            raise TemplateProblem(
+                f"template variable {key} is over {TEMPLATE_VARIABLE_LIMIT} characters"
+            )
+        if "\n" in str(value) or "    " in str(value):
+            raise TemplateProblem(f"template variable {key} has a new line or four spaces")
+
+
+def _retryable(error: BaseException) -> bool:
+    if isinstance(error, TwilioRestException):
+        return error.status == 429 or error.status >= 500
+    return isinstance(error, aiohttp.ClientError | TimeoutError)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send: free text, or a template for business-initiated messages."""
+
+    address: str
+    kind: str
+    body: str = ""
+    media_urls: Sequence[str] = ()
+    template_variables: Mapping[str, str] | None = None
+    business_initiated: bool = False
+
+
+class TwilioChannel:
+    """Receives Twilio webhooks and sends messages through the Twilio REST API."""
+
+    def __init__(
+        self,
+        settings: TwilioSettings,
+        engine: Engine,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        translator: Translator,
+        *,
+        workers: int = 8,
+        retry_attempts: int = 4,
+        retry_wait: float = 0.5,
+        timeout: float = 15.0,
+    ) -> None:
+        assert settings.account_sid and settings.auth_token
+        self._settings = settings
+        self._engine = engine
+        self._sessions = sessions
+        self._clock = clock
+        self._t = translator
+        self._validator = RequestValidator(settings.auth_token.get_secret_value())
+        self.http = RoutedHttpClient(settings.api_base_url, timeout)
+        self.client = Client(
+            settings.account_sid, settings.auth_token.get_secret_value(), http_client=self.http
+        )
+        self._retry_attempts = retry_attempts
+        self._retry_wait = retry_wait
+        self.queue: asyncio.Queue[Mapping[str, str]] = asyncio.Queue()
+        self._worker_count = workers
+        self._workers: list[asyncio.Task[None]] = []
+
+    # -- inbound -----------------------------------------------------------------------
+
+    def signed_url(self, path: str, query: str) -> str:
+        """The URL Twilio signed: the public base URL (behind a TLS proxy the request's
+        own URL differs) plus the path and query."""
+        base = (self._settings.public_base_url or "").rstrip("/")
+        return f"{base}{path}" + (f"?{query}" if query else "")
+
+    def authentic(self, url: str, params: Mapping[str, str], signature: str | None) -> bool:
+        return bool(signature) and self._validator.validate(url, dict(params), signature)
+
+    def enqueue(self, params: Mapping[str, str]) -> None:
+        self.queue.put_nowait(params)
+
+    async def start(self) -> None:
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"twilio-worker-{n}")
+            for n in range(self._worker_count)
+        ]
+
+    async def stop(self) -> None:
+        await self.queue.join()
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        await self.http.close()
+
+    async def _work(self) -> None:
+        while True:
+            params = await self.queue.get()
+            try:
+                await self.receive(params)
+            except Exception:  # a worker must survive anything; the engine already logged
+                log.exception("twilio inbound message failed")
+            finally:
+                self.queue.task_done()
+
+    async def receive(self, params: Mapping[str, str]) -> None:
+        """Run one inbound message through the engine and send the replies."""
+        message = to_incoming(params, self._clock.now())
+        outcome = await self._engine.handle(message)
+        for reply in outcome.replies:
+            for part in split_body(render(reply, self._t)):
+                await self.send(Outgoing(address=message.address, kind="reply", body=part))
+            for media in reply.media:
+                await self.send(
+                    Outgoing(address=message.address, kind="reply", media_urls=[media.ref])
+                )
+
+    async def status(self, params: Mapping[str, str]) -> bool:
+        """A delivery status callback; out-of-order receipts never move a status back."""
+        status = TWILIO_STATUS.get(params.get("MessageStatus", ""))
+        sid = params.get("MessageSid")
+        if status is None or not sid:
+            return False
+        async with self._sessions.begin() as session:
+            return await record_status(
+                session,
+                sid,
+                status,
+                now=self._clock.now(),
+                error_code=params.get("ErrorCode") or None,
+            )
+
+    # -- outbound ----------------------------------------------------------------------
+
+    async def send(self, outgoing: Outgoing) -> Outbox:
+        """Record, decide (free text, template or refusal), send with retries, record."""
+        now = self._clock.now()
+        channel = Channel(outgoing.address.split(":", 1)[0])
+        async with self._sessions.begin() as session:
+            row = new_message(
+                channel=channel,
+                address=outgoing.address,
+                kind=outgoing.kind,
+                payload={
+                    "body_chars": len(outgoing.body),
+                    "media": len(outgoing.media_urls),
+                    "business_initiated": outgoing.business_initiated,
+                },
+                now=now,
+            )
+            session.add(row)
+            refusal, request = await self._request(session, outgoing, now)
+            if refusal is not None:
+                row.status, row.error = OutboxStatus.FAILED, refusal
+                log.warning("outbox %s not sent: %s", outgoing.kind, refusal)
+                return row
+            row.status = OutboxStatus.SENDING
+        await self._deliver(row, request)
+        return row
+
+    async def _request(
+        self, session: AsyncSession, outgoing: Outgoing, now: datetime
+    ) -> tuple[str | None, dict[str, Any]]:
+        identity = await session.scalar(
+            select(ChannelIdentity).where(ChannelIdentity.address == outgoing.address)
+        )
+        if outgoing.business_initiated and identity is not None and identity.opted_out_at:
+            return "recipient opted out (BERHENTI/STOP)", {}
+        whatsapp = outgoing.address.startswith("whatsapp:")
+        sender = self._settings.whatsapp_sender if whatsapp else self._settings.sms_sender
+        if not sender:
+            return f"no {'WhatsApp' if whatsapp else 'SMS'} sender configured", {}
+        to = outgoing.address if whatsapp else outgoing.address.removeprefix("sms:")
+        request: dict[str, Any] = {"to": to, "from_": f"whatsapp:{sender}" if whatsapp else sender}
+        if self._settings.public_base_url:
+            request["status_callback"] = self.signed_url("/twilio/status", "")
+        last_inbound = identity.last_inbound_at if identity is not None else None
+        in_window = (
+            last_inbound is not None
+            and now - last_inbound < SESSION_WINDOW - INBOUND_TIME_PRECISION
+        )
+        if whatsapp and not in_window and outgoing.business_initiated:
+            content_sid = self._settings.templates.get(outgoing.kind)
+            if content_sid is None:
+                return (
+                    f"outside the 24-hour window and no approved template is configured "
+                    f"for kind '{outgoing.kind}' (twilio.templates.{outgoing.kind})"
+                ), {}
+            try:
+                check_variables(outgoing.template_variables or {})
+            except TemplateProblem as problem:
+                return str(problem), {}
+            request["content_sid"] = content_sid
+            request["content_variables"] = json.dumps(dict(outgoing.template_variables or {}))
+            return None, request
+        if whatsapp and not in_window:
+            return "outside the 24-hour window: a reply can no longer be sent", {}
+        if outgoing.body:
+            request["body"] = outgoing.body
+        if outgoing.media_urls:
+            request["media_url"] = list(outgoing.media_urls)
+        return None, request
+
+    async def _deliver(self, row: Outbox, request: dict[str, Any]) -> None:
+        attempts = 0
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_retryable),
+            stop=stop_after_attempt(self._retry_attempts),
+            wait=wait_exponential_jitter(
+                multiplier=self._retry_wait, max=8 * self._retry_wait, jitter=self._retry_wait
+            ),
+            reraise=True,
+        )
+        status, provider_id, code, error = OutboxStatus.FAILED, None, None, None
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    attempts += 1
+                    message = await self.client.messages.create_async(**request)
+            status = TWILIO_STATUS.get(str(message.status), OutboxStatus.QUEUED)
+            provider_id = message.sid
+        except TwilioRestException as exc:
+            code, error = str(exc.code or exc.status), (exc.msg or "")[:500]
+            log.warning("twilio refused a %s message: code %s", row.kind, code)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            code, error = "network", type(exc).__name__
+            log.warning("twilio unreachable after %s attempts: %s", attempts, error)
+        async with self._sessions.begin() as session:
+            stored = await session.get(Outbox, row.id)
+            assert stored is not None
+            stored.status, stored.provider_id, stored.attempts = status, provider_id, attempts
+            stored.error_code, stored.error = code, error
+            now = self._clock.now()
+            stored.updated_at = now
+            if provider_id:
+                stored.sent_at = now
+        row.status, row.provider_id, row.attempts = status, provider_id, attempts
+        row.error_code, row.error = code, error
+
+    async def check(self) -> str:
+        """For `doctor`: the account's name and status (the credentials work)."""
+        account = await self.client.api.v2010.accounts(self._settings.account_sid).fetch_async()
+        return f"{account.friendly_name} ({account.status})"
