@@ -39,7 +39,6 @@ from models.outbox import new_message, record_status
 from models.tables import Channel, ChannelIdentity, Outbox, OutboxStatus
 
 log = logging.getLogger(__name__)
-TWILIO_API = "https://api.twilio.com"
 BODY_LIMIT = 1600  # characters Twilio accepts in one WhatsApp or SMS body
 SESSION_WINDOW = timedelta(hours=24)
 TEMPLATE_VARIABLE_LIMIT = 1024
@@ -58,20 +57,28 @@ TWILIO_STATUS = {
 }
 
 
-class RoutedHttpClient(AsyncTwilioHttpClient):
-    """The SDK's async HTTP client, sent to another base URL (a regional edge or a mock)
-    and with a timeout on every call."""
+class TimedHttpClient(AsyncTwilioHttpClient):
+    """The SDK's async HTTP client with a timeout that holds: the SDK's own client
+    accepts a ``timeout`` argument but never applies it."""
 
-    def __init__(self, base_url: str | None, timeout: float) -> None:
+    def __init__(self, timeout: float) -> None:
         super().__init__(timeout=timeout)
-        self._base_url = base_url.rstrip("/") if base_url else None
-        self._aiohttp_timeout = aiohttp.ClientTimeout(total=timeout)
+        self._limit = timeout
 
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        if self._base_url and url.startswith(TWILIO_API):
-            url = self._base_url + url[len(TWILIO_API) :]
-        kwargs["timeout"] = self._aiohttp_timeout
-        return await super().request(method, url, *args, **kwargs)
+    async def request(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.pop("timeout", None)
+        async with asyncio.timeout(self._limit):
+            return await super().request(*args, **kwargs)
+
+
+def twilio_client(settings: TwilioSettings, http: AsyncTwilioHttpClient) -> Client:
+    """The SDK client; with ``api_base_url`` its calls go to a regional edge or a mock."""
+    assert settings.account_sid and settings.auth_token
+    client = Client(settings.account_sid, settings.auth_token.get_secret_value(), http_client=http)
+    if settings.api_base_url:
+        client.api.base_url = settings.api_base_url.rstrip("/")
+        client.edge = client.region = None  # these would rewrite the host again
+    return client
 
 
 def address_of(sender: str) -> tuple[str, str]:
@@ -196,10 +203,8 @@ class TwilioChannel:
         self._clock = clock
         self._t = translator
         self._validator = RequestValidator(settings.auth_token.get_secret_value())
-        self.http = RoutedHttpClient(settings.api_base_url, timeout)
-        self.client = Client(
-            settings.account_sid, settings.auth_token.get_secret_value(), http_client=self.http
-        )
+        self.http = TimedHttpClient(timeout)
+        self.client = twilio_client(settings, self.http)
         self._retry_attempts = retry_attempts
         self._retry_wait = retry_wait
         self.queue: asyncio.Queue[Mapping[str, str]] = asyncio.Queue()

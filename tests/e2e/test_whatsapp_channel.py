@@ -1,0 +1,371 @@
+"""WhatsApp and SMS end to end: signed Twilio webhooks -> engine -> Twilio REST API (the real
+``twilio`` SDK against a local fake of the Messages API; no test reaches Twilio)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.whatsapp import Outgoing, TwilioChannel
+from bot.config import TwilioSettings
+from bot.runner import twilio_webhooks
+from bot.web import TWILIO_SIGNATURE_HEADER, create_web_app
+from handlers.i18n import Translator
+from models.clock import FixedClock
+from models.tables import Attendance, Channel, ChannelIdentity, Kpm, Outbox, OutboxStatus
+from tests.fakes.twilio_api import (
+    FakeTwilioApi,
+    inbound_sms_params,
+    inbound_whatsapp_params,
+    status_callback_params,
+    twilio_signature,
+)
+from tests.world import NOW, World, build_world, make_engine
+
+PUBLIC = "https://pkh.example.org"
+SENDER = "+14155238886"
+ANI = "whatsapp:+6281211110001"
+REMINDER_SID = "HX" + "a" * 32
+t = Translator()
+
+
+@dataclass
+class Env:
+    fake: FakeTwilioApi
+    channel: TwilioChannel
+    client: httpx.AsyncClient
+    world: World
+    sessions: async_sessionmaker[AsyncSession]
+    clock: FixedClock
+    sequence: int = 0
+
+    async def post(
+        self,
+        path: str,
+        params: dict[str, str],
+        *,
+        signed_url: str | None = None,
+        signature: str | None = "compute",
+    ) -> httpx.Response:
+        if signature == "compute":
+            signature = twilio_signature(self.fake.auth_token, signed_url or PUBLIC + path, params)
+        headers = {TWILIO_SIGNATURE_HEADER: signature} if signature else {}
+        response = await self.client.post(path, data=params, headers=headers)
+        await self.channel.queue.join()
+        return response
+
+    async def say(self, body: str, sender: str = ANI, **kwargs: Any) -> httpx.Response:
+        self.sequence += 1
+        params = inbound_whatsapp_params(
+            from_=sender, body=body, message_sid=f"SM{self.sequence:032x}", **kwargs
+        )
+        return await self.post("/twilio/whatsapp", params)
+
+    def bodies(self, to: str = ANI) -> list[str]:
+        return [m["body"] for m in self.fake.messages.values() if m["to"] == to]
+
+    async def outbox(self) -> list[Outbox]:
+        async with self.sessions() as session:
+            return list(await session.scalars(select(Outbox).order_by(Outbox.id)))
+
+
+@pytest.fixture
+async def env(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Env]:
+    world = await build_world(sessions)
+    async with sessions.begin() as session:
+        session.add(ChannelIdentity(address=ANI, channel=Channel.WHATSAPP, staff_id=world.ani))
+    clock = FixedClock(NOW)
+    async with FakeTwilioApi() as fake:
+        settings = TwilioSettings(
+            account_sid=fake.account_sid,
+            auth_token=fake.auth_token,
+            whatsapp_sender=SENDER,
+            sms_sender="+6281100000001",
+            api_base_url=fake.base_url,
+            public_base_url=PUBLIC,
+            templates={"meeting_reminder": REMINDER_SID},
+        )
+        channel = TwilioChannel(
+            settings,
+            make_engine(sessions, clock),
+            sessions,
+            clock,
+            Translator(),
+            retry_wait=0.01,
+            timeout=1.0,
+        )
+        await channel.start()
+        web = create_web_app(twilio=twilio_webhooks(channel))
+        # The app sits behind a TLS proxy: it is reached at an internal address.
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=web), base_url="http://10.0.0.5:8080"
+        ) as client:
+            yield Env(fake, channel, client, world, sessions, clock)
+        await channel.stop()
+
+
+async def test_a_valid_signature_on_the_public_url_is_accepted_behind_a_proxy(env: Env) -> None:
+    response = await env.say("bantuan")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/xml")
+    assert "<Response></Response>" in response.text
+    assert "Perintah yang bisa dipakai" in env.bodies()[-1]
+
+
+@pytest.mark.parametrize("forgery", ["missing", "wrong token", "body altered", "internal url"])
+async def test_a_missing_or_wrong_signature_gets_403_and_nothing_is_processed(
+    env: Env, forgery: str
+) -> None:
+    params = inbound_whatsapp_params(from_=ANI, body="hadir", message_sid="SM" + "f" * 32)
+    path = "/twilio/whatsapp"
+    if forgery == "missing":
+        response = await env.post(path, params, signature=None)
+    elif forgery == "wrong token":
+        response = await env.post(
+            path, params, signature=twilio_signature("wrong", PUBLIC + path, params)
+        )
+    elif forgery == "body altered":
+        signature = twilio_signature(env.fake.auth_token, PUBLIC + path, params)
+        response = await env.post(path, {**params, "Body": "kasus"}, signature=signature)
+    else:
+        response = await env.post(path, params, signed_url="http://10.0.0.5:8080" + path)
+    assert response.status_code == 403
+    assert env.fake.messages == {}
+    assert await env.outbox() == []
+
+
+async def test_a_whole_attendance_conversation_by_typing(env: Env) -> None:
+    await env.say("hadir")
+    assert "Balas dengan angka:\n1. Hari ini" in env.bodies()[-1]
+    await env.say("1")
+    await env.say("7")  # P2K2 session 7
+    assert "Ketik: SELESAI · SEMUA HADIR · BERIKUTNYA" in env.bodies()[-1]
+    await env.say("tidak hadir: Sumarni (sakit)")
+    assert "foto" in env.bodies()[-1]
+    await env.say(
+        "", num_media=1, media_urls=["https://api.twilio.com/media/ME1"], media_types=["image/jpeg"]
+    )
+    assert "Hadir 11 · Izin 0 · Sakit 1 · Alpa 0\nFoto: 1" in env.bodies()[-1]
+    await env.say("simpan")
+    assert "Tersimpan" in env.bodies()[-1]
+    async with env.sessions() as session:
+        marks = await session.scalar(select(func.count()).select_from(Attendance))
+    assert marks == 12
+    rows = await env.outbox()
+    assert all(row.status is OutboxStatus.QUEUED and row.provider_id for row in rows)
+    assert all(m["from"] == f"whatsapp:{SENDER}" for m in env.fake.messages.values())
+
+
+async def test_a_message_delivered_twice_is_processed_once(env: Env) -> None:
+    params = inbound_whatsapp_params(from_=ANI, body="bantuan", message_sid="SM" + "1" * 32)
+    await env.post("/twilio/whatsapp", params)
+    await env.post("/twilio/whatsapp", params)
+    assert len(env.bodies()) == 1
+
+
+async def test_a_quick_reply_button_is_the_same_choice_as_typing(env: Env) -> None:
+    await env.say("hadir")
+    await env.say("", button_payload="new", button_text="Pertemuan lain")
+    assert "Tanggal berapa" in env.bodies()[-1]
+
+
+async def test_an_sms_conversation_uses_the_sms_sender_and_plain_numbers(env: Env) -> None:
+    async with env.sessions() as session:
+        kpm = await session.get(Kpm, env.world.kpm["Siti Aminah"])
+    params = inbound_sms_params(from_=kpm.phone, body="halo", message_sid="SM" + "2" * 32)
+    await env.post("/twilio/sms", params)
+    (message,) = env.fake.messages.values()
+    assert message["to"] == kpm.phone and message["from"] == "+6281100000001"
+    assert message["body"] == t("kpm.hello")
+
+
+async def kpm_address(env: Env, name: str, last_inbound_hours_ago: float | None) -> str:
+    async with env.sessions.begin() as session:
+        kpm = await session.get(Kpm, env.world.kpm[name])
+        address = f"whatsapp:{kpm.phone}"
+        last = (
+            None
+            if last_inbound_hours_ago is None
+            else NOW - timedelta(hours=last_inbound_hours_ago)
+        )
+        session.add(
+            ChannelIdentity(
+                address=address, channel=Channel.WHATSAPP, kpm_id=kpm.id, last_inbound_at=last
+            )
+        )
+    return address
+
+
+REMINDER = {"1": "Kelompok Melati", "2": "Selasa, 8 Desember 2026", "3": "09.00"}
+
+
+async def test_outside_the_window_a_business_message_goes_as_its_template(env: Env) -> None:
+    address = await kpm_address(env, "Siti Aminah", last_inbound_hours_ago=30)
+    row = await env.channel.send(
+        Outgoing(
+            address=address,
+            kind="meeting_reminder",
+            body="Pengingat",
+            template_variables=REMINDER,
+            business_initiated=True,
+        )
+    )
+    call = env.fake.calls_to("messages")[-1]
+    assert call.params["ContentSid"] == REMINDER_SID
+    assert call.params["ContentVariables"] == (
+        '{"1": "Kelompok Melati", "2": "Selasa, 8 Desember 2026", "3": "09.00"}'
+    )
+    assert "Body" not in call.params
+    assert row.status is OutboxStatus.QUEUED and row.provider_id in env.fake.messages
+
+
+async def test_inside_the_window_it_goes_as_free_text(env: Env) -> None:
+    address = await kpm_address(env, "Sri Wahyuni", last_inbound_hours_ago=2)
+    await env.channel.send(
+        Outgoing(
+            address=address,
+            kind="meeting_reminder",
+            body="Pengingat",
+            template_variables=REMINDER,
+            business_initiated=True,
+        )
+    )
+    call = env.fake.calls_to("messages")[-1]
+    assert call.params["Body"] == "Pengingat" and "ContentSid" not in call.params
+
+
+async def test_a_kind_without_a_template_is_not_sent_and_says_why(env: Env) -> None:
+    address = await kpm_address(env, "Nur Hasanah", last_inbound_hours_ago=None)
+    row = await env.channel.send(
+        Outgoing(address=address, kind="weekly_digest", body="x", business_initiated=True)
+    )
+    assert env.fake.calls_to("messages") == []
+    assert row.status is OutboxStatus.FAILED
+    assert "no approved template is configured for kind 'weekly_digest'" in row.error
+    (stored,) = await env.outbox()
+    assert stored.status is OutboxStatus.FAILED and stored.error == row.error
+
+
+async def test_empty_template_variables_are_refused_before_sending(env: Env) -> None:
+    address = await kpm_address(env, "Yuli Astuti", last_inbound_hours_ago=None)
+    row = await env.channel.send(
+        Outgoing(
+            address=address,
+            kind="meeting_reminder",
+            template_variables={**REMINDER, "2": " "},
+            business_initiated=True,
+        )
+    )
+    assert row.status is OutboxStatus.FAILED and "variable 2 is empty" in row.error
+    assert env.fake.calls_to("messages") == []
+
+
+async def test_after_berhenti_nothing_the_business_starts_is_sent(env: Env) -> None:
+    address = await kpm_address(env, "Ratna Sari", last_inbound_hours_ago=1)
+    await env.say("BERHENTI", sender=address)
+    assert env.bodies(address) == [t("optout.stopped")]
+    row = await env.channel.send(
+        Outgoing(
+            address=address,
+            kind="meeting_reminder",
+            template_variables=REMINDER,
+            business_initiated=True,
+        )
+    )
+    assert row.status is OutboxStatus.FAILED and "opted out" in row.error
+    assert len(env.bodies(address)) == 1
+    async with env.sessions() as session:
+        kpm = await session.get(Kpm, env.world.kpm["Ratna Sari"])
+    assert kpm.opted_out_at == NOW
+    await env.say("MULAI", sender=address)
+    assert env.bodies(address)[-1] == t("optout.resumed")
+
+
+async def test_status_callbacks_out_of_order_never_go_backwards(env: Env) -> None:
+    await env.say("bantuan")
+    (row,) = await env.outbox()
+    sid = row.provider_id
+    for status, expected in (
+        ("delivered", "delivered"),
+        ("sent", "delivered"),
+        ("read", "read"),
+        ("delivered", "read"),
+    ):
+        response = await env.post(
+            "/twilio/status", status_callback_params(message_sid=sid, status=status)
+        )
+        assert response.status_code == 204
+        assert (await env.outbox())[0].status.value == expected
+    forged = status_callback_params(message_sid=sid, status="failed")
+    assert (await env.post("/twilio/status", forged, signature="bogus")).status_code == 403
+
+
+async def test_a_failure_receipt_records_its_error_code(env: Env) -> None:
+    await env.say("bantuan")
+    (row,) = await env.outbox()
+    await env.post(
+        "/twilio/status",
+        status_callback_params(
+            message_sid=row.provider_id, status="undelivered", error_code="63016"
+        ),
+    )
+    (stored,) = await env.outbox()
+    assert stored.status is OutboxStatus.UNDELIVERED and stored.error_code == "63016"
+
+
+@pytest.mark.parametrize("fault", ["429", "503", "drop", "slow"])
+async def test_temporary_provider_errors_are_retried(env: Env, fault: str) -> None:
+    if fault == "429":
+        env.fake.fail_next(status=429)
+    elif fault == "503":
+        env.fake.fail_next(status=503)
+    elif fault == "drop":
+        env.fake.drop_next()
+    else:
+        env.fake.delay_next(3.0)  # beyond the 1 s timeout of every call
+    await env.say("bantuan")
+    (row,) = await env.outbox()
+    assert row.status is OutboxStatus.QUEUED and row.attempts == 2
+    assert row.provider_id is not None
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        (21211, "not a valid phone number"),
+        (63016, "outside the allowed window"),
+        (21610, "unsubscribed"),
+    ],
+)
+async def test_permanent_errors_are_not_retried_and_keep_their_code(
+    env: Env, code: int, text: str
+) -> None:
+    env.fake.fail_next(status=400, code=code)
+    await env.say("bantuan")
+    (row,) = await env.outbox()
+    assert row.status is OutboxStatus.FAILED and row.attempts == 1
+    assert row.error_code == str(code) and text in row.error.lower()
+    assert len(env.fake.calls_to("messages")) == 1
+
+
+async def test_a_reply_after_the_window_closed_is_not_attempted(env: Env) -> None:
+    async with env.sessions.begin() as session:
+        await session.execute(
+            update(ChannelIdentity)
+            .where(ChannelIdentity.address == ANI)
+            .values(last_inbound_at=NOW - timedelta(hours=25))
+        )
+    row = await env.channel.send(Outgoing(address=ANI, kind="reply", body="terlambat"))
+    assert row.status is OutboxStatus.FAILED and "24-hour window" in row.error
+    assert env.fake.calls_to("messages") == []
+
+
+async def test_the_account_check_for_doctor(env: Env) -> None:
+    assert "active" in await env.channel.check()
