@@ -1,0 +1,64 @@
+"""`doctor` and `outbox` with channels configured, against the local provider fakes."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from bot import commands
+from bot.bootstrap import build_app
+from bot.channels.whatsapp import Outgoing
+from bot.config import Settings
+from models import migrate
+from tests.fakes.twilio_api import FakeTwilioApi
+
+
+def console() -> tuple[Console, io.StringIO]:
+    buffer = io.StringIO()
+    return Console(file=buffer, width=250), buffer
+
+
+async def test_doctor_checks_twilio_and_lists_missing_templates_and_failures(db_url) -> None:
+    async with FakeTwilioApi() as fake:
+        settings = Settings(
+            database={"url": db_url},
+            twilio={
+                "account_sid": fake.account_sid,
+                "auth_token": fake.auth_token,
+                "whatsapp_sender": "+14155238886",
+                "api_base_url": fake.base_url,
+                "templates": {"meeting_reminder": "HX" + "b" * 32},
+            },
+        )
+        app = build_app(settings)
+        try:
+            await migrate.upgrade(app.engine)
+            from bot.bootstrap import build_engine, build_twilio
+
+            channel = build_twilio(app, build_engine(app))
+            await channel.send(
+                Outgoing(
+                    address="whatsapp:+6281234567890",
+                    kind="weekly_digest",
+                    body="x",
+                    business_initiated=True,
+                )
+            )
+            await channel.http.close()
+            out, buffer = console()
+            healthy = await commands.doctor(app, out, None)
+            report = buffer.getvalue()
+            listing, listed = console()
+            await commands.outbox(app, listing)
+        finally:
+            await app.close()
+    assert healthy
+    assert "twilio account" in report and "(active)" in report
+    assert (
+        "missing (not sent outside the 24-hour window): meeting_changed, pendamping_nudge, "
+        "weekly_digest, alert" in report
+    )
+    assert "1 failed; latest: #1 weekly_digest: outside the 24-hour window" in report
+    assert "whatsapp" in listed.getvalue() and "failed" in listed.getvalue()
+    assert "twilio.templates.weekly_digest" in listed.getvalue()
