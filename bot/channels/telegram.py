@@ -33,6 +33,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from bot.channels.text import split_text as split_at
 from bot.config import TelegramSettings
 from handlers.engine import Engine
 from handlers.messages import IncomingMessage, Media, Reply
@@ -199,19 +200,8 @@ def _media_of(message: Message) -> tuple[Media, ...]:
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Split at paragraph, then line, then word boundaries, each part within ``limit``."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit))
-        if cut <= 0:
-            cut = rest.rfind(" ", 0, limit)
-        if cut <= 0:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    parts.append(rest)
-    return [part for part in parts if part] or [""]
+    """Split at Telegram's message length limit."""
+    return split_at(text, limit)
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:

@@ -29,6 +29,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
+from bot.channels.text import split_text
 from bot.config import TwilioSettings
 from handlers.engine import Engine
 from handlers.i18n import Translator
@@ -132,18 +133,8 @@ def render(reply: Reply, t: Translator) -> str:
 
 
 def split_body(text: str, limit: int = BODY_LIMIT) -> list[str]:
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit))
-        if cut <= 0:
-            cut = rest.rfind(" ", 0, limit)
-        if cut <= 0:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    parts.append(rest)
-    return [part for part in parts if part] or [""]
+    """Split at the body length Twilio accepts."""
+    return split_text(text, limit)
 
 
 class TemplateProblem(ValueError):
