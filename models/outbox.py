@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import Channel, Outbox, OutboxStatus
@@ -36,6 +38,82 @@ STATUS_RANK = {
     OutboxStatus.DELIVERED: 5,
     OutboxStatus.READ: 6,
 }
+
+
+class Priority:
+    """Lower is sooner: interactive replies before alerts before bulk reminders."""
+
+    REPLY = 0
+    ALERT = 10
+    NUDGE = 20
+    REMINDER = 30
+    DIGEST = 40
+
+
+@dataclass(frozen=True)
+class Enqueue:
+    """One message for the dispatcher. ``payload`` is channel-neutral: ``text``, and for
+    messages the business starts ``template_variables`` (WhatsApp templates outside the
+    24-hour window); ``deadline_at`` is when it is no use any more (after the meeting)."""
+
+    channel: Channel
+    address: str
+    kind: str
+    payload: dict[str, Any]
+    priority: int
+    dedupe_key: str | None = None
+    not_before: datetime | None = None
+    deadline_at: datetime | None = None
+
+
+async def enqueue(session: AsyncSession, messages: list[Enqueue], *, now: datetime) -> int:
+    """Add messages to the outbox in the caller's transaction; a message whose dedupe key
+    is already there is skipped (so a sweep that runs twice enqueues once). Returns how
+    many were added."""
+    if not messages:
+        return 0
+    rows = [
+        {
+            "channel": m.channel,
+            "address": m.address,
+            "kind": m.kind,
+            "payload": m.payload,
+            "priority": m.priority,
+            "dedupe_key": m.dedupe_key,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": m.not_before or now,
+            "deadline_at": m.deadline_at,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for m in messages
+    ]
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    added = 0
+    for start in range(0, len(rows), 1000):
+        result = await session.execute(
+            insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+            rows[start : start + 1000],
+        )
+        added += max(result.rowcount, 0)
+    return added
+
+
+async def cancel_pending(session: AsyncSession, dedupe_prefix: str, *, now: datetime) -> int:
+    """Withdraw messages not yet sent whose dedupe key starts with ``dedupe_prefix``
+    (the reminders of a meeting that moved or was cancelled)."""
+    result = await session.execute(
+        update(Outbox)
+        .where(
+            Outbox.dedupe_key.startswith(dedupe_prefix, autoescape=True),
+            Outbox.status == OutboxStatus.PENDING,
+        )
+        .values(
+            status=OutboxStatus.CANCELLED, error="withdrawn: the meeting changed", updated_at=now
+        )
+    )
+    return result.rowcount
 
 
 def new_message(
