@@ -8,10 +8,10 @@ or delivered receipt means the message did arrive after all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -93,10 +93,12 @@ async def enqueue(session: AsyncSession, messages: list[Enqueue], *, now: dateti
     added = 0
     for start in range(0, len(rows), 1000):
         result = await session.execute(
-            insert(Outbox).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+            insert(Outbox)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Outbox.id),
             rows[start : start + 1000],
         )
-        added += max(result.rowcount, 0)
+        added += len(result.all())
     return added
 
 
@@ -191,4 +193,92 @@ async def outbox_counts(session: AsyncSession, failures: int = 10) -> OutboxCoun
     return OutboxCounts(
         by_status_and_channel=[(s.value, c.value, n) for s, c, n in counts],
         latest_failures=[(i, c.value, k, code, err, at) for i, c, k, code, err, at in failed],
+    )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message claimed for sending, detached from any session."""
+
+    id: int
+    channel: Channel
+    address: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    channels: list[Channel] | None = None,
+) -> list[Claimed]:
+    """Claim due messages, most urgent first, for ``lease``; a claim whose lease ran out
+    (its process died) is due again. On PostgreSQL rows locked by another dispatcher are
+    skipped, so several dispatchers never take the same row."""
+    due = or_(
+        and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now),
+        and_(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_until < now),
+    )
+    query = (
+        select(Outbox)
+        .where(due)
+        .order_by(Outbox.priority, Outbox.next_attempt_at, Outbox.id)
+        .limit(limit)
+    )
+    if channels:
+        query = query.where(Outbox.channel.in_(channels))
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(await session.scalars(query))
+    claimed = []
+    for row in rows:
+        if row.deadline_at is not None and row.deadline_at <= now:
+            row.status, row.error = OutboxStatus.FAILED, "deadline passed before it could be sent"
+            row.updated_at = now
+            continue
+        row.status, row.claimed_until = OutboxStatus.SENDING, now + lease
+        row.attempts += 1
+        row.updated_at = now
+        claimed.append(
+            Claimed(row.id, row.channel, row.address, row.kind, dict(row.payload), row.attempts)
+        )
+    return claimed
+
+
+async def finish(
+    session: AsyncSession,
+    message_id: int,
+    *,
+    now: datetime,
+    status: OutboxStatus,
+    provider_id: str | None = None,
+    error_code: str | None = None,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+) -> None:
+    """Record the outcome of one attempt: sent (with the provider's id), failed for good,
+    or back to pending until ``retry_at``."""
+    values: dict[str, Any] = {
+        "updated_at": now,
+        "claimed_until": None,
+        "error_code": error_code,
+        "error": (error or None) and error[:500],
+    }
+    if retry_at is not None:
+        values.update(status=OutboxStatus.PENDING, next_attempt_at=retry_at)
+    else:
+        values.update(status=status, provider_id=provider_id)
+        if provider_id:
+            values["sent_at"] = now
+    await session.execute(update(Outbox).where(Outbox.id == message_id).values(**values))
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the next pending message falls due (for the dispatcher's sleep)."""
+    return await session.scalar(
+        select(func.min(Outbox.next_attempt_at)).where(Outbox.status == OutboxStatus.PENDING)
     )

@@ -1,0 +1,167 @@
+"""The outbox dispatcher: claims due messages by priority and hands them to the channels.
+
+Channel senders (in ``bot.channels``) do the provider work and say how it went; the
+dispatcher keeps each channel under its rate, retries temporary failures with exponential
+backoff and jitter, marks a message failed after the configured attempts, and keeps the
+provider's id for delivery receipts. Claims carry a lease: rows a crashed process had
+claimed become due again when it runs out, so a kill -9 loses nothing (the messages in
+flight at that moment may go twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from aiolimiter import AsyncLimiter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.clock import Clock
+from models.outbox import Claimed, claim, finish, next_due
+from models.tables import Channel, OutboxStatus
+
+log = logging.getLogger(__name__)
+SAFETY = 0.97  # keep a little under the provider's rate, so no one-second window goes over
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """How one attempt went. ``temporary`` errors are retried; others are final."""
+
+    status: OutboxStatus
+    provider_id: str | None = None
+    error_code: str | None = None
+    error: str | None = None
+    temporary: bool = False
+    retry_after: float | None = None
+
+
+class Sender(Protocol):
+    async def send(self, message: Claimed) -> SendResult:
+        """Send one message through the provider; never raises for provider errors."""
+        ...
+
+
+def strict_limiter(per_second: float) -> AsyncLimiter:
+    """A limiter with no burst: over any one-second window at most ``per_second``."""
+    rate = per_second * SAFETY
+    return AsyncLimiter(max_rate=1, time_period=1 / rate)
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        senders: Mapping[Channel, Sender],
+        rates: Mapping[Channel, float],
+        clock: Clock,
+        *,
+        batch: int = 100,
+        lease: timedelta = timedelta(minutes=2),
+        max_attempts: int = 6,
+        base_delay: float = 2.0,
+        max_delay: float = 600.0,
+        concurrency: int = 32,
+    ) -> None:
+        self._sessions = sessions
+        self._senders = dict(senders)
+        self._limiters = {channel: strict_limiter(rate) for channel, rate in rates.items()}
+        self._clock = clock
+        self._batch = batch
+        self._lease = lease
+        self._max_attempts = max_attempts
+        self._base_delay = base_delay
+        self._max_delay = max_delay
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        """Something was enqueued: look now rather than at the next due time."""
+        self._wake.set()
+
+    def backoff(self, attempts: int) -> float:
+        """Exponential backoff with full jitter, in seconds."""
+        ceiling = min(self._max_delay, self._base_delay * 2 ** max(attempts - 1, 0))
+        return random.uniform(ceiling / 2, ceiling)
+
+    async def run_once(self) -> DispatchReport:
+        """Claim one batch and send it; returns what happened."""
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            messages = await claim(
+                session, now=now, limit=self._batch, lease=self._lease, channels=list(self._senders)
+            )
+        report = DispatchReport()
+        await asyncio.gather(*(self._one(message, report) for message in messages))
+        return report
+
+    async def _one(self, message: Claimed, report: DispatchReport) -> None:
+        sender = self._senders[message.channel]
+        limiter = self._limiters.get(message.channel)
+        async with self._slots:
+            if limiter is not None:
+                await limiter.acquire()
+            try:
+                result = await sender.send(message)
+            except Exception as exc:  # a sender bug must not stop the dispatcher
+                log.exception("sender for %s failed on outbox %s", message.channel, message.id)
+                result = SendResult(OutboxStatus.FAILED, error=type(exc).__name__, temporary=True)
+        now = self._clock.now()
+        retry_at = None
+        if result.temporary and message.attempts < self._max_attempts:
+            delay = max(result.retry_after or 0.0, self.backoff(message.attempts))
+            retry_at = now + timedelta(seconds=delay)
+            report.retried += 1
+        elif result.status in (OutboxStatus.FAILED, OutboxStatus.UNDELIVERED):
+            report.failed += 1
+            log.warning(
+                "outbox %s (%s) failed: %s",
+                message.id,
+                message.kind,
+                result.error_code or result.error,
+            )
+        else:
+            report.sent += 1
+        async with self._sessions.begin() as session:
+            await finish(
+                session,
+                message.id,
+                now=now,
+                status=result.status,
+                provider_id=result.provider_id,
+                error_code=result.error_code,
+                error=result.error,
+                retry_at=retry_at,
+            )
+
+    async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
+        """Dispatch until ``stop`` is set; sleep until the next due message or a wake-up."""
+        while not stop.is_set():
+            try:
+                report = await self.run_once()
+            except Exception:  # the database may be briefly away; try again shortly
+                log.exception("dispatch round failed")
+                report = DispatchReport()
+            if report.sent or report.retried or report.failed:
+                continue
+            async with self._sessions() as session:
+                due = await next_due(session)
+            wait = idle
+            if due is not None:
+                wait = min(idle, max((due - self._clock.now()).total_seconds(), 0.0))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)

@@ -1,0 +1,195 @@
+"""The outbox dispatcher against a recording sender: priorities, retries, leases, deadlines,
+and (on PostgreSQL) two dispatchers that never send the same row."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from models.clock import FixedClock
+from models.db import create_engine, session_factory
+from models.outbox import Enqueue, Priority, enqueue
+from models.tables import Channel, Outbox, OutboxStatus
+from scheduler.dispatcher import Dispatcher, SendResult
+
+NOW = datetime(2026, 11, 22, 3, tzinfo=UTC)
+
+
+class RecordingSender:
+    """Answers with scripted results and records what it was asked to send."""
+
+    def __init__(self, script: list[SendResult] | None = None) -> None:
+        self.sent: list[tuple[int, str]] = []
+        self.script = list(script or [])
+
+    async def send(self, message) -> SendResult:
+        self.sent.append((message.id, message.kind))
+        await asyncio.sleep(0)
+        if self.script:
+            return self.script.pop(0)
+        return SendResult(OutboxStatus.QUEUED, provider_id=f"P{message.id}")
+
+
+def message(kind: str, priority: int, **extra) -> Enqueue:
+    return Enqueue(
+        channel=Channel.WHATSAPP,
+        address="whatsapp:+6281234567890",
+        kind=kind,
+        payload={"text": kind},
+        priority=priority,
+        **extra,
+    )
+
+
+async def rows(sessions) -> list[Outbox]:
+    async with sessions() as session:
+        return list(await session.scalars(select(Outbox).order_by(Outbox.id)))
+
+
+def dispatcher(sessions, sender, clock, **kwargs) -> Dispatcher:
+    return Dispatcher(
+        sessions,
+        {Channel.WHATSAPP: sender},
+        {Channel.WHATSAPP: 1000.0},
+        clock,
+        base_delay=2.0,
+        **kwargs,
+    )
+
+
+async def test_replies_go_before_alerts_before_reminders(sessions) -> None:
+    async with sessions.begin() as session:
+        await enqueue(
+            session,
+            [
+                message("meeting_reminder", Priority.REMINDER),
+                message("alert", Priority.ALERT),
+                message("reply", Priority.REPLY),
+            ],
+            now=NOW,
+        )
+    sender, clock = RecordingSender(), FixedClock(NOW)
+    one_at_a_time = dispatcher(sessions, sender, clock, batch=1)
+    for _ in range(3):
+        await one_at_a_time.run_once()
+    assert [kind for _, kind in sender.sent] == ["reply", "alert", "meeting_reminder"]
+    assert [(r.status, r.provider_id) for r in await rows(sessions)] == [
+        (OutboxStatus.QUEUED, "P1"),
+        (OutboxStatus.QUEUED, "P2"),
+        (OutboxStatus.QUEUED, "P3"),
+    ]
+
+
+async def test_enqueueing_the_same_dedupe_key_twice_adds_one_message(sessions) -> None:
+    async with sessions.begin() as session:
+        first = await enqueue(
+            session, [message("meeting_reminder", 30, dedupe_key="r:1:3:7")], now=NOW
+        )
+        again = await enqueue(
+            session, [message("meeting_reminder", 30, dedupe_key="r:1:3:7")], now=NOW
+        )
+    assert (first, again) == (1, 0)
+    assert len(await rows(sessions)) == 1
+
+
+async def test_a_temporary_error_is_retried_later_then_fails_after_the_last_attempt(
+    sessions,
+) -> None:
+    async with sessions.begin() as session:
+        await enqueue(session, [message("alert", Priority.ALERT)], now=NOW)
+    busy = SendResult(
+        OutboxStatus.FAILED,
+        error_code="20429",
+        error="Too Many Requests",
+        temporary=True,
+        retry_after=30,
+    )
+    sender, clock = RecordingSender([busy, busy, busy]), FixedClock(NOW)
+    worker = dispatcher(sessions, sender, clock, max_attempts=3)
+    await worker.run_once()
+    (row,) = await rows(sessions)
+    assert row.status is OutboxStatus.PENDING and row.attempts == 1
+    assert row.next_attempt_at >= NOW + timedelta(seconds=30)  # Retry-After honoured
+    await worker.run_once()
+    assert len(sender.sent) == 1  # not due yet: nothing is sent early
+    for _ in range(2):
+        clock.advance(timedelta(minutes=10))
+        await worker.run_once()
+    (row,) = await rows(sessions)
+    assert row.status is OutboxStatus.FAILED and row.attempts == 3
+    assert row.error_code == "20429"
+
+
+async def test_a_permanent_error_fails_at_once_with_its_code(sessions) -> None:
+    async with sessions.begin() as session:
+        await enqueue(session, [message("alert", Priority.ALERT)], now=NOW)
+    invalid = SendResult(OutboxStatus.FAILED, error_code="21211", error="invalid number")
+    await dispatcher(sessions, RecordingSender([invalid]), FixedClock(NOW)).run_once()
+    (row,) = await rows(sessions)
+    assert (row.status, row.attempts, row.error_code) == (OutboxStatus.FAILED, 1, "21211")
+
+
+async def test_a_claim_left_by_a_crashed_process_is_taken_again_after_its_lease(
+    sessions,
+) -> None:
+    from models.outbox import claim
+
+    async with sessions.begin() as session:
+        await enqueue(session, [message("alert", Priority.ALERT)], now=NOW)
+        (claimed,) = await claim(session, now=NOW, limit=10, lease=timedelta(minutes=2))
+    clock = FixedClock(NOW + timedelta(minutes=1))
+    sender = RecordingSender()
+    await dispatcher(sessions, sender, clock).run_once()
+    assert sender.sent == []  # still leased to the process that died
+    clock.advance(timedelta(minutes=2))
+    await dispatcher(sessions, sender, clock).run_once()
+    assert sender.sent == [(claimed.id, "alert")]
+    (row,) = await rows(sessions)
+    assert row.status is OutboxStatus.QUEUED and row.attempts == 2
+
+
+async def test_a_message_past_its_deadline_is_not_sent(sessions) -> None:
+    async with sessions.begin() as session:
+        await enqueue(
+            session,
+            [
+                message(
+                    "meeting_reminder", Priority.REMINDER, deadline_at=NOW - timedelta(minutes=1)
+                )
+            ],
+            now=NOW,
+        )
+    sender = RecordingSender()
+    await dispatcher(sessions, sender, FixedClock(NOW)).run_once()
+    (row,) = await rows(sessions)
+    assert sender.sent == [] and row.status is OutboxStatus.FAILED
+    assert "deadline" in row.error
+
+
+@pytest.mark.postgres
+async def test_two_dispatchers_on_postgresql_never_send_the_same_row(db_url) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("several dispatchers run on PostgreSQL only; SQLite has one process")
+    engines = [create_engine(db_url), create_engine(db_url)]
+    try:
+        first = session_factory(engines[0])
+        async with first.begin() as session:
+            await enqueue(
+                session, [message(f"m{n}", Priority.REMINDER) for n in range(300)], now=NOW
+            )
+        senders = [RecordingSender(), RecordingSender()]
+        workers = [
+            dispatcher(session_factory(engine), sender, FixedClock(NOW), batch=25)
+            for engine, sender in zip(engines, senders, strict=True)
+        ]
+        for _ in range(8):
+            await asyncio.gather(*(worker.run_once() for worker in workers))
+        ids = [message_id for sender in senders for message_id, _ in sender.sent]
+        assert len(ids) == 300 and len(set(ids)) == 300
+        assert all(sender.sent for sender in senders)  # both took part
+    finally:
+        for engine in engines:
+            await engine.dispose()
