@@ -14,10 +14,9 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,10 +41,9 @@ class SendResult:
     retry_after: float | None = None
 
 
-class Sender(Protocol):
-    async def send(self, message: Claimed) -> SendResult:
-        """Send one message through the provider; never raises for provider errors."""
-        ...
+Sender = Callable[[Claimed], Awaitable[SendResult]]
+"""Sends one message through a provider (in ``bot.channels``); provider errors come back
+as a result, never as an exception."""
 
 
 def strict_limiter(per_second: float) -> AsyncLimiter:
@@ -115,7 +113,7 @@ class Dispatcher:
             if limiter is not None:
                 await limiter.acquire()
             try:
-                result = await sender.send(message)
+                result = await sender(message)
             except Exception as exc:  # a sender bug must not stop the dispatcher
                 log.exception("sender for %s failed on outbox %s", message.channel, message.id)
                 result = SendResult(OutboxStatus.FAILED, error=type(exc).__name__, temporary=True)

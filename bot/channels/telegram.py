@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from aiolimiter import AsyncLimiter
@@ -33,10 +33,15 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from bot.channels.text import payload_text
 from bot.channels.text import split_text as split_at
 from bot.config import TelegramSettings
 from handlers.engine import Engine
-from handlers.messages import IncomingMessage, Media, Reply
+from handlers.i18n import Translator
+from handlers.messages import IncomingMessage, Media, Option, Reply
+from models.outbox import Claimed
+from models.tables import OutboxStatus
+from scheduler.dispatcher import SendResult
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -247,6 +252,7 @@ class TelegramChannel:
         retry_attempts: int = 4,
         retry_wait: float = 0.5,
         answer_in_webhook: bool = False,
+        translator: Translator | None = None,
     ) -> None:
         self.application = application
         self._engine = engine
@@ -256,6 +262,7 @@ class TelegramChannel:
         self._retry_attempts = retry_attempts
         self._retry_wait = retry_wait
         self._answer_in_webhook = answer_in_webhook
+        self._translator = translator or Translator()
         application.add_handler(TypeHandler(Update, self.on_update))
         application.add_error_handler(self.on_error)
 
@@ -371,6 +378,35 @@ class TelegramChannel:
                 )
             except TelegramError:
                 log.warning("could not tell the user about the failure")
+
+    async def send_claimed(self, message: Claimed) -> SendResult:
+        """For the outbox dispatcher: one attempt at a queued message (it owns retries)."""
+        chat_id = int(message.address.split(":", 1)[1])
+        options = tuple(Option(o["value"], o["label"]) for o in message.payload.get("options", []))
+        reply = Reply(payload_text(message.payload, self._translator), options=options)
+        try:
+            sent = await self.application.bot.send_message(
+                chat_id=chat_id, text=split_text(reply.text)[0], reply_markup=keyboard(reply)
+            )
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            return SendResult(
+                OutboxStatus.FAILED,
+                error_code="429",
+                error="RetryAfter",
+                temporary=True,
+                retry_after=seconds,
+            )
+        except (Forbidden, BadRequest) as exc:
+            return SendResult(
+                OutboxStatus.FAILED, error_code=type(exc).__name__, error=str(exc)[:500]
+            )
+        except NetworkError as exc:
+            return SendResult(
+                OutboxStatus.FAILED, error_code="network", error=type(exc).__name__, temporary=True
+            )
+        return SendResult(OutboxStatus.SENT, provider_id=f"{chat_id}:{sent.message_id}")
 
     def webhook_response(self, data: dict[str, Any]) -> dict[str, Any] | None:
         """The Bot API call to return in the webhook's HTTP response, saving a request:

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from handlers.i18n import Translator
+
+
+def payload_text(payload: Mapping[str, Any], t: Translator) -> str:
+    """The text of an outbox payload: written out, or a catalog key with its values."""
+    if payload.get("text"):
+        return str(payload["text"])
+    return t(str(payload["key"]), **dict(payload.get("values") or {}))
+
 
 def split_text(text: str, limit: int) -> list[str]:
     """Split at paragraph, then line, then word boundaries, each part within ``limit``;

@@ -15,29 +15,30 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels.text import split_text
+from bot.channels.text import payload_text, split_text
 from bot.config import TwilioSettings
 from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Media, Reply
 from models.clock import Clock
 from models.conversations import INBOUND_TIME_PRECISION
-from models.outbox import new_message, record_status
+from models.outbox import BUSINESS_INITIATED_KINDS, Claimed, finish, new_message, record_status
 from models.tables import Channel, ChannelIdentity, Outbox, OutboxStatus
+from scheduler.dispatcher import SendResult
 
 log = logging.getLogger(__name__)
 BODY_LIMIT = 1600  # characters Twilio accepts in one WhatsApp or SMS body
@@ -337,41 +338,71 @@ class TwilioChannel:
             request["media_url"] = list(outgoing.media_urls)
         return None, request
 
-    async def _deliver(self, row: Outbox, request: dict[str, Any]) -> None:
-        attempts = 0
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(_retryable),
-            stop=stop_after_attempt(self._retry_attempts),
-            wait=wait_exponential_jitter(
-                multiplier=self._retry_wait, max=8 * self._retry_wait, jitter=self._retry_wait
-            ),
-            reraise=True,
-        )
-        status, provider_id, code, error = OutboxStatus.FAILED, None, None, None
+    async def _attempt(self, request: dict[str, Any]) -> SendResult:
+        """One call to the Messages API; provider errors become a result, not a raise."""
         try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts += 1
-                    message = await self.client.messages.create_async(**request)
-            status = TWILIO_STATUS.get(str(message.status), OutboxStatus.QUEUED)
-            provider_id = message.sid
+            message = await self.client.messages.create_async(**request)
         except TwilioRestException as exc:
-            code, error = str(exc.code or exc.status), (exc.msg or "")[:500]
-            log.warning("twilio refused a %s message: code %s", row.kind, code)
+            return SendResult(
+                OutboxStatus.FAILED,
+                error_code=str(exc.code or exc.status),
+                error=(exc.msg or "")[:500],
+                temporary=_retryable(exc),
+            )
         except (TimeoutError, aiohttp.ClientError) as exc:
-            code, error = "network", type(exc).__name__
-            log.warning("twilio unreachable after %s attempts: %s", attempts, error)
+            return SendResult(
+                OutboxStatus.FAILED, error_code="network", error=type(exc).__name__, temporary=True
+            )
+        return SendResult(
+            TWILIO_STATUS.get(str(message.status), OutboxStatus.QUEUED), provider_id=message.sid
+        )
+
+    async def _deliver(self, row: Outbox, request: dict[str, Any]) -> None:
+        """An interactive reply: a few quick retries here, then the outcome is recorded."""
+        attempts = 0
+        while True:
+            attempts += 1
+            result = await self._attempt(request)
+            if not result.temporary or attempts >= self._retry_attempts:
+                break
+            await asyncio.sleep(random.uniform(0.5, 1.0) * self._retry_wait * 2**attempts)
+        if result.provider_id is None:
+            log.warning(
+                "twilio %s message not sent after %s attempts: code %s",
+                row.kind,
+                attempts,
+                result.error_code,
+            )
         async with self._sessions.begin() as session:
-            stored = await session.get(Outbox, row.id)
-            assert stored is not None
-            stored.status, stored.provider_id, stored.attempts = status, provider_id, attempts
-            stored.error_code, stored.error = code, error
-            now = self._clock.now()
-            stored.updated_at = now
-            if provider_id:
-                stored.sent_at = now
-        row.status, row.provider_id, row.attempts = status, provider_id, attempts
-        row.error_code, row.error = code, error
+            await finish(
+                session,
+                row.id,
+                now=self._clock.now(),
+                status=result.status,
+                provider_id=result.provider_id,
+                error_code=result.error_code,
+                error=result.error,
+            )
+            await session.execute(
+                update(Outbox).where(Outbox.id == row.id).values(attempts=attempts)
+            )
+        row.status, row.provider_id, row.attempts = result.status, result.provider_id, attempts
+        row.error_code, row.error = result.error_code, result.error
+
+    async def send_claimed(self, message: Claimed) -> SendResult:
+        """For the outbox dispatcher: one attempt at a queued message (it owns retries)."""
+        outgoing = Outgoing(
+            address=message.address,
+            kind=message.kind,
+            body=payload_text(message.payload, self._t),
+            template_variables=message.payload.get("template_variables"),
+            business_initiated=message.kind in BUSINESS_INITIATED_KINDS,
+        )
+        async with self._sessions() as session:
+            refusal, request = await self._request(session, outgoing, self._clock.now())
+        if refusal is not None:
+            return SendResult(OutboxStatus.FAILED, error=refusal)
+        return await self._attempt(request)
 
     async def check(self) -> str:
         """For `doctor`: the account's name and status (the credentials work)."""

@@ -27,7 +27,8 @@ async def test_a_kpm_writing_from_their_roster_number_is_recognised(sessions) ->
     assert chat.text == t("kpm.hello")
     async with sessions() as session:
         identity = await session.scalar(
-            select(ChannelIdentity).where(ChannelIdentity.address == f"whatsapp:{phone}"))
+            select(ChannelIdentity).where(ChannelIdentity.address == f"whatsapp:{phone}")
+        )
     assert identity.kpm_id == world.kpm["Siti Aminah"] and identity.last_inbound_at == NOW
 
 

@@ -404,3 +404,39 @@ async def test_set_webhook_registers_the_url_and_secret(tmp_path) -> None:
     assert call.params["url"] == "https://localhost/telegram/webhook"
     assert call.params["secret_token"] == SECRET
     assert call.params["allowed_updates"] == ["message", "callback_query", "my_chat_member"]
+
+
+async def test_the_dispatcher_sends_a_queued_message_with_its_buttons(env: Env) -> None:
+    from models.outbox import Enqueue, Priority, enqueue
+    from scheduler.dispatcher import Dispatcher
+
+    async with env.sessions.begin() as session:
+        await enqueue(
+            session,
+            [
+                Enqueue(
+                    channel=Channel.TELEGRAM,
+                    address=f"telegram:{ANI_CHAT}",
+                    kind="alert",
+                    payload={
+                        "text": "Pertemuan jatuh pada hari libur.",
+                        "options": [{"value": "move:1:2026-12-28", "label": "Pindah ke Senin"}],
+                    },
+                    priority=Priority.ALERT,
+                )
+            ],
+            now=NOW,
+        )
+    dispatcher = Dispatcher(
+        env.sessions,
+        {Channel.TELEGRAM: env.channel.send_claimed},
+        {Channel.TELEGRAM: 30.0},
+        FixedClock(NOW),
+    )
+    report = await dispatcher.run_once()
+    assert report.sent == 1
+    params = env.last_sent()
+    assert params["text"] == "Pertemuan jatuh pada hari libur."
+    assert params["reply_markup"]["inline_keyboard"] == [
+        [{"text": "Pindah ke Senin", "callback_data": "move:1:2026-12-28"}]
+    ]

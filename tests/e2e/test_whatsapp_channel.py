@@ -369,3 +369,40 @@ async def test_a_reply_after_the_window_closed_is_not_attempted(env: Env) -> Non
 
 async def test_the_account_check_for_doctor(env: Env) -> None:
     assert "active" in await env.channel.check()
+
+
+async def test_the_dispatcher_sends_a_queued_reminder_as_its_template(env: Env) -> None:
+    from models.outbox import Enqueue, Priority, enqueue
+    from scheduler.dispatcher import Dispatcher
+
+    address = await kpm_address(env, "Kurniasih", last_inbound_hours_ago=None)
+    async with env.sessions.begin() as session:
+        await enqueue(
+            session,
+            [
+                Enqueue(
+                    channel=Channel.WHATSAPP,
+                    address=address,
+                    kind="meeting_reminder",
+                    payload={"text": "Pengingat", "template_variables": REMINDER},
+                    priority=Priority.REMINDER,
+                )
+            ],
+            now=NOW,
+        )
+    env.fake.fail_next(status=429)
+    dispatcher = Dispatcher(
+        env.sessions,
+        {Channel.WHATSAPP: env.channel.send_claimed},
+        {Channel.WHATSAPP: 80.0},
+        env.clock,
+    )
+    await dispatcher.run_once()
+    (row,) = await env.outbox()
+    assert row.status is OutboxStatus.PENDING and row.error_code == "20429"
+    env.clock.advance(timedelta(minutes=5))
+    await dispatcher.run_once()
+    (row,) = await env.outbox()
+    assert row.status is OutboxStatus.QUEUED and row.attempts == 2
+    assert env.fake.messages[row.provider_id]["to"] == address
+    assert env.fake.calls_to("messages")[-1].params["ContentSid"] == REMINDER_SID

@@ -25,7 +25,7 @@ class RecordingSender:
         self.sent: list[tuple[int, str]] = []
         self.script = list(script or [])
 
-    async def send(self, message) -> SendResult:
+    async def __call__(self, message) -> SendResult:
         self.sent.append((message.id, message.kind))
         await asyncio.sleep(0)
         if self.script:
