@@ -298,12 +298,14 @@ class TwilioChannel:
     async def _request(
         self, session: AsyncSession, outgoing: Outgoing, now: datetime
     ) -> tuple[str | None, dict[str, Any]]:
-        identity = await session.scalar(
-            select(ChannelIdentity).where(ChannelIdentity.address == outgoing.address)
-        )
+        whatsapp = outgoing.address.startswith("whatsapp:")
+        identity = None
+        if whatsapp or outgoing.business_initiated:  # the window, and opt-out, need it
+            identity = await session.scalar(
+                select(ChannelIdentity).where(ChannelIdentity.address == outgoing.address)
+            )
         if outgoing.business_initiated and identity is not None and identity.opted_out_at:
             return "recipient opted out (BERHENTI/STOP)", {}
-        whatsapp = outgoing.address.startswith("whatsapp:")
         sender = self._settings.whatsapp_sender if whatsapp else self._settings.sms_sender
         if not sender:
             return f"no {'WhatsApp' if whatsapp else 'SMS'} sender configured", {}

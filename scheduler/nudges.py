@@ -1,0 +1,192 @@
+"""Nudges to the pendamping: the morning of a meeting, attendance not recorded a day after
+it, and a case whose follow-up date has come.
+
+Each goes to the one chat address the pendamping last wrote from, once (dedupe key per
+meeting or case), outside quiet hours local to the kelompok. A sweep that did not run for a
+while catches up on the last ``catch_up_days`` only, so a first start does not flood anyone
+with old news.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.calendar import after_quiet_hours, day_text, time_text, zone
+from models.outbox import Enqueue, Priority, enqueue
+from models.planning import (
+    FollowUp,
+    MeetingInfo,
+    follow_ups_between,
+    planned_meetings_between,
+    staff_addresses,
+)
+from models.tables import Channel
+from scheduler.reminders import QUIET, meeting_version
+
+log = logging.getLogger(__name__)
+KIND = "pendamping_nudge"
+AHEAD_OF_UTC = timedelta(hours=9)  # WIT, the zone whose day begins first
+BEHIND_OF_UTC = timedelta(hours=7)  # WIB, the zone whose day begins last
+
+
+@dataclass(frozen=True)
+class NudgeReport:
+    today: int  # meeting-day nudges due (today's and tomorrow's meetings)
+    no_attendance: int  # meetings a day past without attendance
+    follow_ups: int  # cases whose follow-up date has come
+    enqueued: int  # added to the outbox by this run
+    unreachable: int  # nudges whose pendamping has no linked chat
+
+
+@dataclass(frozen=True)
+class _Nudge:
+    staff_id: int | None
+    key: str
+    values: dict[str, Any]
+    dedupe_key: str
+    not_before: datetime
+    deadline_at: datetime | None = None
+
+
+async def enqueue_nudges(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime,
+    morning_time: time,
+    quiet_start: time = QUIET[0],
+    quiet_end: time = QUIET[1],
+    catch_up_days: int = 7,
+) -> NudgeReport:
+    """Enqueue the pendamping nudges due now or by tomorrow morning."""
+    quiet = (quiet_start, quiet_end)
+    catch_up = timedelta(days=catch_up_days)
+    async with sessions.begin() as session:
+        upcoming = await planned_meetings_between(session, now, now + timedelta(days=2))
+        today = [n for m in upcoming if (n := _today(m, now, morning_time, quiet))]
+        day_ago = now - timedelta(hours=24)
+        unrecorded = await planned_meetings_between(
+            session, day_ago - catch_up, day_ago, unrecorded_only=True
+        )
+        attendance = [_no_attendance(m, now, quiet) for m in unrecorded]
+        first = (now + BEHIND_OF_UTC).date() - catch_up
+        cases = await follow_ups_between(session, first, (now + AHEAD_OF_UTC).date())
+        follow_ups = [n for c in cases if (n := _follow_up(c, now, morning_time, catch_up, quiet))]
+        nudges = today + attendance + follow_ups
+        addresses = await staff_addresses(session, [n.staff_id for n in nudges])
+        messages = [_message(n, addresses[n.staff_id]) for n in nudges if n.staff_id in addresses]
+        enqueued = await enqueue(session, messages, now=now)
+    report = NudgeReport(
+        today=len(today),
+        no_attendance=len(attendance),
+        follow_ups=len(follow_ups),
+        enqueued=enqueued,
+        unreachable=len(nudges) - len(messages),
+    )
+    log.info(
+        "nudges: %d meeting days, %d without attendance, %d follow-ups, %d enqueued, "
+        "%d unreachable",
+        report.today,
+        report.no_attendance,
+        report.follow_ups,
+        report.enqueued,
+        report.unreachable,
+    )
+    return report
+
+
+def _local(moment: datetime, zone_name: str | None) -> datetime:
+    return moment.astimezone(zone(zone_name))
+
+
+def _today(
+    meeting: MeetingInfo, now: datetime, morning: time, quiet: tuple[time, time]
+) -> _Nudge | None:
+    """The morning nudge of a meeting today or tomorrow (local), if it is still of use."""
+    start = _local(meeting.starts_at, meeting.zone)
+    due = datetime.combine(start.date(), morning, start.tzinfo)
+    at = after_quiet_hours(max(due, _local(now, meeting.zone)), *quiet)
+    if at >= start or start.date() > _local(now, meeting.zone).date() + timedelta(days=1):
+        return None
+    version = meeting_version(meeting.starts_at, meeting.place)
+    return _Nudge(
+        staff_id=meeting.pendamping_id,
+        key="nudge.today",
+        values={
+            "kelompok": meeting.kelompok,
+            "date": day_text(start.date()),
+            "time": time_text(start.time()),
+            "place": meeting.place,
+        },
+        dedupe_key=f"nudge-today:{meeting.meeting_id}:{version}:",
+        not_before=at.astimezone(UTC),
+        deadline_at=meeting.starts_at,
+    )
+
+
+def _no_attendance(meeting: MeetingInfo, now: datetime, quiet: tuple[time, time]) -> _Nudge:
+    start = _local(meeting.starts_at, meeting.zone)
+    return _Nudge(
+        staff_id=meeting.pendamping_id,
+        key="nudge.no_attendance",
+        values={"kelompok": meeting.kelompok, "date": day_text(start.date())},
+        dedupe_key=f"nudge-attendance:{meeting.meeting_id}",
+        not_before=after_quiet_hours(_local(now, meeting.zone), *quiet).astimezone(UTC),
+    )
+
+
+def _follow_up(
+    case: FollowUp, now: datetime, morning: time, catch_up: timedelta, quiet: tuple[time, time]
+) -> _Nudge | None:
+    local_now = _local(now, case.zone)
+    today = local_now.date()
+    if not today - catch_up <= case.follow_up_date <= today:
+        return None
+    due = datetime.combine(case.follow_up_date, morning, local_now.tzinfo)
+    return _Nudge(
+        staff_id=case.staff_id,
+        key="nudge.follow_up",
+        values={
+            "case_id": case.case_id,
+            "category": case.category,
+            "kpm": case.kpm_name,
+            "date": day_text(case.follow_up_date),
+        },
+        dedupe_key=f"nudge-case:{case.case_id}:{case.follow_up_date.isoformat()}",
+        not_before=after_quiet_hours(max(due, local_now), *quiet).astimezone(UTC),
+    )
+
+
+_TEMPLATE_ORDER: Mapping[str, tuple[str, ...]] = {
+    "nudge.today": ("kelompok", "time", "place"),
+    "nudge.no_attendance": ("kelompok", "date"),
+    "nudge.follow_up": ("kpm", "category", "date"),
+}
+
+
+def _message(nudge: _Nudge, reach: tuple[Channel, str]) -> Enqueue:
+    channel, address = reach
+    names = _TEMPLATE_ORDER[nudge.key]
+    variables = {str(n): str(nudge.values[name] or "-") for n, name in enumerate(names, 1)}
+    payload: dict[str, Any] = {
+        "key": nudge.key,
+        "values": nudge.values,
+        "template_variables": variables,
+    }
+    if "case_id" in nudge.values:
+        payload["case_id"] = nudge.values["case_id"]
+    return Enqueue(
+        channel=channel,
+        address=address,
+        kind=KIND,
+        payload=payload,
+        priority=Priority.NUDGE,
+        dedupe_key=nudge.dedupe_key,
+        not_before=nudge.not_before,
+        deadline_at=nudge.deadline_at,
+    )

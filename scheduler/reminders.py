@@ -1,0 +1,431 @@
+"""KPM reminders before each meeting, and withdrawing them when a meeting changes.
+
+For every planned meeting starting within the lookahead and every offset (3 and 1 days
+before, by default) the sweep enqueues one reminder per active, not opted-out KPM of the
+kelompok on the KPM's channel, and one to the kelompok's group chat. What is due is read
+from the database every time and the outbox skips dedupe keys it has, so a sweep may run
+as often as wanted, and after a restart or downtime it enqueues what was missed.
+
+Times, local to the kelompok:
+- a reminder is due at ``reminder_time`` on the meeting date less the offset, moved out of
+  quiet hours (earlier when possible: see :mod:`models.calendar`); one that would come at or
+  after the meeting start is not sent;
+- a reminder whose time has passed (downtime) goes now, if the meeting stood at that time
+  already (``updated_at``; a meeting planned or moved since gets the change notice and the
+  later reminders instead), unless a later reminder goes the same day: so of several
+  missed offsets only the last is sent;
+- capacity: when a channel's rate cannot send a batch between its time and its deadline
+  (the meeting start or the next quiet hours, whichever is first), the batch starts earlier,
+  spread at the channel's rate; what cannot make it even so is logged and reported.
+
+Dedupe keys carry the meeting's *version* (start and place): ``reminder:{meeting id}:
+{version}:{offset}:{kpm id | group}``, so a meeting moved gets fresh reminders from the next
+sweep while :func:`meeting_changed` withdraws the stale ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.calendar import (
+    after_quiet_hours,
+    day_text,
+    shift_out_of_quiet_hours,
+    time_text,
+    zone,
+)
+from models.outbox import Enqueue, Priority, enqueue
+from models.planning import (
+    MeetingInfo,
+    Member,
+    existing_prefixes,
+    meeting_info,
+    members_to_remind,
+    opted_out_kpm,
+    planned_meetings_between,
+    reminders_sent_or_due,
+    restore_withdrawn,
+    withdraw_pending,
+)
+from models.tables import Channel, MeetingStatus
+
+log = logging.getLogger(__name__)
+KIND = "meeting_reminder"
+CHANGED_KIND = "meeting_changed"
+QUIET = (time(21, 0), time(6, 0))
+
+
+@dataclass(frozen=True)
+class ReminderReport:
+    meetings: int  # planned meetings within the lookahead
+    messages: int  # reminders due by this run, whether enqueued now or before
+    enqueued: int  # added to the outbox by this run
+    group_messages: int  # of ``messages``, those to group chats
+    unreachable: int  # member-meetings with no phone and no linked chat
+    skipped_offsets: int  # (meeting, offset) not sent: too late, superseded, no quiet-free time
+    moved_earlier: int  # messages started earlier to fit the channel's rate
+    shortfall: dict[str, int]  # channel -> messages that cannot go out before their deadline
+
+
+def meeting_version(starts_at: datetime, place: str | None) -> str:
+    """What a reminder says that can change: the start (UTC minute) and the place."""
+    start = starts_at.astimezone(UTC)
+    return f"{start:%Y%m%d%H%M}-{zlib.crc32((place or '').encode()):08x}"
+
+
+def reminder_prefix(meeting_id: int, version: str | None = None) -> str:
+    return f"reminder:{meeting_id}:{version}:" if version else f"reminder:{meeting_id}:"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """When the reminders of one offset of one meeting go, and the bounds to spread them."""
+
+    offset: int
+    send_at: datetime  # UTC
+    send_by: datetime  # the meeting start or the next quiet hours, whichever is first
+    earliest: datetime  # now or the end of the last quiet hours, whichever is later
+    late: bool
+
+
+def reminder_slots(
+    meeting: MeetingInfo,
+    offsets: Sequence[int],
+    *,
+    now: datetime,
+    reminder_time: time,
+    quiet_start: time,
+    quiet_end: time,
+) -> tuple[list[Slot], int]:
+    """The slots of a meeting's reminders, and how many offsets were skipped."""
+    tz = zone(meeting.zone)
+    start = meeting.starts_at.astimezone(tz)
+    now_local = now.astimezone(tz)
+    slots: list[Slot] = []
+    skipped = 0
+    for offset in sorted(set(offsets), reverse=True):
+        due = datetime.combine(start.date() - timedelta(days=offset), reminder_time, tz)
+        late = due < now_local
+        if due >= start or (late and due < meeting.updated_at):
+            skipped += 1
+            continue
+        at = shift_out_of_quiet_hours(
+            now_local if late else due, quiet_start, quiet_end, earliest=now_local, latest=start
+        )
+        if at is None or at >= start:
+            skipped += 1
+            continue
+        send_by, earliest = start, now_local
+        if quiet_start != quiet_end:
+            quiet_begins = datetime.combine(at.date(), quiet_start, tz)
+            quiet_begins += timedelta(days=int(quiet_begins <= at))
+            quiet_ended = datetime.combine(at.date(), quiet_end, tz)
+            quiet_ended -= timedelta(days=int(quiet_ended > at))
+            send_by, earliest = min(start, quiet_begins), max(now_local, quiet_ended)
+        utc = (moment.astimezone(UTC) for moment in (at, send_by, earliest))
+        slots.append(Slot(offset, *utc, late=late))
+    # A missed reminder is superseded by a later one sent the same local day or before.
+    kept = [
+        slot
+        for index, slot in enumerate(slots)
+        if not slot.late
+        or all(_day(later.send_at, tz) > _day(slot.send_at, tz) for later in slots[index + 1 :])
+    ]
+    skipped += len(slots) - len(kept)
+    return kept, skipped
+
+
+def _day(moment: datetime, tz: tzinfo) -> date:
+    return moment.astimezone(tz).date()
+
+
+def reach(member: Member, linked: Mapping[Channel, str]) -> tuple[Channel, str] | None:
+    """Where a KPM gets reminders: their preferred channel when it can be reached, else
+    WhatsApp on the roster phone, else any chat they linked."""
+    preferred, phone = member.preferred, member.phone
+    if preferred in (Channel.TELEGRAM, Channel.CONSOLE) and preferred in linked:
+        return preferred, linked[preferred]
+    if preferred is Channel.SMS and phone:
+        return Channel.SMS, f"sms:{phone}"
+    if phone:
+        return Channel.WHATSAPP, f"whatsapp:{phone}"
+    for channel in (Channel.WHATSAPP, Channel.TELEGRAM, Channel.SMS, Channel.CONSOLE):
+        if channel in linked:
+            return channel, linked[channel]
+    return None
+
+
+def _values(meeting: MeetingInfo) -> dict[str, Any]:
+    local = meeting.starts_at.astimezone(zone(meeting.zone))
+    return {
+        "kelompok": meeting.kelompok,
+        "date": day_text(local.date()),
+        "time": time_text(local.time()),
+        "place": meeting.place,
+    }
+
+
+def _variables(values: Mapping[str, Any]) -> dict[str, str]:
+    """WhatsApp template variables, never empty (Twilio refuses an empty one)."""
+    names = ("kelompok", "date", "time", "place")
+    return {str(number): str(values[name] or "-") for number, name in enumerate(names, 1)}
+
+
+async def enqueue_reminders(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime,
+    offsets_days: Sequence[int],
+    reminder_time: time,
+    quiet_start: time,
+    quiet_end: time,
+    lookahead_days: int = 8,
+    rates: Mapping[Channel, float] | None = None,
+) -> ReminderReport:
+    """Enqueue the reminders due for planned meetings starting within the lookahead (at
+    least one day more than the largest offset). ``rates``: messages per second each
+    channel can send, for the capacity check (none: no check)."""
+    horizon = timedelta(days=max(lookahead_days, max(offsets_days, default=0) + 1))
+    async with sessions.begin() as session:
+        meetings = await planned_meetings_between(session, now, now + horizon, lock=True)
+        members, linked, stopped = await members_to_remind(session, now, now + horizon)
+        by_meeting: dict[int, list[Member]] = defaultdict(list)
+        for member in members:
+            if member.kpm_id not in stopped:
+                by_meeting[member.meeting_id].append(member)
+        plans, skipped = [], 0
+        for meeting in meetings:
+            slots, missed = reminder_slots(
+                meeting,
+                offsets_days,
+                now=now,
+                reminder_time=reminder_time,
+                quiet_start=quiet_start,
+                quiet_end=quiet_end,
+            )
+            skipped += missed
+            version = meeting_version(meeting.starts_at, meeting.place)
+            plans.extend((meeting, version, slot) for slot in slots)
+        # A missed slot already enqueued by an earlier run is left as it is.
+        late = {reminder_prefix(m.meeting_id, v) + f"{s.offset}:" for m, v, s in plans if s.late}
+        done = await existing_prefixes(session, late) if late else set()
+        batches: dict[tuple[Channel, datetime, datetime, datetime], list[Enqueue]] = {}
+        unreachable = groups = 0
+        reached: dict[int, list[tuple[int, Channel, str]]] = {}
+        for meeting, version, slot in plans:
+            prefix = reminder_prefix(meeting.meeting_id, version) + f"{slot.offset}:"
+            if prefix in done:
+                continue
+            if meeting.meeting_id not in reached:
+                found = [
+                    (m.kpm_id, *where)
+                    for m in by_meeting.get(meeting.meeting_id, [])
+                    if (where := reach(m, linked.get(m.kpm_id, {}))) is not None
+                ]
+                unreachable += len(by_meeting.get(meeting.meeting_id, [])) - len(found)
+                reached[meeting.meeting_id] = found
+            values = _values(meeting)
+            payload = {
+                "key": "reminder.kpm",
+                "values": values,
+                "template_variables": _variables(values),
+                "meeting_id": meeting.meeting_id,
+                "rsvp": True,
+            }
+            for kpm_id, channel, address in reached[meeting.meeting_id]:
+                message = _message(channel, address, payload, f"{prefix}{kpm_id}", meeting, slot)
+                batches.setdefault((channel, slot.send_at, slot.send_by, slot.earliest), [])
+                batches[(channel, slot.send_at, slot.send_by, slot.earliest)].append(message)
+            if meeting.group_chat_address:
+                channel = Channel(meeting.group_chat_address.partition(":")[0])
+                group_payload = {**payload, "key": "reminder.group", "rsvp": False}
+                message = _message(
+                    channel,
+                    meeting.group_chat_address,
+                    group_payload,
+                    f"{prefix}group",
+                    meeting,
+                    slot,
+                )
+                batches.setdefault((channel, slot.send_at, slot.send_by, slot.earliest), [])
+                batches[(channel, slot.send_at, slot.send_by, slot.earliest)].append(message)
+                groups += 1
+        moved, shortfall = fit_capacity(batches, rates or {})
+        messages = [message for batch in batches.values() for message in batch]
+        enqueued = await enqueue(session, messages, now=now)
+    for channel, short in shortfall.items():
+        log.warning(
+            "reminders: %d %s messages cannot go out before their deadline at the channel's rate",
+            short,
+            channel,
+        )
+    report = ReminderReport(
+        meetings=len(meetings),
+        messages=len(messages),
+        enqueued=enqueued,
+        group_messages=groups,
+        unreachable=unreachable,
+        skipped_offsets=skipped,
+        moved_earlier=moved,
+        shortfall=shortfall,
+    )
+    log.info(
+        "reminders: %d meetings, %d due, %d enqueued, %d unreachable, %d moved earlier",
+        report.meetings,
+        report.messages,
+        report.enqueued,
+        report.unreachable,
+        report.moved_earlier,
+    )
+    return report
+
+
+def _message(
+    channel: Channel,
+    address: str,
+    payload: dict[str, Any],
+    dedupe_key: str,
+    meeting: MeetingInfo,
+    slot: Slot,
+) -> Enqueue:
+    return Enqueue(
+        channel=channel,
+        address=address,
+        kind=KIND,
+        payload=payload,
+        priority=Priority.REMINDER,
+        dedupe_key=dedupe_key,
+        not_before=slot.send_at,
+        deadline_at=meeting.starts_at,
+    )
+
+
+def fit_capacity(
+    batches: dict[tuple[Channel, datetime, datetime, datetime], list[Enqueue]],
+    rates: Mapping[Channel, float],
+) -> tuple[int, dict[str, int]]:
+    """Start batches early enough for each channel's rate; return how many messages were
+    moved earlier and, per channel, how many cannot make their deadline even so.
+
+    Per channel, batches are laid out backwards from the latest deadline (each ends by its
+    ``send_by`` and before the next one starts); a batch that would have to start before its
+    time is spread from that earlier start, one message every ``1 / rate`` seconds, but never
+    before its ``earliest``. Batches are changed in place."""
+    moved = 0
+    shortfall: Counter[str] = Counter()
+    for channel in {key[0] for key in batches}:
+        rate = rates.get(channel)
+        if not rate or rate <= 0:
+            continue
+        keys = sorted(
+            (key for key in batches if key[0] == channel),
+            key=lambda key: (key[2], key[1]),
+            reverse=True,
+        )
+        free_until: datetime | None = None
+        for key in keys:
+            _, send_at, send_by, earliest = key
+            batch = batches[key]
+            end = send_by if free_until is None else min(free_until, send_by)
+            start = end - timedelta(seconds=len(batch) / rate)
+            free_until = start
+            if start >= send_at:
+                continue
+            if start < earliest:
+                late = math.ceil((earliest - start).total_seconds() * rate - 1e-9)
+                shortfall[channel.value] += min(len(batch), late)
+                start = earliest
+            for index, message in enumerate(batch):
+                at = start + timedelta(seconds=index / rate)
+                if message.not_before is None or at < message.not_before:
+                    batch[index] = replace(message, not_before=at)
+                    moved += 1
+    return moved, dict(shortfall)
+
+
+# --- a meeting moved or cancelled --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeReport:
+    withdrawn: int  # pending reminders (and today's nudge) of the old time withdrawn
+    restored: int  # reminders of this very time withdrawn by an earlier change, put back
+    notices: int  # change notices enqueued
+
+
+async def meeting_changed(
+    session: AsyncSession,
+    meeting_id: int,
+    *,
+    now: datetime,
+    cancelled: bool,
+    quiet_start: time = QUIET[0],
+    quiet_end: time = QUIET[1],
+) -> ChangeReport:
+    """After a meeting was moved (date, time or place) or cancelled, in the caller's
+    transaction: withdraw its pending reminders of the old time and tell the KPM (and the
+    group chat) that already got or were due one. The next sweep enqueues the reminders for
+    the new time."""
+    meeting = await meeting_info(session, meeting_id)
+    if meeting is None:
+        return ChangeReport(0, 0, 0)
+    cancelled = cancelled or meeting.status is MeetingStatus.CANCELLED
+    version = meeting_version(meeting.starts_at, meeting.place)
+    prefix = reminder_prefix(meeting_id)
+    keep = None if cancelled else reminder_prefix(meeting_id, version)
+    told = await reminders_sent_or_due(session, prefix, now=now, except_prefix=keep)
+    withdrawn = await withdraw_pending(session, prefix, now=now, except_prefix=keep)
+    nudge = f"nudge-today:{meeting_id}:"
+    withdrawn += await withdraw_pending(
+        session, nudge, now=now, except_prefix=None if cancelled else f"{nudge}{version}:"
+    )
+    restored = 0 if keep is None else await restore_withdrawn(session, keep, now=now)
+    if now >= meeting.starts_at or not told:
+        return ChangeReport(withdrawn, restored, 0)
+    recipients: dict[str, tuple[Channel, str]] = {}
+    for row in told:
+        recipients.setdefault(row.dedupe_key.rsplit(":", 1)[1], (row.channel, row.address))
+    gone = await opted_out_kpm(session, [int(who) for who in recipients if who.isdigit()])
+    local_now = now.astimezone(zone(meeting.zone))
+    not_before = after_quiet_hours(local_now, quiet_start, quiet_end).astimezone(UTC)
+    values = _values(meeting)
+    payload = {
+        "key": "reminder.cancelled" if cancelled else "reminder.changed",
+        "values": values,
+        "template_variables": _variables(values),
+        "meeting_id": meeting_id,
+    }
+    stamp = f"{'cancelled' if cancelled else version}:{meeting.updated_at:%Y%m%d%H%M%S}"
+    notices = [
+        Enqueue(
+            channel=channel,
+            address=address,
+            kind=CHANGED_KIND,
+            payload=payload,
+            priority=Priority.NUDGE,
+            dedupe_key=f"changed:{meeting_id}:{stamp}:{who}",
+            not_before=not_before,
+            deadline_at=meeting.starts_at,
+        )
+        for who, (channel, address) in recipients.items()
+        if not (who.isdigit() and int(who) in gone)
+    ]
+    added = await enqueue(session, notices, now=now) if not_before < meeting.starts_at else 0
+    log.info(
+        "meeting %s %s: %d reminders withdrawn, %d restored, %d notices",
+        meeting_id,
+        "cancelled" if cancelled else "changed",
+        withdrawn,
+        restored,
+        added,
+    )
+    return ChangeReport(withdrawn, restored, added)
