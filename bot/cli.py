@@ -152,10 +152,18 @@ def chat(
 
 @cli.command()
 def run() -> None:
-    """Run the bot: web app (webhooks), Telegram (polling or webhook)."""
+    """Run the bot: web app (webhooks), Telegram (polling or webhook), sweeps, dispatcher."""
     from bot.runner import serve
 
     run_with_app(serve)
+
+
+@cli.command("scheduler")
+def scheduler_command() -> None:
+    """Run only the sweeps and the outbox dispatcher (several may run on PostgreSQL)."""
+    from bot.runner import run_scheduler
+
+    run_with_app(run_scheduler)
 
 
 @telegram_cli.command("set-webhook")

@@ -3,7 +3,9 @@ scheduler, in one process."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +14,7 @@ import uvicorn
 from bot.bootstrap import App, build_engine, build_telegram, build_twilio
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
+from bot.scheduling import scheduling
 from bot.web import TelegramWebhook, TwilioWebhooks, create_web_app
 
 log = logging.getLogger(__name__)
@@ -49,7 +52,7 @@ async def serve(app: App) -> None:
             await twilio.start()
             log.info("whatsapp/sms: webhooks at /twilio/whatsapp, /twilio/sms, /twilio/status")
         try:
-            async with _telegram_running(telegram):
+            async with _telegram_running(telegram), scheduling(app, telegram, twilio):
                 yield
         finally:
             if twilio is not None:
@@ -91,3 +94,27 @@ async def _telegram_running(telegram: TelegramChannel | None) -> AsyncIterator[N
             await application.updater.stop()
         await application.stop()
         await application.shutdown()
+
+
+async def run_scheduler(app: App) -> None:
+    """`pendamping scheduler`: sweeps and dispatcher only, for deployments that run the
+    web app and the scheduler in separate processes (several on PostgreSQL)."""
+    engine = build_engine(app)
+    telegram = build_telegram(app, engine)
+    twilio = build_twilio(app, engine)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    bot = telegram.application.bot if telegram is not None else None
+    try:
+        if bot is not None:
+            await bot.initialize()
+        async with scheduling(app, telegram, twilio):
+            log.info("scheduler running")
+            await stop.wait()
+    finally:
+        if bot is not None:
+            await bot.shutdown()
+        if twilio is not None:
+            await twilio.http.close()

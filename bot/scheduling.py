@@ -1,0 +1,159 @@
+"""The scheduler process: APScheduler sweeps and the outbox dispatcher.
+
+Each sweep is a thin module-level job that calls the same model functions the chat flows
+use; what is due lives in the database, so a restart loses and repeats nothing, and every
+sweep runs once at start-up to catch up. On PostgreSQL a sweep holds an advisory lock, so
+several scheduler processes may run and each sweep runs in one of them at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.bootstrap import App
+from bot.channels.telegram import TelegramChannel
+from bot.channels.whatsapp import TwilioChannel
+from models.locks import sweep_lock
+from models.tables import Channel
+from scheduler.dispatcher import Dispatcher, Sender
+from scheduler.nudges import enqueue_nudges
+from scheduler.planner import plan_meetings
+from scheduler.reminders import enqueue_reminders
+
+log = logging.getLogger(__name__)
+SWEEP_MINUTES = {"planner": 360, "reminders": 5, "nudges": 5}
+
+
+def channel_rates(app: App) -> dict[Channel, float]:
+    settings = app.settings
+    return {
+        Channel.TELEGRAM: settings.telegram.messages_per_second,
+        Channel.WHATSAPP: float(settings.twilio.messages_per_second),
+        Channel.SMS: float(settings.twilio.messages_per_second),
+    }
+
+
+async def _locked(app: App, name: str, sweep: Callable[[], Awaitable[object]]) -> None:
+    async with sweep_lock(app.engine, name) as granted:
+        if not granted:
+            log.info("sweep %s runs in another process", name)
+            return
+        report = await sweep()
+        log.info("sweep %s: %s", name, report)
+
+
+async def planner_sweep(app: App) -> None:
+    """Create the coming meetings from each kelompok's rule."""
+    s = app.settings.scheduler
+    await _locked(
+        app,
+        "planner",
+        lambda: plan_meetings(
+            app.sessions,
+            now=app.clock.now(),
+            quiet_start=s.quiet_hours_start,
+            quiet_end=s.quiet_hours_end,
+        ),
+    )
+
+
+async def reminders_sweep(app: App) -> None:
+    """Enqueue the KPM and group-chat reminders that are due."""
+    s = app.settings.scheduler
+    await _locked(
+        app,
+        "reminders",
+        lambda: enqueue_reminders(
+            app.sessions,
+            now=app.clock.now(),
+            offsets_days=s.reminder_offsets_days,
+            reminder_time=s.reminder_time,
+            quiet_start=s.quiet_hours_start,
+            quiet_end=s.quiet_hours_end,
+            rates=channel_rates(app),
+        ),
+    )
+
+
+async def nudges_sweep(app: App) -> None:
+    """Enqueue the pendamping's meeting-day, missing-attendance and follow-up nudges."""
+    s = app.settings.scheduler
+    await _locked(
+        app,
+        "nudges",
+        lambda: enqueue_nudges(
+            app.sessions,
+            now=app.clock.now(),
+            morning_time=s.morning_nudge_time,
+            quiet_start=s.quiet_hours_start,
+            quiet_end=s.quiet_hours_end,
+        ),
+    )
+
+
+SWEEPS = {"planner": planner_sweep, "reminders": reminders_sweep, "nudges": nudges_sweep}
+
+
+def build_scheduler(app: App) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    for name, sweep in SWEEPS.items():
+        scheduler.add_job(
+            sweep,
+            "interval",
+            minutes=SWEEP_MINUTES[name],
+            kwargs={"app": app},
+            id=name,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+            next_run_time=app.clock.now(),  # catch up at start-up
+        )
+    return scheduler
+
+
+def build_dispatcher(
+    app: App, telegram: TelegramChannel | None, twilio: TwilioChannel | None
+) -> Dispatcher | None:
+    senders: dict[Channel, Sender] = {}
+    if telegram is not None:
+        senders[Channel.TELEGRAM] = telegram.send_claimed
+    if twilio is not None:
+        senders[Channel.WHATSAPP] = twilio.send_claimed
+        senders[Channel.SMS] = twilio.send_claimed
+    if not senders:
+        return None
+    return Dispatcher(
+        app.sessions,
+        senders,
+        channel_rates(app),
+        app.clock,
+        max_attempts=app.settings.scheduler.max_attempts,
+    )
+
+
+@asynccontextmanager
+async def scheduling(
+    app: App, telegram: TelegramChannel | None, twilio: TwilioChannel | None
+) -> AsyncIterator[None]:
+    """Run the sweeps and the dispatcher for as long as the block runs."""
+    scheduler = build_scheduler(app)
+    scheduler.start()
+    dispatcher = build_dispatcher(app, telegram, twilio)
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop)) if dispatcher is not None else None
+    if dispatcher is None:
+        log.warning("no channel configured: messages stay in the outbox until one is")
+    try:
+        yield
+    finally:
+        stop.set()
+        scheduler.shutdown(wait=False)
+        if task is not None:
+            await task
