@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.flow import PROMPT_KEY, Ctx, Flow, StepResult, remembered_options, resolve_choice
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Option, Outcome, Reply
+from handlers.rsvp import kpm_reply
 from handlers.settings import EngineSettings
 from models.attendance import OutOfScope
 from models.clock import Clock
@@ -151,10 +152,12 @@ class Engine:
     ) -> Reply:
         """A KPM, or someone unknown: a KPM may link by sharing their own contact."""
         if identity.kpm is not None:
-            return Reply(self._t("kpm.hello"))
+            return await kpm_reply(session, identity.kpm, message, now=now, t=self._t)
         phone = phone_of(message.address)
         if phone and await link_kpm_by_phone(session, message.address, phone, now=now):
-            return Reply(self._t("kpm.hello"))  # a KPM writing from their roster number
+            linked = await identify(session, message.address, now)  # a KPM's roster number
+            assert linked.kpm is not None
+            return await kpm_reply(session, linked.kpm, message, now=now, t=self._t)
         if message.contact_phone:
             try:
                 phone = normalize_phone(message.contact_phone)

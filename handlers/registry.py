@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import attendance, cases, group_link, kpm_card, schedule
+from handlers import attendance, cases, confirmations, group_link, kpm_card, schedule
 from handlers.flow import Flow
 
 FLOWS: tuple[Flow, ...] = (
@@ -12,6 +12,7 @@ FLOWS: tuple[Flow, ...] = (
     kpm_card.FLOW,
     schedule.FLOW,
     group_link.FLOW,
+    confirmations.FLOW,
 )
 
 COMMANDS: dict[str, str] = {
@@ -24,4 +25,5 @@ COMMANDS: dict[str, str] = {
     "kpm": "kpm_card",
     "jadwal": "schedule",
     "hubungkan": "group_link",
+    "konfirmasi": "confirmations",
 }

@@ -5,14 +5,14 @@ Pure functions: no clock, no database.
 
 from __future__ import annotations
 
-import calendar
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import time
 from typing import Final
 
 from handlers.parsing.dates import WEEKDAY_NAMES, weekday_from_word
+from models.calendar import LAST_WEEK, next_meeting_date, nth_weekday
 
 __all__ = [
     "MeetingRule",
@@ -21,8 +21,6 @@ __all__ = [
     "nth_weekday",
     "parse_meeting_rule",
 ]
-
-LAST_WEEK: Final = -1
 
 
 @dataclass(frozen=True)
@@ -208,29 +206,3 @@ def describe_rule(rule: MeetingRule) -> str:
     week = _ORDINAL_NAMES.get(rule.week_of_month, str(rule.week_of_month))
     text = f"{WEEKDAY_NAMES[rule.weekday]} minggu {week}, jam {rule.at:%H.%M}"
     return f"{text}, di {rule.place}" if rule.place else text
-
-
-def nth_weekday(year: int, month: int, weekday: int, week_of_month: int) -> date:
-    """The date of the ``week_of_month``-th ``weekday`` (0 = Monday) of a month; -1 = the last.
-
-    Raises ``ValueError`` for a weekday outside 0..6 or a week outside 1..4 and -1.
-    """
-    if not 0 <= weekday <= 6:
-        raise ValueError(f"weekday must be 0..6, not {weekday}")
-    if week_of_month not in (1, 2, 3, 4, LAST_WEEK):
-        raise ValueError(f"week_of_month must be 1..4 or -1, not {week_of_month}")
-    if week_of_month == LAST_WEEK:
-        last_day = date(year, month, calendar.monthrange(year, month)[1])
-        return last_day - timedelta(days=(last_day.weekday() - weekday) % 7)
-    first = date(year, month, 1)
-    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (week_of_month - 1))
-
-
-def next_meeting_date(rule: MeetingRule, on_or_after: date) -> date:
-    """The first date of ``rule`` on or after ``on_or_after``."""
-    year, month = on_or_after.year, on_or_after.month
-    while True:
-        candidate = nth_weekday(year, month, rule.weekday, rule.week_of_month)
-        if candidate >= on_or_after:
-            return candidate
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)

@@ -1,0 +1,127 @@
+"""RSVPs: a KPM's answer to a meeting reminder, and the pendamping's overview of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.attendance import group_in_scope, members_of
+from models.audit import audit
+from models.tables import Kpm, Meeting, MeetingStatus, Rsvp, RsvpAnswer, Staff
+
+RSVP_HORIZON = timedelta(days=10)
+
+
+async def pending_meeting(session: AsyncSession, kpm_id: int, now: datetime) -> Meeting | None:
+    """The next planned meeting of the KPM's group, if it is close enough to answer for."""
+    return await session.scalar(
+        select(Meeting)
+        .join(Kpm, Kpm.kelompok_id == Meeting.kelompok_id)
+        .where(
+            Kpm.id == kpm_id,
+            Meeting.status == MeetingStatus.PLANNED,
+            Meeting.starts_at > now,
+            Meeting.starts_at <= now + RSVP_HORIZON,
+        )
+        .order_by(Meeting.starts_at)
+        .limit(1)
+    )
+
+
+async def record_rsvp(
+    session: AsyncSession,
+    meeting_id: int,
+    kpm_id: int,
+    answer: RsvpAnswer,
+    reason: str | None,
+    *,
+    now: datetime,
+) -> None:
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Rsvp).values(
+        meeting_id=meeting_id, kpm_id=kpm_id, answer=answer, reason=reason, answered_at=now
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["meeting_id", "kpm_id"],
+            set_={
+                "answer": statement.excluded.answer,
+                "reason": statement.excluded.reason,
+                "answered_at": statement.excluded.answered_at,
+            },
+        )
+    )
+    audit(
+        session,
+        actor="kpm",
+        action="rsvp.answer",
+        entity="meeting",
+        entity_id=meeting_id,
+        detail={"kpm_id": kpm_id, "answer": answer.value},
+    )
+
+
+async def add_reason(session: AsyncSession, meeting_id: int, kpm_id: int, reason: str) -> bool:
+    """Attach a reason to a "tidak bisa" given without one; False when there is none."""
+    rsvp = await session.scalar(
+        select(Rsvp).where(
+            Rsvp.meeting_id == meeting_id,
+            Rsvp.kpm_id == kpm_id,
+            Rsvp.answer == RsvpAnswer.TIDAK,
+            Rsvp.reason.is_(None),
+        )
+    )
+    if rsvp is None:
+        return False
+    rsvp.reason = reason
+    return True
+
+
+@dataclass(frozen=True)
+class RsvpOverview:
+    meeting_id: int
+    starts_at: datetime
+    coming: list[str]
+    declined: list[tuple[str, str | None]]
+    unanswered: list[str]
+
+
+async def rsvp_overview(
+    session: AsyncSession, staff: Staff, kelompok_id: int, now: datetime
+) -> RsvpOverview | None:
+    """Who confirmed, who declined (and why) and who has not answered, for the group's
+    next planned meeting; None when none is planned."""
+    kelompok = await group_in_scope(session, staff, kelompok_id)
+    meeting = await session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.kelompok_id == kelompok.id,
+            Meeting.status == MeetingStatus.PLANNED,
+            Meeting.starts_at > now,
+        )
+        .order_by(Meeting.starts_at)
+        .limit(1)
+    )
+    if meeting is None:
+        return None
+    answers = {
+        kpm_id: (answer, reason)
+        for kpm_id, answer, reason in await session.execute(
+            select(Rsvp.kpm_id, Rsvp.answer, Rsvp.reason).where(Rsvp.meeting_id == meeting.id)
+        )
+    }
+    coming, declined, unanswered = [], [], []
+    for kpm_id, name in await members_of(session, kelompok.id):
+        answer = answers.get(kpm_id)
+        if answer is None:
+            unanswered.append(name)
+        elif answer[0] is RsvpAnswer.HADIR:
+            coming.append(name)
+        else:
+            declined.append((name, answer[1]))
+    return RsvpOverview(meeting.id, meeting.starts_at, coming, declined, unanswered)

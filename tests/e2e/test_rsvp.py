@@ -1,0 +1,110 @@
+"""KPM answer meeting reminders; the pendamping sees who comes with /konfirmasi."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from handlers.i18n import Translator
+from handlers.rsvp import parse_answer
+from models.clock import FixedClock
+from models.tables import Kpm, Meeting, MeetingStatus, Rsvp, RsvpAnswer
+from tests.world import NOW, Chat, build_world, make_engine
+
+t = Translator()
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("1", (RsvpAnswer.HADIR, None)),
+        ("Hadir", (RsvpAnswer.HADIR, None)),
+        ("iya", (RsvpAnswer.HADIR, None)),
+        ("2", (RsvpAnswer.TIDAK, None)),
+        ("2 anak sakit", (RsvpAnswer.TIDAK, "anak sakit")),
+        ("tidak bisa, ke pasar", (RsvpAnswer.TIDAK, "ke pasar")),
+        ("halo bu", None),
+        ("12", None),
+    ],
+)
+def test_answers_are_read_as_people_write_them(written, expected) -> None:
+    assert parse_answer(written) == expected
+
+
+async def next_meeting(sessions, world) -> int:
+    async with sessions.begin() as session:
+        meeting = Meeting(
+            kelompok_id=world.melati,
+            meeting_date=datetime(2026, 12, 8).date(),
+            starts_at=datetime(2026, 12, 8, 2, tzinfo=UTC),
+            status=MeetingStatus.PLANNED,
+            place="Balai Desa",
+            plan_key="2026-12",
+        )
+        session.add(meeting)
+        await session.flush()
+        return meeting.id
+
+
+async def kpm_chat(sessions, world, name: str, clock: FixedClock, engine) -> Chat:
+    async with sessions() as session:
+        phone = (await session.get(Kpm, world.kpm[name])).phone
+    return Chat(engine, clock, f"whatsapp:{phone}")
+
+
+async def test_kpm_answers_are_recorded_and_the_pendamping_sees_them(sessions) -> None:
+    world = await build_world(sessions)
+    meeting_id = await next_meeting(sessions, world)
+    clock = FixedClock(datetime(2026, 12, 5, 9, tzinfo=UTC))
+    engine = make_engine(sessions, clock)
+    siti = await kpm_chat(sessions, world, "Siti Aminah", clock, engine)
+    await siti.send("1")
+    assert siti.text == t("rsvp.coming")
+    sri = await kpm_chat(sessions, world, "Sri Wahyuni", clock, engine)
+    await sri.send("2")
+    assert sri.text == t("rsvp.declined")
+    await sri.send("anak sakit demam")
+    assert sri.text == t("rsvp.reason_saved")
+    sumarni = await kpm_chat(sessions, world, "Sumarni", clock, engine)
+    await sumarni.send("tidak bisa, ada hajatan")
+    await sumarni.send("apa kabar?")
+    assert sumarni.text == t("rsvp.how")
+    async with sessions() as session:
+        answers = {
+            (r.kpm_id, r.answer, r.reason)
+            for r in await session.scalars(select(Rsvp).where(Rsvp.meeting_id == meeting_id))
+        }
+    assert answers == {
+        (world.kpm["Siti Aminah"], RsvpAnswer.HADIR, None),
+        (world.kpm["Sri Wahyuni"], RsvpAnswer.TIDAK, "anak sakit demam"),
+        (world.kpm["Sumarni"], RsvpAnswer.TIDAK, "ada hajatan"),
+    }
+    ani = Chat(engine, clock, "console:ani")
+    await ani.send("/konfirmasi Melati")
+    overview = ani.text
+    assert "Akan hadir: 1 · Tidak bisa: 2 · Belum menjawab: 9" in overview
+    assert "• Sri Wahyuni (anak sakit demam)" in overview and "ada hajatan" in overview
+    assert "Selasa, 8 Desember 2026" in overview
+
+
+async def test_changing_one_s_mind_replaces_the_answer(sessions) -> None:
+    world = await build_world(sessions)
+    meeting_id = await next_meeting(sessions, world)
+    clock = FixedClock(datetime(2026, 12, 5, 9, tzinfo=UTC))
+    engine = make_engine(sessions, clock)
+    siti = await kpm_chat(sessions, world, "Siti Aminah", clock, engine)
+    await siti.send("2 ke rumah sakit")
+    await siti.send("1")
+    async with sessions() as session:
+        (rsvp,) = list(await session.scalars(select(Rsvp).where(Rsvp.meeting_id == meeting_id)))
+    assert rsvp.answer is RsvpAnswer.HADIR
+
+
+async def test_an_answer_with_no_meeting_pending_gets_a_friendly_reply(sessions) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    siti = await kpm_chat(sessions, world, "Siti Aminah", clock, make_engine(sessions, clock))
+    await siti.send("1")
+    assert siti.text == t("rsvp.no_meeting")
