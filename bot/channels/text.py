@@ -12,7 +12,11 @@ def payload_text(payload: Mapping[str, Any], t: Translator) -> str:
     """The text of an outbox payload: written out, or a catalog key with its values."""
     if payload.get("text"):
         return str(payload["text"])
-    return t(str(payload["key"]), **dict(payload.get("values") or {}))
+    values = {
+        name: "-" if value is None else value
+        for name, value in dict(payload.get("values") or {}).items()
+    }
+    return t(str(payload["key"]), **values)
 
 
 def split_text(text: str, limit: int) -> list[str]:

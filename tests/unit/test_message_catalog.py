@@ -12,9 +12,18 @@ from handlers.i18n import MissingMessage, Translator
 
 HANDLERS = Path(__file__).resolve().parents[2] / "handlers"
 LITERAL_KEY = re.compile(r"""\bt\(\s*"([a-z_]+\.[a-z_.]+)"((?:\s*,\s*\w+=)?)""")
-CASE_KEYS = [f"case.category.{c}" for c in (
-    "kks_bermasalah", "bansos_belum_cair", "pemutakhiran_data", "kesehatan_rujukan",
-    "pendidikan", "perlindungan_anak", "lainnya")]
+CASE_KEYS = [
+    f"case.category.{c}"
+    for c in (
+        "kks_bermasalah",
+        "bansos_belum_cair",
+        "pemutakhiran_data",
+        "kesehatan_rujukan",
+        "pendidikan",
+        "perlindungan_anak",
+        "lainnya",
+    )
+]
 DYNAMIC_KEYS = [
     *CASE_KEYS,
     *(f"case.status.{s}" for s in ("baru", "tindak_lanjut", "selesai")),
@@ -24,6 +33,10 @@ DYNAMIC_KEYS = [
     *(f"kpm.status.{s}" for s in ("aktif", "graduasi_alamiah", "graduasi_mandiri", "keluar")),
     *(f"menu.{f}" for f in ("attendance", "case", "my_cases", "kpm_card", "schedule")),
 ]
+SCHEDULER = Path(__file__).resolve().parents[2] / "scheduler"
+PAYLOAD_KEY = re.compile(
+    r"""["'](?:key)["']\s*:\s*["']([a-z_]+\.[a-z_.]+)["']|key=["']([a-z_]+\.[a-z_.]+)["']"""
+)
 
 
 def used_keys() -> set[str]:
@@ -62,3 +75,13 @@ def test_an_unknown_key_is_an_error_not_a_silent_fallback() -> None:
 def test_a_locale_without_a_catalog_is_refused_at_start() -> None:
     with pytest.raises(FileNotFoundError):
         Translator("xx")
+
+
+def test_every_message_key_the_sweeps_enqueue_is_in_the_catalog() -> None:
+    keys = {
+        first or second
+        for source in SCHEDULER.rglob("*.py")
+        for first, second in PAYLOAD_KEY.findall(source.read_text())
+    }
+    assert {"reminder.kpm", "reminder.group", "nudge.today"} <= keys
+    assert sorted(keys - Translator("id").known_keys()) == []
