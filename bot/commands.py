@@ -314,10 +314,26 @@ async def outbox(app: App, out: Console) -> None:
         out.print(failures)
 
 
+async def _doctor_outbox(app: App, table: Table) -> None:
+    async with app.read_sessions() as session:
+        counts = await outbox_counts(session, failures=3)
+    failed = sum(
+        n for status, _, n in counts.by_status_and_channel if status in ("failed", "undelivered")
+    )
+    latest = "; ".join(
+        f"#{i} {kind}: {error or code}" for i, _, kind, code, error, _ in counts.latest_failures
+    )
+    table.add_row(
+        "outbox",
+        WARN if failed else OK,
+        f"{failed} failed; latest: {latest}" if failed else "no failed messages",
+    )
+
+
 async def doctor(app: App, out: Console, source: Path | None) -> bool:
     settings = app.settings
     table = Table("check", "status", "detail", title="pendamping doctor")
-    healthy = True
+    healthy = database_ready = True
     table.add_row("configuration", OK, str(source) if source else "built-in defaults (no file)")
     try:
         async with app.engine.connect() as connection:
@@ -327,14 +343,14 @@ async def doctor(app: App, out: Console, source: Path | None) -> bool:
         if level.up_to_date:
             table.add_row("migrations", OK, f"at {level.current} (newest)")
         else:
-            healthy = False
+            healthy = database_ready = False
             table.add_row(
                 "migrations",
                 FAIL,
                 f"at {level.current or 'nothing'}, newest {level.head}: run `pendamping init`",
             )
     except Exception as exc:  # any driver error means the database cannot be used
-        healthy = False
+        healthy = database_ready = False
         table.add_row(
             "database",
             FAIL,
@@ -352,21 +368,8 @@ async def doctor(app: App, out: Console, source: Path | None) -> bool:
     twilio = settings.twilio
     if twilio.configured:
         healthy = await _doctor_twilio(app, table) and healthy
-    async with app.read_sessions() as session:
-        counts = await outbox_counts(session, failures=3)
-    failed = sum(
-        n for status, _, n in counts.by_status_and_channel if status in ("failed", "undelivered")
-    )
-    table.add_row(
-        "outbox",
-        WARN if failed else OK,
-        f"{failed} failed; latest: "
-        + "; ".join(
-            f"#{i} {kind}: {error or code}" for i, _, kind, code, error, _ in counts.latest_failures
-        )
-        if failed
-        else "no failed messages",
-    )
+    if database_ready:
+        await _doctor_outbox(app, table)
     sender = "sender set" if twilio.whatsapp_sender else "no WhatsApp sender"
     table.add_row(
         "whatsapp/sms (twilio)",

@@ -30,7 +30,7 @@ import math
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -43,15 +43,17 @@ from models.calendar import (
     time_text,
     zone,
 )
+from models.db import READ_ONLY
 from models.outbox import Enqueue, Priority, enqueue
 from models.planning import (
     MeetingInfo,
     Member,
-    existing_prefixes,
+    existing_keys,
     meeting_info,
     members_to_remind,
     opted_out_kpm,
     planned_meetings_between,
+    planned_meetings_now,
     reminders_sent_or_due,
     restore_withdrawn,
     withdraw_pending,
@@ -62,6 +64,8 @@ log = logging.getLogger(__name__)
 KIND = "meeting_reminder"
 CHANGED_KIND = "meeting_changed"
 QUIET = (time(21, 0), time(6, 0))
+MAX_OFFSET_DAYS = 30  # the largest reminder offset the settings allow
+WRITE_CHUNK = 10_000  # messages per write transaction: SQLite's lock is held this long
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class ReminderReport:
     skipped_offsets: int  # (meeting, offset) not sent: too late, superseded, no quiet-free time
     moved_earlier: int  # messages started earlier to fit the channel's rate
     shortfall: dict[str, int]  # channel -> messages that cannot go out before their deadline
+    changed_meanwhile: int = 0  # left out: their meeting moved while the sweep ran
 
 
 def meeting_version(starts_at: datetime, place: str | None) -> str:
@@ -180,6 +185,21 @@ def _variables(values: Mapping[str, Any]) -> dict[str, str]:
     return {str(number): str(values[name] or "-") for number, name in enumerate(names, 1)}
 
 
+@dataclass
+class Batch:
+    """Reminders of one channel that go at one time: the new ones, and how many of the
+    same batch earlier runs enqueued (they take the channel's time too)."""
+
+    messages: list[Enqueue] = field(default_factory=list)
+    already: int = 0
+
+    def __len__(self) -> int:
+        return len(self.messages) + self.already
+
+
+BatchKey = tuple[Channel, datetime, datetime, datetime]  # channel, send at, send by, earliest
+
+
 async def enqueue_reminders(
     sessions: async_sessionmaker[AsyncSession],
     *,
@@ -193,75 +213,25 @@ async def enqueue_reminders(
 ) -> ReminderReport:
     """Enqueue the reminders due for planned meetings starting within the lookahead (at
     least one day more than the largest offset). ``rates``: messages per second each
-    channel can send, for the capacity check (none: no check)."""
+    channel can send, for the capacity check (none: no check).
+
+    What is due is read in one read-only transaction (on SQLite it does not take the write
+    lock); what is missing is written in transactions of ``WRITE_CHUNK`` messages, each of
+    which first checks, holding them, that the meetings still stand as they were read."""
     horizon = timedelta(days=max(lookahead_days, max(offsets_days, default=0) + 1))
-    async with sessions.begin() as session:
-        meetings = await planned_meetings_between(session, now, now + horizon, lock=True)
-        members, linked, stopped = await members_to_remind(session, now, now + horizon)
-        by_meeting: dict[int, list[Member]] = defaultdict(list)
-        for member in members:
-            if member.kpm_id not in stopped:
-                by_meeting[member.meeting_id].append(member)
-        plans, skipped = [], 0
-        for meeting in meetings:
-            slots, missed = reminder_slots(
-                meeting,
-                offsets_days,
-                now=now,
-                reminder_time=reminder_time,
-                quiet_start=quiet_start,
-                quiet_end=quiet_end,
-            )
-            skipped += missed
-            version = meeting_version(meeting.starts_at, meeting.place)
-            plans.extend((meeting, version, slot) for slot in slots)
-        # A missed slot already enqueued by an earlier run is left as it is.
-        late = {reminder_prefix(m.meeting_id, v) + f"{s.offset}:" for m, v, s in plans if s.late}
-        done = await existing_prefixes(session, late) if late else set()
-        batches: dict[tuple[Channel, datetime, datetime, datetime], list[Enqueue]] = {}
-        unreachable = groups = 0
-        reached: dict[int, list[tuple[int, Channel, str]]] = {}
-        for meeting, version, slot in plans:
-            prefix = reminder_prefix(meeting.meeting_id, version) + f"{slot.offset}:"
-            if prefix in done:
-                continue
-            if meeting.meeting_id not in reached:
-                found = [
-                    (m.kpm_id, *where)
-                    for m in by_meeting.get(meeting.meeting_id, [])
-                    if (where := reach(m, linked.get(m.kpm_id, {}))) is not None
-                ]
-                unreachable += len(by_meeting.get(meeting.meeting_id, [])) - len(found)
-                reached[meeting.meeting_id] = found
-            values = _values(meeting)
-            payload = {
-                "key": "reminder.kpm",
-                "values": values,
-                "template_variables": _variables(values),
-                "meeting_id": meeting.meeting_id,
-                "rsvp": True,
-            }
-            for kpm_id, channel, address in reached[meeting.meeting_id]:
-                message = _message(channel, address, payload, f"{prefix}{kpm_id}", meeting, slot)
-                batches.setdefault((channel, slot.send_at, slot.send_by, slot.earliest), [])
-                batches[(channel, slot.send_at, slot.send_by, slot.earliest)].append(message)
-            if meeting.group_chat_address:
-                channel = Channel(meeting.group_chat_address.partition(":")[0])
-                group_payload = {**payload, "key": "reminder.group", "rsvp": False}
-                message = _message(
-                    channel,
-                    meeting.group_chat_address,
-                    group_payload,
-                    f"{prefix}group",
-                    meeting,
-                    slot,
-                )
-                batches.setdefault((channel, slot.send_at, slot.send_by, slot.earliest), [])
-                batches[(channel, slot.send_at, slot.send_by, slot.earliest)].append(message)
-                groups += 1
-        moved, shortfall = fit_capacity(batches, rates or {})
-        messages = [message for batch in batches.values() for message in batch]
-        enqueued = await enqueue(session, messages, now=now)
+    async with sessions() as session:
+        await session.connection(execution_options=READ_ONLY)
+        due = await _read_due(
+            session,
+            now=now,
+            until=now + horizon,
+            offsets=offsets_days,
+            reminder_time=reminder_time,
+            quiet=(quiet_start, quiet_end),
+        )
+    moved, shortfall = fit_capacity(due.batches, rates or {})
+    messages = [message for batch in due.batches.values() for message in batch.messages]
+    enqueued, stale = await _write(sessions, messages, due.versions, now=now)
     for channel, short in shortfall.items():
         log.warning(
             "reminders: %d %s messages cannot go out before their deadline at the channel's rate",
@@ -269,14 +239,15 @@ async def enqueue_reminders(
             channel,
         )
     report = ReminderReport(
-        meetings=len(meetings),
-        messages=len(messages),
+        meetings=len(due.versions),
+        messages=due.counts["due"],
         enqueued=enqueued,
-        group_messages=groups,
-        unreachable=unreachable,
-        skipped_offsets=skipped,
+        group_messages=due.counts["group"],
+        unreachable=due.counts["unreachable"],
+        skipped_offsets=due.counts["skipped"],
         moved_earlier=moved,
         shortfall=shortfall,
+        changed_meanwhile=stale,
     )
     log.info(
         "reminders: %d meetings, %d due, %d enqueued, %d unreachable, %d moved earlier",
@@ -287,6 +258,134 @@ async def enqueue_reminders(
         report.moved_earlier,
     )
     return report
+
+
+@dataclass
+class _Due:
+    versions: dict[int, str]  # meeting id -> the version the messages were made for
+    batches: dict[BatchKey, Batch]
+    counts: Counter[str]
+
+
+async def _read_due(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    until: datetime,
+    offsets: Sequence[int],
+    reminder_time: time,
+    quiet: tuple[time, time],
+) -> _Due:
+    """The reminders due for the meetings starting in ``(now, until]`` not yet enqueued,
+    in batches; and counts."""
+    meetings = await planned_meetings_between(session, now, until)
+    members, linked, stopped = await members_to_remind(session, now, until)
+    by_meeting: dict[int, list[Member]] = defaultdict(list)
+    for member in members:
+        if member.kpm_id not in stopped:
+            by_meeting[member.meeting_id].append(member)
+    counts: Counter[str] = Counter()
+    versions = {m.meeting_id: meeting_version(m.starts_at, m.place) for m in meetings}
+    plans = []
+    for meeting in meetings:
+        slots, skipped = reminder_slots(
+            meeting, offsets, now=now, reminder_time=reminder_time,
+            quiet_start=quiet[0], quiet_end=quiet[1],
+        )
+        counts["skipped"] += skipped
+        plans.extend((meeting, slot) for slot in slots)
+    recipients = {
+        m.meeting_id: _recipients(m, by_meeting[m.meeting_id], linked, counts) for m in meetings
+    }
+    due = [
+        (prefix + who, who, reach, meeting, slot)
+        for meeting, slot, prefix in (
+            (m, slot, f"{reminder_prefix(m.meeting_id, versions[m.meeting_id])}{slot.offset}:")
+            for m, slot in plans
+        )
+        for who, *reach in recipients[meeting.meeting_id]
+    ]
+    existing = await existing_keys(session, [key for key, *_ in due])
+    batches: dict[BatchKey, Batch] = defaultdict(Batch)
+    payloads: dict[int, dict[str, Any]] = {}
+    for key, who, (channel, address), meeting, slot in due:
+        batch = batches[(channel, slot.send_at, slot.send_by, slot.earliest)]
+        if key in existing:
+            if not slot.late:  # of a missed batch, some may have gone already
+                batch.already += 1
+            continue
+        if meeting.meeting_id not in payloads:
+            payloads[meeting.meeting_id] = _payload(meeting)
+        payload = payloads[meeting.meeting_id]
+        if who == "group":
+            payload = _group(payload)
+        batch.messages.append(_message(channel, address, payload, key, meeting, slot))
+    counts["due"] = len(due)
+    counts["group"] = sum(who == "group" for _, who, *_ in due)
+    return _Due(versions, batches, counts)
+
+
+async def _write(
+    sessions: async_sessionmaker[AsyncSession],
+    messages: Sequence[Enqueue],
+    versions: Mapping[int, str],
+    *,
+    now: datetime,
+) -> tuple[int, int]:
+    """Enqueue in chunks, leaving out the messages of meetings moved or cancelled since
+    they were read (their change withdrew the old reminders already, or will, after this
+    transaction: it holds the meeting rows). Returns (enqueued, left out)."""
+    enqueued = stale = 0
+    for start in range(0, len(messages), WRITE_CHUNK):
+        chunk = messages[start : start + WRITE_CHUNK]
+        async with sessions.begin() as session:
+            current = await planned_meetings_now(
+                session, {message.payload["meeting_id"] for message in chunk}
+            )
+            still = {
+                meeting_id
+                for meeting_id, (starts_at, place) in current.items()
+                if meeting_version(starts_at, place) == versions[meeting_id]
+            }
+            fresh = [message for message in chunk if message.payload["meeting_id"] in still]
+            stale += len(chunk) - len(fresh)
+            enqueued += await enqueue(session, fresh, now=now)
+    return enqueued, stale
+
+
+def _recipients(
+    meeting: MeetingInfo,
+    members: Sequence[Member],
+    linked: Mapping[int, Mapping[Channel, str]],
+    counts: Counter[str],
+) -> list[tuple[str, Channel, str]]:
+    """(who, channel, address) of a meeting's reminders: members, then the group chat."""
+    found: list[tuple[str, Channel, str]] = []
+    for member in members:
+        where = reach(member, linked.get(member.kpm_id, {}))
+        if where is None:
+            counts["unreachable"] += 1
+        else:
+            found.append((str(member.kpm_id), *where))
+    if meeting.group_chat_address:
+        channel = Channel(meeting.group_chat_address.partition(":")[0])
+        found.append(("group", channel, meeting.group_chat_address))
+    return found
+
+
+def _payload(meeting: MeetingInfo) -> dict[str, Any]:
+    values = _values(meeting)
+    return {
+        "key": "reminder.kpm",
+        "values": values,
+        "template_variables": _variables(values),
+        "meeting_id": meeting.meeting_id,
+        "rsvp": True,
+    }
+
+
+def _group(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "key": "reminder.group", "rsvp": False}
 
 
 def _message(
@@ -310,16 +409,15 @@ def _message(
 
 
 def fit_capacity(
-    batches: dict[tuple[Channel, datetime, datetime, datetime], list[Enqueue]],
-    rates: Mapping[Channel, float],
+    batches: Mapping[BatchKey, Batch], rates: Mapping[Channel, float]
 ) -> tuple[int, dict[str, int]]:
     """Start batches early enough for each channel's rate; return how many messages were
     moved earlier and, per channel, how many cannot make their deadline even so.
 
     Per channel, batches are laid out backwards from the latest deadline (each ends by its
     ``send_by`` and before the next one starts); a batch that would have to start before its
-    time is spread from that earlier start, one message every ``1 / rate`` seconds, but never
-    before its ``earliest``. Batches are changed in place."""
+    time is spread from that earlier start, one message every ``1 / rate`` seconds (after the
+    ones earlier runs enqueued), but never before its ``earliest``. Changed in place."""
     moved = 0
     shortfall: Counter[str] = Counter()
     for channel in {key[0] for key in batches}:
@@ -344,10 +442,10 @@ def fit_capacity(
                 late = math.ceil((earliest - start).total_seconds() * rate - 1e-9)
                 shortfall[channel.value] += min(len(batch), late)
                 start = earliest
-            for index, message in enumerate(batch):
+            for index, message in enumerate(batch.messages, start=batch.already):
                 at = start + timedelta(seconds=index / rate)
                 if message.not_before is None or at < message.not_before:
-                    batch[index] = replace(message, not_before=at)
+                    batch.messages[index - batch.already] = replace(message, not_before=at)
                     moved += 1
     return moved, dict(shortfall)
 
@@ -382,7 +480,8 @@ async def meeting_changed(
     version = meeting_version(meeting.starts_at, meeting.place)
     prefix = reminder_prefix(meeting_id)
     keep = None if cancelled else reminder_prefix(meeting_id, version)
-    told = await reminders_sent_or_due(session, prefix, now=now, except_prefix=keep)
+    since = now - timedelta(days=MAX_OFFSET_DAYS + 2)
+    told = await reminders_sent_or_due(session, prefix, now=now, since=since, except_prefix=keep)
     withdrawn = await withdraw_pending(session, prefix, now=now, except_prefix=keep)
     nudge = f"nudge-today:{meeting_id}:"
     withdrawn += await withdraw_pending(

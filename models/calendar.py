@@ -1,0 +1,213 @@
+"""Dates and local times for meetings: monthly rules, time zones, quiet hours, holidays.
+
+Pure functions: no clock, no database. Times a person reads are local to the kelompok's
+province (WIB, WITA, WIT; no daylight saving); what is stored is UTC.
+
+Quiet hours are the half-open local interval ``[start, end)``, across midnight when
+``start > end`` (21:00-06:00). A message that would fall inside them is moved:
+
+- a reminder (it must arrive *before* the meeting) goes *earlier*, to ``margin`` before the
+  quiet hours begin (20:30 with the defaults), when that moment has not passed yet; otherwise
+  *later*, to the end of the quiet hours (06:00), when that is still before the meeting;
+  otherwise it is not sent (:func:`shift_out_of_quiet_hours` returns ``None``);
+- a nudge or a notice (no deadline) only ever goes later, to the end of the quiet hours
+  (:func:`after_quiet_hours`).
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache, lru_cache
+from typing import Final, Protocol
+from zoneinfo import ZoneInfo
+
+import holidays
+from babel.dates import format_date
+
+__all__ = [
+    "DEFAULT_ZONE",
+    "LAST_WEEK",
+    "QUIET_MARGIN",
+    "after_quiet_hours",
+    "day_text",
+    "in_quiet_hours",
+    "is_holiday",
+    "local_datetime",
+    "next_meeting_date",
+    "next_working_day",
+    "nth_weekday",
+    "quiet_period",
+    "rule_dates",
+    "shift_out_of_quiet_hours",
+    "time_text",
+    "zone",
+]
+
+LAST_WEEK: Final = -1
+DEFAULT_ZONE: Final = "Asia/Jakarta"
+QUIET_MARGIN: Final = timedelta(minutes=30)
+"""How long before quiet hours begin a reminder moved earlier is due: time for a batch."""
+
+
+class WeeklyRule(Protocol):
+    """Anything with a weekday (0 = Monday) and a week of the month (1..4, -1 = last)."""
+
+    @property
+    def weekday(self) -> int: ...
+
+    @property
+    def week_of_month(self) -> int: ...
+
+
+def nth_weekday(year: int, month: int, weekday: int, week_of_month: int) -> date:
+    """The date of the ``week_of_month``-th ``weekday`` (0 = Monday) of a month; -1 = the last.
+
+    Raises ``ValueError`` for a weekday outside 0..6 or a week outside 1..4 and -1.
+    """
+    if not 0 <= weekday <= 6:
+        raise ValueError(f"weekday must be 0..6, not {weekday}")
+    if week_of_month not in (1, 2, 3, 4, LAST_WEEK):
+        raise ValueError(f"week_of_month must be 1..4 or -1, not {week_of_month}")
+    if week_of_month == LAST_WEEK:
+        last_day = date(year, month, calendar.monthrange(year, month)[1])
+        return last_day - timedelta(days=(last_day.weekday() - weekday) % 7)
+    first = date(year, month, 1)
+    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (week_of_month - 1))
+
+
+def _next_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def next_meeting_date(rule: WeeklyRule, on_or_after: date) -> date:
+    """The first date of ``rule`` on or after ``on_or_after``."""
+    year, month = on_or_after.year, on_or_after.month
+    while True:
+        candidate = nth_weekday(year, month, rule.weekday, rule.week_of_month)
+        if candidate >= on_or_after:
+            return candidate
+        year, month = _next_month(year, month)
+
+
+def rule_dates(weekday: int, week_of_month: int, first: date, last: date) -> list[date]:
+    """Every date of a monthly rule within ``[first, last]``, one per month at most."""
+    found = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        day = nth_weekday(year, month, weekday, week_of_month)
+        if first <= day <= last:
+            found.append(day)
+        year, month = _next_month(year, month)
+    return found
+
+
+@cache
+def zone(name: str | None) -> ZoneInfo:
+    """The ``ZoneInfo`` of an IANA name; Jakarta (WIB) when none is known."""
+    return ZoneInfo(name or DEFAULT_ZONE)
+
+
+def local_datetime(day: date, at: time, zone_name: str | None) -> datetime:
+    """``day`` at ``at`` on the wall clock of ``zone_name``, as an aware UTC datetime."""
+    return datetime.combine(day, at, zone(zone_name)).astimezone(UTC)
+
+
+def day_text(day: date) -> str:
+    """A date as people write it: "Selasa, 8 Desember 2026"."""
+    return _day_text(day)
+
+
+@lru_cache(maxsize=4096)
+def _day_text(day: date) -> str:
+    return format_date(day, "EEEE, d MMMM y", locale="id")
+
+
+def time_text(at: time) -> str:
+    """A clock time the Indonesian way: "09.00"."""
+    return f"{at:%H.%M}"
+
+
+# --- quiet hours -------------------------------------------------------------------------------
+
+
+def in_quiet_hours(at: time, start: time, end: time) -> bool:
+    """Whether a local clock time is within ``[start, end)``; no quiet hours when equal."""
+    if start == end:
+        return False
+    if start < end:
+        return start <= at < end
+    return at >= start or at < end
+
+
+def quiet_period(moment_local: datetime, start: time, end: time) -> tuple[datetime, datetime]:
+    """The quiet period that contains ``moment_local`` (which must be inside one), as local
+    datetimes ``(begins, ends)``."""
+    day = moment_local.date()
+    tz = moment_local.tzinfo
+    if start < end or moment_local.time() >= start:
+        begins = datetime.combine(day, start, tz)
+    else:  # after midnight: the period began the evening before
+        begins = datetime.combine(day - timedelta(days=1), start, tz)
+    ends = datetime.combine(begins.date() + timedelta(days=int(start >= end)), end, tz)
+    return begins, ends
+
+
+def after_quiet_hours(moment_local: datetime, start: time, end: time) -> datetime:
+    """``moment_local``, or the end of the quiet hours it falls in."""
+    if not in_quiet_hours(moment_local.time(), start, end):
+        return moment_local
+    return quiet_period(moment_local, start, end)[1]
+
+
+def shift_out_of_quiet_hours(
+    moment_local: datetime,
+    start: time,
+    end: time,
+    *,
+    earliest: datetime | None = None,
+    latest: datetime | None = None,
+    margin: timedelta = QUIET_MARGIN,
+) -> datetime | None:
+    """Where a reminder due at ``moment_local`` goes so that it avoids quiet hours.
+
+    Earlier, to ``margin`` before the quiet hours begin, unless that is before ``earliest``
+    (now: the past cannot be sent in); else later, to their end, unless that is at or after
+    ``latest`` (the meeting start); else ``None``: no good moment is left.
+    """
+    if not in_quiet_hours(moment_local.time(), start, end):
+        return moment_local
+    begins, ends = quiet_period(moment_local, start, end)
+    before = begins - margin
+    if earliest is None or before >= earliest:
+        return before
+    if latest is None or ends < latest:
+        return ends
+    return None
+
+
+# --- public holidays ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _holidays_of(year: int) -> dict[date, str]:
+    return dict(holidays.Indonesia(years=year, language="id").items())
+
+
+def is_holiday(day: date, province_code: str | None = None) -> str | None:
+    """The name of the national public holiday on ``day`` ("Hari Raya Natal"), or None.
+
+    ``province_code`` is accepted for regional holidays (Nyepi is observed in Bali
+    alone by some offices), but the ``holidays`` library has no Indonesian subdivisions
+    yet, so only national holidays are known.
+    """
+    del province_code
+    return _holidays_of(day.year).get(day)
+
+
+def next_working_day(day: date, province_code: str | None = None) -> date:
+    """The first day after ``day`` that is Monday to Friday and not a public holiday."""
+    candidate = day + timedelta(days=1)
+    while candidate.weekday() >= 5 or is_holiday(candidate, province_code):
+        candidate += timedelta(days=1)
+    return candidate

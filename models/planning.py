@@ -1,0 +1,467 @@
+"""Set-based reads and writes for the scheduler's sweeps: rules, due meetings, members,
+the addresses to reach people at, and withdrawing stale reminders.
+
+Every function is one or two statements whatever the number of rows (no query in a loop).
+Rows come back as small tuples or dataclasses; the sweeps decide what to send.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from models.tables import (
+    CaseNote,
+    CaseStatus,
+    Channel,
+    ChannelIdentity,
+    Kelompok,
+    Kpm,
+    KpmStatus,
+    Meeting,
+    MeetingStatus,
+    Outbox,
+    OutboxStatus,
+    Region,
+)
+
+WITHDRAWN = "withdrawn: the meeting changed"
+"""The error text of a reminder withdrawn because its meeting moved (models.outbox's)."""
+CHUNK = 1000
+
+
+def _zone_of(kelompok_desa: Any) -> tuple[ColumnElement[str | None], list[tuple[Any, Any]]]:
+    """The time zone column of a kelompok's province and the outer joins that reach it."""
+    desa, kec, kab, prov = (aliased(Region) for _ in range(4))
+    joins = [
+        (desa, desa.id == kelompok_desa),
+        (kec, kec.id == desa.parent_id),
+        (kab, kab.id == kec.parent_id),
+        (prov, prov.id == kab.parent_id),
+    ]
+    column = func.coalesce(prov.timezone, kab.timezone, kec.timezone, desa.timezone)
+    return column, joins
+
+
+def _join_all(statement: Select[Any], joins: list[tuple[Any, Any]]) -> Select[Any]:
+    for target, condition in joins:
+        statement = statement.outerjoin(target, condition)
+    return statement
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+# --- the planner -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KelompokRule:
+    kelompok_id: int
+    name: str
+    weekday: int
+    week_of_month: int
+    at: time
+    place: str | None
+    pendamping_id: int | None
+    zone: str | None
+
+
+async def kelompok_rules(session: AsyncSession) -> list[KelompokRule]:
+    """Every kelompok with a complete meeting rule, with its province's time zone."""
+    zone, joins = _zone_of(Kelompok.desa_id)
+    statement = select(
+        Kelompok.id,
+        Kelompok.name,
+        Kelompok.rule_weekday,
+        Kelompok.rule_week_of_month,
+        Kelompok.rule_time,
+        Kelompok.place,
+        Kelompok.pendamping_id,
+        zone,
+    ).where(
+        Kelompok.rule_weekday.is_not(None),
+        Kelompok.rule_week_of_month.is_not(None),
+        Kelompok.rule_time.is_not(None),
+    )
+    rows = await session.execute(_join_all(statement, joins).order_by(Kelompok.id))
+    return [KelompokRule(*row) for row in rows]
+
+
+async def planned_keys(session: AsyncSession, plan_keys: Iterable[str]) -> set[tuple[int, str]]:
+    """The (kelompok id, plan key) pairs that already have a meeting, whatever its status."""
+    keys = sorted(set(plan_keys))
+    if not keys:
+        return set()
+    rows = await session.execute(
+        select(Meeting.kelompok_id, Meeting.plan_key).where(Meeting.plan_key.in_(keys))
+    )
+    return {(kelompok_id, key) for kelompok_id, key in rows}
+
+
+async def insert_meetings(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert planned meetings; one that exists by (kelompok, plan key) is left alone.
+    Returns how many were added (counted by RETURNING: asyncpg's executemany has no
+    row count)."""
+    statement = (
+        _insert_for(session)(Meeting.__table__)
+        .on_conflict_do_nothing(index_elements=["kelompok_id", "plan_key"])
+        .returning(Meeting.__table__.c.id)
+    )
+    added = 0
+    for start in range(0, len(rows), CHUNK):
+        result = await session.execute(statement, list(rows[start : start + CHUNK]))
+        added += len(result.all())
+    return added
+
+
+async def meeting_ids_by_plan(
+    session: AsyncSession, pairs: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], tuple[int, date, MeetingStatus]]:
+    """Id, date and status of the meetings planned as (kelompok id, plan key)."""
+    wanted = sorted(set(pairs))
+    found: dict[tuple[int, str], tuple[int, date, MeetingStatus]] = {}
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        rows = await session.execute(
+            select(
+                Meeting.kelompok_id,
+                Meeting.plan_key,
+                Meeting.id,
+                Meeting.meeting_date,
+                Meeting.status,
+            ).where(tuple_(Meeting.kelompok_id, Meeting.plan_key).in_(chunk))
+        )
+        for kelompok_id, key, meeting_id, day, status in rows:
+            found[(kelompok_id, key)] = (meeting_id, day, MeetingStatus(status))
+    return found
+
+
+# --- meetings and the people to tell -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeetingInfo:
+    meeting_id: int
+    kelompok_id: int
+    kelompok: str
+    meeting_date: date
+    starts_at: datetime
+    place: str | None
+    status: MeetingStatus
+    updated_at: datetime
+    group_chat_address: str | None
+    pendamping_id: int | None
+    zone: str | None
+
+
+def _meeting_info() -> Select[Any]:
+    zone, joins = _zone_of(Kelompok.desa_id)
+    statement = select(
+        Meeting.id,
+        Meeting.kelompok_id,
+        Kelompok.name,
+        Meeting.meeting_date,
+        Meeting.starts_at,
+        func.coalesce(Meeting.place, Kelompok.place),
+        Meeting.status,
+        Meeting.updated_at,
+        Kelompok.group_chat_address,
+        Kelompok.pendamping_id,
+        zone,
+    ).join(Kelompok, Kelompok.id == Meeting.kelompok_id)
+    return _join_all(statement, joins)
+
+
+def _as_info(row: Any) -> MeetingInfo:
+    return MeetingInfo(*row)
+
+
+async def planned_meetings_between(
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    *,
+    unrecorded_only: bool = False,
+) -> list[MeetingInfo]:
+    """Planned meetings starting in ``(start, end]``, with their kelompok and time zone."""
+    statement = _meeting_info().where(
+        Meeting.status == MeetingStatus.PLANNED,
+        Meeting.starts_at > start,
+        Meeting.starts_at <= end,
+    )
+    if unrecorded_only:
+        statement = statement.where(Meeting.attendance_recorded_at.is_(None))
+    rows = await session.execute(statement.order_by(Meeting.starts_at, Meeting.id))
+    return [_as_info(row) for row in rows]
+
+
+async def planned_meetings_now(
+    session: AsyncSession, meeting_ids: Iterable[int]
+) -> dict[int, tuple[datetime, str | None]]:
+    """Start and place of those of ``meeting_ids`` still planned, holding the rows until
+    the end of the transaction (FOR SHARE on PostgreSQL; SQLite's write transaction holds
+    the whole database): a meeting moved meanwhile waits, and the withdrawal of its stale
+    reminders comes after what this transaction adds."""
+    wanted = sorted(set(meeting_ids))
+    found: dict[int, tuple[datetime, str | None]] = {}
+    for start in range(0, len(wanted), CHUNK):
+        rows = await session.execute(
+            select(Meeting.id, Meeting.starts_at, func.coalesce(Meeting.place, Kelompok.place))
+            .join(Kelompok, Kelompok.id == Meeting.kelompok_id)
+            .where(Meeting.id.in_(wanted[start : start + CHUNK]),
+                   Meeting.status == MeetingStatus.PLANNED)
+            .with_for_update(read=True, of=Meeting)
+        )
+        found.update({meeting_id: (starts_at, place) for meeting_id, starts_at, place in rows})
+    return found
+
+
+async def meeting_info(session: AsyncSession, meeting_id: int) -> MeetingInfo | None:
+    row = (await session.execute(_meeting_info().where(Meeting.id == meeting_id))).first()
+    return _as_info(row) if row else None
+
+
+@dataclass(frozen=True)
+class Member:
+    """An active, not opted-out KPM of a meeting's kelompok and how to reach them."""
+
+    meeting_id: int
+    kpm_id: int
+    phone: str | None
+    preferred: Channel
+
+
+async def members_to_remind(
+    session: AsyncSession, start: datetime, end: datetime
+) -> tuple[list[Member], dict[int, dict[Channel, str]], set[int]]:
+    """For the planned meetings starting in ``(start, end]``: their active, not opted-out
+    members; the chat identities linked to those members (kpm id -> channel -> address);
+    and the members who said stop on one of those identities."""
+    due = (
+        select(Meeting.id, Meeting.kelompok_id)
+        .where(
+            Meeting.status == MeetingStatus.PLANNED,
+            Meeting.starts_at > start,
+            Meeting.starts_at <= end,
+        )
+        .subquery()
+    )
+    connection = await session.connection()  # plain rows: no ORM loading for 100,000 of them
+    rows = await connection.execute(
+        select(due.c.id, Kpm.id, Kpm.phone, Kpm.preferred_channel)
+        .join(Kpm, Kpm.kelompok_id == due.c.kelompok_id)
+        .where(Kpm.status == KpmStatus.AKTIF, Kpm.opted_out_at.is_(None))
+        .order_by(due.c.id, Kpm.id)
+    )
+    members = [Member(meeting_id, kpm_id, phone, Channel(channel))
+               for meeting_id, kpm_id, phone, channel in rows]
+    identities = await connection.execute(
+        select(ChannelIdentity.kpm_id, ChannelIdentity.channel, ChannelIdentity.address,
+               ChannelIdentity.opted_out_at)
+        .join(Kpm, Kpm.id == ChannelIdentity.kpm_id)
+        .where(Kpm.kelompok_id.in_(select(due.c.kelompok_id)), Kpm.status == KpmStatus.AKTIF)
+        .order_by(ChannelIdentity.kpm_id, ChannelIdentity.linked_at.desc())
+    )
+    linked: dict[int, dict[Channel, str]] = {}
+    stopped: set[int] = set()
+    for kpm_id, channel, address, opted_out_at in identities:
+        if opted_out_at is not None:
+            stopped.add(kpm_id)
+        else:
+            linked.setdefault(kpm_id, {}).setdefault(Channel(channel), address)
+    return members, linked, stopped
+
+
+async def staff_addresses(
+    session: AsyncSession, staff_ids: Iterable[int | None]
+) -> dict[int, tuple[Channel, str]]:
+    """The one chat address to reach each staff member at: the identity they last wrote
+    from (then the last linked), not opted out."""
+    wanted = sorted({staff_id for staff_id in staff_ids if staff_id is not None})
+    if not wanted:
+        return {}
+    found: dict[int, tuple[Channel, str]] = {}
+    for start in range(0, len(wanted), CHUNK):
+        rows = await session.execute(
+            select(ChannelIdentity.staff_id, ChannelIdentity.channel, ChannelIdentity.address)
+            .where(
+                ChannelIdentity.staff_id.in_(wanted[start : start + CHUNK]),
+                ChannelIdentity.opted_out_at.is_(None),
+            )
+            .order_by(
+                ChannelIdentity.staff_id,
+                ChannelIdentity.last_inbound_at.desc().nulls_last(),
+                ChannelIdentity.linked_at.desc(),
+                ChannelIdentity.id.desc(),
+            )
+        )
+        for staff_id, channel, address in rows:
+            found.setdefault(staff_id, (Channel(channel), address))
+    return found
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    case_id: int
+    category: str
+    follow_up_date: date
+    kpm_name: str
+    staff_id: int | None
+    zone: str | None
+
+
+async def follow_ups_between(session: AsyncSession, first: date, last: date) -> list[FollowUp]:
+    """Open cases whose follow-up date is within ``[first, last]``, with who handles them
+    (the case's staff member, else the kelompok's pendamping) and the kelompok's zone."""
+    zone, joins = _zone_of(Kelompok.desa_id)
+    statement = (
+        select(
+            CaseNote.id,
+            CaseNote.category,
+            CaseNote.follow_up_date,
+            Kpm.nama_pengurus,
+            func.coalesce(CaseNote.staff_id, Kelompok.pendamping_id),
+            zone,
+        )
+        .join(Kpm, Kpm.id == CaseNote.kpm_id)
+        .outerjoin(Kelompok, Kelompok.id == Kpm.kelompok_id)
+        .where(
+            CaseNote.status != CaseStatus.SELESAI,
+            CaseNote.follow_up_date >= first,
+            CaseNote.follow_up_date <= last,
+        )
+    )
+    rows = await session.execute(_join_all(statement, joins).order_by(CaseNote.id))
+    return [FollowUp(*row) for row in rows]
+
+
+# --- reminders of a meeting that changed -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentReminder:
+    channel: Channel
+    address: str
+    dedupe_key: str
+
+
+async def reminders_sent_or_due(
+    session: AsyncSession,
+    prefix: str,
+    *,
+    now: datetime,
+    since: datetime,
+    except_prefix: str | None = None,
+) -> list[SentReminder]:
+    """Reminders under ``prefix`` due between ``since`` and ``now`` that went out (or are
+    going) or are about to, leaving out those under ``except_prefix`` (the meeting's
+    current version). ``since`` bounds the scan by the (status, due time) index."""
+    gone = [
+        OutboxStatus.SENDING,
+        OutboxStatus.QUEUED,
+        OutboxStatus.SENT,
+        OutboxStatus.DELIVERED,
+        OutboxStatus.READ,
+    ]
+    statement = select(Outbox.channel, Outbox.address, Outbox.dedupe_key).where(
+        Outbox.dedupe_key.startswith(prefix, autoescape=True),
+        or_(
+            Outbox.status.in_(gone),
+            Outbox.status == OutboxStatus.PENDING,
+        ),
+        Outbox.next_attempt_at >= since,
+        Outbox.next_attempt_at <= now,
+    )
+    if except_prefix:
+        statement = statement.where(~Outbox.dedupe_key.startswith(except_prefix, autoescape=True))
+    rows = await session.execute(statement.order_by(Outbox.id))
+    return [SentReminder(Channel(channel), address, key) for channel, address, key in rows]
+
+
+async def existing_keys(session: AsyncSession, keys: Iterable[str]) -> set[str]:
+    """Those of ``keys`` already in the outbox, by exact match on the unique index (a key
+    range or LIKE would depend on the database's collation to use it)."""
+    wanted = list(set(keys))
+    connection = await session.connection()
+    postgres = session.bind.dialect.name == "postgresql"
+    found: set[str] = set()
+    for start in range(0, len(wanted), 20000):
+        chunk = wanted[start : start + 20000]
+        if postgres:  # one array parameter, not thousands
+            condition = Outbox.dedupe_key == any_(bindparam("keys", chunk, type_=ARRAY(String)))
+        else:  # one JSON parameter, not thousands
+            each = func.json_each(bindparam("keys", json.dumps(chunk))).table_valued("value")
+            condition = Outbox.dedupe_key.in_(select(each.c.value))
+        rows = await connection.execute(select(Outbox.dedupe_key).where(condition))
+        found.update(key for (key,) in rows)
+    return found
+
+
+async def withdraw_pending(
+    session: AsyncSession, prefix: str, *, now: datetime, except_prefix: str | None = None
+) -> int:
+    """Withdraw messages not yet sent under ``prefix``, except those under
+    ``except_prefix``; returns how many."""
+    statement = update(Outbox).where(
+        Outbox.dedupe_key.startswith(prefix, autoescape=True),
+        Outbox.status == OutboxStatus.PENDING,
+    )
+    if except_prefix:
+        statement = statement.where(~Outbox.dedupe_key.startswith(except_prefix, autoescape=True))
+    result = await session.execute(
+        statement.values(status=OutboxStatus.CANCELLED, error=WITHDRAWN, updated_at=now)
+    )
+    return result.rowcount
+
+
+async def restore_withdrawn(session: AsyncSession, prefix: str, *, now: datetime) -> int:
+    """Put back reminders under ``prefix`` withdrawn by a change that was undone (a meeting
+    moved away and back), when their time has not come yet."""
+    result = await session.execute(
+        update(Outbox)
+        .where(
+            Outbox.dedupe_key.startswith(prefix, autoescape=True),
+            Outbox.status == OutboxStatus.CANCELLED,
+            Outbox.error == WITHDRAWN,
+            Outbox.next_attempt_at > now,
+        )
+        .values(status=OutboxStatus.PENDING, error=None, updated_at=now)
+    )
+    return result.rowcount
+
+
+async def opted_out_kpm(session: AsyncSession, kpm_ids: Iterable[int]) -> set[int]:
+    """Those of ``kpm_ids`` who have opted out or are no longer active."""
+    wanted = sorted(set(kpm_ids))
+    if not wanted:
+        return set()
+    rows = await session.scalars(
+        select(Kpm.id).where(
+            Kpm.id.in_(wanted),
+            or_(Kpm.opted_out_at.is_not(None), Kpm.status != KpmStatus.AKTIF),
+        )
+    )
+    return set(rows)
