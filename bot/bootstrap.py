@@ -63,6 +63,7 @@ def engine_settings(app: App) -> EngineSettings:
         locale=settings.general.locale,
         default_timezone=settings.general.timezone,
         conversation_timeout_minutes=settings.general.conversation_timeout_minutes,
+        quiet_hours=(settings.scheduler.quiet_hours_start, settings.scheduler.quiet_hours_end),
     )
 
 

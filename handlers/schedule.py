@@ -10,6 +10,7 @@ from handlers.messages import IncomingMessage, Option
 from handlers.parsing.dates import format_date_id, parse_date
 from handlers.parsing.schedule_rule import MeetingRule, describe_rule, parse_meeting_rule
 from models import attendance as groups
+from models.meeting_changes import meeting_changed
 from models.schedule import move_meeting, schedule_of, set_rule
 
 MAX_PLACE = 200
@@ -106,7 +107,7 @@ async def move_place(message: IncomingMessage, ctx: Ctx) -> StepResult:
         return ctx.retry(ctx.t("schedule.place_invalid"))
     place = None if ctx.choice == "same" else ctx.text[:MAX_PLACE]
     day = date.fromisoformat(ctx.data["d"])
-    await move_meeting(
+    meeting_id = await move_meeting(
         ctx.session,
         ctx.staff,
         ctx.data["k"],
@@ -115,6 +116,10 @@ async def move_place(message: IncomingMessage, ctx: Ctx) -> StepResult:
         at=None,
         place=place,
         now=ctx.now,
+    )
+    start, end = ctx.settings.quiet_hours
+    await meeting_changed(
+        ctx.session, meeting_id, now=ctx.now, cancelled=False, quiet_start=start, quiet_end=end
     )
     return ctx.done(
         ctx.t(

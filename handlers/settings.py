@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import time
 
 from models.komponen import KomponenCatalog
 
@@ -74,3 +75,4 @@ class EngineSettings:
         "lainnya",
     )
     always_urgent: frozenset[str] = frozenset({"perlindungan_anak"})
+    quiet_hours: tuple[time, time] = (time(21, 0), time(6, 0))

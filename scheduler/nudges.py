@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.calendar import after_quiet_hours, day_text, time_text, zone
+from models.meeting_changes import QUIET, meeting_version
 from models.outbox import Enqueue, Priority, enqueue
 from models.planning import (
     FollowUp,
@@ -27,7 +28,6 @@ from models.planning import (
     staff_addresses,
 )
 from models.tables import Channel
-from scheduler.reminders import QUIET, meeting_version
 
 log = logging.getLogger(__name__)
 KIND = "pendamping_nudge"

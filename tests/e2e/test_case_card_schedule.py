@@ -128,3 +128,52 @@ async def test_the_schedule_rule_is_set_and_the_next_meeting_moved(sessions) -> 
     async with sessions() as session:
         meeting = await session.get(Meeting, world.melati_today)
     assert meeting.meeting_date == date(2026, 11, 29) and meeting.place == "Posyandu Melati"
+
+
+async def test_moving_a_meeting_in_chat_withdraws_its_reminders_and_sends_a_notice(
+    sessions,
+) -> None:
+    from datetime import UTC, datetime
+
+    from models.tables import Outbox, OutboxStatus
+    from scheduler.reminders import enqueue_reminders
+
+    world = await build_world(sessions)
+    async with sessions.begin() as session:
+        meeting = await session.get(Meeting, world.melati_today)
+        meeting.meeting_date = date(2026, 11, 26)
+        meeting.starts_at = datetime(2026, 11, 26, 2, tzinfo=UTC)  # Thursday 09:00 WIB
+    sweep_at = datetime(2026, 11, 23, 10, tzinfo=UTC)  # Monday 17:00 WIB: 3-day reminder due
+    first = await enqueue_reminders(
+        sessions,
+        now=sweep_at,
+        offsets_days=[3, 1],
+        reminder_time=time(16, 0),
+        quiet_start=time(21, 0),
+        quiet_end=time(6, 0),
+    )
+    assert first.enqueued == 24  # both offsets, each held until its own time
+    clock = FixedClock(sweep_at)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await chat.send("/jadwal Melati")
+    await chat.send("pindahkan pertemuan berikutnya")
+    await chat.send("30/11")
+    await chat.send("tempat sama")
+    assert "dipindah ke Senin, 30 November 2026" in chat.text
+    async with sessions() as session:
+        rows = list(await session.scalars(select(Outbox)))
+    reminders = [r for r in rows if r.kind == "meeting_reminder"]
+    notices = [r for r in rows if r.kind == "meeting_changed"]
+    assert {r.status for r in reminders} == {OutboxStatus.CANCELLED}
+    assert len(notices) == 12 and all(r.status is OutboxStatus.PENDING for r in notices)
+    assert notices[0].payload["key"] == "reminder.changed"
+    assert notices[0].payload["values"]["date"] == "Senin, 30 November 2026"
+    again = await enqueue_reminders(
+        sessions,
+        now=datetime(2026, 11, 27, 10, tzinfo=UTC),
+        offsets_days=[3, 1],
+        reminder_time=time(16, 0),
+        quiet_start=time(21, 0),
+        quiet_end=time(6, 0),
+    )
+    assert again.enqueued == 24  # both reminders again, for the new date

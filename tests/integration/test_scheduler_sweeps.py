@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.meeting_changes import meeting_changed
 from models.outbox import Priority
 from models.regions import RegionIndex
 from models.schedule import move_meeting
@@ -46,7 +47,7 @@ from models.text import name_key
 from scheduler import reminders
 from scheduler.nudges import enqueue_nudges
 from scheduler.planner import plan_meetings
-from scheduler.reminders import enqueue_reminders, meeting_changed
+from scheduler.reminders import enqueue_reminders
 
 # Sunday 22 November 2026, 10.00 WIB.
 PLANNED_AT = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)

@@ -1,0 +1,135 @@
+"""A meeting moved or cancelled: withdraw its pending reminders of the old time and tell
+the KPM (and the group chat) that already got or were due one. Called in the transaction
+that changes the meeting (the /jadwal flow); the next reminder sweep enqueues the reminders
+for the new time, whose dedupe keys carry the meeting's new version."""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.calendar import after_quiet_hours, day_text, time_text, zone
+from models.outbox import Enqueue, Priority, enqueue
+from models.planning import (
+    MeetingInfo,
+    meeting_info,
+    opted_out_kpm,
+    reminders_sent_or_due,
+    restore_withdrawn,
+    withdraw_pending,
+)
+from models.tables import Channel, MeetingStatus
+
+log = logging.getLogger(__name__)
+CHANGED_KIND = "meeting_changed"
+QUIET = (time(21, 0), time(6, 0))
+MAX_OFFSET_DAYS = 30  # the largest reminder offset the settings allow
+
+
+def meeting_version(starts_at: datetime, place: str | None) -> str:
+    """What a reminder says that can change: the start (UTC minute) and the place."""
+    start = starts_at.astimezone(UTC)
+    return f"{start:%Y%m%d%H%M}-{zlib.crc32((place or '').encode()):08x}"
+
+
+def reminder_prefix(meeting_id: int, version: str | None = None) -> str:
+    return f"reminder:{meeting_id}:{version}:" if version else f"reminder:{meeting_id}:"
+
+
+def reminder_values(meeting: MeetingInfo) -> dict[str, Any]:
+    local = meeting.starts_at.astimezone(zone(meeting.zone))
+    return {
+        "kelompok": meeting.kelompok,
+        "date": day_text(local.date()),
+        "time": time_text(local.time()),
+        "place": meeting.place,
+    }
+
+
+def template_variables(values: Mapping[str, Any]) -> dict[str, str]:
+    """WhatsApp template variables, never empty (Twilio refuses an empty one)."""
+    names = ("kelompok", "date", "time", "place")
+    return {str(number): str(values[name] or "-") for number, name in enumerate(names, 1)}
+
+
+@dataclass(frozen=True)
+class ChangeReport:
+    withdrawn: int  # pending reminders (and today's nudge) of the old time withdrawn
+    restored: int  # reminders of this very time withdrawn by an earlier change, put back
+    notices: int  # change notices enqueued
+
+
+async def meeting_changed(
+    session: AsyncSession,
+    meeting_id: int,
+    *,
+    now: datetime,
+    cancelled: bool,
+    quiet_start: time = QUIET[0],
+    quiet_end: time = QUIET[1],
+) -> ChangeReport:
+    """After a meeting was moved (date, time or place) or cancelled, in the caller's
+    transaction: withdraw its pending reminders of the old time and tell the KPM (and the
+    group chat) that already got or were due one. The next sweep enqueues the reminders for
+    the new time."""
+    meeting = await meeting_info(session, meeting_id)
+    if meeting is None:
+        return ChangeReport(0, 0, 0)
+    cancelled = cancelled or meeting.status is MeetingStatus.CANCELLED
+    version = meeting_version(meeting.starts_at, meeting.place)
+    prefix = reminder_prefix(meeting_id)
+    keep = None if cancelled else reminder_prefix(meeting_id, version)
+    since = now - timedelta(days=MAX_OFFSET_DAYS + 2)
+    told = await reminders_sent_or_due(session, prefix, now=now, since=since, except_prefix=keep)
+    withdrawn = await withdraw_pending(session, prefix, now=now, except_prefix=keep)
+    nudge = f"nudge-today:{meeting_id}:"
+    withdrawn += await withdraw_pending(
+        session, nudge, now=now, except_prefix=None if cancelled else f"{nudge}{version}:"
+    )
+    restored = 0 if keep is None else await restore_withdrawn(session, keep, now=now)
+    if now >= meeting.starts_at or not told:
+        return ChangeReport(withdrawn, restored, 0)
+    recipients: dict[str, tuple[Channel, str]] = {}
+    for row in told:
+        recipients.setdefault(row.dedupe_key.rsplit(":", 1)[1], (row.channel, row.address))
+    gone = await opted_out_kpm(session, [int(who) for who in recipients if who.isdigit()])
+    local_now = now.astimezone(zone(meeting.zone))
+    not_before = after_quiet_hours(local_now, quiet_start, quiet_end).astimezone(UTC)
+    values = reminder_values(meeting)
+    payload = {
+        "key": "reminder.cancelled" if cancelled else "reminder.changed",
+        "values": values,
+        "template_variables": template_variables(values),
+        "meeting_id": meeting_id,
+    }
+    stamp = f"{'cancelled' if cancelled else version}:{meeting.updated_at:%Y%m%d%H%M%S}"
+    notices = [
+        Enqueue(
+            channel=channel,
+            address=address,
+            kind=CHANGED_KIND,
+            payload=payload,
+            priority=Priority.NUDGE,
+            dedupe_key=f"changed:{meeting_id}:{stamp}:{who}",
+            not_before=not_before,
+            deadline_at=meeting.starts_at,
+        )
+        for who, (channel, address) in recipients.items()
+        if not (who.isdigit() and int(who) in gone)
+    ]
+    added = await enqueue(session, notices, now=now) if not_before < meeting.starts_at else 0
+    log.info(
+        "meeting %s %s: %d reminders withdrawn, %d restored, %d notices",
+        meeting_id,
+        "cancelled" if cancelled else "changed",
+        withdrawn,
+        restored,
+        added,
+    )
+    return ChangeReport(withdrawn, restored, added)
