@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.flow import PROMPT_KEY, Ctx, Flow, StepResult, remembered_options, resolve_choice
+from handlers.holiday_move import move_to_offered_day
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Option, Outcome, Reply
 from handlers.rsvp import kpm_reply
@@ -232,6 +233,9 @@ class Engine:
             ]
         if command:
             return [*notes, self._menu(self._t("command.unknown", command=word))]
+        if message.choice and message.choice.startswith("move:"):  # a holiday notice button
+            ctx = self._ctx(session, message, identity, state, "holiday")
+            return [*notes, Reply(await move_to_offered_day(ctx, message.choice))]
         if state.flow and state.step and state.flow in self._flows:
             return [*notes, *await self._step(session, message, identity, state)]
         chosen = resolve_choice(message, state.data)

@@ -177,3 +177,17 @@ async def test_moving_a_meeting_in_chat_withdraws_its_reminders_and_sends_a_noti
         quiet_end=time(6, 0),
     )
     assert again.enqueued == 24  # both reminders again, for the new date
+
+
+async def test_the_holiday_notice_button_moves_the_meeting(sessions) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    ani = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await ani.send(choice=f"move:{world.melati_today}:2026-11-23")
+    assert "dipindah ke Senin, 23 November 2026" in ani.text
+    async with sessions() as session:
+        meeting = await session.get(Meeting, world.melati_today)
+    assert meeting.meeting_date == date(2026, 11, 23)
+    budi = Chat(make_engine(sessions, clock), clock, "console:budi")
+    await budi.send(choice=f"move:{world.melati_today}:2026-11-24")
+    assert "tidak termasuk kelompok" in budi.text
