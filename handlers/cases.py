@@ -9,7 +9,15 @@ from handlers.flow import Ctx, Flow, StepResult
 from handlers.local_time import local_today
 from handlers.messages import IncomingMessage, Option
 from handlers.parsing.dates import format_date_id, parse_date
-from models.cases import NewCase, open_case, open_cases, update_case
+from models.cases import (
+    NewCase,
+    escalation_addresses,
+    mark_escalated,
+    open_case,
+    open_cases,
+    update_case,
+)
+from models.outbox import Enqueue, Priority, enqueue
 from models.tables import CaseSeverity, CaseStatus
 
 MIN_DESCRIPTION = 5
@@ -111,6 +119,8 @@ async def _save(ctx: Ctx, *, always_urgent: bool) -> StepResult:
         photos=[(ref, kind) for ref, kind in ctx.data.get("photos", [])],
     )
     case_id = await open_case(ctx.session, ctx.staff, new, now=ctx.now)
+    if new.severity is CaseSeverity.MENDESAK:
+        await _escalate(ctx, case_id, new)
     key = "case.saved_urgent" if new.severity is CaseSeverity.MENDESAK else "case.saved"
     text = ctx.t(
         key,
@@ -124,6 +134,41 @@ async def _save(ctx: Ctx, *, always_urgent: bool) -> StepResult:
     if always_urgent:
         text = ctx.t("case.always_urgent_note") + "\n" + text
     return ctx.done(text)
+
+
+async def _escalate(ctx: Ctx, case_id: int, new: NewCase) -> None:
+    """An urgent case goes to the coordinators over the KPM and the supervisor at once."""
+    targets = await escalation_addresses(ctx.session, new.kpm_id)
+    values = {
+        "id": case_id,
+        "category": ctx.t(f"case.category.{new.category}"),
+        "pendamping": ctx.staff.name,
+    }
+    await enqueue(
+        ctx.session,
+        [
+            Enqueue(
+                channel=channel,
+                address=address,
+                kind="alert",
+                priority=Priority.ALERT,
+                payload={
+                    "key": "alert.urgent_case",
+                    "values": values,
+                    "template_variables": {
+                        "1": str(case_id),
+                        "2": values["category"],
+                        "3": ctx.staff.name,
+                    },
+                },
+                dedupe_key=f"urgent-case:{case_id}:{address}",
+            )
+            for _, channel, address in targets
+        ],
+        now=ctx.now,
+    )
+    if targets:
+        await mark_escalated(ctx.session, case_id, targets[0][0], now=ctx.now)
 
 
 async def my_cases_entry(message: IncomingMessage, ctx: Ctx) -> StepResult:

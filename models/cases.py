@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.attendance import OutOfScope, kelompok_scope
 from models.audit import audit
@@ -16,9 +17,14 @@ from models.tables import (
     CaseSeverity,
     CaseStatus,
     CaseUpdate,
+    Channel,
+    ChannelIdentity,
+    Kelompok,
     Kpm,
     MediaAttachment,
+    Region,
     Staff,
+    StaffRole,
 )
 
 
@@ -141,4 +147,56 @@ async def update_case(
         entity="case_note",
         entity_id=case.id,
         detail={"status": status.value},
+    )
+
+
+async def escalation_addresses(
+    session: AsyncSession, kpm_id: int
+) -> list[tuple[int, Channel, str]]:
+    """Where an urgent case goes: the chat addresses (not opted out) of the coordinators
+    whose region contains the KPM's desa and of the pendamping's supervisor."""
+    desa, kec, kab = aliased(Region), aliased(Region), aliased(Region)
+    place = (
+        select(desa.id, kec.id, kab.id, kab.parent_id, Kelompok.pendamping_id)
+        .select_from(Kpm)
+        .join(Kelompok, Kelompok.id == Kpm.kelompok_id)
+        .join(desa, desa.id == Kelompok.desa_id)
+        .join(kec, kec.id == desa.parent_id)
+        .join(kab, kab.id == kec.parent_id)
+        .where(Kpm.id == kpm_id)
+    )
+    row = (await session.execute(place)).first()
+    if row is None:
+        return []
+    *regions, pendamping_id = row
+    supervisor = select(Staff.supervisor_id).where(Staff.id == pendamping_id)
+    rows = await session.execute(
+        select(Staff.id, ChannelIdentity.channel, ChannelIdentity.address)
+        .join(ChannelIdentity, ChannelIdentity.staff_id == Staff.id)
+        .where(
+            Staff.active,
+            ChannelIdentity.opted_out_at.is_(None),
+            or_(
+                and_(Staff.role == StaffRole.KOORDINATOR, Staff.region_id.in_(regions)),
+                Staff.id.in_(supervisor),
+            ),
+        )
+        .order_by(Staff.id, ChannelIdentity.id)
+    )
+    return [(staff_id, channel, address) for staff_id, channel, address in rows]
+
+
+async def mark_escalated(
+    session: AsyncSession, case_id: int, staff_id: int, *, now: datetime
+) -> None:
+    case = await session.get(CaseNote, case_id)
+    assert case is not None
+    case.escalated_to_id, case.escalated_at = staff_id, now
+    audit(
+        session,
+        actor="system",
+        action="case.escalate",
+        entity="case_note",
+        entity_id=case_id,
+        detail={"to_staff_id": staff_id},
     )

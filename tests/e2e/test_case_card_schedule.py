@@ -13,6 +13,7 @@ from models.tables import (
     CaseSeverity,
     CaseStatus,
     CaseUpdate,
+    Channel,
     Kelompok,
     MediaAttachment,
     Meeting,
@@ -191,3 +192,44 @@ async def test_the_holiday_notice_button_moves_the_meeting(sessions) -> None:
     budi = Chat(make_engine(sessions, clock), clock, "console:budi")
     await budi.send(choice=f"move:{world.melati_today}:2026-11-24")
     assert "tidak termasuk kelompok" in budi.text
+
+
+async def test_an_urgent_case_alerts_the_coordinator_of_the_region_at_once(sessions) -> None:
+    from models.tables import ChannelIdentity, Outbox
+
+    world = await build_world(sessions)
+    async with sessions.begin() as session:
+        session.add(
+            ChannelIdentity(
+                address="whatsapp:+6281211119999", channel=Channel.WHATSAPP, staff_id=world.dewi
+            )
+        )
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await chat.send("/kasus Nur Hasanah")
+    await chat.send("perlindungan anak")
+    await chat.send("Anak sering tidak pulang, ada tanda kekerasan.")
+    await chat.send("tanpa tanggal")
+    async with sessions() as session:
+        alerts = list(await session.scalars(select(Outbox).where(Outbox.kind == "alert")))
+        case = await session.scalar(select(CaseNote))
+    assert {a.address for a in alerts} == {"console:dewi", "whatsapp:+6281211119999"}
+    assert alerts[0].payload["key"] == "alert.urgent_case"
+    assert alerts[0].payload["values"]["category"] == "Perlindungan anak"
+    assert "Nur Hasanah" not in str(alerts[0].payload)
+    assert case.escalated_to_id == world.dewi and case.escalated_at == NOW
+
+
+async def test_an_ordinary_case_alerts_nobody(sessions) -> None:
+    from models.tables import Outbox
+
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await chat.send("/kasus Sumarni")
+    await chat.send("pendidikan")
+    await chat.send("Anak pindah sekolah, data belum diperbarui.")
+    await chat.send("tanpa tanggal")
+    await chat.send("biasa")
+    async with sessions() as session:
+        assert list(await session.scalars(select(Outbox))) == []
