@@ -46,5 +46,6 @@ def configure_logging(settings: LoggingSettings) -> None:
         "httpcore",
         "telegram",
         "aiohttp",
+        "apscheduler",  # one line per job run; the sweeps log their own summary
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
