@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 from handlers.flow import Ctx, Flow, StepResult
-from handlers.local_time import local_today, staff_zone
-from handlers.messages import IncomingMessage, Option
+from handlers.group_choice import choose_group, group_picked
+from handlers.local_time import staff_zone
+from handlers.messages import IncomingMessage
 from handlers.parsing.dates import format_date_id
-from models import attendance as groups
 from models.rsvp import rsvp_overview
 
 
 async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """Start: pick the group, unless the command named it or there is only one."""
-    found = await groups.groups_for(ctx.session, ctx.staff, await local_today(ctx))
-    if not found:
-        return ctx.done(ctx.t("attendance.no_groups"))
-    named = [g for g in found if ctx.text and ctx.text.casefold() in g.name.casefold()]
-    if len(named) == 1 or len(found) == 1:
-        chosen = (named or found)[0]
-        return await _show(ctx, chosen.id, chosen.name)
-    options = [Option(f"k:{g.id}", g.name) for g in found]
-    return ctx.ask("pick_group", ctx.t("rsvp.pick_group"), options)
+    return await choose_group(ctx, _show, prompt_key="rsvp.pick_group")
 
 
 async def pick_group(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """The group whose confirmations to see."""
-    if not ctx.choice or not ctx.choice.startswith("k:"):
-        return ctx.retry(ctx.t("attendance.pick_group_invalid"))
-    kelompok = await groups.group_in_scope(ctx.session, ctx.staff, int(ctx.choice[2:]))
-    return await _show(ctx, kelompok.id, kelompok.name)
+    return await group_picked(ctx, _show)
 
 
 async def _show(ctx: Ctx, kelompok_id: int, name: str) -> StepResult:

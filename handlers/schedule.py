@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from handlers.flow import Ctx, Flow, StepResult
+from handlers.group_choice import choose_group, group_picked
 from handlers.local_time import local_today
 from handlers.messages import IncomingMessage, Option
 from handlers.parsing.dates import format_date_id, parse_date
 from handlers.parsing.schedule_rule import MeetingRule, describe_rule, parse_meeting_rule
-from models import attendance as groups
 from models.meeting_changes import meeting_changed
 from models.schedule import move_meeting, schedule_of, set_rule
 
@@ -18,24 +18,15 @@ MAX_PLACE = 200
 
 async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """Start: pick the group, unless the command named it or there is only one."""
-    found = await groups.groups_for(ctx.session, ctx.staff, await local_today(ctx))
-    if not found:
-        return ctx.done(ctx.t("attendance.no_groups"))
-    named = [g for g in found if ctx.text and ctx.text.casefold() in g.name.casefold()]
-    if len(named) == 1 or len(found) == 1:
-        return await _group_chosen(ctx, (named or found)[0].id)
-    options = [Option(f"k:{g.id}", g.name) for g in found]
-    return ctx.ask("pick_group", ctx.t("schedule.pick_group"), options)
+    return await choose_group(ctx, _group_chosen, prompt_key="schedule.pick_group")
 
 
 async def pick_group(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """The group whose schedule to see."""
-    if not ctx.choice or not ctx.choice.startswith("k:"):
-        return ctx.retry(ctx.t("attendance.pick_group_invalid"))
-    return await _group_chosen(ctx, int(ctx.choice[2:]))
+    return await group_picked(ctx, _group_chosen)
 
 
-async def _group_chosen(ctx: Ctx, kelompok_id: int) -> StepResult:
+async def _group_chosen(ctx: Ctx, kelompok_id: int, name: str) -> StepResult:
     view = await schedule_of(ctx.session, ctx.staff, kelompok_id, await local_today(ctx))
     ctx.data.update(k=view.kelompok_id, kname=view.name, m=view.next_meeting_id)
     if view.weekday is not None and view.week_of_month is not None and view.at is not None:

@@ -1,0 +1,35 @@
+"""Choosing one of the staff member's groups: named in the command, the only one, or
+picked from a list. Shared by the flows that start from a kelompok."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from handlers.flow import Ctx, StepResult
+from handlers.local_time import local_today
+from handlers.messages import Option
+from models import attendance as groups
+
+Then = Callable[[Ctx, int, str], Awaitable[StepResult]]
+
+
+async def choose_group(ctx: Ctx, then: Then, *, prompt_key: str) -> StepResult:
+    """Continue with the group the command named or the only one; else ask in the
+    step ``pick_group``."""
+    found = await groups.groups_for(ctx.session, ctx.staff, await local_today(ctx))
+    if not found:
+        return ctx.done(ctx.t("attendance.no_groups"))
+    named = [g for g in found if ctx.text and ctx.text.casefold() in g.name.casefold()]
+    if len(named) == 1 or len(found) == 1:
+        chosen = (named or found)[0]
+        return await then(ctx, chosen.id, chosen.name)
+    options = [Option(f"k:{g.id}", g.name) for g in found]
+    return ctx.ask("pick_group", ctx.t(prompt_key), options)
+
+
+async def group_picked(ctx: Ctx, then: Then) -> StepResult:
+    """The answer in ``pick_group``."""
+    if not ctx.choice or not ctx.choice.startswith("k:"):
+        return ctx.retry(ctx.t("attendance.pick_group_invalid"))
+    kelompok = await groups.group_in_scope(ctx.session, ctx.staff, int(ctx.choice[2:]))
+    return await then(ctx, kelompok.id, kelompok.name)
