@@ -39,10 +39,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-import uvicorn
 from telegram import Bot
 from telegram.ext import ApplicationBuilder
 from telegram.request import HTTPXRequest
+
+from tests.fakes.local_server import LocalServer
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
 BOT_ID = 123456
@@ -214,36 +215,6 @@ class _DropLogFilter(logging.Filter):
         return record.getMessage() != _DROP_LOG
 
 
-class _Server(uvicorn.Server):
-    """uvicorn tuned for tests: no signal handlers (the test runner keeps Ctrl-C), and a stop
-    that takes milliseconds instead of uvicorn's 0.1 s ticks and fixed 0.1 s grace sleep."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.exit_requested = asyncio.Event()
-
-    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
-        return contextlib.nullcontext()
-
-    async def main_loop(self) -> None:
-        await self.on_tick(0)  # sets the Date header once
-        await self.exit_requested.wait()
-
-    async def shutdown(self, sockets: list[Any] | None = None) -> None:
-        for server in self.servers:
-            server.close()
-        state = self.server_state
-        for connection in list(state.connections):
-            connection.shutdown()  # idle keep-alive connections close now, busy ones after
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (self.config.timeout_graceful_shutdown or 2)
-        # uvicorn's state has nothing to await: poll it briefly
-        while (state.connections or state.tasks) and loop.time() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.002)
-        for task in list(state.tasks):
-            task.cancel()
-
-
 class FakeTelegramApi:
     """A Telegram Bot API server on 127.0.0.1 that records calls and answers like Telegram.
 
@@ -277,8 +248,7 @@ class FakeTelegramApi:
         self._updates_changed = asyncio.Event()
         self._poll_generation = 0
         self._closing = False
-        self._server: _Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server = LocalServer(self._app, "fake-telegram-api")
         self._port: int | None = None
         self._log_filter = _DropLogFilter()
         self._methods: dict[str, Callable[[Call], Awaitable[Any]]] = {
@@ -314,48 +284,24 @@ class FakeTelegramApi:
 
     async def start(self) -> None:
         """Serve on 127.0.0.1 at a free port, as a task of the running event loop."""
-        if self._server is not None:
-            raise RuntimeError("FakeTelegramApi is already running")
-        config = uvicorn.Config(
-            self._app,
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            interface="asgi3",
-            proxy_headers=False,
-            http="h11",
-            ws="none",
-            timeout_graceful_shutdown=2,
-        )
-        server = _Server(config)
         self._closing = False
         logging.getLogger("uvicorn.error").addFilter(self._log_filter)
-        task = asyncio.create_task(server.serve(), name="fake-telegram-api")
-        while not server.started:
-            if task.done():
-                logging.getLogger("uvicorn.error").removeFilter(self._log_filter)
-                await task
-                raise RuntimeError("the fake Telegram API server did not start")
-            await asyncio.sleep(0.005)
-        self._server, self._task = server, task
-        self._port = server.servers[0].sockets[0].getsockname()[1]
+        try:
+            self._port = await self._server.start()
+        except BaseException:
+            logging.getLogger("uvicorn.error").removeFilter(self._log_filter)
+            raise
 
     async def stop(self) -> None:
         """Stop serving; long polls still waiting answer ``[]`` first."""
-        if self._server is None or self._task is None:
+        if not self._server.running:
             return
         self._closing = True
         self._wake_pollers()
-        self._server.should_exit = True
-        self._server.exit_requested.set()
         try:
-            await self._task
+            await self._server.stop()
         finally:
             logging.getLogger("uvicorn.error").removeFilter(self._log_filter)
-            self._server = self._task = None
             self._port = None
 
     @property

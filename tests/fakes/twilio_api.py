@@ -112,12 +112,13 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
-import uvicorn
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+
+from tests.fakes.local_server import LocalServer
 
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 DEFAULT_AUTH_TOKEN = "test-auth-token"
@@ -244,34 +245,6 @@ class AsyncHttpClientWithTimeout(AsyncTwilioHttpClient):
         )
 
 
-class _Server(uvicorn.Server):
-    """uvicorn tuned for tests: no signal handlers and a stop in milliseconds."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.exit_requested = asyncio.Event()
-
-    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
-        return contextlib.nullcontext()
-
-    async def main_loop(self) -> None:
-        await self.on_tick(0)  # sets the Date header once
-        await self.exit_requested.wait()
-
-    async def shutdown(self, sockets: list[Any] | None = None) -> None:
-        for server in self.servers:
-            server.close()
-        state = self.server_state
-        for connection in list(state.connections):
-            connection.shutdown()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (self.config.timeout_graceful_shutdown or 2)
-        while (state.connections or state.tasks) and loop.time() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.002)
-        for task in list(state.tasks):
-            task.cancel()
-
-
 class FakeTwilioApi:
     """Twilio's Messages REST API on 127.0.0.1, recording calls and answering like Twilio.
 
@@ -299,8 +272,7 @@ class FakeTwilioApi:
         self._window: collections.deque[float] = collections.deque()  # monotonic accept times
         self._messages_changed = asyncio.Event()
         self._async_http_clients: list[AsyncTwilioHttpClient] = []
-        self._server: _Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server = LocalServer(self._app, "fake-twilio-api")
         self._port: int | None = None
         self._account_created = _rfc2822(datetime(2025, 1, 6, 3, 0, 0, tzinfo=UTC))
 
@@ -315,46 +287,15 @@ class FakeTwilioApi:
 
     async def start(self) -> None:
         """Serve on 127.0.0.1 at a free port, as a task of the running event loop."""
-        if self._server is not None:
-            raise RuntimeError("FakeTwilioApi is already running")
-        config = uvicorn.Config(
-            self._app,
-            host="127.0.0.1",
-            port=0,
-            log_level="warning",
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            interface="asgi3",
-            proxy_headers=False,
-            http="h11",
-            ws="none",
-            timeout_graceful_shutdown=2,
-        )
-        server = _Server(config)
-        task = asyncio.create_task(server.serve(), name="fake-twilio-api")
-        while not server.started:
-            if task.done():
-                await task
-                raise RuntimeError("the fake Twilio API server did not start")
-            await asyncio.sleep(0.005)
-        self._server, self._task = server, task
-        self._port = server.servers[0].sockets[0].getsockname()[1]
+        self._port = await self._server.start()
 
     async def stop(self) -> None:
         """Close the async HTTP clients made by :meth:`async_client`, then stop serving."""
         clients, self._async_http_clients = self._async_http_clients, []
         for http_client in clients:
             await http_client.close()
-        if self._server is None or self._task is None:
-            return
-        self._server.should_exit = True
-        self._server.exit_requested.set()
-        try:
-            await self._task
-        finally:
-            self._server = self._task = None
-            self._port = None
+        await self._server.stop()
+        self._port = None
 
     @property
     def port(self) -> int:
@@ -580,8 +521,7 @@ class FakeTwilioApi:
     async def _drop(self, scope: dict[str, Any], receive: _Receive) -> None:
         """Close the socket before any answer (uvicorn hides the transport: find it by peer)."""
         client = tuple(scope.get("client") or ())
-        assert self._server is not None
-        for connection in list(self._server.server_state.connections):
+        for connection in self._server.connections:
             if getattr(connection, "client", None) == client:
                 connection.transport.close()  # type: ignore[attr-defined]
                 break
