@@ -19,10 +19,6 @@ READ_ONLY = {"sqlite_read_only": True}
 """Execution options for a read-only session: on SQLite it begins DEFERRED, not IMMEDIATE."""
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def create_engine(
     url: str,
     *,

@@ -147,22 +147,6 @@ async def _enqueue_sqlite(session: AsyncSession, rows: list[tuple[Any, ...]]) ->
     return int(after.scalar_one() - start_changes)
 
 
-async def cancel_pending(session: AsyncSession, dedupe_prefix: str, *, now: datetime) -> int:
-    """Withdraw messages not yet sent whose dedupe key starts with ``dedupe_prefix``
-    (the reminders of a meeting that moved or was cancelled)."""
-    result = await session.execute(
-        update(Outbox)
-        .where(
-            Outbox.dedupe_key.startswith(dedupe_prefix, autoescape=True),
-            Outbox.status == OutboxStatus.PENDING,
-        )
-        .values(
-            status=OutboxStatus.CANCELLED, error="withdrawn: the meeting changed", updated_at=now
-        )
-    )
-    return result.rowcount
-
-
 def new_message(
     *,
     channel: Channel,
@@ -304,15 +288,19 @@ async def finish(
     error_code: str | None = None,
     error: str | None = None,
     retry_at: datetime | None = None,
+    attempts: int | None = None,
 ) -> None:
     """Record the outcome of one attempt: sent (with the provider's id), failed for good,
-    or back to pending until ``retry_at``."""
+    or back to pending until ``retry_at``. ``attempts``: set the count (the dispatcher
+    already counted it when claiming)."""
     values: dict[str, Any] = {
         "updated_at": now,
         "claimed_until": None,
         "error_code": error_code,
         "error": (error or None) and error[:500],
     }
+    if attempts is not None:
+        values["attempts"] = attempts
     if retry_at is not None:
         values.update(status=OutboxStatus.PENDING, next_attempt_at=retry_at)
     else:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -384,9 +384,7 @@ class TwilioChannel:
                 provider_id=result.provider_id,
                 error_code=result.error_code,
                 error=result.error,
-            )
-            await session.execute(
-                update(Outbox).where(Outbox.id == row.id).values(attempts=attempts)
+                attempts=attempts,
             )
         row.status, row.provider_id, row.attempts = result.status, result.provider_id, attempts
         row.error_code, row.error = result.error_code, result.error
