@@ -4,6 +4,10 @@ The file is read and checked row by row (:mod:`models.roster_parse`) and written
 batches with bulk statements, all in one transaction: the whole import lands or nothing
 does. KPM are matched by ID PKH; rows whose values did not change are not written; KPM
 missing from the file are never touched. Only counts are logged, never names or numbers.
+
+A ``status`` column sets each KPM's status (an empty cell leaves it alone). Entering a
+graduasi status stamps ``graduated_on`` with the row's ``tanggal_graduasi``, or with the
+import day (``now`` in the configured time zone); leaving graduasi clears it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from models.roster_parse import (
     header_key,
     open_roster,
 )
+from models.roster_status import GRADUASI, local_today
 from models.tables import Channel, Kelompok, Komponen, Kpm, KpmStatus, Region, Staff, StaffRole
 from models.text import clean_name, name_key
 
@@ -55,6 +60,9 @@ _UPDATE_KPM = (
         nama_pengurus=bindparam("b_nama"), nik=bindparam("b_nik"), phone=bindparam("b_phone"),
         kelompok_id=bindparam("b_kelompok"), updated_at=bindparam("b_now"),
     )
+)
+_UPDATE_KPM_STATUS = _UPDATE_KPM.values(
+    status=bindparam("b_status"), graduated_on=bindparam("b_graduated"),
 )
 
 
@@ -100,10 +108,15 @@ def _komponen_params(kpm_id: int, items: Iterable[KomponenItem]) -> Iterator[tup
 class _RosterWriter:
     """Matches checked rows to what the database holds and writes the difference."""
 
-    def __init__(self, session: AsyncSession, *, now: datetime, replace_komponen: bool) -> None:
+    def __init__(
+        self, session: AsyncSession, *, now: datetime, today: date, replace_komponen: bool,
+        has_status: bool,
+    ) -> None:
         self._session = session
         self._now = now
+        self._today = today
         self._replace_komponen = replace_komponen
+        self._has_status = has_status
         self._regions = RegionIndex(session)
         self._places: dict[tuple[str, str, str, str], tuple[int, int]] = {}  # -> (kec, desa)
         self._pendamping: dict[str, int] = {}  # name key -> staff id
@@ -239,12 +252,15 @@ class _RosterWriter:
         new_komponen: dict[str, tuple[KomponenItem, ...]] = {}
         updates: list[dict[str, Any]] = []
         replaced: dict[int, tuple[KomponenItem, ...]] = {}
+        has_status = self._has_status
         for row, kelompok_id in zip(rows, kelompok_ids, strict=True):
             known = existing.get(row.id_pkh)
             if known is None:
                 channel = Channel.WHATSAPP if row.phone else Channel.NONE
-                inserts.append((row.id_pkh, row.nik, row.nama_pengurus, row.phone, kelompok_id,
-                                channel))
+                values = (row.id_pkh, row.nik, row.nama_pengurus, row.phone, kelompok_id, channel)
+                if has_status:
+                    values += self._status(row, KpmStatus.AKTIF, None)
+                inserts.append(values)
                 if row.komponen:
                     new_komponen[row.id_pkh] = row.komponen
                 continue
@@ -252,15 +268,19 @@ class _RosterWriter:
             komponen_changed = row.komponen is not None and (
                 _sorted_komponen(row.komponen) != _sorted_komponen(old_komponen.get(kpm_id, ()))
             )
-            if not komponen_changed and known[1:] == (
+            status = self._status(row, known[5], known[6]) if has_status else ()
+            if not komponen_changed and known[1:5] == (
                 row.nama_pengurus, row.nik, row.phone, kelompok_id
-            ):
+            ) and (not status or status == known[5:]):
                 self.counts.unchanged += 1
                 continue
-            updates.append({
+            update_params = {
                 "b_id": kpm_id, "b_nama": row.nama_pengurus, "b_nik": row.nik,
                 "b_phone": row.phone, "b_kelompok": kelompok_id, "b_now": self._now,
-            })
+            }
+            if status:
+                update_params["b_status"], update_params["b_graduated"] = status
+            updates.append(update_params)
             if komponen_changed and row.komponen is not None:
                 replaced[kpm_id] = row.komponen
 
@@ -275,7 +295,7 @@ class _RosterWriter:
                 for kpm_id, id_pkh in created:
                     komponen_rows.extend(_komponen_params(kpm_id, new_komponen[id_pkh]))
         if updates:
-            await connection.execute(_UPDATE_KPM, updates)
+            await connection.execute(_UPDATE_KPM_STATUS if has_status else _UPDATE_KPM, updates)
             self.counts.updated += len(updates)
         if replaced:
             await connection.execute(delete(KOMPONEN).where(KOMPONEN.c.kpm_id.in_(list(replaced))))
@@ -285,15 +305,30 @@ class _RosterWriter:
             await self._insert_komponen(connection, komponen_rows)
             self.counts.komponen_written += len(komponen_rows)
 
+    def _status(
+        self, row: RosterRow, status: KpmStatus, graduated_on: date | None
+    ) -> tuple[KpmStatus, date | None]:
+        """(status, graduated_on) of a KPM stored with ``status`` and ``graduated_on`` once
+        ``row`` is imported: a graduasi status entered today is dated by the row or the
+        import day, one kept keeps its date unless the row gives one, others have none."""
+        if row.status is None:  # an empty cell: as stored
+            return status, graduated_on
+        if row.status not in GRADUASI:
+            return row.status, None
+        if row.status != status:
+            return row.status, row.graduated_on or self._today
+        return row.status, row.graduated_on or graduated_on
+
     async def _existing_kpm(
         self, connection: AsyncConnection, rows: list[RosterRow]
     ) -> dict[str, tuple[Any, ...]]:
-        """The KPM of these rows already stored, by ID PKH: (id, nama, nik, phone, kelompok)."""
+        """The KPM of these rows already stored, by ID PKH: (id, nama, nik, phone, kelompok,
+        status, graduated_on)."""
         if self._first_kpm:  # the table was empty and ID PKH are unique in the file
             return {}
         found = await connection.execute(
             select(KPM.c.id_pkh, KPM.c.id, KPM.c.nama_pengurus, KPM.c.nik, KPM.c.phone,
-                   KPM.c.kelompok_id)
+                   KPM.c.kelompok_id, KPM.c.status, KPM.c.graduated_on)
             .where(KPM.c.id_pkh.in_([row.id_pkh for row in rows]))
         )
         return {id_pkh: tuple(values) for id_pkh, *values in found}
@@ -314,11 +349,15 @@ class _RosterWriter:
 
     async def _insert_kpm(self, connection: AsyncConnection, rows: list[tuple[Any, ...]]) -> None:
         if self._kpm_insert is None:
-            self._kpm_insert = _BulkInsert(
-                connection, KPM,
-                ("id_pkh", "nik", "nama_pengurus", "phone", "kelompok_id", "preferred_channel"),
-                {"status": KpmStatus.AKTIF, "created_at": self._now, "updated_at": self._now},
+            columns: tuple[str, ...] = (
+                "id_pkh", "nik", "nama_pengurus", "phone", "kelompok_id", "preferred_channel",
             )
+            constants: dict[str, Any] = {"created_at": self._now, "updated_at": self._now}
+            if self._has_status:  # the status and graduated_on of each row
+                columns += ("status", "graduated_on")
+            else:
+                constants["status"] = KpmStatus.AKTIF
+            self._kpm_insert = _BulkInsert(connection, KPM, columns, constants)
         await self._kpm_insert(rows)
 
     async def _insert_komponen(
@@ -429,6 +468,7 @@ async def import_roster(
     rejects_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
     now: datetime | None = None,
+    timezone: str | None = None,
 ) -> ImportReport:
     """Import a CSV or XLSX roster in one transaction and say what happened.
 
@@ -436,19 +476,25 @@ async def import_roster(
     and matched, then rolled back. ``rejects_path``: where to write the refused rows as
     CSV for the operator to fix and import again. ``progress`` is called with the number
     of rows read, every thousand rows and at the end (:func:`count_rows` gives a total).
+    ``timezone`` (IANA name, default Asia/Jakarta) says which day ``now`` is: the import
+    day, which dates a graduation without a tanggal_graduasi and bounds those given.
     Raises :class:`RosterFileError`, before touching the database, for a problem with
     the whole file.
     """
     now = now or datetime.now(UTC)
+    today = local_today(now, timezone)
     path = Path(path)
     rejected: list[RejectedRow] = []
     rows_read = 0
     with open_roster(path) as source, _rejects_file(
         rejects_path, path, source.columns.headers, source.delimiter
     ) as write_reject:
-        validator = RowValidator(source.columns, catalog)
+        validator = RowValidator(source.columns, catalog, today=today)
         async with sessions() as session:
-            writer = _RosterWriter(session, now=now, replace_komponen=source.columns.has_komponen)
+            writer = _RosterWriter(
+                session, now=now, today=today, replace_komponen=source.columns.has_komponen,
+                has_status=source.columns.has_status,
+            )
             try:
                 await writer.load()
                 batch: list[RosterRow] = []

@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
@@ -25,17 +25,18 @@ from typing import Any, NamedTuple
 from models.komponen import KomponenCatalog
 from models.phone import PhoneError, normalize_phone
 from models.regions import UnknownProvince, find_province, region_key
-from models.tables import RegionLevel
+from models.roster_status import DATE_FORMATS, StatusReader, local_today, parse_date
+from models.tables import KpmStatus, RegionLevel
 from models.text import clean_name, name_key
 
 REQUIRED = (
     "id_pkh", "nama_pengurus", "nik", "kelompok", "desa", "kecamatan", "kabupaten",
     "provinsi", "pendamping",
 )
-OPTIONAL = ("no_hp", "komponen")
+OPTIONAL = ("no_hp", "komponen", "status", "tanggal_graduasi")
 FIELDS = (  # the order RowValidator reads them in
     "id_pkh", "nama_pengurus", "nik", "no_hp", "kelompok", "desa", "kecamatan", "kabupaten",
-    "provinsi", "pendamping", "komponen",
+    "provinsi", "pendamping", "komponen", "status", "tanggal_graduasi",
 )
 ALIASES: dict[str, tuple[str, ...]] = {
     "id_pkh": ("id pkh", "idpkh", "no pkh"),
@@ -49,6 +50,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "provinsi": (),
     "pendamping": ("nama pendamping",),
     "komponen": (),
+    "status": ("status kpm", "status kepesertaan", "keterangan status"),
+    "tanggal_graduasi": ("tgl graduasi", "tmt graduasi"),
 }
 MAX_LENGTHS = {  # the column sizes of the tables
     "id_pkh": 40, "nama_pengurus": 120, "kelompok": 120, "desa": 120, "kecamatan": 120,
@@ -60,8 +63,6 @@ XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
 _HEADER_NOISE = re.compile(r"[\s\-_.]+")
 _KOMPONEN_SEPARATORS = re.compile(r"[;,|\r\n]+")
-_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_DMY_DATE = re.compile(r"(\d{1,2})([-/])(\d{1,2})\2(\d{4})")
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()/]+")
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -93,6 +94,10 @@ class ColumnMap:
     @property
     def has_komponen(self) -> bool:
         return "komponen" in self.index
+
+    @property
+    def has_status(self) -> bool:
+        return "status" in self.index
 
 
 def map_columns(headers: list[str], source: str) -> ColumnMap:
@@ -305,27 +310,12 @@ class RosterRow(NamedTuple):
     provinsi: str  # the catalog's official province name
     pendamping: str
     komponen: tuple[KomponenItem, ...] | None  # None when the file has no komponen column
+    status: KpmStatus | None = None  # None: the cell is empty or the file has no such column
+    graduated_on: date | None = None  # tanggal_graduasi, only with a graduasi status
 
     @property
     def region_path(self) -> tuple[str, str, str, str]:
         return (self.provinsi, self.kabupaten, self.kecamatan, self.desa)
-
-
-def parse_date(text: str) -> date | None:
-    """A date written YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY; None when it is none of them."""
-    text = text.strip()
-    try:
-        if len(text) == 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit():
-            return date.fromisoformat(text)
-        if match := _ISO_DATE.fullmatch(text):
-            year, month, day = match.groups()
-            return date(int(year), int(month), int(day))
-        if match := _DMY_DATE.fullmatch(text):
-            day, _, month, year = match.groups()
-            return date(int(year), int(month), int(day))
-    except ValueError:  # 31-02-2020
-        return None
-    return None
 
 
 class KomponenReader:
@@ -362,7 +352,7 @@ class KomponenReader:
                 if birth_date is None:
                     problems.append(
                         f"komponen {written!r}: bad date {written_date.strip()!r} "
-                        "(use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY)"
+                        f"({DATE_FORMATS})"
                     )
                     continue
             end_date = self._catalog[komponen_type].end_date(birth_date)
@@ -430,7 +420,8 @@ class RowValidator:
     """Checks rows one by one, remembering what a file-wide check needs: the first row
     of each ID PKH and the pendamping each kelompok was first given."""
 
-    def __init__(self, columns: ColumnMap, catalog: KomponenCatalog) -> None:
+    def __init__(self, columns: ColumnMap, catalog: KomponenCatalog, *,
+                 today: date | None = None) -> None:  # the import day; default: in Jakarta
         self._columns = columns
         self._has_komponen = columns.has_komponen
         # Absent optional columns read an empty cell added after the last column.
@@ -443,6 +434,7 @@ class RowValidator:
         self._kelompok_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._kelompok_owner: dict[tuple[str, ...], tuple[str, str, int]] = {}
         self._komponen = KomponenReader(catalog)
+        self._status = StatusReader(today or local_today(datetime.now(UTC)))
         self._name_keys: dict[str, str] = {}
 
     def values(self, cells: list[str]) -> dict[str, str]:
@@ -461,7 +453,7 @@ class RowValidator:
             cells = cells + [""] * (self._width - len(cells))
         texts = tuple(map(str.strip, self._cells(cells)))
         (id_pkh, nama, nik, raw_phone, kelompok, desa, kecamatan, kabupaten, raw_provinsi,
-         pendamping, raw_komponen) = texts
+         pendamping, raw_komponen, raw_status, raw_graduated) = texts
         problems: list[str] = []
         if not (id_pkh and nama and nik and kelompok and desa and kecamatan and kabupaten
                 and raw_provinsi and pendamping):
@@ -492,6 +484,10 @@ class RowValidator:
         if self._has_komponen:
             komponen, komponen_problems = self._komponen.read(raw_komponen)
             problems.extend(komponen_problems)
+        status = graduated_on = None
+        if raw_status or raw_graduated:
+            status, graduated_on, status_problems = self._status.read(raw_status, raw_graduated)
+            problems.extend(status_problems)
 
         if not problems and provinsi:
             problem = self._check_kelompok_owner(
@@ -504,7 +500,7 @@ class RowValidator:
         assert provinsi
         return RosterRow(
             row_number, id_pkh, clean_name(nama), nik, phone, kelompok, desa, kecamatan,
-            kabupaten, provinsi, pendamping, komponen,
+            kabupaten, provinsi, pendamping, komponen, status, graduated_on,
         )
 
     def _province(self, written: str) -> str | None:

@@ -23,6 +23,7 @@ from models.tables import (
     Kelompok,
     Komponen,
     Kpm,
+    KpmStatus,
     Region,
     RegionLevel,
     Staff,
@@ -614,3 +615,174 @@ async def test_the_rejects_file_cannot_overwrite_the_roster_being_read(
 
     assert path.read_text(encoding="utf-8").startswith("ID PKH,")
     assert await count(sessions, Kpm) == 0
+
+
+# -- status and graduation date -----------------------------------------------------------------
+
+STATUS_HEADERS = [*HEADERS, "Status KPM", "Tgl Graduasi"]
+
+
+def status_row(number: int, status: str = "", graduated: str = "", **changes: str) -> list[str]:
+    return [*kpm_row(number, **changes), status, graduated]
+
+
+async def statuses(sessions: Sessions) -> list[tuple[str, KpmStatus, date | None]]:
+    rows = await rows_of(
+        sessions, select(Kpm.id_pkh, Kpm.status, Kpm.graduated_on).order_by(Kpm.id_pkh)
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_new_kpm_are_imported_with_their_status_and_graduation_date(
+    sessions: Sessions, catalog: KomponenCatalog, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "r.csv", [
+        status_row(1, "Graduasi Sejahtera Mandiri", "31/03/2025"),
+        status_row(2, "alamiah"),
+        status_row(3, " Non Aktif "),
+        status_row(4),
+        status_row(5, "graduasi_alamiah", "2025-07-01"),
+    ], headers=STATUS_HEADERS)
+
+    report = await run(sessions, path, catalog)
+
+    assert (report.imported, report.rejected) == (5, [])
+    assert await statuses(sessions) == [
+        ("P-001", KpmStatus.GRADUASI_MANDIRI, date(2025, 3, 31)),
+        ("P-002", KpmStatus.GRADUASI_ALAMIAH, date(2025, 7, 1)),  # the import day
+        ("P-003", KpmStatus.KELUAR, None),
+        ("P-004", KpmStatus.AKTIF, None),
+        ("P-005", KpmStatus.GRADUASI_ALAMIAH, date(2025, 7, 1)),
+    ]
+
+
+async def test_a_kpm_graduating_without_a_date_gets_the_import_day_in_jakarta(
+    sessions: Sessions, catalog: KomponenCatalog, tmp_path: Path
+) -> None:
+    await run(sessions, write_csv(tmp_path / "v1.csv", [kpm_row(1), kpm_row(2)]), catalog)
+    evening = datetime(2025, 8, 31, 18, 30, tzinfo=UTC)  # 1 September, 01:30 WIB
+    second = write_csv(tmp_path / "v2.csv", [status_row(1, "Graduasi Alamiah"), status_row(2)],
+                       headers=STATUS_HEADERS)
+
+    report = await import_roster(sessions, second, catalog=catalog, now=evening)
+
+    assert (report.imported, report.updated, report.unchanged) == (0, 1, 1)
+    assert await statuses(sessions) == [
+        ("P-001", KpmStatus.GRADUASI_ALAMIAH, date(2025, 9, 1)),
+        ("P-002", KpmStatus.AKTIF, None),
+    ]
+    updated = await rows_of(sessions, select(Kpm.updated_at).order_by(Kpm.id_pkh))
+    assert [when for (when,) in updated] == [evening, NOW]
+
+
+async def test_reimporting_the_same_statuses_leaves_them_and_their_dates_unchanged(
+    sessions: Sessions, catalog: KomponenCatalog, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "r.csv", [
+        status_row(1, "graduasi mandiri", "2025-02-01"), status_row(2, "alamiah"),
+        status_row(3, "keluar"), status_row(4, "aktif"), status_row(5),
+    ], headers=STATUS_HEADERS)
+    await run(sessions, path, catalog)
+    before = await statuses(sessions)
+
+    report = await import_roster(
+        sessions, path, catalog=catalog, now=datetime(2025, 9, 1, 3, 0, tzinfo=UTC)
+    )
+
+    assert (report.imported, report.updated, report.unchanged) == (0, 0, 5)
+    assert await statuses(sessions) == before
+    assert before[1] == ("P-002", KpmStatus.GRADUASI_ALAMIAH, date(2025, 7, 1))  # not 1 Sept
+    updated = await rows_of(sessions, select(Kpm.updated_at))
+    assert {when for (when,) in updated} == {NOW}
+
+
+async def test_leaving_graduasi_clears_the_date_and_a_new_graduasi_or_date_sets_it(
+    sessions: Sessions, catalog: KomponenCatalog, tmp_path: Path
+) -> None:
+    await run(sessions, write_csv(tmp_path / "v1.csv", [
+        status_row(n, "graduasi alamiah", "2025-01-15") for n in range(1, 6)
+    ], headers=STATUS_HEADERS), catalog)
+    later = datetime(2025, 9, 1, 3, 0, tzinfo=UTC)
+
+    report = await import_roster(sessions, write_csv(tmp_path / "v2.csv", [
+        status_row(1, "Aktif"),
+        status_row(2, "dikeluarkan"),
+        status_row(3, "graduasi mandiri"),  # another graduasi: dated the import day
+        status_row(4, "graduasi alamiah", "20-02-2025"),  # a corrected date
+        status_row(5, "graduasi alamiah"),  # no date given: the stored one is kept
+    ], headers=STATUS_HEADERS), catalog=catalog, now=later)
+
+    assert (report.updated, report.unchanged, report.rejected) == (4, 1, [])
+    assert await statuses(sessions) == [
+        ("P-001", KpmStatus.AKTIF, None),
+        ("P-002", KpmStatus.KELUAR, None),
+        ("P-003", KpmStatus.GRADUASI_MANDIRI, date(2025, 9, 1)),
+        ("P-004", KpmStatus.GRADUASI_ALAMIAH, date(2025, 2, 20)),
+        ("P-005", KpmStatus.GRADUASI_ALAMIAH, date(2025, 1, 15)),
+    ]
+
+
+async def test_bad_statuses_and_graduation_dates_are_refused_naming_the_column(
+    sessions: Sessions, catalog: KomponenCatalog, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "r.csv", [
+        status_row(1, "lulus"),
+        status_row(2, "graduasi mandiri", "31/02/2025"),
+        status_row(3, "alamiah", "2025-07-02"),
+        status_row(4, "aktif", "2025-03-01"),
+        status_row(5, "", "2025-03-01"),
+        status_row(6, "mandiri", "2025-06-30"),
+    ], headers=STATUS_HEADERS)
+
+    report = await run(sessions, path, catalog)
+
+    assert [(bad.row_number, bad.reason) for bad in report.rejected] == [
+        (2, "unknown status 'lulus' (use aktif, graduasi alamiah, graduasi mandiri or keluar)"),
+        (3, "tanggal_graduasi: bad date '31/02/2025' (use YYYY-MM-DD, DD-MM-YYYY or "
+            "DD/MM/YYYY, e.g. 2025-07-01 or 01/07/2025)"),
+        (4, "tanggal_graduasi 2025-07-02 is in the future (today is 2025-07-01)"),
+        (5, "tanggal_graduasi with status 'aktif': only a graduasi status (graduasi alamiah "
+            "or graduasi mandiri) has a graduation date"),
+        (6, "tanggal_graduasi needs a status (graduasi alamiah or graduasi mandiri)"),
+    ]
+    assert report.rejected[0].values["Status KPM"] == "lulus"
+    assert await statuses(sessions) == [("P-006", KpmStatus.GRADUASI_MANDIRI, date(2025, 6, 30))]
+
+
+async def test_a_file_without_the_status_columns_leaves_statuses_alone(
+    sessions: Sessions, catalog: KomponenCatalog, tmp_path: Path
+) -> None:
+    await run(sessions, write_csv(tmp_path / "v1.csv", [
+        status_row(1, "graduasi alamiah", "2025-01-15"), status_row(2, "keluar"),
+    ], headers=STATUS_HEADERS), catalog)
+
+    report = await run(sessions, write_csv(tmp_path / "v2.csv", [
+        kpm_row(1, **{"Nama Pengurus": "Ibu Baru"}), kpm_row(2), kpm_row(3),
+    ]), catalog)
+
+    assert (report.imported, report.updated, report.unchanged) == (1, 1, 1)
+    assert await statuses(sessions) == [
+        ("P-001", KpmStatus.GRADUASI_ALAMIAH, date(2025, 1, 15)),
+        ("P-002", KpmStatus.KELUAR, None),
+        ("P-003", KpmStatus.AKTIF, None),
+    ]
+
+
+async def test_a_workbook_date_cell_is_read_as_the_graduation_date(
+    sessions: Sessions, catalog: KomponenCatalog, tmp_path: Path
+) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Status Kepesertaan", "Tgl Graduasi", *HEADERS])
+    sheet.append(["Graduasi Alamiah", datetime(2025, 3, 31), *kpm_row(1)])
+    sheet.append(["KELUAR", None, *kpm_row(2)])
+    workbook.save(tmp_path / "roster.xlsx")
+
+    report = await run(sessions, tmp_path / "roster.xlsx", catalog)
+
+    assert (report.imported, report.rejected) == (2, [])
+    assert await statuses(sessions) == [
+        ("P-001", KpmStatus.GRADUASI_ALAMIAH, date(2025, 3, 31)),
+        ("P-002", KpmStatus.KELUAR, None),
+    ]

@@ -25,6 +25,8 @@ from models.roster_parse import (
     parse_date,
     parse_komponen,
 )
+from models.roster_status import StatusReader, parse_status
+from models.tables import KpmStatus
 
 HEADERS = [
     "ID PKH", "Nama KPM", "NIK", "No HP", "Nama Kelompok", "Desa", "Kecamatan", "Kabupaten",
@@ -79,14 +81,16 @@ def test_headers_match_whatever_their_case_spacing_dashes_and_underscores() -> N
      ("Nama Ibu", "nama_pengurus"), ("Pengurus", "nama_pengurus"), ("No NIK", "nik"),
      ("NIK Pengurus", "nik"), ("HP", "no_hp"), ("Telepon", "no_hp"), ("No. Telp", "no_hp"),
      ("WhatsApp", "no_hp"), ("WA", "no_hp"), ("Kelurahan", "desa"), ("Kota", "kabupaten"),
-     ("Kab", "kabupaten")],
+     ("Kab", "kabupaten"), ("Status KPM", "status"), ("Status Kepesertaan", "status"),
+     ("Keterangan Status", "status"), ("Tgl. Graduasi", "tanggal_graduasi"),
+     ("TMT Graduasi", "tanggal_graduasi"), ("tanggal_graduasi", "tanggal_graduasi")],
 )
 def test_each_common_alias_names_its_field(header: str, field: str) -> None:
     headers = [header if name == field else name for name in (
         "id_pkh", "nama_pengurus", "nik", "kelompok", "desa", "kecamatan", "kabupaten",
         "provinsi", "pendamping",
     )]
-    if field == "no_hp":
+    if field in ("no_hp", "status", "tanggal_graduasi"):
         headers.append(header)
     assert map_columns(headers, "roster.csv").index[field] == headers.index(header)
 
@@ -109,6 +113,7 @@ def test_komponen_and_phone_columns_are_optional() -> None:
     columns = map_columns([h for h in HEADERS if h not in ("No HP", "Komponen")], "roster.csv")
     assert "no_hp" not in columns.index
     assert not columns.has_komponen
+    assert not columns.has_status
 
 
 # -- cells and small parsers --------------------------------------------------------------------
@@ -281,6 +286,84 @@ def test_the_values_of_a_refused_row_keep_the_headers_and_number_duplicates(
     assert RowValidator(columns, catalog).values(["P-1", "a"]) == {
         "ID PKH": "P-1", "Catatan": "a", "Catatan (3)": "",
     }
+
+
+# -- status and graduation date -------------------------------------------------------------------
+
+TODAY = date(2025, 7, 1)
+
+
+@pytest.mark.parametrize(
+    ("written", "status"),
+    [("aktif", KpmStatus.AKTIF), (" AKTIF ", KpmStatus.AKTIF),
+     ("Graduasi Alamiah", KpmStatus.GRADUASI_ALAMIAH), ("alamiah", KpmStatus.GRADUASI_ALAMIAH),
+     ("graduasi_alamiah", KpmStatus.GRADUASI_ALAMIAH),
+     ("Graduasi  Mandiri", KpmStatus.GRADUASI_MANDIRI),
+     ("Graduasi Sejahtera Mandiri", KpmStatus.GRADUASI_MANDIRI),
+     ("sejahtera-mandiri", KpmStatus.GRADUASI_MANDIRI), ("MANDIRI", KpmStatus.GRADUASI_MANDIRI),
+     ("keluar", KpmStatus.KELUAR), ("Dikeluarkan", KpmStatus.KELUAR),
+     ("Non Aktif", KpmStatus.KELUAR), ("non-aktif", KpmStatus.KELUAR),
+     ("NONAKTIF", KpmStatus.KELUAR),
+     ("lulus", None), ("graduasi", None), ("", None)],
+)
+def test_statuses_are_matched_whatever_their_case_and_spacing(
+    written: str, status: KpmStatus | None
+) -> None:
+    assert parse_status(written) == status
+
+
+@pytest.mark.parametrize(
+    ("status", "written", "expected"),
+    [("Graduasi Alamiah", "2025-03-31", (KpmStatus.GRADUASI_ALAMIAH, date(2025, 3, 31))),
+     ("mandiri", "31/03/2025", (KpmStatus.GRADUASI_MANDIRI, date(2025, 3, 31))),
+     ("alamiah", "01-07-2025", (KpmStatus.GRADUASI_ALAMIAH, TODAY)),
+     ("alamiah", "", (KpmStatus.GRADUASI_ALAMIAH, None)),
+     ("keluar", "", (KpmStatus.KELUAR, None))],
+)
+def test_a_status_and_its_graduation_date_are_read(
+    status: str, written: str, expected: tuple[KpmStatus, date | None]
+) -> None:
+    assert StatusReader(TODAY).read(status, written) == (*expected, [])
+
+
+@pytest.mark.parametrize(
+    ("status", "written", "problems"),
+    [("lulus", "",
+      ["unknown status 'lulus' (use aktif, graduasi alamiah, graduasi mandiri or keluar)"]),
+     ("alamiah", "2025-13-01",
+      ["tanggal_graduasi: bad date '2025-13-01' (use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY, "
+       "e.g. 2025-07-01 or 01/07/2025)"]),
+     ("alamiah", "2025-07-02",
+      ["tanggal_graduasi 2025-07-02 is in the future (today is 2025-07-01)"]),
+     ("Keluar", "2025-03-01",
+      ["tanggal_graduasi with status 'Keluar': only a graduasi status (graduasi alamiah or "
+       "graduasi mandiri) has a graduation date"]),
+     ("", "2025-03-01",
+      ["tanggal_graduasi needs a status (graduasi alamiah or graduasi mandiri)"])],
+)
+def test_a_bad_status_or_graduation_date_is_a_problem_naming_the_column(
+    status: str, written: str, problems: list[str]
+) -> None:
+    assert StatusReader(TODAY).read(status, written)[2] == problems
+
+
+def test_a_row_carries_its_status_and_graduation_date(catalog: KomponenCatalog) -> None:
+    columns = map_columns([*HEADERS, "Status", "Tgl Graduasi"], "roster.csv")
+    validator = RowValidator(columns, catalog, today=TODAY)
+
+    graduated = validator.validate(2, [*GOOD, "Graduasi Mandiri", cell_text(datetime(2025, 3, 1))])
+    plain = validator.validate(3, [*row(id_pkh="P-002"), "", ""])
+
+    assert columns.has_status
+    assert isinstance(graduated, RosterRow) and isinstance(plain, RosterRow)
+    assert (graduated.status, graduated.graduated_on) == (
+        KpmStatus.GRADUASI_MANDIRI, date(2025, 3, 1)
+    )
+    assert (plain.status, plain.graduated_on) == (None, None)
+    assert validator.validate(4, [*row(id_pkh="P-003", nik="1"), "lulus", ""]) == (
+        "NIK must have 16 digits, got 1; unknown status 'lulus' "
+        "(use aktif, graduasi alamiah, graduasi mandiri or keluar)"
+    )
 
 
 # -- files --------------------------------------------------------------------------------------

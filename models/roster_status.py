@@ -1,0 +1,129 @@
+"""Reading the dates and the status of a roster row: ``status`` and ``tanggal_graduasi``.
+
+Nothing here touches the database. A status is matched whatever its case, spaces, dashes
+and underscores ("Graduasi Sejahtera Mandiri", "non-aktif", "graduasi_alamiah"); a date is
+written YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY (an Excel date cell reads as YYYY-MM-DD).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from models.calendar import zone
+from models.tables import KpmStatus
+
+DATE_FORMATS = "use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY"
+STATUS_WORDS: dict[KpmStatus, tuple[str, ...]] = {  # how operators write each status
+    KpmStatus.AKTIF: ("aktif",),
+    KpmStatus.GRADUASI_ALAMIAH: ("graduasi alamiah", "alamiah"),
+    KpmStatus.GRADUASI_MANDIRI: (
+        "graduasi mandiri", "graduasi sejahtera mandiri", "sejahtera mandiri", "mandiri",
+    ),
+    KpmStatus.KELUAR: ("keluar", "dikeluarkan", "non aktif", "nonaktif"),
+}
+GRADUASI = frozenset({KpmStatus.GRADUASI_ALAMIAH, KpmStatus.GRADUASI_MANDIRI})
+STATUS_HINT = "use aktif, graduasi alamiah, graduasi mandiri or keluar"
+
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DMY_DATE = re.compile(r"(\d{1,2})([-/])(\d{1,2})\2(\d{4})")
+_STATUS_NOISE = re.compile(r"[\s\-_.]+")
+
+
+def status_key(text: str) -> str:
+    """How a status is matched: case, spaces, dashes, dots and underscores ignored."""
+    return _STATUS_NOISE.sub("", text).casefold()
+
+
+_STATUS_BY_KEY = {
+    status_key(written): status
+    for status, spellings in STATUS_WORDS.items()
+    for written in (status.value, *spellings)
+}
+
+
+def parse_date(text: str) -> date | None:
+    """A date written YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY; None when it is none of them."""
+    text = text.strip()
+    try:
+        if len(text) == 10 and text[4] == "-" and text[7] == "-" and text[:4].isdigit():
+            return date.fromisoformat(text)
+        if match := _ISO_DATE.fullmatch(text):
+            year, month, day = match.groups()
+            return date(int(year), int(month), int(day))
+        if match := _DMY_DATE.fullmatch(text):
+            day, _, month, year = match.groups()
+            return date(int(year), int(month), int(day))
+    except ValueError:  # 31-02-2020
+        return None
+    return None
+
+
+def parse_status(text: str) -> KpmStatus | None:
+    """The status a cell names ("Graduasi Sejahtera Mandiri", "nonaktif"); None when unknown."""
+    return _STATUS_BY_KEY.get(status_key(text))
+
+
+def local_today(now: datetime, zone_name: str | None = None) -> date:
+    """The calendar day of ``now`` on the wall clock of ``zone_name`` (Jakarta by default)."""
+    return now.astimezone(zone(zone_name)).date()
+
+
+class StatusReader:
+    """Reads the ``status`` and ``tanggal_graduasi`` cells of rows, remembering each
+    spelling and each date it has seen (a roster repeats them thousands of times)."""
+
+    def __init__(self, today: date) -> None:
+        self._today = today
+        self._statuses: dict[str, KpmStatus | None] = {}
+        self._dates: dict[str, date | None] = {}
+
+    def read(
+        self, written_status: str, written_date: str
+    ) -> tuple[KpmStatus | None, date | None, list[str]]:
+        """(status, graduation date, problems) of a row's two cells, already stripped.
+        An empty status leaves the stored one alone; a date needs a graduasi status and
+        must not be after today."""
+        status: KpmStatus | None = None
+        problems: list[str] = []
+        if written_status:
+            status = self._status(written_status)
+            if status is None:
+                problems.append(f"unknown status {written_status!r} ({STATUS_HINT})")
+        if not written_date:
+            return status, None, problems
+        graduated_on = self._date(written_date)
+        if graduated_on is None:
+            problems.append(
+                f"tanggal_graduasi: bad date {written_date!r} ({DATE_FORMATS}, e.g. "
+                f"{self._today:%Y-%m-%d} or {self._today:%d/%m/%Y})"
+            )
+        elif graduated_on > self._today:
+            problems.append(
+                f"tanggal_graduasi {graduated_on:%Y-%m-%d} is in the future "
+                f"(today is {self._today:%Y-%m-%d})"
+            )
+        if not written_status:
+            problems.append(
+                "tanggal_graduasi needs a status (graduasi alamiah or graduasi mandiri)"
+            )
+        elif status is not None and status not in GRADUASI:
+            problems.append(
+                f"tanggal_graduasi with status {written_status!r}: only a graduasi status "
+                "(graduasi alamiah or graduasi mandiri) has a graduation date"
+            )
+        return status, graduated_on, problems
+
+    def _status(self, written: str) -> KpmStatus | None:
+        try:
+            return self._statuses[written]
+        except KeyError:
+            found = self._statuses[written] = parse_status(written)
+            return found
+
+    def _date(self, written: str) -> date | None:
+        try:
+            return self._dates[written]
+        except KeyError:
+            found = self._dates[written] = parse_date(written)
+            return found
