@@ -1,0 +1,282 @@
+"""Graduation assessment (/graduasi NAMA): tick the readiness indicators, see the score,
+save; a KPM who reaches the threshold raises one alert to their pendamping and coordinator."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+
+from handlers import kpm_lookup
+from handlers.flow import Ctx, Flow, StepResult
+from handlers.local_time import local_now
+from handlers.messages import IncomingMessage, Option, Reply, Toggle
+from models.calendar import after_quiet_hours
+from models.cases import escalation_addresses
+from models.graduation import NewAssessment, latest_assessment, save_assessment, subject_in_scope
+from models.outbox import Enqueue, Priority, enqueue
+from models.planning import staff_addresses
+from models.tables import Channel, KpmStatus
+from reporting.graduation import AttendanceTally, Score, attendance_tallies, score_assessment
+
+_NUMBERS_ONLY = re.compile(r"^\d+(?:\s*(?:,|;|\s|dan)\s*\d+)*$", re.I | re.ASCII)
+
+
+async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """Start: find the KPM named in the command, or ask for one."""
+    if not ctx.settings.graduation.indicators:
+        return ctx.done(ctx.t("graduation.no_indicators"))
+    return await kpm_lookup.find(
+        ctx, ctx.text, _kpm_chosen, pick_step="pick_kpm", ask_step="find_kpm"
+    )
+
+
+async def find_kpm(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """A name or ID PKH typed to find the KPM."""
+    if not ctx.text:
+        return ctx.retry(ctx.t("kpm.ask_name_invalid"))
+    return await kpm_lookup.find(
+        ctx, ctx.text, _kpm_chosen, pick_step="pick_kpm", ask_step="find_kpm"
+    )
+
+
+async def pick_kpm(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """One KPM out of several that matched, or a new search."""
+    result = await kpm_lookup.picked(ctx, _kpm_chosen)
+    if result is not None:
+        return result
+    if ctx.text and not ctx.text.isdecimal():
+        return await find_kpm(message, ctx)
+    return ctx.retry(ctx.t("kpm.pick_invalid"))
+
+
+async def _kpm_chosen(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
+    subject = await subject_in_scope(ctx.session, ctx.staff, kpm_id)
+    if subject.status is not KpmStatus.AKTIF:
+        status = ctx.t(f"kpm.status.{subject.status.value}")
+        return ctx.done(ctx.t("graduation.not_active", name=subject.name, status=status))
+    latest = await latest_assessment(ctx.session, kpm_id)
+    tally = (await attendance_tallies(ctx.session, [kpm_id])).get(kpm_id, AttendanceTally())
+    keys = set(ctx.settings.graduation.keys)
+    ctx.data.update(
+        kpm=kpm_id,
+        kpm_name=subject.name,
+        kelompok=subject.kelompok,
+        on=sorted(latest.checked & keys) if latest else [],
+        att=[tally.present, tally.recorded],
+        page=0,
+    )
+    if latest is not None:
+        ctx.notes.append(_note(ctx, "graduation.preset_from_latest"))
+    return _show_indicators(ctx)
+
+
+def _show_indicators(ctx: Ctx, *, edit: bool = False) -> StepResult:
+    indicators = ctx.settings.graduation.indicators
+    on = set(ctx.data["on"])
+    size = ctx.settings.page_size
+    pages = max(1, -(-len(indicators) // size))
+    page = min(max(ctx.data.get("page", 0), 0), pages - 1)
+    ctx.data["page"] = page
+    toggles = [
+        Toggle(f"i:{indicator.key}", f"{number}. {indicator.label}", indicator.key in on)
+        for number, indicator in enumerate(indicators, start=1)
+        if page * size < number <= (page + 1) * size
+    ]
+    options = [Option("done", ctx.t("graduation.option_done"))]
+    if page + 1 < pages:
+        options.append(Option("next", ctx.t("graduation.option_next")))
+    if page > 0:
+        options.append(Option("prev", ctx.t("graduation.option_prev")))
+    text = ctx.t(
+        "graduation.indicators_prompt",
+        name=ctx.data["kpm_name"],
+        page=page + 1,
+        pages=pages,
+        attendance=_attendance_text(ctx),
+    )
+    return ctx.ask("indicators", text, options, toggles, numbered=False, edit_previous=edit)
+
+
+async def indicators(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """Taps on indicators, their numbers ("1 3") or a label typed; then Selesai."""
+    configured = ctx.settings.graduation.indicators
+    on: list[str] = ctx.data["on"]
+    if ctx.choice in ("next", "prev"):
+        ctx.data["page"] = ctx.data.get("page", 0) + (1 if ctx.choice == "next" else -1)
+        return _show_indicators(ctx, edit=True)
+    if ctx.choice == "done":
+        return _summary(ctx)
+    if ctx.choice and ctx.choice.startswith("i:"):
+        _flip(on, ctx.choice[2:])
+        return _show_indicators(ctx, edit=True)
+    if ctx.text and _NUMBERS_ONLY.match(ctx.text):
+        numbers = [int(n) for n in re.findall(r"\d+", ctx.text)]
+        wrong = [n for n in numbers if not 1 <= n <= len(configured)]
+        if wrong:
+            return ctx.retry(
+                ctx.t(
+                    "graduation.numbers_out_of_range",
+                    numbers=", ".join(map(str, wrong)),
+                    total=len(configured),
+                )
+            )
+        for number in numbers:
+            _flip(on, configured[number - 1].key)
+        return _show_indicators(ctx)
+    typed = ctx.text.strip().rstrip(".").casefold()
+    by_label = [i.key for i in configured if typed and i.label.casefold() == typed]
+    if by_label:
+        _flip(on, by_label[0])
+        return _show_indicators(ctx)
+    return ctx.retry(ctx.t("graduation.indicators_invalid"))
+
+
+def _flip(on: list[str], key: str) -> None:
+    if key in on:
+        on.remove(key)
+    else:
+        on.append(key)
+
+
+def _score(ctx: Ctx) -> Score:
+    present, recorded = ctx.data["att"]
+    return score_assessment(
+        ctx.data["on"],
+        ctx.settings.graduation,
+        AttendanceTally(present, recorded),
+        attendance_reason=ctx.t("graduation.reason_attendance"),
+    )
+
+
+def _summary(ctx: Ctx) -> StepResult:
+    score = _score(ctx)
+    missing = _number(score.threshold - score.score)
+    verdict = (
+        ctx.t("graduation.verdict_ready")
+        if score.ready
+        else ctx.t("graduation.verdict_not_ready", missing=missing)
+    )
+    text = ctx.t(
+        "graduation.summary",
+        name=ctx.data["kpm_name"],
+        score=_number(score.score),
+        threshold=_number(score.threshold),
+        verdict=verdict,
+        reasons="\n".join(f"• {reason}" for reason in score.reasons)
+        or ctx.t("graduation.no_reasons"),
+        attendance=_attendance_text(ctx),
+        attendance_points=_number(score.attendance_points),
+    )
+    options = [
+        Option("save", ctx.t("graduation.option_save")),
+        Option("edit", ctx.t("graduation.option_edit")),
+    ]
+    return ctx.ask("confirm", text, options)
+
+
+async def confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """Save, or go back to the indicators."""
+    if ctx.choice == "edit":
+        return _show_indicators(ctx)
+    if ctx.choice != "save":
+        return ctx.retry(ctx.t("graduation.confirm_invalid"))
+    score = _score(ctx)
+    present, recorded = ctx.data["att"]
+    rules = ctx.settings.graduation
+    new = NewAssessment(
+        kpm_id=ctx.data["kpm"],
+        checked=frozenset(key for key in ctx.data["on"] if key in rules.keys),
+        keys=rules.keys,
+        present=present,
+        recorded=recorded,
+        score=score.score,
+        threshold=score.threshold,
+    )
+    saved = await save_assessment(ctx.session, ctx.staff, new, now=ctx.now)
+    values = {
+        "name": ctx.data["kpm_name"],
+        "score": _number(score.score),
+        "threshold": _number(score.threshold),
+    }
+    if not saved.alert:
+        key = "graduation.saved_ready" if score.ready else "graduation.saved"
+        return ctx.done(ctx.t(key, **values))
+    await _alert(ctx, saved.id, score)
+    return ctx.done(ctx.t("graduation.saved_alerted", **values))
+
+
+async def _alert(ctx: Ctx, assessment_id: int, score: Score) -> None:
+    """The "ready for graduasi mandiri" alert to the KPM's pendamping and coordinators,
+    held until the end of quiet hours local to the assessor."""
+    kpm_id = ctx.data["kpm"]
+    subject = await subject_in_scope(ctx.session, ctx.staff, kpm_id)
+    targets: dict[str, Channel] = {}
+    pendamping = await staff_addresses(ctx.session, [subject.pendamping_id])
+    for channel, address in pendamping.values():
+        targets.setdefault(address, channel)
+    for _, channel, address in await escalation_addresses(ctx.session, kpm_id):
+        targets.setdefault(address, channel)
+    values = {
+        "kpm": subject.name,
+        "kelompok": subject.kelompok,
+        "score": _number(score.score),
+        "threshold": _number(score.threshold),
+        "reasons": "\n".join(f"• {reason}" for reason in score.reasons),
+        "assessor": ctx.staff.name,
+    }
+    not_before = after_quiet_hours(await local_now(ctx), *ctx.settings.quiet_hours)
+    variables = {
+        "1": subject.name,
+        "2": f"{values['score']}/{values['threshold']}",
+        "3": "; ".join(score.reasons)[:500] or "-",
+    }
+    await enqueue(
+        ctx.session,
+        [
+            Enqueue(
+                channel=channel,
+                address=address,
+                kind="alert",
+                priority=Priority.ALERT,
+                payload={
+                    "key": "alert.graduation_ready",
+                    "values": values,
+                    "template_variables": variables,
+                    "kpm_id": kpm_id,
+                },
+                dedupe_key=f"grad-ready:{assessment_id}:{address}",
+                not_before=not_before.astimezone(UTC),
+            )
+            for address, channel in targets.items()
+        ],
+        now=ctx.now,
+    )
+
+
+def _attendance_text(ctx: Ctx) -> str:
+    present, recorded = ctx.data["att"]
+    if not recorded:
+        return ctx.t("graduation.attendance_none")
+    return ctx.t("graduation.reason_attendance", present=present, recorded=recorded)
+
+
+def _number(value: float) -> str:
+    """A score the Indonesian way: 7, 6,7."""
+    return format(round(value, 1), "g").replace(".", ",")
+
+
+def _note(ctx: Ctx, key: str) -> Reply:
+    return Reply(ctx.t(key))
+
+
+FLOW = Flow(
+    name="graduation",
+    entry=entry,
+    steps={
+        "find_kpm": find_kpm,
+        "pick_kpm": pick_kpm,
+        "indicators": indicators,
+        "confirm": confirm,
+    },
+    roles=frozenset({"pendamping", "supervisor", "koordinator", "admin"}),
+)

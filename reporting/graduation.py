@@ -1,0 +1,272 @@
+"""Graduation: the readiness score (graduasi mandiri) and who is near or past their last
+komponen (graduasi alamiah).
+
+The score is a pure function of the indicators the pendamping ticked, their configured
+weights and the KPM's attendance over their last six meetings. The queries are set-based:
+one statement for any number of KPM, never a query per KPM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.tables import (
+    Attendance,
+    AttendanceMark,
+    GraduationAssessment,
+    Kelompok,
+    Komponen,
+    Kpm,
+    KpmStatus,
+    Meeting,
+    MeetingStatus,
+)
+
+ATTENDANCE_MEETINGS = 6
+"""How many of a KPM's most recent held meetings count towards the score."""
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A readiness indicator the pendamping records: its key, label and weight."""
+
+    key: str
+    label: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class GraduationRules:
+    """The configured indicators, the threshold and the weight of full attendance."""
+
+    indicators: tuple[Indicator, ...] = ()
+    threshold: float = 7.0
+    attendance_weight: float = 2.0
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(indicator.key for indicator in self.indicators)
+
+
+@dataclass(frozen=True)
+class AttendanceTally:
+    """Marks recorded for a KPM over their last held meetings, and how many were hadir."""
+
+    present: int = 0
+    recorded: int = 0
+
+
+@dataclass(frozen=True)
+class Score:
+    score: float
+    threshold: float
+    attendance_points: float
+    reasons: tuple[str, ...]
+
+    @property
+    def ready(self) -> bool:
+        return self.score >= self.threshold
+
+
+def score_assessment(
+    checked: Iterable[str],
+    rules: GraduationRules,
+    attendance: AttendanceTally,
+    *,
+    attendance_reason: str,
+) -> Score:
+    """The weighted score of the ticked indicators plus attendance.
+
+    Attendance adds ``attendance_weight × present / recorded`` (nothing without recorded
+    meetings). The reasons are the labels of the ticked indicators that carry weight, in
+    configured order, then the attendance line, ``attendance_reason`` formatted with
+    ``present`` and ``recorded`` (a catalog text such as "Kehadiran {recorded} pertemuan
+    terakhir: {present}/{recorded}"). Keys that are not configured are ignored.
+    """
+    ticked = set(checked)
+    counted = [i for i in rules.indicators if i.key in ticked and i.weight > 0]
+    points = 0.0
+    if attendance.recorded > 0:
+        points = rules.attendance_weight * attendance.present / attendance.recorded
+    reasons = [indicator.label for indicator in counted]
+    if attendance.recorded > 0:
+        reasons.append(
+            attendance_reason.format(present=attendance.present, recorded=attendance.recorded)
+        )
+    total = sum(indicator.weight for indicator in counted) + points
+    return Score(
+        score=round(total, 2),
+        threshold=rules.threshold,
+        attendance_points=round(points, 2),
+        reasons=tuple(reasons),
+    )
+
+
+async def attendance_tallies(
+    session: AsyncSession, kpm_ids: Iterable[int], meetings: int = ATTENDANCE_MEETINGS
+) -> dict[int, AttendanceTally]:
+    """Each KPM's marks over their last ``meetings`` held meetings, in one statement.
+    KPM without any recorded mark are absent from the result."""
+    wanted = sorted(set(kpm_ids))
+    if not wanted:
+        return {}
+    ranked = (
+        select(
+            Attendance.kpm_id.label("kpm_id"),
+            Attendance.mark.label("mark"),
+            func.row_number()
+            .over(
+                partition_by=Attendance.kpm_id,
+                order_by=(Meeting.meeting_date.desc(), Meeting.id.desc()),
+            )
+            .label("rank"),
+        )
+        .join(Meeting, Meeting.id == Attendance.meeting_id)
+        .where(Meeting.status == MeetingStatus.HELD, Attendance.kpm_id.in_(wanted))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            ranked.c.kpm_id,
+            func.sum(case((ranked.c.mark == AttendanceMark.HADIR, 1), else_=0)),
+            func.count(),
+        )
+        .where(ranked.c.rank <= meetings)
+        .group_by(ranked.c.kpm_id)
+    )
+    return {
+        kpm_id: AttendanceTally(present=int(present), recorded=int(recorded))
+        for kpm_id, present, recorded in rows
+    }
+
+
+def _last_komponen_end() -> Any:
+    """Each KPM's last komponen end date; KPM with a komponen without one are left out."""
+    return (
+        select(Komponen.kpm_id.label("kpm_id"), func.max(Komponen.end_date).label("last_end"))
+        .group_by(Komponen.kpm_id)
+        .having(func.count(Komponen.id) == func.count(Komponen.end_date))
+        .subquery()
+    )
+
+
+@dataclass(frozen=True)
+class AlamiahEvent:
+    """An active KPM whose last komponen ends soon (``ended`` False) or has ended."""
+
+    kpm_id: int
+    name: str
+    kelompok_id: int
+    kelompok: str
+    pendamping_id: int | None
+    end_date: date
+    ended: bool
+
+
+async def alamiah_events(
+    session: AsyncSession,
+    kelompok_ids: Select[tuple[int]] | None,
+    *,
+    today: date,
+    horizon_days: int,
+) -> list[AlamiahEvent]:
+    """Active KPM (in the kelompok scope, or all) whose last komponen ends within
+    ``[today, today + horizon_days]`` or ended before ``today``."""
+    last = _last_komponen_end()
+    query = (
+        select(
+            Kpm.id,
+            Kpm.nama_pengurus,
+            Kelompok.id,
+            Kelompok.name,
+            Kelompok.pendamping_id,
+            last.c.last_end,
+        )
+        .join(last, last.c.kpm_id == Kpm.id)
+        .join(Kelompok, Kelompok.id == Kpm.kelompok_id)
+        .where(
+            Kpm.status == KpmStatus.AKTIF,
+            last.c.last_end <= today + timedelta(days=horizon_days),
+        )
+        .order_by(Kelompok.pendamping_id, last.c.last_end, Kpm.id)
+    )
+    if kelompok_ids is not None:
+        query = query.where(Kpm.kelompok_id.in_(kelompok_ids))
+    rows = await session.execute(query)
+    return [
+        AlamiahEvent(kpm_id, name, kelompok_id, kelompok, pendamping_id, end, end < today)
+        for kpm_id, name, kelompok_id, kelompok, pendamping_id, end in rows
+    ]
+
+
+def latest_assessments() -> Any:
+    """Each KPM's latest assessment (by time, then id) as a subquery."""
+    ranked = select(
+        GraduationAssessment.kpm_id.label("kpm_id"),
+        GraduationAssessment.score.label("score"),
+        GraduationAssessment.threshold.label("threshold"),
+        func.row_number()
+        .over(
+            partition_by=GraduationAssessment.kpm_id,
+            order_by=(GraduationAssessment.assessed_at.desc(), GraduationAssessment.id.desc()),
+        )
+        .label("rank"),
+    ).subquery()
+    return select(ranked.c.kpm_id, ranked.c.score, ranked.c.threshold).where(
+        ranked.c.rank == 1
+    ).subquery()
+
+
+async def candidate_counts(
+    session: AsyncSession,
+    kelompok_ids: Select[tuple[int]],
+    *,
+    today: date,
+    horizon_days: int,
+    threshold: float,
+) -> dict[int, tuple[int, int]]:
+    """pendamping id → (graduasi alamiah candidates, graduasi mandiri candidates) among
+    the active KPM of the kelompok in scope, in one statement.
+
+    Alamiah: the last komponen ends by ``today + horizon_days`` (or has ended), as in
+    :func:`alamiah_events`. Mandiri: the latest assessment's score reaches the threshold
+    stored with it (the one its alert was judged by), so the digest and the alerts agree;
+    ``threshold`` (the configured one) is accepted for the digest's call but not used.
+    A KPM counted as alamiah is not counted again as mandiri. Pendamping with active KPM
+    in scope but no candidates map to ``(0, 0)``.
+    """
+    last = _last_komponen_end()
+    latest = latest_assessments()
+    alamiah = and_(
+        last.c.last_end.is_not(None),
+        last.c.last_end <= today + timedelta(days=horizon_days),
+    )
+    mandiri = and_(~alamiah, latest.c.score.is_not(None), latest.c.score >= latest.c.threshold)
+    rows = await session.execute(
+        select(
+            Kelompok.pendamping_id,
+            func.sum(case((alamiah, 1), else_=0)),
+            func.sum(case((mandiri, 1), else_=0)),
+        )
+        .select_from(Kpm)
+        .join(Kelompok, Kelompok.id == Kpm.kelompok_id)
+        .outerjoin(last, last.c.kpm_id == Kpm.id)
+        .outerjoin(latest, latest.c.kpm_id == Kpm.id)
+        .where(
+            Kpm.status == KpmStatus.AKTIF,
+            Kpm.kelompok_id.in_(kelompok_ids),
+            Kelompok.pendamping_id.is_not(None),
+        )
+        .group_by(Kelompok.pendamping_id)
+    )
+    return {
+        pendamping_id: (int(alamiah_n or 0), int(mandiri_n or 0))
+        for pendamping_id, alamiah_n, mandiri_n in rows
+    }
+

@@ -1,0 +1,188 @@
+"""/graduasi from start to end, typed the WhatsApp way (numbers and labels): the score,
+the save, one alert to the pendamping and the coordinator, none for the same answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.bootstrap import graduation_rules
+from bot.channels.text import payload_text
+from bot.config import Settings
+from handlers.engine import Engine
+from handlers.i18n import Translator
+from handlers.registry import COMMANDS, FLOWS
+from handlers.settings import EngineSettings
+from models.clock import FixedClock
+from models.outbox import Priority
+from models.tables import (
+    Attendance,
+    AttendanceMark,
+    GraduationAssessment,
+    Meeting,
+    MeetingStatus,
+    Outbox,
+)
+from tests.world import NOW, TODAY, Chat, World, build_world, default_catalog
+
+t = Translator()
+
+
+def graduation_engine(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> Engine:
+    settings = EngineSettings(catalog=default_catalog(), graduation=graduation_rules(Settings()))
+    return Engine(sessions, settings, clock, FLOWS, COMMANDS)
+
+
+async def five_of_six(sessions, world: World, name: str) -> None:
+    """Six held Melati meetings; ``name`` attended five of them."""
+    async with sessions.begin() as session:
+        for n, mark in enumerate(["hadir", "alpa", "hadir", "hadir", "hadir", "hadir"]):
+            day = TODAY - timedelta(days=28 * (6 - n))
+            meeting = Meeting(
+                kelompok_id=world.melati,
+                meeting_date=day,
+                starts_at=datetime.combine(day, datetime.min.time(), UTC),
+                status=MeetingStatus.HELD,
+            )
+            session.add(meeting)
+            await session.flush()
+            session.add(
+                Attendance(meeting_id=meeting.id, kpm_id=world.kpm[name], mark=AttendanceMark(mark))
+            )
+
+
+async def alerts(sessions) -> list[Outbox]:
+    async with sessions() as session:
+        return list(
+            await session.scalars(select(Outbox).where(Outbox.kind == "alert").order_by(Outbox.id))
+        )
+
+
+async def test_a_whole_assessment_typed_saves_and_alerts_pendamping_and_coordinator_once(
+    sessions,
+) -> None:
+    world = await build_world(sessions)
+    await five_of_six(sessions, world, "Dewi Lestari")
+    clock = FixedClock(NOW)
+    ani = Chat(graduation_engine(sessions, clock), clock, "console:ani")
+
+    await ani.send("/graduasi Dewi Lestari")
+    assert "Penilaian graduasi Dewi Lestari" in ani.text
+    assert "Kehadiran 6 pertemuan terakhir: 5/6" in ani.text
+    toggles = ani.last[-1].toggles
+    assert [toggle.label for toggle in toggles][:2] == [
+        "1. Penghasilan di atas UMK",
+        "2. Punya usaha yang berjalan",
+    ]
+    assert not any(toggle.on for toggle in toggles)
+
+    await ani.send("banyak sekali")
+    assert t("graduation.indicators_invalid") in ani.text
+    await ani.send("9")
+    assert "Nomor 9 tidak ada" in ani.text
+    await ani.send("1 2")
+    await ani.send("keluarga menyatakan bersedia")  # a label typed
+    assert [toggle.on for toggle in ani.last[-1].toggles] == [True, True, False, False, False, True]
+    await ani.send("selesai")
+    assert "Skor: 8,7 (ambang 7)" in ani.text
+    assert "• Penghasilan di atas UMK\n• Punya usaha yang berjalan\n" in ani.text
+    assert "• Kehadiran 6 pertemuan terakhir: 5/6" in ani.text
+    assert t("graduation.verdict_ready") in ani.text
+
+    await ani.send("3")
+    assert t("graduation.confirm_invalid") in ani.text
+    await ani.send("1")
+    saved = t("graduation.saved_alerted", name="Dewi Lestari", score="8,7", threshold="7")
+    assert ani.text == saved
+
+    sent = await alerts(sessions)
+    assert {row.address for row in sent} == {"console:ani", "console:dewi"}
+    assert all(row.priority == Priority.ALERT for row in sent)
+    async with sessions() as session:
+        first = await session.scalar(select(GraduationAssessment))
+    assert first.alerted_at == NOW and first.score == 8.67 and first.threshold == 7.0
+    assert {row.dedupe_key for row in sent} == {
+        f"grad-ready:{first.id}:console:ani",
+        f"grad-ready:{first.id}:console:dewi",
+    }
+    text = payload_text(sent[0].payload, t)
+    assert text.startswith("KPM siap graduasi mandiri: Dewi Lestari (Kelompok Melati), skor 8,7")
+    assert "• Keluarga menyatakan bersedia\n• Kehadiran 6 pertemuan terakhir: 5/6" in text
+    assert sent[0].payload["template_variables"]["3"] == (
+        "Penghasilan di atas UMK; Punya usaha yang berjalan; Keluarga menyatakan bersedia; "
+        "Kehadiran 6 pertemuan terakhir: 5/6"
+    )
+
+    # The same answers again, by label: saved, no second alert.
+    clock.advance(timedelta(days=7))
+    await ani.send("graduasi")
+    await ani.send("Dewi Lestari")
+    assert t("graduation.preset_from_latest") in ani.text
+    assert [toggle.on for toggle in ani.last[-1].toggles] == [True, True, False, False, False, True]
+    await ani.send("Selesai")
+    await ani.send("simpan")
+    assert ani.text == t("graduation.saved_ready", name="Dewi Lestari", score="8,7", threshold="7")
+    assert len(await alerts(sessions)) == 2
+
+    # A changed answer over the threshold alerts again.
+    await ani.send("/graduasi Dewi Lestari")
+    await ani.send("3")
+    await ani.send("selesai")
+    assert "Skor: 9,7" in ani.text
+    await ani.send("simpan")
+    assert len(await alerts(sessions)) == 4
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(GraduationAssessment)) == 3
+
+
+async def test_an_assessment_under_the_threshold_is_saved_without_an_alert(sessions) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    ani = Chat(graduation_engine(sessions, clock), clock, "console:ani")
+    await ani.send("/graduasi")
+    assert ani.text == t("kpm.ask_name")
+    await ani.send("Kurniasih")
+    await ani.send("Penghasilan di atas UMK")
+    await ani.send("selesai")
+    assert "Skor: 3 (ambang 7)" in ani.text and "kurang 4" in ani.text
+    assert t("graduation.attendance_none") in ani.text
+    await ani.send("ubah")
+    assert ani.last[-1].toggles[0].on
+    await ani.send("selesai")
+    await ani.send("simpan")
+    assert ani.text == t("graduation.saved", name="Kurniasih", score="3", threshold="7")
+    assert await alerts(sessions) == []
+    async with sessions() as session:
+        saved = await session.scalar(select(GraduationAssessment))
+    assert saved.kpm_id == world.kpm["Kurniasih"] and saved.alerted_at is None
+
+
+async def test_another_pendamping_s_kpm_is_not_found(sessions) -> None:
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    budi = Chat(graduation_engine(sessions, clock), clock, "console:budi")
+    await budi.send("/graduasi Dewi Lestari")
+    assert budi.text == t("kpm.not_found", query="Dewi Lestari")
+    await budi.send("Rina Marlina")
+    assert "Penilaian graduasi Rina Marlina" in budi.text
+
+
+async def test_the_coordinator_may_assess_in_their_region(sessions) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    dewi = Chat(graduation_engine(sessions, clock), clock, "console:dewi")
+    await dewi.send(f"/graduasi PKH{world.kenanga:02d}0002")
+    assert "Penilaian graduasi Rina Marlina" in dewi.text
+
+
+async def test_an_alert_from_an_evening_assessment_waits_for_the_morning(sessions) -> None:
+    await build_world(sessions)
+    clock = FixedClock(datetime(2026, 11, 22, 15, 0, tzinfo=UTC))  # 22.00 WIB
+    ani = Chat(graduation_engine(sessions, clock), clock, "console:ani")
+    for text in ("/graduasi Sumarni", "1 2 6", "selesai", "simpan"):
+        await ani.send(text)
+    sent = await alerts(sessions)
+    assert len(sent) == 2
+    assert {row.next_attempt_at for row in sent} == {datetime(2026, 11, 22, 23, 0, tzinfo=UTC)}

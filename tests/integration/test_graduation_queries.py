@@ -1,0 +1,204 @@
+"""Graduation read queries against hand-built data with known answers: candidates per
+pendamping for the weekly digest, graduasi alamiah events, attendance over six meetings,
+and saving an assessment only in scope."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.attendance import OutOfScope, kelompok_scope
+from models.graduation import NewAssessment, latest_assessment, save_assessment
+from models.tables import (
+    Attendance,
+    AttendanceMark,
+    AuditLog,
+    GraduationAssessment,
+    Kelompok,
+    Komponen,
+    Kpm,
+    KpmStatus,
+    Meeting,
+    MeetingStatus,
+    Staff,
+)
+from reporting.graduation import alamiah_events, attendance_tallies, candidate_counts
+from tests.world import NOW, TODAY, World, build_world
+
+HORIZON = 90
+
+
+def komponen(kpm_id: int, end: date | None, kind: str = "anak_sma") -> Komponen:
+    return Komponen(kpm_id=kpm_id, type=kind, end_date=end)
+
+
+def assessment(kpm_id: int, score: float, days_ago: int) -> GraduationAssessment:
+    return GraduationAssessment(
+        kpm_id=kpm_id,
+        indicators={},
+        score=score,
+        threshold=7.0,
+        assessed_at=NOW - timedelta(days=days_ago),
+    )
+
+
+async def graduation_world(sessions: async_sessionmaker[AsyncSession]) -> World:
+    """Ani (Melati, Mawar) and Budi (Kenanga) with KPM in every graduation situation."""
+    world = await build_world(sessions)
+    k = world.kpm
+    soon, far = TODAY + timedelta(days=30), TODAY + timedelta(days=400)
+    async with sessions.begin() as session:
+        session.add_all(
+            [
+                komponen(k["Siti Rahayu"], soon),  # alamiah, soon
+                komponen(k["Sri Wahyuni"], TODAY - timedelta(days=10)),  # alamiah, ended
+                komponen(k["Dewi Lestari"], soon),  # a komponen without an end date:
+                komponen(k["Dewi Lestari"], None, "anak_sd"),  # never alamiah
+                komponen(k["Nur Hasanah"], soon),  # alamiah and ready: counted once
+                komponen(k["Sumarni"], soon),  # already graduated: not counted
+                komponen(k["Suparmi"], soon, "anak_sd"),  # the last one ends later
+                komponen(k["Suparmi"], far),
+                komponen(k["Lestari Handayani"], TODAY + timedelta(days=HORIZON)),  # the edge
+                komponen(k["Rina Marlina"], soon),  # Budi's
+                assessment(k["Nur Hasanah"], 9, 3),
+                assessment(k["Yuli Astuti"], 8, 30),  # ready once, no longer:
+                assessment(k["Yuli Astuti"], 5, 2),
+                assessment(k["Wati Suryani"], 4, 30),  # not ready once, now ready
+                assessment(k["Wati Suryani"], 7, 2),
+                assessment(k["Ani Marlina"], 7.5, 1),  # Mawar, Ani's second group
+                assessment(k["Tuti Alawiyah"], 6.99, 1),  # just under
+            ]
+        )
+        await session.execute(
+            update(Kpm)
+            .where(Kpm.id == k["Sumarni"])
+            .values(status=KpmStatus.GRADUASI_ALAMIAH, graduated_on=TODAY)
+        )
+    return world
+
+
+async def test_candidate_counts_per_pendamping_match_the_hand_count(sessions) -> None:
+    world = await graduation_world(sessions)
+    async with sessions() as session:
+        counts = await candidate_counts(
+            session, select(Kelompok.id), today=TODAY, horizon_days=HORIZON, threshold=7.0
+        )
+    # Ani: alamiah Rahayu, Wahyuni, Nur Hasanah, Lestari Handayani; mandiri Wati, Ani M.
+    assert counts == {world.ani: (4, 2), world.budi: (1, 0)}
+
+
+async def test_candidate_counts_keep_to_the_kelompok_scope_given(sessions) -> None:
+    world = await graduation_world(sessions)
+    async with sessions() as session:
+        melati_only = await candidate_counts(
+            session,
+            select(Kelompok.id).where(Kelompok.id == world.melati),
+            today=TODAY,
+            horizon_days=HORIZON,
+            threshold=7.0,
+        )
+        budi = await session.get(Staff, world.budi)
+        budis = await candidate_counts(
+            session, kelompok_scope(budi), today=TODAY, horizon_days=HORIZON, threshold=7.0
+        )
+    assert melati_only == {world.ani: (4, 1)}
+    assert budis == {world.budi: (1, 0)}
+
+
+async def test_alamiah_events_say_which_ended_and_which_end_soon(sessions) -> None:
+    world = await graduation_world(sessions)
+    k = world.kpm
+    async with sessions() as session:
+        events = await alamiah_events(session, None, today=TODAY, horizon_days=HORIZON)
+        ani_only = await alamiah_events(
+            session,
+            kelompok_scope(await session.get(Staff, world.ani)),
+            today=TODAY,
+            horizon_days=HORIZON,
+        )
+    by_kpm = {e.kpm_id: (e.ended, e.end_date, e.pendamping_id) for e in events}
+    soon = TODAY + timedelta(days=30)
+    assert by_kpm == {
+        k["Sri Wahyuni"]: (True, TODAY - timedelta(days=10), world.ani),
+        k["Siti Rahayu"]: (False, soon, world.ani),
+        k["Nur Hasanah"]: (False, soon, world.ani),
+        k["Lestari Handayani"]: (False, TODAY + timedelta(days=HORIZON), world.ani),
+        k["Rina Marlina"]: (False, soon, world.budi),
+    }
+    assert {e.kpm_id for e in ani_only} == set(by_kpm) - {k["Rina Marlina"]}
+
+
+async def held(session: AsyncSession, kelompok_id: int, day: date) -> int:
+    meeting = Meeting(
+        kelompok_id=kelompok_id,
+        meeting_date=day,
+        starts_at=datetime.combine(day, datetime.min.time(), UTC),
+        status=MeetingStatus.HELD,
+    )
+    session.add(meeting)
+    await session.flush()
+    return meeting.id
+
+
+async def test_attendance_counts_the_last_six_held_meetings_only(sessions) -> None:
+    world = await build_world(sessions)
+    siti, sri = world.kpm["Siti Aminah"], world.kpm["Sri Wahyuni"]
+    marks = ["alpa", "alpa", "hadir", "hadir", "izin", "hadir", "hadir", "hadir"]  # oldest first
+    async with sessions.begin() as session:
+        for months_ago, mark in zip(range(len(marks), 0, -1), marks, strict=True):
+            meeting_id = await held(session, world.melati, TODAY - timedelta(days=30 * months_ago))
+            session.add(Attendance(meeting_id=meeting_id, kpm_id=siti, mark=AttendanceMark(mark)))
+        planned = Meeting(
+            kelompok_id=world.melati,
+            meeting_date=TODAY,
+            starts_at=NOW,
+            status=MeetingStatus.PLANNED,
+        )
+        session.add(planned)
+        await session.flush()
+        session.add(Attendance(meeting_id=planned.id, kpm_id=siti, mark=AttendanceMark.ALPA))
+        only = await held(session, world.melati, TODAY - timedelta(days=3))
+        session.add(Attendance(meeting_id=only, kpm_id=sri, mark=AttendanceMark.SAKIT))
+    async with sessions() as session:
+        tallies = await attendance_tallies(session, [siti, sri, world.kpm["Sumarni"]])
+    # Siti's last six held: hadir, hadir, izin, hadir, hadir, hadir (the planned one is not)
+    assert (tallies[siti].present, tallies[siti].recorded) == (5, 6)
+    assert (tallies[sri].present, tallies[sri].recorded) == (0, 1)
+    assert world.kpm["Sumarni"] not in tallies
+
+
+async def test_an_assessment_is_saved_audited_only_in_scope(sessions) -> None:
+    world = await build_world(sessions)
+    new = NewAssessment(
+        kpm_id=world.kpm["Siti Aminah"],
+        checked=frozenset({"penghasilan_umk"}),
+        keys=("penghasilan_umk", "bersedia"),
+        present=2,
+        recorded=3,
+        score=4.33,
+        threshold=7.0,
+    )
+    async with sessions.begin() as session:
+        budi = await session.get(Staff, world.budi)
+        with pytest.raises(OutOfScope):
+            await save_assessment(session, budi, new, now=NOW)
+    async with sessions.begin() as session:
+        ani = await session.get(Staff, world.ani)
+        saved = await save_assessment(session, ani, new, now=NOW)
+    assert not saved.alert
+    async with sessions() as session:
+        latest = await latest_assessment(session, new.kpm_id)
+        logged = await session.scalar(
+            select(AuditLog).where(AuditLog.action == "graduation.assess")
+        )
+    assert latest is not None and latest.id == saved.id
+    assert latest.indicators == {
+        "penghasilan_umk": True,
+        "bersedia": False,
+        "_kehadiran": {"present": 2, "recorded": 3},
+    }
+    assert latest.checked == {"penghasilan_umk"} and latest.alerted_at is None
+    assert logged.actor_staff_id == world.ani and logged.entity_id == new.kpm_id
