@@ -125,6 +125,11 @@ STEPS: dict[str, Step] = {
     "schedule.move_place": Step(
         (*SCHEDULE_ACTION, Tap(value="move"), "besok"), "schedule", "move_place"
     ),
+    "export.entry": Step((), None, None, address=DEWI, command="/ekspor"),
+    "export.pick_kind": Step(("/ekspor",), "export", "pick_kind", address=DEWI),
+    "export.pick_period": Step(
+        ("/ekspor", Tap(value="cases")), "export", "pick_period", address=DEWI
+    ),
 }
 
 # --- what a user may send -------------------------------------------------------------------

@@ -1,0 +1,103 @@
+"""/ekspor: a coordinator's attendance, cases or graduation data as an Excel file."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+from handlers.flow import PROMPT_KEY, Ctx, Flow, StepResult
+from handlers.local_time import local_today
+from handlers.messages import Document, IncomingMessage, Option, Reply
+from models.attendance import kelompok_scope
+from models.audit import audit
+from reporting.export_files import ExportFormat, content_type
+from reporting.exports import ExportKind, ExportRequest, Period, write_export
+
+KINDS = tuple(kind.value for kind in ExportKind)
+PERIODS = ("this_month", "last_month", "last_3_months", "this_year")
+
+
+def period_of(choice: str, today: date) -> Period:
+    """The local dates a period option stands for; periods that include today end today."""
+    month_start = today.replace(day=1)
+    if choice == "last_month":
+        last_day = month_start - timedelta(days=1)
+        return Period(last_day.replace(day=1), last_day)
+    if choice == "last_3_months":
+        start = month_start
+        for _ in range(2):
+            start = (start - timedelta(days=1)).replace(day=1)
+        return Period(start, today)
+    if choice == "this_year":
+        return Period(today.replace(month=1, day=1), today)
+    return Period(month_start, today)
+
+
+async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """Start: which data to export."""
+    options = [Option(kind, ctx.t(f"export.kind.{kind}")) for kind in KINDS]
+    return ctx.ask("pick_kind", ctx.t("export.ask_kind"), options)
+
+
+async def pick_kind(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """Kehadiran, Kasus or Graduasi."""
+    if ctx.choice not in KINDS:
+        return ctx.retry(ctx.t("export.kind_invalid"))
+    ctx.data["kind"] = ctx.choice
+    options = [Option(period, ctx.t(f"export.period.{period}")) for period in PERIODS]
+    kind = ctx.t(f"export.kind.{ctx.choice}")
+    return ctx.ask("pick_period", ctx.t("export.ask_period", kind=kind), options)
+
+
+async def pick_period(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """The period; then the export is written and sent."""
+    if ctx.choice not in PERIODS:
+        return ctx.retry(ctx.t("export.period_invalid"))
+    kind = ExportKind(ctx.data["kind"])
+    period = period_of(ctx.choice, await local_today(ctx))
+    request = ExportRequest(
+        kind=kind,
+        period=period,
+        scope=kelompok_scope(ctx.staff),
+        default_timezone=ctx.settings.default_timezone,
+    )
+    buffer = io.BytesIO()
+    rows = await write_export(ctx.session, request, buffer, ExportFormat.XLSX, ctx.t)
+    audit(
+        ctx.session,
+        actor="staff",
+        actor_staff_id=ctx.staff.id,
+        action=f"export.{kind.value}",
+        entity="export",
+        entity_id=None,
+        detail={"rows": rows, "from": period.start.isoformat(), "to": period.end.isoformat()},
+    )
+    values = {"kind": ctx.t(f"export.kind.{kind.value}"), "period": _period_text(ctx, period)}
+    if rows == 0:
+        return ctx.done(ctx.t("export.empty", **values))
+    filename = (
+        f"{ctx.t(f'export.file.{kind.value}')}_{period.start:%Y-%m-%d}_{period.end:%Y-%m-%d}.xlsx"
+    )
+    document = Document(filename, buffer.getvalue(), content_type(ExportFormat.XLSX))
+    ctx.data.pop(PROMPT_KEY, None)
+    written_rows = format_decimal(rows, locale=ctx.t.locale)
+    reply = Reply(text=ctx.t("export.ready", rows=written_rows, **values), document=document)
+    return StepResult(replies=(*ctx.notes, reply), next_step=None)
+
+
+def _period_text(ctx: Ctx, period: Period) -> str:
+    def written(day: date) -> str:
+        return format_date(day, "d MMMM y", locale=ctx.t.locale)
+
+    return ctx.t("export.period_range", start=written(period.start), end=written(period.end))
+
+
+FLOW = Flow(
+    name="export",
+    entry=entry,
+    steps={"pick_kind": pick_kind, "pick_period": pick_period},
+    roles=frozenset({"koordinator", "supervisor", "admin"}),
+)

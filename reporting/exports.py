@@ -1,0 +1,180 @@
+"""Exports: attendance, cases and graduation of a scope and period, as XLSX or CSV.
+
+Read-only and set-based: a small query for the time zones in scope, then one statement
+per export, streamed in batches (``yield_per``), so a kabupaten-year of attendance never
+sits in memory. Timestamps are shown in each kelompok's own time zone (its province's;
+``default_timezone`` where none is set), and a period is a range of local dates, so
+"November" means November in Jayapura for a group in Papua and in Jakarta for one in
+Java. Headers and labels come from the caller's ``translate`` (the chat's message
+catalog), so reporting carries no user-facing text of its own. NIK is never exported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import BinaryIO
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.tables import AttendanceMark, CaseSeverity, CaseStatus, KpmStatus
+from reporting import export_queries as queries
+from reporting.export_files import Column, ExportFormat, open_sheet
+from reporting.export_files import ColumnType as T
+
+Translate = Callable[[str], str]
+BATCH = 2000
+
+
+class ExportKind(StrEnum):
+    ATTENDANCE = "attendance"
+    CASES = "cases"
+    GRADUATION = "graduation"
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local dates, both ends included."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError("a period cannot end before it starts")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    kind: ExportKind
+    period: Period
+    scope: Select[tuple[int]]  # the kelompok ids the requester may see
+    region_id: int | None = None  # narrow to one provinsi/kabupaten/kecamatan/desa
+    default_timezone: str = "Asia/Jakarta"
+
+
+COLUMNS: dict[ExportKind, tuple[Column, ...]] = {
+    ExportKind.ATTENDANCE: (
+        Column("meeting_date", T.DATE, 12),
+        Column("kelompok", width=24),
+        Column("desa", width=20),
+        Column("kecamatan", width=18),
+        Column("kabupaten", width=18),
+        Column("pendamping", width=22),
+        Column("id_pkh", width=16),
+        Column("nama_pengurus", width=26),
+        Column("mark", width=10),
+        Column("note", width=24),
+        Column("modul", T.INT, 7),
+        Column("sesi", T.INT, 7),
+        Column("recorded_at", T.DATETIME, 17),
+    ),
+    ExportKind.CASES: (
+        Column("case_id", T.INT, 10),
+        Column("opened_at", T.DATETIME, 17),
+        Column("id_pkh", width=16),
+        Column("nama_pengurus", width=26),
+        Column("kelompok", width=24),
+        Column("pendamping", width=22),
+        Column("category", width=20),
+        Column("severity", width=10),
+        Column("status", width=14),
+        Column("follow_up", T.DATE, 13),
+        Column("closed_at", T.DATETIME, 17),
+        Column("description", width=60),
+    ),
+    ExportKind.GRADUATION: (
+        Column("id_pkh", width=16),
+        Column("nama", width=26),
+        Column("kelompok", width=24),
+        Column("pendamping", width=22),
+        Column("kpm_status", width=26),
+        Column("graduated_on", T.DATE, 14),
+        Column("last_komponen_end", T.DATE, 16),
+        Column("score", T.NUMBER, 10),
+        Column("threshold", T.NUMBER, 10),
+        Column("assessed_at", T.DATETIME, 17),
+    ),
+}
+
+
+def catalog_keys() -> set[str]:
+    """Every catalog key an export needs, but the case categories (configurable: an
+    unknown one is shown as stored)."""
+    keys = {f"export.sheet.{kind.value}" for kind in ExportKind}
+    keys |= {f"export.column.{column.key}" for columns in COLUMNS.values() for column in columns}
+    for prefix, values in (
+        ("export.mark", AttendanceMark),
+        ("case.severity", CaseSeverity),
+        ("export.case_status", CaseStatus),
+        ("export.kpm_status", KpmStatus),
+    ):
+        keys |= {f"{prefix}.{value.value}" for value in values}
+    return keys
+
+
+class _Labels:
+    """Catalog labels of stored values, looked up once each; an unknown value (a case
+    category added in configuration without a text) is shown as stored."""
+
+    def __init__(self, translate: Translate) -> None:
+        self._translate = translate
+        self._known: dict[tuple[str, str], str] = {}
+
+    def __call__(self, prefix: str, value: object) -> str | None:
+        if value is None:
+            return None
+        raw = getattr(value, "value", value)
+        key = (prefix, str(raw))
+        if key not in self._known:
+            try:
+                self._known[key] = self._translate(f"{prefix}.{raw}")
+            except KeyError:
+                self._known[key] = str(raw)
+        return self._known[key]
+
+
+_KINDS = {
+    ExportKind.ATTENDANCE: (queries.attendance, queries.attendance_row),
+    ExportKind.CASES: (queries.cases, queries.case_row),
+    ExportKind.GRADUATION: (queries.graduation, queries.graduation_row),
+}
+
+
+async def write_export(
+    session: AsyncSession,
+    request: ExportRequest,
+    out: BinaryIO,
+    fmt: ExportFormat,
+    translate: Translate,
+) -> int:
+    """Write the export to ``out`` (header row first) and return the number of rows."""
+    period = request.period
+    place = queries.places(request.scope, request.region_id, request.default_timezone)
+    zones = list(await session.scalars(select(place.c.zone).distinct()))
+    window = queries.Window.of(period.start, period.end, zones)
+    build, convert = _KINDS[request.kind]
+    columns = COLUMNS[request.kind]
+    sheet = open_sheet(
+        fmt,
+        out,
+        translate(f"export.sheet.{request.kind.value}"),
+        columns,
+        [translate(f"export.column.{column.key}") for column in columns],
+    )
+    label = _Labels(translate)
+    count = 0
+    statement = build(place, period.start, period.end, window)
+    result = await session.stream(statement.execution_options(yield_per=BATCH))
+    try:
+        async for batch in result.partitions():
+            for row in batch:
+                sheet.append(convert(row, label))
+            count += len(batch)
+    finally:
+        await result.close()
+    sheet.close()
+    return count

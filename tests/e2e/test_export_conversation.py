@@ -1,0 +1,108 @@
+"""/ekspor end to end: a coordinator picks the data and the period and gets a workbook."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import openpyxl
+from sqlalchemy import select
+
+from handlers.i18n import Translator
+from models.clock import FixedClock
+from models.tables import AuditLog, Channel, ChannelIdentity
+from tests.export_world import build_export_world
+from tests.world import NOW, Chat, build_world, make_engine
+
+t = Translator("id")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def workbook_rows(chat: Chat) -> list[dict[str, object]]:
+    (document,) = [reply.document for reply in chat.last if reply.document is not None]
+    assert document.content_type == XLSX and document.filename.endswith(".xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(document.content)).active
+    header, *rows = sheet.iter_rows(values_only=True)
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+async def test_a_coordinator_exports_this_month_s_attendance_of_their_kabupaten(sessions) -> None:
+    world = await build_export_world(sessions)
+    clock = FixedClock(NOW)  # 22 November 2026
+    dewi = Chat(make_engine(sessions, clock), clock, "console:dewi")
+    await dewi.send("/ekspor")
+    assert [option.label for option in dewi.last[-1].options] == ["Kehadiran", "Kasus", "Graduasi"]
+    await dewi.send("kehadiran")  # the label typed (also a command word outside the flow)
+    assert [option.label for option in dewi.last[-1].options] == [
+        "Bulan ini",
+        "Bulan lalu",
+        "3 bulan terakhir",
+        "Tahun ini",
+    ]
+    await dewi.send("1")  # the number typed
+    assert "5 baris" in dewi.text and "1 November 2026 s.d. 22 November 2026" in dewi.text
+    assert dewi.last[-1].document.filename == "kehadiran_2026-11-01_2026-11-22.xlsx"
+    rows = workbook_rows(dewi)
+    assert {row["Kelompok"] for row in rows} == {"Kelompok Melati", "Kelompok Kenanga"}
+    aminah = next(row for row in rows if row["Nama pengurus"] == "Siti Aminah")
+    assert aminah["Tanggal pertemuan"] == datetime(2026, 11, 10)
+    assert aminah["Dicatat pada"] == datetime(2026, 11, 10, 10, 0)
+    async with sessions() as session:
+        audited = (await session.execute(select(AuditLog.actor_staff_id, AuditLog.action))).all()
+    assert (world.base.dewi, "export.attendance") in audited
+
+
+async def test_another_kabupaten_s_coordinator_gets_only_their_own_rows(sessions) -> None:
+    world = await build_export_world(sessions)
+    async with sessions.begin() as session:
+        session.add(
+            ChannelIdentity(address="console:rudi", channel=Channel.CONSOLE, staff_id=world.rudi)
+        )
+    clock = FixedClock(NOW)
+    rudi = Chat(make_engine(sessions, clock), clock, "console:rudi")
+    await rudi.send("/ekspor")
+    await rudi.send(choice="cases")  # a tapped button
+    await rudi.send("bulan INI")  # a label in any case
+    rows = workbook_rows(rudi)
+    assert [row["Nama pengurus"] for row in rows] == ["Hasnah"]
+    assert rows[0]["Dibuka"] == datetime(2026, 11, 1, 0, 30)  # in Makassar time
+
+
+async def test_an_empty_period_says_so_and_sends_no_file(sessions) -> None:
+    await build_world(sessions)  # groups and KPM, but no attendance recorded yet
+    clock = FixedClock(NOW)
+    dewi = Chat(make_engine(sessions, clock), clock, "console:dewi")
+    await dewi.send("/ekspor")
+    await dewi.send("1")
+    await dewi.send("Bulan lalu")
+    assert "tidak ada data" in dewi.text and "1 Oktober 2026 s.d. 31 Oktober 2026" in dewi.text
+    assert all(reply.document is None for reply in dewi.last)
+    await dewi.send("Tahun ini")  # the flow is over: this is no longer an answer
+    assert all(reply.document is None for reply in dewi.last)
+
+
+async def test_a_wrong_answer_is_asked_again_with_the_same_options(sessions) -> None:
+    await build_export_world(sessions)
+    clock = FixedClock(NOW)
+    dewi = Chat(make_engine(sessions, clock), clock, "console:dewi")
+    await dewi.send("/ekspor")
+    await dewi.send("semuanya")
+    assert t("export.kind_invalid") in dewi.text and len(dewi.last[-1].options) == 3
+    await dewi.send("2")
+    await dewi.send("9")
+    assert t("export.period_invalid") in dewi.text and len(dewi.last[-1].options) == 4
+    await dewi.send("/bantuan")
+    assert "periode ekspor" in dewi.text
+    await dewi.send("3 bulan terakhir")
+    assert "1 September 2026 s.d. 22 November 2026" in dewi.text
+    assert len(workbook_rows(dewi)) == 4  # Kab. Sukamaju's cases, Ratna Sari's of October too
+
+
+async def test_a_pendamping_cannot_export(sessions) -> None:
+    await build_export_world(sessions)
+    clock = FixedClock(NOW)
+    ani = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await ani.send("/ekspor")
+    assert ani.text == t("access.flow_not_for_role")
+    await ani.send("1")  # picks from the menu shown instead, never an export
+    assert all(reply.document is None for reply in ani.last)
