@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.channels.telegram import TelegramChannel, build_application
+from bot.channels.telegram import FileLoader, TelegramChannel, build_application
 from bot.channels.whatsapp import TwilioChannel
 from bot.config import Settings
+from bot.media import MediaSigner
 from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.registry import COMMANDS, FLOWS
@@ -16,6 +17,9 @@ from handlers.settings import EngineSettings
 from models.clock import Clock, SystemClock
 from models.db import create_engine, read_only_factory, session_factory
 from models.komponen import KomponenCatalog
+from models.report_files import load_file
+from reporting.digest import DigestOptions
+from reporting.graduation import GraduationRules, Indicator
 
 
 @dataclass
@@ -64,12 +68,50 @@ def engine_settings(app: App) -> EngineSettings:
         default_timezone=settings.general.timezone,
         conversation_timeout_minutes=settings.general.conversation_timeout_minutes,
         quiet_hours=(settings.scheduler.quiet_hours_start, settings.scheduler.quiet_hours_end),
+        graduation=graduation_rules(settings),
+        digest=digest_options(settings),
+    )
+
+
+def digest_options(settings: Settings) -> DigestOptions:
+    """What the weekly digest needs from ``[reporting]`` and ``[general]``."""
+    reporting = settings.reporting
+    return DigestOptions(
+        horizon_days=reporting.graduation_horizon_days,
+        threshold=reporting.graduation_threshold,
+        target_per_year=reporting.graduation_target_per_year,
+        locale=settings.general.locale,
+        default_timezone=settings.general.timezone,
+    )
+
+
+def graduation_rules(settings: Settings) -> GraduationRules:
+    """The /graduasi indicators, weights and threshold from ``[reporting]``."""
+    reporting = settings.reporting
+    return GraduationRules(
+        indicators=tuple(
+            Indicator(key, indicator.label, indicator.weight)
+            for key, indicator in reporting.indicators.items()
+        ),
+        threshold=reporting.graduation_threshold,
+        attendance_weight=reporting.graduation_attendance_weight,
     )
 
 
 def build_engine(app: App) -> Engine:
     """The conversation engine with every flow, on the app's database and clock."""
     return Engine(app.sessions, engine_settings(app), app.clock, FLOWS, COMMANDS)
+
+
+def file_loader(app: App) -> FileLoader:
+    """Reads a stored report file (digest chart, workbook, export) for a channel."""
+
+    async def load(file_id: int) -> tuple[str, str, bytes] | None:
+        async with app.read_sessions() as session:
+            row = await load_file(session, file_id, now=app.clock.now())
+            return None if row is None else (row.filename, row.content_type, row.content)
+
+    return load
 
 
 def build_telegram(app: App, engine: Engine) -> TelegramChannel | None:
@@ -85,6 +127,8 @@ def build_telegram(app: App, engine: Engine) -> TelegramChannel | None:
         error_text=Translator(app.settings.general.locale)("error.generic"),
         clock=app.clock.now,
         answer_in_webhook=settings.mode == "webhook",
+        translator=Translator(app.settings.general.locale),
+        files=file_loader(app),
     )
 
 
@@ -98,4 +142,5 @@ def build_twilio(app: App, engine: Engine) -> TwilioChannel | None:
         app.sessions,
         app.clock,
         Translator(app.settings.general.locale),
+        media=MediaSigner.from_settings(app.settings),
     )

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -19,6 +20,7 @@ from bot.commands import CommandError
 from bot.config import ConfigError, LoadedSettings, load_settings
 from bot.logging_setup import configure_logging
 from models.tables import StaffRole
+from reporting.exports import ExportKind
 
 log = logging.getLogger(__name__)
 cli = typer.Typer(
@@ -172,10 +174,73 @@ def telegram_set_webhook() -> None:
     run_with_app(lambda app: commands.telegram_set_webhook(app, out))
 
 
+@cli.command("digest")
+def digest_command(
+    coordinator: Annotated[
+        int | None, typer.Option(help="Only this coordinator (id from `staff list`).")
+    ] = None,
+    week: Annotated[
+        str | None, typer.Option(help="ISO week, e.g. 2026-W47 (default: this week).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Print the digest; send and write nothing.")
+    ] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="With --dry-run: save the chart and workbook here.")
+    ] = None,
+) -> None:
+    """Build a week's coordinator digest and queue it for sending (once per week)."""
+    from bot.digest_command import digest
+
+    if out_dir is not None and not dry_run:
+        fail("--out: only with --dry-run (a queued digest is sent, not saved)")
+    if out_dir is not None and not out_dir.is_dir():
+        fail(f"--out: {out_dir} is not a directory")
+    run_with_app(
+        lambda app: digest(
+            app, out, coordinator=coordinator, week=week, dry_run=dry_run, out_dir=out_dir
+        )
+    )
+
+
 @cli.command("outbox")
 def outbox_command() -> None:
     """Outbound messages: counts by status and channel, and the latest failures."""
     run_with_app(lambda app: commands.outbox(app, out))
+
+
+@cli.command("export")
+def export_command(
+    kind: Annotated[ExportKind, typer.Argument(metavar="KIND", help="What to export.")],
+    out_file: Annotated[
+        Path, typer.Option("--out", help="File to write; .xlsx or .csv (semicolons, for Excel).")
+    ],
+    from_: Annotated[
+        datetime | None,
+        typer.Option("--from", formats=["%Y-%m-%d"], help="First day (default: 1st of month)."),
+    ] = None,
+    to: Annotated[
+        datetime | None,
+        typer.Option("--to", formats=["%Y-%m-%d"], help="Last day, included (default: today)."),
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="Only this region (name or Kemendagri code).")
+    ] = None,
+) -> None:
+    """Export attendance, cases or graduation to XLSX or CSV, in local time."""
+    from bot.export_command import export
+
+    run_with_app(
+        lambda app: export(
+            app,
+            out,
+            kind,
+            out_file,
+            start=from_.date() if from_ else None,
+            end=to.date() if to else None,
+            region=region,
+        )
+    )
 
 
 @cli.command()

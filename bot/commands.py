@@ -99,6 +99,7 @@ async def import_roster(
                 rejects_path=rejects,
                 progress=lambda rows: bar.update(task, completed=rows),
                 now=app.clock.now(),
+                timezone=app.settings.general.timezone,
             )
         except RosterFileError as exc:
             raise CommandError(str(exc)) from None

@@ -11,11 +11,12 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 
-from bot.bootstrap import App, build_engine, build_telegram, build_twilio
+from bot.bootstrap import App, build_engine, build_telegram, build_twilio, file_loader
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
+from bot.media import MediaSigner
 from bot.scheduling import scheduling
-from bot.web import TelegramWebhook, TwilioWebhooks, create_web_app
+from bot.web import MediaFiles, TelegramWebhook, TwilioWebhooks, create_web_app
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,18 @@ def twilio_webhooks(channel: TwilioChannel | None) -> TwilioWebhooks | None:
     )
 
 
+def media_files(app: App) -> MediaFiles | None:
+    """The signed media route, when media URLs can be signed (public URL and secret)."""
+    signer = MediaSigner.from_settings(app.settings)
+    if signer is None:
+        return None
+
+    def valid(file_id: int, expires: str, signature: str) -> bool:
+        return signer.valid(file_id, expires, signature, now=app.clock.now())
+
+    return MediaFiles(valid=valid, load=file_loader(app))
+
+
 async def serve(app: App) -> None:
     """Run until interrupted."""
     engine = build_engine(app)
@@ -59,7 +72,10 @@ async def serve(app: App) -> None:
                 await twilio.stop()
 
     web = create_web_app(
-        telegram=telegram_webhook(telegram, app), twilio=twilio_webhooks(twilio), lifespan=lifespan
+        telegram=telegram_webhook(telegram, app),
+        twilio=twilio_webhooks(twilio),
+        media=media_files(app),
+        lifespan=lifespan,
     )
     web_settings = app.settings.web
     server = uvicorn.Server(

@@ -16,18 +16,21 @@ from datetime import UTC
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.bootstrap import App
+from bot.bootstrap import App, digest_options
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
+from handlers.i18n import Translator
 from models.locks import sweep_lock
 from models.tables import Channel
+from scheduler.alerts import enqueue_alerts
+from scheduler.digests import enqueue_digests
 from scheduler.dispatcher import Dispatcher, Sender
 from scheduler.nudges import enqueue_nudges
 from scheduler.planner import plan_meetings
 from scheduler.reminders import enqueue_reminders
 
 log = logging.getLogger(__name__)
-SWEEP_MINUTES = {"planner": 360, "reminders": 5, "nudges": 5}
+SWEEP_MINUTES = {"planner": 360, "reminders": 5, "nudges": 5, "alerts": 30, "digests": 10}
 
 
 def channel_rates(app: App) -> dict[Channel, float]:
@@ -97,7 +100,47 @@ async def nudges_sweep(app: App) -> None:
     )
 
 
-SWEEPS = {"planner": planner_sweep, "reminders": reminders_sweep, "nudges": nudges_sweep}
+async def alerts_sweep(app: App) -> None:
+    """Enqueue the graduasi alamiah and absence-streak alerts to the pendamping."""
+    s, r = app.settings.scheduler, app.settings.reporting
+    await _locked(
+        app,
+        "alerts",
+        lambda: enqueue_alerts(
+            app.sessions,
+            now=app.clock.now(),
+            horizon_days=r.graduation_horizon_days,
+            absence_streak=r.absence_streak_alert,
+            quiet_start=s.quiet_hours_start,
+            quiet_end=s.quiet_hours_end,
+        ),
+    )
+
+
+async def digests_sweep(app: App) -> None:
+    """Build and enqueue the weekly coordinator digests that are due."""
+    r = app.settings.reporting
+    await _locked(
+        app,
+        "digests",
+        lambda: enqueue_digests(
+            app.sessions,
+            now=app.clock.now(),
+            weekday=r.digest_weekday,
+            at=r.digest_time,
+            options=digest_options(app.settings),
+            translate=Translator(app.settings.general.locale),
+        ),
+    )
+
+
+SWEEPS = {
+    "planner": planner_sweep,
+    "reminders": reminders_sweep,
+    "nudges": nudges_sweep,
+    "alerts": alerts_sweep,
+    "digests": digests_sweep,
+}
 
 
 def build_scheduler(app: App) -> AsyncIOScheduler:

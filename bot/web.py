@@ -1,4 +1,4 @@
-"""The web app (Starlette): provider webhooks and a health check.
+"""The web app (Starlette): provider webhooks, signed media and a health check.
 
 Routes only check, parse and queue; the work happens in the channels and the engine.
 Resources are opened in the lifespan given by the runner, never at import.
@@ -44,13 +44,24 @@ class TelegramWebhook:
     respond: Callable[[dict[str, Any]], dict[str, Any] | None] = lambda data: None
 
 
+@dataclass(frozen=True)
+class MediaFiles:
+    """What the media route needs: the URL check and the file (filename, type, bytes)."""
+
+    valid: Callable[[int, str, str], bool]
+    load: Callable[[int], Awaitable[tuple[str, str, bytes] | None]]
+
+
 def create_web_app(
     *,
     telegram: TelegramWebhook | None = None,
     twilio: TwilioWebhooks | None = None,
+    media: MediaFiles | None = None,
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
 ) -> Starlette:
     routes = [Route("/health", health, methods=["GET"])]
+    if media is not None:
+        routes.append(Route("/media/{file_id:int}", _media_route(media), methods=["GET", "HEAD"]))
     if telegram is not None:
         routes.append(Route("/telegram/webhook", _telegram_route(telegram), methods=["POST"]))
     if twilio is not None:
@@ -119,3 +130,27 @@ def _twilio_status_route(twilio: TwilioWebhooks) -> Callable[[Request], Awaitabl
         return Response(status_code=204)
 
     return twilio_status
+
+
+def _media_route(media: MediaFiles) -> Callable[[Request], Awaitable[Response]]:
+    async def media_file(request: Request) -> Response:
+        file_id = int(request.path_params["file_id"])
+        expires = request.query_params.get("e", "")
+        signature = request.query_params.get("s", "")
+        if not media.valid(file_id, expires, signature):
+            log.warning("media request refused: bad or expired signature")
+            return Response(status_code=403)
+        found = await media.load(file_id)
+        if found is None:
+            return Response(status_code=404)
+        filename, content_type, content = found
+        return Response(
+            content,
+            media_type=content_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    return media_file

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from handlers import attendance, cases, confirmations, group_link, kpm_card, schedule
+from handlers import (
+    attendance,
+    cases,
+    confirmations,
+    digest,
+    export,
+    graduation,
+    group_link,
+    kpm_card,
+    schedule,
+)
 from handlers.flow import Flow
 
 FLOWS: tuple[Flow, ...] = (
@@ -13,6 +23,9 @@ FLOWS: tuple[Flow, ...] = (
     schedule.FLOW,
     group_link.FLOW,
     confirmations.FLOW,
+    graduation.FLOW,
+    export.FLOW,
+    digest.FLOW,
 )
 
 COMMANDS: dict[str, str] = {
@@ -26,4 +39,7 @@ COMMANDS: dict[str, str] = {
     "jadwal": "schedule",
     "hubungkan": "group_link",
     "konfirmasi": "confirmations",
+    "graduasi": "graduation",
+    "ekspor": "export",
+    "ringkasan": "digest",
 }

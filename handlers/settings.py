@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import time
 
 from models.komponen import KomponenCatalog
+from reporting.digest import DigestOptions
+from reporting.graduation import GraduationRules
 
 
 @dataclass(frozen=True)
@@ -76,3 +78,5 @@ class EngineSettings:
     )
     always_urgent: frozenset[str] = frozenset({"perlindungan_anak"})
     quiet_hours: tuple[time, time] = (time(21, 0), time(6, 0))
+    graduation: GraduationRules = field(default_factory=GraduationRules)
+    digest: DigestOptions = field(default_factory=DigestOptions)

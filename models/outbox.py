@@ -22,6 +22,7 @@ BUSINESS_INITIATED_KINDS = (
     "meeting_changed",
     "pendamping_nudge",
     "weekly_digest",
+    "digest_file",
     "alert",
 )
 """Kinds of messages the business starts: on WhatsApp each needs an approved template."""

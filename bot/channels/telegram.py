@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit
 T = TypeVar("T")
+FileLoader = Callable[[int], Awaitable[tuple[str, str, bytes] | None]]
+"""A stored file by id: (filename, content type, bytes), or None when gone."""
 
 
 class TelegramRateLimiter(AIORateLimiter):
@@ -253,8 +255,10 @@ class TelegramChannel:
         retry_wait: float = 0.5,
         answer_in_webhook: bool = False,
         translator: Translator | None = None,
+        files: FileLoader | None = None,
     ) -> None:
         self.application = application
+        self._files = files
         self._engine = engine
         self._bot_username = bot_username
         self._error_text = error_text
@@ -301,24 +305,42 @@ class TelegramChannel:
             ):
                 await self._edit(chat_id, origin, reply, markup)
                 continue
-            chunks = split_text(reply.text)
-            for index, chunk in enumerate(chunks):
-                last = index == len(chunks) - 1
-                await self._call(
-                    bot.send_message,
-                    chat_id=chat_id,
-                    text=chunk,
-                    reply_markup=markup if last else None,
-                )
+            document = reply.document
+            captioned = (
+                document is not None
+                and markup is None
+                and len(reply.text) <= MessageLimit.CAPTION_LENGTH
+            )
+            if not captioned:
+                chunks = split_text(reply.text)
+                for index, chunk in enumerate(chunks):
+                    last = index == len(chunks) - 1
+                    await self._call(
+                        bot.send_message,
+                        chat_id=chat_id,
+                        text=chunk,
+                        reply_markup=markup if last else None,
+                    )
             for media in reply.media:
                 await self._call(bot.send_photo, chat_id=chat_id, photo=media.ref)
-            if reply.document is not None:
-                await self._call(
-                    bot.send_document,
-                    chat_id=chat_id,
-                    document=reply.document.content,
-                    filename=reply.document.filename,
-                )
+            if document is not None:
+                caption = (reply.text or None) if captioned else None
+                if document.content_type.startswith("image/"):
+                    await self._call(
+                        bot.send_photo,
+                        chat_id=chat_id,
+                        photo=document.content,
+                        filename=document.filename,
+                        caption=caption,
+                    )
+                else:
+                    await self._call(
+                        bot.send_document,
+                        chat_id=chat_id,
+                        document=document.content,
+                        filename=document.filename,
+                        caption=caption,
+                    )
 
     async def _edit(
         self, chat_id: int, origin: Message, reply: Reply, markup: InlineKeyboardMarkup
@@ -380,14 +402,33 @@ class TelegramChannel:
                 log.warning("could not tell the user about the failure")
 
     async def send_claimed(self, message: Claimed) -> SendResult:
-        """For the outbox dispatcher: one attempt at a queued message (it owns retries)."""
+        """For the outbox dispatcher: one attempt at a queued message (it owns retries).
+        A message with a ``file_id`` sends that stored file (photo or document) with the
+        text as its caption."""
         chat_id = int(message.address.split(":", 1)[1])
-        options = tuple(Option(o["value"], o["label"]) for o in message.payload.get("options", []))
-        reply = Reply(payload_text(message.payload, self._translator), options=options)
+        bot = self.application.bot
+        payload = message.payload
         try:
-            sent = await self.application.bot.send_message(
-                chat_id=chat_id, text=split_text(reply.text)[0], reply_markup=keyboard(reply)
-            )
+            if payload.get("file_id") is not None:
+                found = await self._files(int(payload["file_id"])) if self._files else None
+                if found is None:
+                    return SendResult(OutboxStatus.FAILED, error="file expired or missing")
+                filename, content_type, content = found
+                caption = payload_text(payload, self._translator)[: MessageLimit.CAPTION_LENGTH]
+                if content_type.startswith("image/"):
+                    sent = await bot.send_photo(
+                        chat_id=chat_id, photo=content, filename=filename, caption=caption
+                    )
+                else:
+                    sent = await bot.send_document(
+                        chat_id=chat_id, document=content, filename=filename, caption=caption
+                    )
+            else:
+                options = tuple(Option(o["value"], o["label"]) for o in payload.get("options", []))
+                reply = Reply(payload_text(payload, self._translator), options=options)
+                sent = await bot.send_message(
+                    chat_id=chat_id, text=split_text(reply.text)[0], reply_markup=keyboard(reply)
+                )
         except RetryAfter as exc:
             wait = exc.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)

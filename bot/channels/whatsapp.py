@@ -31,12 +31,14 @@ from twilio.rest import Client
 
 from bot.channels.text import payload_text, split_text
 from bot.config import TwilioSettings
+from bot.media import MediaSigner
 from handlers.engine import Engine
 from handlers.i18n import Translator
-from handlers.messages import IncomingMessage, Media, Reply
+from handlers.messages import Document, IncomingMessage, Media, Reply
 from models.clock import Clock
 from models.conversations import INBOUND_TIME_PRECISION
 from models.outbox import BUSINESS_INITIATED_KINDS, Claimed, finish, new_message, record_status
+from models.report_files import store_file
 from models.tables import Channel, ChannelIdentity, Outbox, OutboxStatus
 from scheduler.dispatcher import SendResult
 
@@ -187,8 +189,10 @@ class TwilioChannel:
         retry_attempts: int = 4,
         retry_wait: float = 0.5,
         timeout: float = 15.0,
+        media: MediaSigner | None = None,
     ) -> None:
         assert settings.account_sid and settings.auth_token
+        self._media = media
         self._settings = settings
         self._engine = engine
         self._sessions = sessions
@@ -245,12 +249,38 @@ class TwilioChannel:
         message = to_incoming(params, self._clock.now())
         outcome = await self._engine.handle(message)
         for reply in outcome.replies:
-            for part in split_body(render(reply, self._t)):
-                await self.send(Outgoing(address=message.address, kind="reply", body=part))
+            body = render(reply, self._t)
+            captioned = reply.document is not None and len(body) <= BODY_LIMIT
+            if not captioned:
+                for part in split_body(body):
+                    await self.send(Outgoing(address=message.address, kind="reply", body=part))
             for media in reply.media:
                 await self.send(
                     Outgoing(address=message.address, kind="reply", media_urls=[media.ref])
                 )
+            if reply.document is not None:
+                caption = body if captioned and body else reply.document.filename
+                await self._send_document(message.address, reply.document, caption)
+
+    async def _send_document(self, address: str, document: Document, caption: str) -> None:
+        """WhatsApp fetches files by URL: keep the file and send a signed, expiring link."""
+        if self._media is None:
+            log.warning("file not sent: media URLs need twilio.public_base_url")
+            await self.send(
+                Outgoing(address=address, kind="reply", body=self._t("file.unavailable"))
+            )
+            return
+        now = self._clock.now()
+        async with self._sessions.begin() as session:
+            file_id = await store_file(
+                session,
+                filename=document.filename,
+                content_type=document.content_type,
+                content=document.content,
+                now=now,
+            )
+        url = self._media.url(file_id, now=now)
+        await self.send(Outgoing(address=address, kind="reply", body=caption, media_urls=[url]))
 
     async def status(self, params: Mapping[str, str]) -> bool:
         """A delivery status callback; out-of-order receipts never move a status back."""
@@ -391,18 +421,50 @@ class TwilioChannel:
 
     async def send_claimed(self, message: Claimed) -> SendResult:
         """For the outbox dispatcher: one attempt at a queued message (it owns retries)."""
+        media_urls: list[str] = []
+        variables = message.payload.get("template_variables")
+        if message.payload.get("file_id") is not None:
+            if self._media is None:
+                return SendResult(
+                    OutboxStatus.FAILED, error="media URLs need twilio.public_base_url"
+                )
+            url = self._media.url(int(message.payload["file_id"]), now=self._clock.now())
+            media_urls.append(url)
+            # Outside the 24-hour window: a media template whose URL is the public base
+            # URL followed by {{1}} (the signed path), with the caption as {{2}}.
+            caption = payload_text(message.payload, self._t)
+            variables = {"1": url.removeprefix(self._media.base_url + "/"), "2": caption}
         outgoing = Outgoing(
             address=message.address,
             kind=message.kind,
             body=payload_text(message.payload, self._t),
-            template_variables=message.payload.get("template_variables"),
+            media_urls=media_urls,
+            template_variables=variables,
             business_initiated=message.kind in BUSINESS_INITIATED_KINDS,
         )
         async with self._sessions() as session:
             refusal, request = await self._request(session, outgoing, self._clock.now())
         if refusal is not None:
             return SendResult(OutboxStatus.FAILED, error=refusal)
-        return await self._attempt(request)
+        parts = split_body(request.pop("body")) if "body" in request else [None]
+        result = SendResult(OutboxStatus.FAILED, error="nothing to send")
+        for index, part in enumerate(parts):  # a long text (a digest) goes in parts, in order
+            attempt = dict(request)
+            if part is not None:
+                attempt["body"] = part
+            if index < len(parts) - 1:
+                attempt.pop("media_url", None)  # media rides with the last part
+            result = await self._attempt(attempt)
+            tries = 1
+            while index and result.temporary and tries < self._retry_attempts:
+                # A later part is retried here: the dispatcher's retry would send the
+                # earlier parts again.
+                await asyncio.sleep(random.uniform(0.5, 1.0) * self._retry_wait * 2**tries)
+                result = await self._attempt(attempt)
+                tries += 1
+            if result.provider_id is None:
+                return result
+        return result
 
     async def check(self) -> str:
         """For `doctor`: the account's name and status (the credentials work)."""

@@ -32,6 +32,9 @@ DYNAMIC_KEYS = [
     *(f"kpm.mark_short.{m}" for m in ("hadir", "izin", "sakit", "alpa", "none")),
     *(f"kpm.status.{s}" for s in ("aktif", "graduasi_alamiah", "graduasi_mandiri", "keluar")),
     *(f"menu.{f}" for f in ("attendance", "case", "my_cases", "kpm_card", "schedule")),
+    *(f"export.{p}.{k}" for p in ("kind", "file") for k in ("attendance", "cases", "graduation")),
+    *(f"export.period.{p}" for p in ("this_month", "last_month", "last_3_months", "this_year")),
+    *(f"expect.export.{step}" for step in ("pick_kind", "pick_period")),
 ]
 SCHEDULER = Path(__file__).resolve().parents[2] / "scheduler"
 PAYLOAD_KEY = re.compile(
@@ -39,9 +42,12 @@ PAYLOAD_KEY = re.compile(
 )
 
 
+REPORTING = Path(__file__).resolve().parents[2] / "reporting"
+
+
 def used_keys() -> set[str]:
     keys = set()
-    for source in HANDLERS.rglob("*.py"):
+    for source in (*HANDLERS.rglob("*.py"), *REPORTING.rglob("*.py")):
         keys.update(match.group(1) for match in LITERAL_KEY.finditer(source.read_text()))
     return keys
 
@@ -53,7 +59,14 @@ def test_the_code_uses_many_keys_and_every_one_is_in_the_indonesian_catalog() ->
     assert missing == []
 
 
-@pytest.mark.parametrize("key", DYNAMIC_KEYS)
+def _digest_column_keys() -> list[str]:
+    from reporting.workbook import ABSENTEE_COLUMNS, KELOMPOK_COLUMNS, PENDAMPING_COLUMNS
+
+    columns = {*KELOMPOK_COLUMNS, *PENDAMPING_COLUMNS, *ABSENTEE_COLUMNS}
+    return [f"digest.col.{column}" for column in sorted(columns)]
+
+
+@pytest.mark.parametrize("key", [*DYNAMIC_KEYS, *_digest_column_keys()])
 def test_keys_built_at_run_time_exist(key: str) -> None:
     assert Translator("id")(key)
 

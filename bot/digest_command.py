@@ -1,0 +1,112 @@
+"""`pendamping digest`: a week's coordinator digest on demand.
+
+Without ``--dry-run`` the digest goes into the outbox under the same weekly keys the
+scheduler uses, so a week is never sent twice whoever asks; with it nothing is written
+to the database: the text is printed and, with ``--out``, the chart and the workbook
+are saved for a look.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.bootstrap import App, digest_options
+from bot.commands import CommandError
+from handlers.i18n import Translator
+from models.outbox import enqueue
+from models.planning import staff_addresses
+from models.tables import Outbox, Staff, StaffRole
+from reporting.digest import Digest, build_digest, coordinators, staff_timezone
+from scheduler.digests import (
+    dedupe_key,
+    digest_messages,
+    due_moment,
+    figures_as_of,
+    parse_week,
+    week_label,
+)
+
+
+async def digest(
+    app: App,
+    out: Console,
+    *,
+    coordinator: int | None,
+    week: str | None,
+    dry_run: bool,
+    out_dir: Path | None,
+) -> None:
+    try:
+        monday = parse_week(week) if week else None
+    except ValueError as problem:
+        raise CommandError(f"--week: {problem}") from None
+    options = digest_options(app.settings)
+    translate = Translator(app.settings.general.locale)
+    reporting = app.settings.reporting
+    now = app.clock.now()
+    async with app.read_sessions() as session:
+        staff = await _chosen(session, coordinator)
+    for member in staff:
+        async with app.sessions.begin() as session:
+            zone = await staff_timezone(session, member, options.default_timezone)
+            local = now.astimezone(zone).date()
+            first = monday or local - timedelta(days=local.weekday())
+            label = week_label(first)
+            due = due_moment(first, reporting.digest_weekday, reporting.digest_time, zone)
+            key = dedupe_key(member.id, label, "text")
+            if not dry_run and await session.scalar(
+                select(Outbox.id).where(Outbox.dedupe_key == key)
+            ):
+                out.print(f"{member.name} (#{member.id}): digest {label} already sent; skipped")
+                continue
+            built = await build_digest(
+                session,
+                member,
+                as_of=figures_as_of(due),
+                options=options,
+                translate=translate,
+                week=label,
+            )
+            if dry_run:
+                out.print(f"[bold]{member.name} (#{member.id}), week {label}[/bold]")
+                out.print(built.text, markup=False, soft_wrap=True)
+                if out_dir is not None:
+                    await asyncio.to_thread(_save, out_dir, built)
+                    out.print(f"saved {built.chart_filename} and {built.workbook_filename}")
+                continue
+            addresses = await staff_addresses(session, [member.id])
+            if member.id not in addresses:
+                out.print(f"{member.name} (#{member.id}): no linked chat; nothing sent")
+                continue
+            channel, address = addresses[member.id]
+            messages = await digest_messages(
+                session, built, label, channel=channel, address=address, now=now, options=options
+            )
+            await enqueue(session, messages, now=now)
+            out.print(f"{member.name} (#{member.id}): digest {label} queued for {channel}")
+
+
+def _save(directory: Path, built: Digest) -> None:
+    (directory / built.chart_filename).write_bytes(built.chart_png)
+    (directory / built.workbook_filename).write_bytes(built.workbook)
+
+
+async def _chosen(session: AsyncSession, coordinator: int | None) -> list[Staff]:
+    if coordinator is None:
+        found = await coordinators(session)
+        if not found:
+            raise CommandError("no active coordinator: invite one with `pendamping invite`")
+        return found
+    member = await session.get(Staff, coordinator)
+    if member is None or member.role is not StaffRole.KOORDINATOR:
+        raise CommandError(
+            f"--coordinator {coordinator}: no coordinator with that id "
+            "(see `pendamping staff list`)"
+        )
+    return [member]

@@ -1,0 +1,77 @@
+"""The digest's chart: attendance rate per pendamping over the last months, as a PNG.
+
+A table-like heat map (one row per pendamping, one column per month, the rate written
+in each cell) stays readable for twenty or thirty pendamping, where as many lines on one
+plot would not. Rendered headless with matplotlib's Agg canvas, without pyplot (no
+global figure state, safe in a server).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from babel.dates import format_date
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.figure import Figure
+
+WIDTH_IN = 8.0
+DPI = 100
+ROW_IN = 0.32
+BASE_IN = 1.6  # title, month labels and colour bar
+MAX_ROWS = 60
+_COLOURS = LinearSegmentedColormap.from_list("rate", ["#c0392b", "#f1c40f", "#27ae60"])
+
+
+def chart_size(rows: int) -> tuple[int, int]:
+    """The PNG's size in pixels for this many pendamping (width, height)."""
+    height = BASE_IN + ROW_IN * max(1, min(rows, MAX_ROWS))
+    return round(WIDTH_IN * DPI), round(height * DPI)
+
+
+def attendance_chart(
+    names: Sequence[str],
+    months: Sequence[date],
+    rates: Sequence[Sequence[float | None]],
+    *,
+    title: str,
+    no_data: str,
+    locale: str,
+    percent: Callable[[float], str],
+) -> bytes:
+    """PNG bytes: ``rates[i][j]`` is pendamping ``i``'s rate in ``months[j]`` (0..1, or
+    None when nothing was recorded, drawn grey with ``no_data``)."""
+    names, rates = list(names)[:MAX_ROWS], list(rates)[:MAX_ROWS]
+    width, height = chart_size(len(names))
+    figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    FigureCanvasAgg(figure)
+    tall = height / DPI
+    bottom, top = 0.3 / tall, 1 - 0.75 / tall  # room for the title and the month labels
+    axes = figure.add_axes((0.27, bottom, 0.62, top - bottom))
+    values = [[float("nan") if r is None else r * 100 for r in row] for row in rates] or [
+        [float("nan")] * len(months)
+    ]
+    cmap = _COLOURS.with_extremes(bad="#dddddd")
+    image = axes.imshow(values, cmap=cmap, vmin=50, vmax=100, aspect="auto")
+    axes.set_xticks(range(len(months)), [format_date(m, "MMM yy", locale=locale) for m in months])
+    axes.set_yticks(range(len(names)), [_short(name) for name in names] if names else [""])
+    axes.tick_params(length=0, labelsize=8)
+    axes.xaxis.tick_top()
+    for row, line in enumerate(rates):
+        for column, value in enumerate(line):
+            label = no_data if value is None else percent(value)
+            axes.text(column, row, label, ha="center", va="center", fontsize=7)
+    for spine in axes.spines.values():
+        spine.set_visible(False)
+    figure.suptitle(title, fontsize=10, y=1 - 0.15 / tall, va="top")
+    bar = figure.colorbar(image, cax=figure.add_axes((0.91, bottom, 0.015, top - bottom)))
+    bar.ax.tick_params(labelsize=7)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})
+    return buffer.getvalue()
+
+
+def _short(name: str, limit: int = 24) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"

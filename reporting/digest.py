@@ -1,0 +1,282 @@
+"""The coordinator's weekly digest: a short text, a chart and a workbook.
+
+The figures cover the pendamping in the staff member's scope (a coordinator's region, a
+supervisor's pendamping, a pendamping's own groups) up to the reference day: the local
+date of ``as_of`` in the staff member's time zone. The text fits one Telegram message;
+what does not fit is in the workbook, and the text says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.attendance import kelompok_scope
+from models.regions import timezone_of_region
+from models.tables import Region, Staff, StaffRole
+from reporting.chart import attendance_chart
+from reporting.figures import DigestFigures, PendampingFigures, digest_figures
+from reporting.workbook import digest_workbook
+
+Translate = Callable[..., str]
+CASE_CATEGORIES = (
+    "kks_bermasalah",
+    "bansos_belum_cair",
+    "pemutakhiran_data",
+    "kesehatan_rujukan",
+    "pendidikan",
+    "perlindungan_anak",
+    "lainnya",
+)
+TELEGRAM_LIMIT = 4096
+
+
+@dataclass(frozen=True)
+class DigestOptions:
+    horizon_days: int = 90
+    threshold: float = 7.0
+    target_per_year: int = 10
+    chart_months: int = 6
+    locale: str = "id"
+    default_timezone: str = "Asia/Jakarta"
+    categories: tuple[str, ...] = CASE_CATEGORIES
+    text_limit: int = TELEGRAM_LIMIT - 96  # room for a channel's own additions
+    absentees_listed: int = 10
+
+
+@dataclass(frozen=True)
+class Digest:
+    staff_id: int
+    week: str  # the ISO week it is for, e.g. "2026-W47"
+    ref_day: date
+    text: str
+    chart_png: bytes
+    workbook: bytes
+    figures: DigestFigures
+
+    @property
+    def chart_filename(self) -> str:
+        return f"kehadiran-{self.week}.png"
+
+    @property
+    def workbook_filename(self) -> str:
+        return f"ringkasan-{self.week}.xlsx"
+
+
+def iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+async def staff_timezone(session: AsyncSession, staff: Staff, default: str) -> ZoneInfo:
+    return ZoneInfo(await timezone_of_region(session, staff.region_id) or default)
+
+
+async def build_digest(
+    session: AsyncSession,
+    staff: Staff,
+    *,
+    as_of: datetime,
+    options: DigestOptions,
+    translate: Translate,
+    week: str | None = None,
+) -> Digest:
+    """The digest for ``staff``'s scope, with figures up to the local date of ``as_of``;
+    ``week`` labels it (default: the ISO week of that date)."""
+    zone = await staff_timezone(session, staff, options.default_timezone)
+    ref_day = as_of.astimezone(zone).date()
+    figures = await digest_figures(
+        session,
+        kelompok_scope(staff),
+        ref_day=ref_day,
+        chart_months=options.chart_months,
+        horizon_days=options.horizon_days,
+        threshold=options.threshold,
+    )
+    scope = await _scope_name(session, staff)
+    text = Writer(translate, options).text(figures, scope)
+    # Rendering is CPU work of a tenth of a second or so: off the event loop, so that
+    # webhooks and the dispatcher in the same process keep answering meanwhile.
+    chart, workbook = await asyncio.to_thread(_render, figures, options, translate)
+    label = week or iso_week(ref_day)
+    return Digest(staff.id, label, ref_day, text, chart, workbook, figures)
+
+
+def _render(
+    figures: DigestFigures, options: DigestOptions, translate: Translate
+) -> tuple[bytes, bytes]:
+    chart = attendance_chart(
+        [p.name for p in figures.pendamping],
+        figures.months,
+        [[p.month_rate(m) for m in figures.months] for p in figures.pendamping],
+        title=translate("digest.chart_title", months=len(figures.months)),
+        no_data=translate("digest.no_data"),
+        locale=options.locale,
+        percent=lambda value: format_percent(value, "#,##0%", locale=options.locale),
+    )
+    workbook = digest_workbook(
+        figures, t=translate, categories=options.categories, target=options.target_per_year
+    )
+    return chart, workbook
+
+
+async def coordinators(session: AsyncSession) -> list[Staff]:
+    """The active coordinators, who receive the weekly digest."""
+    rows = await session.scalars(
+        select(Staff).where(Staff.role == StaffRole.KOORDINATOR, Staff.active).order_by(Staff.id)
+    )
+    return list(rows)
+
+
+async def build_all_digests(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    as_of: datetime,
+    options: DigestOptions,
+    translate: Translate,
+) -> list[Digest]:
+    """Every active coordinator's digest, each built in a read transaction of its own."""
+    async with sessions() as session:
+        staff = await coordinators(session)
+    digests = []
+    for member in staff:
+        async with sessions() as session:
+            digests.append(
+                await build_digest(
+                    session, member, as_of=as_of, options=options, translate=translate
+                )
+            )
+    return digests
+
+
+async def _scope_name(session: AsyncSession, staff: Staff) -> str:
+    if staff.role is StaffRole.KOORDINATOR and staff.region_id is not None:
+        name = await session.scalar(select(Region.name).where(Region.id == staff.region_id))
+        if name:
+            return name
+    return staff.name
+
+
+class Writer:
+    """The digest's text, within a length limit: lines that do not fit are counted and
+    pointed to the workbook."""
+
+    def __init__(self, t: Translate, options: DigestOptions) -> None:
+        self.t = t
+        self.options = options
+
+    def percent(self, value: float | None) -> str:
+        if value is None:
+            return self.t("digest.rate_none")
+        return format_percent(value, "#,##0%", locale=self.options.locale)
+
+    def change(self, now: float | None, before: float | None) -> str:
+        if now is None or before is None:
+            return self.t("digest.change_none")
+        points = round((now - before) * 100, 1)
+        shown = format_decimal(abs(points), "0.#", locale=self.options.locale)
+        if points > 0:
+            return self.t("digest.change_up", points=shown)
+        if points < 0:
+            return self.t("digest.change_down", points=shown)
+        return self.t("digest.change_same")
+
+    def text(self, figures: DigestFigures, scope: str) -> str:
+        t, month = self.t, figures.months[-1]
+        head = [
+            t(
+                "digest.title",
+                scope=scope,
+                date=format_date(figures.ref_day, "EEEE, d MMMM y", locale=self.options.locale),
+            )
+        ]
+        if not figures.pendamping:
+            return "\n".join([*head, "", t("digest.empty")])
+        categories = figures.cases_by_category
+        listed = ", ".join(
+            f"{t(f'case.category.{c}')} {categories[c]}"
+            for c in (
+                *self.options.categories,
+                *sorted(set(categories) - set(self.options.categories)),
+            )
+            if categories.get(c)
+        )
+        head += [
+            "",
+            t(
+                "digest.meetings",
+                month=format_date(month, "MMMM y", locale=self.options.locale),
+                held=figures.total("held"),
+                planned=figures.total("planned"),
+                rate=self.percent(figures.rate),
+                change=self.change(figures.rate, figures.previous_rate),
+            ),
+            t(
+                "digest.cases",
+                open=figures.total("open_cases"),
+                urgent=figures.total("urgent_cases"),
+                overdue=figures.total("overdue_cases"),
+            )
+            + (" " + t("digest.cases_by_category", categories=listed) if listed else ""),
+            t(
+                "digest.graduation",
+                candidates=figures.total("candidates"),
+                graduated=figures.total("graduated_this_year"),
+                target=self.options.target_per_year * len(figures.pendamping),
+            ),
+        ]
+        people = [self.pendamping_line(n, p) for n, p in enumerate(figures.pendamping, 1)]
+        absentees = [
+            t("digest.absent_line", name=s.name, kelompok=s.kelompok or "-", streak=s.streak)
+            for s in figures.absentees
+        ]
+        shown = absentees[: self.options.absentees_listed]
+        tail = [""]
+        if absentees:
+            tail.append(t("digest.absent_heading", count=len(absentees)))
+            tail += shown
+            if len(absentees) > len(shown):
+                tail.append(t("digest.absent_more", count=len(absentees) - len(shown)))
+        else:
+            tail.append(t("digest.absent_none"))
+        budget = self.options.text_limit - len("\n".join([*head, "", *tail]))
+        body = ["", t("digest.per_pendamping")]
+        body += self._fit(people, budget - 40, lambda left: t("digest.more_pendamping", count=left))
+        return "\n".join([*head, *body, *tail])
+
+    def pendamping_line(self, number: int, p: PendampingFigures) -> str:
+        return self.t(
+            "digest.pendamping_line",
+            number=number,
+            name=p.name,
+            held=p.held,
+            planned=p.planned,
+            rate=self.percent(p.rate),
+            change=self.change(p.rate, p.previous_rate),
+            open=p.open_cases,
+            urgent=p.urgent_cases,
+            overdue=p.overdue_cases,
+            absent=len(p.absentees),
+            candidates=p.candidates,
+            graduated=p.graduated_this_year,
+            target=self.options.target_per_year,
+        )
+
+    @staticmethod
+    def _fit(lines: Sequence[str], budget: int, more: Callable[[int], str]) -> list[str]:
+        kept: list[str] = []
+        used = 0
+        for index, line in enumerate(lines):
+            if used + len(line) + 1 > budget:
+                return [*kept, more(len(lines) - index)]
+            kept.append(line)
+            used += len(line) + 1
+        return kept

@@ -1,0 +1,188 @@
+"""The weekly coordinator digest: built and enqueued once per coordinator and week.
+
+Each coordinator's digest is due at the configured weekday and time in their own time
+zone. A sweep that runs after that moment in the same week (the process was down at
+7:00) sends it late, once; the dedupe keys (coordinator, ISO week, part) make a second
+run, or a second process, enqueue nothing. A week that has passed entirely is not sent
+any more: its news is stale and the new week's digest follows.
+
+The figures of a week's digest run up to the day before its due day, so a digest sent
+late carries the same figures as one sent on time. The text, the chart and the workbook
+are three outbox rows, enqueued together with the stored files in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_percent
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.outbox import Enqueue, Priority, enqueue
+from models.planning import staff_addresses
+from models.report_files import purge_expired, store_file
+from models.tables import Outbox, Staff
+from reporting.digest import Digest, DigestOptions, build_digest, coordinators, staff_timezone
+
+log = logging.getLogger(__name__)
+KIND = "weekly_digest"
+FILE_KIND = "digest_file"
+PARTS = ("text", "chart", "workbook")
+FILE_TTL = timedelta(days=7)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class DigestReport:
+    due: int  # coordinators whose digest of this week is due
+    sent: int  # digests built and enqueued by this run
+    unreachable: int  # due, but the coordinator has no linked chat
+
+
+def week_label(monday: date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_week(text: str) -> date:
+    """The Monday of an ISO week written ``YYYY-Www`` (e.g. 2026-W47)."""
+    try:
+        year, week = text.strip().upper().split("-W")
+        return date.fromisocalendar(int(year), int(week), 1)
+    except ValueError:
+        raise ValueError(f"week {text!r} is not an ISO week such as 2026-W47") from None
+
+
+def due_moment(monday: date, weekday: str, at: time, zone: ZoneInfo) -> datetime:
+    """When the digest of the week beginning ``monday`` is due, in ``zone``."""
+    return datetime.combine(monday + timedelta(days=WEEKDAYS.index(weekday)), at, zone)
+
+
+def figures_as_of(due: datetime) -> datetime:
+    """The figures of a week's digest run up to the end of the day before it is due."""
+    return datetime.combine(due.date(), time(0), due.tzinfo) - timedelta(microseconds=1)
+
+
+def dedupe_key(staff_id: int, week: str, part: str) -> str:
+    return f"digest:{staff_id}:{week}:{part}"
+
+
+async def enqueue_digests(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime,
+    weekday: str,
+    at: time,
+    options: DigestOptions,
+    translate: Callable[..., str],
+) -> DigestReport:
+    """Build and enqueue every coordinator's digest that is due this week and not yet
+    enqueued."""
+    async with sessions() as session:
+        staff = await coordinators(session)
+        due: list[tuple[Staff, str, datetime]] = []
+        for member in staff:
+            zone = await staff_timezone(session, member, options.default_timezone)
+            local = now.astimezone(zone)
+            monday = local.date() - timedelta(days=local.weekday())
+            moment = due_moment(monday, weekday, at, zone)
+            if local >= moment:
+                due.append((member, week_label(monday), moment))
+        keys = [dedupe_key(m.id, week, "text") for m, week, _ in due]
+        done = set(
+            await session.scalars(select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(keys)))
+        )
+        addresses = await staff_addresses(session, [m.id for m, _, _ in due])
+    sent = unreachable = 0
+    for member, week, moment in due:
+        if dedupe_key(member.id, week, "text") in done:
+            continue
+        if member.id not in addresses:
+            unreachable += 1
+            continue
+        async with sessions.begin() as session:
+            digest = await build_digest(
+                session,
+                member,
+                as_of=figures_as_of(moment),
+                options=options,
+                translate=translate,
+                week=week,
+            )
+            channel, address = addresses[member.id]
+            messages = await digest_messages(
+                session, digest, week, channel=channel, address=address, now=now, options=options
+            )
+            sent += await enqueue(session, messages, now=now) > 0
+    if due:
+        async with sessions.begin() as session:
+            await purge_expired(session, now=now)
+    report = DigestReport(due=len(due), sent=sent, unreachable=unreachable)
+    if unreachable:
+        log.warning("%s coordinators have no linked chat for their digest", unreachable)
+    return report
+
+
+async def digest_messages(
+    session: AsyncSession,
+    digest: Digest,
+    week: str,
+    *,
+    channel: Any,
+    address: str,
+    now: datetime,
+    options: DigestOptions,
+    key_prefix: str | None = None,
+) -> list[Enqueue]:
+    """The three outbox rows of one digest (text, chart, workbook) for one address, the
+    files stored alongside. ``key_prefix`` replaces the weekly dedupe keys (a digest sent
+    on demand from the command line)."""
+    chart = await store_file(
+        session,
+        filename=digest.chart_filename,
+        content_type="image/png",
+        content=digest.chart_png,
+        now=now,
+        staff_id=digest.staff_id,
+        ttl=FILE_TTL,
+    )
+    workbook = await store_file(
+        session,
+        filename=digest.workbook_filename,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        content=digest.workbook,
+        now=now,
+        staff_id=digest.staff_id,
+        ttl=FILE_TTL,
+    )
+    figures = digest.figures
+    rate = figures.rate
+    variables = {  # the WhatsApp template, outside the 24-hour window
+        "1": week,
+        "2": f"{figures.total('held')}/{figures.total('planned')}",
+        "3": "-" if rate is None else format_percent(rate, "#,##0%", locale=options.locale),
+        "4": str(figures.total("urgent_cases")),
+    }
+    payloads: dict[str, tuple[str, dict[str, Any]]] = {
+        "text": (KIND, {"text": digest.text, "template_variables": variables}),
+        "chart": (FILE_KIND, {"key": "digest.chart_caption", "file_id": chart}),
+        "workbook": (FILE_KIND, {"key": "digest.workbook_caption", "file_id": workbook}),
+    }
+    prefix = key_prefix or f"digest:{digest.staff_id}:{week}"
+    return [
+        Enqueue(
+            channel=channel,
+            address=address,
+            kind=kind,
+            payload=payload,
+            priority=Priority.DIGEST,
+            dedupe_key=f"{prefix}:{part}",
+        )
+        for part, (kind, payload) in payloads.items()
+    ]
