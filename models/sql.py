@@ -1,0 +1,36 @@
+"""Small SQL constructs the ORM does not offer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import FunctionElement
+
+
+class unindexed(FunctionElement[Any]):  # noqa: N801 - reads like a SQL function
+    """A column the SQLite planner must not drive a query by (compiled ``+column``).
+
+    SQLite's statistics know only the average rows per value: a term such as ``status =
+    'held'`` on an indexed column looks selective even when nine rows in ten match, and
+    the planner then walks the whole table through that index instead of starting from
+    a narrow scope. A unary plus keeps the term as a filter only. Other databases plan
+    with histograms and get the plain column."""
+
+    inherit_cache = True
+    name = "unindexed"
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _default(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return "+" + str(compiler.process(element.clauses, **kw))
