@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import time
 
+from models.cases import CASE_CATEGORIES
 from models.komponen import KomponenCatalog
 from reporting.digest import DigestOptions
 from reporting.graduation import GraduationRules
@@ -67,15 +68,7 @@ class EngineSettings:
     page_size: int = 10
     modules: tuple[P2k2Modul, ...] = field(default_factory=default_modules)
     sessions: tuple[P2k2Session, ...] = field(default_factory=default_sessions)
-    case_categories: tuple[str, ...] = (
-        "kks_bermasalah",
-        "bansos_belum_cair",
-        "pemutakhiran_data",
-        "kesehatan_rujukan",
-        "pendidikan",
-        "perlindungan_anak",
-        "lainnya",
-    )
+    case_categories: tuple[str, ...] = CASE_CATEGORIES
     always_urgent: frozenset[str] = frozenset({"perlindungan_anak"})
     quiet_hours: tuple[time, time] = (time(21, 0), time(6, 0))
     graduation: GraduationRules = field(default_factory=GraduationRules)

@@ -27,6 +27,16 @@ from models.tables import (
     StaffRole,
 )
 
+CASE_CATEGORIES = (
+    "kks_bermasalah",
+    "bansos_belum_cair",
+    "pemutakhiran_data",
+    "kesehatan_rujukan",
+    "pendidikan",
+    "perlindungan_anak",
+    "lainnya",
+)
+"""The case categories, in the order they are offered and reported."""
 
 @dataclass(frozen=True)
 class NewCase:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.attendance import kelompok_scope
+from models.cases import CASE_CATEGORIES
 from models.regions import timezone_of_region
 from models.tables import Region, Staff, StaffRole
 from reporting.chart import attendance_chart
@@ -27,15 +28,6 @@ from reporting.figures import DigestFigures, PendampingFigures, digest_figures
 from reporting.workbook import digest_workbook
 
 Translate = Callable[..., str]
-CASE_CATEGORIES = (
-    "kks_bermasalah",
-    "bansos_belum_cair",
-    "pemutakhiran_data",
-    "kesehatan_rujukan",
-    "pendidikan",
-    "perlindungan_anak",
-    "lainnya",
-)
 TELEGRAM_LIMIT = 4096
 
 

@@ -9,21 +9,11 @@ from pathlib import Path
 import pytest
 
 from handlers.i18n import MissingMessage, Translator
+from models.cases import CASE_CATEGORIES
 
 HANDLERS = Path(__file__).resolve().parents[2] / "handlers"
 LITERAL_KEY = re.compile(r"""\bt\(\s*"([a-z_]+\.[a-z_.]+)"((?:\s*,\s*\w+=)?)""")
-CASE_KEYS = [
-    f"case.category.{c}"
-    for c in (
-        "kks_bermasalah",
-        "bansos_belum_cair",
-        "pemutakhiran_data",
-        "kesehatan_rujukan",
-        "pendidikan",
-        "perlindungan_anak",
-        "lainnya",
-    )
-]
+CASE_KEYS = [f"case.category.{c}" for c in CASE_CATEGORIES]
 DYNAMIC_KEYS = [
     *CASE_KEYS,
     *(f"case.status.{s}" for s in ("baru", "tindak_lanjut", "selesai")),
