@@ -29,7 +29,7 @@ import logging
 import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -286,12 +286,17 @@ async def _read_due(
             if not slot.late:  # of a missed batch, some may have gone already
                 batch.already += 1
             continue
-        if meeting.meeting_id not in payloads:
-            payloads[meeting.meeting_id] = _payload(meeting)
-        payload = payloads[meeting.meeting_id]
+        payload = payloads.get(meeting.meeting_id)
+        if payload is None:
+            payload = payloads[meeting.meeting_id] = _payload(meeting)
         if who == "group":
             payload = _group(payload)
-        batch.messages.append(_message(channel, address, payload, key, meeting, slot))
+        batch.messages.append(  # positional: this line runs once per KPM and reminder
+            Enqueue(
+                channel, address, KIND, payload, Priority.REMINDER, key, slot.send_at,
+                meeting.starts_at,
+            )
+        )
     counts["due"] = len(due)
     counts["group"] = sum(who == "group" for _, who, *_ in due)
     return _Due(versions, batches, counts)
@@ -360,26 +365,6 @@ def _group(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "key": "reminder.group", "rsvp": False}
 
 
-def _message(
-    channel: Channel,
-    address: str,
-    payload: dict[str, Any],
-    dedupe_key: str,
-    meeting: MeetingInfo,
-    slot: Slot,
-) -> Enqueue:
-    return Enqueue(
-        channel=channel,
-        address=address,
-        kind=KIND,
-        payload=payload,
-        priority=Priority.REMINDER,
-        dedupe_key=dedupe_key,
-        not_before=slot.send_at,
-        deadline_at=meeting.starts_at,
-    )
-
-
 def fit_capacity(
     batches: Mapping[BatchKey, Batch], rates: Mapping[Channel, float]
 ) -> tuple[int, dict[str, int]]:
@@ -417,7 +402,7 @@ def fit_capacity(
             for index, message in enumerate(batch.messages, start=batch.already):
                 at = start + timedelta(seconds=index / rate)
                 if message.not_before is None or at < message.not_before:
-                    batch.messages[index - batch.already] = replace(message, not_before=at)
+                    batch.messages[index - batch.already] = message._replace(not_before=at)
                     moved += 1
     return moved, dict(shortfall)
 
