@@ -7,6 +7,8 @@ today.
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from handlers.flow import Ctx, Flow, StepResult
 from handlers.messages import Document, IncomingMessage, Reply
 from reporting.digest import build_digest
@@ -15,26 +17,27 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
-    """Build the digest now and send its three parts."""
-    digest = await build_digest(
-        ctx.session, ctx.staff, as_of=ctx.now, options=ctx.settings.digest, translate=ctx.t
-    )
-    if not digest.figures.pendamping:
-        return ctx.done(digest.text)
-    return StepResult(
-        replies=(
+    """Build the digest and send its three parts, after the step's transaction: a digest
+    reads a whole region, which must not hold the write lock meanwhile."""
+    staff, now, options, t = ctx.staff, ctx.now, ctx.settings.digest, ctx.t
+
+    async def build(session: AsyncSession) -> tuple[Reply, ...]:
+        digest = await build_digest(session, staff, as_of=now, options=options, translate=t)
+        if not digest.figures.pendamping:
+            return (Reply(digest.text),)
+        return (
             Reply(digest.text),
             Reply(
-                ctx.t("digest.chart_caption"),
+                t("digest.chart_caption"),
                 document=Document(digest.chart_filename, digest.chart_png, "image/png"),
             ),
             Reply(
-                ctx.t("digest.workbook_caption"),
+                t("digest.workbook_caption"),
                 document=Document(digest.workbook_filename, digest.workbook, XLSX),
             ),
-        ),
-        next_step=None,
-    )
+        )
+
+    return StepResult(replies=(Reply("", later=build),), next_step=None)
 
 
 FLOW = Flow(

@@ -33,6 +33,7 @@ from models.conversations import (
     load_state,
     save_state,
 )
+from models.db import READ_ONLY
 from models.group_chats import link_group_chat
 from models.kpm import link_kpm_by_phone
 from models.optout import opt_in, opt_out, phone_of
@@ -81,7 +82,10 @@ class Engine:
         self._locks[message.address] = (lock, users + 1)
         try:
             async with lock:  # one user's messages are handled in order, one at a time
-                return await self._handle_in_transaction(message)
+                outcome = await self._handle_in_transaction(message)
+                if any(reply.later for reply in outcome.replies):
+                    outcome = await self._run_later(outcome)
+                return outcome
         except OutOfScope as exc:
             log.warning("out-of-scope request refused (channel=%s): %s", message.channel, exc)
             return Outcome(replies=(Reply(self._t("access.not_yours")),))
@@ -99,6 +103,15 @@ class Engine:
                 del self._locks[message.address]
             else:
                 self._locks[message.address] = (lock, users - 1)
+
+    async def _run_later(self, outcome: Outcome) -> Outcome:
+        """Replace each deferred reply by what it produces, read after the commit."""
+        replies: list[Reply] = []
+        async with self._sessions() as session:
+            await session.connection(execution_options=READ_ONLY)
+            for reply in outcome.replies:
+                replies.extend(await reply.later(session) if reply.later else (reply,))
+        return Outcome(replies=tuple(replies), duplicate=outcome.duplicate)
 
     async def _handle_in_transaction(self, message: IncomingMessage) -> Outcome:
         now = self._clock.now()

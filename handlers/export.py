@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.flow import PROMPT_KEY, Ctx, Flow, StepResult
 from handlers.local_time import local_today
@@ -64,8 +65,6 @@ async def pick_period(message: IncomingMessage, ctx: Ctx) -> StepResult:
         scope=kelompok_scope(ctx.staff),
         default_timezone=ctx.settings.default_timezone,
     )
-    buffer = io.BytesIO()
-    rows = await write_export(ctx.session, request, buffer, ExportFormat.XLSX, ctx.t)
     audit(
         ctx.session,
         actor="staff",
@@ -73,19 +72,27 @@ async def pick_period(message: IncomingMessage, ctx: Ctx) -> StepResult:
         action=f"export.{kind.value}",
         entity="export",
         entity_id=None,
-        detail={"rows": rows, "from": period.start.isoformat(), "to": period.end.isoformat()},
+        detail={"from": period.start.isoformat(), "to": period.end.isoformat()},
     )
     values = {"kind": ctx.t(f"export.kind.{kind.value}"), "period": _period_text(ctx, period)}
-    if rows == 0:
-        return ctx.done(ctx.t("export.empty", **values))
     filename = (
         f"{ctx.t(f'export.file.{kind.value}')}_{period.start:%Y-%m-%d}_{period.end:%Y-%m-%d}.xlsx"
     )
-    document = Document(filename, buffer.getvalue(), content_type(ExportFormat.XLSX))
+    t = ctx.t
+
+    async def written(session: AsyncSession) -> tuple[Reply, ...]:
+        # After the step's transaction: a year of a region's marks must not hold the
+        # write lock while the workbook is written.
+        buffer = io.BytesIO()
+        rows = await write_export(session, request, buffer, ExportFormat.XLSX, t)
+        if rows == 0:
+            return (Reply(t("export.empty", **values)),)
+        document = Document(filename, buffer.getvalue(), content_type(ExportFormat.XLSX))
+        count = format_decimal(rows, locale=t.locale)
+        return (Reply(text=t("export.ready", rows=count, **values), document=document),)
+
     ctx.data.pop(PROMPT_KEY, None)
-    written_rows = format_decimal(rows, locale=ctx.t.locale)
-    reply = Reply(text=ctx.t("export.ready", rows=written_rows, **values), document=document)
-    return StepResult(replies=(*ctx.notes, reply), next_step=None)
+    return StepResult(replies=(*ctx.notes, Reply("", later=written)), next_step=None)
 
 
 def _period_text(ctx: Ctx, period: Period) -> str:

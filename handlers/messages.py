@@ -7,8 +7,10 @@ RapidPro URN: ``telegram:123456``, ``whatsapp:+6281234567890``, ``console:ani``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,10 @@ class Reply:
     request_contact: str | None = None  # label of a "share my phone number" button
     numbered_options: bool = True  # False: options are picked by tap or label, not number
     edit_previous: bool = False  # a toggle list redrawn: edit the last message if possible
+    # Heavy read-only work (a digest, an export) to run after the step's transaction has
+    # committed, in a read-only session, so it never holds the write lock; the engine
+    # replaces this reply by the replies it returns. Channels never see it.
+    later: Callable[[Any], Awaitable[Sequence[Reply]]] | None = None
 
 
 @dataclass(frozen=True)
