@@ -178,6 +178,8 @@ def build_dispatcher(
         channel_rates(app),
         app.clock,
         max_attempts=app.settings.scheduler.max_attempts,
+        quiet=(app.settings.scheduler.quiet_hours_start, app.settings.scheduler.quiet_hours_end),
+        default_zone=app.settings.general.timezone,
     )
 
 

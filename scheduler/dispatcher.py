@@ -16,12 +16,14 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.calendar import after_quiet_hours
 from models.clock import Clock
-from models.outbox import Claimed, claim, finish, next_due
+from models.outbox import BUSINESS_INITIATED_KINDS, Claimed, claim, finish, next_due
 from models.tables import Channel, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -87,8 +89,12 @@ class Dispatcher:
         max_delay: float = 600.0,
         concurrency: int = 32,
         write_every: int = 20,
+        quiet: tuple[time, time] | None = None,
+        default_zone: str = "Asia/Jakarta",
     ) -> None:
         self._sessions = sessions
+        self._quiet = quiet
+        self._default_zone = default_zone
         self._senders = dict(senders)
         self._limiters = {channel: Pacer(rate) for channel, rate in rates.items()}
         self._clock = clock
@@ -153,7 +159,7 @@ class Dispatcher:
                 retry_at = None
                 if result.temporary and message.attempts < self._max_attempts:
                     delay = max(result.retry_after or 0.0, self.backoff(message.attempts))
-                    retry_at = now + timedelta(seconds=delay)
+                    retry_at = self._outside_quiet_hours(message, now + timedelta(seconds=delay))
                     report.retried += 1
                 elif result.status in (OutboxStatus.FAILED, OutboxStatus.UNDELIVERED):
                     report.failed += 1
@@ -175,6 +181,16 @@ class Dispatcher:
                     error=result.error,
                     retry_at=retry_at,
                 )
+
+    def _outside_quiet_hours(self, message: Claimed, retry_at: datetime) -> datetime:
+        """A retry of a message the business starts (a reminder, a nudge, an alert) that
+        would fall in the recipient's quiet hours waits for their end; replies to someone
+        who just wrote do not wait. The zone is the payload's, else the default one."""
+        if self._quiet is None or message.kind not in BUSINESS_INITIATED_KINDS:
+            return retry_at
+        zone = ZoneInfo(str(message.payload.get("zone") or self._default_zone))
+        local = after_quiet_hours(retry_at.astimezone(zone), *self._quiet)
+        return local.astimezone(UTC)
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         """Dispatch until ``stop`` is set; sleep until the next due message or a wake-up."""

@@ -358,6 +358,7 @@ def _payload(meeting: MeetingInfo) -> dict[str, Any]:
         "template_variables": _variables(values),
         "meeting_id": meeting.meeting_id,
         "rsvp": True,
+        "zone": meeting.zone,  # for the dispatcher: a retry waits out quiet hours here
     }
 
 

@@ -4,7 +4,7 @@ and (on PostgreSQL) two dispatchers that never send the same row."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -193,3 +193,41 @@ async def test_two_dispatchers_on_postgresql_never_send_the_same_row(db_url) -> 
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_a_retry_that_would_fall_in_quiet_hours_waits_for_the_morning(sessions) -> None:
+    evening = datetime(2026, 11, 22, 13, 59, tzinfo=UTC)  # 20:59 WIB, 21:59 WITA
+    async with sessions.begin() as session:
+        await enqueue(
+            session,
+            [
+                Enqueue(
+                    channel=Channel.WHATSAPP,
+                    address="whatsapp:+6281234567890",
+                    kind="meeting_reminder",
+                    payload={"text": "pengingat", "zone": "Asia/Jakarta"},
+                    priority=Priority.REMINDER,
+                ),
+                Enqueue(
+                    channel=Channel.WHATSAPP,
+                    address="whatsapp:+6281234567891",
+                    kind="reply",
+                    payload={"text": "balasan"},
+                    priority=Priority.REPLY,
+                ),
+            ],
+            now=evening,
+        )
+    busy = SendResult(OutboxStatus.FAILED, error_code="network", temporary=True, retry_after=120)
+    sender, clock = RecordingSender([busy, busy]), FixedClock(evening)
+    quiet = dispatcher(sessions, sender, clock, quiet=(time(21, 0), time(6, 0)))
+
+    report = await quiet.run_once()
+
+    assert report.retried == 2
+    reminder, reply = sorted(await rows(sessions), key=lambda row: row.kind)
+    assert reminder.kind == "meeting_reminder" and reply.kind == "reply"
+    # 21:01 WIB would be quiet: the reminder waits for 06:00 WIB (23:00 UTC).
+    assert reminder.next_attempt_at == datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
+    # A reply to someone who just wrote is retried at once, quiet hours or not.
+    assert evening < reply.next_attempt_at <= evening + timedelta(minutes=3)

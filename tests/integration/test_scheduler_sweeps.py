@@ -353,6 +353,7 @@ async def test_reminders_are_due_three_days_and_one_day_before_at_16_local(
         },
         "meeting_id": melati.id,
         "rsvp": True,
+        "zone": "Asia/Jakarta",
     }
 
 
