@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.calendar import after_quiet_hours, day_text, zone
+from models.db import READ_ONLY
 from models.meeting_changes import QUIET
 from models.outbox import Enqueue, Priority, enqueue
 from models.planning import staff_addresses
@@ -29,6 +30,7 @@ from reporting.graduation import AlamiahEvent, alamiah_events
 log = logging.getLogger(__name__)
 KIND = "alert"
 BEHIND_OF_UTC = timedelta(hours=7)  # WIB, the zone whose day begins last
+ENDED_CATCH_UP = timedelta(days=30)  # "has ended" is said for komponen ended this recently
 
 
 @dataclass(frozen=True)
@@ -62,20 +64,24 @@ async def enqueue_alerts(
     """Enqueue the graduation and absence-streak alerts not sent yet."""
     # A day counts as begun once it has begun everywhere: "ended" is never said early.
     today = (now + BEHIND_OF_UTC).date()
-    async with sessions.begin() as session:
+    async with sessions() as session:  # read without holding SQLite's write lock
+        await session.connection(execution_options=READ_ONLY)
         events = await alamiah_events(session, None, today=today, horizon_days=horizon_days)
+        # A komponen that ended long before the first run is old news, not an alert.
+        events = [e for e in events if not e.ended or e.end_date >= today - ENDED_CATCH_UP]
         streaks = await absence_streaks(session, None, min_streak=absence_streak)
         alerts = [_graduation(e) for e in events] + [_absence(s) for s in streaks]
         addresses = await staff_addresses(session, [a.staff_id for a in alerts])
         zones = await kelompok_timezones(
             session, {a.kelompok_id for a in alerts if a.kelompok_id is not None}
         )
-        quiet = (quiet_start, quiet_end)
-        messages = [
-            _message(alert, addresses[alert.staff_id], _not_before(now, zones, alert, quiet))
-            for alert in alerts
-            if alert.staff_id in addresses
-        ]
+    quiet = (quiet_start, quiet_end)
+    messages = [
+        _message(alert, addresses[alert.staff_id], _not_before(now, zones, alert, quiet))
+        for alert in alerts
+        if alert.staff_id in addresses
+    ]
+    async with sessions.begin() as session:
         enqueued = await enqueue(session, messages, now=now)
     ended = sum(1 for event in events if event.ended)
     report = AlertReport(

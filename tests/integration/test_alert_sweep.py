@@ -85,6 +85,19 @@ async def test_graduation_soon_and_ended_alert_the_pendamping_once_per_event(ses
     }
 
 
+async def test_a_komponen_that_ended_long_before_the_first_run_is_not_an_alert(sessions) -> None:
+    world = await build_world(sessions)
+    k = world.kpm
+    await add_komponen(sessions, k["Siti Rahayu"], TODAY - timedelta(days=29))
+    await add_komponen(sessions, k["Sri Wahyuni"], TODAY - timedelta(days=200))
+
+    report = await enqueue_alerts(sessions, now=NOW, **SETTINGS)
+
+    assert (report.graduation_ended, report.enqueued) == (1, 1)
+    (row,) = await alerts(sessions)
+    assert row.dedupe_key.startswith(f"grad-ended:{k['Siti Rahayu']}:")
+
+
 async def test_a_changed_end_date_and_the_end_itself_are_new_events(sessions) -> None:
     world = await build_world(sessions)
     rahayu = world.kpm["Siti Rahayu"]
