@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from asyncpg.exceptions import UniqueViolationError
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -140,9 +141,9 @@ async def _enqueue_sqlite(session: AsyncSession, columns: list[list[Any]]) -> in
 
 
 async def _enqueue_postgres(session: AsyncSession, columns: list[list[Any]]) -> int:
-    """PostgreSQL: COPY into a temporary table (asyncpg's binary COPY: no SQL text, no
-    per-row statement), then one INSERT ... SELECT that skips the keys already there. The
-    temporary table lives for the transaction."""
+    """PostgreSQL: asyncpg's binary COPY (no SQL text, no per-row statement) straight
+    into the outbox; when a key is there already, COPY into a temporary table (it lives
+    for the transaction) and one INSERT ... SELECT that skips the keys already there."""
     connection = await session.connection()
     dialect = connection.dialect
     table = Outbox.__table__
@@ -153,17 +154,26 @@ async def _enqueue_postgres(session: AsyncSession, columns: list[list[Any]]) -> 
     converted = [
         _converted(values, convert) for values, convert in zip(columns, converters, strict=True)
     ]
+    records = list(zip(*converted, strict=True))
+    driver = (await connection.get_raw_connection()).driver_connection
+    try:
+        # Usually none of the keys is there yet (the sweep left out those it found):
+        # COPY straight into the outbox, in a savepoint.
+        async with driver.transaction():
+            await driver.copy_records_to_table(
+                "outbox", records=records, columns=list(_ENQUEUE_COLUMNS)
+            )
+        return len(records)
+    except UniqueViolationError:
+        pass  # some are there already (another process, a retried sweep): skip those
     names = ", ".join(_ENQUEUE_COLUMNS)
     await connection.exec_driver_sql(
         f"CREATE TEMP TABLE IF NOT EXISTS outbox_incoming ON COMMIT DROP AS "
         f"SELECT {names} FROM outbox WITH NO DATA"
     )
     await connection.exec_driver_sql("TRUNCATE outbox_incoming")
-    raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(
-        "outbox_incoming",
-        records=list(zip(*converted, strict=True)),
-        columns=list(_ENQUEUE_COLUMNS),
+    await driver.copy_records_to_table(
+        "outbox_incoming", records=records, columns=list(_ENQUEUE_COLUMNS)
     )
     result = await connection.exec_driver_sql(
         f"INSERT INTO outbox ({names}) SELECT {names} FROM outbox_incoming "
