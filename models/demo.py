@@ -345,6 +345,7 @@ class _Builder:
             "nama_pengurus": full_name,
             "phone": f"{names.PHONE_PREFIX}{phone:06d}" if has_phone else None,
             "preferred_channel": channel, "status": KpmStatus.AKTIF, "consent_at": consent,
+            "graduated_on": None,
         }
         komponen = [(kind, self._birth(kind)) for kind in mix if kind in self.catalog.rules]
         presence = rng.choices((0.93, 0.8, 0.6), (70, 25, 5))[0]
@@ -383,8 +384,12 @@ class _Builder:
         for status, count in GRADUATED.items():
             for member in (next(rest) for _ in range(count)):
                 member.special, member.row["status"] = "graduated", status
+                # mandiri some months ago; alamiah a few days after the last komponen ended
+                days_ago = rng.randint(20, 200)
                 if status is KpmStatus.GRADUASI_ALAMIAH:
                     member.komponen = self._ending(-rng.randint(10, 60)) or member.komponen
+                    days_ago = rng.randint(3, 9)
+                member.row["graduated_on"] = self.today - timedelta(days=days_ago)
 
     async def _write_groups(self, groups: list[_Group]) -> None:
         rows = [{"name": g.name, "name_key": name_key(g.name), "desa_id": g.desa_id,
