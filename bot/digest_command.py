@@ -9,7 +9,7 @@ are saved for a look.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.bootstrap import App, digest_options
 from bot.commands import CommandError
 from handlers.i18n import Translator
+from models.calendar import after_quiet_hours
 from models.outbox import enqueue
 from models.planning import staff_addresses
 from models.tables import Outbox, Staff, StaffRole
@@ -52,8 +53,10 @@ async def digest(
     now = app.clock.now()
     async with app.read_sessions() as session:
         staff = await _chosen(session, coordinator)
+    scheduler = app.settings.scheduler
+    quiet = (scheduler.quiet_hours_start, scheduler.quiet_hours_end)
     for member in staff:
-        async with app.sessions.begin() as session:
+        async with app.read_sessions() as session:  # built without the write lock
             zone = await staff_timezone(session, member, options.default_timezone)
             local = now.astimezone(zone).date()
             first = monday or local - timedelta(days=local.weekday())
@@ -73,23 +76,36 @@ async def digest(
                 translate=translate,
                 week=label,
             )
-            if dry_run:
-                out.print(f"[bold]{member.name} (#{member.id}), week {label}[/bold]")
-                out.print(built.text, markup=False, soft_wrap=True)
-                if out_dir is not None:
-                    await asyncio.to_thread(_save, out_dir, built)
-                    out.print(f"saved {built.chart_filename} and {built.workbook_filename}")
-                continue
             addresses = await staff_addresses(session, [member.id])
-            if member.id not in addresses:
-                out.print(f"{member.name} (#{member.id}): no linked chat; nothing sent")
-                continue
-            channel, address = addresses[member.id]
+        if dry_run:
+            out.print(f"[bold]{member.name} (#{member.id}), week {label}[/bold]")
+            out.print(built.text, markup=False, soft_wrap=True)
+            if out_dir is not None:
+                await asyncio.to_thread(_save, out_dir, built)
+                out.print(f"saved {built.chart_filename} and {built.workbook_filename}")
+            continue
+        if member.id not in addresses:
+            out.print(f"{member.name} (#{member.id}): no linked chat; nothing sent")
+            continue
+        channel, address = addresses[member.id]
+        not_before = after_quiet_hours(now.astimezone(zone), *quiet).astimezone(UTC)
+        async with app.sessions.begin() as session:
             messages = await digest_messages(
-                session, built, label, channel=channel, address=address, now=now, options=options
+                session,
+                built,
+                label,
+                channel=channel,
+                address=address,
+                now=now,
+                options=options,
+                not_before=not_before,
+                zone=str(zone),
             )
-            await enqueue(session, messages, now=now)
+            added = await enqueue(session, messages, now=now)
+        if added:
             out.print(f"{member.name} (#{member.id}): digest {label} queued for {channel}")
+        else:
+            out.print(f"{member.name} (#{member.id}): digest {label} already sent; skipped")
 
 
 def _save(directory: Path, built: Digest) -> None:

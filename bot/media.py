@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import Settings
 
 DEFAULT_TTL = timedelta(hours=24)
+_EXPIRES = re.compile(r"[0-9]{1,12}")  # ASCII digits, a Unix time
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")  # HMAC-SHA256 in hex
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,9 @@ class MediaSigner:
         return f"{self.base_url}/media/{file_id}?e={expires}&s={self._signature(file_id, expires)}"
 
     def valid(self, file_id: int, expires: str, signature: str, *, now: datetime) -> bool:
-        if not expires.isdecimal() or int(expires) <= now.timestamp():
+        """The URL is as signed and not expired. Anything malformed is simply invalid."""
+        if not _EXPIRES.fullmatch(expires) or not _SIGNATURE.fullmatch(signature):
+            return False
+        if int(expires) <= now.timestamp():
             return False
         return hmac.compare_digest(self._signature(file_id, int(expires)), signature)

@@ -130,6 +130,10 @@ async def digests_sweep(app: App) -> None:
             at=r.digest_time,
             options=digest_options(app.settings),
             translate=Translator(app.settings.general.locale),
+            quiet=(
+                app.settings.scheduler.quiet_hours_start,
+                app.settings.scheduler.quiet_hours_end,
+            ),
         ),
     )
 

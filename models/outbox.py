@@ -158,8 +158,9 @@ async def _enqueue_postgres(session: AsyncSession, columns: list[list[Any]]) -> 
     driver = (await connection.get_raw_connection()).driver_connection
     try:
         # Usually none of the keys is there yet (the sweep left out those it found):
-        # COPY straight into the outbox, in a savepoint.
-        async with driver.transaction():
+        # COPY straight into the outbox, in a savepoint of the caller's transaction
+        # (SQLAlchemy's: it begins that transaction first if nothing has yet).
+        async with connection.begin_nested():
             await driver.copy_records_to_table(
                 "outbox", records=records, columns=list(_ENQUEUE_COLUMNS)
             )

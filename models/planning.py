@@ -44,6 +44,7 @@ from models.tables import (
     Outbox,
     OutboxStatus,
     Region,
+    Staff,
 )
 
 WITHDRAWN = "withdrawn: the meeting changed"
@@ -298,8 +299,8 @@ async def members_to_remind(
 async def staff_addresses(
     session: AsyncSession, staff_ids: Iterable[int | None]
 ) -> dict[int, tuple[Channel, str]]:
-    """The one chat address to reach each staff member at: the identity they last wrote
-    from (then the last linked), not opted out."""
+    """The one chat address to reach each active staff member at: the identity they last
+    wrote from (then the last linked), not opted out."""
     wanted = sorted({staff_id for staff_id in staff_ids if staff_id is not None})
     if not wanted:
         return {}
@@ -307,9 +308,11 @@ async def staff_addresses(
     for start in range(0, len(wanted), CHUNK):
         rows = await session.execute(
             select(ChannelIdentity.staff_id, ChannelIdentity.channel, ChannelIdentity.address)
+            .join(Staff, Staff.id == ChannelIdentity.staff_id)
             .where(
                 ChannelIdentity.staff_id.in_(wanted[start : start + CHUNK]),
                 ChannelIdentity.opted_out_at.is_(None),
+                Staff.active,  # a deactivated staff member gets no more names
             )
             .order_by(
                 ChannelIdentity.staff_id,

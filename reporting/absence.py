@@ -34,14 +34,15 @@ class AbsenceStreak:
     kelompok: str | None
     pendamping_id: int | None
     streak: int  # consecutive most recent meetings missed
-    first_meeting_id: int  # the lowest meeting id in the streak: names the streak
+    since: date | None  # the day of the last hadir before it (None: never): names the
+    # streak, which keeps its name as it grows and gets a new one only after a hadir
     last_meeting_date: date
 
 
 def streaks_statement(
     kelompok_ids: Select[tuple[int]] | None, *, min_streak: int, until: date | None = None
 ) -> Select[tuple[int, int, int, date]]:
-    """(kpm_id, streak, first_meeting_id, last_meeting_date) for active KPM whose
+    """(kpm_id, streak, since, last_meeting_date) for active KPM whose
     current kelompok is in scope (all when ``kelompok_ids`` is None), counting
     meetings up to ``until`` (inclusive).
 
@@ -73,7 +74,7 @@ def streaks_statement(
         marks()
         .add_columns(
             func.count().label("streak"),
-            func.min(Attendance.meeting_id).label("first_meeting_id"),
+            func.max(last_present.c.day).label("since"),
             func.max(Meeting.meeting_date).label("last_meeting_date"),
         )
         .outerjoin(last_present, last_present.c.kpm_id == Attendance.kpm_id)
@@ -104,7 +105,7 @@ async def absence_streaks(
             Kelompok.name,
             Kelompok.pendamping_id,
             streaks.c.streak,
-            streaks.c.first_meeting_id,
+            streaks.c.since,
             streaks.c.last_meeting_date,
         )
         .join(Kpm, Kpm.id == streaks.c.kpm_id)

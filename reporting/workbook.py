@@ -12,6 +12,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -159,6 +160,19 @@ def _row(sheet: WriteOnlyWorksheet, values: Sequence[Any]) -> None:
             cell = WriteOnlyCell(sheet, value=value[0])
             cell.number_format = value[1]
             cells.append(cell)
+        elif isinstance(value, str):
+            cells.append(_text(sheet, value))
         else:
             cells.append(value)
     sheet.append(cells)
+
+
+def _text(sheet: WriteOnlyWorksheet, value: str) -> Any:
+    """A name as typed: control characters (which a roster may carry and XLSX refuses)
+    dropped, and text starting with ``=`` kept as text, never run as a formula."""
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if value.startswith("="):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return value

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 KIND = "alert"
 BEHIND_OF_UTC = timedelta(hours=7)  # WIB, the zone whose day begins last
 ENDED_CATCH_UP = timedelta(days=30)  # "has ended" is said for komponen ended this recently
+STREAK_CATCH_UP = timedelta(days=60)  # streaks whose last missed meeting is this recent
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ async def enqueue_alerts(
         # A komponen that ended long before the first run is old news, not an alert.
         events = [e for e in events if not e.ended or e.end_date >= today - ENDED_CATCH_UP]
         streaks = await absence_streaks(session, None, min_streak=absence_streak)
+        # A streak whose last missed meeting is long past is not news either.
+        streaks = [s for s in streaks if s.last_meeting_date >= today - STREAK_CATCH_UP]
         alerts = [_graduation(e) for e in events] + [_absence(s) for s in streaks]
         addresses = await staff_addresses(session, [a.staff_id for a in alerts])
         zones = await kelompok_timezones(
@@ -127,7 +130,7 @@ def _absence(streak: AbsenceStreak) -> _Alert:
             "date": day_text(streak.last_meeting_date),
         },
         variables=("kpm", "kelompok", "streak", "date"),
-        dedupe_key=f"absence:{streak.kpm_id}:{streak.first_meeting_id}",
+        dedupe_key=f"absence:{streak.kpm_id}:{streak.since or 'never'}",
     )
 
 

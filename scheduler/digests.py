@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,8 @@ from babel.numbers import format_percent
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.calendar import after_quiet_hours
+from models.db import READ_ONLY
 from models.outbox import Enqueue, Priority, enqueue
 from models.planning import staff_addresses
 from models.report_files import purge_expired, store_file
@@ -43,6 +45,7 @@ class DigestReport:
     due: int  # coordinators whose digest of this week is due
     sent: int  # digests built and enqueued by this run
     unreachable: int  # due, but the coordinator has no linked chat
+    failed: int = 0  # could not be built (logged; tried again at the next run)
 
 
 def week_label(monday: date) -> str:
@@ -81,49 +84,70 @@ async def enqueue_digests(
     at: time,
     options: DigestOptions,
     translate: Callable[..., str],
+    quiet: tuple[time, time] | None = None,
 ) -> DigestReport:
     """Build and enqueue every coordinator's digest that is due this week and not yet
-    enqueued."""
+    enqueued. Digests are built in read-only transactions (SQLite's write lock is taken
+    only to store the files and enqueue); one coordinator's failure does not stop the
+    others'. A digest due (or caught up) in ``quiet`` hours waits for their end."""
     async with sessions() as session:
+        await session.connection(execution_options=READ_ONLY)
         staff = await coordinators(session)
-        due: list[tuple[Staff, str, datetime]] = []
+        due: list[tuple[Staff, str, datetime, ZoneInfo]] = []
         for member in staff:
             zone = await staff_timezone(session, member, options.default_timezone)
             local = now.astimezone(zone)
             monday = local.date() - timedelta(days=local.weekday())
             moment = due_moment(monday, weekday, at, zone)
             if local >= moment:
-                due.append((member, week_label(monday), moment))
-        keys = [dedupe_key(m.id, week, "text") for m, week, _ in due]
+                due.append((member, week_label(monday), moment, zone))
+        keys = [dedupe_key(m.id, week, "text") for m, week, _, _ in due]
         done = set(
             await session.scalars(select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(keys)))
         )
-        addresses = await staff_addresses(session, [m.id for m, _, _ in due])
-    sent = unreachable = 0
-    for member, week, moment in due:
+        addresses = await staff_addresses(session, [m.id for m, _, _, _ in due])
+    sent = unreachable = failed = 0
+    for member, week, moment, zone in due:
         if dedupe_key(member.id, week, "text") in done:
             continue
         if member.id not in addresses:
             unreachable += 1
             continue
-        async with sessions.begin() as session:
-            digest = await build_digest(
-                session,
-                member,
-                as_of=figures_as_of(moment),
-                options=options,
-                translate=translate,
-                week=week,
-            )
+        try:
+            async with sessions() as session:
+                await session.connection(execution_options=READ_ONLY)
+                digest = await build_digest(
+                    session,
+                    member,
+                    as_of=figures_as_of(moment),
+                    options=options,
+                    translate=translate,
+                    week=week,
+                )
+            not_before = now
+            if quiet is not None:
+                not_before = after_quiet_hours(now.astimezone(zone), *quiet).astimezone(UTC)
             channel, address = addresses[member.id]
-            messages = await digest_messages(
-                session, digest, week, channel=channel, address=address, now=now, options=options
-            )
-            sent += await enqueue(session, messages, now=now) > 0
+            async with sessions.begin() as session:
+                messages = await digest_messages(
+                    session,
+                    digest,
+                    week,
+                    channel=channel,
+                    address=address,
+                    now=now,
+                    options=options,
+                    not_before=not_before,
+                    zone=str(zone),
+                )
+                sent += await enqueue(session, messages, now=now) > 0
+        except Exception:  # the others' digests still go; this one is tried next run
+            failed += 1
+            log.exception("digest of coordinator %s failed", member.id)
     if due:
         async with sessions.begin() as session:
             await purge_expired(session, now=now)
-    report = DigestReport(due=len(due), sent=sent, unreachable=unreachable)
+    report = DigestReport(due=len(due), sent=sent, unreachable=unreachable, failed=failed)
     if unreachable:
         log.warning("%s coordinators have no linked chat for their digest", unreachable)
     return report
@@ -139,6 +163,8 @@ async def digest_messages(
     now: datetime,
     options: DigestOptions,
     key_prefix: str | None = None,
+    not_before: datetime | None = None,
+    zone: str | None = None,
 ) -> list[Enqueue]:
     """The three outbox rows of one digest (text, chart, workbook) for one address, the
     files stored alongside. ``key_prefix`` replaces the weekly dedupe keys (a digest sent
@@ -174,6 +200,9 @@ async def digest_messages(
         "chart": (FILE_KIND, {"key": "digest.chart_caption", "file_id": chart}),
         "workbook": (FILE_KIND, {"key": "digest.workbook_caption", "file_id": workbook}),
     }
+    if zone:  # for the dispatcher: a retry waits out the coordinator's quiet hours
+        for _, payload in payloads.values():
+            payload["zone"] = zone
     prefix = key_prefix or f"digest:{digest.staff_id}:{week}"
     return [
         Enqueue(
@@ -183,6 +212,7 @@ async def digest_messages(
             payload=payload,
             priority=Priority.DIGEST,
             dedupe_key=f"{prefix}:{part}",
+            not_before=not_before,
         )
         for part, (kind, payload) in payloads.items()
     ]

@@ -714,6 +714,20 @@ def test_a_url_is_valid_until_just_before_its_expiry() -> None:
     assert not signer.valid(1, expires, signature, now=NOW + timedelta(hours=24))
 
 
+async def test_a_malformed_media_url_is_refused_not_an_error(wa: WhatsAppEnv) -> None:
+    file_id = await store(wa.app, png_bytes(), "kehadiran-2026-W47.png", "image/png")
+    expires, signature = _query(MediaSigner.from_settings(wa.app.settings).url(file_id, now=NOW))
+    for query in (
+        f"e={expires}&s=%C3%A9{signature[2:]}",  # a non-ASCII signature
+        f"e={'9' * 5000}&s={signature}",  # a number too long to read
+        f"e=-{expires}&s={signature}",
+        f"e={expires}&s={signature.upper()}",
+    ):
+        response = await wa.client.get(f"/media/{file_id}?{query}")
+        assert response.status_code == 403, query
+    assert (await wa.client.get(f"/media/{file_id}?e={expires}&s={signature}")).status_code == 200
+
+
 async def _window_closed(wa: WhatsAppEnv) -> None:
     async with wa.app.sessions.begin() as session:
         identity = await session.scalar(

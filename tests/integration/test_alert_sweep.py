@@ -156,8 +156,8 @@ async def meetings_with_marks(
 async def test_an_absence_streak_alerts_once_and_a_new_streak_alerts_again(sessions) -> None:
     world = await build_world(sessions)
     kurniasih = world.kpm["Kurniasih"]
-    start = date(2026, 6, 2)
-    ids = await meetings_with_marks(
+    start = date(2026, 9, 1)
+    await meetings_with_marks(
         sessions,
         world,
         {"Kurniasih": ["hadir", "alpa", "izin"], "Ratna Sari": ["alpa", "hadir", "sakit"]},
@@ -166,10 +166,11 @@ async def test_an_absence_streak_alerts_once_and_a_new_streak_alerts_again(sessi
     first = await enqueue_alerts(sessions, now=NOW, **SETTINGS)
     assert (first.absence_streaks, first.enqueued) == (1, 1)
     [row] = await alerts(sessions)
-    assert row.address == "console:ani" and row.dedupe_key == f"absence:{kurniasih}:{ids[1]}"
+    # The streak is named by the last meeting attended before it.
+    assert row.address == "console:ani" and row.dedupe_key == f"absence:{kurniasih}:{start}"
     assert payload_text(row.payload, t) == (
         "Kurniasih (Kelompok Melati) tidak hadir 2 pertemuan berturut-turut (terakhir Selasa, "
-        "28 Juli 2026). Mohon dikunjungi atau dihubungi."
+        "27 Oktober 2026). Mohon dikunjungi atau dihubungi."
     )
 
     # The streak grows: the same streak, no new alert.
@@ -178,12 +179,55 @@ async def test_an_absence_streak_alerts_once_and_a_new_streak_alerts_again(sessi
     assert (grown.absence_streaks, grown.enqueued) == (1, 0)
 
     # Present once, then absent twice again: a new streak.
-    more = await meetings_with_marks(
+    await meetings_with_marks(
         sessions, world, {"Kurniasih": ["hadir", "alpa", "alpa"]}, start + timedelta(112)
     )
     renewed = await enqueue_alerts(sessions, now=NOW, **SETTINGS)
     assert renewed.enqueued == 1
-    assert [r.dedupe_key for r in await alerts(sessions)][-1] == f"absence:{kurniasih}:{more[1]}"
+    present_again = start + timedelta(112)
+    assert [r.dedupe_key for r in await alerts(sessions)][-1] == (
+        f"absence:{kurniasih}:{present_again}"
+    )
+
+
+async def test_a_streak_keeps_its_name_when_an_earlier_created_meeting_joins_it(
+    sessions,
+) -> None:
+    world = await build_world(sessions)
+    kurniasih = world.kpm["Kurniasih"]
+    late = date(2026, 11, 17)
+    async with sessions.begin() as session:  # planned long ago: a lower id than the rest
+        planned = Meeting(
+            kelompok_id=world.melati,
+            meeting_date=late,
+            starts_at=datetime.combine(late, time(2, 0), UTC),
+            status=MeetingStatus.PLANNED,
+        )
+        session.add(planned)
+        await session.flush()
+        planned_id = planned.id
+    await meetings_with_marks(
+        sessions, world, {"Kurniasih": ["hadir", "alpa", "alpa"]}, date(2026, 9, 15)
+    )
+    assert (await enqueue_alerts(sessions, now=NOW, **SETTINGS)).enqueued == 1
+
+    async with sessions.begin() as session:  # the planned meeting is held; she misses it
+        meeting = await session.get(Meeting, planned_id)
+        assert meeting is not None
+        meeting.status = MeetingStatus.HELD
+        session.add(Attendance(meeting_id=planned_id, kpm_id=kurniasih, mark=AttendanceMark.ALPA))
+    grown = await enqueue_alerts(sessions, now=NOW, **SETTINGS)
+
+    assert (grown.absence_streaks, grown.enqueued) == (1, 0)
+
+
+async def test_an_old_streak_is_not_news_on_a_first_run(sessions) -> None:
+    world = await build_world(sessions)
+    await meetings_with_marks(
+        sessions, world, {"Kurniasih": ["hadir", "alpa", "alpa"]}, date(2026, 4, 7)
+    )  # last missed meeting in June: no meeting of hers since, nothing to follow up now
+    report = await enqueue_alerts(sessions, now=NOW, **SETTINGS)
+    assert (report.absence_streaks, report.enqueued) == (0, 0)
 
 
 async def test_alerts_wait_for_the_end_of_quiet_hours_local_to_the_kelompok(sessions) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from handlers.i18n import Translator
 from models.clock import FixedClock
-from models.tables import Channel, ChannelIdentity, Outbox, ReportFile
+from models.tables import Channel, ChannelIdentity, Kelompok, Outbox, ReportFile
 from reporting.digest import DigestOptions
 from scheduler.digests import enqueue_digests, parse_week
 from tests.digest_world import build_digest_world
@@ -138,3 +138,74 @@ def test_weeks_are_read_the_iso_way() -> None:
             assert "2026-W47" in str(problem)  # the error shows an example
         else:
             raise AssertionError(f"{bad!r} was accepted")
+
+
+async def test_a_digest_caught_up_in_quiet_hours_waits_for_the_morning(sessions) -> None:
+    ids = await build_digest_world(sessions)
+    await _link(sessions, ids["dewi"], "telegram:1001")
+    evening = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)  # Monday 22:30 WIB
+
+    report = await enqueue_digests(
+        sessions,
+        now=evening,
+        weekday="mon",
+        at=time(7, 0),
+        options=DigestOptions(),
+        translate=Translator("id"),
+        quiet=(time(21, 0), time(6, 0)),
+    )
+
+    assert report.sent == 1
+    async with sessions() as session:
+        rows = (await session.execute(select(Outbox.next_attempt_at, Outbox.payload))).all()
+    assert {at for at, _ in rows} == {datetime(2026, 11, 23, 23, 0, tzinfo=UTC)}  # 06:00 WIB
+    assert {payload["zone"] for _, payload in rows} == {"Asia/Jakarta"}
+
+
+async def test_one_coordinator_s_broken_data_does_not_stop_the_others(sessions) -> None:
+    ids = await build_digest_world(sessions)
+    await _link(sessions, ids["dewi"], "telegram:1001")
+    await _link(sessions, ids["eko"], "telegram:1002")
+    async with sessions.begin() as session:  # a control character typed into a roster
+        kenanga = await session.get(Kelompok, ids["kenanga"])
+        assert kenanga is not None
+        kenanga.name = "Kelompok\x01Kenanga"
+
+    report = await _sweep(sessions, MONDAY_0700)
+
+    assert (report.sent, report.failed) == (2, 0)  # the workbook drops the character
+    async with sessions() as session:
+        file = await session.scalar(
+            select(ReportFile).where(
+                ReportFile.staff_id == ids["eko"], ReportFile.filename.like("%.xlsx")
+            )
+        )
+    assert file is not None
+    book = load_workbook(io.BytesIO(file.content), read_only=True)
+    names = [row[0] for row in book["Per kelompok"].iter_rows(min_row=2, values_only=True)]
+    assert names == ["KelompokKenanga"]
+
+
+async def test_a_digest_that_fails_to_build_is_counted_and_the_others_still_go(
+    sessions, monkeypatch
+) -> None:
+    import scheduler.digests as digests
+
+    ids = await build_digest_world(sessions)
+    await _link(sessions, ids["dewi"], "telegram:1001")
+    await _link(sessions, ids["eko"], "telegram:1002")
+    real = digests.build_digest
+
+    async def flaky(session, staff, **kwargs):  # noqa: ANN001, ANN202 - an unexpected bug
+        if staff.id == ids["dewi"]:
+            raise RuntimeError("boom")
+        return await real(session, staff, **kwargs)
+
+    monkeypatch.setattr(digests, "build_digest", flaky)
+    report = await _sweep(sessions, MONDAY_0700)
+    assert (report.due, report.sent, report.failed) == (2, 1, 1)
+    keys = [key for _, kind, key in await _outbox(sessions) if kind == "weekly_digest"]
+    assert keys == [f"digest:{ids['eko']}:2026-W48:text"]
+
+    monkeypatch.setattr(digests, "build_digest", real)  # fixed: the next run sends it
+    assert (await _sweep(sessions, MONDAY_0700)).sent == 1

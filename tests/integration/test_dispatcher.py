@@ -231,3 +231,11 @@ async def test_a_retry_that_would_fall_in_quiet_hours_waits_for_the_morning(sess
     assert reminder.next_attempt_at == datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
     # A reply to someone who just wrote is retried at once, quiet hours or not.
     assert evening < reply.next_attempt_at <= evening + timedelta(minutes=3)
+
+
+async def test_enqueue_is_undone_with_the_caller_s_transaction(sessions) -> None:
+    with pytest.raises(RuntimeError):
+        async with sessions.begin() as session:  # enqueue is its first statement
+            await enqueue(session, [message("alert", Priority.ALERT)], now=NOW)
+            raise RuntimeError("something after it failed")
+    assert await rows(sessions) == []
