@@ -15,10 +15,13 @@ from handlers.messages import Document, IncomingMessage, Option, Reply
 from models.attendance import kelompok_scope
 from models.audit import audit
 from reporting.export_files import ExportFormat, content_type
-from reporting.exports import ExportKind, ExportRequest, Period, write_export
+from reporting.exports import ExportKind, ExportRequest, ExportTooLarge, Period, write_export
 
 KINDS = tuple(kind.value for kind in ExportKind)
 PERIODS = ("this_month", "last_month", "last_3_months", "this_year")
+CHAT_MAX_ROWS = 50_000
+"""A chat export reads this many rows at most (a few MB, a few seconds, well within the
+file sizes Telegram and WhatsApp accept); more is for `pendamping export`."""
 
 
 def period_of(choice: str, today: date) -> Period:
@@ -84,7 +87,13 @@ async def pick_period(message: IncomingMessage, ctx: Ctx) -> StepResult:
         # After the step's transaction: a year of a region's marks must not hold the
         # write lock while the workbook is written.
         buffer = io.BytesIO()
-        rows = await write_export(session, request, buffer, ExportFormat.XLSX, t)
+        try:
+            rows = await write_export(
+                session, request, buffer, ExportFormat.XLSX, t, max_rows=CHAT_MAX_ROWS
+            )
+        except ExportTooLarge:
+            limit = format_decimal(CHAT_MAX_ROWS, locale=t.locale)
+            return (Reply(t("export.too_large", limit=limit, **values)),)
         if rows == 0:
             return (Reply(t("export.empty", **values)),)
         document = Document(filename, buffer.getvalue(), content_type(ExportFormat.XLSX))

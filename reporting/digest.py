@@ -23,7 +23,7 @@ from models.attendance import kelompok_scope
 from models.cases import CASE_CATEGORIES
 from models.regions import timezone_of_region
 from models.tables import Region, Staff, StaffRole
-from reporting.chart import attendance_chart
+from reporting.chart import MAX_ROWS, attendance_chart
 from reporting.figures import DigestFigures, PendampingFigures, digest_figures
 from reporting.workbook import digest_workbook
 
@@ -109,7 +109,7 @@ def _render(
         [p.name for p in figures.pendamping],
         figures.months,
         [[p.month_rate(m) for m in figures.months] for p in figures.pendamping],
-        title=translate("digest.chart_title", months=len(figures.months)),
+        title=_chart_title(figures, translate),
         no_data=translate("digest.no_data"),
         locale=options.locale,
         percent=lambda value: format_decimal(value * 100, "#,##0", locale=options.locale),
@@ -118,6 +118,13 @@ def _render(
         figures, t=translate, categories=options.categories, target=options.target_per_year
     )
     return chart, workbook
+
+
+def _chart_title(figures: DigestFigures, translate: Translate) -> str:
+    months, total = len(figures.months), len(figures.pendamping)
+    if total > MAX_ROWS:  # the rest are in the workbook; the chart says so
+        return translate("digest.chart_title_partial", months=months, shown=MAX_ROWS, total=total)
+    return translate("digest.chart_title", months=months)
 
 
 async def coordinators(session: AsyncSession) -> list[Staff]:

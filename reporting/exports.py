@@ -29,6 +29,14 @@ Translate = Callable[[str], str]
 BATCH = 2000
 
 
+class ExportTooLarge(Exception):
+    """More rows than the caller allows (a chat export; the command line has no cap)."""
+
+    def __init__(self, max_rows: int) -> None:
+        super().__init__(f"more than {max_rows} rows")
+        self.max_rows = max_rows
+
+
 class ExportKind(StrEnum):
     ATTENDANCE = "attendance"
     CASES = "cases"
@@ -150,8 +158,11 @@ async def write_export(
     out: BinaryIO,
     fmt: ExportFormat,
     translate: Translate,
+    max_rows: int | None = None,
 ) -> int:
-    """Write the export to ``out`` (header row first) and return the number of rows."""
+    """Write the export to ``out`` (header row first) and return the number of rows.
+    More than ``max_rows`` rows raise :class:`ExportTooLarge` as soon as it is known
+    (the rest is not read)."""
     period = request.period
     place = queries.places(request.scope, request.region_id, request.default_timezone)
     zones = list(await session.scalars(select(place.c.zone).distinct()))
@@ -171,9 +182,12 @@ async def write_export(
     result = await session.stream(statement.execution_options(yield_per=BATCH))
     try:
         async for batch in result.partitions():
+            count += len(batch)
+            if max_rows is not None and count > max_rows:
+                sheet.close()  # finish the file (discarded) rather than leave it half open
+                raise ExportTooLarge(max_rows)
             for row in batch:
                 sheet.append(convert(row, label))
-            count += len(batch)
     finally:
         await result.close()
     sheet.close()

@@ -106,3 +106,19 @@ async def test_a_pendamping_cannot_export(sessions) -> None:
     assert ani.text == t("access.flow_not_for_role")
     await ani.send("1")  # picks from the menu shown instead, never an export
     assert all(reply.document is None for reply in ani.last)
+
+
+async def test_an_export_too_large_for_chat_says_so_and_sends_no_file(
+    sessions, monkeypatch
+) -> None:
+    import handlers.export
+
+    monkeypatch.setattr(handlers.export, "CHAT_MAX_ROWS", 4)  # this month has 5 rows
+    await build_export_world(sessions)
+    clock = FixedClock(NOW)
+    dewi = Chat(make_engine(sessions, clock), clock, "console:dewi")
+    await dewi.send("/ekspor")
+    await dewi.send("kehadiran")
+    await dewi.send("1")
+    assert all(reply.document is None for reply in dewi.last)
+    assert "lebih dari 4 baris" in dewi.text and "pendamping export" in dewi.text

@@ -157,3 +157,20 @@ async def test_all_coordinators_get_their_own_digest(sessions) -> None:
     assert [d.staff_id for d in digests] == [ids["dewi"], ids["eko"]]
     names = {d.staff_id: [p.name for p in d.figures.pendamping] for d in digests}
     assert names == {ids["dewi"]: ["Ani Suryani", "Budi Santoso"], ids["eko"]: ["Citra Lestari"]}
+
+
+def test_a_chart_of_more_pendamping_than_it_shows_says_so_in_its_title() -> None:
+    from reporting.chart import MAX_ROWS
+    from reporting.digest import _chart_title
+    from reporting.figures import DigestFigures, PendampingFigures
+
+    months = [date(2026, m, 1) for m in range(6, 12)]
+    many = DigestFigures(
+        date(2026, 11, 22), months, [PendampingFigures(i, f"P{i}") for i in range(MAX_ROWS + 1)], []
+    )
+    few = DigestFigures(date(2026, 11, 22), months, [PendampingFigures(1, "P1")], [])
+    assert _chart_title(many, t) == (
+        f"Kehadiran (%), 6 bulan terakhir: {MAX_ROWS} dari {MAX_ROWS + 1} pendamping "
+        "(selengkapnya di Excel)"
+    )
+    assert _chart_title(few, t) == "Kehadiran per pendamping (%), 6 bulan terakhir"
