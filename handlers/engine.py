@@ -52,6 +52,23 @@ OPT_OUT_WORDS = {"berhenti", "stop", "stopall", "unsubscribe"}
 OPT_IN_WORDS = {"mulai", "start", "unstop"}  # only when opted out; else "mulai" is the menu
 
 
+MENU = (
+    "attendance",
+    "case",
+    "my_cases",
+    "kpm_card",
+    "schedule",
+    "graduation",
+    "digest",
+    "export",
+)
+"""The main menu's flows, in this order; each role sees those it may start."""
+
+
+def _role(identity: Identity) -> str:
+    return identity.staff.role.value if identity.staff is not None else "pendamping"
+
+
 class Engine:
     """Routes messages to flows; stateless between messages (state is in the database)."""
 
@@ -153,7 +170,9 @@ class Engine:
             session, match.group("code"), message.address, now=self._clock.now()
         )
         if redeemed.staff is not None:
-            return self._menu(self._t("register.welcome", name=redeemed.staff.name))
+            return self._menu(
+                self._t("register.welcome", name=redeemed.staff.name), redeemed.staff.role.value
+            )
         key = {
             RedeemProblem.UNKNOWN: "register.code_unknown",
             RedeemProblem.USED: "register.code_used",
@@ -230,12 +249,17 @@ class Engine:
         if word in CANCEL_WORDS:
             had_flow = state.flow is not None
             state.clear()
-            return [*notes, self._menu(self._t("cancel.done" if had_flow else "cancel.nothing"))]
+            return [
+                *notes,
+                self._menu(
+                    self._t("cancel.done" if had_flow else "cancel.nothing"), _role(identity)
+                ),
+            ]
         if word in HELP_WORDS:
             return [*notes, self._help(state)]
         if word in MENU_WORDS:
             state.clear()
-            return [*notes, self._menu(self._t("menu.title"))]
+            return [*notes, self._menu(self._t("menu.title"), _role(identity))]
         if len(text) > MAX_TEXT:
             return [*notes, Reply(self._t("input.too_long", limit=MAX_TEXT))]
         if command and word in self._commands:
@@ -245,7 +269,7 @@ class Engine:
                 *await self._start(session, message, identity, state, self._commands[word], args),
             ]
         if command:
-            return [*notes, self._menu(self._t("command.unknown", command=word))]
+            return [*notes, self._menu(self._t("command.unknown", command=word), _role(identity))]
         if message.choice and message.choice.startswith("move:"):  # a holiday notice button
             ctx = self._ctx(session, message, identity, state, "holiday")
             return [*notes, Reply(await move_to_offered_day(ctx, message.choice))]
@@ -266,7 +290,7 @@ class Engine:
                 *notes,
                 *await self._start(session, message, identity, state, self._commands[word], ""),
             ]
-        return [*notes, self._menu(self._t("menu.idle"))]
+        return [*notes, self._menu(self._t("menu.idle"), _role(identity))]
 
     def _ctx(
         self,
@@ -302,7 +326,7 @@ class Engine:
         flow = self._flows[flow_name]
         assert identity.staff is not None
         if identity.staff.role.value not in flow.roles:
-            return [self._menu(self._t("access.flow_not_for_role"))]
+            return [self._menu(self._t("access.flow_not_for_role"), _role(identity))]
         state.clear()
         ctx = self._ctx(session, message, identity, state, "entry")
         ctx.text = args
@@ -321,7 +345,7 @@ class Engine:
         step = flow.steps.get(state.step or "")
         if step is None:  # a step renamed by an upgrade: start over politely
             state.clear()
-            return [self._menu(self._t("conversation.lost"))]
+            return [self._menu(self._t("conversation.lost"), _role(identity))]
         ctx = self._ctx(session, message, identity, state, state.step or "")
         if not ctx.text and not ctx.media and ctx.choice is None and message.choice is not None:
             return list(ctx.retry(self._t("input.stale_button")).replies)
@@ -335,10 +359,12 @@ class Engine:
             state.flow, state.step = flow.name, result.next_step
         return list(result.replies)
 
-    def _menu(self, title: str) -> Reply:
+    def _menu(self, title: str, role: str = "pendamping") -> Reply:
+        """The main menu: the flows this role may start, in a fixed order."""
         options = tuple(
             Option(f"menu:{name}", self._t(f"menu.{name}"))
-            for name in ("attendance", "case", "my_cases", "kpm_card", "schedule")
+            for name in MENU
+            if name in self._flows and role in self._flows[name].roles
         )
         return Reply(text=title, options=options)
 

@@ -38,7 +38,15 @@ async def test_a_staff_member_registers_with_an_invite_code(sessions) -> None:
     assert chat.text == t("register.code_unknown")
     await chat.send(f"daftar {code.lower()}")
     assert "Selamat datang, Budi Santoso" in chat.text
-    assert len(chat.last[0].options) == 5
+    assert [o.value for o in chat.last[0].options] == [
+        "menu:attendance",
+        "menu:case",
+        "menu:my_cases",
+        "menu:kpm_card",
+        "menu:schedule",
+        "menu:graduation",
+        "menu:digest",
+    ]  # a pendamping's menu: no export (coordinators only)
     await chat.send("/kpm Siti Budiarti")
     assert "Siti Budiarti" in chat.text and "************" in chat.text
     other = Chat(engine, clock, "telegram:555")
@@ -58,7 +66,7 @@ async def test_cancel_help_and_menu_work_from_any_step(sessions) -> None:
         assert "Yang diharapkan sekarang" in chat.text or "Perintah" in chat.text
         await chat.send("/batal")
         assert chat.text in (t("cancel.done"), t("cancel.nothing"))
-        assert len(chat.last[-1].options) == 5  # back at the menu
+        assert len(chat.last[-1].options) == 7  # back at the (pendamping's) menu
     await chat.send("/hadir")
     await chat.send("/mulai")
     assert chat.text == t("menu.title")
@@ -208,3 +216,19 @@ async def test_messages_from_one_user_sent_at_once_are_handled_in_order(sessions
     assert "hadir 12 dari 12" in texts[2]
     assert "foto" in texts[3]
     assert engine._locks == {}
+
+
+async def test_a_coordinator_s_menu_offers_what_a_coordinator_may_do(sessions) -> None:
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    dewi = Chat(make_engine(sessions, clock), clock, "console:dewi")
+    await dewi.send("/mulai")
+    assert [o.value for o in dewi.last[-1].options] == [
+        "menu:my_cases",
+        "menu:kpm_card",
+        "menu:graduation",
+        "menu:digest",
+        "menu:export",
+    ]
+    await dewi.send("4")  # the digest, picked by number from the menu
+    assert "Ringkasan mingguan PKH" in dewi.last[0].text

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from handlers.engine import MENU
 from handlers.i18n import MissingMessage, Translator
 from models.cases import CASE_CATEGORIES
 
@@ -21,7 +22,7 @@ DYNAMIC_KEYS = [
     *(f"attendance.mark_{m}" for m in ("izin", "sakit", "alpa")),
     *(f"kpm.mark_short.{m}" for m in ("hadir", "izin", "sakit", "alpa", "none")),
     *(f"kpm.status.{s}" for s in ("aktif", "graduasi_alamiah", "graduasi_mandiri", "keluar")),
-    *(f"menu.{f}" for f in ("attendance", "case", "my_cases", "kpm_card", "schedule")),
+    *(f"menu.{f}" for f in MENU),
     *(f"export.{p}.{k}" for p in ("kind", "file") for k in ("attendance", "cases", "graduation")),
     *(f"export.period.{p}" for p in ("this_month", "last_month", "last_3_months", "this_year")),
     *(f"expect.export.{step}" for step in ("pick_kind", "pick_period")),
