@@ -9,7 +9,7 @@ are saved for a look.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -19,15 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.bootstrap import App, digest_options
 from bot.commands import CommandError
 from handlers.i18n import Translator
-from models.calendar import after_quiet_hours
-from models.outbox import enqueue
 from models.planning import staff_addresses
 from models.tables import Outbox, Staff, StaffRole
 from reporting.digest import Digest, build_digest, coordinators, staff_timezone
 from scheduler.digests import (
     dedupe_key,
-    digest_messages,
     due_moment,
+    enqueue_digest,
     figures_as_of,
     parse_week,
     week_label,
@@ -87,21 +85,16 @@ async def digest(
         if member.id not in addresses:
             out.print(f"{member.name} (#{member.id}): no linked chat; nothing sent")
             continue
-        channel, address = addresses[member.id]
-        not_before = after_quiet_hours(now.astimezone(zone), *quiet).astimezone(UTC)
-        async with app.sessions.begin() as session:
-            messages = await digest_messages(
-                session,
-                built,
-                label,
-                channel=channel,
-                address=address,
-                now=now,
-                options=options,
-                not_before=not_before,
-                zone=str(zone),
-            )
-            added = await enqueue(session, messages, now=now)
+        added = await enqueue_digest(
+            app.sessions,
+            built,
+            addresses[member.id],
+            now=now,
+            zone=zone,
+            quiet=quiet,
+            options=options,
+        )
+        channel = addresses[member.id][0]
         if added:
             out.print(f"{member.name} (#{member.id}): digest {label} queued for {channel}")
         else:

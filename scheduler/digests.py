@@ -29,7 +29,7 @@ from models.db import READ_ONLY
 from models.outbox import Enqueue, Priority, enqueue
 from models.planning import staff_addresses
 from models.report_files import purge_expired, store_file
-from models.tables import Outbox, Staff
+from models.tables import Channel, Outbox, Staff
 from reporting.digest import Digest, DigestOptions, build_digest, coordinators, staff_timezone
 
 log = logging.getLogger(__name__)
@@ -124,23 +124,17 @@ async def enqueue_digests(
                     translate=translate,
                     week=week,
                 )
-            not_before = now
-            if quiet is not None:
-                not_before = after_quiet_hours(now.astimezone(zone), *quiet).astimezone(UTC)
             channel, address = addresses[member.id]
-            async with sessions.begin() as session:
-                messages = await digest_messages(
-                    session,
-                    digest,
-                    week,
-                    channel=channel,
-                    address=address,
-                    now=now,
-                    options=options,
-                    not_before=not_before,
-                    zone=str(zone),
-                )
-                sent += await enqueue(session, messages, now=now) > 0
+            added = await enqueue_digest(
+                sessions,
+                digest,
+                (channel, address),
+                now=now,
+                zone=zone,
+                quiet=quiet,
+                options=options,
+            )
+            sent += added > 0
         except Exception:  # the others' digests still go; this one is tried next run
             failed += 1
             log.exception("digest of coordinator %s failed", member.id)
@@ -153,22 +147,51 @@ async def enqueue_digests(
     return report
 
 
+async def enqueue_digest(
+    sessions: async_sessionmaker[AsyncSession],
+    digest: Digest,
+    to: tuple[Channel, str],
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    quiet: tuple[time, time] | None,
+    options: DigestOptions,
+) -> int:
+    """Store a built digest's files and enqueue its three parts in one short write
+    transaction, out of the recipient's quiet hours. Returns how many rows were added
+    (none when this week's digest was enqueued already)."""
+    not_before = now
+    if quiet is not None:
+        not_before = after_quiet_hours(now.astimezone(zone), *quiet).astimezone(UTC)
+    async with sessions.begin() as session:
+        messages = await digest_messages(
+            session,
+            digest,
+            digest.week,
+            channel=to[0],
+            address=to[1],
+            now=now,
+            options=options,
+            not_before=not_before,
+            zone=str(zone),
+        )
+        return await enqueue(session, messages, now=now)
+
+
 async def digest_messages(
     session: AsyncSession,
     digest: Digest,
     week: str,
     *,
-    channel: Any,
+    channel: Channel,
     address: str,
     now: datetime,
     options: DigestOptions,
-    key_prefix: str | None = None,
     not_before: datetime | None = None,
     zone: str | None = None,
 ) -> list[Enqueue]:
-    """The three outbox rows of one digest (text, chart, workbook) for one address, the
-    files stored alongside. ``key_prefix`` replaces the weekly dedupe keys (a digest sent
-    on demand from the command line)."""
+    """The three outbox rows of one digest (text, chart, workbook) for one address, under
+    the week's dedupe keys, the files stored alongside."""
     chart = await store_file(
         session,
         filename=digest.chart_filename,
@@ -203,7 +226,7 @@ async def digest_messages(
     if zone:  # for the dispatcher: a retry waits out the coordinator's quiet hours
         for _, payload in payloads.values():
             payload["zone"] = zone
-    prefix = key_prefix or f"digest:{digest.staff_id}:{week}"
+    prefix = f"digest:{digest.staff_id}:{week}"
     return [
         Enqueue(
             channel=channel,
