@@ -25,28 +25,7 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """Start: find the KPM named in the command, or ask for one."""
     if not ctx.settings.graduation.indicators:
         return ctx.done(ctx.t("graduation.no_indicators"))
-    return await kpm_lookup.find(
-        ctx, ctx.text, _kpm_chosen, pick_step="pick_kpm", ask_step="find_kpm"
-    )
-
-
-async def find_kpm(message: IncomingMessage, ctx: Ctx) -> StepResult:
-    """A name or ID PKH typed to find the KPM."""
-    if not ctx.text:
-        return ctx.retry(ctx.t("kpm.ask_name_invalid"))
-    return await kpm_lookup.find(
-        ctx, ctx.text, _kpm_chosen, pick_step="pick_kpm", ask_step="find_kpm"
-    )
-
-
-async def pick_kpm(message: IncomingMessage, ctx: Ctx) -> StepResult:
-    """One KPM out of several that matched, or a new search."""
-    result = await kpm_lookup.picked(ctx, _kpm_chosen)
-    if result is not None:
-        return result
-    if ctx.text and not ctx.text.isdecimal():
-        return await find_kpm(message, ctx)
-    return ctx.retry(ctx.t("kpm.pick_invalid"))
+    return await kpm_lookup.start(ctx, _kpm_chosen)
 
 
 async def _kpm_chosen(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
@@ -273,8 +252,7 @@ FLOW = Flow(
     name="graduation",
     entry=entry,
     steps={
-        "find_kpm": find_kpm,
-        "pick_kpm": pick_kpm,
+        **kpm_lookup.steps(_kpm_chosen),
         "indicators": indicators,
         "confirm": confirm,
     },

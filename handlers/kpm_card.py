@@ -12,24 +12,7 @@ from models.text import mask_nik, mask_phone
 
 async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """Start: find the KPM named in the command, or ask for one."""
-    return await kpm_lookup.find(ctx, ctx.text, _show, pick_step="pick_kpm", ask_step="find_kpm")
-
-
-async def find_kpm(message: IncomingMessage, ctx: Ctx) -> StepResult:
-    """A name or ID PKH typed to find the KPM."""
-    if not ctx.text:
-        return ctx.retry(ctx.t("kpm.ask_name_invalid"))
-    return await kpm_lookup.find(ctx, ctx.text, _show, pick_step="pick_kpm", ask_step="find_kpm")
-
-
-async def pick_kpm(message: IncomingMessage, ctx: Ctx) -> StepResult:
-    """One KPM out of several that matched, or a new search."""
-    result = await kpm_lookup.picked(ctx, _show)
-    if result is not None:
-        return result
-    if ctx.text and not ctx.text.isdecimal():
-        return await find_kpm(message, ctx)
-    return ctx.retry(ctx.t("kpm.pick_invalid"))
+    return await kpm_lookup.start(ctx, _show)
 
 
 async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
@@ -64,6 +47,6 @@ async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
 FLOW = Flow(
     name="kpm_card",
     entry=entry,
-    steps={"find_kpm": find_kpm, "pick_kpm": pick_kpm},
+    steps=kpm_lookup.steps(_show),
     roles=frozenset({"pendamping", "supervisor", "koordinator", "admin"}),
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers.flow import Ctx, StepResult
-from handlers.messages import Option
+from handlers.flow import Ctx, StepFn, StepResult
+from handlers.messages import IncomingMessage, Option
 from models.kpm import search_kpm
 
 Then = Callable[[Ctx, int, str], Awaitable[StepResult]]
@@ -33,3 +33,31 @@ async def picked(ctx: Ctx, then: Then) -> StepResult | None:
     options = (ctx.data.get("_prompt") or {}).get("options", [])
     name = next((label.split(" · ")[0] for value, label in options if value == ctx.choice), "")
     return await then(ctx, kpm_id, name)
+
+
+FIND_STEP, PICK_STEP = "find_kpm", "pick_kpm"
+
+
+async def start(ctx: Ctx, then: Then) -> StepResult:
+    """A flow's entry: find the KPM named in the command, or ask for one."""
+    return await find(ctx, ctx.text, then, pick_step=PICK_STEP, ask_step=FIND_STEP)
+
+
+def steps(then: Then) -> dict[str, StepFn]:
+    """The two steps every flow that starts from a KPM has: a name or ID PKH typed
+    (``find_kpm``), and one KPM out of several that matched (``pick_kpm``)."""
+
+    async def find_kpm(message: IncomingMessage, ctx: Ctx) -> StepResult:
+        if not ctx.text:
+            return ctx.retry(ctx.t("kpm.ask_name_invalid"))
+        return await start(ctx, then)
+
+    async def pick_kpm(message: IncomingMessage, ctx: Ctx) -> StepResult:
+        result = await picked(ctx, then)
+        if result is not None:
+            return result
+        if ctx.text and not ctx.text.isdecimal():
+            return await find_kpm(message, ctx)
+        return ctx.retry(ctx.t("kpm.pick_invalid"))
+
+    return {FIND_STEP: find_kpm, PICK_STEP: pick_kpm}
