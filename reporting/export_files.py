@@ -35,6 +35,7 @@ class ColumnType(StrEnum):
     NUMBER = "number"
     DATE = "date"
     DATETIME = "datetime"
+    PERCENT = "percent"  # a share, 0..1
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ XLSX_FORMATS = {
     ColumnType.DATE: "DD/MM/YYYY",
     ColumnType.DATETIME: "DD/MM/YYYY HH:MM",
     ColumnType.NUMBER: "0.00",
+    ColumnType.PERCENT: "0.0%",
 }
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_CONTENT_TYPE = "text/csv"
@@ -62,13 +64,20 @@ class Sheet(Protocol):
 
 class XlsxSheet:
     """One worksheet in a write-only workbook: bold frozen header, set widths, real
-    date cells with a dd/mm/yyyy format. Rows go to a temporary file as they come."""
+    date cells with a dd/mm/yyyy format. Rows go to a temporary file as they come.
+    ``book``: add the sheet to a workbook of several sheets (the caller saves it)."""
 
     def __init__(
-        self, out: BinaryIO, title: str, columns: Sequence[Column], headers: Sequence[str]
+        self,
+        out: BinaryIO,
+        title: str,
+        columns: Sequence[Column],
+        headers: Sequence[str],
+        *,
+        book: Workbook | None = None,
     ) -> None:
         self._out = out
-        self._book = Workbook(write_only=True)
+        self._book = book or Workbook(write_only=True)
         self._sheet = self._book.create_sheet(title=title[:31])
         self._sheet.freeze_panes = "A2"
         for number, column in enumerate(columns, start=1):
