@@ -21,14 +21,13 @@ from bot.commands import CommandError
 from handlers.i18n import Translator
 from models.planning import staff_addresses
 from models.tables import Outbox, Staff, StaffRole
-from reporting.digest import Digest, build_digest, coordinators, staff_timezone
+from reporting.digest import Digest, build_digest, coordinators, iso_week, staff_timezone
 from scheduler.digests import (
     dedupe_key,
     due_moment,
     enqueue_digest,
     figures_as_of,
     parse_week,
-    week_label,
 )
 
 
@@ -58,7 +57,7 @@ async def digest(
             zone = await staff_timezone(session, member, options.default_timezone)
             local = now.astimezone(zone).date()
             first = monday or local - timedelta(days=local.weekday())
-            label = week_label(first)
+            label = iso_week(first)
             due = due_moment(first, reporting.digest_weekday, reporting.digest_time, zone)
             key = dedupe_key(member.id, label, "text")
             if not dry_run and await session.scalar(

@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 
 from asyncpg.exceptions import UniqueViolationError
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models.tables import Channel, Outbox, OutboxStatus
 
@@ -89,10 +90,11 @@ async def enqueue(session: AsyncSession, messages: list[Enqueue], *, now: dateti
     many were added."""
     if not messages:
         return 0
-    columns = _columns(messages, now)
-    if session.bind.dialect.name == "sqlite":
-        return await _enqueue_sqlite(session, columns)
-    return await _enqueue_postgres(session, columns)
+    connection = await session.connection()
+    rows = _driver_rows(connection.dialect, _columns(messages, now))
+    if connection.dialect.name == "sqlite":
+        return await _enqueue_sqlite(connection, rows)
+    return await _enqueue_postgres(connection, rows)
 
 
 def _columns(messages: list[Enqueue], now: datetime) -> list[list[Any]]:
@@ -114,47 +116,35 @@ def _columns(messages: list[Enqueue], now: datetime) -> list[list[Any]]:
     ]
 
 
-async def _enqueue_sqlite(session: AsyncSession, columns: list[list[Any]]) -> int:
-    """SQLite: the driver's own executemany (a loop in C). Values go through the same
-    SQLAlchemy column types as always (enums, JSON, UTC timestamps), converted here once
-    per distinct value instead of by SQLAlchemy's per-row parameter handling, which costs
-    more than SQLite's own work when a sweep enqueues a hundred thousand reminders."""
-    connection = await session.connection()
-    dialect = connection.dialect
+def _driver_rows(dialect: Dialect, columns: list[list[Any]]) -> list[tuple[Any, ...]]:
+    """Rows ready for the driver. Values go through the same SQLAlchemy column types as
+    always (enums, JSON, UTC timestamps), converted here once per distinct value instead
+    of by SQLAlchemy's per-row parameter handling, which costs more than the database's
+    own work when a sweep enqueues a hundred thousand reminders."""
     table = Outbox.__table__
-    converters = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        for name in _ENQUEUE_COLUMNS
+    converted = [
+        _converted(values, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name, values in zip(_ENQUEUE_COLUMNS, columns, strict=True)
     ]
+    return list(zip(*converted, strict=True))
+
+
+async def _enqueue_sqlite(connection: AsyncConnection, rows: list[tuple[Any, ...]]) -> int:
+    """SQLite: the driver's own executemany (a loop in C)."""
     names = ", ".join(_ENQUEUE_COLUMNS)
     marks = ", ".join("?" for _ in _ENQUEUE_COLUMNS)
     sql = f"INSERT INTO outbox ({names}) VALUES ({marks}) ON CONFLICT (dedupe_key) DO NOTHING"
-    converted = [
-        _converted(values, convert) for values, convert in zip(columns, converters, strict=True)
-    ]
-    params = list(zip(*converted, strict=True))
     before = await connection.exec_driver_sql("SELECT total_changes()")
     start_changes = before.scalar_one()
-    await connection.exec_driver_sql(sql, params)
+    await connection.exec_driver_sql(sql, rows)
     after = await connection.exec_driver_sql("SELECT total_changes()")
     return int(after.scalar_one() - start_changes)
 
 
-async def _enqueue_postgres(session: AsyncSession, columns: list[list[Any]]) -> int:
+async def _enqueue_postgres(connection: AsyncConnection, records: list[tuple[Any, ...]]) -> int:
     """PostgreSQL: asyncpg's binary COPY (no SQL text, no per-row statement) straight
     into the outbox; when a key is there already, COPY into a temporary table (it lives
     for the transaction) and one INSERT ... SELECT that skips the keys already there."""
-    connection = await session.connection()
-    dialect = connection.dialect
-    table = Outbox.__table__
-    converters = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        for name in _ENQUEUE_COLUMNS
-    ]
-    converted = [
-        _converted(values, convert) for values, convert in zip(columns, converters, strict=True)
-    ]
-    records = list(zip(*converted, strict=True))
     driver = (await connection.get_raw_connection()).driver_connection
     try:
         # Usually none of the keys is there yet (the sweep left out those it found):

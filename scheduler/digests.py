@@ -30,7 +30,14 @@ from models.outbox import Enqueue, Priority, enqueue
 from models.planning import staff_addresses
 from models.report_files import purge_expired, store_file
 from models.tables import Channel, Outbox, Staff
-from reporting.digest import Digest, DigestOptions, build_digest, coordinators, staff_timezone
+from reporting.digest import (
+    Digest,
+    DigestOptions,
+    build_digest,
+    coordinators,
+    iso_week,
+    staff_timezone,
+)
 
 log = logging.getLogger(__name__)
 KIND = "weekly_digest"
@@ -46,11 +53,6 @@ class DigestReport:
     sent: int  # digests built and enqueued by this run
     unreachable: int  # due, but the coordinator has no linked chat
     failed: int = 0  # could not be built (logged; tried again at the next run)
-
-
-def week_label(monday: date) -> str:
-    year, week, _ = monday.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 def parse_week(text: str) -> date:
@@ -100,7 +102,7 @@ async def enqueue_digests(
             monday = local.date() - timedelta(days=local.weekday())
             moment = due_moment(monday, weekday, at, zone)
             if local >= moment:
-                due.append((member, week_label(monday), moment, zone))
+                due.append((member, iso_week(monday), moment, zone))
         keys = [dedupe_key(m.id, week, "text") for m, week, _, _ in due]
         done = set(
             await session.scalars(select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(keys)))

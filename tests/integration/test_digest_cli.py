@@ -32,13 +32,12 @@ from models.tables import (
     StaffRole,
 )
 from reporting.chart import chart_size
-from reporting.digest import Digest, build_digest, coordinators, staff_timezone
+from reporting.digest import Digest, build_digest, coordinators, iso_week, staff_timezone
 from scheduler.digests import (
     due_moment,
     enqueue_digests,
     figures_as_of,
     parse_week,
-    week_label,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -58,7 +57,7 @@ def invoke(db_url: str, *args: str):
 def this_week() -> str:
     """The ISO week `pendamping digest` picks by default (demo region: Asia/Jakarta)."""
     today = datetime.now(ZoneInfo("Asia/Jakarta")).date()
-    return week_label(today - timedelta(days=today.weekday()))
+    return iso_week(today - timedelta(days=today.weekday()))
 
 
 @pytest.fixture
