@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.flow import Ctx, Flow, StepResult
 from handlers.messages import Document, IncomingMessage, Reply
 from reporting.digest import build_digest
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from reporting.export_files import XLSX_CONTENT_TYPE
 
 
 async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -33,7 +32,7 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
             ),
             Reply(
                 t("digest.workbook_caption"),
-                document=Document(digest.workbook_filename, digest.workbook, XLSX),
+                document=Document(digest.workbook_filename, digest.workbook, XLSX_CONTENT_TYPE),
             ),
         )
 

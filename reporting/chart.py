@@ -13,17 +13,13 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from babel.dates import format_date
-from matplotlib import rc_context
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import LinearSegmentedColormap
-from matplotlib.figure import Figure
 
 WIDTH_IN = 8.0
 DPI = 100
 ROW_IN = 0.32
 BASE_IN = 1.6  # title, month labels and colour bar
 MAX_ROWS = 60
-_COLOURS = LinearSegmentedColormap.from_list("rate", ["#c0392b", "#f1c40f", "#27ae60"])
+COLOURS = ["#c0392b", "#f1c40f", "#27ae60"]  # red below 50%, yellow, green at 100%
 
 
 def chart_size(rows: int) -> tuple[int, int]:
@@ -45,6 +41,13 @@ def attendance_chart(
     """PNG bytes: ``rates[i][j]`` is pendamping ``i``'s rate in ``months[j]`` (0..1, or
     None when nothing was recorded, drawn grey with ``no_data``), written in each cell
     with ``percent``; red below 50%, through yellow, to green at 100%."""
+    # matplotlib is imported here, not with the module: a third of a second that every
+    # process would otherwise pay at start-up, for a chart drawn once a week.
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import LinearSegmentedColormap
+    from matplotlib.figure import Figure
+
     names, rates = list(names)[:MAX_ROWS], list(rates)[:MAX_ROWS]
     width, height = chart_size(len(names))
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
@@ -55,7 +58,7 @@ def attendance_chart(
     values = [[float("nan") if r is None else r * 100 for r in row] for row in rates] or [
         [float("nan")] * len(months)
     ]
-    cmap = _COLOURS.with_extremes(bad="#dddddd")
+    cmap = LinearSegmentedColormap.from_list("rate", COLOURS).with_extremes(bad="#dddddd")
     axes.imshow(values, cmap=cmap, vmin=50, vmax=100, aspect="auto")
     axes.set_xticks(range(len(months)), [format_date(m, "MMM yy", locale=locale) for m in months])
     axes.set_yticks(range(len(names)), [_short(name) for name in names] if names else [""])

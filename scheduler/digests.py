@@ -38,6 +38,7 @@ from reporting.digest import (
     iso_week,
     staff_timezone,
 )
+from reporting.export_files import XLSX_CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 KIND = "weekly_digest"
@@ -206,7 +207,7 @@ async def digest_messages(
     workbook = await store_file(
         session,
         filename=digest.workbook_filename,
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        content_type=XLSX_CONTENT_TYPE,
         content=digest.workbook,
         now=now,
         staff_id=digest.staff_id,
