@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Insert, Select, Update, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,23 +39,22 @@ class OutOfScope(PermissionError):
     """A record that exists but is not this staff member's to see or change."""
 
 
-def kelompok_scope(staff: Staff) -> Select[tuple[int]]:
-    """The ids of the kelompok a staff member may see: their own, their pendamping's,
-    or those in the region they coordinate."""
-    if staff.role is StaffRole.PENDAMPING:
-        return select(Kelompok.id).where(Kelompok.pendamping_id == staff.id)
-    if staff.role is StaffRole.SUPERVISOR:
+@cache
+def _scope_of(role: StaffRole, regional: bool) -> Select[tuple[int]]:
+    """:func:`kelompok_scope` built once per kind of staff, with the staff member's id
+    and region as parameters (``scope_staff``, ``scope_region``): see :func:`scope_params`."""
+    staff_id, region = bindparam("scope_staff"), bindparam("scope_region")
+    if role is StaffRole.PENDAMPING:
+        return select(Kelompok.id).where(Kelompok.pendamping_id == staff_id)
+    if role is StaffRole.SUPERVISOR:
         return (
             select(Kelompok.id)
             .join(Staff, Kelompok.pendamping_id == Staff.id)
-            .where(Staff.supervisor_id == staff.id)
+            .where(Staff.supervisor_id == staff_id)
         )
-    if staff.region_id is None:
-        if staff.role is StaffRole.ADMIN:
-            return select(Kelompok.id)
-        return select(Kelompok.id).where(False)
+    if not regional:
+        return select(Kelompok.id) if role is StaffRole.ADMIN else select(Kelompok.id).where(False)
     desa, kec, kab = aliased(Region), aliased(Region), aliased(Region)
-    region = staff.region_id
     return (
         select(Kelompok.id)
         .join(desa, Kelompok.desa_id == desa.id)
@@ -61,6 +62,20 @@ def kelompok_scope(staff: Staff) -> Select[tuple[int]]:
         .join(kab, kec.parent_id == kab.id)
         .where(or_(desa.id == region, kec.id == region, kab.id == region, kab.parent_id == region))
     )
+
+
+def _scope_key(staff: Staff) -> tuple[StaffRole, bool]:
+    return staff.role, staff.region_id is not None
+
+
+def scope_params(staff: Staff) -> dict[str, Any]:
+    return {"scope_staff": staff.id, "scope_region": staff.region_id}
+
+
+def kelompok_scope(staff: Staff) -> Select[tuple[int]]:
+    """The ids of the kelompok a staff member may see: their own, their pendamping's,
+    or those in the region they coordinate (a subquery with the values filled in)."""
+    return _scope_of(*_scope_key(staff)).params(scope_params(staff))
 
 
 @dataclass(frozen=True)
@@ -72,8 +87,8 @@ class GroupRow:
     meeting_today_id: int | None
 
 
-async def groups_for(session: AsyncSession, staff: Staff, today: date) -> list[GroupRow]:
-    """The staff member's kelompok with member counts and today's planned meeting."""
+@cache
+def _groups(role: StaffRole, regional: bool) -> Select[Any]:
     members = (
         select(Kpm.kelompok_id, func.count().label("n"))
         .where(Kpm.status == KpmStatus.AKTIF)
@@ -82,11 +97,14 @@ async def groups_for(session: AsyncSession, staff: Staff, today: date) -> list[G
     )
     today_meeting = (
         select(Meeting.kelompok_id, func.min(Meeting.id).label("meeting_id"))
-        .where(Meeting.meeting_date == today, Meeting.status != MeetingStatus.CANCELLED)
+        .where(
+            Meeting.meeting_date == bindparam("today"),
+            Meeting.status != MeetingStatus.CANCELLED,
+        )
         .group_by(Meeting.kelompok_id)
         .subquery()
     )
-    rows = await session.execute(
+    return (
         select(
             Kelompok.id,
             Kelompok.name,
@@ -97,15 +115,29 @@ async def groups_for(session: AsyncSession, staff: Staff, today: date) -> list[G
         .join(Region, Region.id == Kelompok.desa_id)
         .outerjoin(members, members.c.kelompok_id == Kelompok.id)
         .outerjoin(today_meeting, today_meeting.c.kelompok_id == Kelompok.id)
-        .where(Kelompok.id.in_(kelompok_scope(staff)))
+        .where(Kelompok.id.in_(_scope_of(role, regional)))
         .order_by(Kelompok.name_key, Kelompok.id)
+    )
+
+
+async def groups_for(session: AsyncSession, staff: Staff, today: date) -> list[GroupRow]:
+    """The staff member's kelompok with member counts and today's planned meeting."""
+    rows = await session.execute(
+        _groups(*_scope_key(staff)), {"today": today, **scope_params(staff)}
     )
     return [GroupRow(*row) for row in rows]
 
 
+@cache
+def _group_in_scope(role: StaffRole, regional: bool) -> Select[tuple[Kelompok]]:
+    return select(Kelompok).where(
+        Kelompok.id == bindparam("kelompok_id"), Kelompok.id.in_(_scope_of(role, regional))
+    )
+
+
 async def group_in_scope(session: AsyncSession, staff: Staff, kelompok_id: int) -> Kelompok:
     kelompok = await session.scalar(
-        select(Kelompok).where(Kelompok.id == kelompok_id, Kelompok.id.in_(kelompok_scope(staff)))
+        _group_in_scope(*_scope_key(staff)), {"kelompok_id": kelompok_id, **scope_params(staff)}
     )
     if kelompok is None:
         raise OutOfScope(f"kelompok {kelompok_id}")
@@ -121,6 +153,7 @@ class MeetingRow:
     recorded: bool
 
 
+@cache
 def _meeting_rows() -> Select[tuple[int, date, MeetingStatus, int | None, bool]]:
     return select(
         Meeting.id,
@@ -136,12 +169,29 @@ async def meetings_near(
 ) -> list[MeetingRow]:
     """Today's and the latest past meetings of a group, newest first."""
     rows = await session.execute(
+        _meetings_near(limit), {"kelompok_id": kelompok_id, "today": today}
+    )
+    return [MeetingRow(*row) for row in rows]
+
+
+@cache
+def _meetings_near(limit: int) -> Select[tuple[int, date, MeetingStatus, int | None, bool]]:
+    return (
         _meeting_rows()
-        .where(Meeting.kelompok_id == kelompok_id, Meeting.meeting_date <= today)
+        .where(
+            Meeting.kelompok_id == bindparam("kelompok_id"),
+            Meeting.meeting_date <= bindparam("today"),
+        )
         .order_by(Meeting.meeting_date.desc(), Meeting.id.desc())
         .limit(limit)
     )
-    return [MeetingRow(*row) for row in rows]
+
+
+@cache
+def _meeting_of_group() -> Select[tuple[int, date, MeetingStatus, int | None, bool]]:
+    return _meeting_rows().where(
+        Meeting.id == bindparam("meeting_id"), Meeting.kelompok_id == bindparam("kelompok_id")
+    )
 
 
 async def meeting_of_group(
@@ -150,7 +200,7 @@ async def meeting_of_group(
     """One meeting of a group (not cancelled), or None."""
     row = (
         await session.execute(
-            _meeting_rows().where(Meeting.id == meeting_id, Meeting.kelompok_id == kelompok_id)
+            _meeting_of_group(), {"meeting_id": meeting_id, "kelompok_id": kelompok_id}
         )
     ).first()
     return MeetingRow(*row) if row else None
@@ -169,11 +219,12 @@ async def meeting_on(session: AsyncSession, kelompok_id: int, day: date) -> Meet
     )
 
 
-async def last_sesi(session: AsyncSession, kelompok_id: int) -> int | None:
-    return await session.scalar(
+@cache
+def _last_sesi() -> Select[tuple[int | None]]:
+    return (
         select(Meeting.sesi)
         .where(
-            Meeting.kelompok_id == kelompok_id,
+            Meeting.kelompok_id == bindparam("kelompok_id"),
             Meeting.status == MeetingStatus.HELD,
             Meeting.sesi.is_not(None),
         )
@@ -182,23 +233,57 @@ async def last_sesi(session: AsyncSession, kelompok_id: int) -> int | None:
     )
 
 
+async def last_sesi(session: AsyncSession, kelompok_id: int) -> int | None:
+    return await session.scalar(_last_sesi(), {"kelompok_id": kelompok_id})
+
+
+@cache
+def _members_of() -> Select[tuple[int, str]]:
+    return select(Kpm.id, Kpm.nama_pengurus).where(
+        Kpm.kelompok_id == bindparam("kelompok_id"), Kpm.status == KpmStatus.AKTIF
+    )
+
+
 async def members_of(session: AsyncSession, kelompok_id: int) -> list[tuple[int, str]]:
     """Active members of a group as (kpm id, name), in the order they are numbered:
     by name, sorted here so that the numbering is the same on every database."""
-    rows = await session.execute(
-        select(Kpm.id, Kpm.nama_pengurus).where(
-            Kpm.kelompok_id == kelompok_id, Kpm.status == KpmStatus.AKTIF
-        )
-    )
+    rows = await session.execute(_members_of(), {"kelompok_id": kelompok_id})
     return sorted(((kpm_id, name) for kpm_id, name in rows),
                   key=lambda row: (name_key(row[1]), row[0]))
 
 
-async def saved_marks(session: AsyncSession, meeting_id: int) -> dict[int, str]:
-    rows = await session.execute(
-        select(Attendance.kpm_id, Attendance.mark).where(Attendance.meeting_id == meeting_id)
+@cache
+def _saved_marks() -> Select[tuple[int, AttendanceMark]]:
+    return select(Attendance.kpm_id, Attendance.mark).where(
+        Attendance.meeting_id == bindparam("meeting_id")
     )
+
+
+async def saved_marks(session: AsyncSession, meeting_id: int) -> dict[int, str]:
+    rows = await session.execute(_saved_marks(), {"meeting_id": meeting_id})
     return {kpm_id: AttendanceMark(mark).value for kpm_id, mark in rows}
+
+
+@cache
+def _hold_meeting() -> Update:
+    """Mark a group's meeting held (no row: not this group's meeting)."""
+    table = Meeting.__table__
+    return update(table).where(
+        table.c.id == bindparam("b_meeting"), table.c.kelompok_id == bindparam("b_kelompok")
+    )
+
+
+@cache
+def _upsert_marks(dialect: str) -> Insert:
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(Attendance)
+    return statement.on_conflict_do_update(
+        index_elements=["meeting_id", "kpm_id"],
+        set_={
+            "mark": statement.excluded.mark,
+            "recorded_by_id": statement.excluded.recorded_by_id,
+            "recorded_at": statement.excluded.recorded_at,
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -219,12 +304,22 @@ async def save_attendance(
     when new), one mark per member (updated when recorded before), evidence, audit."""
     kelompok = await group_in_scope(session, staff, record.kelompok_id)
     member_ids = {kpm_id for kpm_id, _ in await members_of(session, kelompok.id)}
-    saved_before = set()
+    saved_before: set[int] = set()
+    held = {
+        "status": MeetingStatus.HELD,
+        "meeting_date": record.meeting_date,
+        "modul": record.modul,
+        "sesi": record.sesi,
+        "attendance_recorded_at": now,
+    }
     if record.meeting_id is not None:
-        meeting = await session.get(Meeting, record.meeting_id)
-        if meeting is None or meeting.kelompok_id != kelompok.id:
+        saved_before = set((await saved_marks(session, record.meeting_id)).keys())
+        updated = await session.execute(
+            _hold_meeting(), {"b_meeting": record.meeting_id, "b_kelompok": kelompok.id, **held}
+        )
+        if updated.rowcount != 1:  # type: ignore[attr-defined]
             raise OutOfScope(f"meeting {record.meeting_id}")
-        saved_before = set((await saved_marks(session, meeting.id)).keys())
+        meeting_id = record.meeting_id
     else:
         zone = (await kelompok_timezones(session, [kelompok.id])).get(kelompok.id)
         local = datetime.combine(
@@ -234,24 +329,21 @@ async def save_attendance(
         )
         meeting = Meeting(
             kelompok_id=kelompok.id,
-            meeting_date=record.meeting_date,
             starts_at=local,
             place=kelompok.place,
             created_by_id=staff.id,
             created_at=now,
+            **held,
         )
         session.add(meeting)
+        await session.flush()
+        meeting_id = meeting.id
     unknown = set(record.marks) - member_ids - saved_before
     if unknown:
         raise OutOfScope(f"{len(unknown)} KPM outside kelompok {kelompok.id}")
-    meeting.status = MeetingStatus.HELD
-    meeting.meeting_date = record.meeting_date
-    meeting.modul, meeting.sesi = record.modul, record.sesi
-    meeting.attendance_recorded_at = now
-    await session.flush()
     rows = [
         {
-            "meeting_id": meeting.id,
+            "meeting_id": meeting_id,
             "kpm_id": kpm_id,
             "mark": AttendanceMark(mark),
             "recorded_by_id": staff.id,
@@ -260,23 +352,11 @@ async def save_attendance(
         for kpm_id, mark in record.marks.items()
     ]
     if rows:
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(Attendance)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["meeting_id", "kpm_id"],
-                set_={
-                    "mark": statement.excluded.mark,
-                    "recorded_by_id": statement.excluded.recorded_by_id,
-                    "recorded_at": statement.excluded.recorded_at,
-                },
-            ),
-            rows,
-        )
+        await session.execute(_upsert_marks(session.bind.dialect.name), rows)
     for ref, content_type in record.photos:
         session.add(
             MediaAttachment(
-                meeting_id=meeting.id,
+                meeting_id=meeting_id,
                 media_ref=ref,
                 content_type=content_type,
                 created_by_id=staff.id,
@@ -289,7 +369,7 @@ async def save_attendance(
         actor_staff_id=staff.id,
         action=action,
         entity="meeting",
-        entity_id=meeting.id,
+        entity_id=meeting_id,
         detail={"marks": len(rows), "photos": len(record.photos)},
     )
-    return meeting.id
+    return meeting_id

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,43 +46,65 @@ class ConversationState:
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     expires_at: datetime | None = None
-    row: Conversation | None = field(default=None, repr=False)
+    row_id: int | None = field(default=None, repr=False)
 
     def clear(self) -> None:
         self.flow, self.step, self.data, self.expires_at = None, None, {}, None
 
 
+@cache
+def _locked_state() -> Select[Any]:
+    """Built once: every message runs it (Core columns, no ORM entity to load)."""
+    table = Conversation.__table__
+    return (
+        select(table.c.id, table.c.flow, table.c.step, table.c.data, table.c.expires_at)
+        .where(table.c.address == bindparam("address"))
+        .with_for_update()
+    )
+
+
+@cache
+def _write_state() -> Update:
+    table = Conversation.__table__
+    return update(table).where(table.c.id == bindparam("row_id"))
+
+
 async def load_state(session: AsyncSession, address: str) -> ConversationState:
     """Lock and read the conversation of ``address``, creating its row on first use."""
-    locked = select(Conversation).where(Conversation.address == address).with_for_update()
-    row = await session.scalar(locked)
+    row = (await session.execute(_locked_state(), {"address": address})).first()
     if row is None:
         await session.execute(
             _insert(session)(Conversation)
             .values(address=address, data={})
             .on_conflict_do_nothing(index_elements=["address"])
         )
-        row = await session.scalar(locked)
-    assert row is not None
+        row = (await session.execute(_locked_state(), {"address": address})).one()
+    row_id, flow, step, data, expires_at = row
     return ConversationState(
         address=address,
-        flow=row.flow,
-        step=row.step,
-        data=dict(row.data or {}),
-        expires_at=row.expires_at,
-        row=row,
+        flow=flow,
+        step=step,
+        data=dict(data or {}),
+        expires_at=expires_at,
+        row_id=row_id,
     )
 
 
 async def save_state(session: AsyncSession, state: ConversationState, now: datetime) -> None:
-    row = state.row
-    if row is None:
-        row = await session.scalar(
-            select(Conversation).where(Conversation.address == state.address)
-        )
-    assert row is not None
-    row.flow, row.step, row.data = state.flow, state.step, state.data
-    row.expires_at, row.updated_at = state.expires_at, now
+    """Write the state back: one UPDATE by primary key."""
+    if state.row_id is None:
+        state.row_id = (await session.execute(_locked_state(), {"address": state.address})).one()[0]
+    await session.execute(
+        _write_state(),
+        {
+            "row_id": state.row_id,
+            "flow": state.flow,
+            "step": state.step,
+            "data": state.data,
+            "expires_at": state.expires_at,
+            "updated_at": now,
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -99,16 +122,19 @@ INBOUND_TIME_PRECISION = timedelta(minutes=5)
 whoever checks WhatsApp's 24-hour window must allow this much margin."""
 
 
+@cache
+def _identity_of() -> Select[tuple[ChannelIdentity, Staff, Kpm]]:
+    return (
+        select(ChannelIdentity, Staff, Kpm)
+        .outerjoin(Staff, Staff.id == ChannelIdentity.staff_id)
+        .outerjoin(Kpm, Kpm.id == ChannelIdentity.kpm_id)
+        .where(ChannelIdentity.address == bindparam("address"))
+    )
+
+
 async def identify(session: AsyncSession, address: str, now: datetime) -> Identity:
     """Find the owner of ``address`` (one query) and note when they last wrote."""
-    row = (
-        await session.execute(
-            select(ChannelIdentity, Staff, Kpm)
-            .outerjoin(Staff, Staff.id == ChannelIdentity.staff_id)
-            .outerjoin(Kpm, Kpm.id == ChannelIdentity.kpm_id)
-            .where(ChannelIdentity.address == address)
-        )
-    ).first()
+    row = (await session.execute(_identity_of(), {"address": address})).first()
     if row is None:
         return Identity(address=address)
     identity, staff, kpm = row

@@ -15,8 +15,11 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
+from models.sqlite_driver import InlineConnection, InlineSQLiteDBAPI
+
 READ_ONLY = {"sqlite_read_only": True}
-"""Execution options for a read-only session: on SQLite it begins DEFERRED, not IMMEDIATE."""
+"""Execution options for a read-only session: on SQLite it begins DEFERRED, not IMMEDIATE,
+and runs in the connection's thread (reports must not stall the event loop)."""
 
 
 def create_engine(
@@ -46,9 +49,14 @@ def create_engine(
                 "pool_timeout": max(30.0, sqlite_busy_timeout_ms / 1000),
             }
         engine = create_async_engine(
-            url, echo=echo, hide_parameters=True, connect_args=connect_args or {}, **pool
+            url,
+            echo=echo,
+            hide_parameters=True,
+            connect_args=connect_args or {},
+            module=InlineSQLiteDBAPI(sqlite_busy_timeout_ms),
+            **pool,
         )
-        _tune_sqlite(engine, sqlite_busy_timeout_ms)
+        _tune_sqlite(engine)
         return engine
     return create_async_engine(
         url,
@@ -61,24 +69,23 @@ def create_engine(
     )
 
 
-def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Take over transaction control from the driver so BEGIN is ours to emit.
+        # The busy timeout is the driver's (models.sqlite_driver): it waits in its thread.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        if connection.get_execution_options().get("sqlite_read_only"):
-            connection.exec_driver_sql("BEGIN DEFERRED")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        adapted = connection.connection.dbapi_connection
+        assert isinstance(adapted, InlineConnection)
+        adapted.begin(read_only=bool(connection.get_execution_options().get("sqlite_read_only")))
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

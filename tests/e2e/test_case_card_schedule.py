@@ -144,6 +144,7 @@ async def test_moving_a_meeting_in_chat_withdraws_its_reminders_and_sends_a_noti
         meeting = await session.get(Meeting, world.melati_today)
         meeting.meeting_date = date(2026, 11, 26)
         meeting.starts_at = datetime(2026, 11, 26, 2, tzinfo=UTC)  # Thursday 09:00 WIB
+        meeting.updated_at = NOW  # set by hand: the table's default would be the real clock
     sweep_at = datetime(2026, 11, 23, 10, tzinfo=UTC)  # Monday 17:00 WIB: 3-day reminder due
     first = await enqueue_reminders(
         sessions,
