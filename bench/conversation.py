@@ -17,8 +17,10 @@ Per database, four phases (the same Engine the bot builds, a system clock):
 3. capacity: ``--concurrency`` conversations, each sending its next step the moment the
    reply is back; ``steps_per_s`` is the throughput. Latency here is only queueing (Little's
    law: mean latency = concurrency / throughput), so it is printed but not the target;
-4. latency under load: the same conversations paced to ``--rate`` steps/s in all (each one
-   waits its turn, as a person typing would); ``p50_ms``/``p99_ms`` come from this phase.
+4. latency under load: the same conversations paced to ``--rate`` steps/s in all, as
+   people typing: each starts at a random point of a pass and thinks an exponential time
+   between steps, so together they send a Poisson stream (with its bursts) and are not
+   all at the same step at once; ``p50_ms``/``p99_ms`` come from this phase.
 
 SQLite runs on a fresh file in a temporary folder. PostgreSQL runs when ``--database-url``
 names a server (or ``TEST_DATABASE_URL`` is set): a database of its own is created there
@@ -55,6 +57,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import load_settings
+from bot.process import tune_garbage_collector
 from handlers.engine import Engine
 from handlers.messages import IncomingMessage, Reply
 from handlers.registry import COMMANDS, FLOWS
@@ -289,6 +292,9 @@ class Recorder:
         return [ms for values in self.latencies_ms.values() for ms in values]
 
 
+STEPS_PER_PASS = 9
+
+
 @dataclass
 class Pendamping:
     """One simulated pendamping walking the attendance flow again and again."""
@@ -306,8 +312,9 @@ class Pendamping:
     next_at: float = 0.0
 
     async def run(self) -> None:
-        if self.interval_s:
-            self.next_at = time.perf_counter() + self.rng.uniform(0, self.interval_s)
+        if self.interval_s:  # start anywhere in a pass, so that people are not in step
+            pass_s = STEPS_PER_PASS * self.interval_s
+            self.next_at = time.perf_counter() + self.rng.uniform(0, pass_s)
         done = 0
         while self.max_passes is None or done < self.max_passes:
             try:
@@ -343,7 +350,10 @@ class Pendamping:
                 raise PhaseOver
             if delay > 0:
                 await asyncio.sleep(delay)
-            self.next_at = max(self.next_at + self.interval_s, time.perf_counter())
+            # Think times are exponential: together the conversations send as a Poisson
+            # stream of ``rate`` steps/s, bursts included (harsher than even spacing).
+            think = self.rng.expovariate(1 / self.interval_s)
+            self.next_at = max(self.next_at + think, time.perf_counter())
         elif time.perf_counter() >= self.deadline:
             raise PhaseOver
         message = IncomingMessage(
@@ -506,6 +516,7 @@ async def _bench(
         flush=True,
     )
     await run_phase(engine, walkers, counter, seconds=60, max_passes=1)  # warm-up
+    tune_garbage_collector()  # as `pendamping run` does once it has started
     engine.failures, tally.counts = 0, Counter()
     alone = await run_phase(
         engine, walkers[:1], counter, seconds=options.engine_seconds, alone=True,

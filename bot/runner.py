@@ -15,6 +15,7 @@ from bot.bootstrap import App, build_engine, build_telegram, build_twilio, file_
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
 from bot.media import MediaSigner
+from bot.process import tune_garbage_collector
 from bot.scheduling import scheduling
 from bot.web import MediaFiles, TelegramWebhook, TwilioWebhooks, create_web_app
 
@@ -78,6 +79,7 @@ async def serve(app: App) -> None:
         lifespan=lifespan,
     )
     web_settings = app.settings.web
+    tune_garbage_collector()
     server = uvicorn.Server(
         uvicorn.Config(
             web, host=web_settings.host, port=web_settings.port, log_level="warning", lifespan="on"
@@ -123,6 +125,7 @@ async def run_scheduler(app: App) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     bot = telegram.application.bot if telegram is not None else None
+    tune_garbage_collector()
     try:
         if bot is not None:
             await bot.initialize()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
@@ -20,6 +21,15 @@ from models.sqlite_driver import InlineConnection, InlineSQLiteDBAPI
 READ_ONLY = {"sqlite_read_only": True}
 """Execution options for a read-only session: on SQLite it begins DEFERRED, not IMMEDIATE,
 and runs in the connection's thread (reports must not stall the event loop)."""
+
+
+def _json_text(value: Any) -> str:
+    """JSON columns (conversation state, payloads): orjson is several times faster than
+    the standard library at what every chat step reads and writes."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+JSON_CODEC = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
 
 
 def create_engine(
@@ -54,6 +64,7 @@ def create_engine(
             hide_parameters=True,
             connect_args=connect_args or {},
             module=InlineSQLiteDBAPI(sqlite_busy_timeout_ms),
+            **JSON_CODEC,
             **pool,
         )
         _tune_sqlite(engine)
@@ -66,6 +77,7 @@ def create_engine(
         max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args=connect_args or {},
+        **JSON_CODEC,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Final
 
 from babel.dates import format_date
@@ -288,6 +289,7 @@ def parse_date(text: str, today: date) -> date | None:
         return None
 
 
+@lru_cache(maxsize=4096)
 def format_date_id(d: date) -> str:
     """``Selasa, 12 November 2026``: the weekday, day, month and year in Indonesian."""
     return format_date(d, "EEEE, d MMMM y", locale="id")
