@@ -18,6 +18,7 @@ from models.clock import Clock, SystemClock
 from models.db import create_engine, read_only_factory, session_factory
 from models.komponen import KomponenCatalog
 from models.report_files import load_file
+from models.tables import Channel
 from reporting.digest import DigestOptions
 from reporting.graduation import GraduationRules, Indicator
 
@@ -98,9 +99,21 @@ def graduation_rules(settings: Settings) -> GraduationRules:
     )
 
 
+QUEUED_CHANNELS = (Channel.TELEGRAM, Channel.WHATSAPP, Channel.SMS)
+"""Channels whose replies go through the outbox (the terminal chat prints its own)."""
+
+
 def build_engine(app: App) -> Engine:
-    """The conversation engine with every flow, on the app's database and clock."""
-    return Engine(app.sessions, engine_settings(app), app.clock, FLOWS, COMMANDS)
+    """The conversation engine with every flow, on the app's database and clock; replies
+    on the chat channels are queued in the outbox with the step (see handlers.outgoing)."""
+    return Engine(
+        app.sessions,
+        engine_settings(app),
+        app.clock,
+        FLOWS,
+        COMMANDS,
+        queued_channels=[channel.value for channel in QUEUED_CHANNELS],
+    )
 
 
 def file_loader(app: App) -> FileLoader:

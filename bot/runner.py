@@ -66,7 +66,7 @@ async def serve(app: App) -> None:
             await twilio.start()
             log.info("whatsapp/sms: webhooks at /twilio/whatsapp, /twilio/sms, /twilio/status")
         try:
-            async with _telegram_running(telegram), scheduling(app, telegram, twilio):
+            async with _telegram_running(telegram), scheduling(app, telegram, twilio, engine):
                 yield
         finally:
             if twilio is not None:
@@ -129,7 +129,7 @@ async def run_scheduler(app: App) -> None:
     try:
         if bot is not None:
             await bot.initialize()
-        async with scheduling(app, telegram, twilio):
+        async with scheduling(app, telegram, twilio, engine):
             log.info("scheduler running")
             await stop.wait()
     finally:

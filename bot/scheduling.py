@@ -19,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.bootstrap import App, digest_options
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
+from handlers.engine import Engine
 from handlers.i18n import Translator
 from models.locks import sweep_lock
 from models.tables import Channel
@@ -189,12 +190,18 @@ def build_dispatcher(
 
 @asynccontextmanager
 async def scheduling(
-    app: App, telegram: TelegramChannel | None, twilio: TwilioChannel | None
+    app: App,
+    telegram: TelegramChannel | None,
+    twilio: TwilioChannel | None,
+    engine: Engine | None = None,
 ) -> AsyncIterator[None]:
-    """Run the sweeps and the dispatcher for as long as the block runs."""
+    """Run the sweeps and the dispatcher for as long as the block runs; the engine's
+    queued replies wake the dispatcher at once."""
     scheduler = build_scheduler(app)
     scheduler.start()
     dispatcher = build_dispatcher(app, telegram, twilio)
+    if dispatcher is not None and engine is not None:
+        engine.on_queued(dispatcher.notify)
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop)) if dispatcher is not None else None
     if dispatcher is None:

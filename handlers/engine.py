@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -21,6 +21,7 @@ from handlers.flow import PROMPT_KEY, Ctx, Flow, StepResult, remembered_options,
 from handlers.holiday_move import move_to_offered_day
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Option, Outcome, Reply
+from handlers.outgoing import queue_replies
 from handlers.rsvp import kpm_reply
 from handlers.settings import EngineSettings
 from models.attendance import OutOfScope
@@ -79,6 +80,8 @@ class Engine:
         clock: Clock,
         flows: Iterable[Flow],
         commands: dict[str, str],
+        *,
+        queued_channels: Iterable[str] = (),
     ) -> None:
         self._sessions = sessions
         self._settings = settings
@@ -90,7 +93,14 @@ class Engine:
             raise ValueError(f"commands start flows that do not exist: {sorted(missing)}")
         self._t = Translator(settings.locale)
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._queued_channels = frozenset(queued_channels)
+        self._queued_listeners: list[Callable[[], None]] = []
         self.failures = 0
+
+    def on_queued(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after replies were committed to the outbox (the dispatcher's
+        wake-up), for the channels the engine queues replies for."""
+        self._queued_listeners.append(listener)
 
     async def handle(self, message: IncomingMessage) -> Outcome:
         """Process one message; never raises (a failure becomes a polite reply)."""
@@ -102,6 +112,15 @@ class Engine:
                 outcome = await self._handle_in_transaction(message)
                 if any(reply.later for reply in outcome.replies):
                     outcome = await self._run_later(outcome)
+                    if message.channel in self._queued_channels and outcome.replies:
+                        async with self._sessions.begin() as session:
+                            await queue_replies(
+                                session, message, outcome.replies, now=self._clock.now()
+                            )
+                        outcome = replace(outcome, queued=True)
+                if outcome.queued:
+                    for listener in self._queued_listeners:
+                        listener()
                 return outcome
         except OutOfScope as exc:
             log.warning("out-of-scope request refused (channel=%s): %s", message.channel, exc)
@@ -131,37 +150,51 @@ class Engine:
         return Outcome(replies=tuple(replies), duplicate=outcome.duplicate)
 
     async def _handle_in_transaction(self, message: IncomingMessage) -> Outcome:
+        """The step and, for the queued channels, its replies: one transaction."""
         now = self._clock.now()
         async with self._sessions.begin() as session:
-            if message.external_id and not await first_delivery(
-                session, message.channel, message.external_id, now
+            outcome = await self._produce(session, message, now)
+            if (
+                message.channel in self._queued_channels
+                and outcome.replies
+                and not any(reply.later for reply in outcome.replies)
             ):
-                return Outcome(duplicate=True)
-            if message.group:
-                return Outcome(replies=tuple(await self._group_message(session, message, now)))
-            word = message.text.strip().strip("!.").casefold()
-            if word in OPT_OUT_WORDS:
-                stopped = await opt_out(session, message.address, now=now)
-                return Outcome(replies=(Reply(self._t("optout.stopped")),) if stopped else ())
-            if word in OPT_IN_WORDS and await opt_in(session, message.address, now=now):
-                return Outcome(replies=(Reply(self._t("optout.resumed")),))
-            identity = await identify(session, message.address, now)
-            registration = _REGISTER.match(message.text.strip())
-            if registration:
-                return Outcome(replies=(await self._register(session, message, registration),))
-            if identity.staff is None:
-                return Outcome(replies=(await self._not_staff(session, message, identity, now),))
-            state = await load_state(session, message.address)
-            replies = await self._route(session, message, identity, state)
-            if state.flow is None and replies and replies[-1].options:
-                state.data = {PROMPT_KEY: _prompt_of(replies[-1])}
-            state.expires_at = (
-                now + timedelta(minutes=self._settings.conversation_timeout_minutes)
-                if state.flow
-                else None
-            )
-            await save_state(session, state, now)
-            return Outcome(replies=tuple(replies))
+                await queue_replies(session, message, outcome.replies, now=now)
+                outcome = replace(outcome, queued=True)
+            return outcome
+
+    async def _produce(
+        self, session: AsyncSession, message: IncomingMessage, now: datetime
+    ) -> Outcome:
+        if message.external_id and not await first_delivery(
+            session, message.channel, message.external_id, now
+        ):
+            return Outcome(duplicate=True)
+        if message.group:
+            return Outcome(replies=tuple(await self._group_message(session, message, now)))
+        word = message.text.strip().strip("!.").casefold()
+        if word in OPT_OUT_WORDS:
+            stopped = await opt_out(session, message.address, now=now)
+            return Outcome(replies=(Reply(self._t("optout.stopped")),) if stopped else ())
+        if word in OPT_IN_WORDS and await opt_in(session, message.address, now=now):
+            return Outcome(replies=(Reply(self._t("optout.resumed")),))
+        identity = await identify(session, message.address, now)
+        registration = _REGISTER.match(message.text.strip())
+        if registration:
+            return Outcome(replies=(await self._register(session, message, registration),))
+        if identity.staff is None:
+            return Outcome(replies=(await self._not_staff(session, message, identity, now),))
+        state = await load_state(session, message.address)
+        replies = await self._route(session, message, identity, state)
+        if state.flow is None and replies and replies[-1].options:
+            state.data = {PROMPT_KEY: _prompt_of(replies[-1])}
+        state.expires_at = (
+            now + timedelta(minutes=self._settings.conversation_timeout_minutes)
+            if state.flow
+            else None
+        )
+        await save_state(session, state, now)
+        return Outcome(replies=tuple(replies))
 
     async def _register(
         self, session: AsyncSession, message: IncomingMessage, match: re.Match[str]

@@ -37,6 +37,8 @@ class IncomingMessage:
     external_id: str | None = None  # provider id, for processing a redelivery once
     group: bool = False  # sent in a group chat (``address`` is then the group's)
     sender_address: str | None = None  # in a group chat: the address of the person
+    origin_ref: str | None = None  # a tapped button's message (Telegram message id)
+    origin_text: str | None = None  # ... and its text: a redrawn list edits that message
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,9 @@ class Reply:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one incoming message produced."""
+    """What one incoming message produced. ``queued``: the replies are in the outbox
+    (committed with the step) and the dispatcher sends them; the channel sends nothing."""
 
     replies: tuple[Reply, ...] = field(default_factory=tuple)
     duplicate: bool = False
+    queued: bool = False

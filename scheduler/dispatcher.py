@@ -14,9 +14,10 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -126,13 +127,40 @@ class Dispatcher:
             )
         report = DispatchReport()
         pending: list[tuple[Claimed, SendResult]] = []
-        for done in asyncio.as_completed([self._send(message) for message in messages]):
+        for done in asyncio.as_completed(self._in_order_per_address(messages)):
             pending.append(await done)
             if len(pending) >= self._write_every:
                 await self._record(pending, report)
                 pending = []
         await self._record(pending, report)
         return report
+
+    def _in_order_per_address(
+        self, messages: list[Claimed]
+    ) -> list[Coroutine[Any, Any, tuple[Claimed, SendResult]]]:
+        """One sending coroutine per message; the messages of one address go one after
+        another, in the order claimed (a conversation's replies must not overtake)."""
+        loop = asyncio.get_running_loop()
+        last: dict[str, asyncio.Future[None]] = {}
+        sends = []
+        for message in messages:
+            before = last.get(message.address)
+            last[message.address] = done = loop.create_future()
+            sends.append(self._send_after(message, before, done))
+        return sends
+
+    async def _send_after(
+        self,
+        message: Claimed,
+        before: asyncio.Future[None] | None,
+        done: asyncio.Future[None],
+    ) -> tuple[Claimed, SendResult]:
+        try:
+            if before is not None:
+                await before
+            return await self._send(message)
+        finally:
+            done.set_result(None)
 
     async def _send(self, message: Claimed) -> tuple[Claimed, SendResult]:
         sender = self._senders[message.channel]

@@ -5,6 +5,7 @@ Names are chosen to exercise fuzzy matching: two "Siti" in Melati, a third in Bu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
@@ -156,8 +157,20 @@ async def build_world(sessions: async_sessionmaker[AsyncSession]) -> World:
     return world
 
 
-def make_engine(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> Engine:
-    return Engine(sessions, EngineSettings(catalog=default_catalog()), clock, FLOWS, COMMANDS)
+def make_engine(
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FixedClock,
+    *,
+    queued_channels: Sequence[str] = (),
+) -> Engine:
+    return Engine(
+        sessions,
+        EngineSettings(catalog=default_catalog()),
+        clock,
+        FLOWS,
+        COMMANDS,
+        queued_channels=queued_channels,
+    )
 
 
 class Chat:

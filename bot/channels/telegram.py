@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -38,7 +39,8 @@ from bot.channels.text import split_text as split_at
 from bot.config import TelegramSettings
 from handlers.engine import Engine
 from handlers.i18n import Translator
-from handlers.messages import IncomingMessage, Media, Option, Reply
+from handlers.messages import Document, IncomingMessage, Media, Reply
+from handlers.outgoing import REPLY_KIND, reply_of
 from models.outbox import Claimed
 from models.tables import OutboxStatus
 from scheduler.dispatcher import SendResult
@@ -134,6 +136,7 @@ def to_incoming(update: Update, bot_username: str | None, now: datetime) -> Inco
     if update.callback_query is not None:
         query = update.callback_query
         chat_id = query.message.chat.id if query.message else query.from_user.id
+        origin = query.message if isinstance(query.message, Message) else None
         return IncomingMessage(
             channel=CHANNEL,
             address=_address(chat_id),
@@ -141,6 +144,8 @@ def to_incoming(update: Update, bot_username: str | None, now: datetime) -> Inco
             choice=query.data or "",
             external_id=external_id,
             sender_address=_address(query.from_user.id),
+            origin_ref=str(origin.message_id) if origin is not None else None,
+            origin_text=origin.text if origin is not None else None,
         )
     if update.my_chat_member is not None:
         member = update.my_chat_member
@@ -240,6 +245,14 @@ def _retryable(error: BaseException) -> bool:
     return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
 
 
+@dataclass(frozen=True)
+class Origin:
+    """The message whose button was tapped: a redrawn list edits it in place."""
+
+    message_id: int
+    text: str | None
+
+
 class TelegramChannel:
     """Feeds updates to the engine and sends its replies back."""
 
@@ -271,7 +284,8 @@ class TelegramChannel:
         application.add_error_handler(self.on_error)
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """One update: answer a tapped button at once, run the engine, send the replies."""
+        """One update: answer a tapped button at once, run the engine, and send the replies
+        unless the engine queued them in the outbox (the dispatcher sends those)."""
         answering = None
         if update.callback_query is not None and not self._answer_in_webhook:
             # Stops the button's spinner; runs alongside the engine. (With a webhook the
@@ -285,17 +299,21 @@ class TelegramChannel:
         finally:
             if answering is not None:
                 await answering
-        origin = update.callback_query.message if update.callback_query else None
+        if outcome.queued:
+            return
         chat_id = int(message.address.split(":", 1)[1])
-        await self.send(
-            chat_id, outcome.replies, origin=origin if isinstance(origin, Message) else None
-        )
+        origin = None
+        if message.origin_ref is not None:
+            origin = Origin(int(message.origin_ref), message.origin_text)
+        await self.send(chat_id, outcome.replies, origin=origin)
 
     async def send(
-        self, chat_id: int, replies: Sequence[Reply], *, origin: Message | None = None
-    ) -> None:
-        """Draw replies in a chat; a redrawn toggle list edits the tapped message."""
+        self, chat_id: int, replies: Sequence[Reply], *, origin: Origin | None = None
+    ) -> int | None:
+        """Draw replies in a chat; a redrawn toggle list edits the tapped message.
+        Returns the id of the last message sent or edited."""
         bot = self.application.bot
+        last_id = None
         for reply in replies:
             markup = keyboard(reply)
             if (
@@ -304,6 +322,7 @@ class TelegramChannel:
                 and isinstance(markup, InlineKeyboardMarkup)
             ):
                 await self._edit(chat_id, origin, reply, markup)
+                last_id = origin.message_id
                 continue
             document = reply.document
             captioned = (
@@ -315,18 +334,20 @@ class TelegramChannel:
                 chunks = split_text(reply.text)
                 for index, chunk in enumerate(chunks):
                     last = index == len(chunks) - 1
-                    await self._call(
+                    sent = await self._call(
                         bot.send_message,
                         chat_id=chat_id,
                         text=chunk,
                         reply_markup=markup if last else None,
                     )
+                    last_id = sent.message_id
             for media in reply.media:
-                await self._call(bot.send_photo, chat_id=chat_id, photo=media.ref)
+                sent = await self._call(bot.send_photo, chat_id=chat_id, photo=media.ref)
+                last_id = sent.message_id
             if document is not None:
                 caption = (reply.text or None) if captioned else None
                 if document.content_type.startswith("image/"):
-                    await self._call(
+                    sent = await self._call(
                         bot.send_photo,
                         chat_id=chat_id,
                         photo=document.content,
@@ -334,16 +355,18 @@ class TelegramChannel:
                         caption=caption,
                     )
                 else:
-                    await self._call(
+                    sent = await self._call(
                         bot.send_document,
                         chat_id=chat_id,
                         document=document.content,
                         filename=document.filename,
                         caption=caption,
                     )
+                last_id = sent.message_id
+        return last_id
 
     async def _edit(
-        self, chat_id: int, origin: Message, reply: Reply, markup: InlineKeyboardMarkup
+        self, chat_id: int, origin: Origin, reply: Reply, markup: InlineKeyboardMarkup
     ) -> None:
         bot = self.application.bot
         try:
@@ -403,32 +426,26 @@ class TelegramChannel:
 
     async def send_claimed(self, message: Claimed) -> SendResult:
         """For the outbox dispatcher: one attempt at a queued message (it owns retries).
-        A message with a ``file_id`` sends that stored file (photo or document) with the
-        text as its caption."""
+        A reply is drawn as in a conversation (buttons, a list edited in place, media);
+        a ``file_id`` sends that stored file with the text as its caption."""
         chat_id = int(message.address.split(":", 1)[1])
-        bot = self.application.bot
         payload = message.payload
+        reply = reply_of(payload, payload_text(payload, self._translator))
+        if payload.get("file_id") is not None:
+            found = await self._files(int(payload["file_id"])) if self._files else None
+            if found is None:
+                return SendResult(OutboxStatus.FAILED, error="file expired or missing")
+            filename, content_type, content = found
+            text = reply.text
+            if message.kind != REPLY_KIND:  # a digest's file: its text is a short caption
+                text = text[: MessageLimit.CAPTION_LENGTH]
+            reply = replace(reply, text=text, document=Document(filename, content, content_type))
+        origin = None
+        if payload.get("edit") is not None:
+            same = bool(payload.get("edit_same_text"))
+            origin = Origin(int(payload["edit"]), reply.text if same else None)
         try:
-            if payload.get("file_id") is not None:
-                found = await self._files(int(payload["file_id"])) if self._files else None
-                if found is None:
-                    return SendResult(OutboxStatus.FAILED, error="file expired or missing")
-                filename, content_type, content = found
-                caption = payload_text(payload, self._translator)[: MessageLimit.CAPTION_LENGTH]
-                if content_type.startswith("image/"):
-                    sent = await bot.send_photo(
-                        chat_id=chat_id, photo=content, filename=filename, caption=caption
-                    )
-                else:
-                    sent = await bot.send_document(
-                        chat_id=chat_id, document=content, filename=filename, caption=caption
-                    )
-            else:
-                options = tuple(Option(o["value"], o["label"]) for o in payload.get("options", []))
-                reply = Reply(payload_text(payload, self._translator), options=options)
-                sent = await bot.send_message(
-                    chat_id=chat_id, text=split_text(reply.text)[0], reply_markup=keyboard(reply)
-                )
+            sent_id = await self.send(chat_id, [reply], origin=origin)
         except RetryAfter as exc:
             wait = exc.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
@@ -447,7 +464,7 @@ class TelegramChannel:
             return SendResult(
                 OutboxStatus.FAILED, error_code="network", error=type(exc).__name__, temporary=True
             )
-        return SendResult(OutboxStatus.SENT, provider_id=f"{chat_id}:{sent.message_id}")
+        return SendResult(OutboxStatus.SENT, provider_id=f"{chat_id}:{sent_id}")
 
     def webhook_response(self, data: dict[str, Any]) -> dict[str, Any] | None:
         """The Bot API call to return in the webhook's HTTP response, saving a request:

@@ -35,6 +35,7 @@ from bot.media import MediaSigner
 from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.messages import Document, IncomingMessage, Media, Reply
+from handlers.outgoing import REPLY_KIND, reply_of
 from models.clock import Clock
 from models.conversations import INBOUND_TIME_PRECISION
 from models.outbox import BUSINESS_INITIATED_KINDS, Claimed, finish, new_message, record_status
@@ -248,6 +249,8 @@ class TwilioChannel:
         """Run one inbound message through the engine and send the replies."""
         message = to_incoming(params, self._clock.now())
         outcome = await self._engine.handle(message)
+        if outcome.queued:  # in the outbox with the step: the dispatcher sends them
+            return
         for reply in outcome.replies:
             body = render(reply, self._t)
             captioned = reply.document is not None and len(body) <= BODY_LIMIT
@@ -423,21 +426,30 @@ class TwilioChannel:
         """For the outbox dispatcher: one attempt at a queued message (it owns retries)."""
         media_urls: list[str] = []
         variables = message.payload.get("template_variables")
-        if message.payload.get("file_id") is not None:
-            if self._media is None:
+        payload = message.payload
+        if payload.get("file_id") is not None and self._media is None:
+            if message.kind != REPLY_KIND:
                 return SendResult(
                     OutboxStatus.FAILED, error="media URLs need twilio.public_base_url"
                 )
+            log.warning("file not sent: media URLs need twilio.public_base_url")
+            payload = {"text": self._t("file.unavailable")}  # say so, in the file's place
+        if payload.get("file_id") is not None and self._media is not None:
             url = self._media.url(int(message.payload["file_id"]), now=self._clock.now())
             media_urls.append(url)
             # Outside the 24-hour window: a media template whose URL is the public base
             # URL followed by {{1}} (the signed path), with the caption as {{2}}.
             caption = payload_text(message.payload, self._t)
             variables = {"1": url.removeprefix(self._media.base_url + "/"), "2": caption}
+        body = payload_text(payload, self._t)
+        if message.kind == REPLY_KIND:  # a conversation's reply: options as a numbered list
+            reply = reply_of(payload, body)
+            body = render(reply, self._t)
+            media_urls = [media.ref for media in reply.media] + media_urls
         outgoing = Outgoing(
             address=message.address,
             kind=message.kind,
-            body=payload_text(message.payload, self._t),
+            body=body,
             media_urls=media_urls,
             template_variables=variables,
             business_initiated=message.kind in BUSINESS_INITIATED_KINDS,

@@ -18,7 +18,16 @@ from bot.web import TELEGRAM_SECRET_HEADER, TelegramWebhook, create_web_app
 from handlers.i18n import Translator
 from handlers.messages import Document, Media, Option, Reply, Toggle
 from models.clock import FixedClock
-from models.tables import Attendance, Channel, ChannelIdentity, InboundMessage, Kelompok
+from models.tables import (
+    Attendance,
+    Channel,
+    ChannelIdentity,
+    InboundMessage,
+    Kelompok,
+    Outbox,
+    OutboxStatus,
+)
+from scheduler.dispatcher import Dispatcher
 from tests.fakes.telegram_api import (
     BOT_USERNAME,
     FakeTelegramApi,
@@ -41,12 +50,16 @@ class Env:
     client: httpx.AsyncClient
     world: World
     sessions: async_sessionmaker[AsyncSession]
+    dispatcher: Dispatcher | None = None  # replies queued in the outbox: it sends them
     next_update: int = 1
 
     async def post(self, update: dict[str, Any], secret: str | None = SECRET) -> httpx.Response:
         headers = {TELEGRAM_SECRET_HEADER: secret} if secret is not None else {}
         response = await self.client.post("/telegram/webhook", json=update, headers=headers)
         await self.channel.application.update_queue.join()  # processed, replies sent
+        if self.dispatcher is not None:
+            while (await self.dispatcher.run_once()).sent:
+                pass
         return response
 
     async def say(self, text: str, chat_id: int = ANI_CHAT, **kwargs: Any) -> httpx.Response:
@@ -78,9 +91,16 @@ def telegram_settings(fake: FakeTelegramApi) -> TelegramSettings:
     )
 
 
+@pytest.fixture(params=["direct", "outbox"])
+def delivery(request: pytest.FixtureRequest) -> str:
+    """How replies leave: sent by the channel itself, or queued in the outbox with the
+    step and sent by the dispatcher (as `pendamping run` does)."""
+    return str(request.param)
+
+
 @pytest.fixture
 async def env(
-    sessions: async_sessionmaker[AsyncSession], request: pytest.FixtureRequest
+    sessions: async_sessionmaker[AsyncSession], request: pytest.FixtureRequest, delivery: str
 ) -> AsyncIterator[Env]:
     """Webhook mode by default; ``indirect`` parametrization with False: polling semantics
     (callback queries answered with their own Bot API call)."""
@@ -95,9 +115,12 @@ async def env(
     clock = FixedClock(NOW)
     async with FakeTelegramApi() as fake:
         application = build_application(telegram_settings(fake), polling=False)
+        engine = make_engine(
+            sessions, clock, queued_channels=["telegram"] if delivery == "outbox" else ()
+        )
         channel = TelegramChannel(
             application,
-            make_engine(sessions, clock),
+            engine,
             bot_username=BOT_USERNAME,
             error_text=t("error.generic"),
             clock=clock.now,
@@ -114,7 +137,13 @@ async def env(
             ) as client,
         ):
             await application.start()
-            yield Env(fake, channel, client, world, sessions)
+            dispatcher = None
+            if delivery == "outbox":
+                dispatcher = Dispatcher(
+                    sessions, {Channel.TELEGRAM: channel.send_claimed}, {Channel.TELEGRAM: 30.0},
+                    clock,
+                )
+            yield Env(fake, channel, client, world, sessions, dispatcher)
             await application.stop()
 
 
@@ -260,10 +289,40 @@ async def test_network_errors_are_retried_with_backoff(env: Env) -> None:
 async def test_a_network_that_stays_down_does_not_crash_the_application(env: Env) -> None:
     env.fake.drop_next("sendMessage", times=5)  # four attempts, then the error notice
     await env.say("/bantuan")
-    assert [call.status for call in env.fake.calls_to("sendMessage")] == [0] * 5
+    if env.dispatcher is None:
+        assert [call.status for call in env.fake.calls_to("sendMessage")] == [0] * 5
+    else:  # the queued reply is kept for the dispatcher's next attempt, not lost
+        assert [call.status for call in env.fake.calls_to("sendMessage")] == [0] * 4
+        async with env.sessions() as session:
+            (row,) = await session.scalars(select(Outbox))
+        assert row.status is OutboxStatus.PENDING and row.attempts == 1
+        assert row.error_code == "network"
     await env.say("/bantuan")
     assert env.fake.calls_to("sendMessage")[-1].status == 200
     assert env.channel.application.running
+
+
+async def test_a_queued_reply_is_sent_once_even_when_the_process_died_after_the_step(
+    env: Env,
+) -> None:
+    """The reply commits with the step: a dispatcher started later still sends it, once."""
+    if env.dispatcher is None:
+        pytest.skip("replies sent by the channel itself are not in the outbox")
+    dispatcher, env.dispatcher = env.dispatcher, None  # the process dies before sending
+    await env.say("/hadir")
+    assert env.fake.calls_to("sendMessage") == []
+    async with env.sessions() as session:
+        rows = list(await session.scalars(select(Outbox).order_by(Outbox.id)))
+    assert rows and all(r.kind == "reply" and r.status is OutboxStatus.PENDING for r in rows)
+    assert (await dispatcher.run_once()).sent == len(rows)  # a new process's dispatcher
+    assert (await dispatcher.run_once()).sent == 0
+    calls = env.fake.calls_to("sendMessage")
+    assert [call.params["text"] for call in calls] == [row.payload["text"] for row in rows]
+    assert calls[-1].params["reply_markup"]["inline_keyboard"]
+    async with env.sessions() as session:
+        sent = list(await session.scalars(select(Outbox).order_by(Outbox.id)))
+    assert all(r.status is OutboxStatus.SENT for r in sent)
+    assert all((r.provider_id or "").startswith(f"{ANI_CHAT}:") for r in sent)
 
 
 async def test_an_unknown_user_is_offered_to_share_their_contact_and_is_matched(

@@ -20,6 +20,7 @@ from bot.web import TWILIO_SIGNATURE_HEADER, create_web_app
 from handlers.i18n import Translator
 from models.clock import FixedClock
 from models.tables import Attendance, Channel, ChannelIdentity, Kpm, Outbox, OutboxStatus
+from scheduler.dispatcher import Dispatcher
 from tests.fakes.twilio_api import (
     FakeTwilioApi,
     inbound_sms_params,
@@ -44,6 +45,7 @@ class Env:
     world: World
     sessions: async_sessionmaker[AsyncSession]
     clock: FixedClock
+    dispatcher: Dispatcher | None = None  # replies queued in the outbox: it sends them
     sequence: int = 0
 
     async def post(
@@ -59,6 +61,9 @@ class Env:
         headers = {TWILIO_SIGNATURE_HEADER: signature} if signature else {}
         response = await self.client.post(path, data=params, headers=headers)
         await self.channel.queue.join()
+        if self.dispatcher is not None:
+            while (await self.dispatcher.run_once()).sent:
+                pass
         return response
 
     async def say(self, body: str, sender: str = ANI, **kwargs: Any) -> httpx.Response:
@@ -76,8 +81,15 @@ class Env:
             return list(await session.scalars(select(Outbox).order_by(Outbox.id)))
 
 
+@pytest.fixture(params=["direct", "outbox"])
+def delivery(request: pytest.FixtureRequest) -> str:
+    """How replies leave: sent by the channel itself, or queued in the outbox with the
+    step and sent by the dispatcher (as `pendamping run` does)."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def env(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Env]:
+async def env(sessions: async_sessionmaker[AsyncSession], delivery: str) -> AsyncIterator[Env]:
     world = await build_world(sessions)
     async with sessions.begin() as session:
         session.add(ChannelIdentity(address=ANI, channel=Channel.WHATSAPP, staff_id=world.ani))
@@ -92,9 +104,10 @@ async def env(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Env]:
             public_base_url=PUBLIC,
             templates={"meeting_reminder": REMINDER_SID},
         )
+        queued = ["whatsapp", "sms"] if delivery == "outbox" else []
         channel = TwilioChannel(
             settings,
-            make_engine(sessions, clock),
+            make_engine(sessions, clock, queued_channels=queued),
             sessions,
             clock,
             Translator(),
@@ -107,7 +120,12 @@ async def env(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Env]:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=web), base_url="http://10.0.0.5:8080"
         ) as client:
-            yield Env(fake, channel, client, world, sessions, clock)
+            dispatcher = None
+            if delivery == "outbox":
+                send = channel.send_claimed
+                senders = {Channel.WHATSAPP: send, Channel.SMS: send}
+                dispatcher = Dispatcher(sessions, senders, {}, clock, base_delay=0.01)
+            yield Env(fake, channel, client, world, sessions, clock, dispatcher)
         await channel.stop()
 
 
@@ -331,6 +349,12 @@ async def test_temporary_provider_errors_are_retried(env: Env, fault: str) -> No
     else:
         env.fake.delay_next(3.0)  # beyond the 1 s timeout of every call
     await env.say("bantuan")
+    if env.dispatcher is not None:  # queued: the dispatcher retries it after a backoff
+        (row,) = await env.outbox()
+        assert row.status is OutboxStatus.PENDING and row.attempts == 1
+        assert row.next_attempt_at > env.clock.now()
+        env.clock.advance(timedelta(minutes=1))
+        assert (await env.dispatcher.run_once()).sent == 1
     (row,) = await env.outbox()
     assert row.status is OutboxStatus.QUEUED and row.attempts == 2
     assert row.provider_id is not None

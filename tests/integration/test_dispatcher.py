@@ -239,3 +239,40 @@ async def test_enqueue_is_undone_with_the_caller_s_transaction(sessions) -> None
             await enqueue(session, [message("alert", Priority.ALERT)], now=NOW)
             raise RuntimeError("something after it failed")
     assert await rows(sessions) == []
+
+
+async def test_one_address_gets_its_messages_in_order_while_others_go_alongside(
+    sessions,
+) -> None:
+    """A conversation's replies never overtake each other, even sent concurrently with
+    other chats' messages and when the first of them is the slowest to send."""
+    addresses = [f"whatsapp:+62812000000{n}" for n in range(3)]
+    async with sessions.begin() as session:
+        await enqueue(
+            session,
+            [
+                Enqueue(Channel.WHATSAPP, address, "reply", {"text": f"{n}"}, Priority.REPLY)
+                for n in range(4)
+                for address in addresses
+            ],
+            now=NOW,
+        )
+    sent: list[tuple[str, str]] = []
+    in_flight: dict[str, int] = {}
+    most_chats_at_once = 0
+
+    async def slow_first(message) -> SendResult:
+        nonlocal most_chats_at_once
+        in_flight[message.address] = in_flight.get(message.address, 0) + 1
+        assert in_flight[message.address] == 1, "two messages to one address at once"
+        most_chats_at_once = max(most_chats_at_once, sum(in_flight.values()))
+        await asyncio.sleep(0.02 if message.payload["text"] == "0" else 0)
+        sent.append((message.address, message.payload["text"]))
+        in_flight[message.address] -= 1
+        return SendResult(OutboxStatus.SENT, provider_id=f"P{message.id}")
+
+    report = await dispatcher(sessions, slow_first, FixedClock(NOW)).run_once()
+    assert report.sent == 12
+    for address in addresses:
+        assert [text for to, text in sent if to == address] == ["0", "1", "2", "3"]
+    assert most_chats_at_once == 3  # the chats did not wait in line for each other
