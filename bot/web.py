@@ -7,13 +7,13 @@ Resources are opened in the lifespan given by the runner, never at import.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -85,8 +85,8 @@ def _telegram_route(webhook: TelegramWebhook) -> Callable[[Request], Awaitable[R
             log.warning("telegram webhook refused: missing or wrong secret")
             return Response(status_code=403)
         try:
-            data = json.loads(await request.body())
-        except ValueError:
+            data = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
             return Response(status_code=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return Response(status_code=400)

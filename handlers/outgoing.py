@@ -96,11 +96,12 @@ async def queue_replies(
             }
         )
     if rows:
-        await session.execute(_insert_reply(), rows)
+        connection = await session.connection()  # Core: no ORM bulk-insert bookkeeping
+        await connection.execute(_insert_reply(), rows)
     return len(rows)
 
 
 @cache
 def _insert_reply() -> Insert:
     """Built once: a step's replies are one INSERT (a reply carries no dedupe key)."""
-    return insert(Outbox)
+    return insert(Outbox.__table__)

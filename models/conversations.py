@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, Update, bindparam, select, update
+from sqlalchemy import Insert, Select, Update, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,13 +28,21 @@ async def first_delivery(
     session: AsyncSession, channel: str, external_id: str, now: datetime
 ) -> bool:
     """Record an inbound provider id; False when it was processed before."""
-    statement = (
-        _insert(session)(InboundMessage)
-        .values(channel=Channel(channel), external_id=external_id, received_at=now)
-        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    connection = await session.connection()
+    result = await connection.execute(
+        _record_inbound(connection.dialect.name),
+        {"channel": Channel(channel), "external_id": external_id, "received_at": now},
     )
-    result = await session.execute(statement)
     return bool(result.rowcount)
+
+
+@cache
+def _record_inbound(dialect: str) -> Insert:
+    """Built once per database: every message from a provider runs it."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(InboundMessage.__table__).on_conflict_do_nothing(
+        index_elements=["channel", "external_id"]
+    )
 
 
 @dataclass

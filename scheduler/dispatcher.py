@@ -223,6 +223,7 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         """Dispatch until ``stop`` is set; sleep until the next due message or a wake-up."""
         while not stop.is_set():
+            self._wake.clear()  # a wake-up during this round keeps it set for the wait
             try:
                 report = await self.run_once()
             except Exception:  # the database may be briefly away; try again shortly
@@ -235,6 +236,5 @@ class Dispatcher:
             wait = idle
             if due is not None:
                 wait = min(idle, max((due - self._clock.now()).total_seconds(), 0.0))
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
