@@ -31,6 +31,7 @@ from models.conversations import (
     Identity,
     first_delivery,
     identify,
+    identify_and_lock,
     load_state,
     save_state,
 )
@@ -178,13 +179,14 @@ class Engine:
             return Outcome(replies=(Reply(self._t("optout.stopped")),) if stopped else ())
         if word in OPT_IN_WORDS and await opt_in(session, message.address, now=now):
             return Outcome(replies=(Reply(self._t("optout.resumed")),))
-        identity = await identify(session, message.address, now)
+        identity, state = await identify_and_lock(session, message.address, now)
         registration = _REGISTER.match(message.text.strip())
         if registration:
             return Outcome(replies=(await self._register(session, message, registration),))
         if identity.staff is None:
             return Outcome(replies=(await self._not_staff(session, message, identity, now),))
-        state = await load_state(session, message.address)
+        if state is None:  # a staff member's first message: the row is made now
+            state = await load_state(session, message.address)
         replies = await self._route(session, message, identity, state)
         if state.flow is None and replies and replies[-1].options:
             state.data = {PROMPT_KEY: _prompt_of(replies[-1])}

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Select, Update, bindparam, select, update
+from sqlalchemy import Insert, Select, Update, bindparam, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -145,9 +145,49 @@ async def identify(session: AsyncSession, address: str, now: datetime) -> Identi
     row = (await session.execute(_identity_of(), {"address": address})).first()
     if row is None:
         return Identity(address=address)
-    identity, staff, kpm = row
+    return _identity(address, *row, now=now)
+
+
+def _identity(
+    address: str, identity: ChannelIdentity, staff: Staff | None, kpm: Kpm | None, *,
+    now: datetime,
+) -> Identity:
     if identity.last_inbound_at is None or now - identity.last_inbound_at >= INBOUND_TIME_PRECISION:
         identity.last_inbound_at = now
     if staff is not None and not staff.active:
         staff = None
     return Identity(address=address, identity_id=identity.id, staff=staff, kpm=kpm)
+
+
+@cache
+def _identity_and_state() -> Select[Any]:
+    """:func:`_identity_of` with the address's conversation row, locked, in one round
+    trip: every message from a known address needs both."""
+    conversation = _locked_state().subquery("locked_state")
+    return (
+        _identity_of()
+        .add_columns(*conversation.c)
+        .outerjoin(conversation, true())
+    )
+
+
+async def identify_and_lock(
+    session: AsyncSession, address: str, now: datetime
+) -> tuple[Identity, ConversationState | None]:
+    """:func:`identify` and, when the conversation row exists, the locked state that
+    :func:`load_state` would read (None: unknown address, or no row yet)."""
+    row = (await session.execute(_identity_and_state(), {"address": address})).first()
+    if row is None:
+        return Identity(address=address), None
+    identity, staff, kpm, row_id, flow, step, data, expires_at = row
+    state = None
+    if row_id is not None:
+        state = ConversationState(
+            address=address,
+            flow=flow,
+            step=step,
+            data=dict(data or {}),
+            expires_at=expires_at,
+            row_id=row_id,
+        )
+    return _identity(address, identity, staff, kpm, now=now), state
