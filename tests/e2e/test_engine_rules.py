@@ -232,3 +232,53 @@ async def test_a_coordinator_s_menu_offers_what_a_coordinator_may_do(sessions) -
     ]
     await dewi.send("4")  # the digest, picked by number from the menu
     assert "Ringkasan mingguan PKH" in dewi.last[0].text
+
+
+async def test_two_processes_serving_one_user_at_once_lose_no_step(sessions, monkeypatch) -> None:
+    """Two engines (as two worker processes) get one user's taps at the same moment: the
+    conversation row is locked for each step's transaction, so the second step reads what
+    the first wrote and both toggles are kept (on PostgreSQL the engines hold separate
+    connections and really run at once)."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from handlers.messages import IncomingMessage
+    from models.tables import Conversation
+
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    first, second = make_engine(sessions, clock), make_engine(sessions, clock)
+
+    def message(n: int, text: str = "", choice: str | None = None) -> IncomingMessage:
+        return IncomingMessage(
+            channel="console", address="console:ani", received_at=NOW, text=text,
+            choice=choice, external_id=f"p{n}",
+        )
+
+    await first.handle(message(1, "/hadir"))
+    await first.handle(message(2, "1"))
+    marking = (await first.handle(message(3, "5"))).replies[-1]
+    one, two = marking.toggles[0].value, marking.toggles[1].value
+    import handlers.engine
+
+    save_state = handlers.engine.save_state
+    calls = 0
+
+    async def slow_first_save(*args, **kwargs):  # the first step holds its transaction open
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await asyncio.sleep(0.2)
+        await save_state(*args, **kwargs)
+
+    monkeypatch.setattr(handlers.engine, "save_state", slow_first_save)
+    started = asyncio.create_task(first.handle(message(4, choice=one)))
+    await asyncio.sleep(0.05)  # the first step has read the state and is still open
+    await second.handle(message(5, choice=two))
+    await started
+    async with sessions() as session:
+        data = await session.scalar(
+            select(Conversation.data).where(Conversation.address == "console:ani")
+        )
+    assert data is not None and len(data["absent"]) == 2
