@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.flow import PROMPT_KEY, Ctx, Flow, StepResult, remembered_options, resolve_choice
@@ -110,7 +111,15 @@ class Engine:
         self._locks[message.address] = (lock, users + 1)
         try:
             async with lock:  # one user's messages are handled in order, one at a time
-                outcome = await self._handle_in_transaction(message)
+                try:
+                    outcome = await self._handle_in_transaction(message)
+                except DBAPIError as error:
+                    if not error.connection_invalidated:
+                        raise
+                    # The database dropped the connection (a restart): nothing was written,
+                    # so the message runs again on a new one.
+                    log.warning("database connection lost; message handled again")
+                    outcome = await self._handle_in_transaction(message)
                 if any(reply.later for reply in outcome.replies):
                     outcome = await self._run_later(outcome)
                     if message.channel in self._queued_channels and outcome.replies:

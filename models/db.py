@@ -75,7 +75,11 @@ def create_engine(
         hide_parameters=True,  # SQL errors must not carry NIKs or names into logs
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: asyncpg's costs three round trips (BEGIN, ping, ROLLBACK) on every
+        # checkout, as much as a whole chat step. A connection that was dropped fails its
+        # first statement instead; the engine runs such a message again on a fresh one.
+        pool_pre_ping=False,
+        pool_recycle=1800,
         connect_args=connect_args or {},
         **JSON_CODEC,
     )

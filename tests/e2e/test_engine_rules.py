@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from handlers.i18n import Translator
 from handlers.messages import Media
 from models.clock import FixedClock
+from models.db import create_engine
 from models.staff import create_invite
 from models.tables import Attendance, ChannelIdentity, Conversation, InboundMessage, Staff
 from tests.world import NOW, Chat, build_world, make_engine
@@ -282,3 +284,28 @@ async def test_two_processes_serving_one_user_at_once_lose_no_step(sessions, mon
             select(Conversation.data).where(Conversation.address == "console:ani")
         )
     assert data is not None and len(data["absent"]) == 2
+
+
+async def test_a_message_on_a_dropped_database_connection_is_handled_on_a_new_one(
+    sessions, engine
+) -> None:
+    """PostgreSQL restarted (here: the server ends the pooled connection): the message
+    that meets the dead connection is answered normally, not with an error."""
+    from sqlalchemy import text
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite connections are files: they are not dropped by a server")
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await chat.send("/bantuan")
+    async with engine.connect() as connection:  # the pooled connection, idle again
+        pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    other = create_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        async with other.connect() as connection:
+            await connection.execute(text(f"SELECT pg_terminate_backend({int(pid)})"))
+    finally:
+        await other.dispose()
+    await chat.send("/hadir")
+    assert "Kelompok" in chat.text and "gangguan" not in chat.text
