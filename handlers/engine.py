@@ -22,8 +22,8 @@ from handlers.flow import PROMPT_KEY, Ctx, Flow, StepResult, remembered_options,
 from handlers.holiday_move import move_to_offered_day
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Option, Outcome, Reply
+from handlers.others import COMMAND, HELP_WORDS, group_replies, not_staff_reply
 from handlers.outgoing import queue_replies
-from handlers.rsvp import kpm_reply
 from handlers.settings import EngineSettings
 from models.attendance import OutOfScope
 from models.clock import Clock
@@ -31,25 +31,19 @@ from models.conversations import (
     ConversationState,
     Identity,
     first_delivery,
-    identify,
     identify_and_lock,
     load_state,
     save_state,
 )
 from models.db import READ_ONLY
-from models.group_chats import link_group_chat
-from models.kpm import link_kpm_by_phone
-from models.optout import opt_in, opt_out, phone_of
-from models.phone import PhoneError, normalize_phone
+from models.optout import opt_in, opt_out
 from models.staff import RedeemProblem, redeem_invite
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1000
-_COMMAND = re.compile(r"^/(?P<word>[A-Za-z_]+)(?:@\w+)?(?:\s+(?P<args>.*))?$", re.S)
 _REGISTER = re.compile(r"^(?:/start|daftar)\s+(?P<code>[A-Za-z0-9-]{4,20})\s*$", re.I)
 CANCEL_WORDS = {"batal", "cancel"}
-HELP_WORDS = {"bantuan", "help", "tolong"}
 MENU_WORDS = {"mulai", "menu", "start"}
 OPT_OUT_WORDS = {"berhenti", "stop", "stopall", "unsubscribe"}
 OPT_IN_WORDS = {"mulai", "start", "unstop"}  # only when opted out; else "mulai" is the menu
@@ -181,7 +175,7 @@ class Engine:
         ):
             return Outcome(duplicate=True)
         if message.group:
-            return Outcome(replies=tuple(await self._group_message(session, message, now)))
+            return Outcome(replies=tuple(await group_replies(session, message, now, self._t)))
         word = message.text.strip().strip("!.").casefold()
         if word in OPT_OUT_WORDS:
             stopped = await opt_out(session, message.address, now=now)
@@ -193,7 +187,8 @@ class Engine:
         if registration:
             return Outcome(replies=(await self._register(session, message, registration),))
         if identity.staff is None:
-            return Outcome(replies=(await self._not_staff(session, message, identity, now),))
+            reply = await not_staff_reply(session, message, identity, now, self._t)
+            return Outcome(replies=(reply,))
         if state is None:  # a staff member's first message: the row is made now
             state = await load_state(session, message.address)
         replies = await self._route(session, message, identity, state)
@@ -224,49 +219,6 @@ class Engine:
         }[redeemed.problem or RedeemProblem.UNKNOWN]
         return Reply(self._t(key))
 
-    async def _not_staff(
-        self, session: AsyncSession, message: IncomingMessage, identity: Identity, now: datetime
-    ) -> Reply:
-        """A KPM, or someone unknown: a KPM may link by sharing their own contact."""
-        if identity.kpm is not None:
-            return await kpm_reply(session, identity.kpm, message, now=now, t=self._t)
-        phone = phone_of(message.address)
-        if phone and await link_kpm_by_phone(session, message.address, phone, now=now):
-            linked = await identify(session, message.address, now)  # a KPM's roster number
-            assert linked.kpm is not None
-            return await kpm_reply(session, linked.kpm, message, now=now, t=self._t)
-        if message.contact_phone:
-            try:
-                phone = normalize_phone(message.contact_phone)
-            except PhoneError:
-                return Reply(self._t("kpm.contact_unknown"))
-            if await link_kpm_by_phone(session, message.address, phone, now=now):
-                return Reply(self._t("kpm.contact_linked"))
-            return Reply(self._t("kpm.contact_unknown"))
-        return Reply(
-            self._t("register.unknown_sender"), request_contact=self._t("kpm.share_contact")
-        )
-
-    async def _group_message(
-        self, session: AsyncSession, message: IncomingMessage, now: datetime
-    ) -> list[Reply]:
-        """In a group chat only commands are answered, and never with personal data."""
-        command = _COMMAND.match(message.text.strip())
-        if command is None:
-            return []
-        word, args = command.group("word").casefold(), (command.group("args") or "").strip()
-        if word in HELP_WORDS:
-            return [Reply(self._t("group.help"))]
-        if word != "hubungkan":
-            return [Reply(self._t("group.private_only"))]
-        sender = await identify(session, message.sender_address or "", now)
-        if sender.staff is None or not args:
-            return [Reply(self._t("group.link_how"))]
-        linked = await link_group_chat(session, sender.staff, args, message.address, now=now)
-        if isinstance(linked, RedeemProblem):
-            return [Reply(self._t(f"group.link_{linked.value}"))]
-        return [Reply(self._t("group.linked", name=linked.name))]
-
     async def _route(
         self,
         session: AsyncSession,
@@ -287,7 +239,7 @@ class Engine:
                 )
             )
         text = message.text.strip()
-        command = _COMMAND.match(text)
+        command = COMMAND.match(text)
         word = (command.group("word") if command else text).casefold()
         args = (command.group("args") or "").strip() if command else ""
         if word in CANCEL_WORDS:

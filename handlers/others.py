@@ -1,0 +1,69 @@
+"""Messages from anyone but a registered staff member in a private chat: KPM (replies to
+reminders, sharing their contact), unknown senders, and group chats."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.i18n import Translator
+from handlers.messages import IncomingMessage, Reply
+from handlers.rsvp import kpm_reply
+from models.conversations import Identity, identify
+from models.group_chats import link_group_chat
+from models.kpm import link_kpm_by_phone
+from models.optout import phone_of
+from models.phone import PhoneError, normalize_phone
+from models.staff import RedeemProblem
+
+COMMAND = re.compile(r"^/(?P<word>[A-Za-z_]+)(?:@\w+)?(?:\s+(?P<args>.*))?$", re.S)
+HELP_WORDS = {"bantuan", "help", "tolong"}
+
+
+async def not_staff_reply(
+    session: AsyncSession,
+    message: IncomingMessage,
+    identity: Identity,
+    now: datetime,
+    t: Translator,
+) -> Reply:
+    """A KPM, or someone unknown: a KPM may link by sharing their own contact."""
+    if identity.kpm is not None:
+        return await kpm_reply(session, identity.kpm, message, now=now, t=t)
+    phone = phone_of(message.address)
+    if phone and await link_kpm_by_phone(session, message.address, phone, now=now):
+        linked = await identify(session, message.address, now)  # a KPM's roster number
+        assert linked.kpm is not None
+        return await kpm_reply(session, linked.kpm, message, now=now, t=t)
+    if message.contact_phone:
+        try:
+            phone = normalize_phone(message.contact_phone)
+        except PhoneError:
+            return Reply(t("kpm.contact_unknown"))
+        if await link_kpm_by_phone(session, message.address, phone, now=now):
+            return Reply(t("kpm.contact_linked"))
+        return Reply(t("kpm.contact_unknown"))
+    return Reply(t("register.unknown_sender"), request_contact=t("kpm.share_contact"))
+
+
+async def group_replies(
+    session: AsyncSession, message: IncomingMessage, now: datetime, t: Translator
+) -> list[Reply]:
+    """In a group chat only commands are answered, and never with personal data."""
+    command = COMMAND.match(message.text.strip())
+    if command is None:
+        return []
+    word, args = command.group("word").casefold(), (command.group("args") or "").strip()
+    if word in HELP_WORDS:
+        return [Reply(t("group.help"))]
+    if word != "hubungkan":
+        return [Reply(t("group.private_only"))]
+    sender = await identify(session, message.sender_address or "", now)
+    if sender.staff is None or not args:
+        return [Reply(t("group.link_how"))]
+    linked = await link_group_chat(session, sender.staff, args, message.address, now=now)
+    if isinstance(linked, RedeemProblem):
+        return [Reply(t(f"group.link_{linked.value}"))]
+    return [Reply(t("group.linked", name=linked.name))]
