@@ -7,7 +7,9 @@
 The world: kelompok of 25 KPM in three time zones, each meeting once in the coming week (three to
 seven days ahead, so both the 3-day and the 1-day reminder are still to come), a linked
 group chat each; KPM on WhatsApp (most), Telegram, SMS, without a phone, a few opted out or
-no longer active. Seeded in bulk with core inserts (not measured).
+no longer active. Seeded in bulk with core inserts (not measured); then the garbage collector
+is tuned as the services tune it (:func:`bot.process.tune_garbage_collector`), since the
+sweeps run in those processes.
 
 Measured, per database, with the time injected (a fixed ``now``):
 1. ``plan_meetings``: the meetings of the next 45 days for every kelompok;
@@ -47,6 +49,7 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.process import tune_garbage_collector
 from models.db import create_engine, session_factory
 from models.migrate import upgrade
 from models.regions import RegionIndex
@@ -180,6 +183,7 @@ async def bench_database(label: str, url: str, args: argparse.Namespace) -> dict
         await seed(sessions, kelompok=args.kelompok, members=args.members)
         print(f"\n== {label}: {args.kelompok} kelompok x {args.members} KPM seeded in "
               f"{time.perf_counter() - started:.1f} s", flush=True)
+        tune_garbage_collector()  # as `pendamping run` and `pendamping scheduler` do at start
         profile = cProfile.Profile() if args.profile == label else None
         if profile:
             profile.enable()

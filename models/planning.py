@@ -7,12 +7,13 @@ Rows come back as small tuples or dataclasses; the sweeps decide what to send.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from itertools import groupby
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -246,18 +247,29 @@ async def meeting_info(session: AsyncSession, meeting_id: int) -> MeetingInfo | 
 
 
 @dataclass(frozen=True)
-class Member:
-    """An active, not opted-out KPM of a meeting's kelompok and how to reach them."""
+class Members:
+    """The active, not opted-out KPM of the due meetings and how to reach them, ordered by
+    meeting then KPM, column by column: a sweep reads a hundred thousand, and an object
+    each would be a hundred thousand more for the garbage collector to walk, again and
+    again while they pile up. ``spans``: meeting id -> (start, stop) of its members."""
 
-    meeting_id: int
-    kpm_id: int
-    phone: str | None
-    preferred: Channel
+    kpm_id: list[int] = field(default_factory=list)
+    phone: list[str | None] = field(default_factory=list)
+    preferred: list[Channel] = field(default_factory=list)
+    spans: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def of(self, meeting_id: int) -> Iterator[tuple[int, str | None, Channel]]:
+        """(KPM id, phone, preferred channel) of the members of one meeting, in order."""
+        start, stop = self.spans.get(meeting_id, (0, 0))
+        return zip(
+            self.kpm_id[start:stop], self.phone[start:stop], self.preferred[start:stop],
+            strict=True,
+        )
 
 
 async def members_to_remind(
     session: AsyncSession, start: datetime, end: datetime
-) -> tuple[list[Member], dict[int, dict[Channel, str]], set[int]]:
+) -> tuple[Members, dict[int, dict[Channel, str]], set[int]]:
     """For the planned meetings starting in ``(start, end]``: their active, not opted-out
     members; the chat identities linked to those members (kpm id -> channel -> address);
     and the members who said stop on one of those identities."""
@@ -277,8 +289,18 @@ async def members_to_remind(
         .where(Kpm.status == KpmStatus.AKTIF, Kpm.opted_out_at.is_(None))
         .order_by(due.c.id, Kpm.id)
     )
-    members = [Member(meeting_id, kpm_id, phone, Channel(channel))
-               for meeting_id, kpm_id, phone, channel in rows]
+    members, meeting_ids = Members(), []
+    for part in rows.partitions(5000):  # rows a part at a time, into columns
+        of_meeting, kpm_ids, phones, channels = zip(*part, strict=True)
+        meeting_ids += of_meeting
+        members.kpm_id.extend(kpm_ids)
+        members.phone.extend(phones)
+        members.preferred.extend(channels)  # Channel members already: the column's type
+    at = 0
+    for meeting_id, run in groupby(meeting_ids):
+        count = sum(1 for _ in run)
+        members.spans[meeting_id] = (at, at + count)
+        at += count
     identities = await connection.execute(
         select(ChannelIdentity.kpm_id, ChannelIdentity.channel, ChannelIdentity.address,
                ChannelIdentity.opted_out_at)
@@ -406,7 +428,10 @@ async def reminders_sent_or_due(
 
 async def existing_keys(session: AsyncSession, keys: Iterable[str]) -> set[str]:
     """Those of ``keys`` already in the outbox, by exact match on the unique index (a key
-    range or LIKE would depend on the database's collation to use it)."""
+    range or LIKE would depend on the database's collation to use it).
+
+    Counted first: usually none of them is there (a sweep's first run) or all are (every
+    run after), and then no key needs to come back; only a mix is read key by key."""
     wanted = list(set(keys))
     connection = await session.connection()
     postgres = session.bind.dialect.name == "postgresql"
@@ -416,10 +441,15 @@ async def existing_keys(session: AsyncSession, keys: Iterable[str]) -> set[str]:
         if postgres:  # one array parameter, not thousands
             condition = Outbox.dedupe_key == any_(bindparam("keys", chunk, type_=ARRAY(String)))
         else:  # one JSON parameter, not thousands
-            each = func.json_each(bindparam("keys", json.dumps(chunk))).table_valued("value")
+            as_json = orjson.dumps(chunk).decode()
+            each = func.json_each(bindparam("keys", as_json)).table_valued("value")
             condition = Outbox.dedupe_key.in_(select(each.c.value))
-        rows = await connection.execute(select(Outbox.dedupe_key).where(condition))
-        found.update(key for (key,) in rows)
+        there = (await connection.execute(select(func.count()).where(condition))).scalar_one()
+        if there == len(chunk):
+            found.update(chunk)
+        elif there:
+            rows = await connection.execute(select(Outbox.dedupe_key).where(condition))
+            found.update(rows.scalars().all())
     return found
 
 

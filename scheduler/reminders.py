@@ -28,10 +28,12 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from itertools import repeat
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -46,10 +48,10 @@ from models.meeting_changes import (
 )
 from models.meeting_changes import reminder_values as _values
 from models.meeting_changes import template_variables as _variables
-from models.outbox import Enqueue, Priority, enqueue
+from models.outbox import EnqueueColumns, Priority, enqueue
 from models.planning import (
     MeetingInfo,
-    Member,
+    Members,
     existing_keys,
     members_to_remind,
     planned_meetings_between,
@@ -137,10 +139,11 @@ def _day(moment: datetime, tz: tzinfo) -> date:
     return moment.astimezone(tz).date()
 
 
-def reach(member: Member, linked: Mapping[Channel, str]) -> tuple[Channel, str] | None:
+def reach(
+    preferred: Channel, phone: str | None, linked: Mapping[Channel, str]
+) -> tuple[Channel, str] | None:
     """Where a KPM gets reminders: their preferred channel when it can be reached, else
     WhatsApp on the roster phone, else any chat they linked."""
-    preferred, phone = member.preferred, member.phone
     if preferred in (Channel.TELEGRAM, Channel.CONSOLE) and preferred in linked:
         return preferred, linked[preferred]
     if preferred is Channel.SMS and phone:
@@ -155,14 +158,35 @@ def reach(member: Member, linked: Mapping[Channel, str]) -> tuple[Channel, str] 
 
 @dataclass
 class Batch:
-    """Reminders of one channel that go at one time: the new ones, and how many of the
-    same batch earlier runs enqueued (they take the channel's time too)."""
+    """Reminders of one channel that go at one time: the new ones, column by column; and
+    how many of the same batch earlier runs enqueued (they take the channel's time too)."""
 
-    messages: list[Enqueue] = field(default_factory=list)
+    messages: EnqueueColumns = field(default_factory=EnqueueColumns)
     already: int = 0
 
     def __len__(self) -> int:
         return len(self.messages) + self.already
+
+    def add(
+        self,
+        channel: Channel,
+        meeting: MeetingInfo,
+        slot: Slot,
+        payload: dict[str, Any],
+        addresses: Sequence[str],
+        keys: Sequence[str],
+    ) -> None:
+        """One offset's reminders of one meeting, to ``addresses`` with dedupe ``keys``: a
+        list extension per column, whatever the number of members."""
+        count, messages = len(keys), self.messages
+        messages.channel += repeat(channel, count)
+        messages.address += addresses
+        messages.kind += repeat(KIND, count)
+        messages.payload += repeat(payload, count)
+        messages.priority += repeat(Priority.REMINDER, count)
+        messages.dedupe_key += keys
+        messages.not_before += repeat(slot.send_at, count)
+        messages.deadline_at += repeat(meeting.starts_at, count)
 
 
 BatchKey = tuple[Channel, datetime, datetime, datetime]  # channel, send at, send by, earliest
@@ -198,8 +222,7 @@ async def enqueue_reminders(
             quiet=(quiet_start, quiet_end),
         )
     moved, shortfall = fit_capacity(due.batches, rates or {})
-    messages = [message for batch in due.batches.values() for message in batch.messages]
-    enqueued, stale = await _write(sessions, messages, due.versions, now=now)
+    enqueued, stale = await _write(sessions, _messages(due.batches), due.versions, now=now)
     for channel, short in shortfall.items():
         log.warning(
             "reminders: %d %s messages cannot go out before their deadline at the channel's rate",
@@ -245,16 +268,18 @@ async def _read_due(
     quiet: tuple[time, time],
 ) -> _Due:
     """The reminders due for the meetings starting in ``(now, until]`` not yet enqueued,
-    in batches; and counts."""
+    in batches; and counts.
+
+    A sweep makes one message per KPM and reminder (a hundred thousand and more), so the
+    work is done per meeting where it can be: recipients grouped by channel once, one
+    dedupe-key prefix and one payload per meeting and offset, and the messages of a meeting,
+    offset and channel added to their batch a column at a time (no object per message)."""
     meetings = await planned_meetings_between(session, now, until)
     members, linked, stopped = await members_to_remind(session, now, until)
-    by_meeting: dict[int, list[Member]] = defaultdict(list)
-    for member in members:
-        if member.kpm_id not in stopped:
-            by_meeting[member.meeting_id].append(member)
     counts: Counter[str] = Counter()
     versions = {m.meeting_id: meeting_version(m.starts_at, m.place) for m in meetings}
-    plans = []
+    groups: list[tuple[MeetingInfo, Slot, _Reached, list[str]]] = []
+    keys: list[str] = []
     for meeting in meetings:
         slots, skipped = reminder_slots(
             meeting,
@@ -265,46 +290,44 @@ async def _read_due(
             quiet_end=quiet[1],
         )
         counts["skipped"] += skipped
-        plans.extend((meeting, slot) for slot in slots)
-    recipients = {
-        m.meeting_id: _recipients(m, by_meeting[m.meeting_id], linked, counts) for m in meetings
-    }
-    due = [
-        (prefix + who, who, reach, meeting, slot)
-        for meeting, slot, prefix in (
-            (m, slot, f"{reminder_prefix(m.meeting_id, versions[m.meeting_id])}{slot.offset}:")
-            for m, slot in plans
-        )
-        for who, *reach in recipients[meeting.meeting_id]
-    ]
-    existing = await existing_keys(session, [key for key, *_ in due])
+        reached = _recipients(meeting, members, linked, stopped, counts)
+        prefix = reminder_prefix(meeting.meeting_id, versions[meeting.meeting_id])
+        for slot in slots:
+            offset_prefix = f"{prefix}{slot.offset}:"
+            for group in reached:
+                group_keys = list(map(offset_prefix.__add__, group.whos))
+                keys += group_keys
+                groups.append((meeting, slot, group, group_keys))
+    existing = await existing_keys(session, keys)
     batches: dict[BatchKey, Batch] = defaultdict(Batch)
     payloads: dict[int, dict[str, Any]] = {}
-    for key, who, (channel, address), meeting, slot in due:
+    for meeting, slot, group, group_keys in groups:
+        channel = group.channel
         batch = batches[(channel, slot.send_at, slot.send_by, slot.earliest)]
-        if key in existing:
+        addresses: Sequence[str] = group.addresses
+        if existing:
+            new = [index for index, key in enumerate(group_keys) if key not in existing]
             if not slot.late:  # of a missed batch, some may have gone already
-                batch.already += 1
-            continue
+                batch.already += len(group_keys) - len(new)
+            if not new:
+                continue
+            if len(new) < len(group_keys):
+                addresses = [addresses[index] for index in new]
+                group_keys = [group_keys[index] for index in new]
         payload = payloads.get(meeting.meeting_id)
         if payload is None:
             payload = payloads[meeting.meeting_id] = _payload(meeting)
-        if who == "group":
+        if group.chat:
             payload = _group(payload)
-        batch.messages.append(  # positional: this line runs once per KPM and reminder
-            Enqueue(
-                channel, address, KIND, payload, Priority.REMINDER, key, slot.send_at,
-                meeting.starts_at,
-            )
-        )
-    counts["due"] = len(due)
-    counts["group"] = sum(who == "group" for _, who, *_ in due)
+        batch.add(channel, meeting, slot, payload, addresses, group_keys)
+    counts["due"] = len(keys)
+    counts["group"] = sum(len(group_keys) for _, _, group, group_keys in groups if group.chat)
     return _Due(versions, batches, counts)
 
 
 async def _write(
     sessions: async_sessionmaker[AsyncSession],
-    messages: Sequence[Enqueue],
+    messages: EnqueueColumns,
     versions: Mapping[int, str],
     *,
     now: datetime,
@@ -315,38 +338,73 @@ async def _write(
     enqueued = stale = 0
     for start in range(0, len(messages), WRITE_CHUNK):
         chunk = messages[start : start + WRITE_CHUNK]
+        chunk_meetings = [payload["meeting_id"] for payload in chunk.payload]
+        wanted = set(chunk_meetings)
         async with sessions.begin() as session:
-            current = await planned_meetings_now(
-                session, {message.payload["meeting_id"] for message in chunk}
-            )
+            current = await planned_meetings_now(session, wanted)
             still = {
                 meeting_id
                 for meeting_id, (starts_at, place) in current.items()
                 if meeting_version(starts_at, place) == versions[meeting_id]
             }
-            fresh = [message for message in chunk if message.payload["meeting_id"] in still]
+            fresh = chunk
+            if len(still) < len(wanted):
+                fresh = chunk.compress([meeting_id in still for meeting_id in chunk_meetings])
             stale += len(chunk) - len(fresh)
             enqueued += await enqueue(session, fresh, now=now)
     return enqueued, stale
 
 
+def _messages(batches: Mapping[BatchKey, Batch]) -> EnqueueColumns:
+    """The messages of all batches, batch after batch."""
+    messages = EnqueueColumns()
+    for batch in batches.values():
+        messages.extend(batch.messages)
+    return messages
+
+
+class _Reached(NamedTuple):
+    """The recipients of a meeting's reminders on one channel, in roster order: members
+    (``whos`` their KPM ids), or the kelompok's group chat (``chat``, who is "group")."""
+
+    channel: Channel
+    whos: list[str]
+    addresses: list[str]
+    chat: bool = False
+
+
+_NO_LINKS: Mapping[Channel, str] = MappingProxyType({})
+
+
 def _recipients(
     meeting: MeetingInfo,
-    members: Sequence[Member],
+    members: Members,
     linked: Mapping[int, Mapping[Channel, str]],
+    stopped: Container[int],
     counts: Counter[str],
-) -> list[tuple[str, Channel, str]]:
-    """(who, channel, address) of a meeting's reminders: members, then the group chat."""
-    found: list[tuple[str, Channel, str]] = []
-    for member in members:
-        where = reach(member, linked.get(member.kpm_id, {}))
+) -> list[_Reached]:
+    """A meeting's recipients: its members (but those who said stop) by channel (channels
+    in the order their first member comes), then the group chat."""
+    by_channel: dict[Channel, _Reached] = {}
+    unreachable = 0
+    for kpm_id, phone, preferred in members.of(meeting.meeting_id):
+        if kpm_id in stopped:
+            continue
+        where = reach(preferred, phone, linked.get(kpm_id, _NO_LINKS))
         if where is None:
-            counts["unreachable"] += 1
-        else:
-            found.append((str(member.kpm_id), *where))
+            unreachable += 1
+            continue
+        channel, address = where
+        group = by_channel.get(channel)
+        if group is None:
+            group = by_channel[channel] = _Reached(channel, [], [])
+        group.whos.append(str(kpm_id))
+        group.addresses.append(address)
+    counts["unreachable"] += unreachable
+    found = list(by_channel.values())
     if meeting.group_chat_address:
         channel = Channel(meeting.group_chat_address.partition(":")[0])
-        found.append(("group", channel, meeting.group_chat_address))
+        found.append(_Reached(channel, ["group"], [meeting.group_chat_address], chat=True))
     return found
 
 
@@ -400,10 +458,11 @@ def fit_capacity(
                 late = math.ceil((earliest - start).total_seconds() * rate - 1e-9)
                 shortfall[channel.value] += min(len(batch), late)
                 start = earliest
-            for index, message in enumerate(batch.messages, start=batch.already):
-                at = start + timedelta(seconds=index / rate)
-                if message.not_before is None or at < message.not_before:
-                    batch.messages[index - batch.already] = message._replace(not_before=at)
+            not_before = batch.messages.not_before
+            for index, at_least in enumerate(not_before):
+                at = start + timedelta(seconds=(batch.already + index) / rate)
+                if at_least is None or at < at_least:
+                    not_before[index] = at
                     moved += 1
     return moved, dict(shortfall)
 

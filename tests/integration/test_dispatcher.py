@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from models.clock import FixedClock
 from models.db import create_engine, session_factory
-from models.outbox import Enqueue, Priority, enqueue
+from models.outbox import Enqueue, EnqueueColumns, Priority, enqueue
 from models.tables import Channel, Outbox, OutboxStatus
 from scheduler.dispatcher import Dispatcher, SendResult
 
@@ -93,6 +93,37 @@ async def test_enqueueing_the_same_dedupe_key_twice_adds_one_message(sessions) -
         )
     assert (first, again) == (1, 0)
     assert len(await rows(sessions)) == 1
+
+
+async def test_a_bulk_enqueue_adds_each_new_key_once_in_order(sessions) -> None:
+    """Thousands of rows (several rows per INSERT on SQLite, and a remainder), some keys
+    there already and one twice in the batch: each key is stored once, in the given order,
+    and the count says how many were added."""
+    async with sessions.begin() as session:
+        earlier = [message("meeting_reminder", 30, dedupe_key=f"r:{n}") for n in range(0, 50, 7)]
+        assert await enqueue(session, earlier, now=NOW) == len(earlier)
+    payload = {"text": "reminder"}  # one object shared by every row, as a sweep does
+
+    def reminder(n: int) -> Enqueue:
+        at = NOW + timedelta(minutes=n % 3)
+        address = f"whatsapp:+62812{n:08d}"
+        return Enqueue(Channel.WHATSAPP, address, "meeting_reminder", payload, 30, f"r:{n}", at)
+
+    batch = [reminder(n) for n in range(2345)] + [reminder(5)]  # r:5 twice in this batch
+    columns = EnqueueColumns.of(batch)
+    async with sessions.begin() as session:
+        added = await enqueue(session, columns, now=NOW)
+    assert added == 2345 - len(earlier)
+    stored = await rows(sessions)
+    assert len(stored) == 2345
+    assert sorted(r.dedupe_key for r in stored) == sorted(f"r:{n}" for n in range(2345))
+    new = stored[len(earlier) :]
+    assert [r.dedupe_key for r in new] == [
+        f"r:{n}" for n in range(2345) if not (n < 50 and n % 7 == 0)
+    ]
+    assert {r.payload["text"] for r in new} == {"reminder"}
+    assert {r.next_attempt_at for r in new} == {NOW + timedelta(minutes=m) for m in range(3)}
+    assert {(r.status, r.attempts, r.created_at) for r in new} == {(OutboxStatus.PENDING, 0, NOW)}
 
 
 async def test_a_temporary_error_is_retried_later_then_fails_after_the_last_attempt(

@@ -581,7 +581,7 @@ async def test_reminders_read_before_a_move_are_not_written_after_it(sessions, w
         await move_meeting(session, staff, world.melati, melati.id, day=date(2026, 12, 9),
                            at=None, place=None, now=now)
         await meeting_changed(session, melati.id, now=now, cancelled=False)
-    messages = [m for batch in due.batches.values() for m in batch.messages]
+    messages = reminders._messages(due.batches)
     enqueued, stale = await reminders._write(sessions, messages, due.versions, now=now)
     assert (enqueued, stale) == (0, 10)
     assert await outbox(sessions, f"reminder:{melati.id}:") == []
