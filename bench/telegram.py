@@ -34,7 +34,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -65,6 +65,7 @@ from scheduler.dispatcher import Dispatcher  # noqa: E402
 from tests.fakes.telegram_api import callback_update, text_update  # noqa: E402
 
 SECRET = "bench-secret"
+E = TypeVar("E", bound=Engine)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -137,6 +138,18 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+def bench_engine(sessions: Any, kind: type[E]) -> E:
+    """The engine both runs use, queuing Telegram replies as `pendamping run` does."""
+    return kind(
+        sessions,
+        EngineSettings(catalog=default_catalog()),
+        SystemClock(),
+        FLOWS,
+        COMMANDS,
+        queued_channels=["telegram"],
+    )
 
 
 class RecordingEngine(Engine):
@@ -222,14 +235,7 @@ async def through_telegram(sessions: Any, chats: list[int], passes: int) -> Tele
         messages_per_second_per_chat=1e6,
         messages_per_minute_per_group=1e6,
     )
-    engine = RecordingEngine(
-        sessions,
-        EngineSettings(catalog=default_catalog()),
-        SystemClock(),
-        FLOWS,
-        COMMANDS,
-        queued_channels=["telegram"],
-    )
+    engine = bench_engine(sessions, RecordingEngine)
     engine.last_options = {}
     application = build_application(settings, polling=False)
     channel = TelegramChannel(
@@ -281,14 +287,7 @@ async def run(chats: int, passes: int) -> dict[str, Any]:
         sessions = session_factory(db)
         await seed(sessions, pendamping=chats, kelompok_each=1, members=25, today=date.today())
         chat_ids = await link_chats(sessions, chats)
-        engine = Engine(
-            sessions,
-            EngineSettings(catalog=default_catalog()),
-            SystemClock(),
-            FLOWS,
-            COMMANDS,
-            queued_channels=["telegram"],
-        )
+        engine = bench_engine(sessions, Engine)
         await engine_only(engine, chat_ids[:2], 1)  # warm-up
         tune_garbage_collector()  # as `pendamping run` does once it has started
         cpu = time.process_time()

@@ -115,13 +115,7 @@ class Engine:
                     log.warning("database connection lost; message handled again")
                     outcome = await self._handle_in_transaction(message)
                 if any(reply.later for reply in outcome.replies):
-                    outcome = await self._run_later(outcome)
-                    if message.channel in self._queued_channels and outcome.replies:
-                        async with self._sessions.begin() as session:
-                            await queue_replies(
-                                session, message, outcome.replies, now=self._clock.now()
-                            )
-                        outcome = replace(outcome, queued=True)
+                    outcome = await self._queued(message, await self._run_later(outcome))
                 if outcome.queued:
                     for listener in self._queued_listeners:
                         listener()
@@ -154,18 +148,30 @@ class Engine:
         return Outcome(replies=tuple(replies), duplicate=outcome.duplicate)
 
     async def _handle_in_transaction(self, message: IncomingMessage) -> Outcome:
-        """The step and, for the queued channels, its replies: one transaction."""
+        """The step and, for the queued channels, its replies: one transaction (replies
+        still to be made after the commit are queued when they are made)."""
         now = self._clock.now()
         async with self._sessions.begin() as session:
             outcome = await self._produce(session, message, now)
-            if (
-                message.channel in self._queued_channels
-                and outcome.replies
-                and not any(reply.later for reply in outcome.replies)
-            ):
-                await queue_replies(session, message, outcome.replies, now=now)
-                outcome = replace(outcome, queued=True)
+            if any(reply.later for reply in outcome.replies):
+                return outcome
+            return await self._queue(session, message, outcome, now)
+
+    async def _queued(self, message: IncomingMessage, outcome: Outcome) -> Outcome:
+        """Queue replies made after the step's transaction, in a transaction of their own."""
+        if message.channel not in self._queued_channels or not outcome.replies:
             return outcome
+        async with self._sessions.begin() as session:
+            return await self._queue(session, message, outcome, self._clock.now())
+
+    async def _queue(
+        self, session: AsyncSession, message: IncomingMessage, outcome: Outcome, now: datetime
+    ) -> Outcome:
+        """For the queued channels: the replies go to the outbox, and the channel sends none."""
+        if message.channel not in self._queued_channels or not outcome.replies:
+            return outcome
+        await queue_replies(session, message, outcome.replies, now=now)
+        return replace(outcome, queued=True)
 
     async def _produce(
         self, session: AsyncSession, message: IncomingMessage, now: datetime

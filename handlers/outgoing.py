@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import IncomingMessage, Media, Option, Reply, Toggle
-from models.outbox import Priority
+from models.outbox import Enqueue, Priority, add
 from models.report_files import store_file
-from models.tables import Channel, Outbox, OutboxStatus
+from models.tables import Channel
 
 REPLY_KIND = "reply"
 
@@ -69,7 +67,7 @@ async def queue_replies(
     now: datetime,
 ) -> int:
     """Put the replies to ``message`` in the outbox, in order, in the caller's transaction."""
-    rows = []
+    messages = []
     channel = Channel(message.channel)
     for reply in replies:
         file_id = None
@@ -81,27 +79,6 @@ async def queue_replies(
                 content=reply.document.content,
                 now=now,
             )
-        rows.append(
-            {
-                "channel": channel,
-                "address": message.address,
-                "kind": REPLY_KIND,
-                "payload": reply_payload(reply, message, file_id),
-                "priority": Priority.REPLY,
-                "status": OutboxStatus.PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    if rows:
-        connection = await session.connection()  # Core: no ORM bulk-insert bookkeeping
-        await connection.execute(_insert_reply(), rows)
-    return len(rows)
-
-
-@cache
-def _insert_reply() -> Insert:
-    """Built once: a step's replies are one INSERT (a reply carries no dedupe key)."""
-    return insert(Outbox.__table__)
+        payload = reply_payload(reply, message, file_id)
+        messages.append(Enqueue(channel, message.address, REPLY_KIND, payload, Priority.REPLY))
+    return await add(session, messages, now=now)

@@ -87,7 +87,18 @@ async def load_state(session: AsyncSession, address: str) -> ConversationState:
             .on_conflict_do_nothing(index_elements=["address"])
         )
         row = (await session.execute(_locked_state(), {"address": address})).one()
-    row_id, flow, step, data, expires_at = row
+    return _state(address, *row)
+
+
+def _state(
+    address: str,
+    row_id: int,
+    flow: str | None,
+    step: str | None,
+    data: dict[str, Any] | None,
+    expires_at: datetime | None,
+) -> ConversationState:
+    """The state of a row read by :func:`_locked_state` (its columns, in that order)."""
     return ConversationState(
         address=address,
         flow=flow,
@@ -179,15 +190,6 @@ async def identify_and_lock(
     row = (await session.execute(_identity_and_state(), {"address": address})).first()
     if row is None:
         return Identity(address=address), None
-    identity, staff, kpm, row_id, flow, step, data, expires_at = row
-    state = None
-    if row_id is not None:
-        state = ConversationState(
-            address=address,
-            flow=flow,
-            step=step,
-            data=dict(data or {}),
-            expires_at=expires_at,
-            row_id=row_id,
-        )
+    identity, staff, kpm, *conversation = row
+    state = _state(address, *conversation) if conversation[0] is not None else None
     return _identity(address, identity, staff, kpm, now=now), state

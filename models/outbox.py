@@ -15,7 +15,7 @@ from itertools import chain, compress
 from typing import Any, NamedTuple
 
 from asyncpg.exceptions import UniqueViolationError
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Insert, and_, func, insert, or_, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -143,6 +143,26 @@ async def enqueue(
     if connection.dialect.name == "sqlite":
         return await _enqueue_sqlite(connection, rows)
     return await _enqueue_postgres(connection, rows)
+
+
+async def add(session: AsyncSession, messages: Sequence[Enqueue], *, now: datetime) -> int:
+    """Add a few messages without dedupe keys (a conversation's replies) in the caller's
+    transaction: one plain INSERT, none of :func:`enqueue`'s bookkeeping for keys."""
+    if not messages:
+        return 0
+    rows = [
+        dict(zip(_ENQUEUE_COLUMNS, values, strict=True))
+        for values in zip(*_columns(EnqueueColumns.of(messages), now), strict=True)
+    ]
+    connection = await session.connection()
+    await connection.execute(_insert_rows(), rows)
+    return len(rows)
+
+
+@cache
+def _insert_rows() -> Insert:
+    """Built once: Core, without the ORM's bulk-insert work."""
+    return insert(Outbox.__table__)
 
 
 def _columns(messages: EnqueueColumns, now: datetime) -> list[list[Any]]:
