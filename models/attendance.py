@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from models.audit import audit
 from models.regions import kelompok_timezones
+from models.statements import compiled_once
 from models.tables import (
     Attendance,
     AttendanceMark,
@@ -248,8 +249,9 @@ async def members_of(session: AsyncSession, kelompok_id: int) -> list[tuple[int,
     """Active members of a group as (kpm id, name), in the order they are numbered:
     by name, sorted here so that the numbering is the same on every database."""
     rows = await session.execute(_members_of(), {"kelompok_id": kelompok_id})
-    return sorted(((kpm_id, name) for kpm_id, name in rows),
-                  key=lambda row: (name_key(row[1]), row[0]))
+    return sorted(
+        ((kpm_id, name) for kpm_id, name in rows), key=lambda row: (name_key(row[1]), row[0])
+    )
 
 
 @cache
@@ -275,14 +277,17 @@ def _hold_meeting() -> Update:
 
 @cache
 def _upsert_marks(dialect: str) -> Insert:
-    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(Attendance)
-    return statement.on_conflict_do_update(
-        index_elements=["meeting_id", "kpm_id"],
-        set_={
-            "mark": statement.excluded.mark,
-            "recorded_by_id": statement.excluded.recorded_by_id,
-            "recorded_at": statement.excluded.recorded_at,
-        },
+    """Core, built and (see ``compiled_once``) compiled once per database."""
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(Attendance.__table__)
+    return compiled_once(
+        statement.on_conflict_do_update(
+            index_elements=["meeting_id", "kpm_id"],
+            set_={
+                "mark": statement.excluded.mark,
+                "recorded_by_id": statement.excluded.recorded_by_id,
+                "recorded_at": statement.excluded.recorded_at,
+            },
+        )
     )
 
 

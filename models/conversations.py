@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.statements import compiled_once
 from models.tables import Channel, ChannelIdentity, Conversation, InboundMessage, Kpm, Staff
 
 
@@ -40,8 +41,10 @@ async def first_delivery(
 def _record_inbound(dialect: str) -> Insert:
     """Built once per database: every message from a provider runs it."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(InboundMessage.__table__).on_conflict_do_nothing(
-        index_elements=["channel", "external_id"]
+    return compiled_once(
+        insert(InboundMessage.__table__).on_conflict_do_nothing(
+            index_elements=["channel", "external_id"]
+        )
     )
 
 
@@ -160,7 +163,11 @@ async def identify(session: AsyncSession, address: str, now: datetime) -> Identi
 
 
 def _identity(
-    address: str, identity: ChannelIdentity, staff: Staff | None, kpm: Kpm | None, *,
+    address: str,
+    identity: ChannelIdentity,
+    staff: Staff | None,
+    kpm: Kpm | None,
+    *,
     now: datetime,
 ) -> Identity:
     if identity.last_inbound_at is None or now - identity.last_inbound_at >= INBOUND_TIME_PRECISION:
@@ -175,11 +182,7 @@ def _identity_and_state() -> Select[Any]:
     """:func:`_identity_of` with the address's conversation row, locked, in one round
     trip: every message from a known address needs both."""
     conversation = _locked_state().subquery("locked_state")
-    return (
-        _identity_of()
-        .add_columns(*conversation.c)
-        .outerjoin(conversation, true())
-    )
+    return _identity_of().add_columns(*conversation.c).outerjoin(conversation, true())
 
 
 async def identify_and_lock(

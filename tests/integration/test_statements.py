@@ -1,0 +1,70 @@
+"""Statements built once are compiled once per database, including the dialects' own
+INSERT ... ON CONFLICT, which SQLAlchemy does not cache by itself."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.engine.interfaces import CacheStats
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.conversations import _record_inbound, first_delivery
+from models.statements import compiled_once
+from models.tables import Channel, InboundMessage
+
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def _insert(dialect: str):  # type: ignore[no-untyped-def]
+    return (postgresql if dialect == "postgresql" else sqlite).insert
+
+
+async def test_the_inbound_dedupe_is_compiled_once_and_still_dedupes(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        dialect = session.bind.dialect.name
+        statement = _record_inbound(dialect)
+        hits = []
+        for external_id in ("a", "b", "a"):
+            connection = await session.connection()
+            result = await connection.execute(
+                statement,
+                {"channel": Channel.TELEGRAM, "external_id": external_id, "received_at": NOW},
+            )
+            context = result.context
+            assert isinstance(context, DefaultExecutionContext)
+            hits.append((context.cache_hit, result.rowcount))
+        assert hits[1:] == [(CacheStats.CACHE_HIT, 1), (CacheStats.CACHE_HIT, 0)]
+        assert await first_delivery(session, "telegram", "c", NOW) is True
+        assert await first_delivery(session, "telegram", "c", NOW) is False
+        rows = await session.scalars(select(InboundMessage.external_id).order_by("external_id"))
+        assert list(rows) == ["a", "b", "c"]
+
+
+async def test_two_statements_compiled_once_never_share_their_sql(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Same table, same parameters, different ON CONFLICT: each keeps its own SQL."""
+    table = InboundMessage.__table__
+    async with sessions.begin() as session:
+        insert = _insert(session.bind.dialect.name)
+        ignore = compiled_once(insert(table).on_conflict_do_nothing())
+        statement = insert(table)
+        later = compiled_once(
+            statement.on_conflict_do_update(
+                index_elements=["channel", "external_id"],
+                set_={"received_at": statement.excluded.received_at},
+            )
+        )
+        row = {"channel": Channel.WHATSAPP, "external_id": "SM1", "received_at": NOW}
+        for _ in range(2):
+            await session.execute(ignore, row)
+        await session.execute(later, {**row, "received_at": NOW.replace(hour=10)})
+        stored = await session.scalar(
+            select(InboundMessage.received_at).where(InboundMessage.external_id == "SM1")
+        )
+    assert stored is not None and stored.replace(tzinfo=UTC).hour == 10
