@@ -15,7 +15,7 @@ from itertools import chain, compress
 from typing import Any, NamedTuple
 
 from asyncpg.exceptions import UniqueViolationError
-from sqlalchemy import Insert, and_, func, insert, or_, select, update
+from sqlalchemy import Insert, Integer, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -155,7 +155,8 @@ async def add(session: AsyncSession, messages: Sequence[Enqueue], *, now: dateti
         for values in zip(*_columns(EnqueueColumns.of(messages), now), strict=True)
     ]
     connection = await session.connection()
-    await connection.execute(_insert_rows(), rows)
+    # One row (most replies) as a plain execute: the executemany path costs more.
+    await connection.execute(_insert_rows(), rows[0] if len(rows) == 1 else rows)
     return len(rows)
 
 
@@ -413,36 +414,79 @@ async def claim(
     return claimed
 
 
-async def finish(
-    session: AsyncSession,
-    message_id: int,
-    *,
-    now: datetime,
-    status: OutboxStatus,
-    provider_id: str | None = None,
-    error_code: str | None = None,
-    error: str | None = None,
-    retry_at: datetime | None = None,
-    attempts: int | None = None,
-) -> None:
-    """Record the outcome of one attempt: sent (with the provider's id), failed for good,
-    or back to pending until ``retry_at``. ``attempts``: set the count (the dispatcher
-    already counted it when claiming)."""
-    values: dict[str, Any] = {
-        "updated_at": now,
-        "claimed_until": None,
-        "error_code": error_code,
-        "error": (error or None) and error[:500],
+class Attempt(NamedTuple):
+    """The outcome of one attempt to send outbox row ``id``: sent (with the provider's
+    id), failed for good, or back to pending until ``retry_at``. ``attempts``: set the
+    count (None: the dispatcher already counted it when claiming)."""
+
+    id: int
+    status: OutboxStatus
+    provider_id: str | None = None
+    error_code: str | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+    attempts: int | None = None
+
+
+@cache
+def _finish_statements() -> tuple[Any, Any]:
+    """(final, retry): the two UPDATEs of :func:`finish_all`, Core statements built once
+    with bound parameters, so a batch of outcomes is one executemany per kind."""
+    c = Outbox.__table__.c
+    common = {
+        c.updated_at: bindparam("b_now", type_=c.updated_at.type),
+        c.claimed_until: None,
+        c.error_code: bindparam("b_error_code", type_=c.error_code.type),
+        c.error: bindparam("b_error", type_=c.error.type),
+        c.attempts: func.coalesce(bindparam("b_attempts", type_=Integer), c.attempts),
     }
-    if attempts is not None:
-        values["attempts"] = attempts
-    if retry_at is not None:
-        values.update(status=OutboxStatus.PENDING, next_attempt_at=retry_at)
-    else:
-        values.update(status=status, provider_id=provider_id)
-        if provider_id:
-            values["sent_at"] = now
-    await session.execute(update(Outbox).where(Outbox.id == message_id).values(**values))
+    table = update(Outbox.__table__).where(c.id == bindparam("b_id", type_=Integer))
+    final = table.values(
+        {
+            **common,
+            c.status: bindparam("b_status", type_=c.status.type),
+            c.provider_id: bindparam("b_provider_id", type_=c.provider_id.type),
+            c.sent_at: func.coalesce(bindparam("b_sent_at", type_=c.sent_at.type), c.sent_at),
+        }
+    )
+    retry = table.values(
+        {
+            **common,
+            c.status: OutboxStatus.PENDING,
+            c.next_attempt_at: bindparam("b_retry_at", type_=c.next_attempt_at.type),
+        }
+    )
+    return final, retry
+
+
+async def finish_all(session: AsyncSession, attempts: Sequence[Attempt], *, now: datetime) -> None:
+    """Record the outcomes of several attempts (one statement per kind of outcome)."""
+    final, retry = [], []
+    for attempt in attempts:
+        params = {
+            "b_id": attempt.id,
+            "b_now": now,
+            "b_error_code": attempt.error_code,
+            "b_error": (attempt.error or None) and attempt.error[:500],
+            "b_attempts": attempt.attempts,
+        }
+        if attempt.retry_at is not None:
+            params["b_retry_at"] = attempt.retry_at
+            retry.append(params)
+        else:
+            params["b_status"] = attempt.status
+            params["b_provider_id"] = attempt.provider_id
+            params["b_sent_at"] = now if attempt.provider_id else None
+            final.append(params)
+    final_statement, retry_statement = _finish_statements()
+    for statement, rows in ((final_statement, final), (retry_statement, retry)):
+        if rows:
+            await session.execute(statement, rows)
+
+
+async def finish(session: AsyncSession, attempt: Attempt, *, now: datetime) -> None:
+    """Record the outcome of one attempt."""
+    await finish_all(session, [attempt], now=now)
 
 
 async def next_due(session: AsyncSession) -> datetime | None:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.calendar import after_quiet_hours
 from models.clock import Clock
-from models.outbox import BUSINESS_INITIATED_KINDS, Claimed, claim, finish, next_due
+from models.outbox import BUSINESS_INITIATED_KINDS, Attempt, Claimed, claim, finish_all, next_due
 from models.tables import Channel, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -182,33 +182,35 @@ class Dispatcher:
         if not outcomes:
             return
         now = self._clock.now()
-        async with self._sessions.begin() as session:
-            for message, result in outcomes:
-                retry_at = None
-                if result.temporary and message.attempts < self._max_attempts:
-                    delay = max(result.retry_after or 0.0, self.backoff(message.attempts))
-                    retry_at = self._outside_quiet_hours(message, now + timedelta(seconds=delay))
-                    report.retried += 1
-                elif result.status in (OutboxStatus.FAILED, OutboxStatus.UNDELIVERED):
-                    report.failed += 1
-                    log.warning(
-                        "outbox %s (%s) failed: %s",
-                        message.id,
-                        message.kind,
-                        result.error_code or result.error,
-                    )
-                else:
-                    report.sent += 1
-                await finish(
-                    session,
+        attempts = []
+        for message, result in outcomes:
+            retry_at = None
+            if result.temporary and message.attempts < self._max_attempts:
+                delay = max(result.retry_after or 0.0, self.backoff(message.attempts))
+                retry_at = self._outside_quiet_hours(message, now + timedelta(seconds=delay))
+                report.retried += 1
+            elif result.status in (OutboxStatus.FAILED, OutboxStatus.UNDELIVERED):
+                report.failed += 1
+                log.warning(
+                    "outbox %s (%s) failed: %s",
                     message.id,
-                    now=now,
-                    status=result.status,
-                    provider_id=result.provider_id,
-                    error_code=result.error_code,
-                    error=result.error,
+                    message.kind,
+                    result.error_code or result.error,
+                )
+            else:
+                report.sent += 1
+            attempts.append(
+                Attempt(
+                    message.id,
+                    result.status,
+                    result.provider_id,
+                    result.error_code,
+                    result.error,
                     retry_at=retry_at,
                 )
+            )
+        async with self._sessions.begin() as session:
+            await finish_all(session, attempts, now=now)
 
     def _outside_quiet_hours(self, message: Claimed, retry_at: datetime) -> datetime:
         """A retry of a message the business starts (a reminder, a nudge, an alert) that

@@ -38,7 +38,14 @@ from handlers.messages import Document, IncomingMessage, Media, Reply
 from handlers.outgoing import REPLY_KIND, reply_of
 from models.clock import Clock
 from models.conversations import INBOUND_TIME_PRECISION
-from models.outbox import BUSINESS_INITIATED_KINDS, Claimed, finish, new_message, record_status
+from models.outbox import (
+    BUSINESS_INITIATED_KINDS,
+    Attempt,
+    Claimed,
+    finish,
+    new_message,
+    record_status,
+)
 from models.report_files import store_file
 from models.tables import Channel, ChannelIdentity, Outbox, OutboxStatus
 from scheduler.dispatcher import SendResult
@@ -411,13 +418,15 @@ class TwilioChannel:
         async with self._sessions.begin() as session:
             await finish(
                 session,
-                row.id,
+                Attempt(
+                    row.id,
+                    result.status,
+                    result.provider_id,
+                    result.error_code,
+                    result.error,
+                    attempts=attempts,
+                ),
                 now=self._clock.now(),
-                status=result.status,
-                provider_id=result.provider_id,
-                error_code=result.error_code,
-                error=result.error,
-                attempts=attempts,
             )
         row.status, row.provider_id, row.attempts = result.status, result.provider_id, attempts
         row.error_code, row.error = result.error_code, result.error
