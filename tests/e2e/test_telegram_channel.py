@@ -201,6 +201,18 @@ async def test_photos_and_documents_are_sent_as_files(env: Env) -> None:
     assert document.params["document"]["filename"] == "rekap.xlsx"
 
 
+async def test_an_update_of_unknown_shape_is_acknowledged_and_ignored(env: Env) -> None:
+    for update in (
+        {"update_id": 901, "message": "not an object"},
+        {"update_id": 902, "callback_query": {"id": "q1", "data": "m:1"}},  # no sender
+        {"update_id": 903, "edited_message": {"chat": {"id": ANI_CHAT}, "text": "x"}},
+    ):
+        assert (await env.post(update)).status_code == 200
+    assert env.fake.calls_to("sendMessage") == []
+    async with env.sessions() as session:
+        assert list(await session.scalars(select(Outbox))) == []
+
+
 async def test_the_webhook_refuses_a_missing_or_wrong_secret_and_processes_nothing(
     env: Env,
 ) -> None:
