@@ -1,29 +1,34 @@
 """Benchmark: what the Telegram layer adds to the engine's cost per update.
 
-The same attendance conversations run twice on the same database:
-  1. engine only: ``Engine.handle`` with the messages the Telegram layer would hand it (an
-     update id to process once, replies queued in the outbox with the step);
-  2. Telegram: Update JSON posted to the web app's ``POST /telegram/webhook`` (secret
+The same attendance conversations (20 chats, one pass each) run three ways on the same
+database, in rounds that alternate, so a drift in the machine's speed touches all alike:
+  1. the engine as ``bench/conversation.py`` measures it: plain messages, replies handed
+     back (``conversation_engine_cpu_ms``);
+  2. the same engine work a Telegram update needs: the message carries an update id to
+     process once, and the replies are queued in the outbox with the step
+     (``engine_cpu_ms_per_update``);
+  3. Telegram: Update JSON posted to the web app's ``POST /telegram/webhook`` (secret
      checked; called as an ASGI app, the way a server does once it has read the request),
-     parsed by python-telegram-bot, dispatched by its Application, translated, and run
-     through the same engine. The difference is the Telegram layer.
-Then the outbox dispatcher sends the queued replies with python-telegram-bot's Bot API
-client to a local fake of the Bot API in another process: the delivery cost per reply is
-printed on its own (Telegram lets a bot send about 30 messages a second; the dispatcher
-paces them). Telegram's quotas are lifted for the run (the bench measures cost).
+     dispatched by python-telegram-bot's Application, translated, and run through the same
+     engine (``telegram_cpu_ms_per_update``).
+``overhead_vs_engine`` is (3 - 2) / 2: the Telegram layer proper. ``overhead_vs_conversation
+_engine`` is (3 - 1) / 1: it also counts the engine's dedupe and outbox work. Each is the
+median over the rounds. Then the outbox dispatcher sends the queued replies through PTB to a
+fake Bot API in another process: ``delivery_cpu_ms_per_reply`` (Telegram lets a bot send
+about 30 messages a second; the dispatcher paces them). Telegram's quotas are lifted for
+the run (the bench measures cost). CPU is this process's, per message, measured around
+each call.
 
-    python bench/telegram.py [--quick] [--chats N] [--passes N]
+    python bench/telegram.py [--quick] [--chats N] [--passes N] [--rounds N]
 
-The last line is JSON: {"updates_per_s", "p99_ms", "overhead_vs_engine", ...};
-``overhead_vs_engine`` compares CPU time per update in this process,
-``wall_overhead_vs_engine`` compares wall time, ``delivery_cpu_ms_per_reply`` is the
-dispatcher's cost of sending one reply.
+The last line is JSON: {"updates_per_s", "p99_ms", "overhead_vs_engine", ...}.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib.util
 import json
 import statistics
@@ -100,30 +105,35 @@ def pass_script(markup_of: Any) -> list[tuple[str, Any]]:
     ]
 
 
-async def engine_only(engine: Engine, chats: list[int], passes: int) -> list[float]:
-    """The same conversations straight into the engine, with the messages the Telegram
-    layer would hand it (an update id to process once; replies queued in the outbox)."""
+async def engine_only(
+    engine: Engine, chats: list[int], passes: int, *, as_telegram: bool = True
+) -> list[float]:
+    """The same conversations straight into the engine; CPU seconds per message.
+
+    ``as_telegram``: with the messages the Telegram layer would hand it (an update id to
+    process once; the engine queues replies for the channel). Without: the engine as
+    ``bench/conversation.py`` measures it (no id, replies handed back)."""
     clock = SystemClock()
-    timings: list[float] = []
+    cpu: list[float] = []
     for _ in range(passes):
         for chat in chats:
             options: list[str] = []
             for kind, value in pass_script(None):
                 chosen = value if kind == "text" else value(options)
                 message = IncomingMessage(
-                    channel="telegram",
+                    channel="telegram" if as_telegram else "console",
                     address=f"telegram:{chat}",
                     received_at=clock.now(),
                     text=chosen if kind == "text" else "",
                     choice=None if kind == "text" else chosen,
-                    external_id=f"engine:{uuid.uuid4()}",
+                    external_id=f"engine:{uuid.uuid4()}" if as_telegram else None,
                 )
-                started = time.perf_counter()
+                started = time.process_time()
                 outcome = await engine.handle(message)
-                timings.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - started)
                 last = outcome.replies[-1]
                 options = [o.value for o in last.options] + [t.value for t in last.toggles]
-    return timings
+    return cpu
 
 
 FAKE_SERVER = """
@@ -202,85 +212,105 @@ async def post_asgi(app: Any, body: bytes, headers: dict[str, str]) -> tuple[int
     return status, b"".join(chunks)
 
 
+class TelegramSide:
+    """The web app, python-telegram-bot's Application and the dispatcher, with a fake Bot
+    API in another process (so only the bot's own CPU is counted in this one)."""
+
+    def __init__(self, sessions: Any) -> None:
+        self.sessions = sessions
+        self.update_id = 0
+
+    async def __aenter__(self) -> TelegramSide:
+        self.server = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            FAKE_SERVER,
+            str(ROOT),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert self.server.stdout is not None
+        port = int((await self.server.stdout.readline()).decode())
+        settings = TelegramSettings(
+            token="123456:TEST-TOKEN",
+            mode="webhook",
+            api_base_url=f"http://127.0.0.1:{port}/bot",
+            api_file_url=f"http://127.0.0.1:{port}/file/bot",
+            webhook_secret=SECRET,
+            messages_per_second=1e6,
+            messages_per_second_per_chat=1e6,
+            messages_per_minute_per_group=1e6,
+        )
+        self.engine = bench_engine(self.sessions, RecordingEngine)
+        self.engine.last_options = {}
+        self.application = build_application(settings, polling=False)
+        channel = TelegramChannel(
+            self.application,
+            self.engine,
+            bot_username=None,
+            error_text="error",
+            answer_in_webhook=True,
+        )
+        self.web = create_web_app(
+            telegram=TelegramWebhook(SECRET, channel.feed, channel.webhook_response)
+        )
+        self.dispatcher = Dispatcher(
+            self.sessions, {Channel.TELEGRAM: channel.send_claimed}, {}, SystemClock()
+        )
+        await self.application.initialize()
+        await self.application.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.application.stop()
+        await self.application.shutdown()
+        assert self.server.stdin is not None
+        self.server.stdin.close()
+        await self.server.wait()
+
+    async def updates(self, chats: list[int], passes: int) -> tuple[list[float], list[float]]:
+        """Each conversation's attendance pass as Update JSON through the webhook route;
+        (CPU seconds, wall seconds) per update, from the POST to the engine's commit."""
+        headers = {"content-type": "application/json", TELEGRAM_SECRET_HEADER: SECRET}
+        cpu: list[float] = []
+        wall: list[float] = []
+        for _ in range(passes):
+            for chat in chats:
+                for kind, value in pass_script(None):
+                    self.update_id += 1
+                    if kind == "text":
+                        update = text_update(self.update_id, chat, value)
+                    else:
+                        chosen = value(self.engine.last_options.get(chat, []))
+                        update = callback_update(self.update_id, chat, chosen, message_id=1)
+                    body = json.dumps(update).encode()
+                    started, started_cpu = time.perf_counter(), time.process_time()
+                    status, _ = await post_asgi(self.web, body, headers)
+                    await self.application.update_queue.join()
+                    cpu.append(time.process_time() - started_cpu)
+                    wall.append(time.perf_counter() - started)
+                    assert status == 200
+        return cpu, wall
+
+    async def deliver(self) -> tuple[int, float]:
+        """Send every queued reply to the Bot API fake; (replies, CPU seconds)."""
+        started = time.process_time()
+        replies = 0
+        while sent := (await self.dispatcher.run_once()).sent:
+            replies += sent
+        return replies, time.process_time() - started
+
+
 @dataclass
-class TelegramRun:
-    timings: list[float]  # per update: posted, parsed, through the engine, replies queued
-    update_cpu_s: float  # CPU of this process for all updates
-    replies: int  # messages the dispatcher then sent to the Bot API fake
-    delivery_cpu_s: float  # CPU of this process for sending them
+class Round:
+    plain_cpu: float  # CPU per message, the engine as bench/conversation.py runs it
+    engine_cpu: float  # CPU per message, the engine with update ids and queued replies
+    telegram_cpu: float  # CPU per update through the webhook route into the engine
+    delivery_cpu: float  # CPU per reply sent by the dispatcher
+    replies: int
 
 
-async def through_telegram(sessions: Any, chats: list[int], passes: int) -> TelegramRun:
-    """Updates through the webhook route and PTB into the engine, which queues the replies
-    in the outbox (as `pendamping run` does); then the dispatcher sends them to the fake
-    Bot API in another process. Only this process's CPU is counted, in two parts."""
-    server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        FAKE_SERVER,
-        str(ROOT),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert server.stdout is not None and server.stdin is not None
-    port = int((await server.stdout.readline()).decode())
-    token = "123456:TEST-TOKEN"
-    settings = TelegramSettings(
-        token=token,
-        mode="webhook",
-        api_base_url=f"http://127.0.0.1:{port}/bot",
-        api_file_url=f"http://127.0.0.1:{port}/file/bot",
-        webhook_secret=SECRET,
-        messages_per_second=1e6,
-        messages_per_second_per_chat=1e6,
-        messages_per_minute_per_group=1e6,
-    )
-    engine = bench_engine(sessions, RecordingEngine)
-    engine.last_options = {}
-    application = build_application(settings, polling=False)
-    channel = TelegramChannel(
-        application, engine, bot_username=None, error_text="error", answer_in_webhook=True
-    )
-    web = create_web_app(telegram=TelegramWebhook(SECRET, channel.feed, channel.webhook_response))
-    headers = {"content-type": "application/json", TELEGRAM_SECRET_HEADER: SECRET}
-    timings: list[float] = []
-    update_id = 0
-    try:
-        async with application:
-            await application.start()
-            cpu = time.process_time()
-            for _ in range(passes):
-                for chat in chats:
-                    for kind, value in pass_script(None):
-                        update_id += 1
-                        if kind == "text":
-                            update = text_update(update_id, chat, value)
-                        else:
-                            chosen = value(engine.last_options.get(chat, []))
-                            update = callback_update(update_id, chat, chosen, message_id=1)
-                        body = json.dumps(update).encode()
-                        started = time.perf_counter()
-                        status, _ = await post_asgi(web, body, headers)
-                        await application.update_queue.join()
-                        timings.append(time.perf_counter() - started)
-                        assert status == 200
-            update_cpu = time.process_time() - cpu
-            dispatcher = Dispatcher(
-                sessions, {Channel.TELEGRAM: channel.send_claimed}, {}, SystemClock()
-            )
-            cpu = time.process_time()
-            replies = 0
-            while sent := (await dispatcher.run_once()).sent:
-                replies += sent
-            delivery_cpu = time.process_time() - cpu
-            await application.stop()
-    finally:
-        server.stdin.close()
-        await server.wait()
-    return TelegramRun(timings, update_cpu, replies, delivery_cpu)
-
-
-async def run(chats: int, passes: int) -> dict[str, Any]:
+async def run(chats: int, passes: int, rounds: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         db = create_engine(f"sqlite+aiosqlite:///{folder}/bench.db")
         await upgrade(db)
@@ -288,36 +318,77 @@ async def run(chats: int, passes: int) -> dict[str, Any]:
         await seed(sessions, pendamping=chats, kelompok_each=1, members=25, today=date.today())
         chat_ids = await link_chats(sessions, chats)
         engine = bench_engine(sessions, Engine)
-        await engine_only(engine, chat_ids[:2], 1)  # warm-up
-        tune_garbage_collector()  # as `pendamping run` does once it has started
-        cpu = time.process_time()
-        base = await engine_only(engine, chat_ids, passes)
-        engine_cpu = (time.process_time() - cpu) / len(base)
-        async with sessions.begin() as session:  # only the Telegram run's replies to send
-            await session.execute(delete(Outbox))
-        telegram = await through_telegram(sessions, chat_ids, passes)
+        plain = Engine(
+            sessions, EngineSettings(catalog=default_catalog()), SystemClock(), FLOWS, COMMANDS
+        )
+        results: list[Round] = []
+        walls: list[float] = []
+        async with TelegramSide(sessions) as telegram:
+            await engine_only(plain, chat_ids[:2], 1, as_telegram=False)  # warm-up
+            await engine_only(engine, chat_ids[:2], 1)
+            await telegram.updates(chat_ids[:2], 1)
+            await telegram.deliver()
+            tune_garbage_collector()  # as `pendamping run` does once it has started
+            # The runs alternate, round by round, so a drift in the machine's speed
+            # touches all of them alike; each figure is the median over the rounds.
+            # Each run starts from a full collection, so that none of them happens to pay
+            # for the garbage of another.
+            for _ in range(rounds):
+                gc.collect()
+                plain_cpu = await engine_only(plain, chat_ids, passes, as_telegram=False)
+                gc.collect()
+                engine_cpu = await engine_only(engine, chat_ids, passes)
+                async with sessions.begin() as session:  # only the Telegram run's replies
+                    await session.execute(delete(Outbox))
+                gc.collect()
+                telegram_cpu, wall = await telegram.updates(chat_ids, passes)
+                gc.collect()
+                replies, delivery_cpu = await telegram.deliver()
+                walls.extend(wall)
+                results.append(
+                    Round(
+                        statistics.mean(plain_cpu),
+                        statistics.mean(engine_cpu),
+                        statistics.mean(telegram_cpu),
+                        delivery_cpu / max(replies, 1),
+                        replies,
+                    )
+                )
         await db.dispose()
-    layer = telegram.timings
-    update_cpu = telegram.update_cpu_s / len(layer)
-    delivery_cpu = telegram.delivery_cpu_s / max(telegram.replies, 1)
-    with_delivery = update_cpu + telegram.delivery_cpu_s / len(layer)
-    engine_ms = statistics.mean(base) * 1000
-    telegram_ms = statistics.mean(layer) * 1000
+
+    def median(values: list[float]) -> float:
+        return statistics.median(values)
+
+    plain = median([r.plain_cpu for r in results])
+    engine_cpu = median([r.engine_cpu for r in results])
+    update_cpu = median([r.telegram_cpu for r in results])
+    delivery = median([r.delivery_cpu for r in results])
+    replies_per_update = sum(r.replies for r in results) / len(walls)
+    layer = median([(r.telegram_cpu - r.engine_cpu) / r.engine_cpu for r in results])
+    vs_plain = median([(r.telegram_cpu - r.plain_cpu) / r.plain_cpu for r in results])
+    with_delivery = median(
+        [
+            (r.telegram_cpu + r.delivery_cpu * replies_per_update - r.plain_cpu) / r.plain_cpu
+            for r in results
+        ]
+    )
     return {
-        "overhead_vs_engine": round((update_cpu - engine_cpu) / engine_cpu, 3),
+        "overhead_vs_engine": round(layer, 3),
+        "overhead_vs_conversation_engine": round(vs_plain, 3),
+        "overhead_with_delivery_vs_conversation_engine": round(with_delivery, 3),
+        "conversation_engine_cpu_ms": round(plain * 1000, 3),
         "engine_cpu_ms_per_update": round(engine_cpu * 1000, 3),
         "telegram_cpu_ms_per_update": round(update_cpu * 1000, 3),
-        "replies_sent": telegram.replies,
-        "delivery_cpu_ms_per_reply": round(delivery_cpu * 1000, 3),
-        "overhead_with_delivery_vs_engine": round((with_delivery - engine_cpu) / engine_cpu, 3),
-        "wall_overhead_vs_engine": round((telegram_ms - engine_ms) / engine_ms, 3),
-        "updates": len(layer),
-        "updates_per_s": round(len(layer) / sum(layer), 1),
-        "p50_ms": round(percentile(layer, 0.50) * 1000, 2),
-        "p99_ms": round(percentile(layer, 0.99) * 1000, 2),
-        "engine_ms_per_update": round(engine_ms, 2),
-        "telegram_ms_per_update": round(telegram_ms, 2),
-        "engine_p99_ms": round(percentile(base, 0.99) * 1000, 2),
+        "delivery_cpu_ms_per_reply": round(delivery * 1000, 3),
+        "replies_per_update": round(replies_per_update, 2),
+        "rounds": len(results),
+        "round_overheads": [
+            round((r.telegram_cpu - r.engine_cpu) / r.engine_cpu, 3) for r in results
+        ],
+        "updates": len(walls),
+        "updates_per_s": round(len(walls) / sum(walls), 1),
+        "p50_ms": round(percentile(walls, 0.50) * 1000, 2),
+        "p99_ms": round(percentile(walls, 0.99) * 1000, 2),
     }
 
 
@@ -325,26 +396,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small, fast run")
     parser.add_argument("--chats", type=int, default=20)
-    parser.add_argument("--passes", type=int, default=5)
+    parser.add_argument("--passes", type=int, default=1, help="passes per chat per round")
+    parser.add_argument("--rounds", type=int, default=11)
     args = parser.parse_args()
-    chats, passes = (5, 2) if args.quick else (args.chats, args.passes)
-    result = asyncio.run(run(chats, passes))
+    chats, passes, rounds = (5, 1, 3) if args.quick else (args.chats, args.passes, args.rounds)
+    r = asyncio.run(run(chats, passes, rounds))
     print(
-        f"CPU per update: engine only {result['engine_cpu_ms_per_update']} ms, through "
-        f"Telegram {result['telegram_cpu_ms_per_update']} ms (webhook route, PTB, engine, "
-        f"replies queued): the layer adds {result['overhead_vs_engine']:.0%} to the engine's cost"
+        f"CPU per message, median of {r['rounds']} rounds: the engine as bench/conversation.py "
+        f"runs it {r['conversation_engine_cpu_ms']} ms; with an update id and its replies "
+        f"queued {r['engine_cpu_ms_per_update']} ms; through Telegram (webhook route, PTB, "
+        f"engine, replies queued) {r['telegram_cpu_ms_per_update']} ms"
     )
     print(
-        f"delivery: {result['replies_sent']} replies sent by the dispatcher through PTB, "
-        f"{result['delivery_cpu_ms_per_reply']} ms CPU each; update path and delivery together "
-        f"add {result['overhead_with_delivery_vs_engine']:.0%} to the engine's cost"
+        f"the Telegram layer adds {r['overhead_vs_engine']:.0%} to the same engine work "
+        f"(rounds: {', '.join(f'{x:.0%}' for x in r['round_overheads'])}), "
+        f"{r['overhead_vs_conversation_engine']:.0%} to the conversation bench's engine"
     )
     print(
-        f"wall per update: engine only {result['engine_ms_per_update']} ms, through Telegram "
-        f"{result['telegram_ms_per_update']} ms (p50 {result['p50_ms']} ms, p99 "
-        f"{result['p99_ms']} ms)"
+        f"delivery: {r['replies_per_update']} replies per update, sent by the dispatcher "
+        f"through PTB at {r['delivery_cpu_ms_per_reply']} ms CPU each; update and delivery "
+        f"together add {r['overhead_with_delivery_vs_conversation_engine']:.0%} to the "
+        f"conversation bench's engine"
     )
-    print(json.dumps(result))
+    print(
+        f"{r['updates']} updates, {r['updates_per_s']}/s one after another, "
+        f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms"
+    )
+    print(json.dumps(r))
 
 
 if __name__ == "__main__":
