@@ -35,7 +35,7 @@ from models.conversations import (
     load_state,
     save_state,
 )
-from models.db import READ_ONLY
+from models.db import READ_ONLY, transaction
 from models.optout import opt_in, opt_out
 from models.staff import RedeemProblem, redeem_invite
 
@@ -151,7 +151,7 @@ class Engine:
         """The step and, for the queued channels, its replies: one transaction (replies
         still to be made after the commit are queued when they are made)."""
         now = self._clock.now()
-        async with self._sessions.begin() as session:
+        async with transaction(self._sessions) as session:
             outcome = await self._produce(session, message, now)
             if any(reply.later for reply in outcome.replies):
                 return outcome
@@ -161,7 +161,7 @@ class Engine:
         """Queue replies made after the step's transaction, in a transaction of their own."""
         if message.channel not in self._queued_channels or not outcome.replies:
             return outcome
-        async with self._sessions.begin() as session:
+        async with transaction(self._sessions) as session:
             return await self._queue(session, message, outcome, self._clock.now())
 
     async def _queue(

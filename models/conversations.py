@@ -29,12 +29,11 @@ async def first_delivery(
     session: AsyncSession, channel: str, external_id: str, now: datetime
 ) -> bool:
     """Record an inbound provider id; False when it was processed before."""
-    connection = await session.connection()
-    result = await connection.execute(
-        _record_inbound(connection.dialect.name),
+    result = await session.execute(
+        _record_inbound(session.bind.dialect.name),
         {"channel": Channel(channel), "external_id": external_id, "received_at": now},
     )
-    return bool(result.rowcount)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 @cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +108,25 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """``sessions.begin()`` for the chat step's hot path: commit (or roll back) and close.
+
+    SQLAlchemy's own context manager runs its exit in two tasks of their own, shielded so
+    that a cancellation cannot interrupt the close; that is four turns of the event loop and
+    about 70 µs of CPU per transaction on SQLite, some 5% of a chat step. Here the close
+    runs in the caller's task. A cancellation can only land where the close waits: after a
+    commit it never does (the connection goes back to the pool without a round trip); after
+    a failure the rollback may, and a connection cut off there is discarded by the pool.
+    """
+    session = sessions()
+    try:
+        async with session.begin():
+            yield session
+    finally:
+        await session.close()
 
 
 def read_only_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -154,9 +154,8 @@ async def add(session: AsyncSession, messages: Sequence[Enqueue], *, now: dateti
         dict(zip(_ENQUEUE_COLUMNS, values, strict=True))
         for values in zip(*_columns(EnqueueColumns.of(messages), now), strict=True)
     ]
-    connection = await session.connection()
     # One row (most replies) as a plain execute: the executemany path costs more.
-    await connection.execute(_insert_rows(), rows[0] if len(rows) == 1 else rows)
+    await session.execute(_insert_rows(), rows[0] if len(rows) == 1 else rows)
     return len(rows)
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=65_536)
 def name_key(name: str) -> str:
-    """The key two spellings of one name share: case, accents and spacing ignored."""
+    """The key two spellings of one name share: case, accents and spacing ignored.
+
+    Remembered: a group's member list is sorted by it at most chat steps of attendance."""
     decomposed = unicodedata.normalize("NFKD", name)
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _SPACES.sub(" ", stripped).strip().casefold()
