@@ -22,6 +22,10 @@ Per database, four phases (the same Engine the bot builds, a system clock):
    between steps, so together they send a Poisson stream (with its bursts) and are not
    all at the same step at once; ``p50_ms``/``p99_ms`` come from this phase.
 
+A step's latency runs from the moment its message arrives (is due) to the reply: waiting
+for the process counts wherever it happens, inside the engine or before the step began.
+Every message comes in through the event loop, as a real one does.
+
 SQLite runs on a fresh file in a temporary folder. PostgreSQL runs when ``--database-url``
 names a server (or ``TEST_DATABASE_URL`` is set): a database of its own is created there
 and dropped at the end. The last line printed is one JSON object:
@@ -309,12 +313,13 @@ class Pendamping:
     show_sql: bool = False
     max_passes: int | None = None
     clock: SystemClock = field(default_factory=SystemClock)
-    next_at: float = 0.0
+    next_at: float = 0.0  # when the next message arrives (it is sent then)
 
     async def run(self) -> None:
+        self.next_at = time.perf_counter()
         if self.interval_s:  # start anywhere in a pass, so that people are not in step
             pass_s = STEPS_PER_PASS * self.interval_s
-            self.next_at = time.perf_counter() + self.rng.uniform(0, pass_s)
+            self.next_at += self.rng.uniform(0, pass_s)
         done = 0
         while self.max_passes is None or done < self.max_passes:
             try:
@@ -344,18 +349,16 @@ class Pendamping:
             raise Drift("save")
 
     async def send(self, step: str, *, text: str = "", choice: str | None = None) -> Reply:
-        if self.interval_s:
-            delay = self.next_at - time.perf_counter()
-            if self.next_at >= self.deadline:
-                raise PhaseOver
-            if delay > 0:
-                await asyncio.sleep(delay)
-            # Think times are exponential: together the conversations send as a Poisson
-            # stream of ``rate`` steps/s, bursts included (harsher than even spacing).
-            think = self.rng.expovariate(1 / self.interval_s)
-            self.next_at = max(self.next_at + think, time.perf_counter())
-        elif time.perf_counter() >= self.deadline:
+        """One message, arriving at ``next_at``. Its latency runs from that arrival to the
+        reply, so time spent waiting for the process (behind other people's steps) counts,
+        wherever it is spent: in the engine, or before this coroutine got to run at all."""
+        arrived = self.next_at
+        if arrived >= self.deadline:
             raise PhaseOver
+        # A message comes in through the event loop (here: a timer, or a turn of it when
+        # already due), behind whatever else is ready: a step that runs to its end without
+        # waiting for I/O (SQLite) must not let this person go on without one.
+        await asyncio.sleep(max(arrived - time.perf_counter(), 0.0))
         message = IncomingMessage(
             channel="console",
             address=self.address,
@@ -367,9 +370,14 @@ class Pendamping:
         before = counter.count if counter else 0
         if counter and self.show_sql and step not in self.recorder.sql:
             counter.texts = []
-        started = time.perf_counter()
         outcome = await self.engine.handle(message)
-        self.recorder.latencies_ms[step].append((time.perf_counter() - started) * 1000)
+        replied = time.perf_counter()
+        self.recorder.latencies_ms[step].append((replied - arrived) * 1000)
+        # Think times are exponential: together the conversations send as a Poisson stream
+        # of ``rate`` steps/s, bursts included (harsher than even spacing); nobody writes
+        # again before the reply. Without think time the next message follows the reply.
+        think = self.rng.expovariate(1 / self.interval_s) if self.interval_s else 0.0
+        self.next_at = max(arrived + think, replied)
         if counter:
             self.recorder.statements[step].append(counter.count - before)
             if counter.texts is not None:
