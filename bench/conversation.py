@@ -13,7 +13,9 @@ same two members back, so every pass writes a full attendance list (new marks, t
 Per database, four phases (the same Engine the bot builds, a system clock):
 1. warm-up: one pass per conversation, not measured;
 2. engine cost: one conversation alone; the mean ms per step is what a channel adds to;
-   also the SQL statements each step issues;
+   also the SQL statements each step issues; then the same as provider messages (an id to
+   process once, replies queued in the outbox), which is what a WhatsApp or Telegram
+   message costs the engine (``engine_ms_per_provider_message``);
 3. capacity: ``--concurrency`` conversations, each sending its next step the moment the
    reply is back; ``steps_per_s`` is the throughput. Latency here is only queueing (Little's
    law: mean latency = concurrency / throughput), so it is printed but not the target;
@@ -312,6 +314,7 @@ class Pendamping:
     statements: StatementCounter | None = None  # per-step counts: only when alone
     show_sql: bool = False
     max_passes: int | None = None
+    provider_ids: bool = False  # messages carry a provider id, as from WhatsApp or Telegram
     clock: SystemClock = field(default_factory=SystemClock)
     next_at: float = 0.0  # when the next message arrives (it is sent then)
 
@@ -365,6 +368,7 @@ class Pendamping:
             received_at=self.clock.now(),
             text=text,
             choice=choice,
+            external_id=f"bench:{uuid.uuid4()}" if self.provider_ids else None,
         )
         counter = self.statements
         before = counter.count if counter else 0
@@ -441,6 +445,7 @@ async def run_phase(
     show_sql: bool = False,
     max_passes: int | None = None,
     profile: cProfile.Profile | None = None,
+    provider_ids: bool = False,
 ) -> Phase:
     recorder = Recorder()
     deadline = time.perf_counter() + seconds
@@ -455,6 +460,7 @@ async def run_phase(
             statements=counter if alone else None,
             show_sql=show_sql,
             max_passes=max_passes,
+            provider_ids=provider_ids,
         )
         for address in addresses
     ]
@@ -530,12 +536,32 @@ async def _bench(
         engine, walkers[:1], counter, seconds=options.engine_seconds, alone=True,
         show_sql=options.show_sql,
     )
+    # What a message from WhatsApp or Telegram costs the engine besides: its provider id
+    # recorded to process it once, and its replies queued in the outbox for the dispatcher.
+    provider_engine = Engine(
+        sessions,
+        EngineSettings(catalog=catalog),
+        SystemClock(),
+        FLOWS,
+        COMMANDS,
+        queued_channels=["console"],
+    )
+    provider = await run_phase(
+        provider_engine, walkers[:1], counter, seconds=options.engine_seconds, alone=True,
+        provider_ids=True,
+    )
     profile = cProfile.Profile() if options.profile == label else None
     capacity = await run_phase(
         engine, walkers, counter, seconds=options.seconds, profile=profile
     )
     paced = await run_phase(engine, walkers, counter, seconds=options.seconds, rate=options.rate)
     report(alone, capacity, paced, options)
+    provider_ms = sum(provider.recorder.all_ms()) / max(provider.steps, 1)
+    print(
+        f"engine cost, one conversation alone, as provider messages (an id to process once, "
+        f"replies queued for the dispatcher): {provider_ms:.2f} ms/step, "
+        f"{provider.statements / max(provider.steps, 1):.1f} statements/step"
+    )
     for kind, count in tally.counts.most_common():
         print(f"  engine logged {count} x {kind}")
     if profile:
@@ -552,6 +578,7 @@ async def _bench(
         "saturated_p50_ms": round(capacity.p(0.50), 2),
         "saturated_p99_ms": round(capacity.p(0.99), 2),
         "engine_ms_per_step": round(sum(alone.recorder.all_ms()) / max(alone.steps, 1), 3),
+        "engine_ms_per_provider_message": round(provider_ms, 3),
         "statements_per_step": round(capacity.statements / max(capacity.steps, 1), 2),
         "cpu_ms_per_step": round(capacity.cpu_s * 1000 / max(capacity.steps, 1), 3),
         "failures": engine.failures,
