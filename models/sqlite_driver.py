@@ -33,6 +33,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import aiosqlite
+from greenlet import getcurrent
 from sqlalchemy.connectors.asyncio import AsyncAdapt_terminate
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
 from sqlalchemy.engine import AdaptedConnection
@@ -210,9 +211,7 @@ class InlineConnection(AsyncAdapt_terminate, AdaptedConnection):
                 if not _is_busy(error):
                     raise
             else:
-                # SQLAlchemy's async API checks that the driver awaited something; a
-                # coroutine that is done at once costs two greenlet switches, no loop turn.
-                await_only(_done())
+                _awaited_once()
                 return result
         return self.run_in_thread(function, *args)
 
@@ -296,6 +295,16 @@ class InlineConnection(AsyncAdapt_terminate, AdaptedConnection):
 
 async def _done() -> None:
     return None
+
+
+def _awaited_once() -> None:
+    """SQLAlchemy's async API checks that the driver awaited something in each greenlet
+    it runs a call in. A coroutine that is done at once satisfies it (two greenlet
+    switches, no loop turn); once per greenlet is enough, not once per statement."""
+    current = getcurrent()
+    if not getattr(current, "inline_awaited", False):
+        await_only(_done())
+        current.inline_awaited = True
 
 
 def _end(connection: sqlite3.Connection, how: str) -> None:
