@@ -581,7 +581,7 @@ async def _bench(
         "engine_ms_per_provider_message": round(provider_ms, 3),
         "statements_per_step": round(capacity.statements / max(capacity.steps, 1), 2),
         "cpu_ms_per_step": round(capacity.cpu_s * 1000 / max(capacity.steps, 1), 3),
-        "failures": engine.failures,
+        "failures": engine.failures + provider_engine.failures,
         "drifts": sum(drifts.values()),
     }
 

@@ -10,7 +10,7 @@ own: the same object always compiles to the same SQL.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import uuid4
 
 from sqlalchemy.sql.base import Executable
@@ -28,4 +28,11 @@ def compiled_once(statement: S) -> S:
     """
     key = CacheKey((("compiled_once", uuid4().hex),), [])
     statement._generate_cache_key = lambda: key  # type: ignore[attr-defined, method-assign]
+    # A statement derived from it (``.values()``, ``.returning()``...) would copy the key
+    # and run this one's SQL: deriving is refused instead.
+    statement._generate = _refuse_derivation  # type: ignore[attr-defined, method-assign]
     return statement
+
+
+def _refuse_derivation() -> Any:
+    raise TypeError("a statement compiled once is final: build a new one to change it")

@@ -249,7 +249,9 @@ def _media_of(message: dict[str, Any]) -> tuple[Media, ...]:
         if isinstance(size, dict) and _str(size.get("file_id"))
     ]
     if sizes:
-        largest = max(sizes, key=lambda size: (size.get("width") or 0) * (size.get("height") or 0))
+        largest = max(
+            sizes, key=lambda size: (_int(size.get("width")) or 0) * (_int(size.get("height")) or 0)
+        )
         return (Media(ref=f"telegram-file:{largest['file_id']}", content_type="image/jpeg"),)
     document = _object(message.get("document"))
     if _str(document.get("file_id")):
@@ -347,9 +349,7 @@ class TelegramChannel:
         if query_id is not None and not self._answer_in_webhook:
             # Stops the button's spinner; runs alongside the engine. (With a webhook the
             # answer rides on the webhook's HTTP response instead: see webhook_response.)
-            answering = asyncio.create_task(
-                self._call(self.application.bot.answer_callback_query, callback_query_id=query_id)
-            )
+            answering = asyncio.create_task(self._answer(query_id))
         try:
             message = to_incoming(data, self._bot_username, self._clock())
             if message is None:
@@ -447,6 +447,14 @@ class TelegramChannel:
         except BadRequest as error:
             if "not modified" not in str(error).casefold():
                 raise
+
+    async def _answer(self, query_id: str) -> None:
+        """Answer a tapped button. A failure only leaves the spinner turning (a tap polled
+        long after it was made is "too old" to answer): the step and its replies go on."""
+        try:
+            await self._call(self.application.bot.answer_callback_query, callback_query_id=query_id)
+        except TelegramError as error:
+            log.warning("telegram: could not answer a tapped button: %s", type(error).__name__)
 
     async def _call(self, method: Callable[..., Awaitable[T]], **params: Any) -> T:
         """A Bot API call, retried with backoff on network errors."""

@@ -45,6 +45,7 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
+                trust_env=True,  # HTTPS_PROXY and the like, as PTB's httpx requests honour
             )
 
     async def shutdown(self) -> None:
@@ -71,7 +72,9 @@ class AiohttpRequest(BaseRequest):
         fields = request_data.json_parameters if request_data else None
         data: aiohttp.FormData | dict[str, str] | None = fields
         if files:
-            form = aiohttp.FormData()
+            # File names as they are (UTF-8, spaces), as httpx sends them: Telegram shows
+            # the name verbatim, so aiohttp's percent-encoding would show as "%20".
+            form = aiohttp.FormData(quote_fields=False)
             for name, value in (fields or {}).items():
                 form.add_field(name, value)
             for name, (filename, content, content_type) in files.items():

@@ -420,6 +420,21 @@ async def test_without_a_webhook_a_tapped_button_is_answered_by_a_call(env: Env)
     assert len(calls) == 1 and calls[0].status == 200
 
 
+@pytest.mark.parametrize("env", [False], indirect=True)
+async def test_a_button_too_old_to_answer_still_gets_its_step_done(env: Env) -> None:
+    """Taps polled long after they were made cannot be answered any more (400): the step
+    runs and replies all the same, without an error message."""
+    env.fake.fail_next(
+        "answerCallbackQuery",
+        status=400,
+        description="Bad Request: query is too old and response timeout expired",
+    )
+    await env.tap("menu:kpm_card", message_id=5)
+    assert env.fake.calls_to("answerCallbackQuery")[0].status == 400
+    texts = [call.params["text"] for call in env.fake.calls_to("sendMessage")]
+    assert texts and t("error.generic") not in texts
+
+
 async def test_polling_mode_receives_updates_and_replies(sessions) -> None:
     world = await build_world(sessions)
     async with sessions.begin() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.default import DefaultExecutionContext
@@ -68,3 +69,12 @@ async def test_two_statements_compiled_once_never_share_their_sql(
             select(InboundMessage.received_at).where(InboundMessage.external_id == "SM1")
         )
     assert stored is not None and stored.replace(tzinfo=UTC).hour == 10
+
+
+def test_a_statement_compiled_once_cannot_be_derived() -> None:
+    """A copy would carry the original's key and run the original's SQL."""
+    statement = _record_inbound("sqlite")
+    with pytest.raises(TypeError, match="compiled once"):
+        statement.returning(InboundMessage.id)
+    with pytest.raises(TypeError, match="compiled once"):
+        statement.values(external_id="x")

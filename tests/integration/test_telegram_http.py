@@ -71,10 +71,41 @@ async def test_a_bot_on_aiohttp_calls_the_bot_api_with_parameters_and_files() ->
             me = await bot.get_me()
             sent = await bot.send_message(42, "Halo", read_timeout=5)
             await bot.send_document(42, b"PK\x03\x04data", filename="rekap.xlsx", caption="Rekap")
+            await bot.send_document(42, b"%PDF", filename="Kehadiran Mawar – Nov.pdf")
         assert me.username == fake.bot_user["username"]
         assert sent.text == "Halo" and sent.chat.id == 42
-        (document,) = fake.calls_to("sendDocument")
+        document, named = fake.calls_to("sendDocument")
+        # the name as people wrote it (aiohttp would percent-encode it by default)
+        assert named.params["document"]["filename"] == "Kehadiran Mawar – Nov.pdf"
         assert document.files["document"] == b"PK\x03\x04data"
         assert document.params["document"]["filename"] == "rekap.xlsx"
         assert document.params["caption"] == "Rekap"
         assert fake.calls_to("sendMessage")[0].params == {"chat_id": 42, "text": "Halo"}
+
+
+async def test_a_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deployments that reach the Bot API through HTTPS_PROXY/HTTP_PROXY keep working, as
+    with PTB's httpx requests."""
+    seen: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.readline())
+        body = b'{"ok": true, "result": true}'
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    try:
+        async with AiohttpRequest(timeout=5) as request:
+            status, body = await request.do_request(
+                "http://api.telegram.test/bot1:x/logOut", "POST"
+            )
+    finally:
+        server.close()
+    assert (status, body) == (200, b'{"ok": true, "result": true}')
+    assert seen == [b"POST http://api.telegram.test/bot1:x/logOut HTTP/1.1\r\n"]

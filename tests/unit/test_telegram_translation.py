@@ -112,6 +112,13 @@ def test_a_message_with_a_broken_photo_is_a_message_without_media(photo: Any) ->
     assert message is not None and message.media == () and message.text == ""
 
 
+def test_photo_sizes_of_the_wrong_type_do_not_break_the_translation() -> None:
+    sizes = [{"file_id": "small", "width": "9", "height": None}, {"file_id": "big"}]
+    data = {"update_id": 1, "message": {"from": {"id": 1}, "chat": {"id": 1}, "photo": sizes}}
+    message = to_incoming(data, BOT_USERNAME, NOW)
+    assert message is not None and len(message.media) == 1
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
     lambda children: (
