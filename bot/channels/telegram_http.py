@@ -15,10 +15,13 @@ the same.
 from __future__ import annotations
 
 import aiohttp
+from aiohttp import BasicAuth
+from aiohttp.helpers import get_env_proxy_for_url
 from telegram._utils.defaultvalue import DefaultValue  # PTB's "not given" marker
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from yarl import URL
 
 
 class AiohttpRequest(BaseRequest):
@@ -35,6 +38,7 @@ class AiohttpRequest(BaseRequest):
         self._timeout = timeout
         self._media_write_timeout = max(media_write_timeout, timeout)
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str | None], tuple[URL | None, BasicAuth | None]] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -45,13 +49,26 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
-                trust_env=True,  # HTTPS_PROXY and the like, as PTB's httpx requests honour
             )
+            self._proxies = {}
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+    def _proxy(self, url: str) -> tuple[URL | None, BasicAuth | None]:
+        """The proxy for ``url`` from HTTPS_PROXY, HTTP_PROXY, NO_PROXY and the like, as
+        PTB's httpx requests honour them; read once per host while the session lives
+        (aiohttp's ``trust_env`` reads the environment and ~/.netrc at every request)."""
+        parsed = URL(url)
+        key = (parsed.scheme, parsed.host)
+        if key not in self._proxies:
+            try:
+                self._proxies[key] = get_env_proxy_for_url(parsed)
+            except LookupError:
+                self._proxies[key] = (None, None)
+        return self._proxies[key]
 
     def _seconds(self, value: ODVInput[float], default: float) -> float | None:
         return default if isinstance(value, DefaultValue) else value
@@ -95,7 +112,10 @@ class AiohttpRequest(BaseRequest):
             sock_read=read,
         )
         try:
-            async with self._session.request(method, url, data=data, timeout=timeout) as res:
+            proxy, proxy_auth = self._proxy(url)
+            async with self._session.request(
+                method, url, data=data, timeout=timeout, proxy=proxy, proxy_auth=proxy_auth
+            ) as res:
                 return res.status, await res.read()
         except TimeoutError as error:
             raise TimedOut from error
