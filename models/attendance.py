@@ -10,14 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Insert, Select, Update, bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from models.audit import audit
 from models.regions import kelompok_timezones
-from models.statements import compiled_once
+from models.statements import compiled_once, upsert_insert
 from models.tables import (
     Attendance,
     AttendanceMark,
@@ -278,7 +276,7 @@ def _hold_meeting() -> Update:
 @cache
 def _upsert_marks(dialect: str) -> Insert:
     """Core, built and (see ``compiled_once``) compiled once per database."""
-    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(Attendance.__table__)
+    statement = upsert_insert(dialect)(Attendance.__table__)
     return compiled_once(
         statement.on_conflict_do_update(
             index_elements=["meeting_id", "kpm_id"],

@@ -13,16 +13,10 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Insert, Select, Update, bindparam, select, true, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.statements import compiled_once
+from models.statements import compiled_once, upsert_insert
 from models.tables import Channel, ChannelIdentity, Conversation, InboundMessage, Kpm, Staff
-
-
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
 async def first_delivery(
@@ -39,9 +33,8 @@ async def first_delivery(
 @cache
 def _record_inbound(dialect: str) -> Insert:
     """Built once per database: every message from a provider runs it."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return compiled_once(
-        insert(InboundMessage.__table__).on_conflict_do_nothing(
+        upsert_insert(dialect)(InboundMessage.__table__).on_conflict_do_nothing(
             index_elements=["channel", "external_id"]
         )
     )
@@ -52,11 +45,11 @@ class ConversationState:
     """A mutable view of the conversation row; written back with :func:`save_state`."""
 
     address: str
+    row_id: int = field(repr=False)
     flow: str | None = None
     step: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     expires_at: datetime | None = None
-    row_id: int | None = field(default=None, repr=False)
 
     def clear(self) -> None:
         self.flow, self.step, self.data, self.expires_at = None, None, {}, None
@@ -84,7 +77,7 @@ async def load_state(session: AsyncSession, address: str) -> ConversationState:
     row = (await session.execute(_locked_state(), {"address": address})).first()
     if row is None:
         await session.execute(
-            _insert(session)(Conversation)
+            upsert_insert(session.bind.dialect.name)(Conversation)
             .values(address=address, data={})
             .on_conflict_do_nothing(index_elements=["address"])
         )
@@ -113,8 +106,6 @@ def _state(
 
 async def save_state(session: AsyncSession, state: ConversationState, now: datetime) -> None:
     """Write the state back: one UPDATE by primary key."""
-    if state.row_id is None:
-        state.row_id = (await session.execute(_locked_state(), {"address": state.address})).one()[0]
     await session.execute(
         _write_state(),
         {

@@ -483,11 +483,6 @@ async def finish_all(session: AsyncSession, attempts: Sequence[Attempt], *, now:
             await session.execute(statement, rows)
 
 
-async def finish(session: AsyncSession, attempt: Attempt, *, now: datetime) -> None:
-    """Record the outcome of one attempt."""
-    await finish_all(session, [attempt], now=now)
-
-
 async def next_due(session: AsyncSession) -> datetime | None:
     """When the next pending message falls due (for the dispatcher's sleep)."""
     return await session.scalar(

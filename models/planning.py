@@ -27,11 +27,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from models.statements import upsert_insert
 from models.tables import (
     CaseNote,
     CaseStatus,
@@ -70,10 +69,6 @@ def _join_all(statement: Select[Any], joins: list[tuple[Any, Any]]) -> Select[An
     for target, condition in joins:
         statement = statement.outerjoin(target, condition)
     return statement
-
-
-def _insert_for(session: AsyncSession) -> Any:
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
 # --- the planner -------------------------------------------------------------------------------
@@ -128,7 +123,7 @@ async def insert_meetings(session: AsyncSession, rows: Sequence[dict[str, Any]])
     Returns how many were added (counted by RETURNING: asyncpg's executemany has no
     row count)."""
     statement = (
-        _insert_for(session)(Meeting.__table__)
+        upsert_insert(session.bind.dialect.name)(Meeting.__table__)
         .on_conflict_do_nothing(index_elements=["kelompok_id", "plan_key"])
         .returning(Meeting.__table__.c.id)
     )

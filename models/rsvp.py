@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.attendance import group_in_scope, members_of
 from models.audit import audit
+from models.statements import upsert_insert
 from models.tables import Kpm, Meeting, MeetingStatus, Rsvp, RsvpAnswer, Staff
 
 RSVP_HORIZON = timedelta(days=10)
@@ -42,8 +41,7 @@ async def record_rsvp(
     *,
     now: datetime,
 ) -> None:
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Rsvp).values(
+    statement = upsert_insert(session.bind.dialect.name)(Rsvp).values(
         meeting_id=meeting_id, kpm_id=kpm_id, answer=answer, reason=reason, answered_at=now
     )
     await session.execute(

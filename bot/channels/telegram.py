@@ -127,6 +127,11 @@ def _address(chat_id: int) -> str:
     return f"{CHANNEL}:{chat_id}"
 
 
+def _chat_id(address: str) -> int:
+    """The chat of an address made by :func:`_address`."""
+    return int(address.split(":", 1)[1])
+
+
 def _is_group(chat_type: str) -> bool:
     return chat_type in (ChatType.GROUP, ChatType.SUPERGROUP)
 
@@ -360,7 +365,7 @@ class TelegramChannel:
                 await answering
         if outcome.queued:
             return
-        chat_id = int(message.address.split(":", 1)[1])
+        chat_id = _chat_id(message.address)
         origin = None
         if message.origin_ref is not None:
             origin = Origin(int(message.origin_ref), message.origin_text)
@@ -484,7 +489,7 @@ class TelegramChannel:
         if message is not None and not isinstance(error, RetryAfter):
             try:
                 await self.application.bot.send_message(
-                    chat_id=int(message.address.split(":", 1)[1]), text=self._error_text
+                    chat_id=_chat_id(message.address), text=self._error_text
                 )
             except TelegramError:
                 log.warning("could not tell the user about the failure")
@@ -493,7 +498,7 @@ class TelegramChannel:
         """For the outbox dispatcher: one attempt at a queued message (it owns retries).
         A reply is drawn as in a conversation (buttons, a list edited in place, media);
         a ``file_id`` sends that stored file with the text as its caption."""
-        chat_id = int(message.address.split(":", 1)[1])
+        chat_id = _chat_id(message.address)
         payload = message.payload
         reply = reply_of(payload, payload_text(payload, self._translator))
         if payload.get("file_id") is not None:

@@ -42,7 +42,7 @@ from models.outbox import (
     BUSINESS_INITIATED_KINDS,
     Attempt,
     Claimed,
-    finish,
+    finish_all,
     new_message,
     record_status,
 )
@@ -416,18 +416,15 @@ class TwilioChannel:
                 result.error_code,
             )
         async with self._sessions.begin() as session:
-            await finish(
-                session,
-                Attempt(
-                    row.id,
-                    result.status,
-                    result.provider_id,
-                    result.error_code,
-                    result.error,
-                    attempts=attempts,
-                ),
-                now=self._clock.now(),
+            attempt = Attempt(
+                row.id,
+                result.status,
+                result.provider_id,
+                result.error_code,
+                result.error,
+                attempts=attempts,
             )
+            await finish_all(session, [attempt], now=self._clock.now())
         row.status, row.provider_id, row.attempts = result.status, result.provider_id, attempts
         row.error_code, row.error = result.error_code, result.error
 
@@ -443,14 +440,13 @@ class TwilioChannel:
                 )
             log.warning("file not sent: media URLs need twilio.public_base_url")
             payload = {"text": self._t("file.unavailable")}  # say so, in the file's place
+        body = payload_text(payload, self._t)
         if payload.get("file_id") is not None and self._media is not None:
-            url = self._media.url(int(message.payload["file_id"]), now=self._clock.now())
+            url = self._media.url(int(payload["file_id"]), now=self._clock.now())
             media_urls.append(url)
             # Outside the 24-hour window: a media template whose URL is the public base
             # URL followed by {{1}} (the signed path), with the caption as {{2}}.
-            caption = payload_text(message.payload, self._t)
-            variables = {"1": url.removeprefix(self._media.base_url + "/"), "2": caption}
-        body = payload_text(payload, self._t)
+            variables = {"1": url.removeprefix(self._media.base_url + "/"), "2": body}
         if message.kind == REPLY_KIND:  # a conversation's reply: options as a numbered list
             reply = reply_of(payload, body)
             body = render(reply, self._t)
