@@ -69,7 +69,7 @@ from handlers.messages import IncomingMessage, Reply
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
 from models.clock import SystemClock
-from models.db import create_engine, session_factory
+from models.db import create_engine, dispose, session_factory
 from models.komponen import KomponenCatalog
 from models.migrate import upgrade
 from models.regions import RegionIndex
@@ -500,7 +500,7 @@ async def bench_database(
         with FailureTally() as tally:
             return await _bench(label, database, options, catalog, tally)
     finally:
-        await database.dispose()
+        await dispose(database)
 
 
 async def _bench(
@@ -647,7 +647,7 @@ async def _admin(server_url: str, statement: str) -> None:
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
             await connection.execute(text(statement))
     finally:
-        await engine.dispose()
+        await dispose(engine)
 
 
 async def bench_postgresql(

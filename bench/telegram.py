@@ -63,7 +63,7 @@ from handlers.messages import IncomingMessage  # noqa: E402
 from handlers.registry import COMMANDS, FLOWS  # noqa: E402
 from handlers.settings import EngineSettings  # noqa: E402
 from models.clock import SystemClock  # noqa: E402
-from models.db import create_engine, session_factory  # noqa: E402
+from models.db import create_engine, dispose, session_factory  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
 from models.tables import Channel, ChannelIdentity, Outbox, Staff  # noqa: E402
 from scheduler.dispatcher import Dispatcher  # noqa: E402
@@ -354,7 +354,7 @@ async def run(chats: int, passes: int, rounds: int) -> dict[str, Any]:
                         replies,
                     )
                 )
-        await db.dispose()
+        await dispose(db)
 
     def median(values: list[float]) -> float:
         return statistics.median(values)

@@ -53,7 +53,7 @@ from handlers.messages import IncomingMessage  # noqa: E402
 from handlers.registry import COMMANDS, FLOWS  # noqa: E402
 from handlers.settings import EngineSettings  # noqa: E402
 from models.clock import SystemClock  # noqa: E402
-from models.db import create_engine, session_factory  # noqa: E402
+from models.db import create_engine, dispose, session_factory  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
 from models.tables import Channel, ChannelIdentity, Staff  # noqa: E402
 from tests.fakes.twilio_api import (  # noqa: E402
@@ -150,7 +150,7 @@ async def run(chats: int, passes: int) -> dict[str, Any]:
                 drained = time.perf_counter() - started
                 await channel.stop()
             sent = len(fake.messages)
-        await db.dispose()
+        await dispose(db)
     engine_ms = statistics.mean(base) * 1000
     return {
         "requests": len(requests),

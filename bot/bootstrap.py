@@ -15,7 +15,7 @@ from handlers.i18n import Translator
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
 from models.clock import Clock, SystemClock
-from models.db import create_engine, read_only_factory, session_factory
+from models.db import create_engine, dispose, read_only_factory, session_factory
 from models.komponen import KomponenCatalog
 from models.report_files import load_file
 from models.tables import Channel
@@ -34,7 +34,7 @@ class App:
     clock: Clock = field(default_factory=SystemClock)
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        await dispose(self.engine)
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> App:

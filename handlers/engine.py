@@ -35,7 +35,7 @@ from models.conversations import (
     load_state,
     save_state,
 )
-from models.db import READ_ONLY, transaction
+from models.db import READ_ONLY, held_connections
 from models.optout import opt_in, opt_out
 from models.staff import RedeemProblem, redeem_invite
 
@@ -80,6 +80,7 @@ class Engine:
         queued_channels: Iterable[str] = (),
     ) -> None:
         self._sessions = sessions
+        self._held = held_connections(sessions)  # the step's connection, kept for the next
         self._settings = settings
         self._clock = clock
         self._flows = {flow.name: flow for flow in flows}
@@ -140,6 +141,9 @@ class Engine:
 
     async def _run_later(self, outcome: Outcome) -> Outcome:
         """Replace each deferred reply by what it produces, read after the commit."""
+        # Its read-only session comes from the pool, which on SQLite has one connection:
+        # the one just kept for the next step goes back first.
+        await self._held.release()
         replies: list[Reply] = []
         async with self._sessions() as session:
             await session.connection(execution_options=READ_ONLY)
@@ -151,7 +155,7 @@ class Engine:
         """The step and, for the queued channels, its replies: one transaction (replies
         still to be made after the commit are queued when they are made)."""
         now = self._clock.now()
-        async with transaction(self._sessions) as session:
+        async with self._held.transaction(self._sessions) as session:
             outcome = await self._produce(session, message, now)
             if any(reply.later for reply in outcome.replies):
                 return outcome
@@ -161,7 +165,7 @@ class Engine:
         """Queue replies made after the step's transaction, in a transaction of their own."""
         if message.channel not in self._queued_channels or not outcome.replies:
             return outcome
-        async with transaction(self._sessions) as session:
+        async with self._held.transaction(self._sessions) as session:
             return await self._queue(session, message, outcome, self._clock.now())
 
     async def _queue(

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from handlers.i18n import Translator
 from handlers.messages import Media
 from models.clock import FixedClock
-from models.db import create_engine
+from models.db import create_engine, release_held
 from models.staff import create_invite
 from models.tables import Attendance, ChannelIdentity, Conversation, InboundMessage, Staff
 from tests.world import NOW, Chat, build_world, make_engine
@@ -299,7 +299,8 @@ async def test_a_message_on_a_dropped_database_connection_is_handled_on_a_new_on
     clock = FixedClock(NOW)
     chat = Chat(make_engine(sessions, clock), clock, "console:ani")
     await chat.send("/bantuan")
-    async with engine.connect() as connection:  # the pooled connection, idle again
+    await release_held(engine)  # the step's connection back in the pool, idle
+    async with engine.connect() as connection:  # that pooled connection
         pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
     other = create_engine(engine.url.render_as_string(hide_password=False))
     try:

@@ -1,15 +1,16 @@
 """The chat step's transaction: committed on success, rolled back on failure or
-cancellation, and its connection back in the pool every time."""
+cancellation; its connection kept for the next step only after a commit, and back in the
+pool once idle, after a while under continuous load, and at once after a failure."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from models.db import transaction
+from models.db import HeldConnections, dispose, held_connections, transaction
 from models.tables import Channel, ChannelIdentity
 
 
@@ -33,6 +34,7 @@ async def test_commits_rolls_back_and_returns_the_connection(
             raise RuntimeError("boom")
     assert await _addresses(sessions) == before + 1
     assert engine.sync_engine.pool.checkedout() == 0
+    assert held_connections(sessions).idle == 0
 
 
 async def test_a_cancelled_step_writes_nothing_and_frees_its_connection(
@@ -55,3 +57,104 @@ async def test_a_cancelled_step_writes_nothing_and_frees_its_connection(
         await task
     assert engine.sync_engine.pool.checkedout() == 0
     assert await _addresses(sessions) == before
+
+
+def _checkouts(engine: AsyncEngine) -> list[object]:
+    """The DBAPI connections handed out by the pool, in order."""
+    seen: list[object] = []
+
+    def on_checkout(dbapi_connection: object, *_: object) -> None:
+        seen.append(dbapi_connection)
+
+    event.listen(engine.sync_engine.pool, "checkout", on_checkout)
+    return seen
+
+
+async def _steps(sessions: async_sessionmaker[AsyncSession], held: HeldConnections, n: int) -> None:
+    for _ in range(n):
+        async with held.transaction(sessions) as session:
+            await session.execute(select(1))
+
+
+async def test_a_committed_steps_connection_is_kept_for_the_next_then_returned_when_idle(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    checkouts = _checkouts(engine)
+    held = HeldConnections(engine, linger_s=0.05, hold_s=60)
+    await _steps(sessions, held, 5)
+    assert len(checkouts) == 1  # one checkout served the five steps
+    assert held.idle == 1 and engine.sync_engine.pool.checkedout() == 1
+    await asyncio.sleep(0.2)  # idle for longer than the linger time: back in the pool
+    assert held.idle == 0 and engine.sync_engine.pool.checkedout() == 0
+    await _steps(sessions, held, 1)
+    assert len(checkouts) == 2
+    await held.release()
+
+
+async def test_under_continuous_load_the_pool_gets_its_connection_back(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Steps one after another never leave it idle; it still goes back after hold_s,
+    so that another user of the pool (on SQLite the pool has one) is served meanwhile."""
+    held = HeldConnections(engine, linger_s=60, hold_s=0.02)
+    stepping = True
+
+    async def steps() -> int:
+        done = 0
+        while stepping:
+            await _steps(sessions, held, 1)
+            done += 1
+            await asyncio.sleep(0.001)
+        return done
+
+    task = asyncio.create_task(steps())
+    await asyncio.sleep(0.01)
+    # Another user of the pool gets a connection while the steps keep coming.
+    async with sessions() as session:
+        assert await session.scalar(select(1)) == 1
+    assert not task.done()
+    stepping = False
+    assert await task > 0
+    await held.release()
+    assert engine.sync_engine.pool.checkedout() == 0
+
+
+async def test_a_failed_step_hands_nothing_on_and_an_invalidated_connection_is_replaced(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    checkouts = _checkouts(engine)
+    held = HeldConnections(engine, linger_s=60, hold_s=60)
+    await _steps(sessions, held, 1)
+    with pytest.raises(RuntimeError):
+        async with held.transaction(sessions) as session:
+            await session.execute(select(1))
+            raise RuntimeError("the step failed")
+    assert held.idle == 0 and engine.sync_engine.pool.checkedout() == 0
+
+    await _steps(sessions, held, 1)
+    assert held.idle == 1
+    with pytest.raises(RuntimeError):
+        async with held.transaction(sessions) as session:
+            connection = await session.connection()
+            await connection.invalidate()  # as when the server dropped it mid-step
+            raise RuntimeError("connection lost")
+    assert held.idle == 0
+    await _steps(sessions, held, 1)  # a working connection again
+    assert checkouts[-1] is not checkouts[0]
+    await held.release()
+
+
+async def test_the_chat_engines_transaction_keeps_its_connection_until_disposed(
+    db_url: str,
+) -> None:
+    from models.db import create_engine, session_factory
+
+    engine = create_engine(db_url)
+    sessions = session_factory(engine)
+    async with transaction(sessions) as session:
+        await session.execute(select(1))
+    assert held_connections(sessions).idle == 1
+    assert held_connections(session_factory(engine)) is held_connections(sessions)
+    await dispose(engine)
+    assert held_connections(sessions).idle == 0
+    assert engine.sync_engine.pool.checkedout() == 0
