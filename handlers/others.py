@@ -30,13 +30,13 @@ async def not_staff_reply(
     t: Translator,
 ) -> Reply:
     """A KPM, or someone unknown: a KPM may link by sharing their own contact."""
-    if identity.kpm is not None:
-        return await kpm_reply(session, identity.kpm, message, now=now, t=t)
+    if identity.kpm_id is not None:
+        return await kpm_reply(session, identity.kpm_id, message, now=now, t=t)
     phone = phone_of(message.address)
     if phone and await link_kpm_by_phone(session, message.address, phone, now=now):
         linked = await identify(session, message.address, now)  # a KPM's roster number
-        assert linked.kpm is not None
-        return await kpm_reply(session, linked.kpm, message, now=now, t=t)
+        assert linked.kpm_id is not None
+        return await kpm_reply(session, linked.kpm_id, message, now=now, t=t)
     if message.contact_phone:
         try:
             phone = normalize_phone(message.contact_phone)

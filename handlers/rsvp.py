@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Reply
 from models.rsvp import add_reason, pending_meeting, record_rsvp
-from models.tables import Kpm, RsvpAnswer
+from models.tables import RsvpAnswer
 
 _YES = re.compile(r"^(1|hadir|ya|iya|insya ?allah( hadir)?|bisa|datang)\b[\s.!]*$", re.I)
 _NO = re.compile(r"^(2|tidak bisa|tidak|tdk|ga bisa|gak bisa|enggak|berhalangan)\b[\s,.:;-]*", re.I)
@@ -31,19 +31,19 @@ def parse_answer(written: str) -> tuple[RsvpAnswer, str | None] | None:
 
 
 async def kpm_reply(
-    session: AsyncSession, kpm: Kpm, message: IncomingMessage, *, now: datetime, t: Translator
+    session: AsyncSession, kpm_id: int, message: IncomingMessage, *, now: datetime, t: Translator
 ) -> Reply:
-    meeting = await pending_meeting(session, kpm.id, now)
+    meeting = await pending_meeting(session, kpm_id, now)
     written = (message.choice or message.text).strip()
     answer = parse_answer(written) if written else None
     if meeting is None:
         return Reply(t("rsvp.no_meeting") if answer else t("kpm.hello"))
     if answer is not None:
         choice, reason = answer
-        await record_rsvp(session, meeting.id, kpm.id, choice, reason, now=now)
+        await record_rsvp(session, meeting.id, kpm_id, choice, reason, now=now)
         if choice is RsvpAnswer.HADIR:
             return Reply(t("rsvp.coming"))
         return Reply(t("rsvp.declined_with_reason" if reason else "rsvp.declined"))
-    if written and await add_reason(session, meeting.id, kpm.id, written[:MAX_REASON]):
+    if written and await add_reason(session, meeting.id, kpm_id, written[:MAX_REASON]):
         return Reply(t("rsvp.reason_saved"))
     return Reply(t("rsvp.how"))
