@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -128,15 +129,17 @@ class HeldConnections:
     A pool checkout and check-in, with the ``Connection`` SQLAlchemy builds around them,
     cost a chat step 12-18% of its CPU (measured: 0.35 ms of 3.0 on PostgreSQL, 0.25 of
     2.1 on SQLite, on a slow machine). Under load the next step comes within a few
-    milliseconds, so a connection that has just committed is kept for it instead:
+    milliseconds, so a connection that has just committed is handed to it instead:
 
-    - it goes back to the pool once idle for ``linger_s`` (a quiet server holds nothing),
-      and after ``hold_s`` out of the pool at the latest, so that everyone else waiting
-      in the pool (the dispatcher, the sweeps; on SQLite the pool has one connection)
-      gets a turn under continuous load;
-    - at most as many are kept as the pool's size, and none for pools that do not queue;
+    - at most as many connections as the pool's size serve chat steps; a step that finds
+      them all busy waits here, first come first served, and is handed the next one freed;
+    - a connection nobody waits for goes back to the pool once idle for ``linger_s`` (a
+      quiet server holds nothing), and any of them after ``hold_s`` out of the pool, so
+      that whoever else waits in the pool (the dispatcher, the sweeps; on SQLite the pool
+      has one connection) gets a turn under continuous load;
     - a step that failed or was cancelled never hands its connection on: it goes back to
-      the pool, which discards it when it was invalidated.
+      the pool, which discards it when it was invalidated;
+    - pools that do not queue (SQLite in memory) are used as they are.
     """
 
     def __init__(self, engine: AsyncEngine, *, linger_s: float = 0.005, hold_s: float = 0.1):
@@ -144,7 +147,9 @@ class HeldConnections:
         self._keep = pool.size() if isinstance(pool, QueuePool) else 0
         self._linger_s = linger_s
         self._hold_s = hold_s
+        self._out = 0  # connections out of the pool for chat steps, or reserved for one
         self._idle: list[_Held] = []  # the most recently used last
+        self._waiting: deque[asyncio.Future[_Held | None]] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -152,11 +157,15 @@ class HeldConnections:
     def idle(self) -> int:
         return len(self._idle)
 
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
     @asynccontextmanager
     async def transaction(
         self, sessions: async_sessionmaker[AsyncSession]
     ) -> AsyncIterator[AsyncSession]:
-        held = self._idle.pop() if self._idle else await self._checkout(sessions.kw["bind"])
+        held = await self._acquire(sessions.kw["bind"])
         committed = False
         try:
             # The transaction is the connection's, begun and ended here; the session joins
@@ -172,34 +181,69 @@ class HeldConnections:
                 await session.close()  # the session's; the connection is not closed here
         finally:
             if committed:
-                self._keep_or_return(held)
+                self._hand_on(held)
             else:  # back to the pool even when this task is cancelled while it goes
-                await asyncio.shield(self._return(held))
+                await asyncio.shield(self._to_pool(held))
 
-    async def _checkout(self, engine: AsyncEngine) -> _Held:
-        connection = await engine.connect()
+    async def _acquire(self, engine: AsyncEngine) -> _Held:
+        if self._idle:
+            return self._idle.pop()
+        if self._keep and self._out >= self._keep:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            try:
+                handed = await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():  # handed over as it was cancelled
+                    self._pass_on(waiter.result())
+                else:
+                    self._waiting.remove(waiter)
+                raise
+            if handed is not None:
+                return handed
+        elif self._keep:
+            self._out += 1
+        # A place is reserved for this step: it takes a connection from the pool.
+        try:
+            connection = await engine.connect()
+        except BaseException:
+            if self._keep:
+                self._pass_on(None)
+            raise
         return _Held(connection, since=asyncio.get_running_loop().time())
 
-    def _keep_or_return(self, held: _Held) -> None:
-        """No await: nothing can interrupt a committed step's hand-over."""
+    def _pass_on(self, handed: _Held | None) -> None:
+        """A connection (or a reserved place, None) that its waiter cannot use."""
+        if handed is not None:
+            self._hand_on(handed)
+            return
+        if self._waiting:
+            self._waiting.popleft().set_result(None)
+        else:
+            self._out -= 1
+
+    def _hand_on(self, held: _Held) -> None:
+        """After a commit; no await, so that nothing can interrupt it."""
         loop = asyncio.get_running_loop()
         now = loop.time()
-        if (
-            len(self._idle) < self._keep
-            and now - held.since < self._hold_s
-            and not held.connection.invalidated
-        ):
+        if not self._keep or now - held.since >= self._hold_s or held.connection.invalidated:
+            self._to_pool(held)
+        elif self._waiting:
+            self._waiting.popleft().set_result(held)
+        else:
             held.idle_since = now
             self._idle.append(held)
             if self._timer is None:
                 self._timer = loop.call_later(self._linger_s, self._expire)
-        else:
-            self._return(held)
 
-    def _return(self, held: _Held) -> asyncio.Task[None]:
+    def _to_pool(self, held: _Held) -> asyncio.Task[None]:
+        """Back to the pool; a step waiting here gets the place and queues in the pool
+        behind whoever else waits there."""
         task = asyncio.get_running_loop().create_task(held.connection.close())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
+        if self._keep:
+            self._pass_on(None)
         return task
 
     def _expire(self) -> None:
@@ -207,18 +251,18 @@ class HeldConnections:
         loop = asyncio.get_running_loop()
         now = loop.time()
         while self._idle and now - self._idle[0].idle_since >= self._linger_s:
-            self._return(self._idle.pop(0))
+            self._to_pool(self._idle.pop(0))
         if self._idle:
             wait = self._linger_s - (now - self._idle[0].idle_since)
             self._timer = loop.call_later(max(wait, 0.0), self._expire)
 
     async def release(self) -> None:
-        """Return every kept connection to the pool now."""
+        """Return every idle connection to the pool now."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         while self._idle:
-            self._return(self._idle.pop())
+            self._to_pool(self._idle.pop())
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
 

@@ -158,3 +158,56 @@ async def test_the_chat_engines_transaction_keeps_its_connection_until_disposed(
     await dispose(engine)
     assert held_connections(sessions).idle == 0
     assert engine.sync_engine.pool.checkedout() == 0
+
+
+async def test_steps_that_find_every_kept_connection_busy_are_served_in_turn(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """More steps at once than connections kept: they wait here and are handed the
+    connection in the order they came, without going through the pool each time."""
+    checkouts = _checkouts(engine)
+    held = HeldConnections(engine, linger_s=60, hold_s=60)
+    keep = engine.sync_engine.pool.size()
+    began: list[int] = []
+
+    async def step(number: int) -> int:
+        async with held.transaction(sessions) as session:
+            began.append(number)
+            await session.execute(select(1))
+            await asyncio.sleep(0.001)  # the step waits for something: others queue
+        return number
+
+    steps = 3 * keep + 5
+    assert await asyncio.gather(*(step(number) for number in range(steps))) == list(range(steps))
+    # The first ``keep`` open connections of their own (in any order: opening one takes
+    # its own time); the rest waited and were handed one, first come, first served.
+    assert [number for number in began if number >= keep] == list(range(keep, steps))
+    assert len(checkouts) == keep and held.waiting == 0
+    await held.release()
+    assert engine.sync_engine.pool.checkedout() == 0
+
+
+async def test_a_waiting_step_that_is_cancelled_passes_its_turn_on(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    held = HeldConnections(engine, linger_s=60, hold_s=60)
+    keep = engine.sync_engine.pool.size()
+    release = asyncio.Event()
+
+    async def step() -> None:
+        async with held.transaction(sessions) as session:
+            await session.execute(select(1))
+            await release.wait()
+
+    busy = [asyncio.create_task(step()) for _ in range(keep)]
+    waiting = [asyncio.create_task(step()) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    assert held.waiting == 2
+    waiting[0].cancel()
+    release.set()
+    await asyncio.gather(*busy, waiting[1])
+    with pytest.raises(asyncio.CancelledError):
+        await waiting[0]
+    assert held.waiting == 0
+    await held.release()
+    assert engine.sync_engine.pool.checkedout() == 0
