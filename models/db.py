@@ -183,6 +183,9 @@ class HeldConnections:
             if committed:
                 self._hand_on(held)
             else:  # back to the pool even when this task is cancelled while it goes
+                if held.connection.invalidated:  # the server went away: so did the others
+                    while self._idle:
+                        self._to_pool(self._idle.pop())
                 await asyncio.shield(self._to_pool(held))
 
     async def _acquire(self, engine: AsyncEngine) -> _Held:
