@@ -15,7 +15,7 @@ from sqlalchemy.orm import aliased
 
 from models.audit import audit
 from models.regions import kelompok_timezones
-from models.statements import compiled_once, upsert_insert
+from models.statements import as_core, compiled_once, upsert_insert
 from models.tables import (
     Attendance,
     AttendanceMark,
@@ -175,7 +175,7 @@ async def meetings_near(
 
 @cache
 def _meetings_near(limit: int) -> Select[tuple[int, date, MeetingStatus, int | None, bool]]:
-    return (
+    return as_core(
         _meeting_rows()
         .where(
             Meeting.kelompok_id == bindparam("kelompok_id"),
@@ -188,8 +188,10 @@ def _meetings_near(limit: int) -> Select[tuple[int, date, MeetingStatus, int | N
 
 @cache
 def _meeting_of_group() -> Select[tuple[int, date, MeetingStatus, int | None, bool]]:
-    return _meeting_rows().where(
-        Meeting.id == bindparam("meeting_id"), Meeting.kelompok_id == bindparam("kelompok_id")
+    return as_core(
+        _meeting_rows().where(
+            Meeting.id == bindparam("meeting_id"), Meeting.kelompok_id == bindparam("kelompok_id")
+        )
     )
 
 
@@ -220,7 +222,7 @@ async def meeting_on(session: AsyncSession, kelompok_id: int, day: date) -> Meet
 
 @cache
 def _last_sesi() -> Select[tuple[int | None]]:
-    return (
+    return as_core(
         select(Meeting.sesi)
         .where(
             Meeting.kelompok_id == bindparam("kelompok_id"),
@@ -238,8 +240,10 @@ async def last_sesi(session: AsyncSession, kelompok_id: int) -> int | None:
 
 @cache
 def _members_of() -> Select[tuple[int, str]]:
-    return select(Kpm.id, Kpm.nama_pengurus).where(
-        Kpm.kelompok_id == bindparam("kelompok_id"), Kpm.status == KpmStatus.AKTIF
+    return as_core(
+        select(Kpm.id, Kpm.nama_pengurus).where(
+            Kpm.kelompok_id == bindparam("kelompok_id"), Kpm.status == KpmStatus.AKTIF
+        )
     )
 
 
@@ -254,8 +258,10 @@ async def members_of(session: AsyncSession, kelompok_id: int) -> list[tuple[int,
 
 @cache
 def _saved_marks() -> Select[tuple[int, AttendanceMark]]:
-    return select(Attendance.kpm_id, Attendance.mark).where(
-        Attendance.meeting_id == bindparam("meeting_id")
+    return as_core(
+        select(Attendance.kpm_id, Attendance.mark).where(
+            Attendance.meeting_id == bindparam("meeting_id")
+        )
     )
 
 

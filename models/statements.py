@@ -13,9 +13,12 @@ from __future__ import annotations
 from typing import Any, TypeVar
 from uuid import uuid4
 
+from sqlalchemy import Select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.cache_key import CacheKey
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.util import immutabledict
 
 S = TypeVar("S", bound=Executable)
 
@@ -43,3 +46,22 @@ def compiled_once(statement: S) -> S:
 
 def _refuse_derivation() -> Any:
     raise TypeError("a statement compiled once is final: build a new one to change it")
+
+
+def as_core(statement: Select[Any]) -> Select[Any]:
+    """Run a statement of mapped column attributes (``select(Kpm.id, Kpm.name)``) as the
+    Core statement it compiles to.
+
+    A statement naming ORM attributes carries SQLAlchemy's ORM plugin, so every execution
+    goes through the ORM's compile state and loading machinery even when it returns plain
+    columns: 530k instructions against 240k for the same row in Core (the identity query,
+    measured with callgrind). Our mapped attributes are plain table columns, so the SQL
+    and the types are the same either way. Not for statements that load entities
+    (``select(Kpm)``): those need the ORM.
+    """
+    if not all(isinstance(column, ColumnElement) for column in statement._raw_columns):
+        raise TypeError("a statement that loads entities needs the ORM")
+    if statement._propagate_attrs.get("compile_state_plugin") not in (None, "orm"):
+        raise TypeError("a statement of another compile-state plugin")
+    statement._propagate_attrs = immutabledict()
+    return statement

@@ -78,3 +78,30 @@ def test_a_statement_compiled_once_cannot_be_derived() -> None:
         statement.returning(InboundMessage.id)
     with pytest.raises(TypeError, match="compiled once"):
         statement.values(external_id="x")
+
+
+async def test_a_select_of_mapped_columns_run_as_core_gives_the_same_rows(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Same rows, same Python types (enums, aware datetimes), without the ORM's loading."""
+    from models.statements import as_core
+
+    async with sessions.begin() as session:
+        for external_id in ("x", "y"):
+            await first_delivery(session, Channel.WHATSAPP, external_id, NOW)
+
+    def query():  # type: ignore[no-untyped-def]
+        return select(
+            InboundMessage.channel, InboundMessage.external_id, InboundMessage.received_at
+        ).order_by(InboundMessage.external_id)
+
+    core = as_core(query())
+    assert "compile_state_plugin" not in core._propagate_attrs
+    async with sessions() as session:
+        orm_rows = [tuple(row) for row in await session.execute(query())]
+        core_rows = [tuple(row) for row in await session.execute(core)]
+    assert core_rows == orm_rows == [(Channel.WHATSAPP, "x", NOW), (Channel.WHATSAPP, "y", NOW)]
+    assert isinstance(core_rows[0][0], Channel)
+
+    with pytest.raises(TypeError, match="entities"):
+        as_core(select(InboundMessage))
