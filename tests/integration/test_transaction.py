@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from models.db import HeldConnections, dispose, held_connections, transaction
+from models.db import HeldConnections, dispose, held_connections
 from models.tables import Channel, ChannelIdentity
 
 
@@ -23,12 +23,12 @@ async def test_commits_rolls_back_and_returns_the_connection(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     before = await _addresses(sessions)
-    async with transaction(sessions) as session:
+    async with held_connections(sessions).transaction(sessions) as session:
         session.add(ChannelIdentity(address="telegram:1", channel=Channel.TELEGRAM))
     assert await _addresses(sessions) == before + 1
 
     with pytest.raises(RuntimeError, match="boom"):
-        async with transaction(sessions) as session:
+        async with held_connections(sessions).transaction(sessions) as session:
             session.add(ChannelIdentity(address="telegram:2", channel=Channel.TELEGRAM))
             await session.flush()
             raise RuntimeError("boom")
@@ -44,7 +44,7 @@ async def test_a_cancelled_step_writes_nothing_and_frees_its_connection(
     inside = asyncio.Event()
 
     async def step() -> None:
-        async with transaction(sessions) as session:
+        async with held_connections(sessions).transaction(sessions) as session:
             session.add(ChannelIdentity(address="telegram:3", channel=Channel.TELEGRAM))
             await session.flush()
             inside.set()
@@ -156,7 +156,7 @@ async def test_the_chat_engines_transaction_keeps_its_connection_until_disposed(
 
     engine = create_engine(db_url)
     sessions = session_factory(engine)
-    async with transaction(sessions) as session:
+    async with held_connections(sessions).transaction(sessions) as session:
         await session.execute(select(1))
     assert held_connections(sessions).idle == 1
     assert held_connections(session_factory(engine)) is held_connections(sessions)
@@ -208,8 +208,10 @@ async def test_a_waiting_step_that_is_cancelled_passes_its_turn_on(
     waiting = [asyncio.create_task(step()) for _ in range(2)]
     await asyncio.sleep(0.05)
     assert held.waiting == 2
-    waiting[0].cancel()
+    # Freed and cancelled in the same turn of the loop: the busy steps hand their
+    # connections on before the cancelled step has run to leave the queue.
     release.set()
+    waiting[0].cancel()
     await asyncio.gather(*busy, waiting[1])
     with pytest.raises(asyncio.CancelledError):
         await waiting[0]
