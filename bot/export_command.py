@@ -84,7 +84,7 @@ async def export(
         Path(temp_name).unlink(missing_ok=True)  # noqa: ASYNC240 (clean-up, once)
         raise
     async with app.sessions.begin() as session:
-        audit(
+        await audit(
             session,
             actor="cli",
             action=f"export.{kind.value}",

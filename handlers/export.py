@@ -68,7 +68,7 @@ async def pick_period(message: IncomingMessage, ctx: Ctx) -> StepResult:
         scope=kelompok_scope(ctx.staff),
         default_timezone=ctx.settings.default_timezone,
     )
-    audit(
+    await audit(
         ctx.session,
         actor="staff",
         actor_staff_id=ctx.staff.id,

@@ -372,7 +372,7 @@ async def save_attendance(
             )
         )
     action = "attendance.update" if saved_before else "attendance.record"
-    audit(
+    await audit(
         session,
         actor="staff",
         actor_staff_id=staff.id,

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from sqlalchemy import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.tables import AuditLog
 
 
-def audit(
+@cache
+def _insert_audit() -> Insert:
+    return insert(AuditLog.__table__)
+
+
+async def audit(
     session: AsyncSession,
     *,
     action: str,
@@ -19,14 +26,20 @@ def audit(
     actor_staff_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Add an audit row to the session; it commits with the change it records."""
-    session.add(
-        AuditLog(
-            actor=actor,
-            actor_staff_id=actor_staff_id,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            detail=detail,
-        )
+    """Write an audit row in the session's transaction: it commits with the change it
+    records, or not at all.
+
+    A Core insert run at once, not an ``AuditLog`` added to the session: the session's
+    flush at commit (its unit of work for one object) cost about 0.1 ms of CPU more, and
+    saving attendance, which every pass of the chat bench ends with, audits each time."""
+    await session.execute(
+        _insert_audit(),
+        {
+            "actor": actor,
+            "actor_staff_id": actor_staff_id,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "detail": detail,
+        },
     )

@@ -78,7 +78,7 @@ async def open_case(session: AsyncSession, staff: Staff, new: NewCase, *, now: d
                 case_id=case.id, media_ref=ref, content_type=content_type, created_by_id=staff.id
             )
         )
-    audit(
+    await audit(
         session,
         actor="staff",
         actor_staff_id=staff.id,
@@ -149,7 +149,7 @@ async def update_case(
     session.add(
         CaseUpdate(case_id=case.id, staff_id=staff.id, status=status, note=note, created_at=now)
     )
-    audit(
+    await audit(
         session,
         actor="staff",
         actor_staff_id=staff.id,
@@ -202,7 +202,7 @@ async def mark_escalated(
     case = await session.get(CaseNote, case_id)
     assert case is not None
     case.escalated_to_id, case.escalated_at = staff_id, now
-    audit(
+    await audit(
         session,
         actor="system",
         action="case.escalate",

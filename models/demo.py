@@ -105,8 +105,10 @@ async def seed_demo(
         seeded = not await has_demo_data(session)
         if seeded:
             counts = await _Builder(session, catalog, today, seed).build()
-            audit(session, actor="cli", action="demo.seed", entity="demo", entity_id=None,
-                  detail=counts)
+            await audit(
+                session, actor="cli", action="demo.seed", entity="demo", entity_id=None,
+                detail=counts,
+            )
         summary = await demo_summary(session, today=today)
     return replace(summary, seeded=seeded)
 

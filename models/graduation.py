@@ -146,7 +146,7 @@ async def save_assessment(
     )
     session.add(assessment)
     await session.flush()
-    audit(
+    await audit(
         session,
         actor="staff",
         actor_staff_id=staff.id,

@@ -56,7 +56,7 @@ async def link_group_chat(
     kelompok = await group_in_scope(session, staff, link.kelompok_id)
     kelompok.group_chat_address = address
     link.used_at = now
-    audit(
+    await audit(
         session,
         actor="staff",
         actor_staff_id=staff.id,

@@ -171,7 +171,7 @@ async def link_kpm_by_phone(
     identity.kpm_id, identity.staff_id, identity.linked_at = kpm_id, None, now
     identity.last_inbound_at = now  # linking always happens on a message from them
     await session.flush()
-    audit(
+    await audit(
         session,
         actor="kpm",
         action="identity.link_kpm",

@@ -48,7 +48,7 @@ async def opt_out(session: AsyncSession, address: str, *, now: datetime) -> bool
             .values(opted_out_at=now)
         )
     await session.flush()
-    audit(
+    await audit(
         session,
         actor="system",
         action="optout.stop",
@@ -71,7 +71,7 @@ async def opt_in(session: AsyncSession, address: str, *, now: datetime) -> bool:
         await session.execute(
             update(Kpm).where(Kpm.phone == phone).values(opted_out_at=None, consent_at=now)
         )
-    audit(
+    await audit(
         session,
         actor="system",
         action="optout.start",

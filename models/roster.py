@@ -522,10 +522,18 @@ async def import_roster(
                 await writer.finish()
                 written = not dry_run and not (strict and rejected)
                 if written:
-                    audit(session, actor="cli", action="roster.import", entity="import",
-                          entity_id=None, detail={"rows_read": rows_read,
-                                                  "rejected": len(rejected),
-                                                  **asdict(writer.counts)})
+                    await audit(
+                        session,
+                        actor="cli",
+                        action="roster.import",
+                        entity="import",
+                        entity_id=None,
+                        detail={
+                            "rows_read": rows_read,
+                            "rejected": len(rejected),
+                            **asdict(writer.counts),
+                        },
+                    )
                     await session.commit()
                 else:
                     await session.rollback()

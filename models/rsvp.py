@@ -54,7 +54,7 @@ async def record_rsvp(
             },
         )
     )
-    audit(
+    await audit(
         session,
         actor="kpm",
         action="rsvp.answer",

@@ -70,7 +70,7 @@ async def set_rule(
     kelompok.rule_time = at
     if place:
         kelompok.place = place
-    audit(
+    await audit(
         session,
         actor="staff",
         actor_staff_id=staff.id,
@@ -111,7 +111,7 @@ async def move_meeting(
         meeting.place = place
     meeting.updated_at = now
     await session.flush()
-    audit(
+    await audit(
         session,
         actor="staff",
         actor_staff_id=staff.id,

@@ -74,7 +74,7 @@ async def get_or_create_staff(
     )
     session.add(staff)
     await session.flush()
-    audit(session, actor="cli", action="staff.create", entity="staff", entity_id=staff.id)
+    await audit(session, actor="cli", action="staff.create", entity="staff", entity_id=staff.id)
     return staff, True
 
 
@@ -91,7 +91,7 @@ async def create_invite(
     )
     session.add(invite)
     await session.flush()
-    audit(
+    await audit(
         session,
         actor="cli",
         action="invite.create",
@@ -138,7 +138,7 @@ async def redeem_invite(
     identity.staff_id, identity.kpm_id, identity.linked_at = staff.id, None, now
     await session.flush()
     invite.used_at, invite.used_by_identity_id = now, identity.id
-    audit(
+    await audit(
         session,
         actor="staff",
         actor_staff_id=staff.id,
@@ -239,7 +239,7 @@ async def link_address(
         session.add(identity)
     identity.staff_id, identity.kpm_id = staff.id, None
     await session.flush()
-    audit(
+    await audit(
         session,
         actor="cli",
         action="identity.link",

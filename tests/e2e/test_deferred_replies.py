@@ -29,7 +29,7 @@ async def test_deferred_work_sees_the_committed_step_and_replaces_its_placeholde
     seen: list[int] = []
 
     async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
-        audit(
+        await audit(
             ctx.session,
             actor="staff",
             actor_staff_id=ctx.staff.id,
