@@ -114,8 +114,12 @@ async def _meeting_chosen(ctx: Ctx, meeting_id: int) -> StepResult:
 
 
 async def _ask_sesi(ctx: Ctx, current: int | None) -> StepResult:
-    last = await db.last_sesi(ctx.session, ctx.data["k"])
-    suggestion = current or (last % len(ctx.settings.sessions) + 1 if last else 1)
+    """The session recorded for this meeting is suggested, else the one after the
+    group's last (read only then: one query less for a meeting recorded before)."""
+    suggestion = current
+    if suggestion is None:
+        last = await db.last_sesi(ctx.session, ctx.data["k"])
+        suggestion = last % len(ctx.settings.sessions) + 1 if last else 1
     options = [
         Option(f"s:{s.number}", ctx.t("attendance.sesi_label", number=s.number, title=s.title))
         for s in ctx.settings.sessions

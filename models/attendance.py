@@ -103,7 +103,7 @@ def _groups(role: StaffRole, regional: bool) -> Select[Any]:
         .group_by(Meeting.kelompok_id)
         .subquery()
     )
-    return (
+    return as_core(
         select(
             Kelompok.id,
             Kelompok.name,
@@ -141,6 +141,17 @@ async def group_in_scope(session: AsyncSession, staff: Staff, kelompok_id: int) 
     if kelompok is None:
         raise OutOfScope(f"kelompok {kelompok_id}")
     return kelompok
+
+
+@cache
+def _group_to_save(role: StaffRole, regional: bool) -> Select[tuple[int, time | None, str | None]]:
+    """What saving attendance reads of the kelompok, in Core columns (the ORM entity of
+    :func:`group_in_scope` costs more to load than the whole query)."""
+    return as_core(
+        select(Kelompok.id, Kelompok.rule_time, Kelompok.place).where(
+            Kelompok.id == bindparam("kelompok_id"), Kelompok.id.in_(_scope_of(role, regional))
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -311,7 +322,14 @@ async def save_attendance(
 ) -> int:
     """Write a meeting's attendance in the caller's transaction: the meeting (created
     when new), one mark per member (updated when recorded before), evidence, audit."""
-    kelompok = await group_in_scope(session, staff, record.kelompok_id)
+    kelompok = (
+        await session.execute(
+            _group_to_save(*_scope_key(staff)),
+            {"kelompok_id": record.kelompok_id, **scope_params(staff)},
+        )
+    ).first()
+    if kelompok is None:
+        raise OutOfScope(f"kelompok {record.kelompok_id}")
     member_ids = {kpm_id for kpm_id, _ in await members_of(session, kelompok.id)}
     saved_before: set[int] = set()
     held = {

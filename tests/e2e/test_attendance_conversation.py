@@ -120,6 +120,7 @@ async def test_running_it_again_shows_saved_marks_and_edits_without_duplicates(s
     await chat.send("/hadir")
     await chat.send(choice=chat.option("Hari ini"))
     assert "sudah pernah dicatat" in chat.text
+    assert "(Saran: sesi 5)" in chat.text  # the session recorded for this meeting
     await chat.send("5")
     sumarni = next(t for t in chat.last[-1].toggles if "Sumarni" in t.label)
     assert not sumarni.on and "(sakit)" in sumarni.label
@@ -159,6 +160,23 @@ async def test_a_new_meeting_by_typed_date_and_a_future_date_refused(sessions) -
         meeting = await session.scalar(select(Meeting).where(Meeting.kelompok_id == world.mawar))
     assert meeting is not None and str(meeting.meeting_date) == "2026-11-21"
     assert len(await marks_of(sessions, meeting.id)) == 3
+
+
+async def test_a_new_meeting_suggests_the_session_after_the_group_s_last(sessions) -> None:
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await chat.send("/hadir")
+    await chat.send(choice=chat.option("Hari ini"))
+    assert "(Saran: sesi 1)" in chat.text  # nothing held yet
+    await chat.send("7")
+    await chat.send("semua hadir")
+    await chat.send("lewati")
+    await chat.send("simpan")
+    await chat.send("/hadir")
+    await chat.send(choice="new")
+    await chat.send("kemarin")
+    assert "(Saran: sesi 8)" in chat.text
 
 
 async def test_a_restart_mid_flow_resumes_where_the_user_was(sessions) -> None:
