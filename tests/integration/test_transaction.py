@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models.db import HeldConnections, dispose, held_connections
@@ -35,6 +36,26 @@ async def test_commits_rolls_back_and_returns_the_connection(
     assert await _addresses(sessions) == before + 1
     assert engine.sync_engine.pool.checkedout() == 0
     assert held_connections(sessions).idle == 0
+
+
+async def test_a_commit_that_fails_writes_nothing_and_frees_its_connection(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with held_connections(sessions).transaction(sessions) as session:
+        session.add(ChannelIdentity(address="telegram:5", channel=Channel.TELEGRAM))
+    before = await _addresses(sessions)
+    with pytest.raises(IntegrityError):
+        async with held_connections(sessions).transaction(sessions) as session:
+            session.add(ChannelIdentity(address="telegram:6", channel=Channel.TELEGRAM))
+            await session.execute(select(1))
+            # Flushed only at the commit: the address is taken, so the commit fails.
+            session.add(ChannelIdentity(address="telegram:5", channel=Channel.TELEGRAM))
+    assert await _addresses(sessions) == before
+    assert engine.sync_engine.pool.checkedout() == 0
+    assert held_connections(sessions).idle == 0
+    async with held_connections(sessions).transaction(sessions) as session:  # usable again
+        session.add(ChannelIdentity(address="telegram:6", channel=Channel.TELEGRAM))
+    assert await _addresses(sessions) == before + 1
 
 
 async def test_a_cancelled_step_writes_nothing_and_frees_its_connection(
