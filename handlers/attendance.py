@@ -101,12 +101,12 @@ async def ask_date(message: IncomingMessage, ctx: Ctx) -> StepResult:
 
 
 async def _meeting_chosen(ctx: Ctx, meeting_id: int) -> StepResult:
-    meeting = await db.meeting_of_group(ctx.session, ctx.data["k"], meeting_id)
-    if meeting is None:
+    found = await db.meeting_with_marks(ctx.session, ctx.data["k"], meeting_id)
+    if found is None:
         return ctx.retry(ctx.t("attendance.pick_meeting_invalid"))
+    meeting, saved = found
     ctx.data.update(m=meeting.id, d=meeting.meeting_date.isoformat())
     if meeting.recorded:
-        saved = await db.saved_marks(ctx.session, meeting.id)
         ctx.data["absent"] = {str(k): v for k, v in saved.items() if v != "hadir"}
         ctx.data["editing"] = True
         ctx.notes.append(_note(ctx, "attendance.editing_saved"))

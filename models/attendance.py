@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time
 from functools import cache
 from typing import Any
@@ -144,13 +144,15 @@ async def group_in_scope(session: AsyncSession, staff: Staff, kelompok_id: int) 
 
 
 @cache
-def _group_to_save(role: StaffRole, regional: bool) -> Select[tuple[int, time | None, str | None]]:
-    """What saving attendance reads of the kelompok, in Core columns (the ORM entity of
-    :func:`group_in_scope` costs more to load than the whole query)."""
+def _group_to_save(role: StaffRole, regional: bool) -> Select[Any]:
+    """What saving attendance reads of the kelompok, with its active members: a row per
+    member (one with no member when it has none), none when the kelompok is out of scope.
+    Core columns: the ORM entity of :func:`group_in_scope` cost more to load than the
+    query, and the members came in a round trip of their own."""
     return as_core(
-        select(Kelompok.id, Kelompok.rule_time, Kelompok.place).where(
-            Kelompok.id == bindparam("kelompok_id"), Kelompok.id.in_(_scope_of(role, regional))
-        )
+        select(Kelompok.id, Kelompok.rule_time, Kelompok.place, Kpm.id)
+        .outerjoin(Kpm, (Kpm.kelompok_id == Kelompok.id) & (Kpm.status == KpmStatus.AKTIF))
+        .where(Kelompok.id == bindparam("kelompok_id"), Kelompok.id.in_(_scope_of(role, regional)))
     )
 
 
@@ -161,6 +163,10 @@ class MeetingRow:
     status: MeetingStatus
     sesi: int | None
     recorded: bool
+
+
+_MEETING_WIDTH = len(fields(MeetingRow))
+"""Columns of a meeting's row; the saved marks follow (:func:`_meeting_with_marks`)."""
 
 
 @cache
@@ -206,16 +212,36 @@ def _meeting_of_group() -> Select[tuple[int, date, MeetingStatus, int | None, bo
     )
 
 
-async def meeting_of_group(
+@cache
+def _meeting_with_marks() -> Select[Any]:
+    """:func:`_meeting_of_group` with the meeting's saved marks, a row per mark (one row
+    with no mark when none is saved): one round trip where the chat step took two."""
+    marks = Attendance.__table__
+    return as_core(
+        _meeting_of_group()
+        .add_columns(marks.c.kpm_id, marks.c.mark)
+        .outerjoin(marks, marks.c.meeting_id == Meeting.id)
+    )
+
+
+async def meeting_with_marks(
     session: AsyncSession, kelompok_id: int, meeting_id: int
-) -> MeetingRow | None:
-    """One meeting of a group (not cancelled), or None."""
-    row = (
+) -> tuple[MeetingRow, dict[int, str]] | None:
+    """One meeting of a group (not cancelled) and its saved marks (kpm id -> mark), or
+    None when the group has no such meeting."""
+    rows = (
         await session.execute(
-            _meeting_of_group(), {"meeting_id": meeting_id, "kelompok_id": kelompok_id}
+            _meeting_with_marks(), {"meeting_id": meeting_id, "kelompok_id": kelompok_id}
         )
-    ).first()
-    return MeetingRow(*row) if row else None
+    ).all()
+    if not rows:
+        return None
+    marks = {
+        row[_MEETING_WIDTH]: AttendanceMark(row[_MEETING_WIDTH + 1]).value
+        for row in rows
+        if row[_MEETING_WIDTH] is not None
+    }
+    return MeetingRow(*rows[0][:_MEETING_WIDTH]), marks
 
 
 async def meeting_on(session: AsyncSession, kelompok_id: int, day: date) -> Meeting | None:
@@ -322,15 +348,16 @@ async def save_attendance(
 ) -> int:
     """Write a meeting's attendance in the caller's transaction: the meeting (created
     when new), one mark per member (updated when recorded before), evidence, audit."""
-    kelompok = (
+    rows = (
         await session.execute(
             _group_to_save(*_scope_key(staff)),
             {"kelompok_id": record.kelompok_id, **scope_params(staff)},
         )
-    ).first()
-    if kelompok is None:
+    ).all()
+    if not rows:
         raise OutOfScope(f"kelompok {record.kelompok_id}")
-    member_ids = {kpm_id for kpm_id, _ in await members_of(session, kelompok.id)}
+    kelompok = rows[0]
+    member_ids = {row[3] for row in rows if row[3] is not None}
     saved_before: set[int] = set()
     held = {
         "status": MeetingStatus.HELD,

@@ -179,6 +179,26 @@ async def test_a_new_meeting_suggests_the_session_after_the_group_s_last(session
     assert "(Saran: sesi 8)" in chat.text
 
 
+async def test_another_group_s_meeting_cannot_be_opened_by_a_forged_choice(sessions) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    ani = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await start_marking(ani)
+    await ani.send("tidak hadir: Sumarni (sakit)")
+    await ani.send("lewati")
+    await ani.send("simpan")
+    budi = Chat(make_engine(sessions, clock), clock, "console:budi")
+    await budi.send("/hadir")
+    assert "Kelompok Kenanga" in budi.text
+    await budi.send(choice=f"m:{world.melati_today}")  # Ani's meeting: never offered to him
+    assert "Tombol itu sudah tidak berlaku" in budi.text
+    assert "Kelompok Kenanga: pertemuan yang mana?" in budi.text
+    assert "Sumarni" not in budi.text and "sudah pernah dicatat" not in budi.text
+    await budi.send(choice="new")
+    await budi.send("kemarin")
+    assert "Sesi P2K2" in budi.text  # still in his own flow, on his own group
+
+
 async def test_a_restart_mid_flow_resumes_where_the_user_was(sessions) -> None:
     world = await build_world(sessions)
     clock = FixedClock(NOW)

@@ -6,7 +6,13 @@ from datetime import date
 
 import pytest
 
-from models.attendance import AttendanceRecord, OutOfScope, groups_for, save_attendance
+from models.attendance import (
+    AttendanceRecord,
+    OutOfScope,
+    groups_for,
+    meeting_with_marks,
+    save_attendance,
+)
 from models.cases import NewCase, open_case
 from models.tables import CaseSeverity, Staff
 from tests.world import NOW, TODAY, build_world
@@ -26,6 +32,28 @@ async def test_attendance_for_another_pendamping_s_group_is_refused(sessions) ->
         )
         with pytest.raises(OutOfScope):
             await save_attendance(session, budi, record, now=NOW)
+
+
+async def test_a_meeting_is_read_only_with_its_own_group(sessions) -> None:
+    world = await build_world(sessions)
+    async with sessions.begin() as session:
+        ani = await session.get(Staff, world.ani)
+        record = AttendanceRecord(
+            kelompok_id=world.melati,
+            meeting_id=world.melati_today,
+            meeting_date=TODAY,
+            modul=1,
+            sesi=2,
+            marks={world.kpm["Siti Aminah"]: "sakit"},
+        )
+        await save_attendance(session, ani, record, now=NOW)
+    async with sessions() as session:
+        assert await meeting_with_marks(session, world.kenanga, world.melati_today) is None
+        found = await meeting_with_marks(session, world.melati, world.melati_today)
+    assert found is not None
+    meeting, marks = found
+    assert meeting.recorded and meeting.sesi == 2
+    assert marks == {world.kpm["Siti Aminah"]: "sakit"}
 
 
 async def test_marks_for_kpm_outside_the_group_are_refused(sessions) -> None:
