@@ -179,7 +179,7 @@ async def test_a_new_meeting_suggests_the_session_after_the_group_s_last(session
     assert "(Saran: sesi 8)" in chat.text
 
 
-async def test_another_group_s_meeting_cannot_be_opened_by_a_forged_choice(sessions) -> None:
+async def test_a_meeting_button_never_offered_is_refused_and_shows_nothing(sessions) -> None:
     world = await build_world(sessions)
     clock = FixedClock(NOW)
     ani = Chat(make_engine(sessions, clock), clock, "console:ani")

@@ -50,6 +50,7 @@ async def test_a_commit_that_fails_writes_nothing_and_frees_its_connection(
             await session.execute(select(1))
             # Flushed only at the commit: the address is taken, so the commit fails.
             session.add(ChannelIdentity(address="telegram:5", channel=Channel.TELEGRAM))
+    assert not session.in_transaction() and not session.new  # closed after the failure
     assert await _addresses(sessions) == before
     assert engine.sync_engine.pool.checkedout() == 0
     assert held_connections(sessions).idle == 0
