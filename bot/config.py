@@ -135,6 +135,7 @@ class SchedulerSettings(_Section):
     quiet_hours_end: time = time(6, 0)
     morning_nudge_time: time = time(6, 30)
     max_attempts: int = Field(default=6, ge=1, le=50)
+    inbound_id_retention_days: int = Field(default=7, ge=2, le=365)
 
     @field_validator("reminder_offsets_days")
     @classmethod

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -21,6 +21,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
 from handlers.engine import Engine
 from handlers.i18n import Translator
+from models.conversations import forget_inbound_before
 from models.locks import sweep_lock
 from models.tables import Channel
 from scheduler.alerts import enqueue_alerts
@@ -31,7 +32,14 @@ from scheduler.planner import plan_meetings
 from scheduler.reminders import enqueue_reminders
 
 log = logging.getLogger(__name__)
-SWEEP_MINUTES = {"planner": 360, "reminders": 5, "nudges": 5, "alerts": 30, "digests": 10}
+SWEEP_MINUTES = {
+    "planner": 360,
+    "reminders": 5,
+    "nudges": 5,
+    "alerts": 30,
+    "digests": 10,
+    "housekeeping": 360,
+}
 
 
 def channel_rates(app: App) -> dict[Channel, float]:
@@ -139,12 +147,23 @@ async def digests_sweep(app: App) -> None:
     )
 
 
+async def housekeeping_sweep(app: App) -> None:
+    """Forget the inbound message ids older than any provider redelivers."""
+    days = app.settings.scheduler.inbound_id_retention_days
+    await _locked(
+        app,
+        "housekeeping",
+        lambda: forget_inbound_before(app.sessions, app.clock.now() - timedelta(days=days)),
+    )
+
+
 SWEEPS = {
     "planner": planner_sweep,
     "reminders": reminders_sweep,
     "nudges": nudges_sweep,
     "alerts": alerts_sweep,
     "digests": digests_sweep,
+    "housekeeping": housekeeping_sweep,
 }
 
 

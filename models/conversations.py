@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Select, Update, bindparam, select, true, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Insert, Select, Update, bindparam, delete, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.statements import compiled_once, upsert_insert
 from models.tables import Channel, ChannelIdentity, Conversation, InboundMessage, Staff
@@ -39,6 +39,36 @@ def _record_inbound(dialect: str) -> Insert:
             index_elements=["channel", "external_id"]
         )
     )
+
+
+INBOUND_PURGE_BATCH = 5000
+"""Inbound ids deleted per transaction: SQLite's write lock is let go between batches,
+so chat steps go on while a large backlog is purged."""
+
+
+async def forget_inbound_before(
+    sessions: async_sessionmaker[AsyncSession], before: datetime
+) -> int:
+    """Delete the inbound ids received before ``before``, in batches; return how many.
+
+    Only as old as no provider redelivers (Telegram keeps an update for 24 hours, Twilio
+    retries a webhook within minutes): without this the table grows with every message
+    ever received."""
+    table = InboundMessage.__table__
+    batch = (
+        select(table.c.id)
+        .where(table.c.received_at < bindparam("before", type_=table.c.received_at.type))
+        .limit(INBOUND_PURGE_BATCH)
+        .scalar_subquery()
+    )
+    statement = delete(table).where(table.c.id.in_(batch))
+    deleted = 0
+    while True:
+        async with sessions.begin() as session:
+            count = (await session.execute(statement, {"before": before})).rowcount  # type: ignore[attr-defined]
+        deleted += count
+        if count < INBOUND_PURGE_BATCH:
+            return deleted
 
 
 @dataclass
