@@ -27,6 +27,15 @@ async def start_marking(chat: Chat) -> None:
     assert "hadir 12 dari 12" in chat.text
 
 
+async def record_sumarni_sick(chat: Chat) -> None:
+    """Record today's Melati meeting with everyone present but Sumarni (sakit)."""
+    await start_marking(chat)
+    await chat.send("tidak hadir: Sumarni (sakit)")
+    await chat.send("lewati")
+    await chat.send("simpan")
+    assert "Tersimpan" in chat.text
+
+
 async def test_attendance_by_taps_lands_in_the_database(sessions) -> None:
     world = await build_world(sessions)
     clock = FixedClock(NOW)
@@ -113,10 +122,7 @@ async def test_running_it_again_shows_saved_marks_and_edits_without_duplicates(s
     world = await build_world(sessions)
     clock = FixedClock(NOW)
     chat = Chat(make_engine(sessions, clock), clock, "console:ani")
-    await start_marking(chat)
-    await chat.send("tidak hadir: Sumarni (sakit)")
-    await chat.send("lewati")
-    await chat.send("simpan")
+    await record_sumarni_sick(chat)
     await chat.send("/hadir")
     await chat.send(choice=chat.option("Hari ini"))
     assert "sudah pernah dicatat" in chat.text
@@ -182,11 +188,7 @@ async def test_a_new_meeting_suggests_the_session_after_the_group_s_last(session
 async def test_a_meeting_button_never_offered_is_refused_and_shows_nothing(sessions) -> None:
     world = await build_world(sessions)
     clock = FixedClock(NOW)
-    ani = Chat(make_engine(sessions, clock), clock, "console:ani")
-    await start_marking(ani)
-    await ani.send("tidak hadir: Sumarni (sakit)")
-    await ani.send("lewati")
-    await ani.send("simpan")
+    await record_sumarni_sick(Chat(make_engine(sessions, clock), clock, "console:ani"))
     budi = Chat(make_engine(sessions, clock), clock, "console:budi")
     await budi.send("/hadir")
     assert "Kelompok Kenanga" in budi.text
