@@ -204,23 +204,17 @@ def _meetings_near(limit: int) -> Select[tuple[int, date, MeetingStatus, int | N
 
 
 @cache
-def _meeting_of_group() -> Select[tuple[int, date, MeetingStatus, int | None, bool]]:
-    return as_core(
-        _meeting_rows().where(
-            Meeting.id == bindparam("meeting_id"), Meeting.kelompok_id == bindparam("kelompok_id")
-        )
-    )
-
-
-@cache
 def _meeting_with_marks() -> Select[Any]:
-    """:func:`_meeting_of_group` with the meeting's saved marks, a row per mark (one row
-    with no mark when none is saved): one round trip where the chat step took two."""
+    """One meeting of a group with its saved marks, a row per mark (one row with no mark
+    when none is saved): one round trip where the chat step took two."""
     marks = Attendance.__table__
     return as_core(
-        _meeting_of_group()
+        _meeting_rows()
         .add_columns(marks.c.kpm_id, marks.c.mark)
         .outerjoin(marks, marks.c.meeting_id == Meeting.id)
+        .where(
+            Meeting.id == bindparam("meeting_id"), Meeting.kelompok_id == bindparam("kelompok_id")
+        )
     )
 
 

@@ -55,17 +55,12 @@ async def forget_inbound_before(
     retries a webhook within minutes): without this the table grows with every message
     ever received."""
     table = InboundMessage.__table__
-    batch = (
-        select(table.c.id)
-        .where(table.c.received_at < bindparam("before", type_=table.c.received_at.type))
-        .limit(INBOUND_PURGE_BATCH)
-        .scalar_subquery()
-    )
-    statement = delete(table).where(table.c.id.in_(batch))
+    batch = select(table.c.id).where(table.c.received_at < before).limit(INBOUND_PURGE_BATCH)
+    statement = delete(table).where(table.c.id.in_(batch.scalar_subquery()))
     deleted = 0
     while True:
         async with sessions.begin() as session:
-            count = (await session.execute(statement, {"before": before})).rowcount  # type: ignore[attr-defined]
+            count = (await session.execute(statement)).rowcount  # type: ignore[attr-defined]
         deleted += count
         if count < INBOUND_PURGE_BATCH:
             return deleted
