@@ -15,21 +15,29 @@ from models.attendance import (
 )
 from models.cases import NewCase, open_case
 from models.tables import CaseSeverity, Staff
-from tests.world import NOW, TODAY, build_world
+from tests.world import NOW, TODAY, World, build_world
+
+
+def _melati_record(
+    world: World, marks: dict[int, str], *, meeting_id: int | None = None, sesi: int = 1
+) -> AttendanceRecord:
+    """Attendance for Kelompok Melati (Ani's group): a new meeting on 20 November unless
+    one is named (today's), modul 1."""
+    return AttendanceRecord(
+        kelompok_id=world.melati,
+        meeting_id=meeting_id,
+        meeting_date=TODAY if meeting_id else date(2026, 11, 20),
+        modul=1,
+        sesi=sesi,
+        marks=marks,
+    )
 
 
 async def test_attendance_for_another_pendamping_s_group_is_refused(sessions) -> None:
     world = await build_world(sessions)
     async with sessions.begin() as session:
         budi = await session.get(Staff, world.budi)
-        record = AttendanceRecord(
-            kelompok_id=world.melati,
-            meeting_id=None,
-            meeting_date=date(2026, 11, 20),
-            modul=1,
-            sesi=1,
-            marks={world.kpm["Siti Aminah"]: "hadir"},
-        )
+        record = _melati_record(world, {world.kpm["Siti Aminah"]: "hadir"})
         with pytest.raises(OutOfScope):
             await save_attendance(session, budi, record, now=NOW)
 
@@ -38,13 +46,8 @@ async def test_a_meeting_is_read_only_with_its_own_group(sessions) -> None:
     world = await build_world(sessions)
     async with sessions.begin() as session:
         ani = await session.get(Staff, world.ani)
-        record = AttendanceRecord(
-            kelompok_id=world.melati,
-            meeting_id=world.melati_today,
-            meeting_date=TODAY,
-            modul=1,
-            sesi=2,
-            marks={world.kpm["Siti Aminah"]: "sakit"},
+        record = _melati_record(
+            world, {world.kpm["Siti Aminah"]: "sakit"}, meeting_id=world.melati_today, sesi=2
         )
         await save_attendance(session, ani, record, now=NOW)
     async with sessions() as session:
@@ -60,14 +63,7 @@ async def test_marks_for_kpm_outside_the_group_are_refused(sessions) -> None:
     world = await build_world(sessions)
     async with sessions.begin() as session:
         ani = await session.get(Staff, world.ani)
-        record = AttendanceRecord(
-            kelompok_id=world.melati,
-            meeting_id=None,
-            meeting_date=date(2026, 11, 20),
-            modul=1,
-            sesi=1,
-            marks={world.kpm["Siti Budiarti"]: "hadir"},
-        )
+        record = _melati_record(world, {world.kpm["Siti Budiarti"]: "hadir"})
         with pytest.raises(OutOfScope):
             await save_attendance(session, ani, record, now=NOW)
 
