@@ -127,6 +127,17 @@ def file_loader(app: App) -> FileLoader:
     return load
 
 
+def configured_channels(settings: Settings) -> frozenset[Channel]:
+    """The channels these settings can send on: those a dispatcher of this deployment
+    has a sender for (every process reads the same settings)."""
+    channels = set()
+    if settings.telegram.configured:
+        channels.add(Channel.TELEGRAM)
+    if settings.twilio.configured:
+        channels |= {Channel.WHATSAPP, Channel.SMS}
+    return frozenset(channels)
+
+
 def build_telegram(app: App, engine: Engine) -> TelegramChannel | None:
     """The Telegram channel when a token is configured, else None."""
     settings = app.settings.telegram

@@ -10,17 +10,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.bootstrap import (
     App,
     build_engine,
     build_telegram,
     build_twilio,
+    configured_channels,
     komponen_catalog,
 )
 from bot.channels.console import run_console
 from models import migrate
-from models.outbox import BUSINESS_INITIATED_KINDS, outbox_counts
+from models.outbox import BUSINESS_INITIATED_KINDS, outbox_counts, waiting_by_channel
 from models.regions import find_regions
 from models.staff import (
     create_invite,
@@ -29,7 +31,7 @@ from models.staff import (
     link_address,
     list_staff,
 )
-from models.tables import Staff, StaffRole
+from models.tables import Channel, Staff, StaffRole
 from models.text import name_key
 
 
@@ -299,13 +301,36 @@ async def _doctor_twilio(app: App, table: Table) -> bool:
     return healthy
 
 
+UNCONFIGURED_HINT = {
+    Channel.TELEGRAM: "set telegram.token",
+    Channel.WHATSAPP: "set twilio.account_sid and twilio.auth_token",
+    Channel.SMS: "set twilio.account_sid and twilio.auth_token",
+}
+
+
+async def _waiting_unconfigured(app: App, session: AsyncSession) -> list[str]:
+    """One sentence per channel that pending messages wait for but the settings cannot
+    send on: they are neither sent nor failed until it is configured or their deadline
+    passes."""
+    configured = configured_channels(app.settings)
+    return [
+        f"{count} pending messages wait for {channel}, which is not configured here "
+        f"({UNCONFIGURED_HINT.get(channel, 'no sender exists')}); they fail at their deadline"
+        for channel, count in sorted((await waiting_by_channel(session)).items())
+        if channel not in configured
+    ]
+
+
 async def outbox(app: App, out: Console) -> None:
     async with app.read_sessions() as session:
         counts = await outbox_counts(session)
+        waiting = await _waiting_unconfigured(app, session)
     table = Table("channel", "status", "messages", title="Outbox")
     for status, channel, count in counts.by_status_and_channel:
         table.add_row(channel, status, str(count))
     out.print(table if counts.by_status_and_channel else "The outbox is empty.")
+    for sentence in waiting:
+        out.print(sentence)
     if counts.latest_failures:
         failures = Table("id", "channel", "kind", "code", "reason", "at", title="Latest failures")
         for row_id, channel, kind, code, error, at in counts.latest_failures:
@@ -318,6 +343,9 @@ async def outbox(app: App, out: Console) -> None:
 async def _doctor_outbox(app: App, table: Table) -> None:
     async with app.read_sessions() as session:
         counts = await outbox_counts(session, failures=3)
+        waiting = await _waiting_unconfigured(app, session)
+    for sentence in waiting:
+        table.add_row("outbox waiting", WARN, sentence)
     failed = sum(
         n for status, _, n in counts.by_status_and_channel if status in ("failed", "undelivered")
     )

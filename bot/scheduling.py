@@ -13,16 +13,18 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, timedelta
+from typing import TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.bootstrap import App, digest_options
+from bot.bootstrap import App, configured_channels, digest_options
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
 from handlers.engine import Engine
 from handlers.i18n import Translator
 from models.conversations import forget_inbound_before
 from models.locks import sweep_lock
+from models.outbox import expire_overdue
 from models.tables import Channel
 from scheduler.alerts import enqueue_alerts
 from scheduler.digests import enqueue_digests
@@ -32,6 +34,7 @@ from scheduler.planner import plan_meetings
 from scheduler.reminders import enqueue_reminders
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 SWEEP_MINUTES = {
     "planner": 360,
     "reminders": 5,
@@ -39,6 +42,7 @@ SWEEP_MINUTES = {
     "alerts": 30,
     "digests": 10,
     "housekeeping": 360,
+    "expiry": 5,
 }
 
 
@@ -51,13 +55,14 @@ def channel_rates(app: App) -> dict[Channel, float]:
     }
 
 
-async def _locked(app: App, name: str, sweep: Callable[[], Awaitable[object]]) -> None:
+async def _locked(app: App, name: str, sweep: Callable[[], Awaitable[T]]) -> T | None:
     async with sweep_lock(app.engine, name) as granted:
         if not granted:
             log.info("sweep %s runs in another process", name)
-            return
+            return None
         report = await sweep()
         log.info("sweep %s: %s", name, report)
+        return report
 
 
 async def planner_sweep(app: App) -> None:
@@ -78,7 +83,7 @@ async def planner_sweep(app: App) -> None:
 async def reminders_sweep(app: App) -> None:
     """Enqueue the KPM and group-chat reminders that are due."""
     s = app.settings.scheduler
-    await _locked(
+    report = await _locked(
         app,
         "reminders",
         lambda: enqueue_reminders(
@@ -91,6 +96,21 @@ async def reminders_sweep(app: App) -> None:
             rates=channel_rates(app),
         ),
     )
+    if report is not None:
+        _warn_unconfigured(app, report.new_by_channel)
+
+
+def _warn_unconfigured(app: App, new_by_channel: dict[str, int]) -> None:
+    """One line per channel the settings cannot send on that new reminders were queued for."""
+    configured = configured_channels(app.settings)
+    for channel, count in sorted(new_by_channel.items()):
+        if Channel(channel) not in configured:
+            log.warning(
+                "reminders: %d new messages for %s, which is not configured; they wait in the "
+                "outbox until it is, and fail at their deadline if it never is",
+                count,
+                channel,
+            )
 
 
 async def nudges_sweep(app: App) -> None:
@@ -157,6 +177,18 @@ async def housekeeping_sweep(app: App) -> None:
     )
 
 
+async def expiry_sweep(app: App) -> None:
+    """Fail the waiting messages whose deadline has passed, on every channel (those of a
+    channel no process sends included), so none waits for ever or vanishes unreported."""
+
+    async def expire() -> dict[str, int]:
+        async with app.sessions.begin() as session:
+            expired = await expire_overdue(session, now=app.clock.now())
+        return {str(channel): count for channel, count in expired.items()}
+
+    await _locked(app, "expiry", expire)
+
+
 SWEEPS = {
     "planner": planner_sweep,
     "reminders": reminders_sweep,
@@ -164,6 +196,7 @@ SWEEPS = {
     "alerts": alerts_sweep,
     "digests": digests_sweep,
     "housekeeping": housekeeping_sweep,
+    "expiry": expiry_sweep,
 }
 
 

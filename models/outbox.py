@@ -44,6 +44,8 @@ STATUS_RANK = {
     OutboxStatus.READ: 6,
 }
 
+EXPIRED = "deadline passed before it could be sent"
+
 
 class Priority:
     """Lower is sooner: interactive replies before alerts before bulk reminders."""
@@ -401,7 +403,7 @@ async def claim(
     claimed = []
     for row in rows:
         if row.deadline_at is not None and row.deadline_at <= now:
-            row.status, row.error = OutboxStatus.FAILED, "deadline passed before it could be sent"
+            row.status, row.error = OutboxStatus.FAILED, EXPIRED
             row.updated_at = now
             continue
         row.status, row.claimed_until = OutboxStatus.SENDING, now + lease
@@ -483,8 +485,59 @@ async def finish_all(session: AsyncSession, attempts: Sequence[Attempt], *, now:
             await session.execute(statement, rows)
 
 
-async def next_due(session: AsyncSession) -> datetime | None:
-    """When the next pending message falls due (for the dispatcher's sleep)."""
-    return await session.scalar(
-        select(func.min(Outbox.next_attempt_at)).where(Outbox.status == OutboxStatus.PENDING)
+async def next_due(session: AsyncSession, channels: Sequence[Channel]) -> datetime | None:
+    """When a message of ``channels`` can next be claimed (for the dispatcher's sleep):
+    the earliest pending message's time, or the earliest running-out lease of a claim
+    another process holds. Messages of other channels do not count: a dispatcher that has
+    no sender for them must not wake for them. One indexed MIN per channel and state."""
+    times = []
+    for channel in channels:
+        result = await session.execute(_next_due_statement(), {"b_channel": channel})
+        pending, leased = result.one()
+        times += [at for at in (pending, leased) if at is not None]
+    return min(times, default=None)
+
+
+@cache
+def _next_due_statement() -> Any:
+    """Both earliest times of one channel in one round trip, built once."""
+    c = Outbox.__table__.c
+    channel = bindparam("b_channel", type_=c.channel.type)
+    pending = (
+        select(func.min(c.next_attempt_at))
+        .where(c.status == OutboxStatus.PENDING, c.channel == channel)
+        .scalar_subquery()
     )
+    leased = (
+        select(func.min(c.claimed_until))
+        .where(c.status == OutboxStatus.SENDING, c.channel == channel)
+        .scalar_subquery()
+    )
+    return select(pending, leased)
+
+
+async def expire_overdue(session: AsyncSession, *, now: datetime) -> dict[Channel, int]:
+    """Fail the pending messages of every channel whose deadline has passed (a reminder
+    after its meeting), with a readable reason, whether or not any process has a sender
+    for their channel: past its deadline no one should send it. Returns how many per
+    channel."""
+    c = Outbox.__table__.c
+    expired: dict[Channel, int] = {}
+    for channel in Channel:
+        result = await session.execute(
+            update(Outbox.__table__)
+            .where(c.status == OutboxStatus.PENDING, c.channel == channel, c.deadline_at <= now)
+            .values(status=OutboxStatus.FAILED, error=EXPIRED, updated_at=now)
+        )
+        if result.rowcount:
+            expired[channel] = int(result.rowcount)
+    return expired
+
+
+async def waiting_by_channel(session: AsyncSession) -> dict[Channel, int]:
+    """Pending messages per channel (for saying which wait for a channel no one sends)."""
+    c = Outbox.__table__.c
+    rows = await session.execute(
+        select(c.channel, func.count()).where(c.status == OutboxStatus.PENDING).group_by(c.channel)
+    )
+    return {channel: count for channel, count in rows}

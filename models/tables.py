@@ -390,7 +390,7 @@ class Outbox(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "next_attempt_at", "priority"),
+        Index("ix_outbox_due", "status", "channel", "next_attempt_at", "priority"),
         # Only sent messages have a provider id: the rows a sweep enqueues by the
         # hundred thousand add nothing to this index.
         Index(

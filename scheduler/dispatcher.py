@@ -73,6 +73,11 @@ class DispatchReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    claimed_at: datetime | None = None  # the time the round's claim looked from
+
+    @property
+    def progressed(self) -> bool:
+        return bool(self.sent or self.retried or self.failed)
 
 
 class Dispatcher:
@@ -125,7 +130,7 @@ class Dispatcher:
             messages = await claim(
                 session, now=now, limit=self._batch, lease=self._lease, channels=list(self._senders)
             )
-        report = DispatchReport()
+        report = DispatchReport(claimed_at=now)
         pending: list[tuple[Claimed, SendResult]] = []
         for done in asyncio.as_completed(self._in_order_per_address(messages)):
             pending.append(await done)
@@ -223,20 +228,31 @@ class Dispatcher:
         return local.astimezone(UTC)
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
-        """Dispatch until ``stop`` is set; sleep until the next due message or a wake-up."""
+        """Dispatch until ``stop`` is set; between rounds sleep until the next message this
+        dispatcher can claim falls due, a wake-up, or ``idle`` seconds at most (other
+        processes may enqueue without waking us)."""
         while not stop.is_set():
             self._wake.clear()  # a wake-up during this round keeps it set for the wait
-            try:
-                report = await self.run_once()
-            except Exception:  # the database may be briefly away; try again shortly
-                log.exception("dispatch round failed")
-                report = DispatchReport()
-            if report.sent or report.retried or report.failed:
-                continue
-            async with self._sessions() as session:
-                due = await next_due(session)
-            wait = idle
-            if due is not None:
-                wait = min(idle, max((due - self._clock.now()).total_seconds(), 0.0))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                await asyncio.wait_for(self._wake.wait(), timeout=await self._round(idle))
+
+    async def _round(self, idle: float) -> float:
+        """One round: claim and send; returns how long to wait before the next one."""
+        try:
+            report = await self.run_once()
+            if report.progressed:
+                return 0.0
+            async with self._sessions() as session:
+                due = await next_due(session, list(self._senders))
+        except Exception:  # the database may be briefly away; try again shortly
+            log.exception("dispatch round failed")
+            return idle
+        if due is None:
+            return idle
+        if report.claimed_at is not None and due <= report.claimed_at:
+            # Due when the claim looked, yet not claimed: a row another process holds
+            # locked this instant (PostgreSQL's SKIP LOCKED), or a batch the claim found
+            # past its deadline and failed. Asking again at once could spin; a locked row
+            # comes back with its lease or its outcome.
+            return idle
+        return min(idle, max((due - self._clock.now()).total_seconds(), 0.0))

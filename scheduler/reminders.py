@@ -75,6 +75,7 @@ class ReminderReport:
     moved_earlier: int  # messages started earlier to fit the channel's rate
     shortfall: dict[str, int]  # channel -> messages that cannot go out before their deadline
     changed_meanwhile: int = 0  # left out: their meeting moved while the sweep ran
+    new_by_channel: dict[str, int] = field(default_factory=dict)  # channel -> new messages
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,8 @@ async def enqueue_reminders(
             quiet=(quiet_start, quiet_end),
         )
     moved, shortfall = fit_capacity(due.batches, rates or {})
-    enqueued, stale = await _write(sessions, _messages(due.batches), due.versions, now=now)
+    messages = _messages(due.batches)
+    enqueued, stale = await _write(sessions, messages, due.versions, now=now)
     for channel, short in shortfall.items():
         log.warning(
             "reminders: %d %s messages cannot go out before their deadline at the channel's rate",
@@ -239,6 +241,7 @@ async def enqueue_reminders(
         moved_earlier=moved,
         shortfall=shortfall,
         changed_meanwhile=stale,
+        new_by_channel={str(channel): n for channel, n in Counter(messages.channel).items()},
     )
     log.info(
         "reminders: %d meetings, %d due, %d enqueued, %d unreachable, %d moved earlier",

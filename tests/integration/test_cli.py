@@ -226,3 +226,43 @@ def test_import_roster_reports_bad_rows_and_strict_writes_nothing(
     assert "0 were imported, 0 were updated, 1 unchanged" in again.output
     missing = invoke(db_url, "import-roster", str(tmp_path / "nope.csv"))
     assert missing.exit_code == 1 and "nope.csv" in missing.output
+
+
+def test_outbox_and_doctor_say_what_waits_for_a_channel_that_is_not_configured(
+    db_url: str,
+) -> None:
+    from models.outbox import Enqueue, Priority, enqueue
+    from models.tables import Channel
+
+    async def queue() -> None:
+        engine = create_engine(db_url)
+        try:
+            async with session_factory(engine).begin() as session:
+                await enqueue(
+                    session,
+                    [
+                        Enqueue(
+                            Channel.WHATSAPP,
+                            f"whatsapp:+62812000000{n}",
+                            "meeting_reminder",
+                            {"text": "x"},
+                            Priority.REMINDER,
+                        )
+                        for n in range(3)
+                    ],
+                    now=datetime.now(UTC),
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(queue())
+    sentence = (
+        "3 pending messages wait for whatsapp, which is not configured here (set "
+        "twilio.account_sid and twilio.auth_token); they fail at their deadline"
+    )
+    outbox = invoke(db_url, "outbox")
+    assert outbox.exit_code == 0, outbox.output
+    assert sentence in " ".join(outbox.output.split())
+    doctor = invoke(db_url, "doctor")
+    assert "outbox waiting" in doctor.output
+    assert "3 pending messages wait for whatsapp" in " ".join(doctor.output.split())

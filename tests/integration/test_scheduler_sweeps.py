@@ -752,3 +752,33 @@ async def test_a_shortfall_is_logged_and_reported_when_even_now_is_too_late(
     whatsapp = [r for r in await outbox(sessions, "reminder:") if r.channel is Channel.WHATSAPP]
     assert min(r.next_attempt_at for r in whatsapp) == noon
     assert all("+62" not in record.getMessage() for record in caplog.records)
+
+
+async def test_the_sweep_says_once_how_many_reminders_wait_for_a_channel_not_configured(
+    db_url, sessions, world, caplog
+) -> None:
+    """Telegram only: the WhatsApp and SMS reminders are queued (another process, or a
+    later configuration, may send them) and one line per channel says so, with the count
+    and without any number or name."""
+    from bot.bootstrap import build_app
+    from bot.config import Settings
+    from bot.scheduling import reminders_sweep
+    from models.clock import FixedClock
+
+    settings = Settings(database={"url": db_url}, telegram={"token": "123456:TEST-TOKEN"})
+    app = build_app(settings, clock=FixedClock(datetime(2026, 12, 1, 3, tzinfo=UTC)))
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.scheduling"):
+            await reminders_sweep(app)
+    finally:
+        await app.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.scheduling"]
+    assert lines == [
+        "reminders: 2 new messages for sms, which is not configured; they wait in the outbox "
+        "until it is, and fail at their deadline if it never is",
+        "reminders: 4 new messages for whatsapp, which is not configured; they wait in the "
+        "outbox until it is, and fail at their deadline if it never is",
+    ]
+    assert not any("+62" in line or "Siti" in line for line in lines)
+    statuses = {row.channel: row.status for row in await outbox(sessions, "reminder:")}
+    assert statuses[Channel.WHATSAPP] is OutboxStatus.PENDING
