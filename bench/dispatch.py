@@ -47,11 +47,8 @@ async def worker(database_url: str, api_url: str, limit: float, account: str, to
     """The dispatcher process: runs until killed or until nothing is left."""
     from bot.channels.whatsapp import TwilioChannel
     from bot.config import TwilioSettings
-    from handlers.engine import Engine
     from handlers.i18n import Translator
-    from handlers.settings import EngineSettings
     from models.clock import SystemClock
-    from models.komponen import KomponenCatalog
     from scheduler.dispatcher import Dispatcher
 
     engine = create_engine(database_url)
@@ -60,8 +57,7 @@ async def worker(database_url: str, api_url: str, limit: float, account: str, to
         account_sid=account, auth_token=token, sms_sender=SENDER, api_base_url=api_url
     )
     clock = SystemClock()
-    chat = Engine(sessions, EngineSettings(catalog=KomponenCatalog([])), clock, [], {})
-    channel = TwilioChannel(settings, chat, sessions, clock, Translator(), timeout=10)
+    channel = TwilioChannel(settings, sessions, clock, Translator(), timeout=10)
     dispatcher = Dispatcher(
         sessions,
         {Channel.SMS: channel.send_claimed},

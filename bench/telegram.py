@@ -54,11 +54,13 @@ default_catalog, seed = conversation.default_catalog, conversation.seed
 
 from sqlalchemy import delete, select  # noqa: E402
 
-from bot.channels.telegram import TelegramChannel, build_application  # noqa: E402
+from bot.channels.telegram import TelegramChannel, build_application, from_inbox  # noqa: E402
 from bot.config import TelegramSettings  # noqa: E402
 from bot.process import tune_garbage_collector  # noqa: E402
 from bot.web import TELEGRAM_SECRET_HEADER, TelegramWebhook, create_web_app  # noqa: E402
 from handlers.engine import Engine  # noqa: E402
+from handlers.i18n import Translator  # noqa: E402
+from handlers.inbox import InboxWorkers  # noqa: E402
 from handlers.messages import IncomingMessage  # noqa: E402
 from handlers.registry import COMMANDS, FLOWS  # noqa: E402
 from handlers.settings import EngineSettings  # noqa: E402
@@ -243,13 +245,16 @@ class TelegramSide:
         )
         self.engine = bench_engine(self.sessions, RecordingEngine)
         self.engine.last_options = {}
-        self.application = build_application(settings, polling=False)
-        channel = TelegramChannel(
-            self.application,
+        self.application = build_application(settings)
+        self.inbox = InboxWorkers(
+            self.sessions,
             self.engine,
-            bot_username=None,
-            error_text="error",
-            answer_in_webhook=True,
+            {Channel.TELEGRAM: lambda row: from_inbox(row, None)},
+            SystemClock(),
+            Translator(),
+        )
+        channel = TelegramChannel(
+            self.application, bot_username=None, answer_in_webhook=True, inbox=self.inbox.store
         )
         self.web = create_web_app(
             telegram=TelegramWebhook(SECRET, channel.feed, channel.webhook_response)
@@ -258,11 +263,9 @@ class TelegramSide:
             self.sessions, {Channel.TELEGRAM: channel.send_claimed}, {}, SystemClock()
         )
         await self.application.initialize()
-        await self.application.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.application.stop()
         await self.application.shutdown()
         assert self.server.stdin is not None
         self.server.stdin.close()
@@ -286,7 +289,7 @@ class TelegramSide:
                     body = json.dumps(update).encode()
                     started, started_cpu = time.perf_counter(), time.process_time()
                     status, _ = await post_asgi(self.web, body, headers)
-                    await self.application.update_queue.join()
+                    await self.inbox.drain()
                     cpu.append(time.process_time() - started_cpu)
                     wall.append(time.perf_counter() - started)
                     assert status == 200

@@ -43,12 +43,13 @@ _spec.loader.exec_module(conversation)
 
 from sqlalchemy import select  # noqa: E402
 
-from bot.channels.whatsapp import TwilioChannel  # noqa: E402
+from bot.channels.whatsapp import TwilioChannel, from_inbox  # noqa: E402
 from bot.config import TwilioSettings  # noqa: E402
 from bot.runner import twilio_webhooks  # noqa: E402
 from bot.web import TWILIO_SIGNATURE_HEADER, create_web_app  # noqa: E402
 from handlers.engine import Engine  # noqa: E402
 from handlers.i18n import Translator  # noqa: E402
+from handlers.inbox import InboxWorkers  # noqa: E402
 from handlers.messages import IncomingMessage  # noqa: E402
 from handlers.registry import COMMANDS, FLOWS  # noqa: E402
 from handlers.settings import EngineSettings  # noqa: E402
@@ -128,13 +129,16 @@ async def run(chats: int, passes: int) -> dict[str, Any]:
             settings = TwilioSettings(account_sid=fake.account_sid, auth_token=fake.auth_token,
                                       whatsapp_sender="+14155238886",
                                       api_base_url=fake.base_url, public_base_url=PUBLIC)
-            channel = TwilioChannel(settings, engine, sessions, clock, Translator())
+            inbox = InboxWorkers(
+                sessions, engine, {Channel.WHATSAPP: from_inbox}, clock, Translator()
+            )
+            channel = TwilioChannel(settings, sessions, clock, Translator(), inbox=inbox.store)
             web = create_web_app(twilio=twilio_webhooks(channel))
             requests = signed_requests(fake.auth_token, addresses, passes, first=0)
             route: list[float] = []
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web),
                                          base_url="http://10.0.0.5:8080") as client:
-                # 2. the route alone: workers not started, messages only queue
+                # 2. the route alone: workers not started, messages only stored in the inbox
                 cpu = time.process_time()
                 for params, signature in requests:
                     started = time.perf_counter()
@@ -143,10 +147,9 @@ async def run(chats: int, passes: int) -> dict[str, Any]:
                     route.append(time.perf_counter() - started)
                     assert response.status_code == 200, response.status_code
                 route_cpu = (time.process_time() - cpu) / len(requests)
-                # 3. end to end: drain the queue with the workers
+                # 3. end to end: the workers handle the stored messages
                 started = time.perf_counter()
-                await channel.start()
-                await channel.queue.join()
+                await inbox.drain()
                 drained = time.perf_counter() - started
                 await channel.stop()
             sent = len(fake.messages)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.telegram import FileLoader, TelegramChannel, build_application
+from bot.channels.telegram import from_inbox as telegram_from_inbox
 from bot.channels.whatsapp import TwilioChannel
+from bot.channels.whatsapp import from_inbox as whatsapp_from_inbox
 from bot.config import Settings
 from bot.media import MediaSigner
 from handlers.engine import Engine
 from handlers.i18n import Translator
+from handlers.inbox import InboxWorkers, Translate
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
 from models.clock import Clock, SystemClock
@@ -138,33 +142,56 @@ def configured_channels(settings: Settings) -> frozenset[Channel]:
     return frozenset(channels)
 
 
-def build_telegram(app: App, engine: Engine) -> TelegramChannel | None:
-    """The Telegram channel when a token is configured, else None."""
+def build_inbox(app: App, engine: Engine) -> InboxWorkers:
+    """The inbox workers of this process: every configured channel's messages, stored on
+    arrival, handled by the engine."""
+    translators: dict[Channel, Translate] = {}
+    if app.settings.telegram.configured:
+        username = app.settings.telegram.bot_username
+        translators[Channel.TELEGRAM] = lambda row: telegram_from_inbox(row, username)
+    if app.settings.twilio.configured:
+        translators[Channel.WHATSAPP] = translators[Channel.SMS] = whatsapp_from_inbox
+    inbox = app.settings.inbox
+    return InboxWorkers(
+        app.sessions,
+        engine,
+        translators,
+        app.clock,
+        Translator(app.settings.general.locale),
+        concurrency=inbox.workers,
+        lease=timedelta(seconds=inbox.lease_seconds),
+        max_attempts=inbox.max_attempts,
+    )
+
+
+def build_telegram(app: App, inbox: InboxWorkers | None = None) -> TelegramChannel | None:
+    """The Telegram channel when a token is configured, else None; ``inbox`` keeps what
+    it receives (a process that only sends needs none)."""
     settings = app.settings.telegram
     if not settings.configured:
         return None
-    application = build_application(settings, polling=settings.mode == "polling")
+    application = build_application(settings)
     return TelegramChannel(
         application,
-        engine,
         bot_username=settings.bot_username,
-        error_text=Translator(app.settings.general.locale)("error.generic"),
         clock=app.clock.now,
+        inbox=inbox.store if inbox is not None else None,
         answer_in_webhook=settings.mode == "webhook",
         translator=Translator(app.settings.general.locale),
         files=file_loader(app),
     )
 
 
-def build_twilio(app: App, engine: Engine) -> TwilioChannel | None:
-    """The WhatsApp/SMS channel when Twilio credentials are configured, else None."""
+def build_twilio(app: App, inbox: InboxWorkers | None = None) -> TwilioChannel | None:
+    """The WhatsApp/SMS channel when Twilio credentials are configured, else None;
+    ``inbox`` keeps what it receives."""
     if not app.settings.twilio.configured:
         return None
     return TwilioChannel(
         app.settings.twilio,
-        engine,
         app.sessions,
         app.clock,
         Translator(app.settings.general.locale),
         media=MediaSigner.from_settings(app.settings),
+        inbox=inbox.store if inbox is not None else None,
     )

@@ -253,7 +253,7 @@ async def telegram_set_webhook(app: App, out: Console) -> None:
         raise CommandError("telegram.token is not set")
     if not settings.webhook_url or settings.webhook_secret is None:
         raise CommandError("telegram.webhook_url and telegram.webhook_secret must be set")
-    channel = build_telegram(app, build_engine(app))
+    channel = build_telegram(app)
     assert channel is not None
     async with channel.application.bot as bot:
         await bot.set_webhook(
@@ -265,7 +265,7 @@ async def telegram_set_webhook(app: App, out: Console) -> None:
 
 
 async def _doctor_telegram(app: App, table: Table) -> bool:
-    channel = build_telegram(app, build_engine(app))
+    channel = build_telegram(app)
     assert channel is not None
     try:
         async with channel.application.bot:
@@ -278,7 +278,7 @@ async def _doctor_telegram(app: App, table: Table) -> bool:
 
 
 async def _doctor_twilio(app: App, table: Table) -> bool:
-    channel = build_twilio(app, build_engine(app))
+    channel = build_twilio(app)
     assert channel is not None
     healthy = True
     try:

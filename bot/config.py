@@ -145,6 +145,12 @@ class SchedulerSettings(_Section):
         return sorted(set(offsets), reverse=True)
 
 
+class InboxSettings(_Section):
+    workers: int = Field(default=16, ge=1, le=512)
+    lease_seconds: int = Field(default=60, ge=1, le=3600)
+    max_attempts: int = Field(default=3, ge=1, le=20)
+
+
 class GraduationIndicator(_Section):
     label: str
     weight: float = Field(ge=0)
@@ -222,6 +228,7 @@ class Settings(_Section):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    inbox: InboxSettings = Field(default_factory=InboxSettings)
     reporting: ReportingSettings = Field(default_factory=ReportingSettings)
     programme: ProgrammeSettings = Field(default_factory=ProgrammeSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)

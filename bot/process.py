@@ -1,8 +1,16 @@
-"""Settings of the Python process for the long-running services (`run`, `scheduler`)."""
+"""The long-running services' process (`run`, `scheduler`): its garbage collector, and on
+SQLite the lock that lets one process serve a database."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gc
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 YOUNG_THRESHOLD = 50_000
 """Allocations between two collections of the youngest generation (Python's default: 700)."""
@@ -21,3 +29,41 @@ def tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, 20, 20)
+
+
+class AlreadyServed(Exception):
+    """Another process serves this SQLite database; the message says so in one sentence."""
+
+
+@contextlib.contextmanager
+def serving_alone(database_url: str, command: str) -> Iterator[bool]:
+    """On SQLite, hold an exclusive lock beside the database file while serving: a second
+    `pendamping run` or `pendamping scheduler` on the same file refuses to start (SQLite
+    has one writer; two servers would also each believe the inbox's claims are theirs).
+    Yields True when this process is then the only one serving the database (SQLite),
+    False on PostgreSQL, where several processes share the work through leases."""
+    url = make_url(database_url)
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        yield False
+        return
+    path = Path(database).with_name(Path(database).name + ".serving")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise AlreadyServed(
+                f"{database} is already served by {holder}: on SQLite one process serves a "
+                f"database (stop it first, or use PostgreSQL to run several)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"`pendamping {command}` (pid {os.getpid()})")
+        handle.flush()
+        yield True
+    finally:
+        handle.close()  # closing the file lets the lock go

@@ -1,9 +1,10 @@
-"""`pendamping run`: the web app, the Telegram bot (polling or webhook) and, later, the
-scheduler, in one process."""
+"""`pendamping run`: the web app, the Telegram bot (polling or webhook), the inbox workers
+and the scheduler, in one process; `pendamping scheduler`: the sweeps and the dispatcher."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -11,11 +12,18 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 
-from bot.bootstrap import App, build_engine, build_telegram, build_twilio, file_loader
+from bot.bootstrap import (
+    App,
+    build_engine,
+    build_inbox,
+    build_telegram,
+    build_twilio,
+    file_loader,
+)
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
 from bot.media import MediaSigner
-from bot.process import tune_garbage_collector
+from bot.process import serving_alone, tune_garbage_collector
 from bot.scheduling import scheduling
 from bot.web import MediaFiles, TelegramWebhook, TwilioWebhooks, create_web_app
 
@@ -37,7 +45,7 @@ def twilio_webhooks(channel: TwilioChannel | None) -> TwilioWebhooks | None:
     return TwilioWebhooks(
         signed_url=channel.signed_url,
         authentic=channel.authentic,
-        enqueue=channel.enqueue,
+        accept=channel.accept,
         status=channel.status,
     )
 
@@ -55,85 +63,108 @@ def media_files(app: App) -> MediaFiles | None:
 
 
 async def serve(app: App) -> None:
-    """Run until interrupted."""
-    engine = build_engine(app)
-    telegram = build_telegram(app, engine)
-    twilio = build_twilio(app, engine)
+    """Run until interrupted: every message that arrives is stored in the inbox before it
+    is acknowledged, and the inbox workers run the engine."""
+    with serving_alone(app.settings.database.url, "run") as alone:
+        engine = build_engine(app)
+        inbox = build_inbox(app, engine)
+        telegram = build_telegram(app, inbox)
+        twilio = build_twilio(app, inbox)
 
-    @asynccontextmanager
-    async def lifespan(_: object) -> AsyncIterator[None]:
-        if twilio is not None:
-            await twilio.start()
-            log.info("whatsapp/sms: webhooks at /twilio/whatsapp, /twilio/sms, /twilio/status")
-        try:
-            async with _telegram_running(telegram), scheduling(app, telegram, twilio, engine):
-                yield
-        finally:
+        @asynccontextmanager
+        async def lifespan(_: object) -> AsyncIterator[None]:
+            if alone:  # what a killed predecessor held goes on now, not after its lease
+                released = await inbox.release_claims()
+                if released:
+                    log.info(
+                        "inbox: %d messages a stopped process held are handled again", released
+                    )
             if twilio is not None:
-                await twilio.stop()
+                log.info("whatsapp/sms: webhooks at /twilio/whatsapp, /twilio/sms, /twilio/status")
+            stop = asyncio.Event()
+            workers = asyncio.create_task(inbox.run(stop), name="inbox")
+            try:
+                async with (
+                    scheduling(app, telegram, twilio, engine, inbox),
+                    _telegram_running(telegram, polling=app.settings.telegram.mode == "polling"),
+                ):
+                    yield
+            finally:
+                stop.set()
+                inbox.notify()
+                await workers
+                if twilio is not None:
+                    await twilio.stop()
 
-    web = create_web_app(
-        telegram=telegram_webhook(telegram, app),
-        twilio=twilio_webhooks(twilio),
-        media=media_files(app),
-        lifespan=lifespan,
-    )
-    web_settings = app.settings.web
-    tune_garbage_collector()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            web, host=web_settings.host, port=web_settings.port, log_level="warning", lifespan="on"
+        web = create_web_app(
+            telegram=telegram_webhook(telegram, app),
+            twilio=twilio_webhooks(twilio),
+            media=media_files(app),
+            lifespan=lifespan,
         )
-    )
-    log.info("serving on %s:%s", web_settings.host, web_settings.port)
-    await server.serve()
+        web_settings = app.settings.web
+        tune_garbage_collector()
+        server = uvicorn.Server(
+            uvicorn.Config(
+                web,
+                host=web_settings.host,
+                port=web_settings.port,
+                log_level="warning",
+                lifespan="on",
+            )
+        )
+        log.info("serving on %s:%s", web_settings.host, web_settings.port)
+        await server.serve()
 
 
 @asynccontextmanager
-async def _telegram_running(telegram: TelegramChannel | None) -> AsyncIterator[None]:
+async def _telegram_running(
+    telegram: TelegramChannel | None, *, polling: bool
+) -> AsyncIterator[None]:
     if telegram is None:
         log.info("telegram: not configured")
         yield
         return
     application = telegram.application
     await application.initialize()
-    await application.start()
-    if application.updater is not None:
-        await application.updater.start_polling(
-            allowed_updates=["message", "callback_query", "my_chat_member"]
-        )
+    stop = asyncio.Event()
+    poller = None
+    if polling:
+        poller = asyncio.create_task(telegram.poll(stop), name="telegram-poll")
         log.info("telegram: polling")
     else:
         log.info("telegram: webhook at /telegram/webhook")
     try:
         yield
     finally:
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
-        await application.stop()
+        stop.set()
+        if poller is not None:
+            poller.cancel()  # a long poll in progress: what it fetched is not confirmed
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
         await application.shutdown()
 
 
 async def run_scheduler(app: App) -> None:
     """`pendamping scheduler`: sweeps and dispatcher only, for deployments that run the
     web app and the scheduler in separate processes (several on PostgreSQL)."""
-    engine = build_engine(app)
-    telegram = build_telegram(app, engine)
-    twilio = build_twilio(app, engine)
+    telegram = build_telegram(app)
+    twilio = build_twilio(app)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     bot = telegram.application.bot if telegram is not None else None
     tune_garbage_collector()
-    try:
-        if bot is not None:
-            await bot.initialize()
-        async with scheduling(app, telegram, twilio, engine):
-            log.info("scheduler running")
-            await stop.wait()
-    finally:
-        if bot is not None:
-            await bot.shutdown()
-        if twilio is not None:
-            await twilio.http.close()
+    with serving_alone(app.settings.database.url, "scheduler"):
+        try:
+            if bot is not None:
+                await bot.initialize()
+            async with scheduling(app, telegram, twilio):
+                log.info("scheduler running")
+                await stop.wait()
+        finally:
+            if bot is not None:
+                await bot.shutdown()
+            if twilio is not None:
+                await twilio.stop()

@@ -22,7 +22,9 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
 from handlers.engine import Engine
 from handlers.i18n import Translator
+from handlers.inbox import InboxWorkers
 from models.conversations import forget_inbound_before
+from models.inbox import forget_done_before
 from models.locks import sweep_lock
 from models.outbox import expire_overdue
 from models.tables import Channel
@@ -168,13 +170,17 @@ async def digests_sweep(app: App) -> None:
 
 
 async def housekeeping_sweep(app: App) -> None:
-    """Forget the inbound message ids older than any provider redelivers."""
-    days = app.settings.scheduler.inbound_id_retention_days
-    await _locked(
-        app,
-        "housekeeping",
-        lambda: forget_inbound_before(app.sessions, app.clock.now() - timedelta(days=days)),
-    )
+    """Forget the inbound message ids older than any provider redelivers, and the inbox
+    rows handled as long ago (failed ones stay for the operator)."""
+    cutoff = app.clock.now() - timedelta(days=app.settings.scheduler.inbound_id_retention_days)
+
+    async def forget() -> dict[str, int]:
+        return {
+            "inbound_ids": await forget_inbound_before(app.sessions, cutoff),
+            "inbox_rows": await forget_done_before(app.sessions, cutoff),
+        }
+
+    await _locked(app, "housekeeping", forget)
 
 
 async def expiry_sweep(app: App) -> None:
@@ -246,14 +252,17 @@ async def scheduling(
     telegram: TelegramChannel | None,
     twilio: TwilioChannel | None,
     engine: Engine | None = None,
+    inbox: InboxWorkers | None = None,
 ) -> AsyncIterator[None]:
-    """Run the sweeps and the dispatcher for as long as the block runs; the engine's
-    queued replies wake the dispatcher at once."""
+    """Run the sweeps and the dispatcher for as long as the block runs; the replies the
+    engine (and the inbox's apologies) queue wake the dispatcher at once."""
     scheduler = build_scheduler(app)
     scheduler.start()
     dispatcher = build_dispatcher(app, telegram, twilio)
-    if dispatcher is not None and engine is not None:
-        engine.on_queued(dispatcher.notify)
+    if dispatcher is not None:
+        for source in (engine, inbox):
+            if source is not None:
+                source.on_queued(dispatcher.notify)
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop)) if dispatcher is not None else None
     if dispatcher is None:

@@ -1,6 +1,7 @@
 """The web app (Starlette): provider webhooks, signed media and a health check.
 
-Routes only check, parse and queue; the work happens in the channels and the engine.
+Routes only check, parse and store: an inbound message is in the inbox (committed) before
+the provider gets its 200; the inbox workers and the engine do the work.
 Resources are opened in the lifespan given by the runner, never at import.
 """
 
@@ -33,7 +34,7 @@ class TwilioWebhooks:
 
     signed_url: Callable[[str, str], str]
     authentic: Callable[[str, dict[str, str], str | None], bool]
-    enqueue: Callable[[dict[str, str]], None]
+    accept: Callable[[dict[str, str]], Awaitable[None]]
     status: Callable[[dict[str, str]], Awaitable[bool]]
 
 
@@ -115,7 +116,7 @@ def _twilio_inbound_route(twilio: TwilioWebhooks) -> Callable[[Request], Awaitab
             return Response(status_code=403)
         if not params.get("From") or not (params.get("MessageSid") or params.get("SmsMessageSid")):
             return Response(status_code=400)
-        twilio.enqueue(params)  # answered at once; workers run the engine and reply
+        await twilio.accept(params)  # in the inbox before Twilio hears 200; workers reply
         return Response(EMPTY_TWIML, media_type="text/xml")
 
     return twilio_inbound

@@ -36,6 +36,7 @@ from models.conversations import (
     save_state,
 )
 from models.db import READ_ONLY, held_connections
+from models.inbox import mark_done
 from models.optout import opt_in, opt_out
 from models.staff import RedeemProblem, redeem_invite
 
@@ -123,15 +124,17 @@ class Engine:
                 return outcome
         except OutOfScope as exc:
             log.warning("out-of-scope request refused (channel=%s): %s", message.channel, exc)
-            return Outcome(replies=(Reply(self._t("access.not_yours")),))
-        except Exception:
+            return await self._refused(
+                message, Outcome(replies=(Reply(self._t("access.not_yours")),))
+            )
+        except Exception as exc:
             self.failures += 1
             log.exception(
                 "message handling failed (channel=%s, external_id=%s)",
                 message.channel,
                 message.external_id,
             )
-            return Outcome(replies=(Reply(self._t("error.generic")),))
+            return Outcome(replies=(Reply(self._t("error.generic")),), failed=type(exc).__name__)
         finally:
             lock, users = self._locks[message.address]
             if users == 1:
@@ -161,6 +164,16 @@ class Engine:
                 return outcome
             return await self._queue(session, message, outcome, now)
 
+    async def _refused(self, message: IncomingMessage, outcome: Outcome) -> Outcome:
+        """A refusal is the message's answer: its inbox row is done and the reply queued,
+        in one transaction of their own (the step's rolled back)."""
+        if message.inbox_id is None:
+            return outcome
+        async with self._held.transaction(self._sessions) as session:
+            if not await mark_done(session, message.inbox_id, now=self._clock.now()):
+                return Outcome(duplicate=True)
+            return await self._queue(session, message, outcome, self._clock.now())
+
     async def _queued(self, message: IncomingMessage, outcome: Outcome) -> Outcome:
         """Queue replies made after the step's transaction, in a transaction of their own."""
         if message.channel not in self._queued_channels or not outcome.replies:
@@ -180,7 +193,10 @@ class Engine:
     async def _produce(
         self, session: AsyncSession, message: IncomingMessage, now: datetime
     ) -> Outcome:
-        if message.external_id and not await first_delivery(
+        if message.inbox_id is not None:  # from the inbox: done with this step, or before
+            if not await mark_done(session, message.inbox_id, now=now):
+                return Outcome(duplicate=True)
+        elif message.external_id and not await first_delivery(
             session, message.channel, message.external_id, now
         ):
             return Outcome(duplicate=True)

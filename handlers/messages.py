@@ -39,6 +39,7 @@ class IncomingMessage:
     sender_address: str | None = None  # in a group chat: the address of the person
     origin_ref: str | None = None  # a tapped button's message (Telegram message id)
     origin_text: str | None = None  # ... and its text: a redrawn list edits that message
+    inbox_id: int | None = None  # the inbox row it came from: marked done with the step
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,4 @@ class Outcome:
     replies: tuple[Reply, ...] = field(default_factory=tuple)
     duplicate: bool = False
     queued: bool = False
+    failed: str | None = None  # handling raised (the error's type): nothing was written

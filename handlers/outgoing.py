@@ -27,7 +27,12 @@ def reply_payload(
     reply: Reply, message: IncomingMessage, file_id: int | None = None
 ) -> dict[str, Any]:
     """The JSON form of a reply to ``message`` (only the fields it uses)."""
-    payload: dict[str, Any] = {"text": reply.text}
+    # The time of the message answered: WhatsApp's 24-hour window is the one it opened,
+    # whatever the sender's record says yet (a first message has none).
+    payload: dict[str, Any] = {
+        "text": reply.text,
+        "in_reply_to_at": message.received_at.isoformat(),
+    }
     if reply.options:
         payload["options"] = [{"value": o.value, "label": o.label} for o in reply.options]
         if not reply.numbered_options:

@@ -113,6 +113,13 @@ class OutboxStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class Region(Base):
     """A province, kabupaten/kota, kecamatan or desa; the time zone is set on provinces."""
 
@@ -433,6 +440,37 @@ class InboundMessage(Base):
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
     external_id: Mapped[str] = mapped_column(String(120))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class Inbox(Base):
+    """Every message that arrives, stored before it is acknowledged: the workers' queue.
+
+    ``payload`` is the provider's own form (Twilio's parameters, Telegram's update JSON),
+    translated for the engine when it is handled; ``address`` is the sender's chat, whose
+    messages are handled one at a time in ``id`` order. A redelivery of the same provider
+    id is not stored twice."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_inbox_due", "status", "next_attempt_at"),
+        Index("ix_inbox_address", "address", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    external_id: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[InboxStatus] = mapped_column(
+        _enum(InboxStatus, "inbox_status"), default=InboxStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    error: Mapped[str | None] = mapped_column(String(500))
 
 
 class Conversation(Base):

@@ -9,6 +9,7 @@ to Telegram's limits and waits out ``RetryAfter``; network errors are retried wi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -21,11 +22,10 @@ from telegram import (
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
-    Update,
 )
 from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import AIORateLimiter, Application
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -37,18 +37,22 @@ from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.text import payload_text
 from bot.channels.text import split_text as split_at
 from bot.config import TelegramSettings
-from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.messages import Document, IncomingMessage, Media, Reply
 from handlers.outgoing import REPLY_KIND, reply_of
+from models.inbox import Arrival
+from models.inbox import Claimed as InboxRow
 from models.outbox import Claimed
-from models.tables import OutboxStatus
+from models.tables import Channel, OutboxStatus
 from scheduler.dispatcher import SendResult
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit
 T = TypeVar("T")
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+Store = Callable[[Sequence[Arrival]], Awaitable[int]]
+"""Keeps arrivals in the inbox (``handlers.inbox.InboxWorkers.store``)."""
 FileLoader = Callable[[int], Awaitable[tuple[str, str, bytes] | None]]
 """A stored file by id: (filename, content type, bytes), or None when gone."""
 
@@ -102,9 +106,11 @@ class TelegramRateLimiter(AIORateLimiter):
         )
 
 
-def build_application(settings: TelegramSettings, *, polling: bool) -> Application:  # type: ignore[type-arg]
+def build_application(settings: TelegramSettings) -> Application:  # type: ignore[type-arg]
     """The PTB application: requests on aiohttp with our timeouts, our rate limiter and
-    the Bot API URLs."""
+    the Bot API URLs. Its bot sends; nothing is received through it (updates go to the
+    inbox: the webhook route stores them, :meth:`TelegramChannel.poll` polls them), so it
+    has no updater."""
     assert settings.token is not None
     builder = (
         Application.builder()
@@ -116,10 +122,8 @@ def build_application(settings: TelegramSettings, *, polling: bool) -> Applicati
             AiohttpRequest(connection_pool_size=1, timeout=settings.timeout_seconds)
         )
         .rate_limiter(TelegramRateLimiter(settings))
-        .concurrent_updates(32)  # the engine keeps each user's messages in order
+        .updater(None)
     )
-    if not polling:
-        builder = builder.updater(None)
     return builder.build()
 
 
@@ -134,20 +138,6 @@ def _chat_id(address: str) -> int:
 
 def _is_group(chat_type: str) -> bool:
     return chat_type in (ChatType.GROUP, ChatType.SUPERGROUP)
-
-
-@dataclass(frozen=True)
-class WebhookUpdate:
-    """An update as the webhook received it, Bot API JSON, for the application to process
-    without building python-telegram-bot's objects for it (``Update.de_json`` costs about
-    0.2 ms an update, more than the rest of the Telegram layer)."""
-
-    data: dict[str, Any]
-
-
-def _data_of(update: Update | WebhookUpdate) -> dict[str, Any]:
-    """Bot API JSON of an update: as posted to the webhook, or a polled update's."""
-    return update.data if isinstance(update, WebhookUpdate) else update.to_dict()
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -233,6 +223,11 @@ def to_incoming(
     )
 
 
+def from_inbox(row: InboxRow, bot_username: str | None) -> IncomingMessage | None:
+    """A stored update (Bot API JSON) as the engine's message, at its arrival time."""
+    return to_incoming(row.payload, bot_username, row.received_at)
+
+
 def _addressed_to_us(text: str, bot_username: str | None) -> bool:
     """In groups: a command without ``@bot`` (Telegram's privacy mode routes those), or
     with our own name; never another bot's command or plain chatter."""
@@ -312,64 +307,87 @@ class Origin:
 
 
 class TelegramChannel:
-    """Feeds updates to the engine and sends its replies back."""
+    """Keeps updates in the inbox (webhook or polling) and sends the engine's replies."""
 
     def __init__(
         self,
         application: Application,  # type: ignore[type-arg]
-        engine: Engine,
         *,
         bot_username: str | None,
-        error_text: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         retry_attempts: int = 4,
         retry_wait: float = 0.5,
         answer_in_webhook: bool = False,
         translator: Translator | None = None,
         files: FileLoader | None = None,
+        inbox: Store | None = None,
+        poll_timeout: int = 50,
     ) -> None:
         self.application = application
+        self._store = inbox
+        self._poll_timeout = poll_timeout
+        self._answering: set[asyncio.Task[None]] = set()
         self._files = files
-        self._engine = engine
         self._bot_username = bot_username
-        self._error_text = error_text
         self._clock = clock
         self._retry_attempts = retry_attempts
         self._retry_wait = retry_wait
         self._answer_in_webhook = answer_in_webhook
         self._translator = translator or Translator()
-        application.add_handler(TypeHandler(Update, self.on_update))
-        application.add_handler(TypeHandler(WebhookUpdate, self.on_update))
-        application.add_error_handler(self.on_error)
 
-    async def on_update(
-        self, update: Update | WebhookUpdate, context: ContextTypes.DEFAULT_TYPE
-    ) -> None:
-        """One update (polled, or posted to the webhook): answer a tapped button at once,
-        run the engine, and send the replies unless the engine queued them in the outbox
-        (the dispatcher sends those)."""
-        data = _data_of(update)
-        query_id = _str(_object(data.get("callback_query")).get("id"))
-        answering = None
-        if query_id is not None and not self._answer_in_webhook:
-            # Stops the button's spinner; runs alongside the engine. (With a webhook the
-            # answer rides on the webhook's HTTP response instead: see webhook_response.)
-            answering = asyncio.create_task(self._answer(query_id))
-        try:
-            message = to_incoming(data, self._bot_username, self._clock())
-            if message is None:
-                return
-            outcome = await self._engine.handle(message)
-        finally:
-            if answering is not None:
-                await answering
-        if outcome.queued:
-            return
-        chat_id = _chat_id(message.address)
-        origin = None
-        if message.origin_ref is not None:
-            origin = Origin(int(message.origin_ref), message.origin_text)
-        await self.send(chat_id, outcome.replies, origin=origin)
+    async def _keep(self, updates: Sequence[dict[str, Any]]) -> None:
+        """Store updates in the inbox (what the bot ignores is not stored)."""
+        assert self._store is not None, "a Telegram channel that receives needs an inbox"
+        now = self._clock()
+        arrivals = []
+        for data in updates:
+            message = to_incoming(data, self._bot_username, now)
+            if message is not None and message.external_id is not None:
+                arrivals.append(
+                    Arrival(Channel.TELEGRAM, message.external_id, message.address, data)
+                )
+        await self._store(arrivals)
+
+    async def feed(self, data: dict[str, Any]) -> None:
+        """A webhook update: stored before the webhook answers 200."""
+        await self._keep([data])
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Long-poll ``getUpdates`` until ``stop``: each batch is stored in the inbox
+        before the next call confirms it to Telegram (its ``offset``), so an update is
+        never confirmed before it is kept (a batch kept but not yet confirmed when the
+        process stops comes again, and the inbox keeps it once); a tapped button is
+        answered at once."""
+        bot = self.application.bot
+        offset: int | None = None
+        failures = 0
+        with contextlib.suppress(TelegramError):  # polling and a webhook exclude each other
+            await bot.delete_webhook()
+        while not stop.is_set():
+            try:
+                updates = await bot.get_updates(
+                    offset=offset, timeout=self._poll_timeout, allowed_updates=ALLOWED_UPDATES
+                )
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except TelegramError as error:
+                failures += 1
+                log.warning("telegram: getUpdates failed: %s", type(error).__name__)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=min(30.0, 0.5 * 2**failures))
+                continue
+            if not updates:
+                continue
+            data = [update.to_dict() for update in updates]
+            await self._keep(data)
+            offset = updates[-1].update_id + 1
+            for item in data:
+                query_id = _str(_object(item.get("callback_query")).get("id"))
+                if query_id is not None:
+                    task = asyncio.create_task(self._answer(query_id))
+                    self._answering.add(task)
+                    task.add_done_callback(self._answering.discard)
 
     async def send(
         self, chat_id: int, replies: Sequence[Reply], *, origin: Origin | None = None
@@ -476,24 +494,6 @@ class TelegramChannel:
                 return await method(**params)
         raise AssertionError("unreachable")
 
-    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """The one error handler: log (no personal data) and tell the user, briefly."""
-        error = context.error
-        if isinstance(error, Forbidden):
-            log.info("telegram chat unreachable (blocked or left): %s", type(error).__name__)
-            return
-        data = _data_of(update) if isinstance(update, (Update, WebhookUpdate)) else {}
-        update_id = data.get("update_id")
-        log.error("telegram update %s failed: %s", update_id, type(error).__name__, exc_info=error)
-        message = to_incoming(data, self._bot_username, self._clock()) if data else None
-        if message is not None and not isinstance(error, RetryAfter):
-            try:
-                await self.application.bot.send_message(
-                    chat_id=_chat_id(message.address), text=self._error_text
-                )
-            except TelegramError:
-                log.warning("could not tell the user about the failure")
-
     async def send_claimed(self, message: Claimed) -> SendResult:
         """For the outbox dispatcher: one attempt at a queued message (it owns retries).
         A reply is drawn as in a conversation (buttons, a list edited in place, media);
@@ -543,10 +543,6 @@ class TelegramChannel:
         if self._answer_in_webhook and isinstance(query, dict) and "id" in query:
             return {"method": "answerCallbackQuery", "callback_query_id": query["id"]}
         return None
-
-    async def feed(self, data: dict[str, Any]) -> None:
-        """Queue one webhook update for the application to process."""
-        await self.application.update_queue.put(WebhookUpdate(data))
 
     async def check(self) -> tuple[str, str]:
         """For `doctor`: the bot's username and the webhook state."""

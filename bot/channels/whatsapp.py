@@ -1,9 +1,10 @@
 """WhatsApp (and SMS) through Twilio: signed webhooks in, the REST API out.
 
 Inbound requests are checked with Twilio's ``RequestValidator`` against the URL Twilio
-signed (rebuilt from the configured public base URL), queued, and handled by workers, so
-the webhook answers at once. Replies go out through the REST API with the ``twilio`` SDK's
-async HTTP client; each one is an outbox row whose status the delivery callbacks advance.
+signed (rebuilt from the configured public base URL) and stored in the inbox before the
+webhook answers; the inbox workers run the engine. Replies go out through the REST API
+with the ``twilio`` SDK's async HTTP client; each one is an outbox row whose status the
+delivery callbacks advance.
 
 Messages the business starts are sent as approved templates outside WhatsApp's 24-hour
 window; without a configured template they are not sent but marked failed with a reason.
@@ -16,7 +17,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,12 +33,13 @@ from twilio.rest import Client
 from bot.channels.text import payload_text, split_text
 from bot.config import TwilioSettings
 from bot.media import MediaSigner
-from handlers.engine import Engine
 from handlers.i18n import Translator
-from handlers.messages import Document, IncomingMessage, Media, Reply
+from handlers.messages import IncomingMessage, Media, Reply
 from handlers.outgoing import REPLY_KIND, reply_of
 from models.clock import Clock
 from models.conversations import INBOUND_TIME_PRECISION
+from models.inbox import Arrival
+from models.inbox import Claimed as InboxRow
 from models.outbox import (
     BUSINESS_INITIATED_KINDS,
     Attempt,
@@ -46,11 +48,12 @@ from models.outbox import (
     new_message,
     record_status,
 )
-from models.report_files import store_file
 from models.tables import Channel, ChannelIdentity, Outbox, OutboxStatus
 from scheduler.dispatcher import SendResult
 
 log = logging.getLogger(__name__)
+Store = Callable[[Sequence[Arrival]], Awaitable[int]]
+"""Keeps arrivals in the inbox (``handlers.inbox.InboxWorkers.store``)."""
 BODY_LIMIT = 1600  # characters Twilio accepts in one WhatsApp or SMS body
 SESSION_WINDOW = timedelta(hours=24)
 TEMPLATE_VARIABLE_LIMIT = 1024
@@ -122,6 +125,11 @@ def to_incoming(params: Mapping[str, str], now: datetime) -> IncomingMessage:
     )
 
 
+def from_inbox(row: InboxRow) -> IncomingMessage:
+    """A stored webhook's parameters as the engine's message, at its arrival time."""
+    return to_incoming(row.payload, row.received_at)
+
+
 def render(reply: Reply, t: Translator) -> str:
     """Options as a numbered list to answer by typing; toggles as a checked list."""
     lines = [reply.text]
@@ -164,6 +172,11 @@ def check_variables(variables: Mapping[str, str]) -> None:
             raise TemplateProblem(f"template variable {key} has a new line or four spaces")
 
 
+def _time(value: Any) -> datetime | None:
+    """An ISO time from a payload, or None."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
 def _retryable(error: BaseException) -> bool:
     if isinstance(error, TwilioRestException):
         return error.status == 429 or error.status >= 500
@@ -180,6 +193,7 @@ class Outgoing:
     media_urls: Sequence[str] = ()
     template_variables: Mapping[str, str] | None = None
     business_initiated: bool = False
+    in_reply_to_at: datetime | None = None  # the inbound message this answers
 
 
 class TwilioChannel:
@@ -188,21 +202,19 @@ class TwilioChannel:
     def __init__(
         self,
         settings: TwilioSettings,
-        engine: Engine,
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         translator: Translator,
         *,
-        workers: int = 8,
         retry_attempts: int = 4,
         retry_wait: float = 0.5,
         timeout: float = 15.0,
         media: MediaSigner | None = None,
+        inbox: Store | None = None,
     ) -> None:
         assert settings.account_sid and settings.auth_token
         self._media = media
         self._settings = settings
-        self._engine = engine
         self._sessions = sessions
         self._clock = clock
         self._t = translator
@@ -211,9 +223,7 @@ class TwilioChannel:
         self.client = twilio_client(settings, self.http)
         self._retry_attempts = retry_attempts
         self._retry_wait = retry_wait
-        self.queue: asyncio.Queue[Mapping[str, str]] = asyncio.Queue()
-        self._worker_count = workers
-        self._workers: list[asyncio.Task[None]] = []
+        self._store = inbox
 
     # -- inbound -----------------------------------------------------------------------
 
@@ -226,71 +236,16 @@ class TwilioChannel:
     def authentic(self, url: str, params: Mapping[str, str], signature: str | None) -> bool:
         return bool(signature) and self._validator.validate(url, dict(params), signature)
 
-    def enqueue(self, params: Mapping[str, str]) -> None:
-        self.queue.put_nowait(params)
-
-    async def start(self) -> None:
-        self._workers = [
-            asyncio.create_task(self._work(), name=f"twilio-worker-{n}")
-            for n in range(self._worker_count)
-        ]
+    async def accept(self, params: Mapping[str, str]) -> None:
+        """An inbound message: stored in the inbox before the webhook answers (a
+        redelivery of the same MessageSid is stored once)."""
+        assert self._store is not None, "a Twilio channel that receives needs an inbox"
+        channel, address = address_of(params.get("From", ""))
+        external_id = params.get("MessageSid") or params.get("SmsMessageSid") or ""
+        await self._store([Arrival(Channel(channel), external_id, address, dict(params))])
 
     async def stop(self) -> None:
-        await self.queue.join()
-        for worker in self._workers:
-            worker.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
         await self.http.close()
-
-    async def _work(self) -> None:
-        while True:
-            params = await self.queue.get()
-            try:
-                await self.receive(params)
-            except Exception:  # a worker must survive anything; the engine already logged
-                log.exception("twilio inbound message failed")
-            finally:
-                self.queue.task_done()
-
-    async def receive(self, params: Mapping[str, str]) -> None:
-        """Run one inbound message through the engine and send the replies."""
-        message = to_incoming(params, self._clock.now())
-        outcome = await self._engine.handle(message)
-        if outcome.queued:  # in the outbox with the step: the dispatcher sends them
-            return
-        for reply in outcome.replies:
-            body = render(reply, self._t)
-            captioned = reply.document is not None and len(body) <= BODY_LIMIT
-            if not captioned:
-                for part in split_body(body):
-                    await self.send(Outgoing(address=message.address, kind="reply", body=part))
-            for media in reply.media:
-                await self.send(
-                    Outgoing(address=message.address, kind="reply", media_urls=[media.ref])
-                )
-            if reply.document is not None:
-                caption = body if captioned and body else reply.document.filename
-                await self._send_document(message.address, reply.document, caption)
-
-    async def _send_document(self, address: str, document: Document, caption: str) -> None:
-        """WhatsApp fetches files by URL: keep the file and send a signed, expiring link."""
-        if self._media is None:
-            log.warning("file not sent: media URLs need twilio.public_base_url")
-            await self.send(
-                Outgoing(address=address, kind="reply", body=self._t("file.unavailable"))
-            )
-            return
-        now = self._clock.now()
-        async with self._sessions.begin() as session:
-            file_id = await store_file(
-                session,
-                filename=document.filename,
-                content_type=document.content_type,
-                content=document.content,
-                now=now,
-            )
-        url = self._media.url(file_id, now=now)
-        await self.send(Outgoing(address=address, kind="reply", body=caption, media_urls=[url]))
 
     async def status(self, params: Mapping[str, str]) -> bool:
         """A delivery status callback; out-of-order receipts never move a status back."""
@@ -353,10 +308,12 @@ class TwilioChannel:
         request: dict[str, Any] = {"to": to, "from_": f"whatsapp:{sender}" if whatsapp else sender}
         if self._settings.public_base_url:
             request["status_callback"] = self.signed_url("/twilio/status", "")
-        last_inbound = identity.last_inbound_at if identity is not None else None
-        in_window = (
-            last_inbound is not None
-            and now - last_inbound < SESSION_WINDOW - INBOUND_TIME_PRECISION
+        in_window = any(
+            opened is not None and now - opened < SESSION_WINDOW - INBOUND_TIME_PRECISION
+            for opened in (
+                identity.last_inbound_at if identity is not None else None,
+                outgoing.in_reply_to_at,  # a reply: the window its message opened
+            )
         )
         if whatsapp and not in_window and outgoing.business_initiated:
             content_sid = self._settings.templates.get(outgoing.kind)
@@ -458,6 +415,7 @@ class TwilioChannel:
             media_urls=media_urls,
             template_variables=variables,
             business_initiated=message.kind in BUSINESS_INITIATED_KINDS,
+            in_reply_to_at=_time(payload.get("in_reply_to_at")),
         )
         async with self._sessions() as session:
             refusal, request = await self._request(session, outgoing, self._clock.now())

@@ -21,7 +21,14 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from bot.bootstrap import App, build_app, build_engine, build_telegram, build_twilio
+from bot.bootstrap import (
+    App,
+    build_app,
+    build_engine,
+    build_inbox,
+    build_telegram,
+    build_twilio,
+)
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import BODY_LIMIT, TwilioChannel
 from bot.config import Settings, TelegramSettings, TwilioSettings, WebSettings
@@ -29,6 +36,7 @@ from bot.media import MediaSigner
 from bot.runner import media_files, telegram_webhook, twilio_webhooks
 from bot.web import TELEGRAM_SECRET_HEADER, create_web_app
 from handlers.i18n import Translator
+from handlers.inbox import InboxWorkers
 from handlers.messages import Document, Option, Reply
 from models.clock import FixedClock
 from models.outbox import Enqueue, Priority, enqueue
@@ -134,6 +142,7 @@ class TelegramEnv:
     channel: TelegramChannel
     client: httpx.AsyncClient
     world: World
+    inbox: InboxWorkers
 
     async def dispatch(self) -> None:
         dispatcher = Dispatcher(
@@ -151,7 +160,7 @@ class TelegramEnv:
             headers={TELEGRAM_SECRET_HEADER: WEBHOOK_SECRET},
         )
         assert response.status_code == 200
-        await self.channel.application.update_queue.join()
+        await self.inbox.drain()
         await self.dispatch()  # the replies were queued with the step: deliver them
 
     def file_calls(self) -> list[Any]:
@@ -185,7 +194,8 @@ async def tg(db_url: str) -> AsyncIterator[TelegramEnv]:
                         address=f"telegram:{CHAT}", channel=Channel.TELEGRAM, staff_id=world.ani
                     )
                 )
-            channel = build_telegram(app, build_engine(app))
+            inbox = build_inbox(app, build_engine(app))
+            channel = build_telegram(app, inbox)
             assert channel is not None
             web = create_web_app(telegram=telegram_webhook(channel, app))
             async with (
@@ -194,9 +204,7 @@ async def tg(db_url: str) -> AsyncIterator[TelegramEnv]:
                     transport=httpx.ASGITransport(app=web), base_url="http://test"
                 ) as client,
             ):
-                await channel.application.start()
-                yield TelegramEnv(app, fake, channel, client, world)
-                await channel.application.stop()
+                yield TelegramEnv(app, fake, channel, client, world, inbox)
         finally:
             await app.close()
 
@@ -384,6 +392,7 @@ class WhatsAppEnv:
     channel: TwilioChannel
     client: httpx.AsyncClient
     world: World
+    inbox: InboxWorkers
     sequence: int = 0
 
     async def dispatch(self) -> None:
@@ -404,7 +413,7 @@ class WhatsAppEnv:
             "/twilio/whatsapp", data=params, headers={"X-Twilio-Signature": signature}
         )
         assert response.status_code == 200
-        await self.channel.queue.join()
+        await self.inbox.drain()
         await self.dispatch()  # the replies were queued with the step: deliver them
 
     async def fetch(self, url: str, method: str = "GET") -> httpx.Response:
@@ -446,14 +455,14 @@ async def wa(db_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Whats
                         last_inbound_at=NOW - timedelta(hours=1),  # inside the 24-hour window
                     )
                 )
-            channel = build_twilio(app, build_engine(app))
+            inbox = build_inbox(app, build_engine(app))
+            channel = build_twilio(app, inbox)
             assert channel is not None
-            await channel.start()
             web = create_web_app(twilio=twilio_webhooks(channel), media=media_files(app))
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=web), base_url="http://10.0.0.5:8080"
             ) as client:
-                yield WhatsAppEnv(app, fake, channel, client, world)
+                yield WhatsAppEnv(app, fake, channel, client, world, inbox)
             await channel.stop()
         finally:
             await app.close()

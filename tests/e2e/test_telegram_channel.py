@@ -1,9 +1,12 @@
-"""The Telegram channel end to end: webhook route -> PTB application -> engine -> Bot API calls
-against a local fake of the Bot API (real python-telegram-bot request code, no internet)."""
+"""The Telegram channel end to end: webhook route or polling -> inbox -> engine -> outbox ->
+Bot API calls against a local fake of the Bot API (real python-telegram-bot request code,
+no internet)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,17 +15,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.telegram import TelegramChannel, build_application, split_text
+from bot.channels.telegram import TelegramChannel, build_application, from_inbox, split_text
 from bot.config import TelegramSettings
 from bot.web import TELEGRAM_SECRET_HEADER, TelegramWebhook, create_web_app
 from handlers.i18n import Translator
+from handlers.inbox import InboxWorkers
 from handlers.messages import Document, Media, Option, Reply, Toggle
 from models.clock import FixedClock
 from models.tables import (
     Attendance,
     Channel,
     ChannelIdentity,
-    InboundMessage,
+    Inbox,
+    InboxStatus,
     Kelompok,
     Outbox,
     OutboxStatus,
@@ -50,13 +55,14 @@ class Env:
     client: httpx.AsyncClient
     world: World
     sessions: async_sessionmaker[AsyncSession]
+    inbox: InboxWorkers
     dispatcher: Dispatcher | None = None  # replies queued in the outbox: it sends them
     next_update: int = 1
 
     async def post(self, update: dict[str, Any], secret: str | None = SECRET) -> httpx.Response:
         headers = {TELEGRAM_SECRET_HEADER: secret} if secret is not None else {}
         response = await self.client.post("/telegram/webhook", json=update, headers=headers)
-        await self.channel.application.update_queue.join()  # processed, replies sent
+        await self.inbox.drain()  # stored on arrival, now handled: replies queued
         if self.dispatcher is not None:
             while (await self.dispatcher.run_once()).sent:
                 pass
@@ -91,20 +97,17 @@ def telegram_settings(fake: FakeTelegramApi) -> TelegramSettings:
     )
 
 
-@pytest.fixture(params=["direct", "outbox"])
-def delivery(request: pytest.FixtureRequest) -> str:
-    """How replies leave: sent by the channel itself, or queued in the outbox with the
-    step and sent by the dispatcher (as `pendamping run` does)."""
-    return str(request.param)
+def inbox_workers(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> InboxWorkers:
+    engine = make_engine(sessions, clock, queued_channels=["telegram"])
+    translate = {Channel.TELEGRAM: lambda row: from_inbox(row, BOT_USERNAME)}
+    return InboxWorkers(sessions, engine, translate, clock, t)
 
 
 @pytest.fixture
-async def env(
-    sessions: async_sessionmaker[AsyncSession], request: pytest.FixtureRequest, delivery: str
-) -> AsyncIterator[Env]:
-    """Webhook mode by default; ``indirect`` parametrization with False: polling semantics
-    (callback queries answered with their own Bot API call)."""
-    answer_in_webhook = getattr(request, "param", True)
+async def env(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Env]:
+    """Webhook mode, as `pendamping run` wires it: updates stored in the inbox before the
+    webhook answers, the inbox workers run the engine, replies queued with the step and
+    sent by the dispatcher."""
     world = await build_world(sessions)
     async with sessions.begin() as session:
         session.add(
@@ -114,18 +117,15 @@ async def env(
         )
     clock = FixedClock(NOW)
     async with FakeTelegramApi() as fake:
-        application = build_application(telegram_settings(fake), polling=False)
-        engine = make_engine(
-            sessions, clock, queued_channels=["telegram"] if delivery == "outbox" else ()
-        )
+        application = build_application(telegram_settings(fake))
+        inbox = inbox_workers(sessions, clock)
         channel = TelegramChannel(
             application,
-            engine,
             bot_username=BOT_USERNAME,
-            error_text=t("error.generic"),
             clock=clock.now,
             retry_wait=0.01,
-            answer_in_webhook=answer_in_webhook,
+            answer_in_webhook=True,
+            inbox=inbox.store,
         )
         web = create_web_app(
             telegram=TelegramWebhook(SECRET, channel.feed, channel.webhook_response)
@@ -136,15 +136,11 @@ async def env(
                 transport=httpx.ASGITransport(app=web), base_url="http://test"
             ) as client,
         ):
-            await application.start()
-            dispatcher = None
-            if delivery == "outbox":
-                dispatcher = Dispatcher(
-                    sessions, {Channel.TELEGRAM: channel.send_claimed}, {Channel.TELEGRAM: 30.0},
-                    clock,
-                )
-            yield Env(fake, channel, client, world, sessions, dispatcher)
-            await application.stop()
+            dispatcher = Dispatcher(
+                sessions, {Channel.TELEGRAM: channel.send_claimed}, {Channel.TELEGRAM: 30.0},
+                clock,
+            )
+            yield Env(fake, channel, client, world, sessions, inbox, dispatcher)
 
 
 async def test_a_reply_with_options_is_an_inline_keyboard(env: Env) -> None:
@@ -234,7 +230,10 @@ async def test_the_same_update_delivered_twice_is_processed_once(env: Env) -> No
     await env.post(update)
     assert len(env.fake.calls_to("sendMessage")) == 2  # group note + meeting prompt, once
     async with env.sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+        # The inbox's unique key is the dedupe: the second delivery was not stored.
+        assert (await session.execute(select(Inbox.external_id, Inbox.status))).all() == [
+            ("update:777", InboxStatus.DONE)
+        ]
 
 
 async def test_a_whole_attendance_conversation_by_buttons(env: Env) -> None:
@@ -301,25 +300,20 @@ async def test_network_errors_are_retried_with_backoff(env: Env) -> None:
 async def test_a_network_that_stays_down_does_not_crash_the_application(env: Env) -> None:
     env.fake.drop_next("sendMessage", times=5)  # four attempts, then the error notice
     await env.say("/bantuan")
-    if env.dispatcher is None:
-        assert [call.status for call in env.fake.calls_to("sendMessage")] == [0] * 5
-    else:  # the queued reply is kept for the dispatcher's next attempt, not lost
-        assert [call.status for call in env.fake.calls_to("sendMessage")] == [0] * 4
-        async with env.sessions() as session:
-            (row,) = await session.scalars(select(Outbox))
-        assert row.status is OutboxStatus.PENDING and row.attempts == 1
-        assert row.error_code == "network"
+    # The queued reply is kept for the dispatcher's next attempt, not lost.
+    assert [call.status for call in env.fake.calls_to("sendMessage")] == [0] * 4
+    async with env.sessions() as session:
+        (row,) = await session.scalars(select(Outbox))
+    assert row.status is OutboxStatus.PENDING and row.attempts == 1
+    assert row.error_code == "network"
     await env.say("/bantuan")
     assert env.fake.calls_to("sendMessage")[-1].status == 200
-    assert env.channel.application.running
 
 
 async def test_a_queued_reply_is_sent_once_even_when_the_process_died_after_the_step(
     env: Env,
 ) -> None:
     """The reply commits with the step: a dispatcher started later still sends it, once."""
-    if env.dispatcher is None:
-        pytest.skip("replies sent by the channel itself are not in the outbox")
     dispatcher, env.dispatcher = env.dispatcher, None  # the process dies before sending
     await env.say("/hadir")
     assert env.fake.calls_to("sendMessage") == []
@@ -412,30 +406,12 @@ async def test_a_tapped_button_is_answered_in_the_webhook_response(env: Env) -> 
     assert env.fake.calls_to("answerCallbackQuery") == []
 
 
-@pytest.mark.parametrize("env", [False], indirect=True)
-async def test_without_a_webhook_a_tapped_button_is_answered_by_a_call(env: Env) -> None:
-    response = await env.post(callback_update(901, ANI_CHAT, "menu:kpm_card", message_id=5))
-    assert response.status_code == 200 and response.content == b""
-    calls = env.fake.calls_to("answerCallbackQuery")
-    assert len(calls) == 1 and calls[0].status == 200
-
-
-@pytest.mark.parametrize("env", [False], indirect=True)
-async def test_a_button_too_old_to_answer_still_gets_its_step_done(env: Env) -> None:
-    """Taps polled long after they were made cannot be answered any more (400): the step
-    runs and replies all the same, without an error message."""
-    env.fake.fail_next(
-        "answerCallbackQuery",
-        status=400,
-        description="Bad Request: query is too old and response timeout expired",
-    )
-    await env.tap("menu:kpm_card", message_id=5)
-    assert env.fake.calls_to("answerCallbackQuery")[0].status == 400
-    texts = [call.params["text"] for call in env.fake.calls_to("sendMessage")]
-    assert texts and t("error.generic") not in texts
-
-
-async def test_polling_mode_receives_updates_and_replies(sessions) -> None:
+@asynccontextmanager
+async def polling(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[
+    tuple[FakeTelegramApi, InboxWorkers, Dispatcher]
+]:
+    """Polling as `pendamping run` does it: getUpdates batches stored in the inbox before
+    the next call confirms them, workers and the dispatcher running."""
     world = await build_world(sessions)
     async with sessions.begin() as session:
         session.add(
@@ -444,25 +420,81 @@ async def test_polling_mode_receives_updates_and_replies(sessions) -> None:
             )
         )
     clock = FixedClock(NOW)
-    async with FakeTelegramApi() as fake:
+    async with FakeTelegramApi(max_poll_wait=0.2) as fake:
         settings = telegram_settings(fake).model_copy(update={"mode": "polling"})
-        application = build_application(settings, polling=True)
-        TelegramChannel(
-            application,
-            make_engine(sessions, clock),
-            bot_username=BOT_USERNAME,
-            error_text=t("error.generic"),
-            clock=clock.now,
-            retry_wait=0.01,
+        application = build_application(settings)
+        inbox = inbox_workers(sessions, clock)
+        channel = TelegramChannel(
+            application, bot_username=BOT_USERNAME, clock=clock.now, retry_wait=0.01,
+            inbox=inbox.store, poll_timeout=1,
         )
+        dispatcher = Dispatcher(
+            sessions, {Channel.TELEGRAM: channel.send_claimed}, {Channel.TELEGRAM: 30.0}, clock
+        )
+        inbox.on_queued(dispatcher.notify)
+        stop = asyncio.Event()
         async with application:
-            await application.start()
-            await application.updater.start_polling(poll_interval=0.01, timeout=1)
-            fake.push_update(text_update(1, ANI_CHAT, "/kpm Siti Aminah"))
-            calls = await fake.wait_for("sendMessage", timeout=10)
-            await application.updater.stop()
-            await application.stop()
+            tasks = [
+                asyncio.create_task(channel.poll(stop)),
+                asyncio.create_task(inbox.run(stop)),
+                asyncio.create_task(dispatcher.run(stop)),
+            ]
+            try:
+                yield fake, inbox, dispatcher
+            finally:
+                stop.set()
+                inbox.notify()
+                dispatcher.notify()
+                tasks[0].cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_polling_mode_receives_updates_and_replies(sessions) -> None:
+    async with polling(sessions) as (fake, _, _):
+        fake.push_update(text_update(1, ANI_CHAT, "/kpm Siti Aminah"))
+        calls = await fake.wait_for("sendMessage", timeout=10)
     assert "Siti Aminah" in calls[0].params["text"] and "NIK" in calls[0].params["text"]
+
+
+async def test_polling_a_tapped_button_is_answered_by_a_call(sessions) -> None:
+    async with polling(sessions) as (fake, _, _):
+        fake.push_update(callback_update(901, ANI_CHAT, "menu:kpm_card", message_id=5))
+        calls = await fake.wait_for("answerCallbackQuery", timeout=10)
+        await fake.wait_for("sendMessage", timeout=10)
+    assert len(calls) == 1 and calls[0].status == 200
+
+
+async def test_a_button_too_old_to_answer_still_gets_its_step_done(sessions) -> None:
+    """Taps polled long after they were made cannot be answered any more (400): the step
+    runs and replies all the same, without an error message."""
+    async with polling(sessions) as (fake, _, _):
+        fake.fail_next(
+            "answerCallbackQuery",
+            status=400,
+            description="Bad Request: query is too old and response timeout expired",
+        )
+        fake.push_update(callback_update(902, ANI_CHAT, "menu:kpm_card", message_id=5))
+        await fake.wait_for("sendMessage", timeout=10)
+    assert fake.calls_to("answerCallbackQuery")[0].status == 400
+    texts = [call.params["text"] for call in fake.calls_to("sendMessage")]
+    assert texts and t("error.generic") not in texts
+
+
+async def test_polling_confirms_an_offset_only_after_the_updates_are_in_the_inbox(
+    sessions,
+) -> None:
+    from models.tables import Inbox
+
+    async with polling(sessions) as (fake, _, _):
+        fake.push_update(text_update(11, ANI_CHAT, "/bantuan"))
+        fake.push_update(text_update(12, ANI_CHAT, "/bantuan"))
+        await fake.wait_for("sendMessage", count=2, timeout=10)
+        polls = fake.calls_to("getUpdates")
+    first_offset = next(c.params.get("offset") for c in polls if c.params.get("offset"))
+    assert first_offset == 13  # the next call after the batch confirms 11 and 12
+    async with sessions() as session:
+        stored = list(await session.scalars(select(Inbox.external_id).order_by(Inbox.id)))
+    assert stored == ["update:11", "update:12"]
 
 
 async def test_set_webhook_registers_the_url_and_secret(tmp_path) -> None:

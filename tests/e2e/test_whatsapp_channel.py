@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.whatsapp import Outgoing, TwilioChannel
+from bot.channels.whatsapp import Outgoing, TwilioChannel, from_inbox
 from bot.config import TwilioSettings
 from bot.runner import twilio_webhooks
 from bot.web import TWILIO_SIGNATURE_HEADER, create_web_app
 from handlers.i18n import Translator
+from handlers.inbox import InboxWorkers
 from models.clock import FixedClock
 from models.tables import Attendance, Channel, ChannelIdentity, Kpm, Outbox, OutboxStatus
 from scheduler.dispatcher import Dispatcher
@@ -45,7 +46,8 @@ class Env:
     world: World
     sessions: async_sessionmaker[AsyncSession]
     clock: FixedClock
-    dispatcher: Dispatcher | None = None  # replies queued in the outbox: it sends them
+    inbox: InboxWorkers
+    dispatcher: Dispatcher  # replies queued in the outbox: it sends them
     sequence: int = 0
 
     async def post(
@@ -60,10 +62,11 @@ class Env:
             signature = twilio_signature(self.fake.auth_token, signed_url or PUBLIC + path, params)
         headers = {TWILIO_SIGNATURE_HEADER: signature} if signature else {}
         response = await self.client.post(path, data=params, headers=headers)
-        await self.channel.queue.join()
-        if self.dispatcher is not None:
-            while (await self.dispatcher.run_once()).sent:
-                pass
+        if params.get("From"):
+            self.fake.user_wrote(params["From"])  # Twilio saw the message: the window opens
+        await self.inbox.drain()
+        while (await self.dispatcher.run_once()).sent:
+            pass
         return response
 
     async def say(self, body: str, sender: str = ANI, **kwargs: Any) -> httpx.Response:
@@ -81,20 +84,17 @@ class Env:
             return list(await session.scalars(select(Outbox).order_by(Outbox.id)))
 
 
-@pytest.fixture(params=["direct", "outbox"])
-def delivery(request: pytest.FixtureRequest) -> str:
-    """How replies leave: sent by the channel itself, or queued in the outbox with the
-    step and sent by the dispatcher (as `pendamping run` does)."""
-    return str(request.param)
-
-
 @pytest.fixture
-async def env(sessions: async_sessionmaker[AsyncSession], delivery: str) -> AsyncIterator[Env]:
+async def env(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Env]:
+    """As `pendamping run` wires it: webhooks stored in the inbox, the inbox workers run
+    the engine, replies queued with the step and sent by the dispatcher, against a fake
+    that enforces WhatsApp's 24-hour window."""
     world = await build_world(sessions)
     async with sessions.begin() as session:
         session.add(ChannelIdentity(address=ANI, channel=Channel.WHATSAPP, staff_id=world.ani))
     clock = FixedClock(NOW)
     async with FakeTwilioApi() as fake:
+        fake.enforce_window(clock.now)
         settings = TwilioSettings(
             account_sid=fake.account_sid,
             auth_token=fake.auth_token,
@@ -104,28 +104,27 @@ async def env(sessions: async_sessionmaker[AsyncSession], delivery: str) -> Asyn
             public_base_url=PUBLIC,
             templates={"meeting_reminder": REMINDER_SID},
         )
-        queued = ["whatsapp", "sms"] if delivery == "outbox" else []
+        engine = make_engine(sessions, clock, queued_channels=["whatsapp", "sms"])
+        translate = {Channel.WHATSAPP: from_inbox, Channel.SMS: from_inbox}
+        inbox = InboxWorkers(sessions, engine, translate, clock, Translator())
         channel = TwilioChannel(
             settings,
-            make_engine(sessions, clock, queued_channels=queued),
             sessions,
             clock,
             Translator(),
             retry_wait=0.01,
             timeout=1.0,
+            inbox=inbox.store,
         )
-        await channel.start()
         web = create_web_app(twilio=twilio_webhooks(channel))
         # The app sits behind a TLS proxy: it is reached at an internal address.
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=web), base_url="http://10.0.0.5:8080"
         ) as client:
-            dispatcher = None
-            if delivery == "outbox":
-                send = channel.send_claimed
-                senders = {Channel.WHATSAPP: send, Channel.SMS: send}
-                dispatcher = Dispatcher(sessions, senders, {}, clock, base_delay=0.01)
-            yield Env(fake, channel, client, world, sessions, clock, dispatcher)
+            send = channel.send_claimed
+            senders = {Channel.WHATSAPP: send, Channel.SMS: send}
+            dispatcher = Dispatcher(sessions, senders, {}, clock, base_delay=0.01)
+            yield Env(fake, channel, client, world, sessions, clock, inbox, dispatcher)
         await channel.stop()
 
 
@@ -349,12 +348,13 @@ async def test_temporary_provider_errors_are_retried(env: Env, fault: str) -> No
     else:
         env.fake.delay_next(3.0)  # beyond the 1 s timeout of every call
     await env.say("bantuan")
-    if env.dispatcher is not None:  # queued: the dispatcher retries it after a backoff
-        (row,) = await env.outbox()
-        assert row.status is OutboxStatus.PENDING and row.attempts == 1
-        assert row.next_attempt_at > env.clock.now()
-        env.clock.advance(timedelta(minutes=1))
-        assert (await env.dispatcher.run_once()).sent == 1
+    # Queued: the dispatcher retries it after a backoff.
+    (row,) = await env.outbox()
+    assert row.status is OutboxStatus.PENDING and row.attempts == 1
+    assert row.next_attempt_at > env.clock.now()
+    env.clock.advance(timedelta(minutes=1))
+    env.fake.user_wrote(ANI)  # the clock moved: still inside the window
+    assert (await env.dispatcher.run_once()).sent == 1
     (row,) = await env.outbox()
     assert row.status is OutboxStatus.QUEUED and row.attempts == 2
     assert row.provider_id is not None
@@ -429,4 +429,76 @@ async def test_the_dispatcher_sends_a_queued_reminder_as_its_template(env: Env) 
     (row,) = await env.outbox()
     assert row.status is OutboxStatus.QUEUED and row.attempts == 2
     assert env.fake.messages[row.provider_id]["to"] == address
+    assert env.fake.calls_to("messages")[-1].params["ContentSid"] == REMINDER_SID
+
+
+# --- first contact: the reply is inside the window the message itself opened -----------------
+
+
+async def test_a_number_never_seen_that_says_halo_gets_the_one_sentence_answer(env: Env) -> None:
+    stranger = "whatsapp:+6285799990001"
+    response = await env.say("halo", sender=stranger)
+    assert response.status_code == 200
+    assert env.bodies(stranger) == [t("register.unknown_sender")]
+    (row,) = await env.outbox()
+    assert row.status is OutboxStatus.QUEUED and row.error is None
+
+
+async def test_a_new_staff_member_linking_by_daftar_gets_the_welcome_and_the_menu(
+    env: Env,
+) -> None:
+    from models.staff import create_invite
+    from models.tables import Staff
+
+    async with env.sessions.begin() as session:
+        budi = await session.get(Staff, env.world.budi)
+        code = await create_invite(session, budi, now=NOW, valid_days=14)
+    newcomer = "whatsapp:+6285799990002"
+    await env.say(f"DAFTAR {code}", sender=newcomer)
+    (welcome,) = env.bodies(newcomer)
+    assert welcome.startswith(t("register.welcome", name=budi.name))
+    assert t("whatsapp.reply_with_number") in welcome  # the menu, as a numbered list
+    assert all(row.status is OutboxStatus.QUEUED for row in await env.outbox())
+
+
+async def test_a_reply_waiting_past_the_window_its_message_opened_is_not_sent_free_form(
+    env: Env,
+) -> None:
+    """The window is the inbound message's: a reply still queued 24 hours later is
+    refused by us, not sent to be refused by WhatsApp."""
+    stranger = "whatsapp:+6285799990003"
+    env.fake.fail_next(status=503)  # the first try fails: the reply waits for a retry
+    await env.say("halo", sender=stranger)
+    env.clock.advance(timedelta(hours=25))
+    await env.dispatcher.run_once()
+    (row,) = await env.outbox()
+    assert row.status is OutboxStatus.FAILED
+    assert "24-hour window" in row.error
+    assert env.bodies(stranger) == []
+
+
+async def test_a_business_message_to_a_number_last_heard_25_hours_ago_uses_its_template(
+    env: Env,
+) -> None:
+    from models.outbox import Enqueue, Priority, enqueue
+
+    address = await kpm_address(env, "Kurniasih", last_inbound_hours_ago=25)
+    env.fake.user_wrote(address, NOW - timedelta(hours=25))
+    async with env.sessions.begin() as session:
+        await enqueue(
+            session,
+            [
+                Enqueue(
+                    Channel.WHATSAPP,
+                    address,
+                    "meeting_reminder",
+                    {"text": "Pengingat", "template_variables": REMINDER},
+                    Priority.REMINDER,
+                )
+            ],
+            now=NOW,
+        )
+    await env.dispatcher.run_once()
+    (row,) = await env.outbox()
+    assert row.status is OutboxStatus.QUEUED
     assert env.fake.calls_to("messages")[-1].params["ContentSid"] == REMINDER_SID

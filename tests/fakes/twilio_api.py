@@ -108,7 +108,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
@@ -275,6 +275,22 @@ class FakeTwilioApi:
         self._server = LocalServer(self._app, "fake-twilio-api")
         self._port: int | None = None
         self._account_created = _rfc2822(datetime(2025, 1, 6, 3, 0, 0, tzinfo=UTC))
+        # WhatsApp's 24-hour window, when enforced: the last message each user sent.
+        self.window_enforced = False
+        self.last_inbound: dict[str, datetime] = {}
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def enforce_window(self, clock: Callable[[], datetime] | None = None) -> None:
+        """From now on a free-form WhatsApp message to a user who has not written in the
+        last 24 hours (by ``clock``) is refused with 63016, as Twilio does; templates
+        (a ContentSid) always go. Tell the fake who wrote with :meth:`user_wrote`."""
+        self.window_enforced = True
+        if clock is not None:
+            self.clock = clock
+
+    def user_wrote(self, address: str, at: datetime | None = None) -> None:
+        """A user's message reached Twilio (``whatsapp:+62...``): their window opens."""
+        self.last_inbound[address] = at or self.clock()
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -606,6 +622,10 @@ class FakeTwilioApi:
             )
         if status_callback and not _http_url(status_callback):
             raise TwilioError(400, 21609, "Invalid 'StatusCallback'")
+        if self.window_enforced and whatsapp and not content_sid:
+            opened = self.last_inbound.get(to)
+            if opened is None or self.clock() - opened >= timedelta(hours=24):
+                raise TwilioError(400, 63016, OUTSIDE_WINDOW)
         self._check_rate()
 
         if content_sid and not body:

@@ -34,9 +34,9 @@ async def test_doctor_checks_twilio_and_lists_missing_templates_and_failures(db_
         app = build_app(settings)
         try:
             await migrate.upgrade(app.engine)
-            from bot.bootstrap import build_engine, build_twilio
+            from bot.bootstrap import build_twilio
 
-            channel = build_twilio(app, build_engine(app))
+            channel = build_twilio(app)
             await channel.send(
                 Outgoing(
                     address="whatsapp:+6281234567890",
