@@ -19,6 +19,7 @@ from bot.bootstrap import App, build_app
 from bot.commands import CommandError
 from bot.config import ConfigError, LoadedSettings, load_settings
 from bot.logging_setup import configure_logging
+from bot.process import AlreadyServed
 from models.tables import StaffRole
 from reporting.exports import ExportKind
 
@@ -84,7 +85,7 @@ def run_with_app(job: Callable[[App], Awaitable[Any]]) -> Any:
 
     try:
         return asyncio.run(run())
-    except CommandError as exc:
+    except (CommandError, AlreadyServed) as exc:
         fail(f"error: {exc}")
     except OSError as exc:
         log.exception("command failed: %s", type(exc).__name__)
