@@ -210,6 +210,12 @@ def outbox_command() -> None:
     run_with_app(lambda app: commands.outbox(app, out))
 
 
+@cli.command("inbox")
+def inbox_command() -> None:
+    """Inbound messages: counts by status and channel, the backlog's age, latest failures."""
+    run_with_app(lambda app: commands.inbox(app, out))
+
+
 @cli.command("export")
 def export_command(
     kind: Annotated[ExportKind, typer.Argument(metavar="KIND", help="What to export.")],

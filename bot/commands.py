@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from bot.bootstrap import (
 )
 from bot.channels.console import run_console
 from models import migrate
+from models.inbox import inbox_counts
 from models.outbox import BUSINESS_INITIATED_KINDS, outbox_counts, waiting_by_channel
 from models.regions import find_regions
 from models.staff import (
@@ -359,6 +361,70 @@ async def _doctor_outbox(app: App, table: Table) -> None:
     )
 
 
+def _age(since: datetime | None, now: datetime) -> str:
+    if since is None:
+        return "-"
+    seconds = max(0, int((now - since).total_seconds()))
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+async def inbox(app: App, out: Console) -> None:
+    """Inbound messages: counts by channel and status, the backlog's oldest age and the
+    latest failures (ids and reasons only: no text, no number)."""
+    async with app.read_sessions() as session:
+        counts = await inbox_counts(session)
+    now = datetime.now(UTC)
+    table = Table("channel", "status", "messages", title="Inbox")
+    for status, channel, count in counts.by_status_and_channel:
+        table.add_row(channel, status, str(count))
+    out.print(table if counts.by_status_and_channel else "The inbox is empty.")
+    waiting = sum(n for status, _, n in counts.by_status_and_channel if status in UNFINISHED_INBOX)
+    if waiting:
+        out.print(
+            f"{waiting} messages wait to be handled; the oldest arrived "
+            f"{_age(counts.oldest_unfinished, now)} ago"
+        )
+    if counts.latest_failures:
+        failures = Table("id", "channel", "reason", "at", title="Latest failures")
+        for row_id, channel, error, at in counts.latest_failures:
+            failures.add_row(
+                str(row_id), channel, error or "-", at.strftime("%Y-%m-%d %H:%M") if at else "-"
+            )
+        out.print(failures)
+
+
+UNFINISHED_INBOX = ("pending", "processing")
+INBOX_BACKLOG_WARN = timedelta(minutes=5)
+
+
+async def _doctor_inbox(app: App, table: Table) -> None:
+    async with app.read_sessions() as session:
+        counts = await inbox_counts(session, failures=3)
+    now = datetime.now(UTC)
+    waiting = sum(n for status, _, n in counts.by_status_and_channel if status in UNFINISHED_INBOX)
+    oldest = counts.oldest_unfinished
+    late = oldest is not None and now - oldest > INBOX_BACKLOG_WARN
+    table.add_row(
+        "inbox backlog",
+        WARN if late else OK,
+        f"{waiting} waiting, oldest {_age(counts.oldest_unfinished, now)} ago"
+        + ("; is `pendamping run` running?" if late else "")
+        if waiting
+        else "nothing waiting",
+    )
+    failed = sum(n for status, _, n in counts.by_status_and_channel if status == "failed")
+    latest = "; ".join(f"#{i}: {error}" for i, _, error, _ in counts.latest_failures)
+    table.add_row(
+        "inbox",
+        WARN if failed else OK,
+        f"{failed} failed; latest: {latest}" if failed else "no failed messages",
+    )
+
+
 async def doctor(app: App, out: Console, source: Path | None) -> bool:
     settings = app.settings
     table = Table("check", "status", "detail", title="pendamping doctor")
@@ -398,6 +464,7 @@ async def doctor(app: App, out: Console, source: Path | None) -> bool:
     if twilio.configured:
         healthy = await _doctor_twilio(app, table) and healthy
     if database_ready:
+        await _doctor_inbox(app, table)
         await _doctor_outbox(app, table)
     sender = "sender set" if twilio.whatsapp_sender else "no WhatsApp sender"
     table.add_row(

@@ -266,3 +266,51 @@ def test_outbox_and_doctor_say_what_waits_for_a_channel_that_is_not_configured(
     doctor = invoke(db_url, "doctor")
     assert "outbox waiting" in doctor.output
     assert "3 pending messages wait for whatsapp" in " ".join(doctor.output.split())
+
+
+def test_inbox_and_doctor_show_the_backlog_its_age_and_failures_without_personal_data(
+    db_url: str,
+) -> None:
+    from models.inbox import Arrival, claim, mark_failed, store
+    from models.tables import Channel
+
+    sender = "whatsapp:+6281299990001"
+    arrived = datetime.now(UTC) - timedelta(minutes=12)
+
+    async def arrive() -> None:
+        engine = create_engine(db_url)
+        try:
+            sessions = session_factory(engine)
+            async with sessions.begin() as session:
+                await store(
+                    session,
+                    [
+                        Arrival(Channel.WHATSAPP, f"SM{n}", sender, {"Body": "kartu KKS saya"})
+                        for n in range(3)
+                    ],
+                    now=arrived,
+                )
+            async with sessions.begin() as session:
+                (first,) = await claim(session, now=arrived, lease=timedelta(seconds=60), limit=1)
+                await mark_failed(session, first.id, now=arrived, error="RuntimeError: a bug")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(arrive())
+    shown = invoke(db_url, "inbox")
+    assert shown.exit_code == 0, shown.output
+    flat = " ".join(shown.output.split())
+    assert "2 messages wait to be handled; the oldest arrived 12 min" in flat
+    assert "RuntimeError: a bug" in flat
+    assert "+62812" not in flat and "KKS" not in flat
+    doctor = " ".join(invoke(db_url, "doctor").output.split())
+    assert "inbox backlog" in doctor and "2 waiting, oldest 12 min" in doctor
+    assert "is `pendamping run` running?" in doctor
+    assert "1 failed; latest: #" in doctor and "RuntimeError: a bug" in doctor
+
+
+def test_inbox_on_an_empty_database_says_so(db_url: str) -> None:
+    shown = invoke(db_url, "inbox")
+    assert shown.exit_code == 0, shown.output
+    assert "The inbox is empty." in shown.output
+    assert "nothing waiting" in invoke(db_url, "doctor").output
