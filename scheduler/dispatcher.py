@@ -59,13 +59,19 @@ class Pacer:
         self._interval = 1.0 / (per_second * SAFETY)
         self._next = 0.0
 
-    async def acquire(self) -> None:
+    async def acquire(self, stopping: asyncio.Event | None = None) -> None:
+        """Wait for the next slot (or until ``stopping`` is set, whichever comes first)."""
         loop = asyncio.get_running_loop()
         slot = max(loop.time(), self._next)
         self._next = slot + self._interval
         delay = slot - loop.time()
-        if delay > 0:
+        if delay <= 0:
+            return
+        if stopping is None:
             await asyncio.sleep(delay)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), delay)
 
 
 @dataclass
@@ -73,6 +79,7 @@ class DispatchReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    released: int = 0  # claimed, not begun before a stop: pending again, not counted
     claimed_at: datetime | None = None  # the time the round's claim looked from
 
     @property
@@ -112,6 +119,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._write_every = write_every
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
 
     def notify(self) -> None:
         """Something was enqueued: look now rather than at the next due time."""
@@ -131,7 +139,7 @@ class Dispatcher:
                 session, now=now, limit=self._batch, lease=self._lease, channels=list(self._senders)
             )
         report = DispatchReport(claimed_at=now)
-        pending: list[tuple[Claimed, SendResult]] = []
+        pending: list[tuple[Claimed, SendResult | None]] = []
         for done in asyncio.as_completed(self._in_order_per_address(messages)):
             pending.append(await done)
             if len(pending) >= self._write_every:
@@ -142,7 +150,7 @@ class Dispatcher:
 
     def _in_order_per_address(
         self, messages: list[Claimed]
-    ) -> list[Coroutine[Any, Any, tuple[Claimed, SendResult]]]:
+    ) -> list[Coroutine[Any, Any, tuple[Claimed, SendResult | None]]]:
         """One sending coroutine per message; the messages of one address go one after
         another, in the order claimed (a conversation's replies must not overtake)."""
         loop = asyncio.get_running_loop()
@@ -159,7 +167,7 @@ class Dispatcher:
         message: Claimed,
         before: asyncio.Future[None] | None,
         done: asyncio.Future[None],
-    ) -> tuple[Claimed, SendResult]:
+    ) -> tuple[Claimed, SendResult | None]:
         try:
             if before is not None:
                 await before
@@ -167,12 +175,16 @@ class Dispatcher:
         finally:
             done.set_result(None)
 
-    async def _send(self, message: Claimed) -> tuple[Claimed, SendResult]:
+    async def _send(self, message: Claimed) -> tuple[Claimed, SendResult | None]:
+        """Send one message; ``None`` when the dispatcher is stopping before it began (a
+        shutdown finishes the sends in flight, and gives the rest of the batch back)."""
         sender = self._senders[message.channel]
         limiter = self._limiters.get(message.channel)
         async with self._slots:
-            if limiter is not None:
-                await limiter.acquire()
+            if limiter is not None and not self._stopping.is_set():
+                await limiter.acquire(self._stopping)
+            if self._stopping.is_set():
+                return message, None
             try:
                 return message, await sender(message)
             except Exception as exc:  # a sender bug must not stop the dispatcher
@@ -182,13 +194,24 @@ class Dispatcher:
                 )
 
     async def _record(
-        self, outcomes: list[tuple[Claimed, SendResult]], report: DispatchReport
+        self, outcomes: list[tuple[Claimed, SendResult | None]], report: DispatchReport
     ) -> None:
         if not outcomes:
             return
         now = self._clock.now()
         attempts = []
         for message, result in outcomes:
+            if result is None:  # never begun: due again at once, the claim not counted
+                report.released += 1
+                attempts.append(
+                    Attempt(
+                        message.id,
+                        OutboxStatus.PENDING,
+                        retry_at=now,
+                        attempts=message.attempts - 1,
+                    )
+                )
+                continue
             retry_at = None
             if result.temporary and message.attempts < self._max_attempts:
                 delay = max(result.retry_after or 0.0, self.backoff(message.attempts))
@@ -230,11 +253,22 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         """Dispatch until ``stop`` is set; between rounds sleep until the next message this
         dispatcher can claim falls due, a wake-up, or ``idle`` seconds at most (other
-        processes may enqueue without waking us)."""
-        while not stop.is_set():
-            self._wake.clear()  # a wake-up during this round keeps it set for the wait
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=await self._round(idle))
+        processes may enqueue without waking us). When ``stop`` is set the sends in flight
+        finish and the rest of the batch goes back to pending, for the next process."""
+        self._stopping.clear()  # a dispatcher may be run again after a stop
+        watcher = asyncio.create_task(self._watch(stop))
+        try:
+            while not stop.is_set():
+                self._wake.clear()  # a wake-up during this round keeps it set for the wait
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=await self._round(idle))
+        finally:
+            watcher.cancel()
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._stopping.set()
+        self._wake.set()
 
     async def _round(self, idle: float) -> float:
         """One round: claim and send; returns how long to wait before the next one."""

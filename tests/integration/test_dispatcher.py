@@ -307,3 +307,42 @@ async def test_one_address_gets_its_messages_in_order_while_others_go_alongside(
     for address in addresses:
         assert [text for to, text in sent if to == address] == ["0", "1", "2", "3"]
     assert most_chats_at_once == 3  # the chats did not wait in line for each other
+
+
+async def test_a_stop_finishes_the_sends_in_flight_and_gives_the_rest_back(sessions) -> None:
+    """A shutdown does not wait for a whole batch at the provider's pace: the sends that
+    began finish and are recorded, the rest are pending again with their claim uncounted,
+    due at once for the next process."""
+    async with sessions.begin() as session:
+        await enqueue(
+            session,
+            [
+                Enqueue(
+                    Channel.WHATSAPP, f"whatsapp:+6281200000{n:02}", "reply", {}, Priority.REPLY
+                )
+                for n in range(10)
+            ],
+            now=NOW,
+        )
+    stop = asyncio.Event()
+    began = asyncio.Event()
+
+    async def slow(message) -> SendResult:
+        began.set()
+        await asyncio.sleep(0.1)
+        return SendResult(OutboxStatus.SENT, provider_id=f"P{message.id}")
+
+    paced = Dispatcher(
+        sessions, {Channel.WHATSAPP: slow}, {Channel.WHATSAPP: 2.0}, FixedClock(NOW)
+    )  # two a second: the whole batch would take five seconds
+    running = asyncio.create_task(paced.run(stop))
+    await asyncio.wait_for(began.wait(), 5)
+    stop.set()
+    await asyncio.wait_for(running, 2)
+    outbox = await rows(sessions)
+    sent = [row for row in outbox if row.status is OutboxStatus.SENT]
+    back = [row for row in outbox if row.status is OutboxStatus.PENDING]
+    assert len(sent) == 1 and sent[0].attempts == 1 and sent[0].provider_id
+    assert len(back) == 9
+    assert all(row.attempts == 0 and row.claimed_until is None for row in back)
+    assert all(row.next_attempt_at.replace(tzinfo=UTC) <= NOW for row in back)
