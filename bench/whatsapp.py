@@ -95,8 +95,8 @@ async def engine_only(engine: Engine, addresses: list[str], passes: int) -> list
     return timings
 
 
-def signed_requests(auth_token: str, addresses: list[str], passes: int, first: int
-                    ) -> list[tuple[dict[str, str], str]]:
+def signed_requests(auth_token: str, addresses: list[str], passes: int, first: int,
+                    public: str = PUBLIC) -> list[tuple[dict[str, str], str]]:
     requests = []
     sequence = first
     for _ in range(passes):
@@ -106,7 +106,7 @@ def signed_requests(auth_token: str, addresses: list[str], passes: int, first: i
                 params = inbound_whatsapp_params(from_=address, body=text,
                                                  message_sid=f"SM{sequence:032x}")
                 requests.append((params, twilio_signature(auth_token,
-                                                          PUBLIC + "/twilio/whatsapp", params)))
+                                                          public + "/twilio/whatsapp", params)))
     return requests
 
 

@@ -25,6 +25,7 @@ from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Reply
 from handlers.outgoing import queue_replies
 from models.clock import Clock
+from models.db import held_connections
 from models.inbox import (
     Arrival,
     Claimed,
@@ -86,7 +87,9 @@ class InboxWorkers:
     async def store(self, arrivals: Sequence[Arrival]) -> int:
         """Store what arrived in one short transaction (before the provider is answered)
         and wake the workers; returns how many were new (the rest were redeliveries)."""
-        async with self._sessions.begin() as session:
+        # First in the queue of waiting steps: the provider waits for this answer.
+        held = held_connections(self._sessions)
+        async with held.transaction(self._sessions, first=True) as session:
             added = await store(session, list(arrivals), now=self._clock.now())
         if added:
             self.notify()

@@ -164,14 +164,17 @@ class HeldConnections:
 
     @asynccontextmanager
     async def transaction(
-        self, sessions: async_sessionmaker[AsyncSession]
+        self, sessions: async_sessionmaker[AsyncSession], *, first: bool = False
     ) -> AsyncIterator[AsyncSession]:
         """A session of ``sessions`` in a transaction on a kept connection: committed (or
         rolled back) and closed in the caller's task. (SQLAlchemy's ``sessions.begin()``
         runs its exit in two shielded tasks of their own: four turns of the event loop
         per step.) After a commit the connection is handed on without an await; after a
-        failure it goes back to the pool in a task that a cancellation cannot stop."""
-        held = await self._acquire(sessions.kw["bind"])
+        failure it goes back to the pool in a task that a cancellation cannot stop.
+        ``first`` puts the caller at the head of the queue of waiting steps: a webhook
+        storing what arrived, which the provider waits for, goes before the steps that
+        handle what is already stored."""
+        held = await self._acquire(sessions.kw["bind"], first=first)
         committed = False
         try:
             # The session begins the connection's transaction with its first statement
@@ -194,12 +197,15 @@ class HeldConnections:
                     self._idle_to_pool()
                 await asyncio.shield(self._to_pool(held))
 
-    async def _acquire(self, engine: AsyncEngine) -> _Held:
+    async def _acquire(self, engine: AsyncEngine, *, first: bool = False) -> _Held:
         if self._idle:
             return self._idle.pop()
         if self._keep and self._out >= self._keep:
             waiter = asyncio.get_running_loop().create_future()
-            self._waiting.append(waiter)
+            if first:
+                self._waiting.appendleft(waiter)
+            else:
+                self._waiting.append(waiter)
             try:
                 handed = await waiter
             except asyncio.CancelledError:
