@@ -63,6 +63,7 @@ class InboxWorkers:
         idle: float = 1.0,
     ) -> None:
         self._sessions = sessions
+        self._held = held_connections(sessions)  # shared with the chat engine's steps
         self._engine = engine
         self._translators = dict(translators)
         self._clock = clock
@@ -88,8 +89,7 @@ class InboxWorkers:
         """Store what arrived in one short transaction (before the provider is answered)
         and wake the workers; returns how many were new (the rest were redeliveries)."""
         # First in the queue of waiting steps: the provider waits for this answer.
-        held = held_connections(self._sessions)
-        async with held.transaction(self._sessions, first=True) as session:
+        async with self._held.transaction(self._sessions, first=True) as session:
             added = await store(session, list(arrivals), now=self._clock.now())
         if added:
             self.notify()

@@ -119,7 +119,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._write_every = write_every
         self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
+        self._stopping = asyncio.Event()  # never set for run_once; run's own stop
 
     def notify(self) -> None:
         """Something was enqueued: look now rather than at the next due time."""
@@ -255,20 +255,11 @@ class Dispatcher:
         dispatcher can claim falls due, a wake-up, or ``idle`` seconds at most (other
         processes may enqueue without waking us). When ``stop`` is set the sends in flight
         finish and the rest of the batch goes back to pending, for the next process."""
-        self._stopping.clear()  # a dispatcher may be run again after a stop
-        watcher = asyncio.create_task(self._watch(stop))
-        try:
-            while not stop.is_set():
-                self._wake.clear()  # a wake-up during this round keeps it set for the wait
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=await self._round(idle))
-        finally:
-            watcher.cancel()
-
-    async def _watch(self, stop: asyncio.Event) -> None:
-        await stop.wait()
-        self._stopping.set()
-        self._wake.set()
+        self._stopping = stop  # read by the sends of the round in progress
+        while not stop.is_set():
+            self._wake.clear()  # a wake-up during this round keeps it set for the wait
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=await self._round(idle))
 
     async def _round(self, idle: float) -> float:
         """One round: claim and send; returns how long to wait before the next one."""

@@ -73,6 +73,23 @@ async def count(sessions: async_sessionmaker[AsyncSession], status: InboxStatus)
         )
 
 
+async def replies_and_handling_order(
+    sessions: async_sessionmaker[AsyncSession],
+) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """(replies queued per address, (address, provider id) of the inbox rows in the order
+    they were handled)."""
+    async with sessions() as session:
+        replies = await session.execute(
+            select(Outbox.address, func.count())
+            .where(Outbox.kind == "reply")
+            .group_by(Outbox.address)
+        )
+        order = await session.execute(
+            select(Inbox.address, Inbox.external_id).order_by(Inbox.done_at, Inbox.id)
+        )
+        return dict(replies.tuples().all()), list(order.tuples().all())
+
+
 async def test_200_acknowledged_messages_survive_a_sigkill_and_are_handled_once(
     db_url: str, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -130,20 +147,8 @@ async def test_200_acknowledged_messages_survive_a_sigkill_and_are_handled_once(
                     break
                 await asyncio.sleep(0.02)
     assert await count(sessions, InboxStatus.DONE) == len(requests)  # none lost
-    async with sessions() as session:
-        replies = (
-            await session.execute(
-                select(Outbox.address, func.count())
-                .where(Outbox.kind == "reply")
-                .group_by(Outbox.address)
-            )
-        ).all()
-        order = (
-            await session.execute(
-                select(Inbox.address, Inbox.external_id).order_by(Inbox.done_at, Inbox.id)
-            )
-        ).all()
-    assert dict(replies) == {sender: PER_SENDER for sender in SENDERS}  # none twice
+    replies, order = await replies_and_handling_order(sessions)
+    assert replies == {sender: PER_SENDER for sender in SENDERS}  # none twice
     for index, sender in enumerate(SENDERS):
         handled = [sid for address, sid in order if address == sender]
         assert handled == [f"SM{index:02d}{turn:030d}" for turn in range(PER_SENDER)]

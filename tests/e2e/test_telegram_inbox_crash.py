@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.web import TELEGRAM_SECRET_HEADER
-from models.tables import Inbox, InboxStatus, Outbox
-from tests.e2e.test_inbox_crash import count, free_port, server
+from models.tables import Inbox, InboxStatus
+from tests.e2e.test_inbox_crash import count, free_port, replies_and_handling_order, server
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegramApi, text_update
 
 CHATS = [5_000_001 + n for n in range(20)]
@@ -102,20 +102,9 @@ async def assert_each_handled_once_in_order(sessions: async_sessionmaker[AsyncSe
     assert await count(sessions, InboxStatus.DONE) == TOTAL  # none lost
     async with sessions() as session:
         stored = await session.scalar(select(func.count()).select_from(Inbox))
-        replies = (
-            await session.execute(
-                select(Outbox.address, func.count())
-                .where(Outbox.kind == "reply")
-                .group_by(Outbox.address)
-            )
-        ).all()
-        order = (
-            await session.execute(
-                select(Inbox.address, Inbox.external_id).order_by(Inbox.done_at, Inbox.id)
-            )
-        ).all()
+    replies, order = await replies_and_handling_order(sessions)
     assert stored == TOTAL  # none stored twice
-    assert dict(replies) == {f"telegram:{chat}": PER_CHAT for chat in CHATS}  # none twice
+    assert replies == {f"telegram:{chat}": PER_CHAT for chat in CHATS}  # none twice
     for index, chat in enumerate(CHATS):
         handled = [external for address, external in order if address == f"telegram:{chat}"]
         assert handled == [f"update:{update_id(turn, index)}" for turn in range(PER_CHAT)]
