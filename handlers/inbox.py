@@ -122,8 +122,11 @@ class InboxWorkers:
         """Handle everything claimable now, and what that unblocks (for tests and the
         command line): returns when nothing is in flight and nothing can be claimed."""
         while True:
+            # A step that commits while the claim runs may not be in the claim's snapshot
+            # (PostgreSQL): only a claim begun with nothing in flight can say "nothing".
+            busy = bool(self._in_flight)
             claimed = await self.run_once()
-            if not claimed and not self._in_flight:
+            if not claimed and not busy and not self._in_flight:
                 return
             if self._in_flight:
                 await asyncio.wait(set(self._in_flight), return_when=asyncio.FIRST_COMPLETED)
