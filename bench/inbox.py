@@ -40,8 +40,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
-
-import httpx
+from urllib.parse import urlencode, urlsplit
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -74,6 +73,60 @@ from tests.fakes.twilio_api import FakeTwilioApi  # noqa: E402
 
 PG_ENV = "TEST_DATABASE_URL"
 SENT = [OutboxStatus.QUEUED, OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.READ]
+
+
+KEEP_ALIVE_S = 4.0
+"""A connection idle longer than this is opened again (uvicorn closes one idle 5 s)."""
+
+
+class KeepAlive:
+    """One sender's HTTP/1.1 connection with requests encoded before timing (a load
+    generator as cheap as wrk's: httpx cost the client a whole core at 200 senders, on a
+    machine with two, which the server and the database then waited for)."""
+
+    def __init__(self, public: str) -> None:
+        parts = urlsplit(public)
+        self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._used = 0.0
+
+    @staticmethod
+    def encode(path: str, host: str, params: dict[str, str], signature: str) -> bytes:
+        body = urlencode(params).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"{TWILIO_SIGNATURE_HEADER}: {signature}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        return head.encode() + body
+
+    async def post(self, request: bytes) -> int:
+        """Send one encoded request; the response's status (its body is read and dropped)."""
+        now = time.perf_counter()
+        if self._writer is not None and now - self._used > KEEP_ALIVE_S:
+            await self.close()  # the server closes a connection idle for 5 s (uvicorn's)
+        self._used = now
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
+        assert self._reader is not None
+        self._writer.write(request)
+        head = await self._reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length:
+            await self._reader.readexactly(length)
+        return status
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.close()
+            await writer.wait_closed()
 
 
 async def counts(sessions: Any) -> tuple[int, int, int]:
@@ -125,39 +178,39 @@ async def bench_database(label: str, url: str, args: argparse.Namespace) -> dict
                 requests = whatsapp.signed_requests(
                     fake.auth_token, addresses, args.passes, first=0, public=public
                 )
-                by_sender: dict[str, list[tuple[dict[str, str], str]]] = {}
+                host = urlsplit(public).netloc
+                by_sender: dict[str, list[bytes]] = {}
                 for params, signature in requests:
-                    by_sender.setdefault(params["From"], []).append((params, signature))
+                    encoded = KeepAlive.encode("/twilio/whatsapp", host, params, signature)
+                    by_sender.setdefault(params["From"], []).append(encoded)
                 answers: list[float] = []
-                limits = httpx.Limits(max_connections=args.senders + 10)
-                async with httpx.AsyncClient(base_url=public, limits=limits) as client:
 
-                    async def sender(own: list[tuple[dict[str, str], str]]) -> None:
+                async def sender(own: list[bytes]) -> None:
+                    client = KeepAlive(public)
+                    try:
                         if args.think:  # people do not start typing in the same millisecond
                             await asyncio.sleep(rng.uniform(0, args.think))
-                        for params, signature in own:
+                        for request in own:
                             started = time.perf_counter()
-                            response = await client.post(
-                                "/twilio/whatsapp",
-                                data=params,
-                                headers={TWILIO_SIGNATURE_HEADER: signature},
-                            )
+                            status = await client.post(request)
                             answers.append(time.perf_counter() - started)
-                            if response.status_code != 200:
-                                raise SystemExit(f"webhook answered {response.status_code}")
+                            if status != 200:
+                                raise SystemExit(f"webhook answered {status}")
                             if args.think:
                                 await asyncio.sleep(rng.expovariate(1 / args.think))
+                    finally:
+                        await client.close()
 
-                    started = time.perf_counter()
-                    cpu_before = idle.cpu_seconds(server.pid), time.process_time()
-                    await asyncio.gather(*(sender(own) for own in by_sender.values()))
-                    posted = time.perf_counter() - started
+                started = time.perf_counter()
+                cpu_before = idle.cpu_seconds(server.pid), time.process_time()
+                await asyncio.gather(*(sender(own) for own in by_sender.values()))
+                posted = time.perf_counter() - started
                 done = sent = unsent = 0
                 while done < len(requests):
                     if server.returncode is not None:
                         raise SystemExit(f"pendamping run exited with {server.returncode}")
                     done, sent, unsent = await counts(sessions)
-                    await asyncio.sleep(0.02)
+                    await asyncio.sleep(0.1)
                 handled = time.perf_counter() - started
                 server_cpu = idle.cpu_seconds(server.pid) - cpu_before[0]
                 bench_cpu = time.process_time() - cpu_before[1]
