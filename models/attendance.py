@@ -9,13 +9,12 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Insert, Select, Update, bindparam, func, or_, select, update
+from sqlalchemy import Select, Update, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from models.audit import audit
 from models.regions import kelompok_timezones
-from models.statements import as_core, compiled_once, upsert_insert
+from models.statements import upsert_text
 from models.tables import (
     Attendance,
     AttendanceMark,
@@ -31,6 +30,9 @@ from models.tables import (
 )
 from models.text import name_key
 
+ATTENDANCE, KELOMPOK, KPM = Attendance.__table__, Kelompok.__table__, Kpm.__table__
+MEETING, REGION, STAFF = Meeting.__table__, Region.__table__, Staff.__table__
+
 DEFAULT_MEETING_TIME = time(9, 0)
 
 
@@ -41,25 +43,34 @@ class OutOfScope(PermissionError):
 @cache
 def _scope_of(role: StaffRole, regional: bool) -> Select[tuple[int]]:
     """:func:`kelompok_scope` built once per kind of staff, with the staff member's id
-    and region as parameters (``scope_staff``, ``scope_region``): see :func:`scope_params`."""
+    and region as parameters (``scope_staff``, ``scope_region``): see :func:`scope_params`.
+    Core (table columns), so that the Core statements it is part of stay Core."""
     staff_id, region = bindparam("scope_staff"), bindparam("scope_region")
+    k, staff = KELOMPOK.c, STAFF.c
     if role is StaffRole.PENDAMPING:
-        return select(Kelompok.id).where(Kelompok.pendamping_id == staff_id)
+        return select(k.id).where(k.pendamping_id == staff_id)
     if role is StaffRole.SUPERVISOR:
         return (
-            select(Kelompok.id)
-            .join(Staff, Kelompok.pendamping_id == Staff.id)
-            .where(Staff.supervisor_id == staff_id)
+            select(k.id)
+            .join(STAFF, k.pendamping_id == staff.id)
+            .where(staff.supervisor_id == staff_id)
         )
     if not regional:
-        return select(Kelompok.id) if role is StaffRole.ADMIN else select(Kelompok.id).where(False)
-    desa, kec, kab = aliased(Region), aliased(Region), aliased(Region)
+        return select(k.id) if role is StaffRole.ADMIN else select(k.id).where(False)
+    desa, kec, kab = REGION.alias("desa"), REGION.alias("kec"), REGION.alias("kab")
     return (
-        select(Kelompok.id)
-        .join(desa, Kelompok.desa_id == desa.id)
-        .join(kec, desa.parent_id == kec.id)
-        .join(kab, kec.parent_id == kab.id)
-        .where(or_(desa.id == region, kec.id == region, kab.id == region, kab.parent_id == region))
+        select(k.id)
+        .join(desa, k.desa_id == desa.c.id)
+        .join(kec, desa.c.parent_id == kec.c.id)
+        .join(kab, kec.c.parent_id == kab.c.id)
+        .where(
+            or_(
+                desa.c.id == region,
+                kec.c.id == region,
+                kab.c.id == region,
+                kab.c.parent_id == region,
+            )
+        )
     )
 
 
@@ -88,34 +99,35 @@ class GroupRow:
 
 @cache
 def _groups(role: StaffRole, regional: bool) -> Select[Any]:
+    k, kpm, meeting = KELOMPOK.c, KPM.c, MEETING.c
     members = (
-        select(Kpm.kelompok_id, func.count().label("n"))
-        .where(Kpm.status == KpmStatus.AKTIF)
-        .group_by(Kpm.kelompok_id)
+        select(kpm.kelompok_id, func.count().label("n"))
+        .where(kpm.status == KpmStatus.AKTIF)
+        .group_by(kpm.kelompok_id)
         .subquery()
     )
     today_meeting = (
-        select(Meeting.kelompok_id, func.min(Meeting.id).label("meeting_id"))
+        select(meeting.kelompok_id, func.min(meeting.id).label("meeting_id"))
         .where(
-            Meeting.meeting_date == bindparam("today"),
-            Meeting.status != MeetingStatus.CANCELLED,
+            meeting.meeting_date == bindparam("today"),
+            meeting.status != MeetingStatus.CANCELLED,
         )
-        .group_by(Meeting.kelompok_id)
+        .group_by(meeting.kelompok_id)
         .subquery()
     )
-    return as_core(
+    return (
         select(
-            Kelompok.id,
-            Kelompok.name,
-            Region.name,
+            k.id,
+            k.name,
+            REGION.c.name,
             func.coalesce(members.c.n, 0),
             today_meeting.c.meeting_id,
         )
-        .join(Region, Region.id == Kelompok.desa_id)
-        .outerjoin(members, members.c.kelompok_id == Kelompok.id)
-        .outerjoin(today_meeting, today_meeting.c.kelompok_id == Kelompok.id)
-        .where(Kelompok.id.in_(_scope_of(role, regional)))
-        .order_by(Kelompok.name_key, Kelompok.id)
+        .join(REGION, REGION.c.id == k.desa_id)
+        .outerjoin(members, members.c.kelompok_id == k.id)
+        .outerjoin(today_meeting, today_meeting.c.kelompok_id == k.id)
+        .where(k.id.in_(_scope_of(role, regional)))
+        .order_by(k.name_key, k.id)
     )
 
 
@@ -149,10 +161,11 @@ def _group_to_save(role: StaffRole, regional: bool) -> Select[Any]:
     member (one with no member when it has none), none when the kelompok is out of scope.
     Core columns: the ORM entity of :func:`group_in_scope` cost more to load than the
     query, and the members came in a round trip of their own."""
-    return as_core(
-        select(Kelompok.id, Kelompok.rule_time, Kelompok.place, Kpm.id)
-        .outerjoin(Kpm, (Kpm.kelompok_id == Kelompok.id) & (Kpm.status == KpmStatus.AKTIF))
-        .where(Kelompok.id == bindparam("kelompok_id"), Kelompok.id.in_(_scope_of(role, regional)))
+    k, kpm = KELOMPOK.c, KPM.c
+    return (
+        select(k.id, k.rule_time, k.place, kpm.id)
+        .outerjoin(KPM, (kpm.kelompok_id == k.id) & (kpm.status == KpmStatus.AKTIF))
+        .where(k.id == bindparam("kelompok_id"), k.id.in_(_scope_of(role, regional)))
     )
 
 
@@ -171,13 +184,14 @@ _MEETING_WIDTH = len(fields(MeetingRow))
 
 @cache
 def _meeting_rows() -> Select[tuple[int, date, MeetingStatus, int | None, bool]]:
+    meeting = MEETING.c
     return select(
-        Meeting.id,
-        Meeting.meeting_date,
-        Meeting.status,
-        Meeting.sesi,
-        Meeting.attendance_recorded_at.is_not(None),
-    ).where(Meeting.status != MeetingStatus.CANCELLED)
+        meeting.id,
+        meeting.meeting_date,
+        meeting.status,
+        meeting.sesi,
+        meeting.attendance_recorded_at.is_not(None),
+    ).where(meeting.status != MeetingStatus.CANCELLED)
 
 
 async def meetings_near(
@@ -192,13 +206,14 @@ async def meetings_near(
 
 @cache
 def _meetings_near(limit: int) -> Select[tuple[int, date, MeetingStatus, int | None, bool]]:
-    return as_core(
+    meeting = MEETING.c
+    return (
         _meeting_rows()
         .where(
-            Meeting.kelompok_id == bindparam("kelompok_id"),
-            Meeting.meeting_date <= bindparam("today"),
+            meeting.kelompok_id == bindparam("kelompok_id"),
+            meeting.meeting_date <= bindparam("today"),
         )
-        .order_by(Meeting.meeting_date.desc(), Meeting.id.desc())
+        .order_by(meeting.meeting_date.desc(), meeting.id.desc())
         .limit(limit)
     )
 
@@ -207,13 +222,13 @@ def _meetings_near(limit: int) -> Select[tuple[int, date, MeetingStatus, int | N
 def _meeting_with_marks() -> Select[Any]:
     """One meeting of a group with its saved marks, a row per mark (one row with no mark
     when none is saved): one round trip where the chat step took two."""
-    marks = Attendance.__table__
-    return as_core(
+    marks, meeting = ATTENDANCE.c, MEETING.c
+    return (
         _meeting_rows()
-        .add_columns(marks.c.kpm_id, marks.c.mark)
-        .outerjoin(marks, marks.c.meeting_id == Meeting.id)
+        .add_columns(marks.kpm_id, marks.mark)
+        .outerjoin(ATTENDANCE, marks.meeting_id == meeting.id)
         .where(
-            Meeting.id == bindparam("meeting_id"), Meeting.kelompok_id == bindparam("kelompok_id")
+            meeting.id == bindparam("meeting_id"), meeting.kelompok_id == bindparam("kelompok_id")
         )
     )
 
@@ -253,14 +268,15 @@ async def meeting_on(session: AsyncSession, kelompok_id: int, day: date) -> Meet
 
 @cache
 def _last_sesi() -> Select[tuple[int | None]]:
-    return as_core(
-        select(Meeting.sesi)
+    meeting = MEETING.c
+    return (
+        select(meeting.sesi)
         .where(
-            Meeting.kelompok_id == bindparam("kelompok_id"),
-            Meeting.status == MeetingStatus.HELD,
-            Meeting.sesi.is_not(None),
+            meeting.kelompok_id == bindparam("kelompok_id"),
+            meeting.status == MeetingStatus.HELD,
+            meeting.sesi.is_not(None),
         )
-        .order_by(Meeting.meeting_date.desc())
+        .order_by(meeting.meeting_date.desc())
         .limit(1)
     )
 
@@ -271,10 +287,9 @@ async def last_sesi(session: AsyncSession, kelompok_id: int) -> int | None:
 
 @cache
 def _members_of() -> Select[tuple[int, str]]:
-    return as_core(
-        select(Kpm.id, Kpm.nama_pengurus).where(
-            Kpm.kelompok_id == bindparam("kelompok_id"), Kpm.status == KpmStatus.AKTIF
-        )
+    kpm = KPM.c
+    return select(kpm.id, kpm.nama_pengurus).where(
+        kpm.kelompok_id == bindparam("kelompok_id"), kpm.status == KpmStatus.AKTIF
     )
 
 
@@ -289,11 +304,8 @@ async def members_of(session: AsyncSession, kelompok_id: int) -> list[tuple[int,
 
 @cache
 def _saved_marks() -> Select[tuple[int, AttendanceMark]]:
-    return as_core(
-        select(Attendance.kpm_id, Attendance.mark).where(
-            Attendance.meeting_id == bindparam("meeting_id")
-        )
-    )
+    marks = ATTENDANCE.c
+    return select(marks.kpm_id, marks.mark).where(marks.meeting_id == bindparam("meeting_id"))
 
 
 async def saved_marks(session: AsyncSession, meeting_id: int) -> dict[int, str]:
@@ -310,20 +322,13 @@ def _hold_meeting() -> Update:
     )
 
 
-@cache
-def _upsert_marks(dialect: str) -> Insert:
-    """Core, built and (see ``compiled_once``) compiled once per database."""
-    statement = upsert_insert(dialect)(Attendance.__table__)
-    return compiled_once(
-        statement.on_conflict_do_update(
-            index_elements=["meeting_id", "kpm_id"],
-            set_={
-                "mark": statement.excluded.mark,
-                "recorded_by_id": statement.excluded.recorded_by_id,
-                "recorded_at": statement.excluded.recorded_at,
-            },
-        )
-    )
+UPSERT_MARKS = upsert_text(
+    ATTENDANCE,
+    ("meeting_id", "kpm_id", "mark", "recorded_by_id", "recorded_at"),
+    conflict=("meeting_id", "kpm_id"),
+    update=("mark", "recorded_by_id", "recorded_at"),
+)
+"""A mark per row: one statement, compiled once per database (see :func:`upsert_text`)."""
 
 
 @dataclass(frozen=True)
@@ -400,7 +405,7 @@ async def save_attendance(
         for kpm_id, mark in record.marks.items()
     ]
     if rows:
-        await session.execute(_upsert_marks(session.bind.dialect.name), rows)
+        await session.execute(UPSERT_MARKS, rows)
     for ref, content_type in record.photos:
         session.add(
             MediaAttachment(

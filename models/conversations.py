@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Select, Update, bindparam, delete, select, true, update
+from sqlalchemy import Select, Update, bindparam, delete, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.statements import compiled_once, upsert_insert
+from models.statements import upsert_insert, upsert_text
 from models.tables import Channel, ChannelIdentity, Conversation, InboundMessage, Staff
 
 
@@ -25,20 +25,18 @@ async def first_delivery(
 ) -> bool:
     """Record an inbound provider id; False when it was processed before."""
     result = await session.execute(
-        _record_inbound(session.bind.dialect.name),
+        RECORD_INBOUND,
         {"channel": Channel(channel), "external_id": external_id, "received_at": now},
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-@cache
-def _record_inbound(dialect: str) -> Insert:
-    """Built once per database: every message from a provider runs it."""
-    return compiled_once(
-        upsert_insert(dialect)(InboundMessage.__table__).on_conflict_do_nothing(
-            index_elements=["channel", "external_id"]
-        )
-    )
+RECORD_INBOUND = upsert_text(
+    InboundMessage.__table__,
+    ("channel", "external_id", "received_at"),
+    conflict=("channel", "external_id"),
+)
+"""Every message from a provider runs it: compiled once per database."""
 
 
 INBOUND_PURGE_BATCH = 5000

@@ -1,39 +1,35 @@
-"""Statements built once are compiled once per database, including the dialects' own
-INSERT ... ON CONFLICT, which SQLAlchemy does not cache by itself."""
+"""The upserts of a chat step are compiled once per database and still upsert; the
+attendance queries are Core statements (no ORM loading) and give the rows the ORM would."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import event, select
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.engine.interfaces import CacheStats
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session
 
-from models.conversations import _record_inbound, first_delivery
-from models.statements import compiled_once
-from models.tables import Channel, InboundMessage
+from models.attendance import groups_for, meeting_with_marks, meetings_near, members_of
+from models.conversations import RECORD_INBOUND, first_delivery
+from models.statements import upsert_text
+from models.tables import Channel, InboundMessage, Kpm, KpmStatus, Staff
+from tests.world import build_world
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-
-
-def _insert(dialect: str):  # type: ignore[no-untyped-def]
-    return (postgresql if dialect == "postgresql" else sqlite).insert
 
 
 async def test_the_inbound_dedupe_is_compiled_once_and_still_dedupes(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions.begin() as session:
-        dialect = session.bind.dialect.name
-        statement = _record_inbound(dialect)
         hits = []
         for external_id in ("a", "b", "a"):
             connection = await session.connection()
             result = await connection.execute(
-                statement,
+                RECORD_INBOUND,
                 {"channel": Channel.TELEGRAM, "external_id": external_id, "received_at": NOW},
             )
             context = result.context
@@ -42,66 +38,74 @@ async def test_the_inbound_dedupe_is_compiled_once_and_still_dedupes(
         assert hits[1:] == [(CacheStats.CACHE_HIT, 1), (CacheStats.CACHE_HIT, 0)]
         assert await first_delivery(session, "telegram", "c", NOW) is True
         assert await first_delivery(session, "telegram", "c", NOW) is False
-        rows = await session.scalars(select(InboundMessage.external_id).order_by("external_id"))
-        assert list(rows) == ["a", "b", "c"]
+        rows = await session.execute(
+            select(InboundMessage.channel, InboundMessage.external_id, InboundMessage.received_at)
+            .order_by(InboundMessage.external_id)
+        )
+        stored = [tuple(row) for row in rows]
+    # Typed parameters: the enum and the aware datetime come back as the ORM wrote them.
+    assert stored == [(Channel.TELEGRAM, name, NOW) for name in ("a", "b", "c")]
 
 
-async def test_two_statements_compiled_once_never_share_their_sql(
+async def test_an_upsert_that_updates_replaces_only_the_columns_it_names(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    """Same table, same parameters, different ON CONFLICT: each keeps its own SQL."""
     table = InboundMessage.__table__
+    later = upsert_text(
+        table,
+        ("channel", "external_id", "received_at"),
+        conflict=("channel", "external_id"),
+        update=("received_at",),
+    )
+    row = {"channel": Channel.WHATSAPP, "external_id": "SM1", "received_at": NOW}
     async with sessions.begin() as session:
-        insert = _insert(session.bind.dialect.name)
-        ignore = compiled_once(insert(table).on_conflict_do_nothing())
-        statement = insert(table)
-        later = compiled_once(
-            statement.on_conflict_do_update(
-                index_elements=["channel", "external_id"],
-                set_={"received_at": statement.excluded.received_at},
+        for _ in range(2):
+            await session.execute(RECORD_INBOUND, row)  # the second one does nothing
+        await session.execute(later, {**row, "received_at": NOW.replace(hour=10)})
+        stored = list(
+            await session.scalars(
+                select(InboundMessage.received_at).where(InboundMessage.external_id == "SM1")
             )
         )
-        row = {"channel": Channel.WHATSAPP, "external_id": "SM1", "received_at": NOW}
-        for _ in range(2):
-            await session.execute(ignore, row)
-        await session.execute(later, {**row, "received_at": NOW.replace(hour=10)})
-        stored = await session.scalar(
-            select(InboundMessage.received_at).where(InboundMessage.external_id == "SM1")
-        )
-    assert stored is not None and stored.replace(tzinfo=UTC).hour == 10
+    assert stored == [NOW.replace(hour=10)]
 
 
-def test_a_statement_compiled_once_cannot_be_derived() -> None:
-    """A copy would carry the original's key and run the original's SQL."""
-    statement = _record_inbound("sqlite")
-    with pytest.raises(TypeError, match="compiled once"):
-        statement.returning(InboundMessage.id)
-    with pytest.raises(TypeError, match="compiled once"):
-        statement.values(external_id="x")
+def test_an_upsert_naming_a_column_the_table_lacks_is_refused() -> None:
+    with pytest.raises(KeyError, match="no column 'extrnal_id'"):
+        upsert_text(InboundMessage.__table__, ("channel", "extrnal_id"), conflict=("channel",))
 
 
-async def test_a_select_of_mapped_columns_run_as_core_gives_the_same_rows(
+async def test_the_attendance_queries_are_core_and_give_the_rows(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    """Same rows, same Python types (enums, aware datetimes), without the ORM's loading."""
-    from models.statements import as_core
+    world = await build_world(sessions)
+    orm_statements: list[str] = []
 
-    async with sessions.begin() as session:
-        for external_id in ("x", "y"):
-            await first_delivery(session, Channel.WHATSAPP, external_id, NOW)
+    def seen(state: ORMExecuteState) -> None:
+        if state.is_orm_statement:
+            orm_statements.append(str(state.statement))
 
-    def query():  # type: ignore[no-untyped-def]
-        return select(
-            InboundMessage.channel, InboundMessage.external_id, InboundMessage.received_at
-        ).order_by(InboundMessage.external_id)
-
-    core = as_core(query())
-    assert "compile_state_plugin" not in core._propagate_attrs
-    async with sessions() as session:
-        orm_rows = [tuple(row) for row in await session.execute(query())]
-        core_rows = [tuple(row) for row in await session.execute(core)]
-    assert core_rows == orm_rows == [(Channel.WHATSAPP, "x", NOW), (Channel.WHATSAPP, "y", NOW)]
-    assert isinstance(core_rows[0][0], Channel)
-
-    with pytest.raises(TypeError, match="entities"):
-        as_core(select(InboundMessage))
+    event.listen(Session, "do_orm_execute", seen)
+    try:
+        async with sessions() as session:
+            staff = await session.get(Staff, world.ani)
+            assert staff is not None
+            groups = await groups_for(session, staff, date(2026, 11, 30))
+            kelompok = groups[0].id
+            members = await members_of(session, kelompok)
+            near = await meetings_near(session, kelompok, date(2026, 12, 31))
+            marks = await meeting_with_marks(session, kelompok, near[0].id) if near else None
+    finally:
+        event.remove(Session, "do_orm_execute", seen)
+    assert [statement for statement in orm_statements if "FROM staff" not in statement] == []
+    async with sessions() as session:  # the ORM's answer to the same question
+        expected = list(
+            await session.execute(
+                select(Kpm.id, Kpm.nama_pengurus).where(
+                    Kpm.kelompok_id == kelompok, Kpm.status == KpmStatus.AKTIF
+                )
+            )
+        )
+    assert sorted(members) == sorted(tuple(row) for row in expected)
+    assert members and all(isinstance(name, str) for _, name in members)
+    assert marks is None or marks[0].id == near[0].id
