@@ -18,14 +18,19 @@ from typing import Any, TypeVar
 
 from aiolimiter import AsyncLimiter
 from telegram import (
+    Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
+    Update,
+    User,
 )
-from telegram.constants import ChatType, MessageLimit
+from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application
+from telegram.request import HTTPXRequest
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -33,7 +38,6 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.text import payload_text
 from bot.channels.text import split_text as split_at
 from bot.config import TelegramSettings
@@ -106,21 +110,35 @@ class TelegramRateLimiter(AIORateLimiter):
         )
 
 
+def _request(settings: TelegramSettings, *, connection_pool_size: int) -> HTTPXRequest:
+    """PTB's own request class (httpx): ``timeout_seconds`` bounds each of connecting,
+    waiting for a pooled connection, writing and reading; a file upload may write for at
+    least 20 s. Proxies come from the environment (HTTPS_PROXY, ALL_PROXY, NO_PROXY...), as
+    httpx reads them."""
+    seconds = settings.timeout_seconds
+    return HTTPXRequest(
+        connection_pool_size=connection_pool_size,
+        read_timeout=seconds,
+        write_timeout=seconds,
+        connect_timeout=seconds,
+        pool_timeout=seconds,
+        media_write_timeout=max(20.0, seconds),
+    )
+
+
 def build_application(settings: TelegramSettings) -> Application:  # type: ignore[type-arg]
-    """The PTB application: requests on aiohttp with our timeouts, our rate limiter and
-    the Bot API URLs. Its bot sends; nothing is received through it (updates go to the
-    inbox: the webhook route stores them, :meth:`TelegramChannel.poll` polls them), so it
-    has no updater."""
+    """The PTB application: PTB's requests with our timeouts, our rate limiter and the Bot
+    API URLs. Its bot sends; nothing is received through it (updates go to the inbox: the
+    webhook route stores them, :meth:`TelegramChannel.poll` polls them), so it has no
+    updater."""
     assert settings.token is not None
     builder = (
         Application.builder()
         .token(settings.token.get_secret_value())
         .base_url(settings.api_base_url)
         .base_file_url(settings.api_file_url)
-        .request(AiohttpRequest(timeout=settings.timeout_seconds))
-        .get_updates_request(
-            AiohttpRequest(connection_pool_size=1, timeout=settings.timeout_seconds)
-        )
+        .request(_request(settings, connection_pool_size=256))
+        .get_updates_request(_request(settings, connection_pool_size=1))
         .rate_limiter(TelegramRateLimiter(settings))
         .updater(None)
     )
@@ -136,12 +154,8 @@ def _chat_id(address: str) -> int:
     return int(address.split(":", 1)[1])
 
 
-def _is_group(chat_type: str) -> bool:
+def _is_group(chat_type: object) -> bool:
     return chat_type in (ChatType.GROUP, ChatType.SUPERGROUP)
-
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int | None:
@@ -152,40 +166,62 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _id(owner: User | Chat | None) -> int | None:
+    """A user's or chat's id, when it is a number (PTB keeps the JSON's values as sent)."""
+    return _int(owner.id) if owner is not None else None
+
+
+def parse_update(data: dict[str, Any]) -> Update | None:
+    """Bot API JSON as python-telegram-bot's :class:`~telegram.Update`, or None when PTB
+    cannot read it (a required field missing, a value of the wrong shape). ``data`` is left
+    as it was. No bot is attached: the objects are only read, never used to call the API."""
+    try:
+        return Update.de_json(data, None)
+    except Exception:  # any JSON Telegram would not send: ignored, never raised
+        return None
+
+
 def to_incoming(
     update: dict[str, Any], bot_username: str | None, now: datetime
 ) -> IncomingMessage | None:
     """The engine's message for an update (Bot API JSON), or None for updates the bot
     ignores, including any whose shape it does not know."""
-    external_id = f"update:{update.get('update_id')}"
-    query = _object(update.get("callback_query"))
-    if query:
-        sender = _int(_object(query.get("from")).get("id"))
-        origin = _object(query.get("message"))
-        chat_id = _int(_object(origin.get("chat")).get("id")) or sender
+    parsed = parse_update(update)
+    return incoming_of(parsed, bot_username, now) if parsed is not None else None
+
+
+def incoming_of(update: Update, bot_username: str | None, now: datetime) -> IncomingMessage | None:
+    """The engine's message for a parsed update, or None for updates the bot ignores."""
+    external_id = f"update:{update.update_id}"
+    query = update.callback_query
+    if query is not None:
+        sender = _id(query.from_user)
+        origin = query.message
+        chat_id = (_id(origin.chat) if origin is not None else None) or sender
         if chat_id is None or sender is None:
             return None
         # A message too old for the bot to see comes with date 0 ("inaccessible").
-        accessible = bool(origin) and origin.get("date") != 0
-        message_id = _int(origin.get("message_id")) if accessible else None
+        seen = origin if isinstance(origin, Message) and origin.is_accessible else None
+        message_id = _int(seen.message_id) if seen is not None else None
         return IncomingMessage(
             channel=CHANNEL,
             address=_address(chat_id),
             received_at=now,
-            choice=_str(query.get("data")) or "",
+            choice=_str(query.data) or "",
             external_id=external_id,
             sender_address=_address(sender),
             origin_ref=str(message_id) if message_id is not None else None,
-            origin_text=_str(origin.get("text")) if accessible else None,
+            origin_text=_str(seen.text) if seen is not None else None,
         )
-    member = _object(update.get("my_chat_member"))
-    if member:
-        chat = _object(member.get("chat"))
-        sender = _int(_object(member.get("from")).get("id"))
-        status = _object(member.get("new_chat_member")).get("status")
-        chat_id = _int(chat.get("id"))
-        added = status in ("member", "administrator")
-        if not (added and _is_group(chat.get("type", ""))) or chat_id is None or sender is None:
+    member = update.my_chat_member
+    if member is not None:
+        chat = member.chat
+        sender = _id(member.from_user)
+        chat_id = _id(chat)
+        status = member.new_chat_member.status if member.new_chat_member is not None else None
+        added = status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR)
+        group = chat is not None and _is_group(chat.type)
+        if not (added and group) or chat_id is None or sender is None:
             return None
         return IncomingMessage(
             channel=CHANNEL,
@@ -196,20 +232,21 @@ def to_incoming(
             group=True,
             sender_address=_address(sender),
         )
-    message = _object(update.get("message"))
-    sender = _int(_object(message.get("from")).get("id"))
-    chat = _object(message.get("chat"))
-    chat_id = _int(chat.get("id"))
+    message = update.message  # an edit (edited_message) or a channel post is not one
+    if message is None:
+        return None
+    sender = _id(message.from_user)
+    chat_id = _id(message.chat)
     if sender is None or chat_id is None:
         return None
-    group = _is_group(chat.get("type", ""))
-    text = (_str(message.get("text")) or _str(message.get("caption")) or "").strip()
+    group = _is_group(message.chat.type)
+    text = (_str(message.text) or _str(message.caption) or "").strip()
     if group and not _addressed_to_us(text, bot_username):
         return None
-    contact = _object(message.get("contact"))
+    contact = message.contact
     contact_phone = None
-    if contact and contact.get("user_id") == sender:
-        contact_phone = _str(contact.get("phone_number"))  # only one's own number counts
+    if contact is not None and contact.user_id == sender:
+        contact_phone = _str(contact.phone_number)  # only one's own number counts
     return IncomingMessage(
         channel=CHANNEL,
         address=_address(chat_id),
@@ -241,24 +278,19 @@ def _addressed_to_us(text: str, bot_username: str | None) -> bool:
     )
 
 
-def _media_of(message: dict[str, Any]) -> tuple[Media, ...]:
-    photo = message.get("photo")
-    sizes = [
-        size
-        for size in (photo if isinstance(photo, list) else ())
-        if isinstance(size, dict) and _str(size.get("file_id"))
-    ]
+def _media_of(message: Message) -> tuple[Media, ...]:
+    """The largest photo (by width x height), else the document (its mime type, or
+    octet-stream when Telegram gives none)."""
+    sizes = [size for size in message.photo if _str(size.file_id)]
     if sizes:
-        largest = max(
-            sizes, key=lambda size: (_int(size.get("width")) or 0) * (_int(size.get("height")) or 0)
-        )
-        return (Media(ref=f"telegram-file:{largest['file_id']}", content_type="image/jpeg"),)
-    document = _object(message.get("document"))
-    if _str(document.get("file_id")):
+        largest = max(sizes, key=lambda size: (_int(size.width) or 0) * (_int(size.height) or 0))
+        return (Media(ref=f"telegram-file:{largest.file_id}", content_type="image/jpeg"),)
+    document = message.document
+    if document is not None and _str(document.file_id):
         return (
             Media(
-                ref=f"telegram-file:{document['file_id']}",
-                content_type=_str(document.get("mime_type")) or "application/octet-stream",
+                ref=f"telegram-file:{document.file_id}",
+                content_type=_str(document.mime_type) or "application/octet-stream",
             ),
         )
     return ()
@@ -335,13 +367,13 @@ class TelegramChannel:
         self._answer_in_webhook = answer_in_webhook
         self._translator = translator or Translator()
 
-    async def _keep(self, updates: Sequence[dict[str, Any]]) -> None:
-        """Store updates in the inbox (what the bot ignores is not stored)."""
+    async def _keep(self, updates: Sequence[tuple[dict[str, Any], Update | None]]) -> None:
+        """Store updates, (JSON, parsed), in the inbox (what the bot ignores is not stored)."""
         assert self._store is not None, "a Telegram channel that receives needs an inbox"
         now = self._clock()
         arrivals = []
-        for data in updates:
-            message = to_incoming(data, self._bot_username, now)
+        for data, update in updates:
+            message = incoming_of(update, self._bot_username, now) if update is not None else None
             if message is not None and message.external_id is not None:
                 arrivals.append(
                     Arrival(Channel.TELEGRAM, message.external_id, message.address, data)
@@ -350,7 +382,7 @@ class TelegramChannel:
 
     async def feed(self, data: dict[str, Any]) -> None:
         """A webhook update: stored before the webhook answers 200."""
-        await self._keep([data])
+        await self._keep([(data, parse_update(data))])
 
     async def poll(self, stop: asyncio.Event) -> None:
         """Long-poll ``getUpdates`` until ``stop``: each batch is stored in the inbox
@@ -379,11 +411,10 @@ class TelegramChannel:
                 continue
             if not updates:
                 continue
-            data = [update.to_dict() for update in updates]
-            await self._keep(data)
+            await self._keep([(update.to_dict(), update) for update in updates])
             offset = updates[-1].update_id + 1
-            for item in data:
-                query_id = _str(_object(item.get("callback_query")).get("id"))
+            for update in updates:
+                query_id = _str(update.callback_query.id) if update.callback_query else None
                 if query_id is not None:
                     task = asyncio.create_task(self._answer(query_id))
                     self._answering.add(task)

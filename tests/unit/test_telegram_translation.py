@@ -1,8 +1,10 @@
-"""Updates become the engine's messages straight from Bot API JSON (the webhook's path);
-a polled update, parsed by python-telegram-bot, translates to the very same message."""
+"""Updates become the engine's messages: Bot API JSON (the webhook's path, and the inbox's)
+read with python-telegram-bot's ``Update.de_json``; a polled update, already parsed by PTB,
+translates to the very same message."""
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from telegram import Bot, Update
 
-from bot.channels.telegram import to_incoming
+from bot.channels.telegram import incoming_of, to_incoming
 from handlers.messages import Media
 from tests.fakes.telegram_api import (
     BOT_USERNAME,
@@ -48,8 +50,17 @@ SAMPLES = {
 @pytest.mark.parametrize("name", SAMPLES)
 def test_a_polled_update_translates_like_the_webhook_json(name: str) -> None:
     data = SAMPLES[name]
-    polled = Update.de_json(data, BOT).to_dict()
-    assert to_incoming(polled, BOT_USERNAME, NOW) == to_incoming(data, BOT_USERNAME, NOW)
+    polled = Update.de_json(data, BOT)
+    expected = to_incoming(data, BOT_USERNAME, NOW)
+    assert to_incoming(polled.to_dict(), BOT_USERNAME, NOW) == expected
+    assert incoming_of(polled, BOT_USERNAME, NOW) == expected
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_the_json_is_left_as_it_was(name: str) -> None:
+    data = copy.deepcopy(SAMPLES[name])
+    to_incoming(data, BOT_USERNAME, NOW)
+    assert data == SAMPLES[name]
 
 
 def test_what_each_update_becomes() -> None:
@@ -70,7 +81,12 @@ def test_what_each_update_becomes() -> None:
     photo = translate("photo")
     assert photo.text == "bukti"
     assert photo.media == (Media(ref="telegram-file:photo-abc", content_type="image/jpeg"),)
-    assert translate("document").media[0].ref == "telegram-file:doc-abc"
+    assert translate("document").media == (
+        Media(
+            ref="telegram-file:doc-abc",
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    )
     assert translate("own contact").contact_phone == "6281234567890"
     assert translate("someone else's contact").contact_phone is None
     added = translate("added to group")
@@ -96,6 +112,13 @@ def test_a_tap_on_a_message_too_old_to_see_has_no_message_to_edit() -> None:
         {"update_id": 1, "message": "text"},
         {"update_id": 1, "message": {"text": "hi"}},
         {"update_id": 1, "message": {"from": {"id": "1"}, "chat": {"id": 1}, "text": "hi"}},
+        {  # read by PTB, which keeps values as sent: an id that is not a number
+            "update_id": 1,
+            "message": {
+                **text_update(1, 1001, "hi")["message"],
+                "from": {"id": "1001", "is_bot": False, "first_name": "Ani"},
+            },
+        },
         {"update_id": 1, "callback_query": {"id": "x", "data": "m:1"}},
         {"update_id": 1, "my_chat_member": {"chat": [], "new_chat_member": None}},
         {"update_id": 1, "edited_message": {"from": {"id": 1}, "chat": {"id": 1}}},
@@ -105,18 +128,75 @@ def test_updates_of_unknown_shape_are_ignored(data: dict[str, Any]) -> None:
     assert to_incoming(data, BOT_USERNAME, NOW) is None
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        # fields the Bot API always sends, missing: PTB cannot read the update
+        {"update_id": 1, "message": {"from": {"id": 1}, "chat": {"id": 1}, "text": "hi"}},
+        {"message": text_update(1, 1001, "hi")["message"]},
+        {"update_id": 1, "message": {**text_update(1, 1001, "hi")["message"], "chat": {"id": 1}}},
+        {"update_id": 1, "callback_query": {**SAMPLES["tap"]["callback_query"], "message": {}}},
+    ],
+)
+def test_updates_without_the_fields_telegram_always_sends_are_ignored(
+    data: dict[str, Any],
+) -> None:
+    assert to_incoming(data, BOT_USERNAME, NOW) is None
+
+
 @pytest.mark.parametrize("photo", ["x", 5, [1, {"width": 2}], {"file_id": "a"}])
-def test_a_message_with_a_broken_photo_is_a_message_without_media(photo: Any) -> None:
-    data = {"update_id": 1, "message": {"from": {"id": 1}, "chat": {"id": 1}, "photo": photo}}
+def test_a_message_with_a_broken_photo_is_ignored(photo: Any) -> None:
+    data = text_update(1, 1001, "bukti")
+    data["message"]["photo"] = photo
+    assert to_incoming(data, BOT_USERNAME, NOW) is None
+
+
+def test_a_message_with_no_photo_sizes_is_a_message_without_media() -> None:
+    data = text_update(1, 1001, "bukti")
+    data["message"]["photo"] = []
     message = to_incoming(data, BOT_USERNAME, NOW)
-    assert message is not None and message.media == () and message.text == ""
+    assert message is not None and message.media == () and message.text == "bukti"
 
 
 def test_photo_sizes_of_the_wrong_type_do_not_break_the_translation() -> None:
-    sizes = [{"file_id": "small", "width": "9", "height": None}, {"file_id": "big"}]
-    data = {"update_id": 1, "message": {"from": {"id": 1}, "chat": {"id": 1}, "photo": sizes}}
+    data = photo_update(1, 1001)
+    small, _, big = data["message"]["photo"]
+    data["message"]["photo"] = [{**small, "width": "9", "height": None}, big]
     message = to_incoming(data, BOT_USERNAME, NOW)
-    assert message is not None and len(message.media) == 1
+    assert message is not None
+    assert message.media == (Media(ref="telegram-file:photo-abc", content_type="image/jpeg"),)
+
+
+def test_the_largest_photo_is_the_one_of_most_pixels_wherever_it_comes() -> None:
+    data = photo_update(1, 1001)
+    small, medium, big = data["message"]["photo"]
+    data["message"]["photo"] = [{**big, "width": 10, "height": 10}, small, medium]
+    message = to_incoming(data, BOT_USERNAME, NOW)
+    assert message is not None and message.media[0].ref == "telegram-file:photo-abc-m"
+
+
+def test_a_document_without_a_mime_type_is_octet_stream() -> None:
+    data = document_update(1, 1001, caption="  daftar baru \n")
+    del data["message"]["document"]["mime_type"]
+    message = to_incoming(data, BOT_USERNAME, NOW)
+    assert message is not None and message.text == "daftar baru"
+    assert message.media == (
+        Media(ref="telegram-file:doc-abc", content_type="application/octet-stream"),
+    )
+
+
+def test_a_group_caption_addressed_to_the_bot_counts() -> None:
+    data = photo_update(1, -500, caption=f" /hadir@{BOT_USERNAME.lower()} ", user_id=1001)
+    message = to_incoming(data, BOT_USERNAME, NOW)
+    assert message is not None and message.group is True
+    assert (message.address, message.text) == ("telegram:-500", f"/hadir@{BOT_USERNAME.lower()}")
+    assert to_incoming(data, None, NOW) is None  # another bot's, as far as we know
+
+
+def test_an_edited_message_is_ignored() -> None:
+    data = text_update(1, 1001, "/hadir")
+    data["edited_message"] = {**data.pop("message"), "edit_date": 1_767_225_700}
+    assert to_incoming(data, BOT_USERNAME, NOW) is None
 
 
 json_values = st.recursive(
