@@ -640,7 +640,7 @@ def print_profile(profile: cProfile.Profile) -> None:
 # --- PostgreSQL: a database of the run's own -------------------------------------------------
 
 
-async def _admin(server_url: str, statement: str) -> None:
+async def admin(server_url: str, statement: str) -> None:
     engine = create_engine(server_url)
     try:
         async with engine.connect() as connection:
@@ -654,12 +654,12 @@ async def bench_postgresql(
     server_url: str, options: Options, catalog: KomponenCatalog
 ) -> dict[str, Any]:
     name = f"bench_{uuid.uuid4().hex[:12]}"
-    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    await admin(server_url, f'CREATE DATABASE "{name}"')
     try:
         url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
         return await bench_database("postgresql", url, options, catalog)
     finally:
-        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def main_async(args: argparse.Namespace, options: Options) -> dict[str, Any]:

@@ -313,7 +313,7 @@ def _converters(table: str, dialect: Any) -> list[tuple[int, Any]]:
     for index, name in enumerate(COLUMNS[table]):
         column_type = columns[name].type
         process = (None if isinstance(column_type, Enum)
-                   else column_type._cached_bind_processor(dialect))
+                   else column_type.dialect_impl(dialect).bind_processor(dialect))
         if process is None:
             continue
         memo: dict[Any, Any] = {}

@@ -248,12 +248,12 @@ async def bench_database(label: str, url: str, args: argparse.Namespace) -> dict
 
 async def bench_postgresql(server_url: str, args: argparse.Namespace) -> dict[str, Any]:
     name = f"bench_{uuid.uuid4().hex[:12]}"
-    await conversation._admin(server_url, f'CREATE DATABASE "{name}"')
+    await conversation.admin(server_url, f'CREATE DATABASE "{name}"')
     try:
         url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
         return await bench_database("postgresql", url, args)
     finally:
-        await conversation._admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conversation.admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:

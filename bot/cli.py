@@ -43,6 +43,11 @@ class State:
     config_path: Path | None = None
     _loaded: LoadedSettings | None = None
 
+    def use(self, config_path: Path | None) -> None:
+        """Settings from ``config_path`` (None: $PENDAMPING_CONFIG), read when first needed."""
+        self.config_path = config_path
+        self._loaded = None
+
     def loaded(self) -> LoadedSettings:
         if self._loaded is None:
             self._loaded = load_settings(self.config_path)
@@ -59,8 +64,7 @@ def _main(
         typer.Option("--config", "-c", help="TOML settings file (default: $PENDAMPING_CONFIG)."),
     ] = None,
 ) -> None:
-    state.config_path = config
-    state._loaded = None
+    state.use(config)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

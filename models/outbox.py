@@ -96,22 +96,22 @@ class EnqueueColumns:
             return cls()
         return cls(*map(list, zip(*messages, strict=True)))
 
-    def _lists(self) -> list[list[Any]]:
+    def lists(self) -> list[list[Any]]:
         return [getattr(self, name) for name in Enqueue._fields]
 
     def __len__(self) -> int:
         return len(self.address)
 
     def __getitem__(self, rows: slice) -> EnqueueColumns:
-        return EnqueueColumns(*(values[rows] for values in self._lists()))
+        return EnqueueColumns(*(values[rows] for values in self.lists()))
 
     def extend(self, other: EnqueueColumns) -> None:
-        for values, more in zip(self._lists(), other._lists(), strict=True):
+        for values, more in zip(self.lists(), other.lists(), strict=True):
             values += more
 
     def compress(self, keep: Sequence[bool]) -> EnqueueColumns:
         """The messages whose ``keep`` is true, in order."""
-        return EnqueueColumns(*(list(compress(values, keep)) for values in self._lists()))
+        return EnqueueColumns(*(list(compress(values, keep)) for values in self.lists()))
 
 
 _ENQUEUE_COLUMNS = (
@@ -282,31 +282,6 @@ def _converted(values: list[Any], convert: Any) -> list[Any]:
         return list(map(by_id.__getitem__, map(id, values)))
     memo = {value: None if value is None else convert(value) for value in set(values)}
     return list(map(memo.__getitem__, values))
-
-
-def new_message(
-    *,
-    channel: Channel,
-    address: str,
-    kind: str,
-    payload: dict[str, Any],
-    now: datetime,
-    priority: int = 0,
-    dedupe_key: str | None = None,
-) -> Outbox:
-    return Outbox(
-        channel=channel,
-        address=address,
-        kind=kind,
-        payload=payload,
-        priority=priority,
-        dedupe_key=dedupe_key,
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        updated_at=now,
-    )
 
 
 async def record_status(

@@ -42,13 +42,10 @@ from models.inbox import Arrival
 from models.inbox import Claimed as InboxRow
 from models.outbox import (
     BUSINESS_INITIATED_KINDS,
-    Attempt,
     Claimed,
-    finish_all,
-    new_message,
     record_status,
 )
-from models.tables import Channel, ChannelIdentity, Outbox, OutboxStatus
+from models.tables import Channel, ChannelIdentity, OutboxStatus
 from scheduler.dispatcher import SendResult
 
 log = logging.getLogger(__name__)
@@ -264,32 +261,6 @@ class TwilioChannel:
 
     # -- outbound ----------------------------------------------------------------------
 
-    async def send(self, outgoing: Outgoing) -> Outbox:
-        """Record, decide (free text, template or refusal), send with retries, record."""
-        now = self._clock.now()
-        channel = Channel(outgoing.address.split(":", 1)[0])
-        async with self._sessions.begin() as session:
-            row = new_message(
-                channel=channel,
-                address=outgoing.address,
-                kind=outgoing.kind,
-                payload={
-                    "body_chars": len(outgoing.body),
-                    "media": len(outgoing.media_urls),
-                    "business_initiated": outgoing.business_initiated,
-                },
-                now=now,
-            )
-            session.add(row)
-            refusal, request = await self._request(session, outgoing, now)
-            if refusal is not None:
-                row.status, row.error = OutboxStatus.FAILED, refusal
-                log.warning("outbox %s not sent: %s", outgoing.kind, refusal)
-                return row
-            row.status = OutboxStatus.SENDING
-        await self._deliver(row, request)
-        return row
-
     async def _request(
         self, session: AsyncSession, outgoing: Outgoing, now: datetime
     ) -> tuple[str | None, dict[str, Any]]:
@@ -355,35 +326,6 @@ class TwilioChannel:
         return SendResult(
             TWILIO_STATUS.get(str(message.status), OutboxStatus.QUEUED), provider_id=message.sid
         )
-
-    async def _deliver(self, row: Outbox, request: dict[str, Any]) -> None:
-        """An interactive reply: a few quick retries here, then the outcome is recorded."""
-        attempts = 0
-        while True:
-            attempts += 1
-            result = await self._attempt(request)
-            if not result.temporary or attempts >= self._retry_attempts:
-                break
-            await asyncio.sleep(random.uniform(0.5, 1.0) * self._retry_wait * 2**attempts)
-        if result.provider_id is None:
-            log.warning(
-                "twilio %s message not sent after %s attempts: code %s",
-                row.kind,
-                attempts,
-                result.error_code,
-            )
-        async with self._sessions.begin() as session:
-            attempt = Attempt(
-                row.id,
-                result.status,
-                result.provider_id,
-                result.error_code,
-                result.error,
-                attempts=attempts,
-            )
-            await finish_all(session, [attempt], now=self._clock.now())
-        row.status, row.provider_id, row.attempts = result.status, result.provider_id, attempts
-        row.error_code, row.error = result.error_code, result.error
 
     async def send_claimed(self, message: Claimed) -> SendResult:
         """For the outbox dispatcher: one attempt at a queued message (it owns retries)."""

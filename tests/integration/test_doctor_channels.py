@@ -8,9 +8,11 @@ from rich.console import Console
 
 from bot import commands
 from bot.bootstrap import build_app
-from bot.channels.whatsapp import Outgoing
 from bot.config import Settings
 from models import migrate
+from models.outbox import Enqueue, Priority, enqueue
+from models.tables import Channel
+from scheduler.dispatcher import Dispatcher
 from tests.fakes.twilio_api import FakeTwilioApi
 
 
@@ -37,14 +39,26 @@ async def test_doctor_checks_twilio_and_lists_missing_templates_and_failures(db_
             from bot.bootstrap import build_twilio
 
             channel = build_twilio(app)
-            await channel.send(
-                Outgoing(
-                    address="whatsapp:+6281234567890",
-                    kind="weekly_digest",
-                    body="x",
-                    business_initiated=True,
+            async with app.sessions.begin() as session:  # a digest no template can carry
+                await enqueue(
+                    session,
+                    [
+                        Enqueue(
+                            Channel.WHATSAPP,
+                            "whatsapp:+6281234567890",
+                            "weekly_digest",
+                            {"text": "x"},
+                            priority=Priority.DIGEST,
+                        )
+                    ],
+                    now=app.clock.now(),
                 )
-            )
+            await Dispatcher(
+                app.sessions,
+                {Channel.WHATSAPP: channel.send_claimed},
+                {Channel.WHATSAPP: 80.0},
+                app.clock,
+            ).run_once()
             await channel.http.close()
             out, buffer = console()
             healthy = await commands.doctor(app, out, None)
