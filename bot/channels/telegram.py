@@ -33,6 +33,7 @@ from telegram.ext import AIORateLimiter, Application
 from telegram.request import HTTPXRequest
 from tenacity import (
     AsyncRetrying,
+    RetryCallState,
     retry_if_exception,
     stop_after_attempt,
     wait_exponential_jitter,
@@ -62,10 +63,11 @@ FileLoader = Callable[[int], Awaitable[tuple[str, str, bytes] | None]]
 
 
 class TelegramRateLimiter(AIORateLimiter):
-    """PTB's limiter (overall and per-group limits, ``RetryAfter`` waited out and retried)
-    plus a per-private-chat limit, which PTB's own limiter leaves to the bot."""
+    """PTB's limiter (overall and per-group limits) plus a per-private-chat limit, which
+    PTB's own limiter leaves to the bot. A ``RetryAfter`` is not retried here: it goes back
+    to the dispatcher, which waits the time Telegram asked for (``max_retries`` 0)."""
 
-    def __init__(self, settings: TelegramSettings, max_retries: int = 3) -> None:
+    def __init__(self, settings: TelegramSettings, max_retries: int = 0) -> None:
         super().__init__(
             overall_max_rate=settings.messages_per_second,
             overall_time_period=1,
@@ -326,8 +328,10 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def _retryable(error: BaseException) -> bool:
-    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+def _retryable_part(error: BaseException) -> bool:
+    """A later part of a message is retried on a network error or a ``retry_after``."""
+    network = isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+    return network or isinstance(error, RetryAfter)
 
 
 @dataclass(frozen=True)
@@ -434,7 +438,7 @@ class TelegramChannel:
                 and origin is not None
                 and isinstance(markup, InlineKeyboardMarkup)
             ):
-                await self._edit(chat_id, origin, reply, markup)
+                await self._edit(chat_id, origin, reply, markup, again=last_id is not None)
                 last_id = origin.message_id
                 continue
             document = reply.document
@@ -449,19 +453,23 @@ class TelegramChannel:
                     last = index == len(chunks) - 1
                     sent = await self._call(
                         bot.send_message,
+                        again=last_id is not None,
                         chat_id=chat_id,
                         text=chunk,
                         reply_markup=markup if last else None,
                     )
                     last_id = sent.message_id
             for media in reply.media:
-                sent = await self._call(bot.send_photo, chat_id=chat_id, photo=media.ref)
+                sent = await self._call(
+                    bot.send_photo, again=last_id is not None, chat_id=chat_id, photo=media.ref
+                )
                 last_id = sent.message_id
             if document is not None:
                 caption = (reply.text or None) if captioned else None
                 if document.content_type.startswith("image/"):
                     sent = await self._call(
                         bot.send_photo,
+                        again=last_id is not None,
                         chat_id=chat_id,
                         photo=document.content,
                         filename=document.filename,
@@ -470,6 +478,7 @@ class TelegramChannel:
                 else:
                     sent = await self._call(
                         bot.send_document,
+                        again=last_id is not None,
                         chat_id=chat_id,
                         document=document.content,
                         filename=document.filename,
@@ -479,13 +488,20 @@ class TelegramChannel:
         return last_id
 
     async def _edit(
-        self, chat_id: int, origin: Origin, reply: Reply, markup: InlineKeyboardMarkup
+        self,
+        chat_id: int,
+        origin: Origin,
+        reply: Reply,
+        markup: InlineKeyboardMarkup,
+        *,
+        again: bool,
     ) -> None:
         bot = self.application.bot
         try:
             if reply.text == origin.text:
                 await self._call(
                     bot.edit_message_reply_markup,
+                    again=again,
                     chat_id=chat_id,
                     message_id=origin.message_id,
                     reply_markup=markup,
@@ -493,6 +509,7 @@ class TelegramChannel:
             else:
                 await self._call(
                     bot.edit_message_text,
+                    again=again,
                     chat_id=chat_id,
                     message_id=origin.message_id,
                     text=reply.text[:4096],
@@ -510,14 +527,30 @@ class TelegramChannel:
         except TelegramError as error:
             log.warning("telegram: could not answer a tapped button: %s", type(error).__name__)
 
-    async def _call(self, method: Callable[..., Awaitable[T]], **params: Any) -> T:
-        """A Bot API call, retried with backoff on network errors."""
+    async def _call(
+        self, method: Callable[..., Awaitable[T]], *, again: bool = False, **params: Any
+    ) -> T:
+        """One Bot API call. The dispatcher owns retries: a failure goes back to it, and
+        its next attempt sends the whole message again. Only a later part of a message
+        (``again``: a part of it already went out) is retried here, on a network error or
+        after Telegram's ``retry_after``, since the dispatcher would repeat the parts sent."""
+        if not again:
+            return await method(**params)
+        backoff = wait_exponential_jitter(
+            multiplier=self._retry_wait, max=8 * self._retry_wait, jitter=self._retry_wait
+        )
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome is not None else None
+            if isinstance(error, RetryAfter):
+                after = error.retry_after
+                return after.total_seconds() if isinstance(after, timedelta) else float(after)
+            return backoff(state)
+
         retrying = AsyncRetrying(
-            retry=retry_if_exception(_retryable),
+            retry=retry_if_exception(_retryable_part),
             stop=stop_after_attempt(self._retry_attempts),
-            wait=wait_exponential_jitter(
-                multiplier=self._retry_wait, max=8 * self._retry_wait, jitter=self._retry_wait
-            ),
+            wait=wait,
             reraise=True,
         )
         async for attempt in retrying:

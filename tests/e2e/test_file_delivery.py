@@ -183,6 +183,11 @@ async def tg(db_url: str) -> AsyncIterator[TelegramEnv]:
                 api_base_url=fake.base_url,
                 api_file_url=fake.base_file_url,
                 webhook_secret=WEBHOOK_SECRET,
+                # Telegram's own pace (1 a second per chat) would make the tests wait: the
+                # limiter still runs, at a rate no test reaches.
+                messages_per_second=10_000,
+                messages_per_second_per_chat=10_000,
+                messages_per_minute_per_group=100_000,
             ),
         )
         app = build_app(settings, clock=FixedClock(NOW))

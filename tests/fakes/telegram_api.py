@@ -395,14 +395,18 @@ class FakeTelegramApi:
             fault = _Fault(status, text, retry_after, times)
         self._faults.setdefault(method.lower(), []).append(fault)
 
-    def drop_next(self, method: str, times: int = 1) -> None:
-        """Cut the connection mid-answer for the next ``times`` calls of ``method``.
+    def drop_next(self, method: str, times: int = 1, *, after: int = 0) -> None:
+        """Cut the connection mid-answer for the next ``times`` calls of ``method`` (the
+        first ``after`` calls are answered normally).
 
         The fake starts a 200 answer and closes the socket before the body is complete, so httpx
         raises ``RemoteProtocolError`` and PTB raises ``NetworkError``. The call is recorded with
         status 0 and has no effect (nothing is sent or stored).
         """
-        self._faults.setdefault(method.lower(), []).append(_Fault(0, "", None, times))
+        queue = self._faults.setdefault(method.lower(), [])
+        if after:
+            queue.append(_Fault(200, "", None, after))  # answered as usual
+        queue.append(_Fault(0, "", None, times))
 
     def on(self, method: str, handler: Handler) -> None:
         """Answer ``method`` with ``handler(params)`` as the result (overrides a built-in one).
@@ -501,6 +505,8 @@ class FakeTelegramApi:
         self.calls.append(call)
 
         fault = self._take_fault(method)
+        if fault is not None and fault.status == 200:
+            fault = None  # a call let through before the faults that follow it
         if fault is not None and fault.status == 0:
             call.status = 0
             await _drop(send)
