@@ -27,10 +27,11 @@ from models.conversations import forget_inbound_before
 from models.inbox import forget_done_before
 from models.locks import sweep_lock
 from models.outbox import expire_overdue
+from models.sending import Sender
 from models.tables import Channel
 from scheduler.alerts import enqueue_alerts
 from scheduler.digests import enqueue_digests
-from scheduler.dispatcher import Dispatcher, Sender
+from scheduler.dispatcher import Dispatcher
 from scheduler.nudges import enqueue_nudges
 from scheduler.planner import plan_meetings
 from scheduler.reminders import enqueue_reminders

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -25,27 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.calendar import after_quiet_hours
 from models.clock import Clock
 from models.outbox import BUSINESS_INITIATED_KINDS, Attempt, Claimed, claim, finish_all, next_due
+from models.sending import Sender, SendResult
 from models.tables import Channel, OutboxStatus
 
 log = logging.getLogger(__name__)
 SAFETY = 0.97  # keep a little under the provider's rate, so no one-second window goes over
-
-
-@dataclass(frozen=True)
-class SendResult:
-    """How one attempt went. ``temporary`` errors are retried; others are final."""
-
-    status: OutboxStatus
-    provider_id: str | None = None
-    error_code: str | None = None
-    error: str | None = None
-    temporary: bool = False
-    retry_after: float | None = None
-
-
-Sender = Callable[[Claimed], Awaitable[SendResult]]
-"""Sends one message through a provider (in ``bot.channels``); provider errors come back
-as a result, never as an exception."""
 
 
 class Pacer:

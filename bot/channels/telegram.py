@@ -48,8 +48,8 @@ from handlers.outgoing import REPLY_KIND, reply_of
 from models.inbox import Arrival
 from models.inbox import Claimed as InboxRow
 from models.outbox import Claimed
+from models.sending import SendResult
 from models.tables import Channel, OutboxStatus
-from scheduler.dispatcher import SendResult
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"

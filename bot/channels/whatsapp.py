@@ -45,8 +45,8 @@ from models.outbox import (
     Claimed,
     record_status,
 )
+from models.sending import SendResult
 from models.tables import Channel, ChannelIdentity, OutboxStatus
-from scheduler.dispatcher import SendResult
 
 log = logging.getLogger(__name__)
 Store = Callable[[Sequence[Arrival]], Awaitable[int]]

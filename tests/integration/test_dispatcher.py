@@ -12,8 +12,9 @@ from sqlalchemy import select
 from models.clock import FixedClock
 from models.db import create_engine, session_factory
 from models.outbox import Enqueue, EnqueueColumns, Priority, enqueue
+from models.sending import SendResult
 from models.tables import Channel, Outbox, OutboxStatus
-from scheduler.dispatcher import Dispatcher, SendResult
+from scheduler.dispatcher import Dispatcher
 
 NOW = datetime(2026, 11, 22, 3, tzinfo=UTC)
 

@@ -16,8 +16,9 @@ from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.outbox import Enqueue, Priority, claim, enqueue, expire_overdue, next_due
+from models.sending import SendResult
 from models.tables import Channel, Outbox, OutboxStatus
-from scheduler.dispatcher import Dispatcher, SendResult
+from scheduler.dispatcher import Dispatcher
 
 NOW = datetime(2026, 12, 3, 3, tzinfo=UTC)
 SPAN = 1.5  # seconds each dispatcher runs

@@ -1,0 +1,28 @@
+"""What a channel and the outbox dispatcher share: how one attempt at a claimed message
+went, and the shape of a channel's sender. Below both layers (``bot.channels`` sends,
+``scheduler.dispatcher`` retries and paces), so that neither imports the other."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from models.outbox import Claimed
+from models.tables import OutboxStatus
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """How one attempt went. ``temporary`` errors are retried; others are final."""
+
+    status: OutboxStatus
+    provider_id: str | None = None
+    error_code: str | None = None
+    error: str | None = None
+    temporary: bool = False
+    retry_after: float | None = None
+
+
+Sender = Callable[[Claimed], Awaitable[SendResult]]
+"""Sends one message through a provider (in ``bot.channels``), one attempt; provider
+errors come back as a result, never as an exception."""
