@@ -68,11 +68,12 @@ from handlers.engine import Engine
 from handlers.messages import IncomingMessage, Reply
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
-from models.clock import SystemClock
 from models.db import create_engine, dispose, session_factory
-from models.komponen import KomponenCatalog
-from models.migrate import upgrade
+from models.db.migrate import upgrade
 from models.regions import RegionIndex
+from models.rules.clock import SystemClock
+from models.rules.komponen import KomponenCatalog
+from models.rules.text import name_key
 from models.tables import (
     Attendance,
     AttendanceMark,
@@ -85,7 +86,6 @@ from models.tables import (
     Staff,
     StaffRole,
 )
-from models.text import name_key
 
 SEED = 20261122
 ZONE = ZoneInfo("Asia/Jakarta")

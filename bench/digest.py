@@ -59,8 +59,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
 from models.db import create_engine, read_only_factory  # noqa: E402
-from models.komponen import KomponenCatalog  # noqa: E402
-from models.migrate import upgrade  # noqa: E402
+from models.db.migrate import upgrade  # noqa: E402
+from models.rules.komponen import KomponenCatalog  # noqa: E402
 from models.tables import (  # noqa: E402
     Attendance,
     AttendanceMark,

@@ -23,12 +23,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Enum, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models import demo_names as names
-from models.demo import rule_date
-from models.komponen import KomponenCatalog
+from models.demo import names
+from models.demo.world import rule_date
 from models.regions import find_province
+from models.rules.komponen import KomponenCatalog
+from models.rules.text import name_key
 from models.tables import Base
-from models.text import name_key
 
 SEED = 20261215
 CATEGORIES = ("kks_bermasalah", "bansos_belum_cair", "pemutakhiran_data", "kesehatan_rujukan",

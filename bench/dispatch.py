@@ -35,8 +35,8 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 from sqlalchemy import func, select  # noqa: E402
 
 from models.db import create_engine, dispose, session_factory  # noqa: E402
-from models.migrate import upgrade  # noqa: E402
-from models.outbox import Enqueue, Priority, enqueue  # noqa: E402
+from models.db.migrate import upgrade  # noqa: E402
+from models.messaging.outbox import Enqueue, Priority, enqueue  # noqa: E402
 from models.tables import Channel, Outbox, OutboxStatus  # noqa: E402
 
 SENDER = "+6281100000001"
@@ -48,7 +48,7 @@ async def worker(database_url: str, api_url: str, limit: float, account: str, to
     from bot.channels.whatsapp import TwilioChannel
     from bot.config import TwilioSettings
     from handlers.i18n import Translator
-    from models.clock import SystemClock
+    from models.rules.clock import SystemClock
     from scheduler.dispatcher import Dispatcher
 
     engine = create_engine(database_url)

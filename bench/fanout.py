@@ -51,7 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.process import tune_garbage_collector
 from models.db import create_engine, session_factory
-from models.migrate import upgrade
+from models.db.migrate import upgrade
 from models.regions import RegionIndex
 from models.tables import (
     Channel,

@@ -27,9 +27,9 @@ from pathlib import Path
 
 from bot.config import load_settings
 from models.db import create_engine, session_factory
-from models.komponen import KomponenCatalog
-from models.migrate import upgrade
-from models.roster import ImportReport, import_roster
+from models.db.migrate import upgrade
+from models.roster.importer import ImportReport, import_roster
+from models.rules.komponen import KomponenCatalog
 
 SEED = 20250101
 KPM_PER_KELOMPOK = 25

@@ -53,9 +53,9 @@ from handlers.inbox import InboxWorkers  # noqa: E402
 from handlers.messages import IncomingMessage  # noqa: E402
 from handlers.registry import COMMANDS, FLOWS  # noqa: E402
 from handlers.settings import EngineSettings  # noqa: E402
-from models.clock import SystemClock  # noqa: E402
 from models.db import create_engine, dispose, session_factory  # noqa: E402
-from models.migrate import upgrade  # noqa: E402
+from models.db.migrate import upgrade  # noqa: E402
+from models.rules.clock import SystemClock  # noqa: E402
 from models.tables import Channel, ChannelIdentity, Staff  # noqa: E402
 from tests.fakes.twilio_api import (  # noqa: E402
     FakeTwilioApi,

@@ -18,10 +18,10 @@ from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers, Translate
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
-from models.clock import Clock, SystemClock
 from models.db import create_engine, dispose, read_only_factory, session_factory
-from models.komponen import KomponenCatalog
-from models.report_files import load_file
+from models.messaging.report_files import load_file
+from models.rules.clock import Clock, SystemClock
+from models.rules.komponen import KomponenCatalog
 from models.tables import Channel
 from reporting.digest import DigestOptions
 from reporting.graduation import GraduationRules, Indicator

@@ -22,10 +22,11 @@ from bot.bootstrap import (
     komponen_catalog,
 )
 from bot.channels.console import run_console
-from models import migrate
-from models.inbox import inbox_counts
-from models.outbox import BUSINESS_INITIATED_KINDS, outbox_counts, waiting_by_channel
+from models.db import migrate
+from models.messaging.inbox import inbox_counts
+from models.messaging.outbox import BUSINESS_INITIATED_KINDS, outbox_counts, waiting_by_channel
 from models.regions import find_regions
+from models.rules.text import name_key
 from models.staff import (
     create_invite,
     find_staff,
@@ -34,7 +35,6 @@ from models.staff import (
     list_staff,
 )
 from models.tables import Channel, Staff, StaffRole
-from models.text import name_key
 
 
 class CommandError(Exception):
@@ -53,7 +53,7 @@ async def init(app: App, out: Console, *, demo: bool) -> None:
     out.print(f"Database {safe_url(app.settings.database.url)} is at migration {level.current}.")
     if not demo:
         return
-    from models.demo import seed_demo
+    from models.demo.world import seed_demo
 
     today = app.clock.now().astimezone(ZoneInfo(app.settings.general.timezone)).date()
     summary = await seed_demo(app.sessions, catalog=komponen_catalog(app), today=today)
@@ -81,8 +81,8 @@ async def init(app: App, out: Console, *, demo: bool) -> None:
 async def import_roster(
     app: App, out: Console, file: Path, *, strict: bool, dry_run: bool, rejects: Path | None
 ) -> None:
-    from models.roster import RosterFileError, count_rows
-    from models.roster import import_roster as run_import
+    from models.roster.importer import RosterFileError, count_rows
+    from models.roster.importer import import_roster as run_import
 
     total = count_rows(file) if file.is_file() else None  # noqa: ASYNC240 (a stat, once)
     columns = (

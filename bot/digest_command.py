@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.bootstrap import App, digest_options
 from bot.commands import CommandError
 from handlers.i18n import Translator
-from models.planning import staff_addresses
+from models.messaging.sweeps import staff_addresses
 from models.tables import Outbox, Staff, StaffRole
 from reporting.digest import Digest, build_digest, coordinators, iso_week, staff_timezone
 from scheduler.digests import (

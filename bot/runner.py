@@ -22,9 +22,9 @@ from bot.bootstrap import (
 )
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
+from bot.jobs import scheduling
 from bot.media import MediaSigner
 from bot.process import serving_alone, tune_garbage_collector
-from bot.scheduling import scheduling
 from bot.web import MediaFiles, TelegramWebhook, TwilioWebhooks, create_web_app
 
 log = logging.getLogger(__name__)

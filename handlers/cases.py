@@ -17,7 +17,7 @@ from models.cases import (
     open_cases,
     update_case,
 )
-from models.outbox import Enqueue, Priority, enqueue
+from models.messaging.outbox import Enqueue, Priority, enqueue
 from models.tables import CaseSeverity, CaseStatus
 
 MIN_DESCRIPTION = 5

@@ -25,8 +25,6 @@ from handlers.messages import IncomingMessage, Option, Outcome, Reply
 from handlers.others import COMMAND, HELP_WORDS, group_replies, not_staff_reply
 from handlers.outgoing import queue_replies
 from handlers.settings import EngineSettings
-from models.attendance import OutOfScope
-from models.clock import Clock
 from models.conversations import (
     ConversationState,
     Identity,
@@ -36,8 +34,10 @@ from models.conversations import (
     save_state,
 )
 from models.db import READ_ONLY, held_connections
-from models.inbox import mark_done
+from models.messaging.inbox import mark_done
 from models.optout import opt_in, opt_out
+from models.rules.clock import Clock
+from models.scope import OutOfScope
 from models.staff import RedeemProblem, redeem_invite
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.flow import PROMPT_KEY, Ctx, Flow, StepResult
 from handlers.local_time import local_today
 from handlers.messages import Document, IncomingMessage, Option, Reply
-from models.attendance import kelompok_scope
 from models.audit import audit
+from models.scope import kelompok_scope
 from reporting.export_files import ExportFormat, content_type
 from reporting.exports import ExportKind, ExportRequest, ExportTooLarge, Period, write_export
 

@@ -7,9 +7,9 @@ from datetime import date
 
 from handlers.flow import Ctx
 from handlers.parsing.dates import format_date_id
-from models.attendance import OutOfScope
 from models.meeting_changes import meeting_changed
-from models.schedule import move_meeting
+from models.meeting_rule import move_meeting
+from models.scope import OutOfScope
 from models.tables import Meeting, MeetingStatus
 
 MOVE = re.compile(r"^move:(?P<meeting>\d+):(?P<day>\d{4}-\d{2}-\d{2})$")

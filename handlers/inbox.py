@@ -24,9 +24,8 @@ from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Reply
 from handlers.outgoing import queue_replies
-from models.clock import Clock
 from models.db import held_connections
-from models.inbox import (
+from models.messaging.inbox import (
     Arrival,
     Claimed,
     claim,
@@ -36,6 +35,7 @@ from models.inbox import (
     retry_later,
     store,
 )
+from models.rules.clock import Clock
 from models.tables import Channel
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from handlers.flow import Ctx, Flow, StepResult
 from handlers.messages import IncomingMessage
 from handlers.parsing.dates import format_date_id
 from models.kpm import kpm_card
-from models.text import mask_nik, mask_phone
+from models.rules.text import mask_nik, mask_phone
 
 
 async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:

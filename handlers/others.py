@@ -15,7 +15,7 @@ from models.conversations import Identity, identify
 from models.group_chats import link_group_chat
 from models.kpm import link_kpm_by_phone
 from models.optout import phone_of
-from models.phone import PhoneError, normalize_phone
+from models.rules.phone import PhoneError, normalize_phone
 from models.staff import RedeemProblem
 
 COMMAND = re.compile(r"^/(?P<word>[A-Za-z_]+)(?:@\w+)?(?:\s+(?P<args>.*))?$", re.S)

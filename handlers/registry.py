@@ -10,8 +10,8 @@ from handlers import (
     export,
     graduation,
     group_link,
+    jadwal,
     kpm_card,
-    schedule,
 )
 from handlers.flow import Flow
 
@@ -20,7 +20,7 @@ FLOWS: tuple[Flow, ...] = (
     cases.FLOW,
     cases.MY_CASES,
     kpm_card.FLOW,
-    schedule.FLOW,
+    jadwal.FLOW,
     group_link.FLOW,
     confirmations.FLOW,
     graduation.FLOW,

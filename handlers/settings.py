@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import time
 
 from models.cases import CASE_CATEGORIES
-from models.komponen import KomponenCatalog
+from models.rules.komponen import KomponenCatalog
 from reporting.digest import DigestOptions
 from reporting.graduation import GraduationRules
 

@@ -9,12 +9,14 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Update, bindparam, func, or_, select, update
+from sqlalchemy import Select, Update, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit import audit
+from models.db.statements import upsert_text
 from models.regions import kelompok_timezones
-from models.statements import upsert_text
+from models.rules.text import name_key
+from models.scope import OutOfScope, scope_ids, scope_key, scope_params
 from models.tables import (
     Attendance,
     AttendanceMark,
@@ -28,64 +30,11 @@ from models.tables import (
     Staff,
     StaffRole,
 )
-from models.text import name_key
 
 ATTENDANCE, KELOMPOK, KPM = Attendance.__table__, Kelompok.__table__, Kpm.__table__
 MEETING, REGION, STAFF = Meeting.__table__, Region.__table__, Staff.__table__
 
 DEFAULT_MEETING_TIME = time(9, 0)
-
-
-class OutOfScope(PermissionError):
-    """A record that exists but is not this staff member's to see or change."""
-
-
-@cache
-def _scope_of(role: StaffRole, regional: bool) -> Select[tuple[int]]:
-    """:func:`kelompok_scope` built once per kind of staff, with the staff member's id
-    and region as parameters (``scope_staff``, ``scope_region``): see :func:`scope_params`.
-    Core (table columns), so that the Core statements it is part of stay Core."""
-    staff_id, region = bindparam("scope_staff"), bindparam("scope_region")
-    k, staff = KELOMPOK.c, STAFF.c
-    if role is StaffRole.PENDAMPING:
-        return select(k.id).where(k.pendamping_id == staff_id)
-    if role is StaffRole.SUPERVISOR:
-        return (
-            select(k.id)
-            .join(STAFF, k.pendamping_id == staff.id)
-            .where(staff.supervisor_id == staff_id)
-        )
-    if not regional:
-        return select(k.id) if role is StaffRole.ADMIN else select(k.id).where(False)
-    desa, kec, kab = REGION.alias("desa"), REGION.alias("kec"), REGION.alias("kab")
-    return (
-        select(k.id)
-        .join(desa, k.desa_id == desa.c.id)
-        .join(kec, desa.c.parent_id == kec.c.id)
-        .join(kab, kec.c.parent_id == kab.c.id)
-        .where(
-            or_(
-                desa.c.id == region,
-                kec.c.id == region,
-                kab.c.id == region,
-                kab.c.parent_id == region,
-            )
-        )
-    )
-
-
-def _scope_key(staff: Staff) -> tuple[StaffRole, bool]:
-    return staff.role, staff.region_id is not None
-
-
-def scope_params(staff: Staff) -> dict[str, Any]:
-    return {"scope_staff": staff.id, "scope_region": staff.region_id}
-
-
-def kelompok_scope(staff: Staff) -> Select[tuple[int]]:
-    """The ids of the kelompok a staff member may see: their own, their pendamping's,
-    or those in the region they coordinate (a subquery with the values filled in)."""
-    return _scope_of(*_scope_key(staff)).params(scope_params(staff))
 
 
 @dataclass(frozen=True)
@@ -126,7 +75,7 @@ def _groups(role: StaffRole, regional: bool) -> Select[Any]:
         .join(REGION, REGION.c.id == k.desa_id)
         .outerjoin(members, members.c.kelompok_id == k.id)
         .outerjoin(today_meeting, today_meeting.c.kelompok_id == k.id)
-        .where(k.id.in_(_scope_of(role, regional)))
+        .where(k.id.in_(scope_ids(role, regional)))
         .order_by(k.name_key, k.id)
     )
 
@@ -134,7 +83,7 @@ def _groups(role: StaffRole, regional: bool) -> Select[Any]:
 async def groups_for(session: AsyncSession, staff: Staff, today: date) -> list[GroupRow]:
     """The staff member's kelompok with member counts and today's planned meeting."""
     rows = await session.execute(
-        _groups(*_scope_key(staff)), {"today": today, **scope_params(staff)}
+        _groups(*scope_key(staff)), {"today": today, **scope_params(staff)}
     )
     return [GroupRow(*row) for row in rows]
 
@@ -142,13 +91,13 @@ async def groups_for(session: AsyncSession, staff: Staff, today: date) -> list[G
 @cache
 def _group_in_scope(role: StaffRole, regional: bool) -> Select[tuple[Kelompok]]:
     return select(Kelompok).where(
-        Kelompok.id == bindparam("kelompok_id"), Kelompok.id.in_(_scope_of(role, regional))
+        Kelompok.id == bindparam("kelompok_id"), Kelompok.id.in_(scope_ids(role, regional))
     )
 
 
 async def group_in_scope(session: AsyncSession, staff: Staff, kelompok_id: int) -> Kelompok:
     kelompok = await session.scalar(
-        _group_in_scope(*_scope_key(staff)), {"kelompok_id": kelompok_id, **scope_params(staff)}
+        _group_in_scope(*scope_key(staff)), {"kelompok_id": kelompok_id, **scope_params(staff)}
     )
     if kelompok is None:
         raise OutOfScope(f"kelompok {kelompok_id}")
@@ -165,7 +114,7 @@ def _group_to_save(role: StaffRole, regional: bool) -> Select[Any]:
     return (
         select(k.id, k.rule_time, k.place, kpm.id)
         .outerjoin(KPM, (kpm.kelompok_id == k.id) & (kpm.status == KpmStatus.AKTIF))
-        .where(k.id == bindparam("kelompok_id"), k.id.in_(_scope_of(role, regional)))
+        .where(k.id == bindparam("kelompok_id"), k.id.in_(scope_ids(role, regional)))
     )
 
 
@@ -349,7 +298,7 @@ async def save_attendance(
     when new), one mark per member (updated when recorded before), evidence, audit."""
     rows = (
         await session.execute(
-            _group_to_save(*_scope_key(staff)),
+            _group_to_save(*scope_key(staff)),
             {"kelompok_id": record.kelompok_id, **scope_params(staff)},
         )
     ).all()

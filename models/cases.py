@@ -10,8 +10,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from models.attendance import OutOfScope, kelompok_scope
 from models.audit import audit
+from models.scope import OutOfScope, kelompok_scope
 from models.tables import (
     CaseNote,
     CaseSeverity,

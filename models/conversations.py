@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, Update, bindparam, delete, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.statements import upsert_insert, upsert_text
+from models.db.statements import upsert_insert, upsert_text
 from models.tables import Channel, ChannelIdentity, Conversation, InboundMessage, Staff
 
 

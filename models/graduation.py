@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.attendance import OutOfScope, kelompok_scope
 from models.audit import audit
+from models.scope import OutOfScope, kelompok_scope
 from models.tables import GraduationAssessment, Kelompok, Kpm, KpmStatus, Staff
 
 ATTENDANCE_KEY = "_kehadiran"

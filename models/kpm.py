@@ -9,8 +9,8 @@ from rapidfuzz import fuzz, process, utils
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.attendance import OutOfScope, kelompok_scope
 from models.audit import audit
+from models.scope import OutOfScope, kelompok_scope
 from models.staff import channel_of
 from models.tables import (
     Attendance,

@@ -14,9 +14,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.calendar import after_quiet_hours, day_text, time_text, zone
-from models.outbox import Enqueue, Priority, enqueue
-from models.planning import (
+from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.sweeps import (
     MeetingInfo,
     meeting_info,
     opted_out_kpm,
@@ -24,6 +23,7 @@ from models.planning import (
     restore_withdrawn,
     withdraw_pending,
 )
+from models.rules.calendar import after_quiet_hours, day_text, time_text, zone
 from models.tables import Channel, MeetingStatus
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from models.rules.text import clean_name, name_key
 from models.tables import Kelompok, Region, RegionLevel
-from models.text import clean_name, name_key
 
 _PREFIXES = {
     RegionLevel.PROVINSI: re.compile(r"^(prov\.?|provinsi)\s+", re.IGNORECASE),

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.attendance import group_in_scope, members_of
 from models.audit import audit
-from models.statements import upsert_insert
+from models.db.statements import upsert_insert
 from models.tables import Kpm, Meeting, MeetingStatus, Rsvp, RsvpAnswer, Staff
 
 RSVP_HORIZON = timedelta(days=10)

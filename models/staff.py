@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit import audit
+from models.rules.text import clean_name, name_key
 from models.tables import (
     Channel,
     ChannelIdentity,
@@ -22,7 +23,6 @@ from models.tables import (
     Staff,
     StaffRole,
 )
-from models.text import clean_name, name_key
 
 # Codes are typed by hand from a printed sheet or a chat: no 0/O, 1/I/L.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.sql import unindexed
+from models.db.sql import unindexed
 from models.tables import (
     Attendance,
     AttendanceMark,

@@ -19,9 +19,9 @@ from babel.numbers import format_decimal, format_percent
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.attendance import kelompok_scope
 from models.cases import CASE_CATEGORIES
 from models.regions import timezone_of_region
+from models.scope import kelompok_scope
 from models.tables import Region, Staff, StaffRole
 from reporting.chart import MAX_ROWS, attendance_chart
 from reporting.figures import DigestFigures, PendampingFigures, digest_figures

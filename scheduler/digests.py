@@ -24,11 +24,11 @@ from babel.numbers import format_percent
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.calendar import after_quiet_hours
 from models.db import READ_ONLY
-from models.outbox import Enqueue, Priority, enqueue
-from models.planning import staff_addresses
-from models.report_files import purge_expired, store_file
+from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.report_files import purge_expired, store_file
+from models.messaging.sweeps import staff_addresses
+from models.rules.calendar import after_quiet_hours
 from models.tables import Channel, Outbox, Staff
 from reporting.digest import (
     Digest,

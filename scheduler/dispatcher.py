@@ -22,10 +22,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.calendar import after_quiet_hours
-from models.clock import Clock
-from models.outbox import BUSINESS_INITIATED_KINDS, Attempt, Claimed, claim, finish_all, next_due
-from models.sending import Sender, SendResult
+from models.messaging.outbox import (
+    BUSINESS_INITIATED_KINDS,
+    Attempt,
+    Claimed,
+    claim,
+    finish_all,
+    next_due,
+)
+from models.messaging.sending import Sender, SendResult
+from models.rules.calendar import after_quiet_hours
+from models.rules.clock import Clock
 from models.tables import Channel, OutboxStatus
 
 log = logging.getLogger(__name__)

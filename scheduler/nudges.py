@@ -17,16 +17,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.calendar import after_quiet_hours, day_text, time_text, zone
 from models.meeting_changes import QUIET, meeting_version
-from models.outbox import Enqueue, Priority, enqueue
-from models.planning import (
+from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.sweeps import (
     FollowUp,
     MeetingInfo,
     follow_ups_between,
     planned_meetings_between,
     staff_addresses,
 )
+from models.rules.calendar import after_quiet_hours, day_text, time_text, zone
 from models.tables import Channel
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,16 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.calendar import (
+from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.sweeps import (
+    KelompokRule,
+    insert_meetings,
+    kelompok_rules,
+    meeting_ids_by_plan,
+    planned_keys,
+    staff_addresses,
+)
+from models.rules.calendar import (
     after_quiet_hours,
     day_text,
     is_holiday,
@@ -23,15 +32,6 @@ from models.calendar import (
     next_working_day,
     rule_dates,
     zone,
-)
-from models.outbox import Enqueue, Priority, enqueue
-from models.planning import (
-    KelompokRule,
-    insert_meetings,
-    kelompok_rules,
-    meeting_ids_by_plan,
-    planned_keys,
-    staff_addresses,
 )
 from models.tables import Channel, MeetingStatus
 

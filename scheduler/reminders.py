@@ -8,7 +8,7 @@ as often as wanted, and after a restart or downtime it enqueues what was missed.
 
 Times, local to the kelompok:
 - a reminder is due at ``reminder_time`` on the meeting date less the offset, moved out of
-  quiet hours (earlier when possible: see :mod:`models.calendar`); one that would come at or
+  quiet hours (earlier when possible: see :mod:`models.rules.calendar`); one that would come at or
   after the meeting start is not sent;
 - a reminder whose time has passed (downtime) goes now, if the meeting stood at that time
   already (``updated_at``; a meeting planned or moved since gets the change notice and the
@@ -37,10 +37,6 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.calendar import (
-    shift_out_of_quiet_hours,
-    zone,
-)
 from models.db import READ_ONLY
 from models.meeting_changes import (
     meeting_version,
@@ -48,14 +44,18 @@ from models.meeting_changes import (
 )
 from models.meeting_changes import reminder_values as _values
 from models.meeting_changes import template_variables as _variables
-from models.outbox import EnqueueColumns, Priority, enqueue
-from models.planning import (
+from models.messaging.outbox import EnqueueColumns, Priority, enqueue
+from models.messaging.sweeps import (
     MeetingInfo,
     Members,
     existing_keys,
     members_to_remind,
     planned_meetings_between,
     planned_meetings_now,
+)
+from models.rules.calendar import (
+    shift_out_of_quiet_hours,
+    zone,
 )
 from models.tables import Channel
 

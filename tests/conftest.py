@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models.base import Base
 from models.db import create_engine, dispose, session_factory
-from models.migrate import upgrade
+from models.db.migrate import upgrade
 
 PG_ENV = "TEST_DATABASE_URL"
 PG_SKIP_REASON = f"{PG_ENV} is not set: PostgreSQL tests skipped (CI sets it in .ci/run)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 
 from models.regions import RegionIndex
+from models.rules.text import name_key
 from models.tables import (
     Attendance,
     AttendanceMark,
@@ -21,7 +22,6 @@ from models.tables import (
     Staff,
     StaffRole,
 )
-from models.text import name_key
 
 AS_OF = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)  # 10:00 WIB
 MARKS = {

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.regions import RegionIndex
+from models.rules.text import name_key
 from models.tables import (
     Attendance,
     AttendanceMark,
@@ -26,7 +27,6 @@ from models.tables import (
     Staff,
     StaffRole,
 )
-from models.text import name_key
 from tests.world import World, build_world
 
 NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))

@@ -15,9 +15,10 @@ from handlers.engine import Engine
 from handlers.messages import IncomingMessage, Media, Reply
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
-from models.clock import FixedClock
-from models.komponen import KomponenCatalog
 from models.regions import RegionIndex
+from models.rules.clock import FixedClock
+from models.rules.komponen import KomponenCatalog
+from models.rules.text import name_key
 from models.tables import (
     Channel,
     ChannelIdentity,
@@ -29,7 +30,6 @@ from models.tables import (
     Staff,
     StaffRole,
 )
-from models.text import name_key
 
 # Sunday 22 November 2026, 10:00 in Jakarta.
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from handlers.engine import Engine
 from handlers.messages import IncomingMessage, Media, Reply
-from models.clock import Clock
+from models.rules.clock import Clock
 
 CHANNEL = "console"
 PHOTO_PREFIX = "/foto"

@@ -36,16 +36,16 @@ from bot.media import MediaSigner
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Media, Reply
 from handlers.outgoing import REPLY_KIND, reply_of
-from models.clock import Clock
 from models.conversations import INBOUND_TIME_PRECISION
-from models.inbox import Arrival
-from models.inbox import Claimed as InboxRow
-from models.outbox import (
+from models.messaging.inbox import Arrival
+from models.messaging.inbox import Claimed as InboxRow
+from models.messaging.outbox import (
     BUSINESS_INITIATED_KINDS,
     Claimed,
     record_status,
 )
-from models.sending import SendResult
+from models.messaging.sending import SendResult
+from models.rules.clock import Clock
 from models.tables import Channel, ChannelIdentity, OutboxStatus
 
 log = logging.getLogger(__name__)

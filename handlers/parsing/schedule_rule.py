@@ -12,7 +12,7 @@ from datetime import time
 from typing import Final
 
 from handlers.parsing.dates import WEEKDAY_NAMES, weekday_from_word
-from models.calendar import LAST_WEEK, next_meeting_date, nth_weekday
+from models.rules.calendar import LAST_WEEK, next_meeting_date, nth_weekday
 
 __all__ = [
     "MeetingRule",

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.messages import Media
-from models.clock import FixedClock
+from models.rules.clock import FixedClock
 from models.tables import Attendance, AuditLog, MediaAttachment, Meeting, MeetingStatus
 from tests.world import MELATI, NOW, Chat, build_world, make_engine
 

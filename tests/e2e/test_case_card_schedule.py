@@ -7,7 +7,7 @@ from datetime import date, time
 from sqlalchemy import select
 
 from handlers.messages import Media
-from models.clock import FixedClock
+from models.rules.clock import FixedClock
 from models.tables import (
     CaseNote,
     CaseSeverity,

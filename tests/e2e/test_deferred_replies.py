@@ -11,7 +11,7 @@ from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Reply
 from handlers.settings import EngineSettings
 from models.audit import audit
-from models.clock import FixedClock
+from models.rules.clock import FixedClock
 from models.tables import AuditLog
 from tests.world import NOW, Chat, build_world, default_catalog
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from handlers.i18n import Translator
 from handlers.messages import Media
-from models.clock import FixedClock
 from models.db import create_engine, release_held
+from models.rules.clock import FixedClock
 from models.staff import create_invite
 from models.tables import Attendance, ChannelIdentity, Conversation, InboundMessage, Staff
 from tests.world import NOW, Chat, build_world, make_engine

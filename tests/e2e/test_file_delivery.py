@@ -38,9 +38,9 @@ from bot.web import TELEGRAM_SECRET_HEADER, create_web_app
 from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
 from handlers.messages import Document, Option, Reply
-from models.clock import FixedClock
-from models.outbox import Enqueue, Priority, enqueue
-from models.report_files import purge_expired, store_file
+from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.report_files import purge_expired, store_file
+from models.rules.clock import FixedClock
 from models.tables import Channel, ChannelIdentity, Outbox, OutboxStatus, ReportFile
 from reporting.chart import attendance_chart
 from scheduler.dispatcher import Dispatcher

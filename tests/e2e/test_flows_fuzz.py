@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Media, Reply
-from models.clock import FixedClock
+from models.rules.clock import FixedClock
 from models.tables import Conversation
 from tests.world import NOW, Chat, World, build_world, make_engine
 

@@ -15,8 +15,8 @@ from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
-from models.clock import FixedClock
-from models.outbox import Priority
+from models.messaging.outbox import Priority
+from models.rules.clock import FixedClock
 from models.tables import (
     Attendance,
     AttendanceMark,

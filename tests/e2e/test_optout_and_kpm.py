@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers.i18n import Translator
-from models.clock import FixedClock
 from models.optout import is_opted_out
+from models.rules.clock import FixedClock
 from models.tables import ChannelIdentity, Kpm
 from tests.world import NOW, Chat, build_world, make_engine
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from handlers.i18n import Translator
 from handlers.rsvp import parse_answer
-from models.clock import FixedClock
+from models.rules.clock import FixedClock
 from models.tables import Kpm, Meeting, MeetingStatus, Rsvp, RsvpAnswer
 from tests.world import NOW, Chat, build_world, make_engine
 

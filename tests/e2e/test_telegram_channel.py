@@ -22,7 +22,7 @@ from bot.web import TELEGRAM_SECRET_HEADER, TelegramWebhook, create_web_app
 from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
 from handlers.messages import Document, Media, Option, Reply, Toggle
-from models.clock import FixedClock
+from models.rules.clock import FixedClock
 from models.tables import (
     Attendance,
     Channel,
@@ -559,7 +559,7 @@ async def test_set_webhook_registers_the_url_and_secret(tmp_path) -> None:
 
 
 async def test_the_dispatcher_sends_a_queued_message_with_its_buttons(env: Env) -> None:
-    from models.outbox import Enqueue, Priority, enqueue
+    from models.messaging.outbox import Enqueue, Priority, enqueue
     from scheduler.dispatcher import Dispatcher
 
     async with env.sessions.begin() as session:

@@ -19,8 +19,8 @@ from bot.runner import twilio_webhooks
 from bot.web import TWILIO_SIGNATURE_HEADER, create_web_app
 from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
-from models.clock import FixedClock
-from models.outbox import Enqueue, Priority, enqueue
+from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.rules.clock import FixedClock
 from models.tables import Attendance, Channel, ChannelIdentity, Kpm, Outbox, OutboxStatus
 from scheduler.dispatcher import Dispatcher
 from tests.fakes.twilio_api import (

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.text import payload_text
 from handlers.i18n import Translator
-from models.outbox import Priority
+from models.messaging.outbox import Priority
 from models.tables import (
     Attendance,
     AttendanceMark,

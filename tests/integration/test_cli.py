@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from bot.cli import cli
 from models.db import create_engine, session_factory
-from models.migrate import head_revision
+from models.db.migrate import head_revision
 from models.regions import RegionIndex
 from models.staff import RedeemProblem, hash_code, redeem_invite
 from models.tables import AuditLog, ChannelIdentity, Invite, Staff, StaffRole
@@ -231,7 +231,7 @@ def test_import_roster_reports_bad_rows_and_strict_writes_nothing(
 def test_outbox_and_doctor_say_what_waits_for_a_channel_that_is_not_configured(
     db_url: str,
 ) -> None:
-    from models.outbox import Enqueue, Priority, enqueue
+    from models.messaging.outbox import Enqueue, Priority, enqueue
     from models.tables import Channel
 
     async def queue() -> None:
@@ -271,7 +271,7 @@ def test_outbox_and_doctor_say_what_waits_for_a_channel_that_is_not_configured(
 def test_inbox_and_doctor_show_the_backlog_its_age_and_failures_without_personal_data(
     db_url: str,
 ) -> None:
-    from models.inbox import Arrival, claim, mark_failed, store
+    from models.messaging.inbox import Arrival, claim, mark_failed, store
     from models.tables import Channel
 
     sender = "whatsapp:+6281299990001"

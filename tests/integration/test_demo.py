@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Settings
 from models.base import Base
 from models.db import create_engine, session_factory
-from models.demo import (
+from models.demo.names import P2K2_SESSIONS
+from models.demo.world import (
     DEMO_SEED,
     NoDemoData,
     demo_summary,
@@ -26,10 +27,9 @@ from models.demo import (
     seed_demo,
     week_of_month,
 )
-from models.demo_names import P2K2_SESSIONS
-from models.komponen import KomponenCatalog
-from models.phone import normalize_phone
 from models.regions import RegionIndex
+from models.rules.komponen import KomponenCatalog
+from models.rules.phone import normalize_phone
 from models.tables import (
     Attendance,
     AuditLog,

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from handlers.i18n import Translator
-from models.clock import FixedClock
+from models.rules.clock import FixedClock
 from models.tables import Channel, ChannelIdentity, Kelompok, Outbox, ReportFile
 from reporting.digest import DigestOptions
 from scheduler.digests import enqueue_digests, parse_week

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from models.clock import FixedClock
 from models.db import create_engine, session_factory
-from models.outbox import Enqueue, EnqueueColumns, Priority, enqueue
-from models.sending import SendResult
+from models.messaging.outbox import Enqueue, EnqueueColumns, Priority, enqueue
+from models.messaging.sending import SendResult
+from models.rules.clock import FixedClock
 from models.tables import Channel, Outbox, OutboxStatus
 from scheduler.dispatcher import Dispatcher
 
@@ -167,7 +167,7 @@ async def test_a_permanent_error_fails_at_once_with_its_code(sessions) -> None:
 async def test_a_claim_left_by_a_crashed_process_is_taken_again_after_its_lease(
     sessions,
 ) -> None:
-    from models.outbox import claim
+    from models.messaging.outbox import claim
 
     async with sessions.begin() as session:
         await enqueue(session, [message("alert", Priority.ALERT)], now=NOW)

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models.outbox import Enqueue, Priority, claim, enqueue, expire_overdue, next_due
-from models.sending import SendResult
+from models.messaging.outbox import Enqueue, Priority, claim, enqueue, expire_overdue, next_due
+from models.messaging.sending import SendResult
 from models.tables import Channel, Outbox, OutboxStatus
 from scheduler.dispatcher import Dispatcher
 

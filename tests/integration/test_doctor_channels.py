@@ -9,8 +9,8 @@ from rich.console import Console
 from bot import commands
 from bot.bootstrap import build_app
 from bot.config import Settings
-from models import migrate
-from models.outbox import Enqueue, Priority, enqueue
+from models.db import migrate
+from models.messaging.outbox import Enqueue, Priority, enqueue
 from models.tables import Channel
 from scheduler.dispatcher import Dispatcher
 from tests.fakes.twilio_api import FakeTwilioApi

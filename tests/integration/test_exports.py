@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from bot import export_command
 from bot.cli import cli
 from handlers.i18n import Translator
-from models.attendance import kelompok_scope
 from models.db import create_engine, session_factory
+from models.scope import kelompok_scope
 from models.tables import AuditLog, Kelompok, Kpm, Region, Staff
 from reporting import exports
 from reporting.export_files import ExportFormat

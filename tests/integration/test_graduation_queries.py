@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.attendance import OutOfScope, kelompok_scope
 from models.graduation import NewAssessment, latest_assessment, save_assessment
+from models.scope import OutOfScope, kelompok_scope
 from models.tables import (
     Attendance,
     AttendanceMark,

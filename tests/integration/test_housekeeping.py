@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.bootstrap import build_app
 from bot.config import Settings
-from bot.scheduling import SWEEP_MINUTES, SWEEPS, housekeeping_sweep
+from bot.jobs import SWEEP_MINUTES, SWEEPS, housekeeping_sweep
 from models import conversations
-from models.clock import FixedClock
 from models.conversations import first_delivery, forget_inbound_before
+from models.rules.clock import FixedClock
 from models.tables import InboundMessage
 from tests.world import NOW
 

@@ -18,8 +18,8 @@ from handlers.inbox import InboxWorkers
 from handlers.messages import IncomingMessage
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
-from models.clock import FixedClock
-from models.inbox import Arrival, claim
+from models.messaging.inbox import Arrival, claim
+from models.rules.clock import FixedClock
 from models.tables import Channel, ChannelIdentity, Inbox, InboxStatus, Outbox
 from tests.fakes.twilio_api import inbound_whatsapp_params
 from tests.world import NOW, build_world, default_catalog

@@ -10,9 +10,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from models import migrate
 from models.base import Base
-from models.db import create_engine, read_only_factory, session_factory
+from models.db import create_engine, migrate, read_only_factory, session_factory
 from models.tables import Region, RegionLevel
 
 

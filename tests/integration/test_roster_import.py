@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import models.roster as roster_module
+import models.roster.importer as roster_module
 from bot.config import load_settings
-from models.komponen import KomponenCatalog
-from models.roster import ImportReport, RosterFileError, count_rows, import_roster
+from models.roster.importer import ImportReport, RosterFileError, count_rows, import_roster
+from models.rules.komponen import KomponenCatalog
 from models.tables import (
     AuditLog,
     Kelompok,

@@ -24,9 +24,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.meeting_changes import meeting_changed
-from models.outbox import Priority
+from models.meeting_rule import move_meeting
+from models.messaging.outbox import Priority
 from models.regions import RegionIndex
-from models.schedule import move_meeting
+from models.rules.text import name_key
 from models.tables import (
     CaseNote,
     CaseSeverity,
@@ -43,7 +44,6 @@ from models.tables import (
     Staff,
     StaffRole,
 )
-from models.text import name_key
 from scheduler import reminders
 from scheduler.nudges import enqueue_nudges
 from scheduler.planner import plan_meetings
@@ -762,17 +762,17 @@ async def test_the_sweep_says_once_how_many_reminders_wait_for_a_channel_not_con
     and without any number or name."""
     from bot.bootstrap import build_app
     from bot.config import Settings
-    from bot.scheduling import reminders_sweep
-    from models.clock import FixedClock
+    from bot.jobs import reminders_sweep
+    from models.rules.clock import FixedClock
 
     settings = Settings(database={"url": db_url}, telegram={"token": "123456:TEST-TOKEN"})
     app = build_app(settings, clock=FixedClock(datetime(2026, 12, 1, 3, tzinfo=UTC)))
     try:
-        with caplog.at_level(logging.WARNING, logger="bot.scheduling"):
+        with caplog.at_level(logging.WARNING, logger="bot.jobs"):
             await reminders_sweep(app)
     finally:
         await app.close()
-    lines = [r.getMessage() for r in caplog.records if r.name == "bot.scheduling"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.jobs"]
     assert lines == [
         "reminders: 2 new messages for sms, which is not configured; they wait in the outbox "
         "until it is, and fail at their deadline if it never is",

@@ -8,12 +8,12 @@ import pytest
 
 from models.attendance import (
     AttendanceRecord,
-    OutOfScope,
     groups_for,
     meeting_with_marks,
     save_attendance,
 )
 from models.cases import NewCase, open_case
+from models.scope import OutOfScope
 from models.tables import CaseSeverity, Staff
 from tests.world import NOW, TODAY, World, build_world
 

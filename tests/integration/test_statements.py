@@ -14,7 +14,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from models.attendance import groups_for, meeting_with_marks, meetings_near, members_of
 from models.conversations import RECORD_INBOUND, first_delivery
-from models.statements import upsert_text
+from models.db.statements import upsert_text
 from models.tables import Channel, InboundMessage, Kpm, KpmStatus, Staff
 from tests.world import build_world
 

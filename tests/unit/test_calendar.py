@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from handlers.parsing import schedule_rule
-from models import calendar
-from models.calendar import (
+from models.rules import calendar
+from models.rules.calendar import (
     after_quiet_hours,
     day_text,
     in_quiet_hours,

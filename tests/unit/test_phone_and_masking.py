@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.phone import PhoneError, is_mobile, normalize_phone
-from models.text import mask_nik, mask_phone, name_key
+from models.rules.phone import PhoneError, is_mobile, normalize_phone
+from models.rules.text import mask_nik, mask_phone, name_key
 
 
 @pytest.mark.parametrize(

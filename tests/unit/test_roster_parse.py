@@ -9,8 +9,7 @@ import pytest
 from openpyxl import Workbook
 
 from bot.config import load_settings
-from models.komponen import KomponenCatalog
-from models.roster_parse import (
+from models.roster.parse import (
     ColumnMap,
     KomponenItem,
     RosterFileError,
@@ -25,7 +24,8 @@ from models.roster_parse import (
     parse_date,
     parse_komponen,
 )
-from models.roster_status import StatusReader, parse_status
+from models.roster.status import StatusReader, parse_status
+from models.rules.komponen import KomponenCatalog
 from models.tables import KpmStatus
 
 HEADERS = [

@@ -1,6 +1,6 @@
 """Importing a KPM roster: regions, pendamping, kelompok, KPM and komponen in one go.
 
-The file is read and checked row by row (:mod:`models.roster_parse`) and written in
+The file is read and checked row by row (:mod:`models.roster.parse`) and written in
 batches with bulk statements, all in one transaction: the whole import lands or nothing
 does. KPM are matched by ID PKH; rows whose values did not change are not written; KPM
 missing from the file are never touched. Only counts are logged, never names or numbers.
@@ -27,9 +27,8 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from models.audit import audit
-from models.komponen import KomponenCatalog
 from models.regions import LEVELS, RegionIndex
-from models.roster_parse import (
+from models.roster.parse import (
     REASON_COLUMN,
     KomponenItem,
     RosterFileError,
@@ -39,9 +38,10 @@ from models.roster_parse import (
     header_key,
     open_roster,
 )
-from models.roster_status import GRADUASI, local_today
+from models.roster.status import GRADUASI, local_today
+from models.rules.komponen import KomponenCatalog
+from models.rules.text import clean_name, name_key
 from models.tables import Channel, Kelompok, Komponen, Kpm, KpmStatus, Region, Staff, StaffRole
-from models.text import clean_name, name_key
 
 __all__ = ["ImportReport", "RejectedRow", "RosterFileError", "count_rows", "import_roster"]
 

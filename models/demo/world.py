@@ -20,10 +20,11 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from models import demo_names as names
 from models.audit import audit
-from models.komponen import KomponenCatalog
+from models.demo import names
 from models.regions import RegionIndex, find_province
+from models.rules.komponen import KomponenCatalog
+from models.rules.text import name_key
 from models.tables import (
     Attendance,
     AttendanceMark,
@@ -43,7 +44,6 @@ from models.tables import (
     Staff,
     StaffRole,
 )
-from models.text import name_key
 
 DEMO_SEED = 20261122
 HELD_MEETINGS = 6

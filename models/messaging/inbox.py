@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.statements import upsert_insert
+from models.db.statements import upsert_insert
 from models.tables import Channel, Inbox, InboxStatus
 
 INBOX = Inbox.__table__

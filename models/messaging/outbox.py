@@ -19,7 +19,7 @@ from sqlalchemy import Insert, Integer, and_, bindparam, func, insert, or_, sele
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from models.sqlite_driver import INLINE_ROWS
+from models.db.sqlite_driver import INLINE_ROWS
 from models.tables import Channel, Outbox, OutboxStatus
 
 BUSINESS_INITIATED_KINDS = (
@@ -212,7 +212,7 @@ async def _enqueue_sqlite(connection: AsyncConnection, rows: list[tuple[Any, ...
     rows; one per ``SQLITE_ROWS_PER_STATEMENT`` rows builds it that much less often.
     A batch of more than ``INLINE_ROWS`` rows stays a batch of more than ``INLINE_ROWS``
     statements, so that it still runs in the connection's thread, not on the event loop
-    (see :mod:`models.sqlite_driver`)."""
+    (see :mod:`models.db.sqlite_driver`)."""
     per = max(1, min(SQLITE_ROWS_PER_STATEMENT, len(rows) // (INLINE_ROWS + 1)))
     full = len(rows) - len(rows) % per
     before = await connection.exec_driver_sql("SELECT total_changes()")

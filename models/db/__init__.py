@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, QueuePool
 
-from models.sqlite_driver import InlineConnection, InlineSQLiteDBAPI
+from models.db.sqlite_driver import InlineConnection, InlineSQLiteDBAPI
 
 READ_ONLY = {"sqlite_read_only": True}
 """Execution options for a read-only session: on SQLite it begins DEFERRED, not IMMEDIATE,
@@ -97,7 +97,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Take over transaction control from the driver so BEGIN is ours to emit.
-        # The busy timeout is the driver's (models.sqlite_driver): it waits in its thread.
+        # The busy timeout is the driver's (models.db.sqlite_driver): it waits in its thread.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")

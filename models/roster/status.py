@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from models.calendar import zone
+from models.rules.calendar import zone
 from models.tables import KpmStatus
 
 DATE_FORMATS = "use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY"

@@ -11,7 +11,7 @@ from handlers.messages import IncomingMessage, Option
 from handlers.parsing.dates import format_date_id, parse_date
 from handlers.parsing.schedule_rule import MeetingRule, describe_rule, parse_meeting_rule
 from models.meeting_changes import meeting_changed
-from models.schedule import move_meeting, schedule_of, set_rule
+from models.meeting_rule import move_meeting, schedule_of, set_rule
 
 MAX_PLACE = 200
 

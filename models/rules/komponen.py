@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from models.text import name_key
+from models.rules.text import name_key
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Alembic environment: runs migrations on the async engine the application uses.
 
-Called through :mod:`models.migrate`, which hands over an open connection in
+Called through :mod:`models.db.migrate`, which hands over an open connection in
 ``config.attributes["connection"]``; batch mode lets SQLite alter tables.
 """
 

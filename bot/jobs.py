@@ -24,10 +24,10 @@ from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
 from models.conversations import forget_inbound_before
-from models.inbox import forget_done_before
-from models.locks import sweep_lock
-from models.outbox import expire_overdue
-from models.sending import Sender
+from models.db.locks import sweep_lock
+from models.messaging.inbox import forget_done_before
+from models.messaging.outbox import expire_overdue
+from models.messaging.sending import Sender
 from models.tables import Channel
 from scheduler.alerts import enqueue_alerts
 from scheduler.digests import enqueue_digests

@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from models.statements import upsert_insert
+from models.db.statements import upsert_insert
 from models.tables import (
     CaseNote,
     CaseStatus,
@@ -48,7 +48,7 @@ from models.tables import (
 )
 
 WITHDRAWN = "withdrawn: the meeting changed"
-"""The error text of a reminder withdrawn because its meeting moved (models.outbox's)."""
+"""The error text of a reminder withdrawn because its meeting moved (models.messaging.outbox's)."""
 CHUNK = 1000
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from models.outbox import Claimed
+from models.messaging.outbox import Claimed
 from models.tables import OutboxStatus
 
 

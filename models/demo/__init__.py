@@ -1,0 +1,1 @@
+"""The demo world: a seeded region of kelompok, KPM and staff."""

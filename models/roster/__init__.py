@@ -1,0 +1,1 @@
+"""The roster import: parsing rows, the statuses they carry, writing them."""

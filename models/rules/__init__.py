@@ -1,0 +1,1 @@
+"""Programme and calendar rules without a database: dates, phones, names, komponen."""
