@@ -70,22 +70,12 @@ from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
 from models.db import create_engine, dispose, session_factory
 from models.db.migrate import upgrade
+from models.enums import AttendanceMark, Channel, MeetingStatus, StaffRole
 from models.regions import RegionIndex
 from models.rules.clock import SystemClock
 from models.rules.komponen import KomponenCatalog
 from models.rules.text import name_key
-from models.tables import (
-    Attendance,
-    AttendanceMark,
-    Channel,
-    ChannelIdentity,
-    Kelompok,
-    Kpm,
-    Meeting,
-    MeetingStatus,
-    Staff,
-    StaffRole,
-)
+from models.tables import Attendance, ChannelIdentity, Kelompok, Kpm, Meeting, Staff
 
 SEED = 20261122
 ZONE = ZoneInfo("Asia/Jakarta")

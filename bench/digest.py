@@ -60,21 +60,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from models.db import create_engine, read_only_factory  # noqa: E402
 from models.db.migrate import upgrade  # noqa: E402
+from models.enums import AttendanceMark, CaseStatus, KpmStatus, MeetingStatus, StaffRole  # noqa: E402
 from models.rules.komponen import KomponenCatalog  # noqa: E402
-from models.tables import (  # noqa: E402
-    Attendance,
-    AttendanceMark,
-    CaseNote,
-    CaseStatus,
-    GraduationAssessment,
-    Kpm,
-    KpmStatus,
-    Meeting,
-    MeetingStatus,
-    Region,
-    Staff,
-    StaffRole,
-)
+from models.tables import Attendance, CaseNote, GraduationAssessment, Kpm, Meeting, Region, Staff  # noqa: E402
 
 ZONE = ZoneInfo("Asia/Jakarta")
 ONE_TARGET_MS, ALL_TARGET_MS = 300, 5000

@@ -52,18 +52,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.process import tune_garbage_collector
 from models.db import create_engine, session_factory
 from models.db.migrate import upgrade
+from models.enums import Channel, KpmStatus, StaffRole
+from models.messaging.tables import Outbox
 from models.regions import RegionIndex
-from models.tables import (
-    Channel,
-    ChannelIdentity,
-    Kelompok,
-    Kpm,
-    KpmStatus,
-    Meeting,
-    Outbox,
-    Staff,
-    StaffRole,
-)
+from models.tables import ChannelIdentity, Kelompok, Kpm, Meeting, Staff
 from scheduler.planner import plan_meetings
 from scheduler.reminders import enqueue_reminders
 

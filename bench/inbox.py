@@ -67,7 +67,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from bot.web import TWILIO_SIGNATURE_HEADER  # noqa: E402
 from models.db import create_engine, dispose, session_factory  # noqa: E402
 from models.db.migrate import upgrade  # noqa: E402
-from models.tables import Inbox, InboxStatus, Outbox, OutboxStatus  # noqa: E402
+from models.enums import InboxStatus, OutboxStatus  # noqa: E402
+from models.messaging.tables import Inbox, Outbox  # noqa: E402
 from tests.e2e.test_inbox_crash import server as serving  # noqa: E402
 from tests.fakes.twilio_api import FakeTwilioApi  # noqa: E402
 

@@ -66,8 +66,10 @@ from handlers.registry import COMMANDS, FLOWS  # noqa: E402
 from handlers.settings import EngineSettings  # noqa: E402
 from models.db import create_engine, dispose, session_factory  # noqa: E402
 from models.db.migrate import upgrade  # noqa: E402
+from models.enums import Channel  # noqa: E402
+from models.messaging.tables import Outbox  # noqa: E402
 from models.rules.clock import SystemClock  # noqa: E402
-from models.tables import Channel, ChannelIdentity, Outbox, Staff  # noqa: E402
+from models.tables import ChannelIdentity, Staff  # noqa: E402
 from scheduler.dispatcher import Dispatcher  # noqa: E402
 from tests.fakes.telegram_api import callback_update, text_update  # noqa: E402
 

@@ -55,8 +55,9 @@ from handlers.registry import COMMANDS, FLOWS  # noqa: E402
 from handlers.settings import EngineSettings  # noqa: E402
 from models.db import create_engine, dispose, session_factory  # noqa: E402
 from models.db.migrate import upgrade  # noqa: E402
+from models.enums import Channel  # noqa: E402
 from models.rules.clock import SystemClock  # noqa: E402
-from models.tables import Channel, ChannelIdentity, Staff  # noqa: E402
+from models.tables import ChannelIdentity, Staff  # noqa: E402
 from tests.fakes.twilio_api import (  # noqa: E402
     FakeTwilioApi,
     inbound_whatsapp_params,

@@ -19,10 +19,10 @@ from handlers.inbox import InboxWorkers, Translate
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
 from models.db import create_engine, dispose, read_only_factory, session_factory
+from models.enums import Channel
 from models.messaging.report_files import load_file
 from models.rules.clock import Clock, SystemClock
 from models.rules.komponen import KomponenCatalog
-from models.tables import Channel
 from reporting.digest import DigestOptions
 from reporting.graduation import GraduationRules, Indicator
 

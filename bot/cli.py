@@ -20,7 +20,7 @@ from bot.commands import CommandError
 from bot.config import ConfigError, LoadedSettings, load_settings
 from bot.logging_setup import configure_logging
 from bot.process import AlreadyServed
-from models.tables import StaffRole
+from models.enums import StaffRole
 from reporting.exports import ExportKind
 
 log = logging.getLogger(__name__)

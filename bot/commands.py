@@ -23,6 +23,7 @@ from bot.bootstrap import (
 )
 from bot.channels.console import run_console
 from models.db import migrate
+from models.enums import Channel, StaffRole
 from models.messaging.inbox import inbox_counts
 from models.messaging.outbox import BUSINESS_INITIATED_KINDS, outbox_counts, waiting_by_channel
 from models.regions import find_regions
@@ -34,7 +35,7 @@ from models.staff import (
     link_address,
     list_staff,
 )
-from models.tables import Channel, Staff, StaffRole
+from models.tables import Staff
 
 
 class CommandError(Exception):

@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.bootstrap import App, digest_options
 from bot.commands import CommandError
 from handlers.i18n import Translator
+from models.enums import StaffRole
 from models.messaging.sweeps import staff_addresses
-from models.tables import Outbox, Staff, StaffRole
+from models.messaging.tables import Outbox
+from models.tables import Staff
 from reporting.digest import Digest, build_digest, coordinators, iso_week, staff_timezone
 from scheduler.digests import (
     dedupe_key,

@@ -25,10 +25,10 @@ from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
 from models.conversations import forget_inbound_before
 from models.db.locks import sweep_lock
+from models.enums import Channel
 from models.messaging.inbox import forget_done_before
 from models.messaging.outbox import expire_overdue
 from models.messaging.sending import Sender
-from models.tables import Channel
 from scheduler.alerts import enqueue_alerts
 from scheduler.digests import enqueue_digests
 from scheduler.dispatcher import Dispatcher

@@ -11,7 +11,7 @@ from handlers.messages import IncomingMessage, Option, Reply, Toggle
 from handlers.parsing.attendance_line import Member, parse_attendance_line
 from handlers.parsing.dates import format_date_id, parse_date
 from models import attendance as db
-from models.tables import AttendanceMark
+from models.enums import AttendanceMark
 
 MARKS = ("izin", "sakit", "alpa")
 _NUMBERS_ONLY = re.compile(r"^\d+(?:\s*(?:,|;|\s|dan)\s*\d+)*$", re.I | re.ASCII)

@@ -17,8 +17,8 @@ from models.cases import (
     open_cases,
     update_case,
 )
+from models.enums import CaseSeverity, CaseStatus
 from models.messaging.outbox import Enqueue, Priority, enqueue
-from models.tables import CaseSeverity, CaseStatus
 
 MIN_DESCRIPTION = 5
 MAX_DESCRIPTION = 1000

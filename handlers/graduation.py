@@ -11,11 +11,11 @@ from handlers.flow import Ctx, Flow, StepResult
 from handlers.local_time import local_now
 from handlers.messages import IncomingMessage, Option, Reply, Toggle
 from models.cases import escalation_addresses
+from models.enums import Channel, KpmStatus
 from models.graduation import NewAssessment, latest_assessment, save_assessment, subject_in_scope
 from models.messaging.outbox import Enqueue, Priority, enqueue
 from models.messaging.sweeps import staff_addresses
 from models.rules.calendar import after_quiet_hours
-from models.tables import Channel, KpmStatus
 from reporting.graduation import AttendanceTally, Score, attendance_tallies, score_assessment
 
 _NUMBERS_ONLY = re.compile(r"^\d+(?:\s*(?:,|;|\s|dan)\s*\d+)*$", re.I | re.ASCII)

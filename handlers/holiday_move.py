@@ -7,10 +7,11 @@ from datetime import date
 
 from handlers.flow import Ctx
 from handlers.parsing.dates import format_date_id
+from models.enums import MeetingStatus
 from models.meeting_changes import meeting_changed
 from models.meeting_rule import move_meeting
 from models.scope import OutOfScope
-from models.tables import Meeting, MeetingStatus
+from models.tables import Meeting
 
 MOVE = re.compile(r"^move:(?P<meeting>\d+):(?P<day>\d{4}-\d{2}-\d{2})$")
 

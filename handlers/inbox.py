@@ -25,6 +25,7 @@ from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Reply
 from handlers.outgoing import queue_replies
 from models.db import held_connections
+from models.enums import Channel
 from models.messaging.inbox import (
     Arrival,
     Claimed,
@@ -36,7 +37,6 @@ from models.messaging.inbox import (
     store,
 )
 from models.rules.clock import Clock
-from models.tables import Channel
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import IncomingMessage, Media, Option, Reply, Toggle
+from models.enums import Channel
 from models.messaging.outbox import Enqueue, Priority, add
 from models.messaging.report_files import store_file
-from models.tables import Channel
 
 REPLY_KIND = "reply"
 

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Reply
+from models.enums import RsvpAnswer
 from models.rsvp import add_reason, pending_meeting, record_rsvp
-from models.tables import RsvpAnswer
 
 _YES = re.compile(r"^(1|hadir|ya|iya|insya ?allah( hadir)?|bisa|datang)\b[\s.!]*$", re.I)
 _NO = re.compile(r"^(2|tidak bisa|tidak|tdk|ga bisa|gak bisa|enggak|berhalangan)\b[\s,.:;-]*", re.I)

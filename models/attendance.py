@@ -14,22 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit import audit
 from models.db.statements import upsert_text
+from models.enums import AttendanceMark, KpmStatus, MeetingStatus, StaffRole
 from models.regions import kelompok_timezones
 from models.rules.text import name_key
 from models.scope import OutOfScope, scope_ids, scope_key, scope_params
-from models.tables import (
-    Attendance,
-    AttendanceMark,
-    Kelompok,
-    Kpm,
-    KpmStatus,
-    MediaAttachment,
-    Meeting,
-    MeetingStatus,
-    Region,
-    Staff,
-    StaffRole,
-)
+from models.tables import Attendance, Kelompok, Kpm, MediaAttachment, Meeting, Region, Staff
 
 ATTENDANCE, KELOMPOK, KPM = Attendance.__table__, Kelompok.__table__, Kpm.__table__
 MEETING, REGION, STAFF = Meeting.__table__, Region.__table__, Staff.__table__

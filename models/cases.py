@@ -11,20 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from models.audit import audit
+from models.enums import CaseSeverity, CaseStatus, Channel, StaffRole
 from models.scope import OutOfScope, kelompok_scope
 from models.tables import (
     CaseNote,
-    CaseSeverity,
-    CaseStatus,
     CaseUpdate,
-    Channel,
     ChannelIdentity,
     Kelompok,
     Kpm,
     MediaAttachment,
     Region,
     Staff,
-    StaffRole,
 )
 
 CASE_CATEGORIES = (

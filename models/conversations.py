@@ -17,7 +17,9 @@ from sqlalchemy import Select, Update, bindparam, delete, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.db.statements import upsert_insert, upsert_text
-from models.tables import Channel, ChannelIdentity, Conversation, InboundMessage, Staff
+from models.enums import Channel
+from models.messaging.tables import Conversation, InboundMessage
+from models.tables import ChannelIdentity, Staff
 
 
 async def first_delivery(

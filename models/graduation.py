@@ -19,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit import audit
+from models.enums import KpmStatus
 from models.scope import OutOfScope, kelompok_scope
-from models.tables import GraduationAssessment, Kelompok, Kpm, KpmStatus, Staff
+from models.tables import GraduationAssessment, Kelompok, Kpm, Staff
 
 ATTENDANCE_KEY = "_kehadiran"
 

@@ -10,18 +10,17 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit import audit
+from models.enums import CaseStatus, MeetingStatus
 from models.scope import OutOfScope, kelompok_scope
 from models.staff import channel_of
 from models.tables import (
     Attendance,
     CaseNote,
-    CaseStatus,
     ChannelIdentity,
     Kelompok,
     Komponen,
     Kpm,
     Meeting,
-    MeetingStatus,
     Staff,
 )
 

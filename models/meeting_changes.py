@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.enums import Channel, MeetingStatus
 from models.messaging.outbox import Enqueue, Priority, enqueue
 from models.messaging.sweeps import (
     MeetingInfo,
@@ -24,7 +25,6 @@ from models.messaging.sweeps import (
     withdraw_pending,
 )
 from models.rules.calendar import after_quiet_hours, day_text, time_text, zone
-from models.tables import Channel, MeetingStatus
 
 log = logging.getLogger(__name__)
 CHANGED_KIND = "meeting_changed"

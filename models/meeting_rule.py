@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.attendance import DEFAULT_MEETING_TIME, group_in_scope
 from models.audit import audit
+from models.enums import MeetingStatus
 from models.regions import kelompok_timezones
-from models.tables import Meeting, MeetingStatus, Staff
+from models.tables import Meeting, Staff
 
 
 @dataclass(frozen=True)

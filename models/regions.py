@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from models.enums import RegionLevel
 from models.rules.text import clean_name, name_key
-from models.tables import Kelompok, Region, RegionLevel
+from models.tables import Kelompok, Region
 
 _PREFIXES = {
     RegionLevel.PROVINSI: re.compile(r"^(prov\.?|provinsi)\s+", re.IGNORECASE),

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.attendance import group_in_scope, members_of
 from models.audit import audit
 from models.db.statements import upsert_insert
-from models.tables import Kpm, Meeting, MeetingStatus, Rsvp, RsvpAnswer, Staff
+from models.enums import MeetingStatus, RsvpAnswer
+from models.tables import Kpm, Meeting, Rsvp, Staff
 
 RSVP_HORIZON = timedelta(days=10)
 

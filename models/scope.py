@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, or_, select
 
-from models.tables import Kelompok, Region, Staff, StaffRole
+from models.enums import StaffRole
+from models.tables import Kelompok, Region, Staff
 
 KELOMPOK, REGION, STAFF = Kelompok.__table__, Region.__table__, Staff.__table__
 

@@ -12,17 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit import audit
+from models.enums import Channel, StaffRole
 from models.rules.text import clean_name, name_key
-from models.tables import (
-    Channel,
-    ChannelIdentity,
-    Invite,
-    Kelompok,
-    Kpm,
-    Region,
-    Staff,
-    StaffRole,
-)
+from models.tables import ChannelIdentity, Invite, Kelompok, Kpm, Region, Staff
 
 # Codes are typed by hand from a printed sheet or a chat: no 0/O, 1/I/L.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

@@ -1,4 +1,5 @@
-"""The tables: regions, people, groups, meetings, cases, messaging and audit.
+"""The tables: regions, people, groups, meetings, cases and audit (the messaging tables are
+in :mod:`models.messaging.tables`, the enumerations in :mod:`models.enums`).
 
 Enumerations are stored as short strings with CHECK constraints (portable between
 SQLite and PostgreSQL, readable in a database shell). Timestamps are UTC
@@ -9,115 +10,34 @@ plain local dates.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
     Date,
-    Enum,
     Float,
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Text,
     Time,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, JSONType, UTCDateTime, utcnow
-
-
-def _enum(enum_type: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        enum_type,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=24,
-        values_callable=lambda members: [member.value for member in members],
-    )
-
-
-class RegionLevel(StrEnum):
-    PROVINSI = "provinsi"
-    KABUPATEN = "kabupaten"
-    KECAMATAN = "kecamatan"
-    DESA = "desa"
-
-
-class StaffRole(StrEnum):
-    PENDAMPING = "pendamping"
-    SUPERVISOR = "supervisor"
-    KOORDINATOR = "koordinator"
-    ADMIN = "admin"
-
-
-class KpmStatus(StrEnum):
-    AKTIF = "aktif"
-    GRADUASI_ALAMIAH = "graduasi_alamiah"
-    GRADUASI_MANDIRI = "graduasi_mandiri"
-    KELUAR = "keluar"
-
-
-class Channel(StrEnum):
-    WHATSAPP = "whatsapp"
-    TELEGRAM = "telegram"
-    SMS = "sms"
-    CONSOLE = "console"
-    NONE = "none"
-
-
-class MeetingStatus(StrEnum):
-    PLANNED = "planned"
-    HELD = "held"
-    CANCELLED = "cancelled"
-
-
-class AttendanceMark(StrEnum):
-    HADIR = "hadir"
-    IZIN = "izin"
-    SAKIT = "sakit"
-    ALPA = "alpa"
-
-
-class RsvpAnswer(StrEnum):
-    HADIR = "hadir"
-    TIDAK = "tidak"
-
-
-class CaseSeverity(StrEnum):
-    BIASA = "biasa"
-    MENDESAK = "mendesak"
-
-
-class CaseStatus(StrEnum):
-    BARU = "baru"
-    TINDAK_LANJUT = "tindak_lanjut"
-    SELESAI = "selesai"
-
-
-class OutboxStatus(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    QUEUED = "queued"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    READ = "read"
-    FAILED = "failed"
-    UNDELIVERED = "undelivered"
-    CANCELLED = "cancelled"
-
-
-class InboxStatus(StrEnum):
-    PENDING = "pending"
-    PROCESSING = "processing"
-    DONE = "done"
-    FAILED = "failed"
+from models.base import Base, JSONType, UTCDateTime, enum_type, utcnow
+from models.enums import (
+    AttendanceMark,
+    CaseSeverity,
+    CaseStatus,
+    Channel,
+    KpmStatus,
+    MeetingStatus,
+    RegionLevel,
+    RsvpAnswer,
+    StaffRole,
+)
 
 
 class Region(Base):
@@ -130,7 +50,7 @@ class Region(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    level: Mapped[RegionLevel] = mapped_column(_enum(RegionLevel, "region_level"))
+    level: Mapped[RegionLevel] = mapped_column(enum_type(RegionLevel, "region_level"))
     code: Mapped[str | None] = mapped_column(String(13), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     name_key: Mapped[str] = mapped_column(String(120))
@@ -145,7 +65,7 @@ class Staff(Base):
     __table_args__ = (UniqueConstraint("role", "name_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, "staff_role"))
+    role: Mapped[StaffRole] = mapped_column(enum_type(StaffRole, "staff_role"))
     name: Mapped[str] = mapped_column(String(120))
     name_key: Mapped[str] = mapped_column(String(120))
     region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id", ondelete="SET NULL"))
@@ -213,11 +133,11 @@ class Kpm(Base):
     nama_pengurus: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(16), index=True)  # E.164
     preferred_channel: Mapped[Channel] = mapped_column(
-        _enum(Channel, "channel"), default=Channel.WHATSAPP
+        enum_type(Channel, "channel"), default=Channel.WHATSAPP
     )
     kelompok_id: Mapped[int | None] = mapped_column(ForeignKey("kelompok.id", ondelete="SET NULL"))
     status: Mapped[KpmStatus] = mapped_column(
-        _enum(KpmStatus, "kpm_status"), default=KpmStatus.AKTIF
+        enum_type(KpmStatus, "kpm_status"), default=KpmStatus.AKTIF
     )
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -248,7 +168,7 @@ class ChannelIdentity(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     address: Mapped[str] = mapped_column(String(80), unique=True)
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel, "channel"))
     staff_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff.id", ondelete="CASCADE"), index=True
     )
@@ -276,7 +196,7 @@ class Meeting(Base):
     modul: Mapped[int | None] = mapped_column(Integer)
     sesi: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[MeetingStatus] = mapped_column(
-        _enum(MeetingStatus, "meeting_status"), default=MeetingStatus.PLANNED
+        enum_type(MeetingStatus, "meeting_status"), default=MeetingStatus.PLANNED
     )
     plan_key: Mapped[str | None] = mapped_column(String(16))  # "2026-12" when planned by rule
     attendance_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -318,7 +238,7 @@ class Attendance(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
     kpm_id: Mapped[int] = mapped_column(ForeignKey("kpm.id", ondelete="CASCADE"))
-    mark: Mapped[AttendanceMark] = mapped_column(_enum(AttendanceMark, "attendance_mark"))
+    mark: Mapped[AttendanceMark] = mapped_column(enum_type(AttendanceMark, "attendance_mark"))
     note: Mapped[str | None] = mapped_column(String(200))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -333,7 +253,7 @@ class Rsvp(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
     kpm_id: Mapped[int] = mapped_column(ForeignKey("kpm.id", ondelete="CASCADE"), index=True)
-    answer: Mapped[RsvpAnswer] = mapped_column(_enum(RsvpAnswer, "rsvp_answer"))
+    answer: Mapped[RsvpAnswer] = mapped_column(enum_type(RsvpAnswer, "rsvp_answer"))
     reason: Mapped[str | None] = mapped_column(String(200))
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -352,9 +272,9 @@ class CaseNote(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     category: Mapped[str] = mapped_column(String(40))
     description: Mapped[str] = mapped_column(Text())
-    severity: Mapped[CaseSeverity] = mapped_column(_enum(CaseSeverity, "case_severity"))
+    severity: Mapped[CaseSeverity] = mapped_column(enum_type(CaseSeverity, "case_severity"))
     status: Mapped[CaseStatus] = mapped_column(
-        _enum(CaseStatus, "case_status"), default=CaseStatus.BARU
+        enum_type(CaseStatus, "case_status"), default=CaseStatus.BARU
     )
     follow_up_date: Mapped[date | None] = mapped_column(Date())
     escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
@@ -372,7 +292,7 @@ class CaseUpdate(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_note.id", ondelete="CASCADE"), index=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
-    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"))
+    status: Mapped[CaseStatus] = mapped_column(enum_type(CaseStatus, "case_status"))
     note: Mapped[str | None] = mapped_column(Text())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -390,101 +310,6 @@ class GraduationAssessment(Base):
     threshold: Mapped[float] = mapped_column(Float())
     assessed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class Outbox(Base):
-    """Every message that leaves: the dispatcher's queue and its delivery record."""
-
-    __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_due", "status", "channel", "next_attempt_at", "priority"),
-        # Only sent messages have a provider id: the rows a sweep enqueues by the
-        # hundred thousand add nothing to this index.
-        Index(
-            "ix_outbox_provider_id",
-            "provider_id",
-            sqlite_where=text("provider_id IS NOT NULL"),
-            postgresql_where=text("provider_id IS NOT NULL"),
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
-    address: Mapped[str] = mapped_column(String(80))
-    kind: Mapped[str] = mapped_column(String(40))
-    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    priority: Mapped[int] = mapped_column(Integer, default=0)  # lower is sooner
-    status: Mapped[OutboxStatus] = mapped_column(
-        _enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
-    )
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    provider_id: Mapped[str | None] = mapped_column(String(80))
-    error_code: Mapped[str | None] = mapped_column(String(40))
-    error: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-
-
-class InboundMessage(Base):
-    """Inbound external ids already processed, so a redelivery is handled once."""
-
-    __tablename__ = "inbound_message"
-    __table_args__ = (UniqueConstraint("channel", "external_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
-    external_id: Mapped[str] = mapped_column(String(120))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-
-
-class Inbox(Base):
-    """Every message that arrives, stored before it is acknowledged: the workers' queue.
-
-    ``payload`` is the provider's own form (Twilio's parameters, Telegram's update JSON),
-    translated for the engine when it is handled; ``address`` is the sender's chat, whose
-    messages are handled one at a time in ``id`` order. A redelivery of the same provider
-    id is not stored twice."""
-
-    __tablename__ = "inbox"
-    __table_args__ = (
-        UniqueConstraint("channel", "external_id"),
-        Index("ix_inbox_due", "status", "next_attempt_at"),
-        Index("ix_inbox_address", "address", "id"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
-    external_id: Mapped[str] = mapped_column(String(120))
-    address: Mapped[str] = mapped_column(String(80))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    status: Mapped[InboxStatus] = mapped_column(
-        _enum(InboxStatus, "inbox_status"), default=InboxStatus.PENDING
-    )
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
-    error: Mapped[str | None] = mapped_column(String(500))
-
-
-class Conversation(Base):
-    """Where a chat address is in a flow: read and written with the step's own work."""
-
-    __tablename__ = "conversation"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    address: Mapped[str] = mapped_column(String(80), unique=True)
-    flow: Mapped[str | None] = mapped_column(String(40))
-    step: Mapped[str | None] = mapped_column(String(40))
-    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class AuditLog(Base):
@@ -519,17 +344,3 @@ class GroupLinkCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class ReportFile(Base):
-    """A generated file (digest chart, workbook, export) kept for a while so that a
-    channel can send it later: Telegram uploads the bytes, WhatsApp fetches it from a
-    signed, expiring URL of the web app."""
-
-    __tablename__ = "report_file"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    filename: Mapped[str] = mapped_column(String(200))
-    content_type: Mapped[str] = mapped_column(String(80))
-    content: Mapped[bytes] = mapped_column(LargeBinary())
-    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -15,15 +15,8 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.db.sql import unindexed
-from models.tables import (
-    Attendance,
-    AttendanceMark,
-    Kelompok,
-    Kpm,
-    KpmStatus,
-    Meeting,
-    MeetingStatus,
-)
+from models.enums import AttendanceMark, KpmStatus, MeetingStatus
+from models.tables import Attendance, Kelompok, Kpm, Meeting
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.cases import CASE_CATEGORIES
+from models.enums import StaffRole
 from models.regions import timezone_of_region
 from models.scope import kelompok_scope
-from models.tables import Region, Staff, StaffRole
+from models.tables import Region, Staff
 from reporting.chart import MAX_ROWS, attendance_chart
 from reporting.figures import DigestFigures, PendampingFigures, digest_figures
 from reporting.workbook import digest_workbook

@@ -20,7 +20,7 @@ from typing import BinaryIO
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tables import AttendanceMark, CaseSeverity, CaseStatus, KpmStatus
+from models.enums import AttendanceMark, CaseSeverity, CaseStatus, KpmStatus
 from reporting import export_queries as queries
 from reporting.export_files import Column, ExportFormat, open_sheet
 from reporting.export_files import ColumnType as T

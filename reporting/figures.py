@@ -21,20 +21,8 @@ from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from models.tables import (
-    Attendance,
-    AttendanceMark,
-    CaseNote,
-    CaseSeverity,
-    CaseStatus,
-    Kelompok,
-    Kpm,
-    KpmStatus,
-    Meeting,
-    MeetingStatus,
-    Region,
-    Staff,
-)
+from models.enums import AttendanceMark, CaseSeverity, CaseStatus, KpmStatus, MeetingStatus
+from models.tables import Attendance, CaseNote, Kelompok, Kpm, Meeting, Region, Staff
 from reporting.absence import AbsenceStreak, absence_streaks
 from reporting.graduation import candidate_counts
 

@@ -16,17 +16,8 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tables import (
-    Attendance,
-    AttendanceMark,
-    GraduationAssessment,
-    Kelompok,
-    Komponen,
-    Kpm,
-    KpmStatus,
-    Meeting,
-    MeetingStatus,
-)
+from models.enums import AttendanceMark, KpmStatus, MeetingStatus
+from models.tables import Attendance, GraduationAssessment, Kelompok, Komponen, Kpm, Meeting
 
 ATTENDANCE_MEETINGS = 6
 """How many of a KPM's most recent held meetings count towards the score."""

@@ -25,11 +25,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.db import READ_ONLY
+from models.enums import Channel
 from models.messaging.outbox import Enqueue, Priority, enqueue
 from models.messaging.report_files import purge_expired, store_file
 from models.messaging.sweeps import staff_addresses
+from models.messaging.tables import Outbox
 from models.rules.calendar import after_quiet_hours
-from models.tables import Channel, Outbox, Staff
+from models.tables import Staff
 from reporting.digest import (
     Digest,
     DigestOptions,

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.enums import Channel, OutboxStatus
 from models.messaging.outbox import (
     BUSINESS_INITIATED_KINDS,
     Attempt,
@@ -33,7 +34,6 @@ from models.messaging.outbox import (
 from models.messaging.sending import Sender, SendResult
 from models.rules.calendar import after_quiet_hours
 from models.rules.clock import Clock
-from models.tables import Channel, OutboxStatus
 
 log = logging.getLogger(__name__)
 SAFETY = 0.97  # keep a little under the provider's rate, so no one-second window goes over

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.enums import Channel
 from models.meeting_changes import QUIET, meeting_version
 from models.messaging.outbox import Enqueue, Priority, enqueue
 from models.messaging.sweeps import (
@@ -27,7 +28,6 @@ from models.messaging.sweeps import (
     staff_addresses,
 )
 from models.rules.calendar import after_quiet_hours, day_text, time_text, zone
-from models.tables import Channel
 
 log = logging.getLogger(__name__)
 KIND = "pendamping_nudge"

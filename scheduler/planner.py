@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.enums import Channel, MeetingStatus
 from models.messaging.outbox import Enqueue, Priority, enqueue
 from models.messaging.sweeps import (
     KelompokRule,
@@ -33,7 +34,6 @@ from models.rules.calendar import (
     rule_dates,
     zone,
 )
-from models.tables import Channel, MeetingStatus
 
 log = logging.getLogger(__name__)
 

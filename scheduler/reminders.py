@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.db import READ_ONLY
+from models.enums import Channel
 from models.meeting_changes import (
     meeting_version,
     reminder_prefix,
@@ -57,7 +58,6 @@ from models.rules.calendar import (
     shift_out_of_quiet_hours,
     zone,
 )
-from models.tables import Channel
 
 log = logging.getLogger(__name__)
 KIND = "meeting_reminder"

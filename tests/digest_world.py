@@ -4,23 +4,25 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
+from models.enums import (
+    AttendanceMark,
+    CaseSeverity,
+    CaseStatus,
+    KpmStatus,
+    MeetingStatus,
+    StaffRole,
+)
 from models.regions import RegionIndex
 from models.rules.text import name_key
 from models.tables import (
     Attendance,
-    AttendanceMark,
     CaseNote,
-    CaseSeverity,
-    CaseStatus,
     GraduationAssessment,
     Kelompok,
     Komponen,
     Kpm,
-    KpmStatus,
     Meeting,
-    MeetingStatus,
     Staff,
-    StaffRole,
 )
 
 AS_OF = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)  # 10:00 WIB

@@ -9,23 +9,25 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.enums import (
+    AttendanceMark,
+    CaseSeverity,
+    CaseStatus,
+    KpmStatus,
+    MeetingStatus,
+    StaffRole,
+)
 from models.regions import RegionIndex
 from models.rules.text import name_key
 from models.tables import (
     Attendance,
-    AttendanceMark,
     CaseNote,
-    CaseSeverity,
-    CaseStatus,
     GraduationAssessment,
     Kelompok,
     Komponen,
     Kpm,
-    KpmStatus,
     Meeting,
-    MeetingStatus,
     Staff,
-    StaffRole,
 )
 from tests.world import World, build_world
 

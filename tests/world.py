@@ -15,21 +15,12 @@ from handlers.engine import Engine
 from handlers.messages import IncomingMessage, Media, Reply
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
+from models.enums import Channel, MeetingStatus, StaffRole
 from models.regions import RegionIndex
 from models.rules.clock import FixedClock
 from models.rules.komponen import KomponenCatalog
 from models.rules.text import name_key
-from models.tables import (
-    Channel,
-    ChannelIdentity,
-    Kelompok,
-    Komponen,
-    Kpm,
-    Meeting,
-    MeetingStatus,
-    Staff,
-    StaffRole,
-)
+from models.tables import ChannelIdentity, Kelompok, Komponen, Kpm, Meeting, Staff
 
 # Sunday 22 November 2026, 10:00 in Jakarta.
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)

@@ -45,11 +45,11 @@ from bot.config import TelegramSettings
 from handlers.i18n import Translator
 from handlers.messages import Document, IncomingMessage, Media, Reply
 from handlers.outgoing import REPLY_KIND, reply_of
+from models.enums import Channel, OutboxStatus
 from models.messaging.inbox import Arrival
 from models.messaging.inbox import Claimed as InboxRow
 from models.messaging.outbox import Claimed
 from models.messaging.sending import SendResult
-from models.tables import Channel, OutboxStatus
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"

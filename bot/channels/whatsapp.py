@@ -37,6 +37,7 @@ from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Media, Reply
 from handlers.outgoing import REPLY_KIND, reply_of
 from models.conversations import INBOUND_TIME_PRECISION
+from models.enums import Channel, OutboxStatus
 from models.messaging.inbox import Arrival
 from models.messaging.inbox import Claimed as InboxRow
 from models.messaging.outbox import (
@@ -46,7 +47,7 @@ from models.messaging.outbox import (
 )
 from models.messaging.sending import SendResult
 from models.rules.clock import Clock
-from models.tables import Channel, ChannelIdentity, OutboxStatus
+from models.tables import ChannelIdentity
 
 log = logging.getLogger(__name__)
 Store = Callable[[Sequence[Arrival]], Awaitable[int]]

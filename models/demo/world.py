@@ -22,27 +22,29 @@ from sqlalchemy.orm import aliased
 
 from models.audit import audit
 from models.demo import names
+from models.enums import (
+    AttendanceMark,
+    CaseSeverity,
+    CaseStatus,
+    Channel,
+    KpmStatus,
+    MeetingStatus,
+    RegionLevel,
+    StaffRole,
+)
 from models.regions import RegionIndex, find_province
 from models.rules.komponen import KomponenCatalog
 from models.rules.text import name_key
 from models.tables import (
     Attendance,
-    AttendanceMark,
     CaseNote,
-    CaseSeverity,
-    CaseStatus,
     CaseUpdate,
-    Channel,
     Kelompok,
     Komponen,
     Kpm,
-    KpmStatus,
     Meeting,
-    MeetingStatus,
     Region,
-    RegionLevel,
     Staff,
-    StaffRole,
 )
 
 DEMO_SEED = 20261122

@@ -22,7 +22,8 @@ from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.db.statements import upsert_insert
-from models.tables import Channel, Inbox, InboxStatus
+from models.enums import Channel, InboxStatus
+from models.messaging.tables import Inbox
 
 INBOX = Inbox.__table__
 UNFINISHED = (InboxStatus.PENDING, InboxStatus.PROCESSING)

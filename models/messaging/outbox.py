@@ -20,7 +20,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models.db.sqlite_driver import INLINE_ROWS
-from models.tables import Channel, Outbox, OutboxStatus
+from models.enums import Channel, OutboxStatus
+from models.messaging.tables import Outbox
 
 BUSINESS_INITIATED_KINDS = (
     "meeting_reminder",

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tables import ReportFile
+from models.messaging.tables import ReportFile
 
 DEFAULT_TTL = timedelta(days=7)
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from models.enums import OutboxStatus
 from models.messaging.outbox import Claimed
-from models.tables import OutboxStatus
 
 
 @dataclass(frozen=True)

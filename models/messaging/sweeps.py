@@ -31,21 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from models.db.statements import upsert_insert
-from models.tables import (
-    CaseNote,
-    CaseStatus,
-    Channel,
-    ChannelIdentity,
-    Kelompok,
-    Kpm,
-    KpmStatus,
-    Meeting,
-    MeetingStatus,
-    Outbox,
-    OutboxStatus,
-    Region,
-    Staff,
-)
+from models.enums import CaseStatus, Channel, KpmStatus, MeetingStatus, OutboxStatus
+from models.messaging.tables import Outbox
+from models.tables import CaseNote, ChannelIdentity, Kelompok, Kpm, Meeting, Region, Staff
 
 WITHDRAWN = "withdrawn: the meeting changed"
 """The error text of a reminder withdrawn because its meeting moved (models.messaging.outbox's)."""

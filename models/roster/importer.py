@@ -27,6 +27,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from models.audit import audit
+from models.enums import Channel, KpmStatus, StaffRole
 from models.regions import LEVELS, RegionIndex
 from models.roster.parse import (
     REASON_COLUMN,
@@ -41,7 +42,7 @@ from models.roster.parse import (
 from models.roster.status import GRADUASI, local_today
 from models.rules.komponen import KomponenCatalog
 from models.rules.text import clean_name, name_key
-from models.tables import Channel, Kelompok, Komponen, Kpm, KpmStatus, Region, Staff, StaffRole
+from models.tables import Kelompok, Komponen, Kpm, Region, Staff
 
 __all__ = ["ImportReport", "RejectedRow", "RosterFileError", "count_rows", "import_roster"]
 

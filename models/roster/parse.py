@@ -22,12 +22,12 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from models.enums import KpmStatus, RegionLevel
 from models.regions import UnknownProvince, find_province, region_key
 from models.roster.status import DATE_FORMATS, StatusReader, local_today, parse_date
 from models.rules.komponen import KomponenCatalog
 from models.rules.phone import PhoneError, normalize_phone
 from models.rules.text import clean_name, name_key
-from models.tables import KpmStatus, RegionLevel
 
 REQUIRED = (
     "id_pkh", "nama_pengurus", "nik", "kelompok", "desa", "kecamatan", "kabupaten",

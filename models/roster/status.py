@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from models.enums import KpmStatus
 from models.rules.calendar import zone
-from models.tables import KpmStatus
 
 DATE_FORMATS = "use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY"
 STATUS_WORDS: dict[KpmStatus, tuple[str, ...]] = {  # how operators write each status

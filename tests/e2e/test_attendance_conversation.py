@@ -6,8 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.messages import Media
+from models.enums import MeetingStatus
 from models.rules.clock import FixedClock
-from models.tables import Attendance, AuditLog, MediaAttachment, Meeting, MeetingStatus
+from models.tables import Attendance, AuditLog, MediaAttachment, Meeting
 from tests.world import MELATI, NOW, Chat, build_world, make_engine
 
 

@@ -7,17 +7,9 @@ from datetime import date, time
 from sqlalchemy import select
 
 from handlers.messages import Media
+from models.enums import CaseSeverity, CaseStatus, Channel
 from models.rules.clock import FixedClock
-from models.tables import (
-    CaseNote,
-    CaseSeverity,
-    CaseStatus,
-    CaseUpdate,
-    Channel,
-    Kelompok,
-    MediaAttachment,
-    Meeting,
-)
+from models.tables import CaseNote, CaseUpdate, Kelompok, MediaAttachment, Meeting
 from tests.world import NOW, Chat, build_world, make_engine
 
 
@@ -136,7 +128,8 @@ async def test_moving_a_meeting_in_chat_withdraws_its_reminders_and_sends_a_noti
 ) -> None:
     from datetime import UTC, datetime
 
-    from models.tables import Outbox, OutboxStatus
+    from models.enums import OutboxStatus
+    from models.messaging.tables import Outbox
     from scheduler.reminders import enqueue_reminders
 
     world = await build_world(sessions)
@@ -196,7 +189,8 @@ async def test_the_holiday_notice_button_moves_the_meeting(sessions) -> None:
 
 
 async def test_an_urgent_case_alerts_the_coordinator_of_the_region_at_once(sessions) -> None:
-    from models.tables import ChannelIdentity, Outbox
+    from models.messaging.tables import Outbox
+    from models.tables import ChannelIdentity
 
     world = await build_world(sessions)
     async with sessions.begin() as session:
@@ -222,7 +216,7 @@ async def test_an_urgent_case_alerts_the_coordinator_of_the_region_at_once(sessi
 
 
 async def test_an_ordinary_case_alerts_nobody(sessions) -> None:
-    from models.tables import Outbox
+    from models.messaging.tables import Outbox
 
     await build_world(sessions)
     clock = FixedClock(NOW)

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from handlers.i18n import Translator
 from handlers.messages import Media
 from models.db import create_engine, release_held
+from models.messaging.tables import Conversation, InboundMessage
 from models.rules.clock import FixedClock
 from models.staff import create_invite
-from models.tables import Attendance, ChannelIdentity, Conversation, InboundMessage, Staff
+from models.tables import Attendance, ChannelIdentity, Staff
 from tests.world import NOW, Chat, build_world, make_engine
 
 t = Translator()
@@ -246,7 +247,7 @@ async def test_two_processes_serving_one_user_at_once_lose_no_step(sessions, mon
     from sqlalchemy import select
 
     from handlers.messages import IncomingMessage
-    from models.tables import Conversation
+    from models.messaging.tables import Conversation
 
     await build_world(sessions)
     clock = FixedClock(NOW)

@@ -9,8 +9,9 @@ import openpyxl
 from sqlalchemy import select
 
 from handlers.i18n import Translator
+from models.enums import Channel
 from models.rules.clock import FixedClock
-from models.tables import AuditLog, Channel, ChannelIdentity
+from models.tables import AuditLog, ChannelIdentity
 from tests.export_world import build_export_world
 from tests.world import NOW, Chat, build_world, make_engine
 

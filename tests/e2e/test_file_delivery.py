@@ -38,10 +38,12 @@ from bot.web import TELEGRAM_SECRET_HEADER, create_web_app
 from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
 from handlers.messages import Document, Option, Reply
+from models.enums import Channel, OutboxStatus
 from models.messaging.outbox import Enqueue, Priority, enqueue
 from models.messaging.report_files import purge_expired, store_file
+from models.messaging.tables import Outbox, ReportFile
 from models.rules.clock import FixedClock
-from models.tables import Channel, ChannelIdentity, Outbox, OutboxStatus, ReportFile
+from models.tables import ChannelIdentity
 from reporting.chart import attendance_chart
 from scheduler.dispatcher import Dispatcher
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegramApi, text_update

@@ -32,8 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Media, Reply
+from models.messaging.tables import Conversation
 from models.rules.clock import FixedClock
-from models.tables import Conversation
 from tests.world import NOW, Chat, World, build_world, make_engine
 
 EXAMPLES_PER_STEP = int(os.environ.get("FUZZ_EXAMPLES", "50"))  # more for a deeper run

@@ -15,16 +15,11 @@ from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
+from models.enums import AttendanceMark, MeetingStatus
 from models.messaging.outbox import Priority
+from models.messaging.tables import Outbox
 from models.rules.clock import FixedClock
-from models.tables import (
-    Attendance,
-    AttendanceMark,
-    GraduationAssessment,
-    Meeting,
-    MeetingStatus,
-    Outbox,
-)
+from models.tables import Attendance, GraduationAssessment, Meeting
 from tests.world import NOW, TODAY, Chat, World, build_world, default_catalog
 
 t = Translator()

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.web import TWILIO_SIGNATURE_HEADER
-from models.tables import Inbox, InboxStatus, Outbox
+from models.enums import InboxStatus
+from models.messaging.tables import Inbox, Outbox
 from tests.fakes.twilio_api import FakeTwilioApi, inbound_whatsapp_params, twilio_signature
 
 PENDAMPING = Path(sys.executable).with_name("pendamping")

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from handlers.i18n import Translator
 from handlers.rsvp import parse_answer
+from models.enums import MeetingStatus, RsvpAnswer
 from models.rules.clock import FixedClock
-from models.tables import Kpm, Meeting, MeetingStatus, Rsvp, RsvpAnswer
+from models.tables import Kpm, Meeting, Rsvp
 from tests.world import NOW, Chat, build_world, make_engine
 
 t = Translator()

@@ -22,17 +22,10 @@ from bot.web import TELEGRAM_SECRET_HEADER, TelegramWebhook, create_web_app
 from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
 from handlers.messages import Document, Media, Option, Reply, Toggle
+from models.enums import Channel, InboxStatus, OutboxStatus
+from models.messaging.tables import Inbox, Outbox
 from models.rules.clock import FixedClock
-from models.tables import (
-    Attendance,
-    Channel,
-    ChannelIdentity,
-    Inbox,
-    InboxStatus,
-    Kelompok,
-    Outbox,
-    OutboxStatus,
-)
+from models.tables import Attendance, ChannelIdentity, Kelompok
 from scheduler.dispatcher import Dispatcher
 from tests.fakes.telegram_api import (
     BOT_USERNAME,
@@ -517,7 +510,7 @@ async def test_a_button_too_old_to_answer_still_gets_its_step_done(sessions) -> 
 async def test_polling_confirms_an_offset_only_after_the_updates_are_in_the_inbox(
     sessions,
 ) -> None:
-    from models.tables import Inbox
+    from models.messaging.tables import Inbox
 
     async with polling(sessions) as (fake, _, _):
         fake.push_update(text_update(11, ANI_CHAT, "/bantuan"))

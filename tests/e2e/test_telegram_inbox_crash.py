@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.web import TELEGRAM_SECRET_HEADER
-from models.tables import Inbox, InboxStatus
+from models.enums import InboxStatus
+from models.messaging.tables import Inbox
 from tests.e2e.test_inbox_crash import count, free_port, replies_and_handling_order, server
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegramApi, text_update
 

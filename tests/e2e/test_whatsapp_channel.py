@@ -19,9 +19,11 @@ from bot.runner import twilio_webhooks
 from bot.web import TWILIO_SIGNATURE_HEADER, create_web_app
 from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
+from models.enums import Channel, OutboxStatus
 from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.tables import Outbox
 from models.rules.clock import FixedClock
-from models.tables import Attendance, Channel, ChannelIdentity, Kpm, Outbox, OutboxStatus
+from models.tables import Attendance, ChannelIdentity, Kpm
 from scheduler.dispatcher import Dispatcher
 from tests.fakes.twilio_api import (
     FakeTwilioApi,

@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 from bot.cli import cli
 from models.db import create_engine, session_factory
 from models.db.migrate import head_revision
+from models.enums import StaffRole
 from models.regions import RegionIndex
 from models.staff import RedeemProblem, hash_code, redeem_invite
-from models.tables import AuditLog, ChannelIdentity, Invite, Staff, StaffRole
+from models.tables import AuditLog, ChannelIdentity, Invite, Staff
 
 CODE = re.compile(r"code: ([A-Z0-9]{4}-[A-Z0-9]{4})")
 
@@ -231,8 +232,8 @@ def test_import_roster_reports_bad_rows_and_strict_writes_nothing(
 def test_outbox_and_doctor_say_what_waits_for_a_channel_that_is_not_configured(
     db_url: str,
 ) -> None:
+    from models.enums import Channel
     from models.messaging.outbox import Enqueue, Priority, enqueue
-    from models.tables import Channel
 
     async def queue() -> None:
         engine = create_engine(db_url)
@@ -271,8 +272,8 @@ def test_outbox_and_doctor_say_what_waits_for_a_channel_that_is_not_configured(
 def test_inbox_and_doctor_show_the_backlog_its_age_and_failures_without_personal_data(
     db_url: str,
 ) -> None:
+    from models.enums import Channel
     from models.messaging.inbox import Arrival, claim, mark_failed, store
-    from models.tables import Channel
 
     sender = "whatsapp:+6281299990001"
     arrived = datetime.now(UTC) - timedelta(minutes=12)

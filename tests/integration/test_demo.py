@@ -27,6 +27,7 @@ from models.demo.world import (
     seed_demo,
     week_of_month,
 )
+from models.enums import RegionLevel
 from models.regions import RegionIndex
 from models.rules.komponen import KomponenCatalog
 from models.rules.phone import normalize_phone
@@ -39,7 +40,6 @@ from models.tables import (
     Kpm,
     Meeting,
     Region,
-    RegionLevel,
     Staff,
 )
 

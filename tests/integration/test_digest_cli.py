@@ -21,16 +21,9 @@ from bot.bootstrap import build_app, digest_options
 from bot.cli import cli
 from bot.config import Settings
 from handlers.i18n import Translator
-from models.tables import (
-    Channel,
-    ChannelIdentity,
-    Kelompok,
-    Outbox,
-    OutboxStatus,
-    ReportFile,
-    Staff,
-    StaffRole,
-)
+from models.enums import Channel, OutboxStatus, StaffRole
+from models.messaging.tables import Outbox, ReportFile
+from models.tables import ChannelIdentity, Kelompok, Staff
 from reporting.chart import chart_size
 from reporting.digest import Digest, build_digest, coordinators, iso_week, staff_timezone
 from scheduler.digests import (

@@ -10,8 +10,10 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from handlers.i18n import Translator
+from models.enums import Channel
+from models.messaging.tables import Outbox, ReportFile
 from models.rules.clock import FixedClock
-from models.tables import Channel, ChannelIdentity, Kelompok, Outbox, ReportFile
+from models.tables import ChannelIdentity, Kelompok
 from reporting.digest import DigestOptions
 from scheduler.digests import enqueue_digests, parse_week
 from tests.digest_world import build_digest_world

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from models.db import create_engine, session_factory
+from models.enums import Channel, OutboxStatus
 from models.messaging.outbox import Enqueue, EnqueueColumns, Priority, enqueue
 from models.messaging.sending import SendResult
+from models.messaging.tables import Outbox
 from models.rules.clock import FixedClock
-from models.tables import Channel, Outbox, OutboxStatus
 from scheduler.dispatcher import Dispatcher
 
 NOW = datetime(2026, 11, 22, 3, tzinfo=UTC)

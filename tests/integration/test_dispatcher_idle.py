@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from models.enums import Channel, OutboxStatus
 from models.messaging.outbox import Enqueue, Priority, claim, enqueue, expire_overdue, next_due
 from models.messaging.sending import SendResult
-from models.tables import Channel, Outbox, OutboxStatus
+from models.messaging.tables import Outbox
 from scheduler.dispatcher import Dispatcher
 
 NOW = datetime(2026, 12, 3, 3, tzinfo=UTC)

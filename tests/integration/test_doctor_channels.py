@@ -10,8 +10,8 @@ from bot import commands
 from bot.bootstrap import build_app
 from bot.config import Settings
 from models.db import migrate
+from models.enums import Channel
 from models.messaging.outbox import Enqueue, Priority, enqueue
-from models.tables import Channel
 from scheduler.dispatcher import Dispatcher
 from tests.fakes.twilio_api import FakeTwilioApi
 

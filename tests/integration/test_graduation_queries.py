@@ -10,19 +10,17 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.enums import AttendanceMark, KpmStatus, MeetingStatus
 from models.graduation import NewAssessment, latest_assessment, save_assessment
 from models.scope import OutOfScope, kelompok_scope
 from models.tables import (
     Attendance,
-    AttendanceMark,
     AuditLog,
     GraduationAssessment,
     Kelompok,
     Komponen,
     Kpm,
-    KpmStatus,
     Meeting,
-    MeetingStatus,
     Staff,
 )
 from reporting.graduation import alamiah_events, attendance_tallies, candidate_counts

@@ -14,8 +14,8 @@ from bot.config import Settings
 from bot.jobs import SWEEP_MINUTES, SWEEPS, housekeeping_sweep
 from models import conversations
 from models.conversations import first_delivery, forget_inbound_before
+from models.messaging.tables import InboundMessage
 from models.rules.clock import FixedClock
-from models.tables import InboundMessage
 from tests.world import NOW
 
 

@@ -18,9 +18,11 @@ from handlers.inbox import InboxWorkers
 from handlers.messages import IncomingMessage
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
+from models.enums import Channel, InboxStatus
 from models.messaging.inbox import Arrival, claim
+from models.messaging.tables import Inbox, Outbox
 from models.rules.clock import FixedClock
-from models.tables import Channel, ChannelIdentity, Inbox, InboxStatus, Outbox
+from models.tables import ChannelIdentity
 from tests.fakes.twilio_api import inbound_whatsapp_params
 from tests.world import NOW, build_world, default_catalog
 

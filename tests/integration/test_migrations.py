@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from models.base import Base
 from models.db import create_engine, migrate, read_only_factory, session_factory
-from models.tables import Region, RegionLevel
+from models.enums import RegionLevel
+from models.tables import Region
 
 
 def _diff(connection: Connection) -> list[object]:

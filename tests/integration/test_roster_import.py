@@ -16,19 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import models.roster.importer as roster_module
 from bot.config import load_settings
+from models.enums import KpmStatus, RegionLevel, StaffRole
 from models.roster.importer import ImportReport, RosterFileError, count_rows, import_roster
 from models.rules.komponen import KomponenCatalog
-from models.tables import (
-    AuditLog,
-    Kelompok,
-    Komponen,
-    Kpm,
-    KpmStatus,
-    Region,
-    RegionLevel,
-    Staff,
-    StaffRole,
-)
+from models.tables import AuditLog, Kelompok, Komponen, Kpm, Region, Staff
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "roster"
 SAMPLE = FIXTURES / "roster_semicolon_bom.csv"

@@ -23,27 +23,22 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.meeting_changes import meeting_changed
-from models.meeting_rule import move_meeting
-from models.messaging.outbox import Priority
-from models.regions import RegionIndex
-from models.rules.text import name_key
-from models.tables import (
-    CaseNote,
+from models.enums import (
     CaseSeverity,
     CaseStatus,
     Channel,
-    ChannelIdentity,
-    Kelompok,
-    Kpm,
     KpmStatus,
-    Meeting,
     MeetingStatus,
-    Outbox,
     OutboxStatus,
-    Staff,
     StaffRole,
 )
+from models.meeting_changes import meeting_changed
+from models.meeting_rule import move_meeting
+from models.messaging.outbox import Priority
+from models.messaging.tables import Outbox
+from models.regions import RegionIndex
+from models.rules.text import name_key
+from models.tables import CaseNote, ChannelIdentity, Kelompok, Kpm, Meeting, Staff
 from scheduler import reminders
 from scheduler.nudges import enqueue_nudges
 from scheduler.planner import plan_meetings

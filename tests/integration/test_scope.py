@@ -13,8 +13,9 @@ from models.attendance import (
     save_attendance,
 )
 from models.cases import NewCase, open_case
+from models.enums import CaseSeverity
 from models.scope import OutOfScope
-from models.tables import CaseSeverity, Staff
+from models.tables import Staff
 from tests.world import NOW, TODAY, World, build_world
 
 

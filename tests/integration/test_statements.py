@@ -15,7 +15,9 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from models.attendance import groups_for, meeting_with_marks, meetings_near, members_of
 from models.conversations import RECORD_INBOUND, first_delivery
 from models.db.statements import upsert_text
-from models.tables import Channel, InboundMessage, Kpm, KpmStatus, Staff
+from models.enums import Channel, KpmStatus
+from models.messaging.tables import InboundMessage
+from models.tables import Kpm, Staff
 from tests.world import build_world
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

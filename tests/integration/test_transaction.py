@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models.db import HeldConnections, dispose, held_connections
-from models.tables import Channel, ChannelIdentity
+from models.enums import Channel
+from models.tables import ChannelIdentity
 
 
 async def _addresses(sessions: async_sessionmaker[AsyncSession]) -> int:

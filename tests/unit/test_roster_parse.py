@@ -9,6 +9,7 @@ import pytest
 from openpyxl import Workbook
 
 from bot.config import load_settings
+from models.enums import KpmStatus
 from models.roster.parse import (
     ColumnMap,
     KomponenItem,
@@ -26,7 +27,6 @@ from models.roster.parse import (
 )
 from models.roster.status import StatusReader, parse_status
 from models.rules.komponen import KomponenCatalog
-from models.tables import KpmStatus
 
 HEADERS = [
     "ID PKH", "Nama KPM", "NIK", "No HP", "Nama Kelompok", "Desa", "Kecamatan", "Kabupaten",

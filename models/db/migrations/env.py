@@ -10,6 +10,7 @@ from alembic import context
 
 from models import tables  # noqa: F401  (registers every table on the metadata)
 from models.base import Base
+from models.messaging import tables as messaging_tables  # noqa: F401
 
 target_metadata = Base.metadata
 

@@ -1,0 +1,83 @@
+"""The enumerations the tables store (as short strings with CHECK constraints) and the
+code passes around: roles, statuses, channels, marks."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RegionLevel(StrEnum):
+    PROVINSI = "provinsi"
+    KABUPATEN = "kabupaten"
+    KECAMATAN = "kecamatan"
+    DESA = "desa"
+
+
+class StaffRole(StrEnum):
+    PENDAMPING = "pendamping"
+    SUPERVISOR = "supervisor"
+    KOORDINATOR = "koordinator"
+    ADMIN = "admin"
+
+
+class KpmStatus(StrEnum):
+    AKTIF = "aktif"
+    GRADUASI_ALAMIAH = "graduasi_alamiah"
+    GRADUASI_MANDIRI = "graduasi_mandiri"
+    KELUAR = "keluar"
+
+
+class Channel(StrEnum):
+    WHATSAPP = "whatsapp"
+    TELEGRAM = "telegram"
+    SMS = "sms"
+    CONSOLE = "console"
+    NONE = "none"
+
+
+class MeetingStatus(StrEnum):
+    PLANNED = "planned"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+class AttendanceMark(StrEnum):
+    HADIR = "hadir"
+    IZIN = "izin"
+    SAKIT = "sakit"
+    ALPA = "alpa"
+
+
+class RsvpAnswer(StrEnum):
+    HADIR = "hadir"
+    TIDAK = "tidak"
+
+
+class CaseSeverity(StrEnum):
+    BIASA = "biasa"
+    MENDESAK = "mendesak"
+
+
+class CaseStatus(StrEnum):
+    BARU = "baru"
+    TINDAK_LANJUT = "tindak_lanjut"
+    SELESAI = "selesai"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    UNDELIVERED = "undelivered"
+    CANCELLED = "cancelled"
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
