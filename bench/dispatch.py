@@ -37,7 +37,7 @@ from sqlalchemy import func, select  # noqa: E402
 from models.db import create_engine, dispose, session_factory  # noqa: E402
 from models.db.migrate import upgrade  # noqa: E402
 from models.enums import Channel, OutboxStatus  # noqa: E402
-from models.messaging.outbox import Enqueue, Priority, enqueue  # noqa: E402
+from models.messaging.enqueue import Enqueue, Priority, enqueue  # noqa: E402
 from models.messaging.tables import Outbox  # noqa: E402
 
 SENDER = "+6281100000001"

@@ -35,7 +35,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 from models.db import create_engine, dispose, session_factory  # noqa: E402
 from models.enums import Channel  # noqa: E402
-from models.messaging.outbox import Enqueue, Priority, enqueue  # noqa: E402
+from models.messaging.enqueue import Enqueue, Priority, enqueue  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
 
 PENDAMPING = Path(sys.executable).with_name("pendamping")

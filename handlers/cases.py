@@ -18,7 +18,7 @@ from models.cases import (
     update_case,
 )
 from models.enums import CaseSeverity, CaseStatus
-from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.enqueue import Enqueue, Priority, enqueue
 
 MIN_DESCRIPTION = 5
 MAX_DESCRIPTION = 1000

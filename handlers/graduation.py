@@ -13,7 +13,7 @@ from handlers.messages import IncomingMessage, Option, Reply, Toggle
 from models.cases import escalation_addresses
 from models.enums import Channel, KpmStatus
 from models.graduation import NewAssessment, latest_assessment, save_assessment, subject_in_scope
-from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.sweeps import staff_addresses
 from models.rules.calendar import after_quiet_hours
 from reporting.graduation import AttendanceTally, Score, attendance_tallies, score_assessment

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import IncomingMessage, Media, Option, Reply, Toggle
 from models.enums import Channel
-from models.messaging.outbox import Enqueue, Priority, add
+from models.messaging.enqueue import Enqueue, Priority, add
 from models.messaging.report_files import store_file
 
 REPLY_KIND = "reply"

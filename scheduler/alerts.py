@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.db import READ_ONLY
 from models.enums import Channel
 from models.meeting_changes import QUIET
-from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.sweeps import staff_addresses
 from models.regions import kelompok_timezones
 from models.rules.calendar import after_quiet_hours, day_text, zone

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.db import READ_ONLY
 from models.enums import Channel
-from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.report_files import purge_expired, store_file
 from models.messaging.sweeps import staff_addresses
 from models.messaging.tables import Outbox

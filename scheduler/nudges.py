@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.enums import Channel
 from models.meeting_changes import QUIET, meeting_version
-from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.sweeps import (
     FollowUp,
     MeetingInfo,

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.enums import Channel, MeetingStatus
-from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.sweeps import (
     KelompokRule,
     insert_meetings,

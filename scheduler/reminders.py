@@ -45,7 +45,7 @@ from models.meeting_changes import (
 )
 from models.meeting_changes import reminder_values as _values
 from models.meeting_changes import template_variables as _variables
-from models.messaging.outbox import EnqueueColumns, Priority, enqueue
+from models.messaging.enqueue import EnqueueColumns, Priority, enqueue
 from models.messaging.sweeps import (
     MeetingInfo,
     Members,

@@ -39,7 +39,7 @@ from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
 from handlers.messages import Document, Option, Reply
 from models.enums import Channel, OutboxStatus
-from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.report_files import purge_expired, store_file
 from models.messaging.tables import Outbox, ReportFile
 from models.rules.clock import FixedClock

@@ -16,7 +16,7 @@ from handlers.i18n import Translator
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
 from models.enums import AttendanceMark, MeetingStatus
-from models.messaging.outbox import Priority
+from models.messaging.enqueue import Priority
 from models.messaging.tables import Outbox
 from models.rules.clock import FixedClock
 from models.tables import Attendance, GraduationAssessment, Meeting

@@ -552,7 +552,7 @@ async def test_set_webhook_registers_the_url_and_secret(tmp_path) -> None:
 
 
 async def test_the_dispatcher_sends_a_queued_message_with_its_buttons(env: Env) -> None:
-    from models.messaging.outbox import Enqueue, Priority, enqueue
+    from models.messaging.enqueue import Enqueue, Priority, enqueue
     from scheduler.dispatcher import Dispatcher
 
     async with env.sessions.begin() as session:

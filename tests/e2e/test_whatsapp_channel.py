@@ -20,7 +20,7 @@ from bot.web import TWILIO_SIGNATURE_HEADER, create_web_app
 from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
 from models.enums import Channel, OutboxStatus
-from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.tables import Outbox
 from models.rules.clock import FixedClock
 from models.tables import Attendance, ChannelIdentity, Kpm

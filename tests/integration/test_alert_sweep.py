@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.text import payload_text
 from handlers.i18n import Translator
 from models.enums import AttendanceMark, MeetingStatus
-from models.messaging.outbox import Priority
+from models.messaging.enqueue import Priority
 from models.messaging.tables import Outbox
 from models.tables import Attendance, ChannelIdentity, Komponen, Meeting
 from scheduler.alerts import enqueue_alerts

@@ -233,7 +233,7 @@ def test_outbox_and_doctor_say_what_waits_for_a_channel_that_is_not_configured(
     db_url: str,
 ) -> None:
     from models.enums import Channel
-    from models.messaging.outbox import Enqueue, Priority, enqueue
+    from models.messaging.enqueue import Enqueue, Priority, enqueue
 
     async def queue() -> None:
         engine = create_engine(db_url)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from models.db import create_engine, session_factory
 from models.enums import Channel, OutboxStatus
-from models.messaging.outbox import Enqueue, EnqueueColumns, Priority, enqueue
+from models.messaging.enqueue import Enqueue, EnqueueColumns, Priority, enqueue
 from models.messaging.sending import SendResult
 from models.messaging.tables import Outbox
 from models.rules.clock import FixedClock

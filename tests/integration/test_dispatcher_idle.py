@@ -16,7 +16,8 @@ from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.enums import Channel, OutboxStatus
-from models.messaging.outbox import Enqueue, Priority, claim, enqueue, expire_overdue, next_due
+from models.messaging.enqueue import Enqueue, Priority, enqueue
+from models.messaging.outbox import claim, expire_overdue, next_due
 from models.messaging.sending import SendResult
 from models.messaging.tables import Outbox
 from scheduler.dispatcher import Dispatcher

@@ -11,7 +11,7 @@ from bot.bootstrap import build_app
 from bot.config import Settings
 from models.db import migrate
 from models.enums import Channel
-from models.messaging.outbox import Enqueue, Priority, enqueue
+from models.messaging.enqueue import Enqueue, Priority, enqueue
 from scheduler.dispatcher import Dispatcher
 from tests.fakes.twilio_api import FakeTwilioApi
 

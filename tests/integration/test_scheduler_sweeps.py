@@ -34,7 +34,7 @@ from models.enums import (
 )
 from models.meeting_changes import meeting_changed
 from models.meeting_rule import move_meeting
-from models.messaging.outbox import Priority
+from models.messaging.enqueue import Priority
 from models.messaging.tables import Outbox
 from models.regions import RegionIndex
 from models.rules.text import name_key

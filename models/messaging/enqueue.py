@@ -1,0 +1,258 @@
+"""Putting messages in the outbox: one at a time or a sweep's hundred thousand, in a few
+statements (multi-row INSERTs on SQLite, ``COPY``-like ``executemany`` on PostgreSQL),
+with a dedupe key so a sweep run twice enqueues each message once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from itertools import chain, compress
+from typing import Any, NamedTuple
+
+from asyncpg.exceptions import UniqueViolationError
+from sqlalchemy import Insert, insert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from models.db.sqlite_driver import INLINE_ROWS
+from models.enums import Channel, OutboxStatus
+from models.messaging.tables import Outbox
+
+
+class Priority:
+    """Lower is sooner: interactive replies before alerts before bulk reminders."""
+
+    REPLY = 0
+    ALERT = 10
+    NUDGE = 20
+    REMINDER = 30
+    DIGEST = 40
+
+
+class Enqueue(NamedTuple):
+    """One message for the dispatcher. ``payload`` is channel-neutral: ``text``, and for
+    messages the business starts ``template_variables`` (WhatsApp templates outside the
+    24-hour window); ``deadline_at`` is when it is no use any more (after the meeting).
+    A named tuple: a sweep makes a hundred thousand of them, and a tuple is made in a
+    fraction of a frozen dataclass's time."""
+
+    channel: Channel
+    address: str
+    kind: str
+    payload: dict[str, Any]
+    priority: int
+    dedupe_key: str | None = None
+    not_before: datetime | None = None
+    deadline_at: datetime | None = None
+
+
+@dataclass
+class EnqueueColumns:
+    """Messages for the dispatcher column by column: the fields of :class:`Enqueue`, one
+    list each, all as long. A sweep enqueueing a hundred thousand reminders fills these
+    with a few list extensions per meeting instead of making an object per message (and
+    leaves the garbage collector nothing per message to walk)."""
+
+    channel: list[Channel] = field(default_factory=list)
+    address: list[str] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)
+    payload: list[dict[str, Any]] = field(default_factory=list)
+    priority: list[int] = field(default_factory=list)
+    dedupe_key: list[str | None] = field(default_factory=list)
+    not_before: list[datetime | None] = field(default_factory=list)
+    deadline_at: list[datetime | None] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, messages: Sequence[Enqueue]) -> EnqueueColumns:
+        if not messages:
+            return cls()
+        return cls(*map(list, zip(*messages, strict=True)))
+
+    def lists(self) -> list[list[Any]]:
+        return [getattr(self, name) for name in Enqueue._fields]
+
+    def __len__(self) -> int:
+        return len(self.address)
+
+    def __getitem__(self, rows: slice) -> EnqueueColumns:
+        return EnqueueColumns(*(values[rows] for values in self.lists()))
+
+    def extend(self, other: EnqueueColumns) -> None:
+        for values, more in zip(self.lists(), other.lists(), strict=True):
+            values += more
+
+    def compress(self, keep: Sequence[bool]) -> EnqueueColumns:
+        """The messages whose ``keep`` is true, in order."""
+        return EnqueueColumns(*(list(compress(values, keep)) for values in self.lists()))
+
+
+_ENQUEUE_COLUMNS = (
+    "channel",
+    "address",
+    "kind",
+    "payload",
+    "priority",
+    "dedupe_key",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "deadline_at",
+    "created_at",
+    "updated_at",
+)
+
+
+async def enqueue(
+    session: AsyncSession, messages: Sequence[Enqueue] | EnqueueColumns, *, now: datetime
+) -> int:
+    """Add messages to the outbox in the caller's transaction; a message whose dedupe key
+    is already there is skipped (so a sweep that runs twice enqueues once). Returns how
+    many were added."""
+    if not messages:
+        return 0
+    if not isinstance(messages, EnqueueColumns):
+        messages = EnqueueColumns.of(messages)
+    connection = await session.connection()
+    rows = _driver_rows(connection.dialect, _columns(messages, now))
+    if connection.dialect.name == "sqlite":
+        return await _enqueue_sqlite(connection, rows)
+    return await _enqueue_postgres(connection, rows)
+
+
+async def add(session: AsyncSession, messages: Sequence[Enqueue], *, now: datetime) -> int:
+    """Add a few messages without dedupe keys (a conversation's replies) in the caller's
+    transaction: one plain INSERT, none of :func:`enqueue`'s bookkeeping for keys."""
+    if not messages:
+        return 0
+    rows = [
+        dict(zip(_ENQUEUE_COLUMNS, values, strict=True))
+        for values in zip(*_columns(EnqueueColumns.of(messages), now), strict=True)
+    ]
+    # One row (most replies) as a plain execute: the executemany path costs more.
+    await session.execute(_insert_rows(), rows[0] if len(rows) == 1 else rows)
+    return len(rows)
+
+
+@cache
+def _insert_rows() -> Insert:
+    """Built once: Core, without the ORM's bulk-insert work."""
+    return insert(Outbox.__table__)
+
+
+def _columns(messages: EnqueueColumns, now: datetime) -> list[list[Any]]:
+    """The values of each of ``_ENQUEUE_COLUMNS``, column by column."""
+    count = len(messages)
+    return [
+        messages.channel,
+        messages.address,
+        messages.kind,
+        messages.payload,
+        messages.priority,
+        messages.dedupe_key,
+        [OutboxStatus.PENDING] * count,
+        [0] * count,
+        [now if at is None else at for at in messages.not_before],
+        messages.deadline_at,
+        [now] * count,
+        [now] * count,
+    ]
+
+
+def _driver_rows(dialect: Dialect, columns: list[list[Any]]) -> list[tuple[Any, ...]]:
+    """Rows ready for the driver. Values go through the same SQLAlchemy column types as
+    always (enums, JSON, UTC timestamps), converted here once per distinct value instead
+    of by SQLAlchemy's per-row parameter handling, which costs more than the database's
+    own work when a sweep enqueues a hundred thousand reminders."""
+    table = Outbox.__table__
+    converted = [
+        _converted(values, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name, values in zip(_ENQUEUE_COLUMNS, columns, strict=True)
+    ]
+    return list(zip(*converted, strict=True))
+
+
+SQLITE_ROWS_PER_STATEMENT = 80
+"""Rows per INSERT on SQLite: 960 parameters, under the oldest builds' limit of 999."""
+
+
+async def _enqueue_sqlite(connection: AsyncConnection, rows: list[tuple[Any, ...]]) -> int:
+    """SQLite: multi-row INSERT statements through the driver's executemany (a loop in C).
+
+    SQLite checks ``channel IN (...)`` and ``status IN (...)`` (the enum columns' CHECK
+    constraints) against a small table it builds once per statement run: one statement
+    per row built it for every row, a third of the insert's time at a hundred thousand
+    rows; one per ``SQLITE_ROWS_PER_STATEMENT`` rows builds it that much less often.
+    A batch of more than ``INLINE_ROWS`` rows stays a batch of more than ``INLINE_ROWS``
+    statements, so that it still runs in the connection's thread, not on the event loop
+    (see :mod:`models.db.sqlite_driver`)."""
+    per = max(1, min(SQLITE_ROWS_PER_STATEMENT, len(rows) // (INLINE_ROWS + 1)))
+    full = len(rows) - len(rows) % per
+    before = await connection.exec_driver_sql("SELECT total_changes()")
+    start_changes = before.scalar_one()
+    if full:
+        await connection.exec_driver_sql(
+            _sqlite_insert(per),
+            [tuple(chain.from_iterable(rows[at : at + per])) for at in range(0, full, per)],
+        )
+    if full < len(rows):
+        rest = rows[full:]
+        await connection.exec_driver_sql(
+            _sqlite_insert(len(rest)), tuple(chain.from_iterable(rest))
+        )
+    after = await connection.exec_driver_sql("SELECT total_changes()")
+    return int(after.scalar_one() - start_changes)
+
+
+@cache
+def _sqlite_insert(rows: int) -> str:
+    names = ", ".join(_ENQUEUE_COLUMNS)
+    values = ", ".join([f"({', '.join('?' for _ in _ENQUEUE_COLUMNS)})"] * rows)
+    return f"INSERT INTO outbox ({names}) VALUES {values} ON CONFLICT (dedupe_key) DO NOTHING"
+
+
+async def _enqueue_postgres(connection: AsyncConnection, records: list[tuple[Any, ...]]) -> int:
+    """PostgreSQL: asyncpg's binary COPY (no SQL text, no per-row statement) straight
+    into the outbox; when a key is there already, COPY into a temporary table (it lives
+    for the transaction) and one INSERT ... SELECT that skips the keys already there."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    try:
+        # Usually none of the keys is there yet (the sweep left out those it found):
+        # COPY straight into the outbox, in a savepoint of the caller's transaction
+        # (SQLAlchemy's: it begins that transaction first if nothing has yet).
+        async with connection.begin_nested():
+            await driver.copy_records_to_table(
+                "outbox", records=records, columns=list(_ENQUEUE_COLUMNS)
+            )
+        return len(records)
+    except UniqueViolationError:
+        pass  # some are there already (another process, a retried sweep): skip those
+    names = ", ".join(_ENQUEUE_COLUMNS)
+    await connection.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS outbox_incoming ON COMMIT DROP AS "
+        f"SELECT {names} FROM outbox WITH NO DATA"
+    )
+    await connection.exec_driver_sql("TRUNCATE outbox_incoming")
+    await driver.copy_records_to_table(
+        "outbox_incoming", records=records, columns=list(_ENQUEUE_COLUMNS)
+    )
+    result = await connection.exec_driver_sql(
+        f"INSERT INTO outbox ({names}) SELECT {names} FROM outbox_incoming "
+        "ON CONFLICT (dedupe_key) DO NOTHING"
+    )
+    return int(result.rowcount)
+
+
+def _converted(values: list[Any], convert: Any) -> list[Any]:
+    """One column, converted for the driver. A sweep's rows share most values (one
+    ``now``, one send time and one payload object per meeting): each distinct value is
+    converted once, dictionaries by identity (they are not hashable); None stays None."""
+    if convert is None:
+        return values
+    if isinstance(values[0], dict):
+        distinct = dict(zip(map(id, values), values, strict=True))
+        by_id = {key: None if value is None else convert(value) for key, value in distinct.items()}
+        return list(map(by_id.__getitem__, map(id, values)))
+    memo = {value: None if value is None else convert(value) for value in set(values)}
+    return list(map(memo.__getitem__, values))
