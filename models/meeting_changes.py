@@ -16,14 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import Channel, MeetingStatus
 from models.messaging.enqueue import Enqueue, Priority, enqueue
-from models.messaging.sweeps import (
-    MeetingInfo,
-    meeting_info,
-    opted_out_kpm,
+from models.messaging.reminder_changes import (
     reminders_sent_or_due,
     restore_withdrawn,
     withdraw_pending,
 )
+from models.messaging.sweeps import MeetingInfo, meeting_info, opted_out_kpm
 from models.rules.calendar import after_quiet_hours, day_text, time_text, zone
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -172,3 +173,23 @@ async def timezone_of_region(session: AsyncSession, region_id: int | None) -> st
     if row is not None:
         _ZONE_OF_REGION[region_id] = zone
     return zone
+
+
+def kelompok_zone(kelompok_desa: Any) -> tuple[ColumnElement[str | None], list[tuple[Any, Any]]]:
+    """The time zone column of a kelompok's province and the outer joins that reach it."""
+    desa, kec, kab, prov = (aliased(Region) for _ in range(4))
+    joins = [
+        (desa, desa.id == kelompok_desa),
+        (kec, kec.id == desa.parent_id),
+        (kab, kab.id == kec.parent_id),
+        (prov, prov.id == kab.parent_id),
+    ]
+    column = func.coalesce(prov.timezone, kab.timezone, kec.timezone, desa.timezone)
+    return column, joins
+
+
+def outer_join_all(statement: Select[Any], joins: list[tuple[Any, Any]]) -> Select[Any]:
+    """``statement`` with each of ``joins`` (target, condition) as an outer join."""
+    for target, condition in joins:
+        statement = statement.outerjoin(target, condition)
+    return statement

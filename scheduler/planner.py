@@ -16,15 +16,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.enums import Channel, MeetingStatus
-from models.messaging.enqueue import Enqueue, Priority, enqueue
-from models.messaging.sweeps import (
+from models.meeting_plan import (
     KelompokRule,
     insert_meetings,
     kelompok_rules,
     meeting_ids_by_plan,
     planned_keys,
-    staff_addresses,
 )
+from models.messaging.enqueue import Enqueue, Priority, enqueue
+from models.messaging.sweeps import staff_addresses
 from models.rules.calendar import (
     after_quiet_hours,
     day_text,

@@ -46,10 +46,10 @@ from models.meeting_changes import (
 from models.meeting_changes import reminder_values as _values
 from models.meeting_changes import template_variables as _variables
 from models.messaging.enqueue import EnqueueColumns, Priority, enqueue
+from models.messaging.reminder_changes import existing_keys
 from models.messaging.sweeps import (
     MeetingInfo,
     Members,
-    existing_keys,
     members_to_remind,
     planned_meetings_between,
     planned_meetings_now,

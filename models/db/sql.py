@@ -34,3 +34,7 @@ def _default(element: unindexed, compiler: Any, **kw: Any) -> str:
 @compiles(unindexed, "sqlite")
 def _sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
     return "+" + str(compiler.process(element.clauses, **kw))
+
+
+IN_CHUNK = 1000
+"""Values per ``IN (...)`` list: a long list of ids is read in chunks of this many."""

@@ -1,5 +1,7 @@
-"""Set-based reads and writes for the scheduler's sweeps: rules, due meetings, members,
-the addresses to reach people at, and withdrawing stale reminders.
+"""Set-based reads for the scheduler's sweeps: due meetings, the members to remind, the
+addresses to reach staff at, case follow-ups, opt-outs (the planner's are in
+:mod:`models.meeting_plan`, a changed meeting's reminders in
+:mod:`models.messaging.reminder_changes`).
 
 Every function is one or two statements whatever the number of rows (no query in a loop).
 Rows come back as small tuples or dataclasses; the sweeps decide what to send.
@@ -7,144 +9,27 @@ Rows come back as small tuples or dataclasses; the sweeps decide what to send.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from itertools import groupby
 from typing import Any
 
-import orjson
 from sqlalchemy import (
-    ColumnElement,
     Select,
-    String,
-    any_,
-    bindparam,
     func,
     or_,
     select,
-    tuple_,
-    update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from models.db.statements import upsert_insert
-from models.enums import CaseStatus, Channel, KpmStatus, MeetingStatus, OutboxStatus
-from models.messaging.tables import Outbox
-from models.tables import CaseNote, ChannelIdentity, Kelompok, Kpm, Meeting, Region, Staff
+from models.db.sql import IN_CHUNK
+from models.enums import CaseStatus, Channel, KpmStatus, MeetingStatus
+from models.regions import kelompok_zone, outer_join_all
+from models.tables import CaseNote, ChannelIdentity, Kelompok, Kpm, Meeting, Staff
 
 WITHDRAWN = "withdrawn: the meeting changed"
 """The error text of a reminder withdrawn because its meeting moved (models.messaging.outbox's)."""
-CHUNK = 1000
-
-
-def _zone_of(kelompok_desa: Any) -> tuple[ColumnElement[str | None], list[tuple[Any, Any]]]:
-    """The time zone column of a kelompok's province and the outer joins that reach it."""
-    desa, kec, kab, prov = (aliased(Region) for _ in range(4))
-    joins = [
-        (desa, desa.id == kelompok_desa),
-        (kec, kec.id == desa.parent_id),
-        (kab, kab.id == kec.parent_id),
-        (prov, prov.id == kab.parent_id),
-    ]
-    column = func.coalesce(prov.timezone, kab.timezone, kec.timezone, desa.timezone)
-    return column, joins
-
-
-def _join_all(statement: Select[Any], joins: list[tuple[Any, Any]]) -> Select[Any]:
-    for target, condition in joins:
-        statement = statement.outerjoin(target, condition)
-    return statement
-
-
-# --- the planner -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KelompokRule:
-    kelompok_id: int
-    name: str
-    weekday: int
-    week_of_month: int
-    at: time
-    place: str | None
-    pendamping_id: int | None
-    zone: str | None
-
-
-async def kelompok_rules(session: AsyncSession) -> list[KelompokRule]:
-    """Every kelompok with a complete meeting rule, with its province's time zone."""
-    zone, joins = _zone_of(Kelompok.desa_id)
-    statement = select(
-        Kelompok.id,
-        Kelompok.name,
-        Kelompok.rule_weekday,
-        Kelompok.rule_week_of_month,
-        Kelompok.rule_time,
-        Kelompok.place,
-        Kelompok.pendamping_id,
-        zone,
-    ).where(
-        Kelompok.rule_weekday.is_not(None),
-        Kelompok.rule_week_of_month.is_not(None),
-        Kelompok.rule_time.is_not(None),
-    )
-    rows = await session.execute(_join_all(statement, joins).order_by(Kelompok.id))
-    return [KelompokRule(*row) for row in rows]
-
-
-async def planned_keys(session: AsyncSession, plan_keys: Iterable[str]) -> set[tuple[int, str]]:
-    """The (kelompok id, plan key) pairs that already have a meeting, whatever its status."""
-    keys = sorted(set(plan_keys))
-    if not keys:
-        return set()
-    rows = await session.execute(
-        select(Meeting.kelompok_id, Meeting.plan_key).where(Meeting.plan_key.in_(keys))
-    )
-    return {(kelompok_id, key) for kelompok_id, key in rows}
-
-
-async def insert_meetings(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert planned meetings; one that exists by (kelompok, plan key) is left alone.
-    Returns how many were added (counted by RETURNING: asyncpg's executemany has no
-    row count)."""
-    statement = (
-        upsert_insert(session.bind.dialect.name)(Meeting.__table__)
-        .on_conflict_do_nothing(index_elements=["kelompok_id", "plan_key"])
-        .returning(Meeting.__table__.c.id)
-    )
-    added = 0
-    for start in range(0, len(rows), CHUNK):
-        result = await session.execute(statement, list(rows[start : start + CHUNK]))
-        added += len(result.all())
-    return added
-
-
-async def meeting_ids_by_plan(
-    session: AsyncSession, pairs: Iterable[tuple[int, str]]
-) -> dict[tuple[int, str], tuple[int, date, MeetingStatus]]:
-    """Id, date and status of the meetings planned as (kelompok id, plan key)."""
-    wanted = sorted(set(pairs))
-    found: dict[tuple[int, str], tuple[int, date, MeetingStatus]] = {}
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
-        rows = await session.execute(
-            select(
-                Meeting.kelompok_id,
-                Meeting.plan_key,
-                Meeting.id,
-                Meeting.meeting_date,
-                Meeting.status,
-            ).where(tuple_(Meeting.kelompok_id, Meeting.plan_key).in_(chunk))
-        )
-        for kelompok_id, key, meeting_id, day, status in rows:
-            found[(kelompok_id, key)] = (meeting_id, day, MeetingStatus(status))
-    return found
-
-
-# --- meetings and the people to tell -----------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -163,7 +48,7 @@ class MeetingInfo:
 
 
 def _meeting_info() -> Select[Any]:
-    zone, joins = _zone_of(Kelompok.desa_id)
+    zone, joins = kelompok_zone(Kelompok.desa_id)
     statement = select(
         Meeting.id,
         Meeting.kelompok_id,
@@ -177,7 +62,7 @@ def _meeting_info() -> Select[Any]:
         Kelompok.pendamping_id,
         zone,
     ).join(Kelompok, Kelompok.id == Meeting.kelompok_id)
-    return _join_all(statement, joins)
+    return outer_join_all(statement, joins)
 
 
 def _as_info(row: Any) -> MeetingInfo:
@@ -212,11 +97,11 @@ async def planned_meetings_now(
     reminders comes after what this transaction adds."""
     wanted = sorted(set(meeting_ids))
     found: dict[int, tuple[datetime, str | None]] = {}
-    for start in range(0, len(wanted), CHUNK):
+    for start in range(0, len(wanted), IN_CHUNK):
         rows = await session.execute(
             select(Meeting.id, Meeting.starts_at, func.coalesce(Meeting.place, Kelompok.place))
             .join(Kelompok, Kelompok.id == Meeting.kelompok_id)
-            .where(Meeting.id.in_(wanted[start : start + CHUNK]),
+            .where(Meeting.id.in_(wanted[start : start + IN_CHUNK]),
                    Meeting.status == MeetingStatus.PLANNED)
             .with_for_update(read=True, of=Meeting)
         )
@@ -310,12 +195,12 @@ async def staff_addresses(
     if not wanted:
         return {}
     found: dict[int, tuple[Channel, str]] = {}
-    for start in range(0, len(wanted), CHUNK):
+    for start in range(0, len(wanted), IN_CHUNK):
         rows = await session.execute(
             select(ChannelIdentity.staff_id, ChannelIdentity.channel, ChannelIdentity.address)
             .join(Staff, Staff.id == ChannelIdentity.staff_id)
             .where(
-                ChannelIdentity.staff_id.in_(wanted[start : start + CHUNK]),
+                ChannelIdentity.staff_id.in_(wanted[start : start + IN_CHUNK]),
                 ChannelIdentity.opted_out_at.is_(None),
                 Staff.active,  # a deactivated staff member gets no more names
             )
@@ -344,7 +229,7 @@ class FollowUp:
 async def follow_ups_between(session: AsyncSession, first: date, last: date) -> list[FollowUp]:
     """Open cases whose follow-up date is within ``[first, last]``, with who handles them
     (the case's staff member, else the kelompok's pendamping) and the kelompok's zone."""
-    zone, joins = _zone_of(Kelompok.desa_id)
+    zone, joins = kelompok_zone(Kelompok.desa_id)
     statement = (
         select(
             CaseNote.id,
@@ -362,111 +247,8 @@ async def follow_ups_between(session: AsyncSession, first: date, last: date) -> 
             CaseNote.follow_up_date <= last,
         )
     )
-    rows = await session.execute(_join_all(statement, joins).order_by(CaseNote.id))
+    rows = await session.execute(outer_join_all(statement, joins).order_by(CaseNote.id))
     return [FollowUp(*row) for row in rows]
-
-
-# --- reminders of a meeting that changed -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SentReminder:
-    channel: Channel
-    address: str
-    dedupe_key: str
-
-
-async def reminders_sent_or_due(
-    session: AsyncSession,
-    prefix: str,
-    *,
-    now: datetime,
-    since: datetime,
-    except_prefix: str | None = None,
-) -> list[SentReminder]:
-    """Reminders under ``prefix`` due between ``since`` and ``now`` that went out (or are
-    going) or are about to, leaving out those under ``except_prefix`` (the meeting's
-    current version). ``since`` bounds the scan by the (status, due time) index."""
-    gone = [
-        OutboxStatus.SENDING,
-        OutboxStatus.QUEUED,
-        OutboxStatus.SENT,
-        OutboxStatus.DELIVERED,
-        OutboxStatus.READ,
-    ]
-    statement = select(Outbox.channel, Outbox.address, Outbox.dedupe_key).where(
-        Outbox.dedupe_key.startswith(prefix, autoescape=True),
-        or_(
-            Outbox.status.in_(gone),
-            Outbox.status == OutboxStatus.PENDING,
-        ),
-        Outbox.next_attempt_at >= since,
-        Outbox.next_attempt_at <= now,
-    )
-    if except_prefix:
-        statement = statement.where(~Outbox.dedupe_key.startswith(except_prefix, autoescape=True))
-    rows = await session.execute(statement.order_by(Outbox.id))
-    return [SentReminder(Channel(channel), address, key) for channel, address, key in rows]
-
-
-async def existing_keys(session: AsyncSession, keys: Iterable[str]) -> set[str]:
-    """Those of ``keys`` already in the outbox, by exact match on the unique index (a key
-    range or LIKE would depend on the database's collation to use it).
-
-    Counted first: usually none of them is there (a sweep's first run) or all are (every
-    run after), and then no key needs to come back; only a mix is read key by key."""
-    wanted = list(set(keys))
-    connection = await session.connection()
-    postgres = session.bind.dialect.name == "postgresql"
-    found: set[str] = set()
-    for start in range(0, len(wanted), 20000):
-        chunk = wanted[start : start + 20000]
-        if postgres:  # one array parameter, not thousands
-            condition = Outbox.dedupe_key == any_(bindparam("keys", chunk, type_=ARRAY(String)))
-        else:  # one JSON parameter, not thousands
-            as_json = orjson.dumps(chunk).decode()
-            each = func.json_each(bindparam("keys", as_json)).table_valued("value")
-            condition = Outbox.dedupe_key.in_(select(each.c.value))
-        there = (await connection.execute(select(func.count()).where(condition))).scalar_one()
-        if there == len(chunk):
-            found.update(chunk)
-        elif there:
-            rows = await connection.execute(select(Outbox.dedupe_key).where(condition))
-            found.update(rows.scalars().all())
-    return found
-
-
-async def withdraw_pending(
-    session: AsyncSession, prefix: str, *, now: datetime, except_prefix: str | None = None
-) -> int:
-    """Withdraw messages not yet sent under ``prefix``, except those under
-    ``except_prefix``; returns how many."""
-    statement = update(Outbox).where(
-        Outbox.dedupe_key.startswith(prefix, autoescape=True),
-        Outbox.status == OutboxStatus.PENDING,
-    )
-    if except_prefix:
-        statement = statement.where(~Outbox.dedupe_key.startswith(except_prefix, autoescape=True))
-    result = await session.execute(
-        statement.values(status=OutboxStatus.CANCELLED, error=WITHDRAWN, updated_at=now)
-    )
-    return result.rowcount
-
-
-async def restore_withdrawn(session: AsyncSession, prefix: str, *, now: datetime) -> int:
-    """Put back reminders under ``prefix`` withdrawn by a change that was undone (a meeting
-    moved away and back), when their time has not come yet."""
-    result = await session.execute(
-        update(Outbox)
-        .where(
-            Outbox.dedupe_key.startswith(prefix, autoescape=True),
-            Outbox.status == OutboxStatus.CANCELLED,
-            Outbox.error == WITHDRAWN,
-            Outbox.next_attempt_at > now,
-        )
-        .values(status=OutboxStatus.PENDING, error=None, updated_at=now)
-    )
-    return result.rowcount
 
 
 async def opted_out_kpm(session: AsyncSession, kpm_ids: Iterable[int]) -> set[int]:
