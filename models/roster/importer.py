@@ -29,16 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from models.audit import audit
 from models.enums import Channel, KpmStatus, StaffRole
 from models.regions import LEVELS, RegionIndex
-from models.roster.parse import (
-    REASON_COLUMN,
-    KomponenItem,
-    RosterFileError,
-    RosterRow,
-    RowValidator,
-    count_rows,
-    header_key,
-    open_roster,
-)
+from models.roster.files import RosterFileError, count_rows, header_key, open_roster
+from models.roster.parse import REASON_COLUMN, KomponenItem, RosterRow, RowValidator
 from models.roster.status import GRADUASI, local_today
 from models.rules.komponen import KomponenCatalog
 from models.rules.text import clean_name, name_key

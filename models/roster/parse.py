@@ -1,26 +1,18 @@
-"""Reading and checking a KPM roster: CSV or XLSX, one row per KPM, streamed.
+"""Checking a KPM roster's rows: one row per KPM, streamed.
 
-Nothing here touches the database. :func:`open_roster` maps the header row onto the
-roster fields (case, spaces, dashes, dots and underscores ignored, common aliases
-accepted) and yields the data rows with the number the operator sees in a spreadsheet
-(header = row 1). :class:`RowValidator` turns each row into a :class:`RosterRow` or a
-reason it was refused.
+Nothing here touches the database. :func:`models.roster.files.open_roster` maps the header
+row onto the roster fields declared here (case, spaces, dashes, dots and underscores
+ignored, common aliases accepted) and yields the data rows with the number the operator
+sees in a spreadsheet (header = row 1). :class:`RowValidator` turns each row into a
+:class:`RosterRow` or a reason it was refused.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
 import re
-import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from itertools import chain
 from operator import itemgetter
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from models.enums import KpmStatus, RegionLevel
 from models.regions import UnknownProvince, find_province, region_key
@@ -28,6 +20,9 @@ from models.roster.status import DATE_FORMATS, StatusReader, local_today, parse_
 from models.rules.komponen import KomponenCatalog
 from models.rules.phone import PhoneError, normalize_phone
 from models.rules.text import clean_name, name_key
+
+if TYPE_CHECKING:  # the file reader imports this module's field names
+    from models.roster.files import ColumnMap
 
 REQUIRED = (
     "id_pkh", "nama_pengurus", "nik", "kelompok", "desa", "kecamatan", "kabupaten",
@@ -58,234 +53,9 @@ MAX_LENGTHS = {  # the column sizes of the tables
     "kabupaten": 120, "pendamping": 120,
 }
 REASON_COLUMN = "alasan"
-CSV_SUFFIXES = {".csv", ".txt"}
-XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 
-_HEADER_NOISE = re.compile(r"[\s\-_.]+")
 _KOMPONEN_SEPARATORS = re.compile(r"[;,|\r\n]+")
 _PHONE_SEPARATORS = re.compile(r"[\s.\-()/]+")
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
-
-
-class RosterFileError(ValueError):
-    """A problem with the whole file (unreadable, unknown format, missing columns)."""
-
-
-def header_key(header: str) -> str:
-    """How a header is matched: case, spaces, dashes, dots and underscores ignored."""
-    return _HEADER_NOISE.sub("", header).casefold()
-
-
-_FIELD_BY_HEADER = {
-    header_key(name): field
-    for field, aliases in ALIASES.items()
-    for name in (field, *aliases)
-}
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    """The file's headers as written, and which column holds each roster field."""
-
-    headers: tuple[str, ...]
-    index: dict[str, int]
-
-    @property
-    def has_komponen(self) -> bool:
-        return "komponen" in self.index
-
-    @property
-    def has_status(self) -> bool:
-        return "status" in self.index
-
-
-def map_columns(headers: list[str], source: str) -> ColumnMap:
-    """Match headers to fields; a missing required column or an ambiguous one is a
-    :class:`RosterFileError` that names it and lists the headers found."""
-    index: dict[str, int] = {}
-    for position, header in enumerate(headers):
-        field = _FIELD_BY_HEADER.get(header_key(header))
-        if field is None:
-            continue
-        if field in index:
-            raise RosterFileError(
-                f"{source}: columns {headers[index[field]]!r} and {header!r} both mean "
-                f"{field}; keep one of them"
-            )
-        index[field] = position
-    missing = [field for field in REQUIRED if field not in index]
-    if missing:
-        found = ", ".join(repr(header) for header in headers if header) or "none"
-        raise RosterFileError(
-            f"{source}: missing required column(s) {', '.join(missing)}; headers found: {found}"
-        )
-    return ColumnMap(tuple(headers), index)
-
-
-def cell_text(value: Any) -> str:
-    """A spreadsheet cell as the text the operator typed (3301234567890001, not 3.3e15)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
-@dataclass(frozen=True)
-class RosterSource:
-    """An open roster: its columns, its data rows and the CSV delimiter it used."""
-
-    columns: ColumnMap
-    rows: Iterator[tuple[int, list[str]]]  # (spreadsheet row number, cells)
-    delimiter: str
-
-
-@contextmanager
-def open_roster(path: Path) -> Iterator[RosterSource]:
-    """Open a CSV or XLSX roster and read its header row; raise RosterFileError when the
-    file cannot be read or lacks a required column. Rows are read lazily."""
-    path = Path(path)
-    try:
-        with path.open("rb") as probe:
-            magic = probe.read(4)
-    except OSError as exc:
-        raise RosterFileError(f"{path.name}: cannot be read ({exc.strerror})") from None
-    suffix = path.suffix.lower()
-    if magic == _ZIP_MAGIC and suffix in CSV_SUFFIXES | XLSX_SUFFIXES:
-        with _open_xlsx(path) as source:
-            yield source
-    elif suffix in XLSX_SUFFIXES:
-        raise RosterFileError(f"{path.name}: not an XLSX workbook (damaged, or renamed?)")
-    elif magic == _OLE_MAGIC or suffix == ".xls":
-        raise RosterFileError(
-            f"{path.name}: old Excel .xls format is not supported; save it as .xlsx or CSV"
-        )
-    elif suffix in CSV_SUFFIXES:
-        with _open_csv(path) as source:
-            yield source
-    else:
-        raise RosterFileError(
-            f"{path.name}: unknown file type {suffix or '(no extension)'!r}; use .csv or .xlsx"
-        )
-
-
-def _csv_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the whole file decodes as such, else the
-    Windows code page Excel uses for "CSV (Comma delimited)"."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as raw:
-            while chunk := raw.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8-sig"
-
-
-def detect_delimiter(header_line: str) -> str:
-    """The delimiter of a header line: the most frequent of ``;``, ``,`` and tab."""
-    counts = {delimiter: header_line.count(delimiter) for delimiter in (";", ",", "\t")}
-    best = max(counts, key=lambda delimiter: counts[delimiter])
-    return best if counts[best] else ","
-
-
-@contextmanager
-def _open_csv(path: Path) -> Iterator[RosterSource]:
-    encoding = _csv_encoding(path)
-    with path.open(encoding=encoding, errors="replace", newline="") as handle:
-        skipped = 0
-        first_line = ""
-        for line in handle:
-            if line.strip():
-                first_line = line
-                break
-            skipped += 1
-        if not first_line:
-            raise RosterFileError(f"{path.name}: the file is empty")
-        delimiter = detect_delimiter(first_line)
-        reader = csv.reader(chain([first_line], handle), delimiter=delimiter)
-        headers = [cell.strip() for cell in _next_csv_record(reader, path)]
-        columns = map_columns(headers, path.name)
-
-        def rows() -> Iterator[tuple[int, list[str]]]:
-            row_number = skipped + 1
-            while True:
-                record = _next_csv_record(reader, path)
-                if record is None:
-                    return
-                row_number += 1
-                yield row_number, record
-
-        yield RosterSource(columns, rows(), delimiter)
-
-
-def _next_csv_record(reader: Any, path: Path) -> list[str] | None:
-    try:
-        return next(reader, None)  # type: ignore[no-any-return]
-    except csv.Error as exc:
-        raise RosterFileError(f"{path.name}: line {reader.line_num}: {exc}") from None
-
-
-@contextmanager
-def _open_xlsx(path: Path) -> Iterator[RosterSource]:
-    from openpyxl import load_workbook  # imported here: CSV imports do not pay for it
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise RosterFileError(f"{path.name}: not a readable XLSX workbook ({exc})") from None
-    try:
-        sheet = workbook.active or workbook.worksheets[0]
-        cells = sheet.iter_rows(min_row=1, values_only=True)
-        header_number = 0
-        headers: list[str] = []
-        for header_number, values in enumerate(cells, start=1):  # noqa: B007
-            headers = [cell_text(value).strip() for value in values]
-            if any(headers):
-                break
-        if not any(headers):
-            raise RosterFileError(f"{path.name}: sheet {sheet.title!r} is empty")
-        while headers and not headers[-1]:
-            headers.pop()
-        columns = map_columns(headers, f"{path.name} (sheet {sheet.title!r})")
-
-        def rows() -> Iterator[tuple[int, list[str]]]:
-            for row_number, values in enumerate(cells, start=header_number + 1):
-                yield row_number, [cell_text(value) for value in values]
-
-        yield RosterSource(columns, rows(), ",")
-    finally:
-        workbook.close()
-
-
-def count_rows(path: Path) -> int | None:
-    """About how many data rows a roster has, cheaply, for a progress bar: the line count
-    of a CSV minus its header; None for a workbook."""
-    path = Path(path)
-    if path.suffix.lower() not in CSV_SUFFIXES:
-        return None
-    try:
-        with path.open("rb") as raw:
-            newlines = 0
-            last = b"\n"
-            while chunk := raw.read(1 << 20):
-                newlines += chunk.count(b"\n")
-                last = chunk[-1:]
-    except OSError:
-        return None
-    lines = newlines + (last != b"\n")
-    return max(lines - 1, 0)
 
 
 class KomponenItem(NamedTuple):

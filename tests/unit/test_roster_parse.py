@@ -10,18 +10,20 @@ from openpyxl import Workbook
 
 from bot.config import load_settings
 from models.enums import KpmStatus
-from models.roster.parse import (
+from models.roster.files import (
     ColumnMap,
-    KomponenItem,
     RosterFileError,
-    RosterRow,
-    RowValidator,
     cell_text,
     count_rows,
     detect_delimiter,
-    fix_phone_text,
     map_columns,
     open_roster,
+)
+from models.roster.parse import (
+    KomponenItem,
+    RosterRow,
+    RowValidator,
+    fix_phone_text,
     parse_date,
     parse_komponen,
 )
