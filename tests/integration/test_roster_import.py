@@ -18,6 +18,7 @@ import models.roster.importer as roster_module
 from bot.config import load_settings
 from models.enums import KpmStatus, RegionLevel, StaffRole
 from models.roster.importer import ImportReport, RosterFileError, count_rows, import_roster
+from models.roster.writer import BulkInsert
 from models.rules.komponen import KomponenCatalog
 from models.tables import AuditLog, Kelompok, Komponen, Kpm, Region, Staff
 
@@ -584,7 +585,7 @@ async def test_a_database_error_rolls_everything_back_and_hides_the_row_values(
     async def refuse(self: Any, rows: list[Any]) -> None:
         raise IntegrityError("INSERT INTO kpm ...", [list(row) for row in rows], Exception("no"))
 
-    monkeypatch.setattr(roster_module._BulkInsert, "__call__", refuse)
+    monkeypatch.setattr(BulkInsert, "__call__", refuse)
 
     with pytest.raises(IntegrityError) as raised:
         await run(sessions, write_csv(tmp_path / "r.csv", [kpm_row(1)]), catalog)
