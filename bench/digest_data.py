@@ -24,8 +24,8 @@ from sqlalchemy import Enum, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.demo import names
-from models.demo.world import rule_date
 from models.regions import find_province
+from models.rules.calendar import nth_weekday
 from models.rules.komponen import KomponenCatalog
 from models.rules.text import name_key
 from models.tables import Base
@@ -225,7 +225,7 @@ class _Generator:
         first = rng.randrange(len(names.P2K2_SESSIONS))
         index = today.year * 12 + today.month - 1
         for n, month in enumerate(range(index - self.shape.months + 1, index + 1)):
-            day = rule_date(month // 12, month % 12 + 1, weekday, week)
+            day = nth_weekday(month // 12, month % 12 + 1, weekday, week)
             starts = self.at(day, clock)
             if month == index:  # this month: held once recorded, planned until then
                 status = "held" if day < today and rng.random() < 0.6 else "planned"

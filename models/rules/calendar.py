@@ -211,3 +211,23 @@ def next_working_day(day: date, province_code: str | None = None) -> date:
     while candidate.weekday() >= 5 or is_holiday(candidate, province_code):
         candidate += timedelta(days=1)
     return candidate
+
+
+def rule_week(day: date) -> int:
+    """The rule week a day falls in: 1-4, or -1 (last) for days 29-31."""
+    week = (day.day - 1) // 7 + 1
+    return week if week <= 4 else LAST_WEEK
+
+
+def shift_years(day: date, years: int) -> date:
+    """The same day ``years`` later (or earlier); 29 February becomes the 28th."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def month_starts(today: date, before: int, after: int) -> list[date]:
+    """The first days of the ``before`` months before ``today``'s, its own and ``after``."""
+    index = today.year * 12 + today.month - 1
+    return [date(i // 12, i % 12 + 1, 1) for i in range(index - before, index + after + 1)]

@@ -18,17 +18,10 @@ from bot.config import Settings
 from models.base import Base
 from models.db import create_engine, session_factory
 from models.demo.names import P2K2_SESSIONS
-from models.demo.world import (
-    DEMO_SEED,
-    NoDemoData,
-    demo_summary,
-    has_demo_data,
-    rule_date,
-    seed_demo,
-    week_of_month,
-)
+from models.demo.world import DEMO_SEED, NoDemoData, demo_summary, has_demo_data, seed_demo
 from models.enums import RegionLevel
 from models.regions import RegionIndex
+from models.rules.calendar import nth_weekday, rule_week
 from models.rules.komponen import KomponenCatalog
 from models.rules.phone import normalize_phone
 from models.tables import (
@@ -254,7 +247,7 @@ async def test_meetings_follow_the_group_rule_and_advance_through_the_p2k2_sessi
     previous: dict[int, tuple[date, int]] = {}
     for kelompok_id, day, starts_at, modul, sesi, plan_key, status in meetings:
         weekday, week, at = groups[kelompok_id]
-        assert day == rule_date(day.year, day.month, weekday, week)
+        assert day == nth_weekday(day.year, day.month, weekday, week)
         assert starts_at.astimezone(JAKARTA).replace(tzinfo=None) == datetime.combine(day, at)
         assert plan_key == f"{day:%Y-%m}"
         assert (day < TODAY) == (status == "held")
@@ -282,7 +275,7 @@ async def test_one_kelompok_of_the_first_pendamping_meets_today(
     assert len(rows) == 1
     kelompok, pendamping, status, weekday, week = rows[0]
     assert (pendamping, status) == ("Ani Suryani", "planned")
-    assert (weekday, week) == (today.weekday(), week_of_month(today))
+    assert (weekday, week) == (today.weekday(), rule_week(today))
     assert summary.meetings_today == [kelompok]
 
 
