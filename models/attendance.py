@@ -13,6 +13,8 @@ from sqlalchemy import Select, Update, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit import audit
+from models.base import table_of
+from models.db.sql import rowcount
 from models.db.statements import upsert_text
 from models.enums import AttendanceMark, KpmStatus, MeetingStatus, StaffRole
 from models.regions import kelompok_timezones
@@ -20,8 +22,8 @@ from models.rules.text import name_key
 from models.scope import OutOfScope, scope_ids, scope_key, scope_params
 from models.tables import Attendance, Kelompok, Kpm, MediaAttachment, Meeting, Region, Staff
 
-ATTENDANCE, KELOMPOK, KPM = Attendance.__table__, Kelompok.__table__, Kpm.__table__
-MEETING, REGION, STAFF = Meeting.__table__, Region.__table__, Staff.__table__
+ATTENDANCE, KELOMPOK, KPM = table_of(Attendance), table_of(Kelompok), table_of(Kpm)
+MEETING, REGION, STAFF = table_of(Meeting), table_of(Region), table_of(Staff)
 
 DEFAULT_MEETING_TIME = time(9, 0)
 
@@ -254,7 +256,7 @@ async def saved_marks(session: AsyncSession, meeting_id: int) -> dict[int, str]:
 @cache
 def _hold_meeting() -> Update:
     """Mark a group's meeting held (no row: not this group's meeting)."""
-    table = Meeting.__table__
+    table = table_of(Meeting)
     return update(table).where(
         table.c.id == bindparam("b_meeting"), table.c.kelompok_id == bindparam("b_kelompok")
     )
@@ -308,7 +310,7 @@ async def save_attendance(
         updated = await session.execute(
             _hold_meeting(), {"b_meeting": record.meeting_id, "b_kelompok": kelompok.id, **held}
         )
-        if updated.rowcount != 1:  # type: ignore[attr-defined]
+        if rowcount(updated) != 1:
             raise OutOfScope(f"meeting {record.meeting_id}")
         meeting_id = record.meeting_id
     else:
@@ -332,7 +334,7 @@ async def save_attendance(
     unknown = set(record.marks) - member_ids - saved_before
     if unknown:
         raise OutOfScope(f"{len(unknown)} KPM outside kelompok {kelompok.id}")
-    rows = [
+    marks_rows = [
         {
             "meeting_id": meeting_id,
             "kpm_id": kpm_id,
@@ -342,8 +344,8 @@ async def save_attendance(
         }
         for kpm_id, mark in record.marks.items()
     ]
-    if rows:
-        await session.execute(UPSERT_MARKS, rows)
+    if marks_rows:
+        await session.execute(UPSERT_MARKS, marks_rows)
     for ref, content_type in record.photos:
         session.add(
             MediaAttachment(

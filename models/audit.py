@@ -8,12 +8,13 @@ from typing import Any
 from sqlalchemy import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.base import table_of
 from models.tables import AuditLog
 
 
 @cache
 def _insert_audit() -> Insert:
-    return insert(AuditLog.__table__)
+    return insert(table_of(AuditLog))
 
 
 async def audit(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, DateTime, Enum, MetaData, TypeDecorator
+from sqlalchemy import JSON, DateTime, Enum, MetaData, Table, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -64,3 +64,12 @@ def enum_type(enum: type[StrEnum], name: str) -> Enum:
         length=24,
         values_callable=lambda members: [member.value for member in members],
     )
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's table, typed as one (``Model.__table__`` is declared a
+    ``FromClause``, which Core's ``insert``/``update``/``delete`` do not accept)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Select, Update, bindparam, delete, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.base import table_of
+from models.db.sql import rowcount
 from models.db.statements import upsert_insert, upsert_text
 from models.enums import Channel
 from models.messaging.tables import Conversation, InboundMessage
@@ -30,11 +32,11 @@ async def first_delivery(
         RECORD_INBOUND,
         {"channel": Channel(channel), "external_id": external_id, "received_at": now},
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))
 
 
 RECORD_INBOUND = upsert_text(
-    InboundMessage.__table__,
+    table_of(InboundMessage),
     ("channel", "external_id", "received_at"),
     conflict=("channel", "external_id"),
 )
@@ -54,7 +56,7 @@ async def forget_inbound_before(
     Only as old as no provider redelivers (Telegram keeps an update for 24 hours, Twilio
     retries a webhook within minutes): without this the table grows with every message
     ever received."""
-    table = InboundMessage.__table__
+    table = table_of(InboundMessage)
     batch = select(table.c.id).where(table.c.received_at < before).limit(INBOUND_PURGE_BATCH)
     statement = delete(table).where(table.c.id.in_(batch.scalar_subquery()))
     deleted = 0
@@ -84,7 +86,7 @@ class ConversationState:
 @cache
 def _locked_state() -> Select[Any]:
     """Built once: every message runs it (Core columns, no ORM entity to load)."""
-    table = Conversation.__table__
+    table = table_of(Conversation)
     return (
         select(table.c.id, table.c.flow, table.c.step, table.c.data, table.c.expires_at)
         .where(table.c.address == bindparam("address"))
@@ -94,7 +96,7 @@ def _locked_state() -> Select[Any]:
 
 @cache
 def _write_state() -> Update:
-    table = Conversation.__table__
+    table = table_of(Conversation)
     return update(table).where(table.c.id == bindparam("row_id"))
 
 
@@ -163,7 +165,7 @@ INBOUND_TIME_PRECISION = timedelta(minutes=5)
 """``last_inbound_at`` is refreshed at most this often (one write saved per message);
 whoever checks WhatsApp's 24-hour window must allow this much margin."""
 
-_STAFF_COLUMNS = tuple(column.key for column in Staff.__table__.columns)
+_STAFF_COLUMNS = tuple(column.key for column in table_of(Staff).columns)
 
 
 @cache
@@ -172,7 +174,7 @@ def _identity_of() -> Select[Any]:
     entities runs through the ORM's loading machinery at every execution, even for a row
     of plain columns: 530k instructions for this one against 240k in Core (5.5% of a chat
     step once the transient ``Staff`` is built)."""
-    identity, staff = ChannelIdentity.__table__, Staff.__table__
+    identity, staff = table_of(ChannelIdentity), table_of(Staff)
     return (
         select(
             identity.c.id,
@@ -198,7 +200,7 @@ def _staff(values: Sequence[Any]) -> Staff | None:
 
 @cache
 def _note_inbound() -> Update:
-    table = ChannelIdentity.__table__
+    table = table_of(ChannelIdentity)
     return (
         update(table)
         .where(table.c.id == bindparam("b_id"))

@@ -54,8 +54,8 @@ async def search_kpm(
         hits = [KpmHit(*row) for row in rows]
         if hits:
             return hits
-    rows = (await session.execute(base)).all()
-    names = {row[0]: row[1] for row in rows}
+    every = (await session.execute(base)).all()
+    names = {row[0]: row[1] for row in every}
     matches = process.extract(
         query,
         names,
@@ -64,7 +64,7 @@ async def search_kpm(
         limit=limit,
         score_cutoff=MIN_SCORE,
     )
-    by_id = {row[0]: row for row in rows}
+    by_id = {row[0]: row for row in every}
     if not matches:
         return []
     best = matches[0][1]

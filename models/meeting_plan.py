@@ -14,6 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.base import table_of
 from models.db.sql import IN_CHUNK
 from models.db.statements import upsert_insert
 from models.enums import MeetingStatus
@@ -70,9 +71,9 @@ async def insert_meetings(session: AsyncSession, rows: Sequence[dict[str, Any]])
     Returns how many were added (counted by RETURNING: asyncpg's executemany has no
     row count)."""
     statement = (
-        upsert_insert(session.bind.dialect.name)(Meeting.__table__)
+        upsert_insert(session.bind.dialect.name)(table_of(Meeting))
         .on_conflict_do_nothing(index_elements=["kelompok_id", "plan_key"])
-        .returning(Meeting.__table__.c.id)
+        .returning(table_of(Meeting).c.id)
     )
     added = 0
     for start in range(0, len(rows), IN_CHUNK):

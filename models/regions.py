@@ -184,7 +184,9 @@ def kelompok_zone(kelompok_desa: Any) -> tuple[ColumnElement[str | None], list[t
         (kab, kab.id == kec.parent_id),
         (prov, prov.id == kab.parent_id),
     ]
-    column = func.coalesce(prov.timezone, kab.timezone, kec.timezone, desa.timezone)
+    column: ColumnElement[str | None] = func.coalesce(
+        prov.timezone, kab.timezone, kec.timezone, desa.timezone
+    )
     return column, joins
 
 

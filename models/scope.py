@@ -7,12 +7,13 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, false, or_, select
 
+from models.base import table_of
 from models.enums import StaffRole
 from models.tables import Kelompok, Region, Staff
 
-KELOMPOK, REGION, STAFF = Kelompok.__table__, Region.__table__, Staff.__table__
+KELOMPOK, REGION, STAFF = table_of(Kelompok), table_of(Region), table_of(Staff)
 
 
 class OutOfScope(PermissionError):
@@ -24,7 +25,8 @@ def scope_ids(role: StaffRole, regional: bool) -> Select[tuple[int]]:
     """:func:`kelompok_scope` built once per kind of staff, with the staff member's id
     and region as parameters (``scope_staff``, ``scope_region``): see :func:`scope_params`.
     Core (table columns), so that the Core statements it is part of stay Core."""
-    staff_id, region = bindparam("scope_staff"), bindparam("scope_region")
+    staff_id: BindParameter[int] = bindparam("scope_staff")
+    region: BindParameter[int | None] = bindparam("scope_region")
     k, staff = KELOMPOK.c, STAFF.c
     if role is StaffRole.PENDAMPING:
         return select(k.id).where(k.pendamping_id == staff_id)
@@ -35,7 +37,7 @@ def scope_ids(role: StaffRole, regional: bool) -> Select[tuple[int]]:
             .where(staff.supervisor_id == staff_id)
         )
     if not regional:
-        return select(k.id) if role is StaffRole.ADMIN else select(k.id).where(False)
+        return select(k.id) if role is StaffRole.ADMIN else select(k.id).where(false())
     desa, kec, kab = REGION.alias("desa"), REGION.alias("kec"), REGION.alias("kab")
     return (
         select(k.id)

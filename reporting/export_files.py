@@ -13,15 +13,19 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
+from decimal import Decimal
 from enum import StrEnum
 from typing import BinaryIO, Protocol
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+
+CELL_VALUES = (int, float, Decimal, date, datetime, time)
+"""What a formatted (number, date) column holds."""
 
 
 class ExportFormat(StrEnum):
@@ -90,7 +94,7 @@ class XlsxSheet:
             header_cells.append(cell)
         self._sheet.append(header_cells)
         # One styled cell per formatted column, reused: a row is written as it is appended.
-        self._styled: dict[int, WriteOnlyCell] = {}
+        self._styled: dict[int, Cell] = {}
         for index, column in enumerate(columns):
             number_format = XLSX_FORMATS.get(column.type)
             if number_format is not None:
@@ -105,7 +109,7 @@ class XlsxSheet:
                 row.append(None)
             elif isinstance(value, str):
                 row.append(self._text(value))
-            elif index in self._styled:
+            elif index in self._styled and isinstance(value, CELL_VALUES):
                 cell = self._styled[index]
                 cell.value = value
                 row.append(cell)

@@ -215,10 +215,10 @@ def latest_assessments(kpm_ids: Select[tuple[int]] | None = None) -> Any:
     )
     if kpm_ids is not None:
         ranked = ranked.where(GraduationAssessment.kpm_id.in_(kpm_ids))
-    ranked = ranked.subquery()
+    ranked_rows = ranked.subquery()
     return (
-        select(ranked.c.kpm_id, ranked.c.score, ranked.c.threshold)
-        .where(ranked.c.rank == 1)
+        select(ranked_rows.c.kpm_id, ranked_rows.c.score, ranked_rows.c.threshold)
+        .where(ranked_rows.c.rank == 1)
         .subquery()
     )
 

@@ -123,8 +123,15 @@ def reminder_slots(
             quiet_ended = datetime.combine(at.date(), quiet_end, tz)
             quiet_ended -= timedelta(days=int(quiet_ended > at))
             send_by, earliest = min(start, quiet_begins), max(now_local, quiet_ended)
-        utc = (moment.astimezone(UTC) for moment in (at, send_by, earliest))
-        slots.append(Slot(offset, *utc, late=late))
+        slots.append(
+            Slot(
+                offset,
+                at.astimezone(UTC),
+                send_by.astimezone(UTC),
+                earliest.astimezone(UTC),
+                late=late,
+            )
+        )
     # A missed reminder is superseded by a later one sent the same local day or before.
     kept = [
         slot

@@ -92,7 +92,7 @@ class TelegramRateLimiter(AIORateLimiter):
             self._chat_limiters[chat_id] = limiter
         return limiter
 
-    async def process_request(  # type: ignore[override]
+    async def process_request(
         self,
         callback: Callable[..., Any],
         args: Any,
@@ -128,7 +128,7 @@ def _request(settings: TelegramSettings, *, connection_pool_size: int) -> HTTPXR
     )
 
 
-def build_application(settings: TelegramSettings) -> Application:  # type: ignore[type-arg]
+def build_application(settings: TelegramSettings) -> Application:
     """The PTB application: PTB's requests with our timeouts, our rate limiter and the Bot
     API URLs. Its bot sends; nothing is received through it (updates go to the inbox: the
     webhook route stores them, :meth:`TelegramChannel.poll` polls them), so it has no
@@ -347,7 +347,7 @@ class TelegramChannel:
 
     def __init__(
         self,
-        application: Application,  # type: ignore[type-arg]
+        application: Application,
         *,
         bot_username: str | None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),

@@ -246,13 +246,13 @@ def _parse_absolute(text: str, today: date) -> date | None:
             return _infer_year(month, day, today)
         return _safe_date(_full_year(match.group(4)), month, day)
     if match := _NAMED_MONTH.fullmatch(text):
-        month = _MONTH_WORDS.get(match.group(2))
-        if month is None:
+        named = _MONTH_WORDS.get(match.group(2))
+        if named is None:
             return None
         day = int(match.group(1))
         if match.group(3) is None:
-            return _infer_year(month, day, today)
-        return _safe_date(_full_year(match.group(3)), month, day)
+            return _infer_year(named, day, today)
+        return _safe_date(_full_year(match.group(3)), named, day)
     return None
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -21,7 +23,7 @@ class unindexed(FunctionElement[Any]):  # noqa: N801 - reads like a SQL function
     inherit_cache = True
     name = "unindexed"
 
-    def __init__(self, column: ColumnElement[Any]) -> None:
+    def __init__(self, column: ColumnElement[Any] | InstrumentedAttribute[Any]) -> None:
         super().__init__(column)
         self.type = column.type
 
@@ -38,3 +40,10 @@ def _sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
 
 IN_CHUNK = 1000
 """Values per ``IN (...)`` list: a long list of ids is read in chunks of this many."""
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an INSERT, UPDATE or DELETE matched (a ``CursorResult``'s ``rowcount``)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError("rowcount needs the result of an INSERT, UPDATE or DELETE")
+    return result.rowcount

@@ -187,7 +187,7 @@ class InlineConnection(AsyncAdapt_terminate, AdaptedConnection):
         busy_timeout_ms: int,
     ) -> None:
         self.dbapi = dbapi
-        self._connection = connection
+        self._connection = connection  # type: ignore[assignment]  # the adapter's own
         self._executor = executor
         self._busy_timeout_ms = busy_timeout_ms
         self._begin: str | None = None
@@ -259,14 +259,14 @@ class InlineConnection(AsyncAdapt_terminate, AdaptedConnection):
 
     @property
     def isolation_level(self) -> str | None:
-        return self._connection.isolation_level  # type: ignore[attr-defined, no-any-return]
+        return self._connection.isolation_level
 
     @isolation_level.setter
     def isolation_level(self, value: str | None) -> None:
-        self._connection.isolation_level = value  # type: ignore[attr-defined]
+        self._connection.isolation_level = value
 
     def create_function(self, *args: Any, **kw: Any) -> None:
-        self._connection.create_function(*args, **kw)  # type: ignore[attr-defined]
+        self._connection.create_function(*args, **kw)
 
     def cursor(self, server_side: bool = False) -> InlineCursor | StreamingCursor:
         return StreamingCursor(self) if server_side else InlineCursor(self)

@@ -16,6 +16,7 @@ from sqlalchemy import Insert, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from models.base import table_of
 from models.db.sqlite_driver import INLINE_ROWS
 from models.enums import Channel, OutboxStatus
 from models.messaging.tables import Outbox
@@ -138,7 +139,7 @@ async def add(session: AsyncSession, messages: Sequence[Enqueue], *, now: dateti
 @cache
 def _insert_rows() -> Insert:
     """Built once: Core, without the ORM's bulk-insert work."""
-    return insert(Outbox.__table__)
+    return insert(table_of(Outbox))
 
 
 def _columns(messages: EnqueueColumns, now: datetime) -> list[list[Any]]:
@@ -165,7 +166,7 @@ def _driver_rows(dialect: Dialect, columns: list[list[Any]]) -> list[tuple[Any, 
     always (enums, JSON, UTC timestamps), converted here once per distinct value instead
     of by SQLAlchemy's per-row parameter handling, which costs more than the database's
     own work when a sweep enqueues a hundred thousand reminders."""
-    table = Outbox.__table__
+    table = table_of(Outbox)
     converted = [
         _converted(values, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
         for name, values in zip(_ENQUEUE_COLUMNS, columns, strict=True)
@@ -217,6 +218,7 @@ async def _enqueue_postgres(connection: AsyncConnection, records: list[tuple[Any
     into the outbox; when a key is there already, COPY into a temporary table (it lives
     for the transaction) and one INSERT ... SELECT that skips the keys already there."""
     driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # asyncpg's connection, checked out for this transaction
     try:
         # Usually none of the keys is there yet (the sweep left out those it found):
         # COPY straight into the outbox, in a savepoint of the caller's transaction

@@ -21,11 +21,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.base import table_of
+from models.db.sql import rowcount
 from models.db.statements import upsert_insert
 from models.enums import Channel, InboxStatus
 from models.messaging.tables import Inbox
 
-INBOX = Inbox.__table__
+INBOX = table_of(Inbox)
 UNFINISHED = (InboxStatus.PENDING, InboxStatus.PROCESSING)
 
 
@@ -72,7 +74,7 @@ async def store(session: AsyncSession, arrivals: list[Arrival], *, now: datetime
     added = 0
     for row in rows:  # one at a time: each row's count (executemany does not give them)
         result = await session.execute(statement, row)
-        added += result.rowcount  # type: ignore[attr-defined]
+        added += rowcount(result)
     return added
 
 
@@ -120,7 +122,7 @@ async def mark_done(session: AsyncSession, inbox_id: int, *, now: datetime) -> b
     """In the step's own transaction: the row is handled. False when it was already (a
     step that committed in another process, whose lease had run out)."""
     result = await session.execute(_done_statement(), {"b_id": inbox_id, "b_now": now})
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))
 
 
 @cache
@@ -163,7 +165,7 @@ async def mark_failed(session: AsyncSession, inbox_id: int, *, now: datetime, er
         .where(c.id == inbox_id, c.status == InboxStatus.PROCESSING)
         .values(status=InboxStatus.FAILED, done_at=now, claimed_until=None, error=error[:500])
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))
 
 
 async def release_claims(session: AsyncSession) -> int:
@@ -175,7 +177,7 @@ async def release_claims(session: AsyncSession) -> int:
         .where(c.status == InboxStatus.PROCESSING)
         .values(status=InboxStatus.PENDING, claimed_until=None)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(rowcount(result))
 
 
 async def next_due(session: AsyncSession) -> datetime | None:
@@ -235,7 +237,7 @@ async def forget_done_before(sessions: async_sessionmaker[AsyncSession], before:
                 .scalar_subquery()
             )
             result = await session.execute(delete(INBOX).where(c.id.in_(batch)))
-        count = int(result.rowcount)  # type: ignore[attr-defined]
+        count = int(rowcount(result))
         deleted += count
         if count < INBOX_PURGE_BATCH:
             return deleted

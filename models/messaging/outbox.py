@@ -17,6 +17,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.base import table_of
+from models.db.sql import rowcount
 from models.enums import Channel, OutboxStatus
 from models.messaging.tables import Outbox
 
@@ -63,7 +65,7 @@ async def record_status(
         .where(Outbox.provider_id == provider_id, Outbox.status.in_(lower))
         .values(**values)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,7 @@ class Attempt(NamedTuple):
 def _finish_statements() -> tuple[Any, Any]:
     """(final, retry): the two UPDATEs of :func:`finish_all`, Core statements built once
     with bound parameters, so a batch of outcomes is one executemany per kind."""
-    c = Outbox.__table__.c
+    c = table_of(Outbox).c
     common = {
         c.updated_at: bindparam("b_now", type_=c.updated_at.type),
         c.claimed_until: None,
@@ -177,7 +179,7 @@ def _finish_statements() -> tuple[Any, Any]:
         c.error: bindparam("b_error", type_=c.error.type),
         c.attempts: func.coalesce(bindparam("b_attempts", type_=Integer), c.attempts),
     }
-    table = update(Outbox.__table__).where(c.id == bindparam("b_id", type_=Integer))
+    table = update(table_of(Outbox)).where(c.id == bindparam("b_id", type_=Integer))
     final = table.values(
         {
             **common,
@@ -237,7 +239,7 @@ async def next_due(session: AsyncSession, channels: Sequence[Channel]) -> dateti
 @cache
 def _next_due_statement() -> Any:
     """Both earliest times of one channel in one round trip, built once."""
-    c = Outbox.__table__.c
+    c = table_of(Outbox).c
     channel = bindparam("b_channel", type_=c.channel.type)
     pending = (
         select(func.min(c.next_attempt_at))
@@ -257,22 +259,22 @@ async def expire_overdue(session: AsyncSession, *, now: datetime) -> dict[Channe
     after its meeting), with a readable reason, whether or not any process has a sender
     for their channel: past its deadline no one should send it. Returns how many per
     channel."""
-    c = Outbox.__table__.c
+    c = table_of(Outbox).c
     expired: dict[Channel, int] = {}
     for channel in Channel:
         result = await session.execute(
-            update(Outbox.__table__)
+            update(table_of(Outbox))
             .where(c.status == OutboxStatus.PENDING, c.channel == channel, c.deadline_at <= now)
             .values(status=OutboxStatus.FAILED, error=EXPIRED, updated_at=now)
         )
-        if result.rowcount:
-            expired[channel] = int(result.rowcount)
+        if rowcount(result):
+            expired[channel] = int(rowcount(result))
     return expired
 
 
 async def waiting_by_channel(session: AsyncSession) -> dict[Channel, int]:
     """Pending messages per channel (for saying which wait for a channel no one sends)."""
-    c = Outbox.__table__.c
+    c = table_of(Outbox).c
     rows = await session.execute(
         select(c.channel, func.count()).where(c.status == OutboxStatus.PENDING).group_by(c.channel)
     )

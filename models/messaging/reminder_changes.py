@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.db.sql import rowcount
 from models.enums import Channel, OutboxStatus
 from models.messaging.sweeps import WITHDRAWN
 from models.messaging.tables import Outbox
@@ -88,7 +89,7 @@ async def existing_keys(session: AsyncSession, keys: Iterable[str]) -> set[str]:
             found.update(chunk)
         elif there:
             rows = await connection.execute(select(Outbox.dedupe_key).where(condition))
-            found.update(rows.scalars().all())
+            found.update(key for key in rows.scalars() if key is not None)
     return found
 
 
@@ -106,7 +107,7 @@ async def withdraw_pending(
     result = await session.execute(
         statement.values(status=OutboxStatus.CANCELLED, error=WITHDRAWN, updated_at=now)
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 async def restore_withdrawn(session: AsyncSession, prefix: str, *, now: datetime) -> int:
@@ -122,4 +123,4 @@ async def restore_withdrawn(session: AsyncSession, prefix: str, *, now: datetime
         )
         .values(status=OutboxStatus.PENDING, error=None, updated_at=now)
     )
-    return result.rowcount
+    return rowcount(result)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.db.sql import rowcount
 from models.messaging.tables import ReportFile
 
 DEFAULT_TTL = timedelta(days=7)
@@ -51,4 +52,4 @@ async def load_file(session: AsyncSession, file_id: int, *, now: datetime) -> Re
 
 async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
     result = await session.execute(delete(ReportFile).where(ReportFile.expires_at <= now))
-    return int(result.rowcount or 0)
+    return int(rowcount(result) or 0)

@@ -157,7 +157,7 @@ async def members_to_remind(
         .where(Kpm.status == KpmStatus.AKTIF, Kpm.opted_out_at.is_(None))
         .order_by(due.c.id, Kpm.id)
     )
-    members, meeting_ids = Members(), []
+    members, meeting_ids = Members(), list[int]()
     for part in rows.partitions(5000):  # rows a part at a time, into columns
         of_meeting, kpm_ids, phones, channels = zip(*part, strict=True)
         meeting_ids += of_meeting

@@ -178,7 +178,7 @@ def _open_csv(path: Path) -> Iterator[RosterSource]:
             raise RosterFileError(f"{path.name}: the file is empty")
         delimiter = detect_delimiter(first_line)
         reader = csv.reader(chain([first_line], handle), delimiter=delimiter)
-        headers = [cell.strip() for cell in _next_csv_record(reader, path)]
+        headers = [cell.strip() for cell in _next_csv_record(reader, path) or ()]
         columns = map_columns(headers, path.name)
 
         def rows() -> Iterator[tuple[int, list[str]]]:
@@ -195,7 +195,7 @@ def _open_csv(path: Path) -> Iterator[RosterSource]:
 
 def _next_csv_record(reader: Any, path: Path) -> list[str] | None:
     try:
-        return next(reader, None)  # type: ignore[no-any-return]
+        return next(reader, None)
     except csv.Error as exc:
         raise RosterFileError(f"{path.name}: line {reader.line_num}: {exc}") from None
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from models.base import table_of
 from models.enums import Channel, KpmStatus, StaffRole
 from models.regions import LEVELS, RegionIndex
 from models.roster.parse import KomponenItem, RosterRow
@@ -19,10 +20,10 @@ from models.roster.status import GRADUASI
 from models.rules.text import clean_name, name_key
 from models.tables import Kelompok, Komponen, Kpm, Region, Staff
 
-KPM: Table = Kpm.__table__  # type: ignore[assignment]
-KOMPONEN: Table = Komponen.__table__  # type: ignore[assignment]
-KELOMPOK: Table = Kelompok.__table__  # type: ignore[assignment]
-STAFF: Table = Staff.__table__  # type: ignore[assignment]
+KPM: Table = table_of(Kpm)
+KOMPONEN: Table = table_of(Komponen)
+KELOMPOK: Table = table_of(Kelompok)
+STAFF: Table = table_of(Staff)
 
 _UPDATE_KPM = (
     update(KPM).where(KPM.c.id == bindparam("b_id")).values(
@@ -209,7 +210,9 @@ class RosterWriter:
             known = existing.get(row.id_pkh)
             if known is None:
                 channel = Channel.WHATSAPP if row.phone else Channel.NONE
-                values = (row.id_pkh, row.nik, row.nama_pengurus, row.phone, kelompok_id, channel)
+                values: tuple[Any, ...] = (
+                    row.id_pkh, row.nik, row.nama_pengurus, row.phone, kelompok_id, channel
+                )
                 if has_status:
                     values += self._status(row, KpmStatus.AKTIF, None)
                 inserts.append(values)
