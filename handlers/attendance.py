@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from enum import StrEnum
 
-from handlers.flow import Ctx, Flow, StepResult
+from handlers.flow import Ctx, Flow, Pick, StepResult, option_value, picked_id, picked_key
 from handlers.local_time import local_today
 from handlers.messages import IncomingMessage, Option, Reply, Toggle
 from handlers.parsing.attendance_line import Member, parse_attendance_line
 from handlers.parsing.dates import format_date_id, parse_date
 from models import attendance as db
 from models.enums import AttendanceMark
+
+
+class Step(StrEnum):
+    """The steps of this flow, as kept in conversation state."""
+
+    ASK_DATE = "ask_date"
+    CONFIRM = "confirm"
+    MARK = "mark"
+    PHOTO = "photo"
+    PICK_GROUP = "pick_group"
+    PICK_MEETING = "pick_meeting"
+    PICK_SESI = "pick_sesi"
+    REASON = "reason"
+
 
 MARKS = ("izin", "sakit", "alpa")
 _NUMBERS_ONLY = re.compile(r"^\d+(?:\s*(?:,|;|\s|dan)\s*\d+)*$", re.I | re.ASCII)
@@ -38,18 +53,19 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
 def _ask_group(ctx: Ctx, groups: list[db.GroupRow]) -> StepResult:
     options = [
         Option(
-            f"k:{g.id}", g.name + (ctx.t("attendance.today_marker") if g.meeting_today_id else "")
+            option_value(Pick.KELOMPOK, g.id),
+            g.name + (ctx.t("attendance.today_marker") if g.meeting_today_id else ""),
         )
         for g in groups
     ]
-    return ctx.ask("pick_group", ctx.t("attendance.pick_group"), options)
+    return ctx.ask(Step.PICK_GROUP, ctx.t("attendance.pick_group"), options)
 
 
 async def pick_group(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """The answer to "which group?"."""
-    if not ctx.choice or not ctx.choice.startswith("k:"):
+    kelompok_id = picked_id(ctx.choice, Pick.KELOMPOK)
+    if kelompok_id is None:
         return ctx.retry(ctx.t("attendance.pick_group_invalid"))
-    kelompok_id = int(ctx.choice[2:])
     kelompok = await db.group_in_scope(ctx.session, ctx.staff, kelompok_id)
     return await _group_chosen(ctx, kelompok.id, kelompok.name, await local_today(ctx))
 
@@ -64,22 +80,22 @@ async def _group_chosen(ctx: Ctx, kelompok_id: int, name: str, today: date) -> S
             label = ctx.t("attendance.meeting_today", date=label)
         if meeting.recorded:
             label += ctx.t("attendance.recorded_marker")
-        options.append(Option(f"m:{meeting.id}", label))
+        options.append(Option(option_value(Pick.MEETING, meeting.id), label))
     options.append(Option("new", ctx.t("attendance.meeting_other")))
     if ctx.data.get("auto_group"):
         options.append(Option("groups", ctx.t("attendance.other_group")))
-    return ctx.ask("pick_meeting", ctx.t("attendance.pick_meeting", name=name), options)
+    return ctx.ask(Step.PICK_MEETING, ctx.t("attendance.pick_meeting", name=name), options)
 
 
 async def pick_meeting(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """A listed meeting, "another date", or a date typed straight away."""
     if ctx.choice == "new":
-        return ctx.ask("ask_date", ctx.t("attendance.ask_date"))
+        return ctx.ask(Step.ASK_DATE, ctx.t("attendance.ask_date"))
     if ctx.choice == "groups":
         ctx.data.pop("auto_group", None)
         return _ask_group(ctx, await db.groups_for(ctx.session, ctx.staff, await local_today(ctx)))
-    if ctx.choice and ctx.choice.startswith("m:"):
-        return await _meeting_chosen(ctx, int(ctx.choice[2:]))
+    if (meeting_id := picked_id(ctx.choice, Pick.MEETING)) is not None:
+        return await _meeting_chosen(ctx, meeting_id)
     if ctx.text:
         return await ask_date(message, ctx)
     return ctx.retry(ctx.t("attendance.pick_meeting_invalid"))
@@ -121,18 +137,21 @@ async def _ask_sesi(ctx: Ctx, current: int | None) -> StepResult:
         last = await db.last_sesi(ctx.session, ctx.data["k"])
         suggestion = last % len(ctx.settings.sessions) + 1 if last else 1
     options = [
-        Option(f"s:{s.number}", ctx.t("attendance.sesi_label", number=s.number, title=s.title))
+        Option(
+            option_value(Pick.SESI, s.number),
+            ctx.t("attendance.sesi_label", number=s.number, title=s.title),
+        )
         for s in ctx.settings.sessions
     ]
-    return ctx.ask("pick_sesi", ctx.t("attendance.pick_sesi", suggestion=suggestion), options)
+    return ctx.ask(Step.PICK_SESI, ctx.t("attendance.pick_sesi", suggestion=suggestion), options)
 
 
 async def pick_sesi(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """The P2K2 session held at this meeting."""
-    if not ctx.choice or not ctx.choice.startswith("s:"):
+    number = picked_id(ctx.choice, Pick.SESI)
+    sesi = next((s for s in ctx.settings.sessions if s.number == number), None)
+    if sesi is None:
         return ctx.retry(ctx.t("attendance.pick_sesi_invalid", count=len(ctx.settings.sessions)))
-    number = int(ctx.choice[2:])
-    sesi = next(s for s in ctx.settings.sessions if s.number == number)
     ctx.data.update(sesi=sesi.number, modul=sesi.modul, page=0)
     members = await db.members_of(ctx.session, ctx.data["k"])
     if not members:
@@ -156,7 +175,11 @@ def _show_marks(ctx: Ctx, *, edit: bool = False) -> StepResult:
         mark = absent.get(str(kpm_id), "hadir")
         suffix = "" if mark in ("hadir", None) else f" ({mark})"
         toggles.append(
-            Toggle(f"t:{kpm_id}", f"{number}. {name}{suffix}", str(kpm_id) not in absent)
+            Toggle(
+                option_value(Pick.MEMBER, kpm_id),
+                f"{number}. {name}{suffix}",
+                str(kpm_id) not in absent,
+            )
         )
     options = [
         Option("done", ctx.t("attendance.option_done")),
@@ -174,7 +197,7 @@ def _show_marks(ctx: Ctx, *, edit: bool = False) -> StepResult:
         page=page + 1,
         pages=pages,
     )
-    return ctx.ask("mark", text, options, toggles, numbered=False, edit_previous=edit)
+    return ctx.ask(Step.MARK, text, options, toggles, numbered=False, edit_previous=edit)
 
 
 async def mark(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -188,8 +211,8 @@ async def mark(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if ctx.choice == "all":
         absent.clear()
         return await _after_marks(ctx)
-    if ctx.choice and ctx.choice.startswith("t:"):
-        _flip(absent, ctx.choice[2:])
+    if (member := picked_key(ctx.choice, Pick.MEMBER)) is not None:
+        _flip(absent, member)
         return _show_marks(ctx, edit=True)
     if ctx.choice == "done":
         return await _after_marks(ctx)
@@ -264,7 +287,8 @@ def _name_of(ctx: Ctx, kpm_key: str) -> str:
 def _ask_reason(ctx: Ctx, kpm_key: str) -> StepResult:
     ctx.data["asking"] = kpm_key
     options = [Option(mark_, ctx.t(f"attendance.mark_{mark_}")) for mark_ in MARKS]
-    return ctx.ask("reason", ctx.t("attendance.ask_reason", name=_name_of(ctx, kpm_key)), options)
+    text = ctx.t("attendance.ask_reason", name=_name_of(ctx, kpm_key))
+    return ctx.ask(Step.REASON, text, options)
 
 
 async def reason(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -277,7 +301,7 @@ async def reason(message: IncomingMessage, ctx: Ctx) -> StepResult:
 
 def _ask_photo(ctx: Ctx) -> StepResult:
     return ctx.ask(
-        "photo",
+        Step.PHOTO,
         ctx.t("attendance.ask_photo"),
         [Option("skip", ctx.t("attendance.option_skip_photo"))],
     )
@@ -313,7 +337,7 @@ def _summary(ctx: Ctx) -> StepResult:
         Option("save", ctx.t("attendance.option_save")),
         Option("edit", ctx.t("attendance.option_edit")),
     ]
-    return ctx.ask("confirm", text, options)
+    return ctx.ask(Step.CONFIRM, text, options)
 
 
 async def confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -351,13 +375,13 @@ FLOW = Flow(
     name="attendance",
     entry=entry,
     steps={
-        "pick_group": pick_group,
-        "pick_meeting": pick_meeting,
-        "ask_date": ask_date,
-        "pick_sesi": pick_sesi,
-        "mark": mark,
-        "reason": reason,
-        "photo": photo,
-        "confirm": confirm,
+        Step.PICK_GROUP: pick_group,
+        Step.PICK_MEETING: pick_meeting,
+        Step.ASK_DATE: ask_date,
+        Step.PICK_SESI: pick_sesi,
+        Step.MARK: mark,
+        Step.REASON: reason,
+        Step.PHOTO: photo,
+        Step.CONFIRM: confirm,
     },
 )

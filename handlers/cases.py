@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
 from handlers import kpm_lookup
-from handlers.flow import Ctx, Flow, StepResult
+from handlers.flow import Ctx, Flow, Pick, StepResult, option_value, picked_id
 from handlers.local_time import local_today
 from handlers.messages import IncomingMessage, Option
 from handlers.parsing.dates import format_date_id, parse_date
@@ -20,6 +21,19 @@ from models.cases import (
 from models.enums import CaseSeverity, CaseStatus
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 
+
+class Step(StrEnum):
+    """The steps of this flow, as kept in conversation state."""
+
+    CATEGORY = "category"
+    DESCRIPTION = "description"
+    FOLLOW_UP = "follow_up"
+    NEW_STATUS = "new_status"
+    PICK_CASE = "pick_case"
+    SEVERITY = "severity"
+    STATUS_NOTE = "status_note"
+
+
 MIN_DESCRIPTION = 5
 MAX_DESCRIPTION = 1000
 
@@ -32,7 +46,7 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
 async def _kpm_chosen(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
     ctx.data.update(kpm=kpm_id, kpm_name=name)
     options = [Option(key, ctx.t(f"case.category.{key}")) for key in ctx.settings.case_categories]
-    return ctx.ask("category", ctx.t("case.ask_category", name=name), options)
+    return ctx.ask(Step.CATEGORY, ctx.t("case.ask_category", name=name), options)
 
 
 async def category(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -40,7 +54,7 @@ async def category(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if ctx.choice not in ctx.settings.case_categories:
         return ctx.retry(ctx.t("case.category_invalid"))
     ctx.data["category"] = ctx.choice
-    return ctx.ask("description", ctx.t("case.ask_description"))
+    return ctx.ask(Step.DESCRIPTION, ctx.t("case.ask_description"))
 
 
 async def description(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -54,7 +68,7 @@ async def description(message: IncomingMessage, ctx: Ctx) -> StepResult:
         return ctx.retry(ctx.t(key, minimum=MIN_DESCRIPTION))
     ctx.data["description"] = text[:MAX_DESCRIPTION]
     return ctx.ask(
-        "follow_up",
+        Step.FOLLOW_UP,
         ctx.t("case.ask_follow_up"),
         [Option("skip", ctx.t("case.option_no_follow_up"))],
     )
@@ -76,7 +90,7 @@ async def follow_up(message: IncomingMessage, ctx: Ctx) -> StepResult:
         ctx.data["severity"] = CaseSeverity.MENDESAK.value
         return await _save(ctx, always_urgent=True)
     options = [Option(s.value, ctx.t(f"case.severity.{s.value}")) for s in CaseSeverity]
-    return ctx.ask("severity", ctx.t("case.ask_severity"), options)
+    return ctx.ask(Step.SEVERITY, ctx.t("case.ask_severity"), options)
 
 
 async def severity(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -170,20 +184,21 @@ async def my_cases_entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
             label += ctx.t("case.urgent_marker")
         if overdue:
             label += ctx.t("case.overdue_marker")
-        options.append(Option(f"c:{case.id}", label))
-    return ctx.ask("pick_case", ctx.t("case.pick_open", count=len(cases)), options)
+        options.append(Option(option_value(Pick.CASE, case.id), label))
+    return ctx.ask(Step.PICK_CASE, ctx.t("case.pick_open", count=len(cases)), options)
 
 
 async def pick_case(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """The case to update."""
-    if not ctx.choice or not ctx.choice.startswith("c:"):
+    case_id = picked_id(ctx.choice, Pick.CASE)
+    if case_id is None:
         return ctx.retry(ctx.t("case.pick_invalid"))
-    ctx.data["case"] = int(ctx.choice[2:])
+    ctx.data["case"] = case_id
     options = [
         Option(CaseStatus.TINDAK_LANJUT.value, ctx.t("case.status.tindak_lanjut")),
         Option(CaseStatus.SELESAI.value, ctx.t("case.status.selesai")),
     ]
-    return ctx.ask("new_status", ctx.t("case.ask_new_status", id=ctx.data["case"]), options)
+    return ctx.ask(Step.NEW_STATUS, ctx.t("case.ask_new_status", id=ctx.data["case"]), options)
 
 
 async def new_status(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -191,9 +206,8 @@ async def new_status(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if ctx.choice not in (CaseStatus.TINDAK_LANJUT.value, CaseStatus.SELESAI.value):
         return ctx.retry(ctx.t("case.new_status_invalid"))
     ctx.data["status"] = ctx.choice
-    return ctx.ask(
-        "status_note", ctx.t("case.ask_status_note"), [Option("skip", ctx.t("case.option_no_note"))]
-    )
+    skip = Option("skip", ctx.t("case.option_no_note"))
+    return ctx.ask(Step.STATUS_NOTE, ctx.t("case.ask_status_note"), [skip])
 
 
 async def status_note(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -213,10 +227,10 @@ FLOW = Flow(
     entry=entry,
     steps={
         **kpm_lookup.steps(_kpm_chosen),
-        "category": category,
-        "description": description,
-        "follow_up": follow_up,
-        "severity": severity,
+        Step.CATEGORY: category,
+        Step.DESCRIPTION: description,
+        Step.FOLLOW_UP: follow_up,
+        Step.SEVERITY: severity,
     },
 )
 MY_CASES = Flow(

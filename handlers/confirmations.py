@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.flow import Ctx, Flow, StepResult
-from handlers.group_choice import choose_group, group_picked
+from handlers.group_choice import GroupStep, choose_group, group_picked
 from handlers.local_time import staff_zone
 from handlers.messages import IncomingMessage
 from handlers.parsing.dates import format_date_id
@@ -42,4 +42,4 @@ async def _show(ctx: Ctx, kelompok_id: int, name: str) -> StepResult:
     )
 
 
-FLOW = Flow(name="confirmations", entry=entry, steps={"pick_group": pick_group})
+FLOW = Flow(name="confirmations", entry=entry, steps={GroupStep.PICK_GROUP: pick_group})

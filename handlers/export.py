@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from enum import StrEnum
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -16,6 +17,14 @@ from models.audit import audit
 from models.scope import kelompok_scope
 from reporting.export_files import ExportFormat, content_type
 from reporting.exports import ExportKind, ExportRequest, ExportTooLarge, Period, write_export
+
+
+class Step(StrEnum):
+    """The steps of this flow, as kept in conversation state."""
+
+    PICK_KIND = "pick_kind"
+    PICK_PERIOD = "pick_period"
+
 
 KINDS = tuple(kind.value for kind in ExportKind)
 PERIODS = ("this_month", "last_month", "last_3_months", "this_year")
@@ -43,7 +52,7 @@ def period_of(choice: str, today: date) -> Period:
 async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """Start: which data to export."""
     options = [Option(kind, ctx.t(f"export.kind.{kind}")) for kind in KINDS]
-    return ctx.ask("pick_kind", ctx.t("export.ask_kind"), options)
+    return ctx.ask(Step.PICK_KIND, ctx.t("export.ask_kind"), options)
 
 
 async def pick_kind(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -53,7 +62,7 @@ async def pick_kind(message: IncomingMessage, ctx: Ctx) -> StepResult:
     ctx.data["kind"] = ctx.choice
     options = [Option(period, ctx.t(f"export.period.{period}")) for period in PERIODS]
     kind = ctx.t(f"export.kind.{ctx.choice}")
-    return ctx.ask("pick_period", ctx.t("export.ask_period", kind=kind), options)
+    return ctx.ask(Step.PICK_PERIOD, ctx.t("export.ask_period", kind=kind), options)
 
 
 async def pick_period(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -114,6 +123,6 @@ def _period_text(ctx: Ctx, period: Period) -> str:
 FLOW = Flow(
     name="export",
     entry=entry,
-    steps={"pick_kind": pick_kind, "pick_period": pick_period},
+    steps={Step.PICK_KIND: pick_kind, Step.PICK_PERIOD: pick_period},
     roles=frozenset({"koordinator", "supervisor", "admin"}),
 )

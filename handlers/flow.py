@@ -9,9 +9,10 @@ engine can resolve a tap, a number or a typed label to the same ``ctx.choice`` v
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,41 @@ from handlers.settings import EngineSettings
 from models.tables import Staff
 
 PROMPT_KEY = "_prompt"
+
+
+class Pick(StrEnum):
+    """What an option picks, the first part of its value ``kind:key`` ("k:12" is kelompok
+    12). The letters are kept short: they travel in Telegram's 64-byte callback data and
+    in the prompts remembered in conversation state."""
+
+    KELOMPOK = "k"
+    MEETING = "m"
+    SESI = "s"
+    MEMBER = "t"  # a member's toggle in a list
+    CASE = "c"
+    INDICATOR = "i"
+    KPM = "p"
+
+
+def option_value(kind: Pick, key: int | str) -> str:
+    """The value of an option that picks ``key`` of ``kind``."""
+    return f"{kind.value}:{key}"
+
+
+def picked_key(choice: str | None, kind: Pick) -> str | None:
+    """The key an option value of ``kind`` carries, or None for anything else (another
+    kind, typed text, an empty key)."""
+    if not choice:
+        return None
+    prefix, separator, key = choice.partition(":")
+    return key if prefix == kind.value and separator and key else None
+
+
+def picked_id(choice: str | None, kind: Pick) -> int | None:
+    """The id an option value of ``kind`` carries ("k:12" -> 12), or None for anything
+    else, a malformed or forged value included (callback data comes from the client)."""
+    key = picked_key(choice, kind)
+    return int(key) if key is not None and key.isascii() and key.isdigit() else None
 
 
 @dataclass(frozen=True)
@@ -48,7 +84,7 @@ class Ctx:
 
     def ask(
         self,
-        step: str,
+        step: StrEnum,
         text: str,
         options: Sequence[Option] = (),
         toggles: Sequence[Toggle] = (),
@@ -113,7 +149,7 @@ class Flow:
 
     name: str
     entry: StepFn
-    steps: dict[str, StepFn]
+    steps: Mapping[str, StepFn]  # keyed by the flow's Step members (a StrEnum: the names stored)
     roles: frozenset[str] = frozenset({"pendamping"})
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC
+from enum import StrEnum
 
 from handlers import kpm_lookup
-from handlers.flow import Ctx, Flow, StepResult
+from handlers.flow import Ctx, Flow, Pick, StepResult, option_value, picked_key
 from handlers.local_time import local_now
 from handlers.messages import IncomingMessage, Option, Reply, Toggle
 from models.cases import escalation_addresses
@@ -17,6 +18,14 @@ from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.sweeps import staff_addresses
 from models.rules.calendar import after_quiet_hours
 from reporting.graduation import AttendanceTally, Score, attendance_tallies, score_assessment
+
+
+class Step(StrEnum):
+    """The steps of this flow, as kept in conversation state."""
+
+    CONFIRM = "confirm"
+    INDICATORS = "indicators"
+
 
 _NUMBERS_ONLY = re.compile(r"^\d+(?:\s*(?:,|;|\s|dan)\s*\d+)*$", re.I | re.ASCII)
 
@@ -57,7 +66,11 @@ def _show_indicators(ctx: Ctx, *, edit: bool = False) -> StepResult:
     page = min(max(ctx.data.get("page", 0), 0), pages - 1)
     ctx.data["page"] = page
     toggles = [
-        Toggle(f"i:{indicator.key}", f"{number}. {indicator.label}", indicator.key in on)
+        Toggle(
+            option_value(Pick.INDICATOR, indicator.key),
+            f"{number}. {indicator.label}",
+            indicator.key in on,
+        )
         for number, indicator in enumerate(indicators, start=1)
         if page * size < number <= (page + 1) * size
     ]
@@ -73,7 +86,7 @@ def _show_indicators(ctx: Ctx, *, edit: bool = False) -> StepResult:
         pages=pages,
         attendance=_attendance_text(ctx),
     )
-    return ctx.ask("indicators", text, options, toggles, numbered=False, edit_previous=edit)
+    return ctx.ask(Step.INDICATORS, text, options, toggles, numbered=False, edit_previous=edit)
 
 
 async def indicators(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -85,8 +98,8 @@ async def indicators(message: IncomingMessage, ctx: Ctx) -> StepResult:
         return _show_indicators(ctx, edit=True)
     if ctx.choice == "done":
         return _summary(ctx)
-    if ctx.choice and ctx.choice.startswith("i:"):
-        _flip(on, ctx.choice[2:])
+    if (indicator := picked_key(ctx.choice, Pick.INDICATOR)) is not None:
+        _flip(on, indicator)
         return _show_indicators(ctx, edit=True)
     if ctx.text and _NUMBERS_ONLY.match(ctx.text):
         numbers = [int(n) for n in re.findall(r"\d+", ctx.text)]
@@ -150,7 +163,7 @@ def _summary(ctx: Ctx) -> StepResult:
         Option("save", ctx.t("graduation.option_save")),
         Option("edit", ctx.t("graduation.option_edit")),
     ]
-    return ctx.ask("confirm", text, options)
+    return ctx.ask(Step.CONFIRM, text, options)
 
 
 async def confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -253,8 +266,8 @@ FLOW = Flow(
     entry=entry,
     steps={
         **kpm_lookup.steps(_kpm_chosen),
-        "indicators": indicators,
-        "confirm": confirm,
+        Step.INDICATORS: indicators,
+        Step.CONFIRM: confirm,
     },
     roles=frozenset({"pendamping", "supervisor", "koordinator", "admin"}),
 )

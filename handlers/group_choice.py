@@ -4,13 +4,20 @@ picked from a list. Shared by the flows that start from a kelompok."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 
-from handlers.flow import Ctx, StepResult
+from handlers.flow import Ctx, Pick, StepResult, option_value, picked_id
 from handlers.local_time import local_today
 from handlers.messages import Option
 from models import attendance as groups
 
 Then = Callable[[Ctx, int, str], Awaitable[StepResult]]
+
+
+class GroupStep(StrEnum):
+    """The step of the flows that start from a kelompok picked from a list."""
+
+    PICK_GROUP = "pick_group"
 
 
 async def choose_group(ctx: Ctx, then: Then, *, prompt_key: str) -> StepResult:
@@ -23,13 +30,14 @@ async def choose_group(ctx: Ctx, then: Then, *, prompt_key: str) -> StepResult:
     if len(named) == 1 or len(found) == 1:
         chosen = (named or found)[0]
         return await then(ctx, chosen.id, chosen.name)
-    options = [Option(f"k:{g.id}", g.name) for g in found]
-    return ctx.ask("pick_group", ctx.t(prompt_key), options)
+    options = [Option(option_value(Pick.KELOMPOK, g.id), g.name) for g in found]
+    return ctx.ask(GroupStep.PICK_GROUP, ctx.t(prompt_key), options)
 
 
 async def group_picked(ctx: Ctx, then: Then) -> StepResult:
     """The answer in ``pick_group``."""
-    if not ctx.choice or not ctx.choice.startswith("k:"):
+    kelompok_id = picked_id(ctx.choice, Pick.KELOMPOK)
+    if kelompok_id is None:
         return ctx.retry(ctx.t("attendance.pick_group_invalid"))
-    kelompok = await groups.group_in_scope(ctx.session, ctx.staff, int(ctx.choice[2:]))
+    kelompok = await groups.group_in_scope(ctx.session, ctx.staff, kelompok_id)
     return await then(ctx, kelompok.id, kelompok.name)

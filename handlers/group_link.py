@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.flow import Ctx, Flow, StepResult
-from handlers.group_choice import choose_group, group_picked
+from handlers.group_choice import GroupStep, choose_group, group_picked
 from handlers.messages import IncomingMessage
 from models.group_chats import create_group_code
 
@@ -23,4 +23,4 @@ async def _code(ctx: Ctx, kelompok_id: int, name: str) -> StepResult:
     return ctx.done(ctx.t("group.code", name=name, code=code))
 
 
-FLOW = Flow(name="group_link", entry=entry, steps={"pick_group": pick_group})
+FLOW = Flow(name="group_link", entry=entry, steps={GroupStep.PICK_GROUP: pick_group})

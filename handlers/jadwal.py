@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
 from handlers.flow import Ctx, Flow, StepResult
-from handlers.group_choice import choose_group, group_picked
+from handlers.group_choice import GroupStep, choose_group, group_picked
 from handlers.local_time import local_today
 from handlers.messages import IncomingMessage, Option
 from handlers.parsing.dates import format_date_id, parse_date
 from handlers.parsing.schedule_rule import MeetingRule, describe_rule, parse_meeting_rule
 from models.meeting_changes import meeting_changed
 from models.meeting_rule import move_meeting, schedule_of, set_rule
+
+
+class Step(StrEnum):
+    """The steps of this flow, as kept in conversation state."""
+
+    ACTION = "action"
+    MOVE_DATE = "move_date"
+    MOVE_PLACE = "move_place"
+    RULE = "rule"
+
 
 MAX_PLACE = 200
 
@@ -43,16 +54,16 @@ async def _group_chosen(ctx: Ctx, kelompok_id: int, name: str) -> StepResult:
         Option("move", ctx.t("schedule.option_move")),
     ]
     return ctx.ask(
-        "action", ctx.t("schedule.view", name=view.name, rule=rule, next=upcoming), options
+        Step.ACTION, ctx.t("schedule.view", name=view.name, rule=rule, next=upcoming), options
     )
 
 
 async def action(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """Change the rule, or move the next meeting."""
     if ctx.choice == "rule":
-        return ctx.ask("rule", ctx.t("schedule.ask_rule"))
+        return ctx.ask(Step.RULE, ctx.t("schedule.ask_rule"))
     if ctx.choice == "move":
-        return ctx.ask("move_date", ctx.t("schedule.ask_move_date"))
+        return ctx.ask(Step.MOVE_DATE, ctx.t("schedule.ask_move_date"))
     return ctx.retry(ctx.t("schedule.action_invalid"))
 
 
@@ -86,7 +97,7 @@ async def move_date(message: IncomingMessage, ctx: Ctx) -> StepResult:
         return ctx.retry(ctx.t("schedule.date_past", date=format_date_id(day)))
     ctx.data["d"] = day.isoformat()
     return ctx.ask(
-        "move_place",
+        Step.MOVE_PLACE,
         ctx.t("schedule.ask_move_place"),
         [Option("same", ctx.t("schedule.option_same_place"))],
     )
@@ -126,10 +137,10 @@ FLOW = Flow(
     name="schedule",
     entry=entry,
     steps={
-        "pick_group": pick_group,
-        "action": action,
-        "rule": rule,
-        "move_date": move_date,
-        "move_place": move_place,
+        GroupStep.PICK_GROUP: pick_group,
+        Step.ACTION: action,
+        Step.RULE: rule,
+        Step.MOVE_DATE: move_date,
+        Step.MOVE_PLACE: move_place,
     },
 )

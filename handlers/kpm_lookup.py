@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 
-from handlers.flow import Ctx, StepFn, StepResult
+from handlers.flow import Ctx, Pick, StepFn, StepResult, option_value, picked_id
 from handlers.messages import IncomingMessage, Option
 from models.kpm import search_kpm
 
 Then = Callable[[Ctx, int, str], Awaitable[StepResult]]
 
 
-async def find(ctx: Ctx, query: str, then: Then, *, pick_step: str, ask_step: str) -> StepResult:
+async def find(
+    ctx: Ctx, query: str, then: Then, *, pick_step: StrEnum, ask_step: StrEnum
+) -> StepResult:
     """Search; one hit continues with ``then``, several are offered, none asks again."""
     hits = await search_kpm(ctx.session, ctx.staff, query) if query else []
     if len(hits) == 1:
         return await then(ctx, hits[0].id, hits[0].name)
     if hits:
-        options = [Option(f"p:{hit.id}", f"{hit.name} · {hit.kelompok}") for hit in hits]
+        options = [
+            Option(option_value(Pick.KPM, hit.id), f"{hit.name} · {hit.kelompok}") for hit in hits
+        ]
         return ctx.ask(pick_step, ctx.t("kpm.pick", query=query[:40]), options)
     if query:
         ctx.data.pop("_prompt", None)
@@ -27,20 +32,26 @@ async def find(ctx: Ctx, query: str, then: Then, *, pick_step: str, ask_step: st
 
 async def picked(ctx: Ctx, then: Then) -> StepResult | None:
     """The KPM tapped or numbered from the offered list, or None."""
-    if not ctx.choice or not ctx.choice.startswith("p:"):
+    kpm_id = picked_id(ctx.choice, Pick.KPM)
+    if kpm_id is None:
         return None
-    kpm_id = int(ctx.choice[2:])
     options = (ctx.data.get("_prompt") or {}).get("options", [])
     name = next((label.split(" · ")[0] for value, label in options if value == ctx.choice), "")
     return await then(ctx, kpm_id, name)
 
 
-FIND_STEP, PICK_STEP = "find_kpm", "pick_kpm"
+
+
+class KpmStep(StrEnum):
+    """The steps every flow that starts from a KPM has."""
+
+    FIND = "find_kpm"  # a name or ID PKH typed
+    PICK = "pick_kpm"  # one KPM out of several that matched
 
 
 async def start(ctx: Ctx, then: Then) -> StepResult:
     """A flow's entry: find the KPM named in the command, or ask for one."""
-    return await find(ctx, ctx.text, then, pick_step=PICK_STEP, ask_step=FIND_STEP)
+    return await find(ctx, ctx.text, then, pick_step=KpmStep.PICK, ask_step=KpmStep.FIND)
 
 
 def steps(then: Then) -> dict[str, StepFn]:
@@ -60,4 +71,4 @@ def steps(then: Then) -> dict[str, StepFn]:
             return await find_kpm(message, ctx)
         return ctx.retry(ctx.t("kpm.pick_invalid"))
 
-    return {FIND_STEP: find_kpm, PICK_STEP: pick_kpm}
+    return {KpmStep.FIND: find_kpm, KpmStep.PICK: pick_kpm}
