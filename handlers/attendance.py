@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
+from typing import Any, TypedDict, cast
 
 from handlers.flow import Ctx, Flow, Pick, StepResult, option_value, picked_id, picked_key
+from handlers.group_choice import SHORT_KEYS_RENAMED
 from handlers.local_time import local_today
 from handlers.messages import IncomingMessage, Option, Reply, Toggle
 from handlers.parsing.attendance_line import Member, parse_attendance_line
@@ -28,6 +30,29 @@ class Step(StrEnum):
     REASON = "reason"
 
 
+class AttendanceData(TypedDict, total=False):
+    """What the flow keeps between steps (conversation state, stored as JSON)."""
+
+    kelompok_id: int
+    kelompok_name: str
+    auto_group: bool  # the group was picked for them: "pick another" is offered
+    meeting_id: int | None  # None: a new meeting on ``meeting_date``
+    meeting_date: str  # ISO date
+    sesi: int
+    modul: int
+    members: list[list[Any]]  # [kpm id, name], in the order they are numbered
+    absent: dict[str, str | None]  # kpm id -> izin/sakit/alpa (None: not yet given)
+    page: int
+    editing: bool  # the meeting's attendance was saved before
+    asking: str  # the kpm id whose reason is asked
+    photos: list[list[str]]  # [media ref, content type]
+
+
+def _data(ctx: Ctx) -> AttendanceData:
+    return cast(AttendanceData, ctx.data)
+
+
+
 MARKS = ("izin", "sakit", "alpa")
 _NUMBERS_ONLY = re.compile(r"^\d+(?:\s*(?:,|;|\s|dan)\s*\d+)*$", re.I | re.ASCII)
 
@@ -45,7 +70,7 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if len(groups) == 1 or (len(meeting_today) == 1 and not ctx.text):
         only = groups[0] if len(groups) == 1 else meeting_today[0]
         ctx.notes.append(_note(ctx, "attendance.group_auto", name=only.name))
-        ctx.data["auto_group"] = len(groups) > 1
+        _data(ctx)["auto_group"] = len(groups) > 1
         return await _group_chosen(ctx, only.id, only.name, today)
     return _ask_group(ctx, groups)
 
@@ -71,7 +96,7 @@ async def pick_group(message: IncomingMessage, ctx: Ctx) -> StepResult:
 
 
 async def _group_chosen(ctx: Ctx, kelompok_id: int, name: str, today: date) -> StepResult:
-    ctx.data.update(k=kelompok_id, kname=name)
+    _data(ctx).update({"kelompok_id": kelompok_id, "kelompok_name": name})
     meetings = await db.meetings_near(ctx.session, kelompok_id, today)
     options = []
     for meeting in meetings:
@@ -82,7 +107,7 @@ async def _group_chosen(ctx: Ctx, kelompok_id: int, name: str, today: date) -> S
             label += ctx.t("attendance.recorded_marker")
         options.append(Option(option_value(Pick.MEETING, meeting.id), label))
     options.append(Option("new", ctx.t("attendance.meeting_other")))
-    if ctx.data.get("auto_group"):
+    if _data(ctx).get("auto_group"):
         options.append(Option("groups", ctx.t("attendance.other_group")))
     return ctx.ask(Step.PICK_MEETING, ctx.t("attendance.pick_meeting", name=name), options)
 
@@ -92,7 +117,7 @@ async def pick_meeting(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if ctx.choice == "new":
         return ctx.ask(Step.ASK_DATE, ctx.t("attendance.ask_date"))
     if ctx.choice == "groups":
-        ctx.data.pop("auto_group", None)
+        _data(ctx).pop("auto_group", None)
         return _ask_group(ctx, await db.groups_for(ctx.session, ctx.staff, await local_today(ctx)))
     if (meeting_id := picked_id(ctx.choice, Pick.MEETING)) is not None:
         return await _meeting_chosen(ctx, meeting_id)
@@ -109,22 +134,23 @@ async def ask_date(message: IncomingMessage, ctx: Ctx) -> StepResult:
         return ctx.retry(ctx.t("attendance.date_invalid"))
     if day > today:
         return ctx.retry(ctx.t("attendance.date_future", date=format_date_id(day)))
-    existing = await db.meeting_on(ctx.session, ctx.data["k"], day)
+    existing = await db.meeting_on(ctx.session, _data(ctx)["kelompok_id"], day)
     if existing is not None:
         return await _meeting_chosen(ctx, existing.id)
-    ctx.data.update(m=None, d=day.isoformat())
+    _data(ctx).update({"meeting_id": None, "meeting_date": day.isoformat()})
     return await _ask_sesi(ctx, None)
 
 
 async def _meeting_chosen(ctx: Ctx, meeting_id: int) -> StepResult:
-    found = await db.meeting_with_marks(ctx.session, ctx.data["k"], meeting_id)
+    found = await db.meeting_with_marks(ctx.session, _data(ctx)["kelompok_id"], meeting_id)
     if found is None:
         return ctx.retry(ctx.t("attendance.pick_meeting_invalid"))
     meeting, saved = found
-    ctx.data.update(m=meeting.id, d=meeting.meeting_date.isoformat())
+    day = meeting.meeting_date.isoformat()
+    _data(ctx).update({"meeting_id": meeting.id, "meeting_date": day})
     if meeting.recorded:
-        ctx.data["absent"] = {str(k): v for k, v in saved.items() if v != "hadir"}
-        ctx.data["editing"] = True
+        _data(ctx)["absent"] = {str(k): v for k, v in saved.items() if v != "hadir"}
+        _data(ctx)["editing"] = True
         ctx.notes.append(_note(ctx, "attendance.editing_saved"))
     return await _ask_sesi(ctx, meeting.sesi)
 
@@ -134,7 +160,7 @@ async def _ask_sesi(ctx: Ctx, current: int | None) -> StepResult:
     group's last (read only then: one query less for a meeting recorded before)."""
     suggestion = current
     if suggestion is None:
-        last = await db.last_sesi(ctx.session, ctx.data["k"])
+        last = await db.last_sesi(ctx.session, _data(ctx)["kelompok_id"])
         suggestion = last % len(ctx.settings.sessions) + 1 if last else 1
     options = [
         Option(
@@ -152,22 +178,22 @@ async def pick_sesi(message: IncomingMessage, ctx: Ctx) -> StepResult:
     sesi = next((s for s in ctx.settings.sessions if s.number == number), None)
     if sesi is None:
         return ctx.retry(ctx.t("attendance.pick_sesi_invalid", count=len(ctx.settings.sessions)))
-    ctx.data.update(sesi=sesi.number, modul=sesi.modul, page=0)
-    members = await db.members_of(ctx.session, ctx.data["k"])
+    _data(ctx).update({"sesi": sesi.number, "modul": sesi.modul, "page": 0})
+    members = await db.members_of(ctx.session, _data(ctx)["kelompok_id"])
     if not members:
-        return ctx.done(ctx.t("attendance.no_members", name=ctx.data["kname"]))
-    ctx.data["members"] = [[kpm_id, name] for kpm_id, name in members]
-    ctx.data.setdefault("absent", {})
+        return ctx.done(ctx.t("attendance.no_members", name=_data(ctx)["kelompok_name"]))
+    _data(ctx)["members"] = [[kpm_id, name] for kpm_id, name in members]
+    _data(ctx).setdefault("absent", {})
     return _show_marks(ctx)
 
 
 def _show_marks(ctx: Ctx, *, edit: bool = False) -> StepResult:
-    members = ctx.data["members"]
-    absent: dict[str, str | None] = ctx.data["absent"]
+    members = _data(ctx)["members"]
+    absent: dict[str, str | None] = _data(ctx)["absent"]
     size = ctx.settings.page_size
     pages = max(1, -(-len(members) // size))
-    page = min(max(ctx.data.get("page", 0), 0), pages - 1)
-    ctx.data["page"] = page
+    page = min(max(_data(ctx).get("page", 0), 0), pages - 1)
+    _data(ctx)["page"] = page
     toggles = []
     for number, (kpm_id, name) in enumerate(members, start=1):
         if not page * size < number <= (page + 1) * size:
@@ -191,7 +217,7 @@ def _show_marks(ctx: Ctx, *, edit: bool = False) -> StepResult:
         options.append(Option("prev", ctx.t("attendance.option_prev")))
     text = ctx.t(
         "attendance.mark_prompt",
-        name=ctx.data["kname"],
+        name=_data(ctx)["kelompok_name"],
         present=len(members) - len(absent),
         total=len(members),
         page=page + 1,
@@ -202,11 +228,11 @@ def _show_marks(ctx: Ctx, *, edit: bool = False) -> StepResult:
 
 async def mark(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """Taps on names, member numbers, or one typed line ("semua hadir kecuali 3, 7")."""
-    members = ctx.data["members"]
-    absent: dict[str, str | None] = ctx.data["absent"]
+    members = _data(ctx)["members"]
+    absent: dict[str, str | None] = _data(ctx)["absent"]
     by_number = {n: str(kpm_id) for n, (kpm_id, _) in enumerate(members, start=1)}
     if ctx.choice in ("next", "prev"):
-        ctx.data["page"] = ctx.data.get("page", 0) + (1 if ctx.choice == "next" else -1)
+        _data(ctx)["page"] = _data(ctx).get("page", 0) + (1 if ctx.choice == "next" else -1)
         return _show_marks(ctx, edit=True)
     if ctx.choice == "all":
         absent.clear()
@@ -274,18 +300,18 @@ def _flip(absent: dict[str, str | None], kpm_key: str) -> None:
 
 
 async def _after_marks(ctx: Ctx) -> StepResult:
-    missing = [key for key, mark_ in ctx.data["absent"].items() if mark_ not in MARKS]
+    missing = [key for key, mark_ in _data(ctx)["absent"].items() if mark_ not in MARKS]
     if missing:
         return _ask_reason(ctx, missing[0])
     return _ask_photo(ctx)
 
 
 def _name_of(ctx: Ctx, kpm_key: str) -> str:
-    return next(name for kpm_id, name in ctx.data["members"] if str(kpm_id) == kpm_key)
+    return next(name for kpm_id, name in _data(ctx)["members"] if str(kpm_id) == kpm_key)
 
 
 def _ask_reason(ctx: Ctx, kpm_key: str) -> StepResult:
-    ctx.data["asking"] = kpm_key
+    _data(ctx)["asking"] = kpm_key
     options = [Option(mark_, ctx.t(f"attendance.mark_{mark_}")) for mark_ in MARKS]
     text = ctx.t("attendance.ask_reason", name=_name_of(ctx, kpm_key))
     return ctx.ask(Step.REASON, text, options)
@@ -295,7 +321,7 @@ async def reason(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """Why one absent member was absent: izin, sakit or alpa."""
     if ctx.choice not in MARKS:
         return ctx.retry(ctx.t("attendance.reason_invalid"))
-    ctx.data["absent"][ctx.data.pop("asking")] = ctx.choice
+    _data(ctx)["absent"][_data(ctx).pop("asking")] = ctx.choice
     return await _after_marks(ctx)
 
 
@@ -311,26 +337,26 @@ async def photo(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """A photo of the meeting as evidence, or "lewati"."""
     photos = [m for m in ctx.media if m.is_photo]
     if photos:
-        ctx.data["photos"] = [[p.ref, p.content_type] for p in photos]
+        _data(ctx)["photos"] = [[p.ref, p.content_type] for p in photos]
     elif ctx.choice != "skip":
         return ctx.retry(ctx.t("attendance.photo_invalid"))
     return _summary(ctx)
 
 
 def _summary(ctx: Ctx) -> StepResult:
-    absent = ctx.data["absent"]
+    absent = _data(ctx)["absent"]
     counts = {mark_: sum(1 for m in absent.values() if m == mark_) for mark_ in MARKS}
     lines = [f"• {_name_of(ctx, key)}: {m}" for key, m in absent.items()]
     text = ctx.t(
         "attendance.summary",
-        name=ctx.data["kname"],
-        date=format_date_id(date.fromisoformat(ctx.data["d"])),
-        sesi=ctx.data["sesi"],
-        hadir=len(ctx.data["members"]) - len(absent),
+        name=_data(ctx)["kelompok_name"],
+        date=format_date_id(date.fromisoformat(_data(ctx)["meeting_date"])),
+        sesi=_data(ctx)["sesi"],
+        hadir=len(_data(ctx)["members"]) - len(absent),
         izin=counts["izin"],
         sakit=counts["sakit"],
         alpa=counts["alpa"],
-        photos=len(ctx.data.get("photos", [])),
+        photos=len(_data(ctx).get("photos", [])),
         absentees="\n".join(lines) or ctx.t("attendance.nobody_absent"),
     )
     options = [
@@ -346,25 +372,26 @@ async def confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
         return _show_marks(ctx)
     if ctx.choice != "save":
         return ctx.retry(ctx.t("attendance.confirm_invalid"))
-    absent = ctx.data["absent"]
-    marks = {
-        kpm_id: absent.get(str(kpm_id), AttendanceMark.HADIR.value)
-        for kpm_id, _ in ctx.data["members"]
-    }
+    absent = _data(ctx)["absent"]
+    marks: dict[int, str] = {}
+    for kpm_id, _ in _data(ctx)["members"]:
+        given = absent.get(str(kpm_id), AttendanceMark.HADIR.value)
+        if given is None:  # a reason still to be given: ask it before saving
+            return await _after_marks(ctx)
+        marks[int(kpm_id)] = given
     record = db.AttendanceRecord(
-        kelompok_id=ctx.data["k"],
-        meeting_id=ctx.data.get("m"),
-        meeting_date=date.fromisoformat(ctx.data["d"]),
-        modul=ctx.data["modul"],
-        sesi=ctx.data["sesi"],
+        kelompok_id=_data(ctx)["kelompok_id"],
+        meeting_id=_data(ctx).get("meeting_id"),
+        meeting_date=date.fromisoformat(_data(ctx)["meeting_date"]),
+        modul=_data(ctx)["modul"],
+        sesi=_data(ctx)["sesi"],
         marks=marks,
-        photos=[(ref, kind) for ref, kind in ctx.data.get("photos", [])],
+        photos=[(ref, kind) for ref, kind in _data(ctx).get("photos", [])],
     )
     await db.save_attendance(ctx.session, ctx.staff, record, now=ctx.now)
-    key = "attendance.updated" if ctx.data.get("editing") else "attendance.saved"
-    return ctx.done(
-        ctx.t(key, name=ctx.data["kname"], hadir=len(marks) - len(absent), total=len(marks))
-    )
+    key = "attendance.updated" if _data(ctx).get("editing") else "attendance.saved"
+    name = _data(ctx)["kelompok_name"]
+    return ctx.done(ctx.t(key, name=name, hadir=len(marks) - len(absent), total=len(marks)))
 
 
 def _note(ctx: Ctx, key: str, **values: object) -> Reply:
@@ -374,6 +401,7 @@ def _note(ctx: Ctx, key: str, **values: object) -> Reply:
 FLOW = Flow(
     name="attendance",
     entry=entry,
+    renamed=SHORT_KEYS_RENAMED,
     steps={
         Step.PICK_GROUP: pick_group,
         Step.PICK_MEETING: pick_meeting,

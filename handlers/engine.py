@@ -368,6 +368,9 @@ class Engine:
         if step is None:  # a step renamed by an upgrade: start over politely
             state.clear()
             return [self._menu(self._t("conversation.lost"), _role(identity))]
+        for old, new in flow.renamed.items():  # data kept by an earlier release
+            if old in state.data:
+                state.data[new] = state.data.pop(old)
         ctx = self._ctx(session, message, identity, state, state.step or "")
         if not ctx.text and not ctx.media and ctx.choice is None and message.choice is not None:
             return list(ctx.retry(self._t("input.stale_button")).replies)

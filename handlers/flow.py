@@ -151,6 +151,9 @@ class Flow:
     entry: StepFn
     steps: Mapping[str, StepFn]  # keyed by the flow's Step members (a StrEnum: the names stored)
     roles: frozenset[str] = frozenset({"pendamping"})
+    renamed: Mapping[str, str] = field(default_factory=dict)
+    """Keys of the flow's data in an earlier release -> their names now: a conversation
+    under way when the bot was upgraded goes on with its data."""
 
 
 def remembered_options(data: dict[str, Any]) -> tuple[list[list[str]], list[list[Any]]]:

@@ -14,6 +14,16 @@ from models import attendance as groups
 Then = Callable[[Ctx, int, str], Awaitable[StepResult]]
 
 
+SHORT_KEYS_RENAMED = {
+    "k": "kelompok_id",
+    "kname": "kelompok_name",
+    "d": "meeting_date",
+    "m": "meeting_id",
+}
+"""The keys the flows that start from a kelompok kept before they were named in full (for
+their conversations under way at an upgrade: see ``Flow.renamed``)."""
+
+
 class GroupStep(StrEnum):
     """The step of the flows that start from a kelompok picked from a list."""
 

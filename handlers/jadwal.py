@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import TypedDict, cast
 
 from handlers.flow import Ctx, Flow, StepResult
-from handlers.group_choice import GroupStep, choose_group, group_picked
+from handlers.group_choice import SHORT_KEYS_RENAMED, GroupStep, choose_group, group_picked
 from handlers.local_time import local_today
 from handlers.messages import IncomingMessage, Option
 from handlers.parsing.dates import format_date_id, parse_date
@@ -24,6 +25,20 @@ class Step(StrEnum):
     RULE = "rule"
 
 
+class JadwalData(TypedDict, total=False):
+    """What the flow keeps between steps (conversation state, stored as JSON)."""
+
+    kelompok_id: int
+    kelompok_name: str
+    meeting_id: int | None  # the next planned meeting, the one a move applies to
+    meeting_date: str  # ISO date: the day it moves to
+
+
+def _data(ctx: Ctx) -> JadwalData:
+    return cast(JadwalData, ctx.data)
+
+
+
 MAX_PLACE = 200
 
 
@@ -39,7 +54,13 @@ async def pick_group(message: IncomingMessage, ctx: Ctx) -> StepResult:
 
 async def _group_chosen(ctx: Ctx, kelompok_id: int, name: str) -> StepResult:
     view = await schedule_of(ctx.session, ctx.staff, kelompok_id, await local_today(ctx))
-    ctx.data.update(k=view.kelompok_id, kname=view.name, m=view.next_meeting_id)
+    _data(ctx).update(
+        {
+            "kelompok_id": view.kelompok_id,
+            "kelompok_name": view.name,
+            "meeting_id": view.next_meeting_id,
+        }
+    )
     if view.weekday is not None and view.week_of_month is not None and view.at is not None:
         rule = describe_rule(MeetingRule(view.weekday, view.week_of_month, view.at, view.place))
     else:
@@ -76,14 +97,14 @@ async def rule(message: IncomingMessage, ctx: Ctx) -> StepResult:
     await set_rule(
         ctx.session,
         ctx.staff,
-        ctx.data["k"],
+        _data(ctx)["kelompok_id"],
         weekday=parsed.weekday,
         week_of_month=parsed.week_of_month,
         at=parsed.at,
         place=place,
     )
     return ctx.done(
-        ctx.t("schedule.rule_saved", name=ctx.data["kname"], rule=describe_rule(parsed))
+        ctx.t("schedule.rule_saved", name=_data(ctx)["kelompok_name"], rule=describe_rule(parsed))
     )
 
 
@@ -95,7 +116,7 @@ async def move_date(message: IncomingMessage, ctx: Ctx) -> StepResult:
         return ctx.retry(ctx.t("attendance.date_invalid"))
     if day < today:
         return ctx.retry(ctx.t("schedule.date_past", date=format_date_id(day)))
-    ctx.data["d"] = day.isoformat()
+    _data(ctx)["meeting_date"] = day.isoformat()
     return ctx.ask(
         Step.MOVE_PLACE,
         ctx.t("schedule.ask_move_place"),
@@ -108,12 +129,12 @@ async def move_place(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if ctx.choice != "same" and len(ctx.text) < 3:
         return ctx.retry(ctx.t("schedule.place_invalid"))
     place = None if ctx.choice == "same" else ctx.text[:MAX_PLACE]
-    day = date.fromisoformat(ctx.data["d"])
+    day = date.fromisoformat(_data(ctx)["meeting_date"])
     meeting_id = await move_meeting(
         ctx.session,
         ctx.staff,
-        ctx.data["k"],
-        ctx.data.get("m"),
+        _data(ctx)["kelompok_id"],
+        _data(ctx).get("meeting_id"),
         day=day,
         at=None,
         place=place,
@@ -126,7 +147,7 @@ async def move_place(message: IncomingMessage, ctx: Ctx) -> StepResult:
     return ctx.done(
         ctx.t(
             "schedule.moved",
-            name=ctx.data["kname"],
+            name=_data(ctx)["kelompok_name"],
             date=format_date_id(day),
             place=place or ctx.t("schedule.same_place"),
         )
@@ -136,6 +157,7 @@ async def move_place(message: IncomingMessage, ctx: Ctx) -> StepResult:
 FLOW = Flow(
     name="schedule",
     entry=entry,
+    renamed=SHORT_KEYS_RENAMED,
     steps={
         GroupStep.PICK_GROUP: pick_group,
         Step.ACTION: action,

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.messages import Media
 from models.enums import MeetingStatus
+from models.messaging.tables import Conversation
 from models.rules.clock import FixedClock
 from models.tables import Attendance, AuditLog, MediaAttachment, Meeting
 from tests.world import MELATI, NOW, Chat, build_world, make_engine
@@ -216,3 +217,32 @@ async def test_a_restart_mid_flow_resumes_where_the_user_was(sessions) -> None:
     await second.send("simpan")
     marks = await marks_of(sessions, world.melati_today)
     assert sorted(marks.values()).count("izin") == 1
+
+
+async def test_a_conversation_under_way_at_an_upgrade_goes_on_with_its_old_keys(sessions) -> None:
+    """An earlier release kept the flow's data under short keys (k, kname, d, m): a
+    conversation it left half done is finished and saved by this one."""
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    chat = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await chat.send("/hadir")
+    await chat.send(choice=chat.option("Hari ini"))  # the next step asks the P2K2 session
+    old = {"kelompok_id": "k", "kelompok_name": "kname", "meeting_date": "d", "meeting_id": "m"}
+    async with sessions.begin() as session:
+        row = await session.scalar(select(Conversation).where(Conversation.address == chat.address))
+        assert row is not None and set(old) <= set(row.data)
+        row.data = {old.get(key, key): value for key, value in row.data.items()}
+    await chat.send("5")
+    assert "hadir 12 dari 12" in chat.text and "Kelompok Melati" in chat.text
+    await chat.send("semua hadir")
+    await chat.send("lewati")
+    await chat.send("simpan")
+    assert "Tersimpan" in chat.text
+    async with sessions() as session:
+        meeting = await session.scalar(
+            select(Meeting).where(
+                Meeting.kelompok_id == world.melati, Meeting.attendance_recorded_at.is_not(None)
+            )
+        )
+    assert meeting is not None and meeting.sesi == 5
+    assert len(await marks_of(sessions, meeting.id)) == 12
