@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC
 from enum import StrEnum
+from typing import TypedDict, cast
 
 from handlers import kpm_lookup
 from handlers.flow import Ctx, Flow, Pick, StepResult, option_value, picked_key
@@ -27,6 +28,26 @@ class Step(StrEnum):
     INDICATORS = "indicators"
 
 
+class GraduationData(TypedDict, total=False):
+    """What the flow keeps between steps (conversation state, stored as JSON)."""
+
+    kpm_id: int
+    kpm_name: str
+    kelompok_name: str
+    checked: list[str]  # the indicator keys ticked
+    attendance: list[int]  # [meetings present, meetings recorded]
+    page: int
+
+
+RENAMED = {"kpm": "kpm_id", "kelompok": "kelompok_name", "on": "checked", "att": "attendance"}
+"""The data's keys before they were named in full (conversations under way at an upgrade)."""
+
+
+def _data(ctx: Ctx) -> GraduationData:
+    return cast(GraduationData, ctx.data)
+
+
+
 _NUMBERS_ONLY = re.compile(r"^\d+(?:\s*(?:,|;|\s|dan)\s*\d+)*$", re.I | re.ASCII)
 
 
@@ -45,13 +66,15 @@ async def _kpm_chosen(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
     latest = await latest_assessment(ctx.session, kpm_id)
     tally = (await attendance_tallies(ctx.session, [kpm_id])).get(kpm_id, AttendanceTally())
     keys = set(ctx.settings.graduation.keys)
-    ctx.data.update(
-        kpm=kpm_id,
-        kpm_name=subject.name,
-        kelompok=subject.kelompok,
-        on=sorted(latest.checked & keys) if latest else [],
-        att=[tally.present, tally.recorded],
-        page=0,
+    _data(ctx).update(
+        {
+            "kpm_id": kpm_id,
+            "kpm_name": subject.name,
+            "kelompok_name": subject.kelompok,
+            "checked": sorted(latest.checked & keys) if latest else [],
+            "attendance": [tally.present, tally.recorded],
+            "page": 0,
+        }
     )
     if latest is not None:
         ctx.notes.append(_note(ctx, "graduation.preset_from_latest"))
@@ -60,11 +83,11 @@ async def _kpm_chosen(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
 
 def _show_indicators(ctx: Ctx, *, edit: bool = False) -> StepResult:
     indicators = ctx.settings.graduation.indicators
-    on = set(ctx.data["on"])
+    on = set(_data(ctx)["checked"])
     size = ctx.settings.page_size
     pages = max(1, -(-len(indicators) // size))
-    page = min(max(ctx.data.get("page", 0), 0), pages - 1)
-    ctx.data["page"] = page
+    page = min(max(_data(ctx).get("page", 0), 0), pages - 1)
+    _data(ctx)["page"] = page
     toggles = [
         Toggle(
             option_value(Pick.INDICATOR, indicator.key),
@@ -81,7 +104,7 @@ def _show_indicators(ctx: Ctx, *, edit: bool = False) -> StepResult:
         options.append(Option("prev", ctx.t("graduation.option_prev")))
     text = ctx.t(
         "graduation.indicators_prompt",
-        name=ctx.data["kpm_name"],
+        name=_data(ctx)["kpm_name"],
         page=page + 1,
         pages=pages,
         attendance=_attendance_text(ctx),
@@ -92,9 +115,9 @@ def _show_indicators(ctx: Ctx, *, edit: bool = False) -> StepResult:
 async def indicators(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """Taps on indicators, their numbers ("1 3") or a label typed; then Selesai."""
     configured = ctx.settings.graduation.indicators
-    on: list[str] = ctx.data["on"]
+    on: list[str] = _data(ctx)["checked"]
     if ctx.choice in ("next", "prev"):
-        ctx.data["page"] = ctx.data.get("page", 0) + (1 if ctx.choice == "next" else -1)
+        _data(ctx)["page"] = _data(ctx).get("page", 0) + (1 if ctx.choice == "next" else -1)
         return _show_indicators(ctx, edit=True)
     if ctx.choice == "done":
         return _summary(ctx)
@@ -131,9 +154,9 @@ def _flip(on: list[str], key: str) -> None:
 
 
 def _score(ctx: Ctx) -> Score:
-    present, recorded = ctx.data["att"]
+    present, recorded = _data(ctx)["attendance"]
     return score_assessment(
-        ctx.data["on"],
+        _data(ctx)["checked"],
         ctx.settings.graduation,
         AttendanceTally(present, recorded),
         attendance_reason=ctx.t("graduation.reason_attendance"),
@@ -150,7 +173,7 @@ def _summary(ctx: Ctx) -> StepResult:
     )
     text = ctx.t(
         "graduation.summary",
-        name=ctx.data["kpm_name"],
+        name=_data(ctx)["kpm_name"],
         score=_number(score.score),
         threshold=_number(score.threshold),
         verdict=verdict,
@@ -173,11 +196,11 @@ async def confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if ctx.choice != "save":
         return ctx.retry(ctx.t("graduation.confirm_invalid"))
     score = _score(ctx)
-    present, recorded = ctx.data["att"]
+    present, recorded = _data(ctx)["attendance"]
     rules = ctx.settings.graduation
     new = NewAssessment(
-        kpm_id=ctx.data["kpm"],
-        checked=frozenset(key for key in ctx.data["on"] if key in rules.keys),
+        kpm_id=_data(ctx)["kpm_id"],
+        checked=frozenset(key for key in _data(ctx)["checked"] if key in rules.keys),
         keys=rules.keys,
         present=present,
         recorded=recorded,
@@ -186,7 +209,7 @@ async def confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
     )
     saved = await save_assessment(ctx.session, ctx.staff, new, now=ctx.now)
     values = {
-        "name": ctx.data["kpm_name"],
+        "name": _data(ctx)["kpm_name"],
         "score": _number(score.score),
         "threshold": _number(score.threshold),
     }
@@ -200,7 +223,7 @@ async def confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
 async def _alert(ctx: Ctx, assessment_id: int, score: Score) -> None:
     """The "ready for graduasi mandiri" alert to the KPM's pendamping and coordinators,
     held until the end of quiet hours local to the assessor."""
-    kpm_id = ctx.data["kpm"]
+    kpm_id = _data(ctx)["kpm_id"]
     subject = await subject_in_scope(ctx.session, ctx.staff, kpm_id)
     targets: dict[str, Channel] = {}
     pendamping = await staff_addresses(ctx.session, [subject.pendamping_id])
@@ -246,7 +269,7 @@ async def _alert(ctx: Ctx, assessment_id: int, score: Score) -> None:
 
 
 def _attendance_text(ctx: Ctx) -> str:
-    present, recorded = ctx.data["att"]
+    present, recorded = _data(ctx)["attendance"]
     if not recorded:
         return ctx.t("graduation.attendance_none")
     return ctx.t("graduation.reason_attendance", present=present, recorded=recorded)
@@ -264,6 +287,7 @@ def _note(ctx: Ctx, key: str) -> Reply:
 FLOW = Flow(
     name="graduation",
     entry=entry,
+    renamed=RENAMED,
     steps={
         **kpm_lookup.steps(_kpm_chosen),
         Step.INDICATORS: indicators,
