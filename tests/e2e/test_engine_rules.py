@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import text as sql_text
 
 from handlers.i18n import Translator
 from handlers.messages import Media
@@ -237,6 +238,18 @@ async def test_a_coordinator_s_menu_offers_what_a_coordinator_may_do(sessions) -
     assert "Ringkasan mingguan PKH" in dewi.last[0].text
 
 
+async def _second_waits(sessions, held) -> bool:
+    if held.waiting:
+        return True
+    async with sessions() as session:
+        if session.bind.dialect.name != "postgresql":
+            return False
+        waiting = await session.scalar(
+            sql_text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        )
+    return bool(waiting)
+
+
 async def test_two_processes_serving_one_user_at_once_lose_no_step(sessions, monkeypatch) -> None:
     """Two engines (as two worker processes) get one user's taps at the same moment: the
     conversation row is locked for each step's transaction, so the second step reads what
@@ -247,6 +260,7 @@ async def test_two_processes_serving_one_user_at_once_lose_no_step(sessions, mon
     from sqlalchemy import select
 
     from handlers.messages import IncomingMessage
+    from models.db import held_connections
     from models.messaging.tables import Conversation
 
     await build_world(sessions)
@@ -266,20 +280,25 @@ async def test_two_processes_serving_one_user_at_once_lose_no_step(sessions, mon
     import handlers.engine
 
     save_state = handlers.engine.save_state
-    calls = 0
+    first_holds, release = asyncio.Event(), asyncio.Event()
 
-    async def slow_first_save(*args, **kwargs):  # the first step holds its transaction open
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            await asyncio.sleep(0.2)
+    async def held_save(*args, **kwargs):  # the first step holds its transaction open
+        if not first_holds.is_set():
+            first_holds.set()
+            await release.wait()
         await save_state(*args, **kwargs)
 
-    monkeypatch.setattr(handlers.engine, "save_state", slow_first_save)
+    monkeypatch.setattr(handlers.engine, "save_state", held_save)
     started = asyncio.create_task(first.handle(message(4, choice=one)))
-    await asyncio.sleep(0.05)  # the first step has read the state and is still open
-    await second.handle(message(5, choice=two))
-    await started
+    await first_holds.wait()  # the first step has read the state and is still open
+    following = asyncio.create_task(second.handle(message(5, choice=two)))
+    # The second step waits: on SQLite for the one connection, in the queue of waiting
+    # steps; on PostgreSQL at the conversation row's lock, which the server shows.
+    held = held_connections(sessions)
+    while not await _second_waits(sessions, held):  # noqa: ASYNC110 - the server's state
+        await asyncio.sleep(0)  # a turn of the loop, not a wait
+    release.set()  # the second can only read after the first commits
+    await asyncio.gather(started, following)
     async with sessions() as session:
         data = await session.scalar(
             select(Conversation.data).where(Conversation.address == "console:ani")
