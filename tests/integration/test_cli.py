@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -20,6 +21,17 @@ from models.staff import RedeemProblem, hash_code, redeem_invite
 from models.tables import AuditLog, ChannelIdentity, Invite, Staff
 
 CODE = re.compile(r"code: ([A-Z0-9]{4}-[A-Z0-9]{4})")
+
+
+NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 30 November 2026, 09:00 in Jakarta
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """The command line reads the system clock: every test here runs at ``NOW`` (time
+    passes from there, as the event loop needs)."""
+    with time_machine.travel(NOW, tick=True) as traveller:
+        yield traveller
 
 
 def invoke(db_url: str, *args: str, extra_env: dict[str, str] | None = None):
@@ -98,7 +110,7 @@ def test_an_invite_code_links_a_chat_address_once(db_url: str) -> None:
         finally:
             await engine.dispose()
 
-    now = datetime.now(UTC)
+    now = NOW
     linked = asyncio.run(redeem(code.lower().replace("-", ""), "telegram:42", now))
     assert linked.problem is None and linked.staff is not None
     assert linked.staff.name == "Ani Suryani"
@@ -120,7 +132,7 @@ def test_an_expired_invite_is_refused(db_url: str) -> None:
         engine = create_engine(db_url)
         try:
             async with session_factory(engine).begin() as session:
-                later = datetime.now(UTC) + timedelta(days=15)
+                later = NOW + timedelta(days=15)
                 return await redeem_invite(session, code, "telegram:7", now=later)
         finally:
             await engine.dispose()
@@ -251,7 +263,7 @@ def test_outbox_and_doctor_say_what_waits_for_a_channel_that_is_not_configured(
                         )
                         for n in range(3)
                     ],
-                    now=datetime.now(UTC),
+                    now=NOW,
                 )
         finally:
             await engine.dispose()
@@ -276,7 +288,7 @@ def test_inbox_and_doctor_show_the_backlog_its_age_and_failures_without_personal
     from models.messaging.inbox import Arrival, claim, mark_failed, store
 
     sender = "whatsapp:+6281299990001"
-    arrived = datetime.now(UTC) - timedelta(minutes=12)
+    arrived = NOW - timedelta(minutes=12)
 
     async def arrive() -> None:
         engine = create_engine(db_url)

@@ -8,12 +8,13 @@ outbox rows under the weekly keys the scheduler uses, once.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+import time_machine
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -33,6 +34,15 @@ from scheduler.digests import (
     parse_week,
 )
 
+NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 30 November 2026, 09:00 in Jakarta
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """`pendamping digest` reads the system clock: every test here runs at ``NOW``."""
+    with time_machine.travel(NOW, tick=True) as traveller:
+        yield traveller
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 t = Translator()
@@ -49,7 +59,7 @@ def invoke(db_url: str, *args: str):
 
 def this_week() -> str:
     """The ISO week `pendamping digest` picks by default (demo region: Asia/Jakarta)."""
-    today = datetime.now(ZoneInfo("Asia/Jakarta")).date()
+    today = NOW.astimezone(ZoneInfo("Asia/Jakarta")).date()
     return iso_week(today - timedelta(days=today.weekday()))
 
 
