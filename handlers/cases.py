@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import TypedDict, cast
 
 from handlers import kpm_lookup
 from handlers.flow import Ctx, Flow, Pick, StepResult, option_value, picked_id
@@ -34,6 +35,29 @@ class Step(StrEnum):
     STATUS_NOTE = "status_note"
 
 
+class CaseData(TypedDict, total=False):
+    """What the two case flows keep between steps (conversation state, stored as JSON)."""
+
+    kpm_id: int
+    kpm_name: str
+    category: str
+    photos: list[list[str]]  # [media ref, content type]
+    description: str
+    follow_up: str | None  # ISO date
+    severity: str
+    case_id: int  # the case being updated
+    status: str  # its new status
+
+
+RENAMED = {"kpm": "kpm_id", "case": "case_id"}
+"""The data's keys before they were named in full (conversations under way at an upgrade)."""
+
+
+def _data(ctx: Ctx) -> CaseData:
+    return cast(CaseData, ctx.data)
+
+
+
 MIN_DESCRIPTION = 5
 MAX_DESCRIPTION = 1000
 
@@ -44,16 +68,16 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
 
 
 async def _kpm_chosen(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
-    ctx.data.update(kpm=kpm_id, kpm_name=name)
+    _data(ctx).update({"kpm_id": kpm_id, "kpm_name": name})
     options = [Option(key, ctx.t(f"case.category.{key}")) for key in ctx.settings.case_categories]
     return ctx.ask(Step.CATEGORY, ctx.t("case.ask_category", name=name), options)
 
 
 async def category(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """The kind of case."""
-    if ctx.choice not in ctx.settings.case_categories:
+    if ctx.choice is None or ctx.choice not in ctx.settings.case_categories:
         return ctx.retry(ctx.t("case.category_invalid"))
-    ctx.data["category"] = ctx.choice
+    _data(ctx)["category"] = ctx.choice
     return ctx.ask(Step.DESCRIPTION, ctx.t("case.ask_description"))
 
 
@@ -61,12 +85,13 @@ async def description(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """What happened, in words; a photo may come along."""
     photos = [m for m in ctx.media if m.is_photo]
     if photos:
-        ctx.data["photos"] = ctx.data.get("photos", []) + [[p.ref, p.content_type] for p in photos]
+        kept = _data(ctx).get("photos", [])
+        _data(ctx)["photos"] = kept + [[p.ref, p.content_type] for p in photos]
     text = ctx.text
     if len(text) < MIN_DESCRIPTION:
         key = "case.description_photo_saved" if photos else "case.description_invalid"
         return ctx.retry(ctx.t(key, minimum=MIN_DESCRIPTION))
-    ctx.data["description"] = text[:MAX_DESCRIPTION]
+    _data(ctx)["description"] = text[:MAX_DESCRIPTION]
     return ctx.ask(
         Step.FOLLOW_UP,
         ctx.t("case.ask_follow_up"),
@@ -77,7 +102,7 @@ async def description(message: IncomingMessage, ctx: Ctx) -> StepResult:
 async def follow_up(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """A follow-up date, or none."""
     if ctx.choice == "skip":
-        ctx.data["follow_up"] = None
+        _data(ctx)["follow_up"] = None
     else:
         today = await local_today(ctx)
         day = parse_date(ctx.text, today) if ctx.text else None
@@ -85,9 +110,9 @@ async def follow_up(message: IncomingMessage, ctx: Ctx) -> StepResult:
             return ctx.retry(ctx.t("case.follow_up_invalid"))
         if day < today:
             return ctx.retry(ctx.t("case.follow_up_past", date=format_date_id(day)))
-        ctx.data["follow_up"] = day.isoformat()
-    if ctx.data["category"] in ctx.settings.always_urgent:
-        ctx.data["severity"] = CaseSeverity.MENDESAK.value
+        _data(ctx)["follow_up"] = day.isoformat()
+    if _data(ctx)["category"] in ctx.settings.always_urgent:
+        _data(ctx)["severity"] = CaseSeverity.MENDESAK.value
         return await _save(ctx, always_urgent=True)
     options = [Option(s.value, ctx.t(f"case.severity.{s.value}")) for s in CaseSeverity]
     return ctx.ask(Step.SEVERITY, ctx.t("case.ask_severity"), options)
@@ -95,21 +120,21 @@ async def follow_up(message: IncomingMessage, ctx: Ctx) -> StepResult:
 
 async def severity(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """Biasa or mendesak."""
-    if ctx.choice not in {s.value for s in CaseSeverity}:
+    if ctx.choice is None or ctx.choice not in {s.value for s in CaseSeverity}:
         return ctx.retry(ctx.t("case.severity_invalid"))
-    ctx.data["severity"] = ctx.choice
+    _data(ctx)["severity"] = ctx.choice
     return await _save(ctx, always_urgent=False)
 
 
 async def _save(ctx: Ctx, *, always_urgent: bool) -> StepResult:
-    follow = ctx.data.get("follow_up")
+    follow = _data(ctx).get("follow_up")
     new = NewCase(
-        kpm_id=ctx.data["kpm"],
-        category=ctx.data["category"],
-        description=ctx.data["description"],
-        severity=CaseSeverity(ctx.data["severity"]),
+        kpm_id=_data(ctx)["kpm_id"],
+        category=_data(ctx)["category"],
+        description=_data(ctx)["description"],
+        severity=CaseSeverity(_data(ctx)["severity"]),
         follow_up_date=date.fromisoformat(follow) if follow else None,
-        photos=[(ref, kind) for ref, kind in ctx.data.get("photos", [])],
+        photos=[(ref, kind) for ref, kind in _data(ctx).get("photos", [])],
     )
     case_id = await open_case(ctx.session, ctx.staff, new, now=ctx.now)
     if new.severity is CaseSeverity.MENDESAK:
@@ -118,7 +143,7 @@ async def _save(ctx: Ctx, *, always_urgent: bool) -> StepResult:
     text = ctx.t(
         key,
         id=case_id,
-        name=ctx.data["kpm_name"],
+        name=_data(ctx)["kpm_name"],
         category=ctx.t(f"case.category.{new.category}"),
         follow_up=format_date_id(new.follow_up_date)
         if new.follow_up_date
@@ -193,19 +218,19 @@ async def pick_case(message: IncomingMessage, ctx: Ctx) -> StepResult:
     case_id = picked_id(ctx.choice, Pick.CASE)
     if case_id is None:
         return ctx.retry(ctx.t("case.pick_invalid"))
-    ctx.data["case"] = case_id
+    _data(ctx)["case_id"] = case_id
     options = [
         Option(CaseStatus.TINDAK_LANJUT.value, ctx.t("case.status.tindak_lanjut")),
         Option(CaseStatus.SELESAI.value, ctx.t("case.status.selesai")),
     ]
-    return ctx.ask(Step.NEW_STATUS, ctx.t("case.ask_new_status", id=ctx.data["case"]), options)
+    return ctx.ask(Step.NEW_STATUS, ctx.t("case.ask_new_status", id=_data(ctx)["case_id"]), options)
 
 
 async def new_status(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """Tindak lanjut or selesai."""
-    if ctx.choice not in (CaseStatus.TINDAK_LANJUT.value, CaseStatus.SELESAI.value):
+    if ctx.choice is None or ctx.choice not in (CaseStatus.TINDAK_LANJUT, CaseStatus.SELESAI):
         return ctx.retry(ctx.t("case.new_status_invalid"))
-    ctx.data["status"] = ctx.choice
+    _data(ctx)["status"] = ctx.choice
     skip = Option("skip", ctx.t("case.option_no_note"))
     return ctx.ask(Step.STATUS_NOTE, ctx.t("case.ask_status_note"), [skip])
 
@@ -215,16 +240,17 @@ async def status_note(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if ctx.choice != "skip" and not ctx.text:
         return ctx.retry(ctx.t("case.status_note_invalid"))
     note = None if ctx.choice == "skip" else ctx.text[:MAX_DESCRIPTION]
-    status = CaseStatus(ctx.data["status"])
-    await update_case(ctx.session, ctx.staff, ctx.data["case"], status, note, now=ctx.now)
+    status = CaseStatus(_data(ctx)["status"])
+    await update_case(ctx.session, ctx.staff, _data(ctx)["case_id"], status, note, now=ctx.now)
     return ctx.done(
-        ctx.t("case.updated", id=ctx.data["case"], status=ctx.t(f"case.status.{status.value}"))
+        ctx.t("case.updated", id=_data(ctx)["case_id"], status=ctx.t(f"case.status.{status.value}"))
     )
 
 
 FLOW = Flow(
     name="case",
     entry=entry,
+    renamed=RENAMED,
     steps={
         **kpm_lookup.steps(_kpm_chosen),
         Step.CATEGORY: category,
@@ -236,6 +262,7 @@ FLOW = Flow(
 MY_CASES = Flow(
     name="my_cases",
     entry=my_cases_entry,
+    renamed=RENAMED,
     steps={"pick_case": pick_case, "new_status": new_status, "status_note": status_note},
     roles=frozenset({"pendamping", "supervisor", "koordinator"}),
 )
