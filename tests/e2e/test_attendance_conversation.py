@@ -5,12 +5,15 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers.i18n import Translator
 from handlers.messages import Media
 from models.enums import MeetingStatus
 from models.messaging.tables import Conversation
 from models.rules.clock import FixedClock
 from models.tables import Attendance, AuditLog, MediaAttachment, Meeting
 from tests.world import MELATI, NOW, Chat, build_world, make_engine
+
+t = Translator()
 
 
 async def marks_of(sessions: async_sessionmaker[AsyncSession], meeting_id: int) -> dict[int, str]:
@@ -35,7 +38,7 @@ async def record_sumarni_sick(chat: Chat) -> None:
     await chat.send("tidak hadir: Sumarni (sakit)")
     await chat.send("lewati")
     await chat.send("simpan")
-    assert "Tersimpan" in chat.text
+    assert t("attendance.saved", name="Kelompok Melati", hadir=11, total=12) in chat.text
 
 
 async def test_attendance_by_taps_lands_in_the_database(sessions) -> None:
@@ -52,13 +55,13 @@ async def test_attendance_by_taps_lands_in_the_database(sessions) -> None:
     ordered = sorted(MELATI, key=str.lower)
     assert [t.label for t in chat.last[-1].toggles] == [f"11. {ordered[10]}", f"12. {ordered[11]}"]
     await chat.send(choice="done")
-    assert "Mengapa Siti Aminah tidak hadir?" in chat.text
+    assert t("attendance.ask_reason", name="Siti Aminah") in chat.text
     await chat.send("sakit")
-    assert "foto" in chat.text.lower()
+    assert t("attendance.ask_photo") in chat.text
     await chat.send(media=(Media(ref="tg:photo-1"),))
     assert "Hadir 11 · Izin 0 · Sakit 1 · Alpa 0" in chat.text
     await chat.send("simpan")
-    assert "Tersimpan" in chat.text
+    assert t("attendance.saved", name="Kelompok Melati", hadir=11, total=12) in chat.text
     marks = await marks_of(sessions, world.melati_today)
     assert len(marks) == 12
     assert marks[world.kpm["Siti Aminah"]] == "sakit"
@@ -95,9 +98,9 @@ async def test_all_present_except_numbers_then_asks_each_reason(sessions) -> Non
     await start_marking(chat)
     await chat.send("hadir semua kecuali 3, 7")
     members = sorted(MELATI, key=str.lower)
-    assert f"Mengapa {members[2]} tidak hadir?" in chat.text
+    assert t("attendance.ask_reason", name=members[2]) in chat.text
     await chat.send("izin")
-    assert f"Mengapa {members[6]} tidak hadir?" in chat.text
+    assert t("attendance.ask_reason", name=members[6]) in chat.text
     await chat.send("3")
     await chat.send("lewati")
     await chat.send("simpan")
@@ -135,7 +138,7 @@ async def test_running_it_again_shows_saved_marks_and_edits_without_duplicates(s
     await chat.send("semua hadir")
     await chat.send("lewati")
     await chat.send("simpan")
-    assert "Perubahan tersimpan" in chat.text
+    assert t("attendance.updated", name="Kelompok Melati", hadir=12, total=12) in chat.text
     marks = await marks_of(sessions, world.melati_today)
     assert len(marks) == 12 and set(marks.values()) == {"hadir"}
     async with sessions() as session:
@@ -152,7 +155,7 @@ async def test_a_new_meeting_by_typed_date_and_a_future_date_refused(sessions) -
     assert "Kelompok Melati" in chat.text  # meets today, so picked by itself
     await chat.send("kelompok lain")
     await chat.send("Kelompok Mawar")
-    assert "Kelompok Mawar: pertemuan yang mana" in chat.text
+    assert t("attendance.pick_meeting", name="Kelompok Mawar") in chat.text
     await chat.send(choice="new")
     await chat.send("besok")
     assert "belum terjadi" in chat.text
