@@ -50,7 +50,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -640,16 +641,22 @@ async def admin(server_url: str, statement: str) -> None:
         await dispose(engine)
 
 
-async def bench_postgresql(
-    server_url: str, options: Options, catalog: KomponenCatalog
-) -> dict[str, Any]:
+@asynccontextmanager
+async def scratch_database(server_url: str) -> AsyncIterator[str]:
+    """The URL of a new database on the PostgreSQL server ``server_url``, dropped after."""
     name = f"bench_{uuid.uuid4().hex[:12]}"
     await admin(server_url, f'CREATE DATABASE "{name}"')
     try:
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        return await bench_database("postgresql", url, options, catalog)
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         await admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def bench_postgresql(
+    server_url: str, options: Options, catalog: KomponenCatalog
+) -> dict[str, Any]:
+    async with scratch_database(server_url) as url:
+        return await bench_database("postgresql", url, options, catalog)
 
 
 async def main_async(args: argparse.Namespace, options: Options) -> dict[str, Any]:

@@ -36,7 +36,6 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -62,7 +61,6 @@ conversation = sys.modules["bench_conversation"]
 idle = _load("bench_idle", "idle.py")
 
 from sqlalchemy import func, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.web import TWILIO_SIGNATURE_HEADER  # noqa: E402
 from models.db import create_engine, dispose, session_factory  # noqa: E402
@@ -248,13 +246,8 @@ async def bench_database(label: str, url: str, args: argparse.Namespace) -> dict
 
 
 async def bench_postgresql(server_url: str, args: argparse.Namespace) -> dict[str, Any]:
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    await conversation.admin(server_url, f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    async with conversation.scratch_database(server_url) as url:
         return await bench_database("postgresql", url, args)
-    finally:
-        await conversation.admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
