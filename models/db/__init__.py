@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -22,9 +23,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, QueuePool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
-from models.db.sqlite_driver import InlineConnection, InlineSQLiteDBAPI
+from models.db.sqlite_driver import SQLiteConnection
 
 READ_ONLY = {"sqlite_read_only": True}
 """Execution options for a read-only session: on SQLite it begins DEFERRED, not IMMEDIATE,
@@ -66,12 +67,19 @@ def create_engine(
                 "max_overflow": 0,
                 "pool_timeout": max(30.0, sqlite_busy_timeout_ms / 1000),
             }
+        # The driver connection is ours (models.db.sqlite_driver), handed to SQLAlchemy's
+        # aiosqlite dialect through the documented ``async_creator``.
+        creator = partial(
+            SQLiteConnection.open,
+            database or ":memory:",
+            busy_timeout_ms=sqlite_busy_timeout_ms,
+            uri=database.startswith("file:"),
+        )
         engine = create_async_engine(
             url,
             echo=echo,
             hide_parameters=True,
-            connect_args=connect_args or {},
-            module=InlineSQLiteDBAPI(sqlite_busy_timeout_ms),
+            async_creator=creator,
             **JSON_CODEC,
             **pool,
         )
@@ -94,22 +102,11 @@ def create_engine(
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        # Take over transaction control from the driver so BEGIN is ours to emit.
-        # The busy timeout is the driver's (models.db.sqlite_driver): it waits in its thread.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        adapted = connection.connection.dbapi_connection
-        assert isinstance(adapted, InlineConnection)
-        adapted.begin(read_only=bool(connection.get_execution_options().get("sqlite_read_only")))
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, SQLiteConnection)
+        driver.begin(read_only=bool(connection.get_execution_options().get("sqlite_read_only")))
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

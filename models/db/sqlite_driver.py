@@ -1,336 +1,220 @@
-"""SQLite under asyncio without a thread hop for every call.
+"""SQLite under asyncio without a thread hop for every call, on public APIs only.
 
-SQLAlchemy's aiosqlite adapter sends each cursor call (open, execute, fetch, close) to
-aiosqlite's thread and waits for the event loop to be woken: about 80 µs per hop, four
-hops a statement, where the statement itself takes 5 µs. A chat step of six statements
-spent most of its time there. This adapter keeps the same SQLite dialect and the same
-``sqlite3`` connection but decides per call where it runs:
+SQLAlchemy's aiosqlite dialect drives an ``aiosqlite.Connection`` through its public
+coroutines (``cursor``, ``execute``, ``fetchall``, ``commit``...). aiosqlite runs each of
+them in its thread and wakes the event loop with the result: about 80 µs a hop, four hops
+a statement, where the statement itself takes 5 µs. ``create_async_engine`` takes an
+``async_creator`` (documented: "an async callable which returns a driver-level asyncio
+connection"), so the engine is handed :class:`SQLiteConnection` instead: the same
+coroutines, over a ``sqlite3`` connection and a thread of its own, deciding per call
+where it runs:
 
 - **inline**, on the event loop's thread, for the short statements of a write
   transaction. The connection waits for no lock here (``busy_timeout`` 0): when another
   process holds the write lock the call fails at once with SQLITE_BUSY and is run again
-  in the connection's own thread, where SQLite's busy handler waits up to the configured
+  in the connection's thread, where SQLite's busy handler waits up to the configured
   timeout. In WAL mode only taking the write lock can wait (readers never block), so a
-  busy failure means nothing was done and running it again is what the busy handler
+  busy failure means nothing was done, and running it again is what the busy handler
   itself would do;
 - **in the connection's thread** for read-only transactions (reports, digests, exports:
-  few statements, long scans), large ``executemany`` batches (bulk writes) and streamed
-  results, so that long work never stalls the event loop.
+  few statements, long scans) and large ``executemany`` batches (a sweep's reminders),
+  so that long work never stalls the event loop.
 
-A connection is used by one task at a time (the pool hands it out), so the two places
-never touch it at once. Selected in :func:`models.db.create_engine` through SQLAlchemy's
-``module`` argument; URLs stay ``sqlite+aiosqlite://``.
+A coroutine that runs inline finishes without suspending, so SQLAlchemy's ``await`` of it
+costs two greenlet switches and no turn of the event loop. A connection is used by one
+task at a time (the pool hands it out), so the loop's thread and the connection's thread
+never touch it at once. Nothing here subclasses or reads anything private of SQLAlchemy
+or aiosqlite; what the dialect calls is listed in ``tests/integration/test_sqlite_driver.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
-
-import aiosqlite
-from greenlet import getcurrent
-from sqlalchemy.connectors.asyncio import AsyncAdapt_terminate
-from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
-from sqlalchemy.engine import AdaptedConnection
-from sqlalchemy.util import await_only
 
 T = TypeVar("T")
 INLINE_ROWS = 200
 """``executemany`` with up to this many rows runs inline (a kelompok's attendance marks);
 larger batches (a sweep's reminders) run in the connection's thread."""
-_SQLITE_BUSY = 5
+SQLITE_BUSY = 5
+PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL")
 
 
-def _is_busy(error: sqlite3.OperationalError) -> bool:
-    return (getattr(error, "sqlite_errorcode", 0) & 0xFF) == _SQLITE_BUSY
+def is_busy(error: sqlite3.OperationalError) -> bool:
+    return (getattr(error, "sqlite_errorcode", 0) & 0xFF) == SQLITE_BUSY
 
 
-def _run_statement(
-    connection: sqlite3.Connection, operation: str, parameters: Any
-) -> tuple[Any, list[Any], int, int]:
-    """Execute and fetch in one call: (description, rows, rowcount, lastrowid)."""
-    cursor = connection.execute(operation, () if parameters is None else parameters)
-    try:
-        if cursor.description:
-            return cursor.description, cursor.fetchall(), -1, -1
-        return None, [], cursor.rowcount, cursor.lastrowid or 0
-    finally:
-        cursor.close()
+class SQLiteCursor:
+    """The cursor coroutines the dialect awaits, over one ``sqlite3`` cursor."""
 
-
-def _on_cursor(_connection: sqlite3.Connection, method: Callable[..., T], *args: Any) -> T:
-    return method(*args)
-
-
-def _run_many(connection: sqlite3.Connection, operation: str, rows: Any) -> tuple[int, int]:
-    cursor = connection.executemany(operation, rows)
-    try:
-        return cursor.rowcount, cursor.lastrowid or 0
-    finally:
-        cursor.close()
-
-
-class InlineCursor:
-    """A buffered DBAPI cursor: the statement runs and its rows are fetched in one call."""
-
-    __slots__ = ("_adapt", "description", "rowcount", "lastrowid", "arraysize", "_rows")
-    server_side = False
-
-    def __init__(self, adapt: InlineConnection) -> None:
-        self._adapt = adapt
-        self.description: Any = None
-        self.rowcount = -1
-        self.lastrowid = 0
-        self.arraysize = 1
-        self._rows: deque[Any] = deque()
-
-    def execute(self, operation: str, parameters: Any = None) -> None:
-        description, rows, self.rowcount, self.lastrowid = self._adapt.run(
-            _run_statement, operation, parameters
-        )
-        self.description = description
-        self._rows = deque(rows)
-
-    def executemany(self, operation: str, seq_of_parameters: Any) -> None:
-        self.description = None
-        small = isinstance(seq_of_parameters, Sequence) and len(seq_of_parameters) <= INLINE_ROWS
-        run = self._adapt.run if small else self._adapt.run_in_thread
-        self.rowcount, self.lastrowid = run(_run_many, operation, seq_of_parameters)
-
-    def setinputsizes(self, *inputsizes: Any) -> None:
-        pass
-
-    def close(self) -> None:
-        self._rows.clear()
-
-    async def _async_soft_close(self) -> None:
-        return
-
-    def __iter__(self) -> Iterator[Any]:
-        while self._rows:
-            yield self._rows.popleft()
-
-    def fetchone(self) -> Any:
-        return self._rows.popleft() if self._rows else None
-
-    def fetchmany(self, size: int | None = None) -> Sequence[Any]:
-        rows = self._rows
-        return [rows.popleft() for _ in range(min(size or self.arraysize, len(rows)))]
-
-    def fetchall(self) -> Sequence[Any]:
-        rows = list(self._rows)
-        self._rows.clear()
-        return rows
-
-
-class StreamingCursor:
-    """A server-side cursor (``stream()``, ``yield_per``): every call in the thread."""
-
-    __slots__ = ("_adapt", "_cursor", "description", "rowcount", "lastrowid", "arraysize")
-    server_side = True
-
-    def __init__(self, adapt: InlineConnection) -> None:
-        self._adapt = adapt
-        self._cursor: sqlite3.Cursor | None = None
-        self.description: Any = None
-        self.rowcount = -1
-        self.lastrowid = 0
+    def __init__(self, owner: SQLiteConnection) -> None:
+        self.owner = owner
+        self.cursor: sqlite3.Cursor | None = None
         self.arraysize = 1
 
-    def execute(self, operation: str, parameters: Any = None) -> None:
-        self._cursor = self._adapt.run_in_thread(
-            sqlite3.Connection.execute, operation, () if parameters is None else parameters
+    @property
+    def description(self) -> Any:
+        return self.cursor.description if self.cursor is not None else None
+
+    @property
+    def rowcount(self) -> int:
+        return self.cursor.rowcount if self.cursor is not None else -1
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self.cursor.lastrowid if self.cursor is not None else None
+
+    async def execute(self, sql: str, parameters: Any = None) -> SQLiteCursor:
+        self.cursor = await self.owner.run(
+            sqlite3.Connection.execute, sql, () if parameters is None else parameters
         )
-        self.description = self._cursor.description
+        return self
 
-    def executemany(self, operation: str, seq_of_parameters: Any) -> None:
-        self.rowcount, self.lastrowid = self._adapt.run_in_thread(
-            _run_many, operation, seq_of_parameters
-        )
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> SQLiteCursor:
+        small = isinstance(parameters, Sequence) and len(parameters) <= INLINE_ROWS
+        run = self.owner.run if small else self.owner.run_in_thread
+        self.cursor = await run(sqlite3.Connection.executemany, sql, parameters)
+        return self
 
-    def setinputsizes(self, *inputsizes: Any) -> None:
-        pass
+    async def fetchone(self) -> Any:
+        return await self.owner.fetch(self.live.fetchone)
 
-    def close(self) -> None:
-        if self._cursor is not None:
-            self._adapt.run_in_thread(_on_cursor, self._cursor.close)
-            self._cursor = None
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return await self.owner.fetch(self.live.fetchmany, size or self.arraysize)
 
-    async def _async_soft_close(self) -> None:
-        return
+    async def fetchall(self) -> list[Any]:
+        return await self.owner.fetch(self.live.fetchall)
 
-    def fetchone(self) -> Any:
-        assert self._cursor is not None
-        return self._adapt.run_in_thread(_on_cursor, self._cursor.fetchone)
+    async def close(self) -> None:
+        if self.cursor is not None:
+            self.cursor.close()
+            self.cursor = None
 
-    def fetchmany(self, size: int | None = None) -> Sequence[Any]:
-        assert self._cursor is not None
-        return self._adapt.run_in_thread(_on_cursor, self._cursor.fetchmany, size or self.arraysize)
-
-    def fetchall(self) -> Sequence[Any]:
-        assert self._cursor is not None
-        return self._adapt.run_in_thread(_on_cursor, self._cursor.fetchall)
+    @property
+    def live(self) -> sqlite3.Cursor:
+        if self.cursor is None:
+            raise sqlite3.ProgrammingError("the cursor has no statement")
+        return self.cursor
 
 
-class InlineConnection(AsyncAdapt_terminate, AdaptedConnection):
-    """The DBAPI connection SQLAlchemy sees: a ``sqlite3`` connection and its thread."""
-
-    __slots__ = ("dbapi", "_executor", "_busy_timeout_ms", "_begin", "in_thread")
+class SQLiteConnection:
+    """What the aiosqlite dialect needs of a driver connection, run inline or in a thread."""
 
     def __init__(
-        self, dbapi: Any, connection: sqlite3.Connection, executor: ThreadPoolExecutor,
-        busy_timeout_ms: int,
+        self, connection: sqlite3.Connection, executor: ThreadPoolExecutor, busy_timeout_ms: int
     ) -> None:
-        self.dbapi = dbapi
-        self._connection = connection  # type: ignore[assignment]  # the adapter's own
-        self._executor = executor
-        self._busy_timeout_ms = busy_timeout_ms
-        self._begin: str | None = None
+        self.connection = connection
+        self.executor = executor
+        self.busy_timeout_ms = busy_timeout_ms
+        self.pending_begin: str | None = None
+        """A BEGIN not sent yet: it goes with the transaction's first statement."""
         self.in_thread = False
         """True for the current transaction when every call goes to the thread."""
 
-    @property
-    def driver_connection(self) -> sqlite3.Connection:
-        return self._connection  # type: ignore[return-value]
-
-    # -- where a call runs -------------------------------------------------------------
-    # Every function run here takes the sqlite3 connection as its first argument.
-
-    def run(self, function: Callable[..., T], *args: Any) -> T:
-        """Run inline unless this transaction runs in the thread; a call that finds the
-        database locked by another connection runs again in the thread, waiting."""
-        if not self.in_thread:
-            try:
-                result = self._call(function, args)
-            except sqlite3.OperationalError as error:
-                if not _is_busy(error):
-                    raise
-            else:
-                _awaited_once()
-                return result
-        return self.run_in_thread(function, *args)
-
-    def run_in_thread(self, function: Callable[..., T], *args: Any) -> T:
-        """Run in the connection's thread with SQLite's busy handler switched on."""
-        loop = asyncio.get_running_loop()
-        return await_only(loop.run_in_executor(self._executor, self._waiting, function, args))
-
-    def _waiting(self, function: Callable[..., T], args: tuple[Any, ...]) -> T:
-        self._connection.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
-        try:
-            return self._call(function, args)
-        finally:
-            self._connection.execute("PRAGMA busy_timeout=0")
-
-    def _call(self, function: Callable[..., T], args: tuple[Any, ...]) -> T:
-        if self._begin is not None:  # a BEGIN that failed busy stays pending
-            self._connection.execute(self._begin)
-            self._begin = None
-        return function(self._connection, *args)
-
-    # -- transactions --------------------------------------------------------------------
-
-    def begin(self, *, read_only: bool) -> None:
-        """BEGIN IMMEDIATE for writers (they queue for the lock instead of deadlocking),
-        DEFERRED for readers, whose whole transaction then runs in the thread. Sent with
-        the transaction's first statement, so that SQLAlchemy reports its errors."""
-        self.in_thread = read_only
-        self._begin = "BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE"
-
-    def commit(self) -> None:
-        self._finish("commit")
-
-    def rollback(self) -> None:
-        self._finish("rollback")
-
-    def _finish(self, how: str) -> None:
-        try:
-            if self._begin is None:
-                self.run(_end, how)
-        finally:
-            self._begin, self.in_thread = None, False
-
-    # -- the rest of the DBAPI ------------------------------------------------------------
-
-    @property
-    def isolation_level(self) -> str | None:
-        return self._connection.isolation_level
-
-    @isolation_level.setter
-    def isolation_level(self, value: str | None) -> None:
-        self._connection.isolation_level = value
-
-    def create_function(self, *args: Any, **kw: Any) -> None:
-        self._connection.create_function(*args, **kw)
-
-    def cursor(self, server_side: bool = False) -> InlineCursor | StreamingCursor:
-        return StreamingCursor(self) if server_side else InlineCursor(self)
-
-    def execute(self, operation: str, parameters: Any = None) -> InlineCursor:
-        cursor = InlineCursor(self)
-        cursor.execute(operation, parameters)
-        return cursor
-
-    def close(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            await_only(loop.run_in_executor(self._executor, self._connection.close))
-        finally:
-            self._executor.shutdown(wait=False)
-
-    async def _terminate_graceful_close(self) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._connection.close)
-        self._executor.shutdown(wait=False)
-
-    def _terminate_force_close(self) -> None:
-        self._executor.shutdown(wait=False)
-        self._connection.close()
-
-
-async def _done() -> None:
-    return None
-
-
-def _awaited_once() -> None:
-    """SQLAlchemy's async API checks that the driver awaited something in each greenlet
-    it runs a call in. A coroutine that is done at once satisfies it (two greenlet
-    switches, no loop turn); once per greenlet is enough, not once per statement."""
-    current = getcurrent()
-    if not getattr(current, "inline_awaited", False):
-        await_only(_done())
-        current.inline_awaited = True
-
-
-def _end(connection: sqlite3.Connection, how: str) -> None:
-    if connection.in_transaction:
-        getattr(connection, how)()
-
-
-class InlineSQLiteDBAPI(AsyncAdapt_aiosqlite_dbapi):
-    """The DBAPI module handed to SQLAlchemy's aiosqlite dialect (``module=``)."""
-
-    def __init__(self, busy_timeout_ms: int) -> None:
-        super().__init__(aiosqlite, sqlite3)
-        self.busy_timeout_ms = busy_timeout_ms
-
-    def connect(self, *arg: Any, **kw: Any) -> InlineConnection:  # type: ignore[override]
-        kw.pop("async_fallback", None)
-        kw.pop("timeout", None)  # the busy wait is ours: see InlineConnection.run
-        kw["check_same_thread"] = False  # the loop's thread and the connection's own
+    @classmethod
+    async def open(
+        cls, database: str, *, busy_timeout_ms: int, uri: bool = False
+    ) -> SQLiteConnection:
+        """Connect in a new thread of its own, in autocommit mode (BEGIN is ours to send)."""
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        loop = asyncio.get_running_loop()
-        opening = loop.run_in_executor(
-            executor, partial(sqlite3.connect, *arg, timeout=0, **kw)
+        connect = partial(
+            sqlite3.connect, database, timeout=0, isolation_level=None,
+            check_same_thread=False, uri=uri,  # the loop's thread and the connection's own
         )
         try:
-            connection = await_only(opening)
+            connection = await asyncio.get_running_loop().run_in_executor(executor, connect)
+            for pragma in PRAGMAS:
+                connection.execute(pragma).close()
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        return InlineConnection(self, connection, executor, self.busy_timeout_ms)
+        return cls(connection, executor, busy_timeout_ms)
+
+    # -- transactions (called from the engine's "begin" event) -----------------------
+
+    def begin(self, *, read_only: bool) -> None:
+        """BEGIN IMMEDIATE for writers (they queue for the lock instead of deadlocking),
+        DEFERRED for readers, whose whole transaction then runs in the thread."""
+        self.in_thread = read_only
+        self.pending_begin = "BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE"
+
+    async def commit(self) -> None:
+        await self.finish("COMMIT")
+
+    async def rollback(self) -> None:
+        await self.finish("ROLLBACK")
+
+    async def finish(self, how: str) -> None:
+        try:
+            if self.pending_begin is None and self.connection.in_transaction:
+                await self.run(sqlite3.Connection.execute, how)
+        finally:
+            self.pending_begin, self.in_thread = None, False
+
+    # -- where a call runs -----------------------------------------------------------
+    # Every function run here takes the sqlite3 connection as its first argument.
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """Inline unless this transaction runs in the thread; a call that finds the
+        database locked by another process runs again in the thread, waiting."""
+        if not self.in_thread:
+            try:
+                return self.call(function, args)
+            except sqlite3.OperationalError as error:
+                if not is_busy(error):
+                    raise
+        return await self.run_in_thread(function, *args)
+
+    async def run_in_thread(self, function: Callable[..., T], *args: Any) -> T:
+        """In the connection's thread, with SQLite's busy handler switched on."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.waiting, function, args)
+
+    async def fetch(self, method: Callable[..., T], *args: Any) -> T:
+        """A cursor's fetch: where the transaction's statements run."""
+        if self.in_thread:
+            return await asyncio.get_running_loop().run_in_executor(self.executor, method, *args)
+        return method(*args)
+
+    def waiting(self, function: Callable[..., T], args: tuple[Any, ...]) -> T:
+        self.connection.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+        try:
+            return self.call(function, args)
+        finally:
+            self.connection.execute("PRAGMA busy_timeout=0")
+
+    def call(self, function: Callable[..., T], args: tuple[Any, ...]) -> T:
+        if self.pending_begin is not None:  # a BEGIN that failed busy stays pending
+            self.connection.execute(self.pending_begin)
+            self.pending_begin = None
+        return function(self.connection, *args)
+
+    # -- the rest of aiosqlite.Connection that the dialect uses ----------------------
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self.connection.isolation_level
+
+    async def cursor(self) -> SQLiteCursor:
+        return SQLiteCursor(self)
+
+    async def execute(self, sql: str, parameters: Any = None) -> SQLiteCursor:
+        return await SQLiteCursor(self).execute(sql, parameters)
+
+    async def create_function(self, *args: Any, **kw: Any) -> None:
+        self.connection.create_function(*args, **kw)
+
+    async def close(self) -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(self.executor, self.connection.close)
+        finally:
+            self.executor.shutdown(wait=False)
+
+    def stop(self) -> None:
+        """Close at once (the pool's terminate, when the loop may be gone)."""
+        self.executor.shutdown(wait=False)
+        self.connection.close()

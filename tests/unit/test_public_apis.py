@@ -25,11 +25,6 @@ INTERNAL_MODULES = (
 )
 """Modules without an underscore in their name that their projects do not document for
 use (internal classes that may change in any release)."""
-KNOWN = {
-    "models/db/sqlite_driver.py": "issue 18 part 2: SQLite without a thread hop per statement "
-    "on public APIs (stock aiosqlite measured 622 steps/s against 2,321 and misses the floor)",
-}
-"""Files still on internals, each with the reason and where its replacement is tracked."""
 
 
 def _files() -> list[Path]:
@@ -80,22 +75,10 @@ def test_no_module_of_ours_reaches_into_a_dependency() -> None:
     report = {}
     for path in _files():
         relative = path.relative_to(ROOT).as_posix()
-        if relative in KNOWN:
-            continue
         found = violations(path.read_text())
         if found:
             report[relative] = found
     assert report == {}
-
-
-@pytest.mark.parametrize("relative", sorted(KNOWN))
-def test_a_known_exception_still_exists_and_still_needs_its_place(relative: str) -> None:
-    """An exception that is no longer needed leaves the list (it cannot linger)."""
-    path = ROOT / relative
-    assert path.exists(), f"{relative} is gone: remove it from KNOWN"
-    assert violations(path.read_text()) or "AsyncAdapt" in path.read_text(), (
-        f"{relative} no longer uses internals: remove it from KNOWN"
-    )
 
 
 @pytest.mark.parametrize(
