@@ -69,7 +69,7 @@ from handlers.engine import Engine
 from handlers.messages import IncomingMessage, Reply
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
-from models.db import create_engine, dispose, session_factory
+from models.db import create_engine, session_factory
 from models.db.migrate import upgrade
 from models.enums import AttendanceMark, Channel, MeetingStatus, StaffRole
 from models.regions import RegionIndex
@@ -491,7 +491,7 @@ async def bench_database(
         with FailureTally() as tally:
             return await _bench(label, database, options, catalog, tally)
     finally:
-        await dispose(database)
+        await database.dispose()
 
 
 async def _bench(
@@ -638,7 +638,7 @@ async def admin(server_url: str, statement: str) -> None:
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
             await connection.execute(text(statement))
     finally:
-        await dispose(engine)
+        await engine.dispose()
 
 
 @asynccontextmanager

@@ -34,7 +34,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 from sqlalchemy import func, select  # noqa: E402
 
-from models.db import create_engine, dispose, session_factory  # noqa: E402
+from models.db import create_engine, session_factory  # noqa: E402
 from models.db.migrate import upgrade  # noqa: E402
 from models.enums import Channel, OutboxStatus  # noqa: E402
 from models.messaging.enqueue import Enqueue, Priority, enqueue  # noqa: E402
@@ -85,7 +85,7 @@ async def worker(database_url: str, api_url: str, limit: float, account: str, to
     stop.set()
     await runner
     await channel.http.close()
-    await dispose(engine)
+    await engine.dispose()
 
 
 def spawn(database_url: str, fake: Any, limit: float) -> asyncio.subprocess.Process:
@@ -144,7 +144,7 @@ async def one_run(limit: float, seconds: float, kill_at: float | None) -> dict[s
             statuses = Counter(
                 status.value for status in await session.scalars(select(Outbox.status))
             )
-        await dispose(db)
+        await db.dispose()
     delivered = {body for body in accepted}
     lost = count - len(delivered)
     duplicated = sum(n - 1 for n in accepted.values() if n > 1)

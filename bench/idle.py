@@ -33,7 +33,7 @@ ROOT = BENCH.parent
 # bench/telegram.py is named like the `telegram` package: keep this folder off the path.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
-from models.db import create_engine, dispose, session_factory  # noqa: E402
+from models.db import create_engine, session_factory  # noqa: E402
 from models.enums import Channel  # noqa: E402
 from models.messaging.enqueue import Enqueue, Priority, enqueue  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegramApi  # noqa: E402
@@ -76,7 +76,7 @@ async def seed_unsendable(url: str, count: int) -> None:
                 now=now,
             )
     finally:
-        await dispose(engine)
+        await engine.dispose()
 
 
 async def measure(settle: float, window: float) -> dict[str, float | int]:

@@ -63,7 +63,7 @@ idle = _load("bench_idle", "idle.py")
 from sqlalchemy import func, select  # noqa: E402
 
 from bot.web import TWILIO_SIGNATURE_HEADER  # noqa: E402
-from models.db import create_engine, dispose, session_factory  # noqa: E402
+from models.db import create_engine, session_factory  # noqa: E402
 from models.db.migrate import upgrade  # noqa: E402
 from models.enums import InboxStatus, OutboxStatus  # noqa: E402
 from models.messaging.tables import Inbox, Outbox  # noqa: E402
@@ -219,7 +219,7 @@ async def bench_database(label: str, url: str, args: argparse.Namespace) -> dict
                     done, sent, unsent = await counts(sessions)
                 replied = time.perf_counter() - started
     finally:
-        await dispose(database)
+        await database.dispose()
     result = {
         "messages": len(requests),
         "senders": args.senders,

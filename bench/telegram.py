@@ -64,7 +64,7 @@ from handlers.inbox import InboxWorkers  # noqa: E402
 from handlers.messages import IncomingMessage  # noqa: E402
 from handlers.registry import COMMANDS, FLOWS  # noqa: E402
 from handlers.settings import EngineSettings  # noqa: E402
-from models.db import create_engine, dispose, session_factory  # noqa: E402
+from models.db import create_engine, session_factory  # noqa: E402
 from models.db.migrate import upgrade  # noqa: E402
 from models.enums import Channel  # noqa: E402
 from models.messaging.tables import Outbox  # noqa: E402
@@ -359,7 +359,7 @@ async def run(chats: int, passes: int, rounds: int) -> dict[str, Any]:
                         replies,
                     )
                 )
-        await dispose(db)
+        await db.dispose()
 
     def median(values: list[float]) -> float:
         return statistics.median(values)

@@ -53,7 +53,7 @@ from handlers.inbox import InboxWorkers  # noqa: E402
 from handlers.messages import IncomingMessage  # noqa: E402
 from handlers.registry import COMMANDS, FLOWS  # noqa: E402
 from handlers.settings import EngineSettings  # noqa: E402
-from models.db import create_engine, dispose, session_factory  # noqa: E402
+from models.db import create_engine, session_factory  # noqa: E402
 from models.db.migrate import upgrade  # noqa: E402
 from models.enums import Channel  # noqa: E402
 from models.rules.clock import SystemClock  # noqa: E402
@@ -154,7 +154,7 @@ async def run(chats: int, passes: int) -> dict[str, Any]:
                 drained = time.perf_counter() - started
                 await channel.stop()
             sent = len(fake.messages)
-        await dispose(db)
+        await db.dispose()
     engine_ms = statistics.mean(base) * 1000
     return {
         "requests": len(requests),

@@ -33,7 +33,7 @@ from models.conversations import (
     load_state,
     save_state,
 )
-from models.db import READ_ONLY, held_connections
+from models.db import READ_ONLY
 from models.messaging.inbox import mark_done
 from models.optout import opt_in, opt_out
 from models.rules.clock import Clock
@@ -81,7 +81,6 @@ class Engine:
         queued_channels: Iterable[str] = (),
     ) -> None:
         self._sessions = sessions
-        self._held = held_connections(sessions)  # the step's connection, kept for the next
         self._settings = settings
         self._clock = clock
         self._flows = {flow.name: flow for flow in flows}
@@ -144,9 +143,6 @@ class Engine:
 
     async def _run_later(self, outcome: Outcome) -> Outcome:
         """Replace each deferred reply by what it produces, read after the commit."""
-        # Its read-only session comes from the pool, which on SQLite has one connection:
-        # the one just kept for the next step goes back first.
-        await self._held.release()
         replies: list[Reply] = []
         async with self._sessions() as session:
             await session.connection(execution_options=READ_ONLY)
@@ -158,7 +154,7 @@ class Engine:
         """The step and, for the queued channels, its replies: one transaction (replies
         still to be made after the commit are queued when they are made)."""
         now = self._clock.now()
-        async with self._held.transaction(self._sessions) as session:
+        async with self._sessions.begin() as session:
             outcome = await self._produce(session, message, now)
             if any(reply.later for reply in outcome.replies):
                 return outcome
@@ -169,7 +165,7 @@ class Engine:
         in one transaction of their own (the step's rolled back)."""
         if message.inbox_id is None:
             return outcome
-        async with self._held.transaction(self._sessions) as session:
+        async with self._sessions.begin() as session:
             if not await mark_done(session, message.inbox_id, now=self._clock.now()):
                 return Outcome(duplicate=True)
             return await self._queue(session, message, outcome, self._clock.now())
@@ -178,7 +174,7 @@ class Engine:
         """Queue replies made after the step's transaction, in a transaction of their own."""
         if message.channel not in self._queued_channels or not outcome.replies:
             return outcome
-        async with self._held.transaction(self._sessions) as session:
+        async with self._sessions.begin() as session:
             return await self._queue(session, message, outcome, self._clock.now())
 
     async def _queue(

@@ -24,7 +24,6 @@ from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Reply
 from handlers.outgoing import queue_replies
-from models.db import held_connections
 from models.enums import Channel
 from models.messaging.inbox import (
     Arrival,
@@ -63,7 +62,6 @@ class InboxWorkers:
         idle: float = 1.0,
     ) -> None:
         self._sessions = sessions
-        self._held = held_connections(sessions)  # shared with the chat engine's steps
         self._engine = engine
         self._translators = dict(translators)
         self._clock = clock
@@ -88,8 +86,7 @@ class InboxWorkers:
     async def store(self, arrivals: Sequence[Arrival]) -> int:
         """Store what arrived in one short transaction (before the provider is answered)
         and wake the workers; returns how many were new (the rest were redeliveries)."""
-        # First in the queue of waiting steps: the provider waits for this answer.
-        async with self._held.transaction(self._sessions, first=True) as session:
+        async with self._sessions.begin() as session:
             added = await store(session, list(arrivals), now=self._clock.now())
         if added:
             self.notify()

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models.base import Base
-from models.db import create_engine, dispose, session_factory
+from models.db import create_engine, session_factory
 from models.db.migrate import upgrade
 
 PG_ENV = "TEST_DATABASE_URL"
@@ -145,7 +145,7 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(db_url)
     yield engine
-    await dispose(engine)
+    await engine.dispose()
 
 
 @pytest.fixture
