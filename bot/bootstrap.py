@@ -18,7 +18,7 @@ from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers, Translate
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
-from models.db import create_engine, dispose, read_only_factory, session_factory
+from models.db import create_engine, read_only_factory, session_factory
 from models.enums import Channel
 from models.messaging.report_files import load_file
 from models.rules.clock import Clock, SystemClock
@@ -38,7 +38,7 @@ class App:
     clock: Clock = field(default_factory=SystemClock)
 
     async def close(self) -> None:
-        await dispose(self.engine)
+        await self.engine.dispose()
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
@@ -103,8 +103,8 @@ def graduation_rules(settings: Settings) -> GraduationRules:
     )
 
 
-QUEUED_CHANNELS = (Channel.TELEGRAM, Channel.WHATSAPP, Channel.SMS)
-"""Channels whose replies go through the outbox (the terminal chat prints its own)."""
+QUEUED_CHANNELS = (Channel.TELEGRAM, Channel.WHATSAPP, Channel.SMS, Channel.CONSOLE)
+"""Channels whose replies go through the outbox: all of them."""
 
 
 def build_engine(app: App) -> Engine:

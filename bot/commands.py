@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from bot.bootstrap import (
     configured_channels,
     komponen_catalog,
 )
-from bot.channels.console import run_console
+from bot.terminal import Terminal
 from models.db import migrate
 from models.enums import Channel, StaffRole
 from models.messaging.inbox import inbox_counts
@@ -212,8 +213,7 @@ async def staff_list(app: App, out: Console) -> None:
 
 async def chat(app: App, out: Console, who: str | None) -> None:
     address, banner = await _chat_identity(app, who)
-    engine = build_engine(app)
-    await run_console(engine, app.clock, address, banner)
+    await Terminal(app, build_engine(app), sys.stdout).run(address, banner)
 
 
 async def _chat_identity(app: App, who: str | None) -> tuple[str, str]:

@@ -1,25 +1,37 @@
 """The terminal channel: chat with the real engine from a shell, or replay a script.
 
-Options are drawn as a numbered list, toggles as check boxes. A photo is sent by typing
-``/foto PATH`` (the path is kept as the media reference). Reading a script from standard
-input (one message per line) prints a transcript, so conversations can be demonstrated
-and tested without a chat app.
+Like every channel it is an edge: a typed line becomes an inbox arrival
+(:func:`arrival`, read back by :func:`from_inbox`), and :class:`ConsoleSender` is the
+dispatcher's sender that draws one outbox row on the terminal. Options are drawn as a
+numbered list, toggles as check boxes. A photo is sent by typing ``/foto PATH`` (the path
+is kept as the media reference). The round trip (store, handle, dispatch) is
+``bot.terminal``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sys
-from collections.abc import Iterable
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
 from typing import TextIO
 
-from handlers.engine import Engine
-from handlers.messages import IncomingMessage, Media, Reply
-from models.rules.clock import Clock
+from bot.channels.text import payload_text
+from handlers.i18n import Translator
+from handlers.messages import Document, IncomingMessage, Media, Reply
+from handlers.outgoing import reply_of
+from models.enums import Channel, OutboxStatus
+from models.messaging.inbox import Arrival
+from models.messaging.inbox import Claimed as InboxRow
+from models.messaging.outbox import Claimed
+from models.messaging.sending import SendResult
 
 CHANNEL = "console"
 PHOTO_PREFIX = "/foto"
 QUIT_WORDS = {"/keluar", "/quit", "/exit"}
+
+FileLoader = Callable[[int], Awaitable[tuple[str, str, bytes] | None]]
+"""Reads a stored report file: (filename, content type, content), or None when gone."""
 
 
 def render(reply: Reply) -> str:
@@ -41,65 +53,56 @@ def render(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-def to_message(line: str, address: str, clock: Clock) -> IncomingMessage:
+def arrival(line: str, address: str) -> Arrival:
+    """A typed line as it arrives: its own id (a terminal has none), text or a photo."""
     text = line.strip()
-    media: tuple[Media, ...] = ()
+    media: list[list[str]] = []
     if text.casefold().startswith(PHOTO_PREFIX):
         path = text[len(PHOTO_PREFIX) :].strip() or "foto.jpg"
-        media, text = (Media(ref=f"file:{path}", content_type="image/jpeg"),), ""
+        media, text = [[f"file:{path}", "image/jpeg"]], ""
+    return Arrival(
+        Channel.CONSOLE, f"console-{uuid.uuid4().hex}", address, {"text": text, "media": media}
+    )
+
+
+def to_message(payload: dict[str, object], address: str, received_at: datetime) -> IncomingMessage:
+    media = payload.get("media") or []
+    assert isinstance(media, list)
     return IncomingMessage(
         channel=CHANNEL,
         address=address,
-        received_at=clock.now(),
-        text=text,
-        media=media,
+        received_at=received_at,
+        text=str(payload.get("text") or ""),
+        media=tuple(Media(str(ref), str(kind)) for ref, kind in media),
         external_id=None,
     )
 
 
-async def converse(
-    engine: Engine, clock: Clock, address: str, lines: Iterable[str], out: TextIO, *, echo: bool
-) -> int:
-    """Send each line to the engine and print the replies; returns messages sent."""
-    sent = 0
-    for line in lines:
-        if line.strip() in QUIT_WORDS:
-            break
-        if echo:
-            out.write(f"> {line.rstrip()}\n")
-        outcome = await engine.handle(to_message(line, address, clock))
-        sent += 1
-        for reply in outcome.replies:
-            out.write(render(reply) + "\n\n")
-        out.flush()
-    return sent
+def from_inbox(row: InboxRow) -> IncomingMessage:
+    """A stored line as the engine's message, at its arrival time."""
+    return to_message(row.payload, row.address, row.received_at)
 
 
-async def run_console(
-    engine: Engine,
-    clock: Clock,
-    address: str,
-    banner: str,
-    stdin: TextIO = sys.stdin,
-    out: TextIO = sys.stdout,
-) -> int:
-    if stdin.isatty():
-        out.write(banner + "\n\n")
-        await converse(engine, clock, address, ["/mulai"], out, echo=False)
-        loop = asyncio.get_running_loop()
-        sent = 0
-        while True:
-            line = await loop.run_in_executor(None, _read_line, "anda> ")
-            if line is None or line.strip() in QUIT_WORDS:
-                return sent
-            sent += await converse(engine, clock, address, [line], out, echo=False)
-    return await converse(
-        engine, clock, address, (line for line in stdin if line.strip()), out, echo=True
-    )
+class ConsoleSender:
+    """The dispatcher's sender for the terminal: one outbox row drawn, one attempt."""
 
+    def __init__(self, out: TextIO, translator: Translator, files: FileLoader | None = None):
+        self.out = out
+        self.translator = translator
+        self.files = files
+        self.sent: list[Reply] = []
+        """What was drawn, in order (the transcript as replies)."""
 
-def _read_line(prompt: str) -> str | None:
-    try:
-        return input(prompt)
-    except EOFError:
-        return None
+    async def __call__(self, message: Claimed) -> SendResult:
+        payload = message.payload
+        reply = reply_of(payload, payload_text(payload, self.translator))
+        if payload.get("file_id") is not None:
+            found = await self.files(int(payload["file_id"])) if self.files else None
+            if found is None:
+                return SendResult(OutboxStatus.FAILED, error="file expired or missing")
+            filename, content_type, content = found
+            reply = replace(reply, document=Document(filename, content, content_type))
+        self.sent.append(reply)
+        self.out.write(render(reply) + "\n\n")
+        self.out.flush()
+        return SendResult(OutboxStatus.SENT, provider_id=f"console-{message.id}")

@@ -13,9 +13,11 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.cli import cli
+from handlers.i18n import Translator
 from models.db import create_engine, session_factory
 from models.db.migrate import head_revision
-from models.enums import StaffRole
+from models.enums import Channel, StaffRole
+from models.messaging.tables import Inbox, Outbox
 from models.regions import RegionIndex
 from models.staff import RedeemProblem, hash_code, redeem_invite
 from models.tables import AuditLog, ChannelIdentity, Invite, Staff
@@ -327,3 +329,38 @@ def test_inbox_on_an_empty_database_says_so(db_url: str) -> None:
     assert shown.exit_code == 0, shown.output
     assert "The inbox is empty." in shown.output
     assert "nothing waiting" in invoke(db_url, "doctor").output
+
+
+def test_the_terminal_chat_goes_through_the_inbox_and_the_outbox_like_every_channel(
+    db_url: str,
+) -> None:
+    """A replayed script: each line is stored in the inbox and handled, its replies are
+    outbox rows sent by the dispatcher to the console, and the transcript shows them in
+    order after the line they answer."""
+    assert invoke(db_url, "init", "--demo").exit_code == 0
+    t = Translator()
+    result = CliRunner().invoke(
+        cli,
+        ["chat", "--as", "Ani Suryani"],
+        input="/mulai\n/bantuan\n/tidakada\n/keluar\n/bantuan\n",
+        env={"PENDAMPING_DATABASE_URL": db_url, "PENDAMPING_CONFIG": "", "COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.index("> /mulai") < out.index(t("menu.title")) < out.index("> /bantuan")
+    assert out.index("> /bantuan") < out.index(t("help.general")) < out.index("> /tidakada")
+    assert t("command.unknown", command="tidakada") in out
+    assert out.count(t("help.general")) == 1  # nothing after /keluar is sent
+    inbox = query(
+        db_url, select(Inbox.status, func.count()).group_by(Inbox.status)
+    )
+    assert [(status.value, n) for status, n in inbox] == [("done", 3)]
+    outbox = query(
+        db_url,
+        select(Outbox.channel, Outbox.status, func.count())
+        .where(Outbox.channel == Channel.CONSOLE)
+        .group_by(Outbox.channel, Outbox.status),
+    )
+    assert [(channel.value, status.value, n) for channel, status, n in outbox] == [
+        ("console", "sent", 3)
+    ]
