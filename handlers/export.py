@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import TypedDict, cast
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -24,6 +25,16 @@ class Step(StrEnum):
 
     PICK_KIND = "pick_kind"
     PICK_PERIOD = "pick_period"
+
+
+class ExportData(TypedDict, total=False):
+    """What the flow keeps between steps (conversation state, stored as JSON)."""
+
+    kind: str  # an ExportKind value: attendance, cases or graduation
+
+
+def _data(ctx: Ctx) -> ExportData:
+    return cast(ExportData, ctx.data)
 
 
 KINDS = tuple(kind.value for kind in ExportKind)
@@ -59,7 +70,7 @@ async def pick_kind(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """Kehadiran, Kasus or Graduasi."""
     if ctx.choice not in KINDS:
         return ctx.retry(ctx.t("export.kind_invalid"))
-    ctx.data["kind"] = ctx.choice
+    _data(ctx)["kind"] = ctx.choice
     options = [Option(period, ctx.t(f"export.period.{period}")) for period in PERIODS]
     kind = ctx.t(f"export.kind.{ctx.choice}")
     return ctx.ask(Step.PICK_PERIOD, ctx.t("export.ask_period", kind=kind), options)
@@ -69,7 +80,10 @@ async def pick_period(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """The period; then the export is written and sent."""
     if ctx.choice not in PERIODS:
         return ctx.retry(ctx.t("export.period_invalid"))
-    kind = ExportKind(ctx.data["kind"])
+    kept = _data(ctx).get("kind")
+    if kept not in KINDS:  # state from elsewhere: ask for the kind again
+        return await entry(message, ctx)
+    kind = ExportKind(kept)
     period = period_of(ctx.choice, await local_today(ctx))
     request = ExportRequest(
         kind=kind,
