@@ -2,22 +2,55 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from string import Formatter
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy import text as sql_text
 
+from handlers.engine import MAX_TEXT
 from handlers.i18n import Translator
 from handlers.messages import Media
-from models.db import create_engine, release_held
+from models.db import create_engine
 from models.messaging.tables import Conversation, InboundMessage
 from models.rules.clock import FixedClock
 from models.staff import create_invite
-from models.tables import Attendance, ChannelIdentity, Staff
+from models.tables import Attendance, ChannelIdentity, Kpm, Staff
 from tests.world import NOW, Chat, build_world, make_engine
 
 t = Translator()
+MELATI_NOW = t("attendance.pick_meeting", name="Kelompok Melati")
+SESI_PROMPT = t("attendance.pick_sesi", suggestion=1)  # nothing held yet: session 1
+MARKING = t("attendance.mark_prompt", name="Kelompok Melati", present=12, total=12, page=1, pages=2)
+
+
+def opening(key: str) -> str:
+    """A catalog text up to its first figure: what shows that message in any form."""
+    return t(key).split("{", 1)[0]
+
+
+def shows_a_card(text: str) -> bool:
+    """Whether ``text`` holds a KPM card: any of the card's own wording around its figures."""
+    wording = [literal for literal, *_ in Formatter().parse(t("kpm.card")) if literal.strip()]
+    return any(piece in text for piece in wording)
+
+
+def masked_card(kpm: Kpm, kelompok: str) -> str:
+    """The KPM card of a member with no komponen, meetings or cases, NIK and phone masked."""
+    return t(
+        "kpm.card",
+        name=kpm.nama_pengurus,
+        id_pkh=kpm.id_pkh,
+        nik="*" * 12 + kpm.nik[-4:],
+        phone=kpm.phone[:3] + "*" * (len(kpm.phone) - 6) + kpm.phone[-3:],
+        kelompok=kelompok,
+        status=t("kpm.status.aktif"),
+        komponen=t("kpm.card_no_komponen"),
+        attendance=t("kpm.card_no_meetings"),
+        cases=t("kpm.card_no_cases"),
+    )
 
 
 async def test_an_unknown_sender_gets_one_sentence_on_how_to_register(sessions) -> None:
@@ -41,7 +74,7 @@ async def test_a_staff_member_registers_with_an_invite_code(sessions) -> None:
     await chat.send("DAFTAR ZZZZ-ZZZZ")
     assert chat.text == t("register.code_unknown")
     await chat.send(f"daftar {code.lower()}")
-    assert "Selamat datang, Budi Santoso" in chat.text
+    assert chat.text == t("register.welcome", name="Budi Santoso")
     assert [o.value for o in chat.last[0].options] == [
         "menu:attendance",
         "menu:case",
@@ -52,7 +85,9 @@ async def test_a_staff_member_registers_with_an_invite_code(sessions) -> None:
         "menu:digest",
     ]  # a pendamping's menu: no export (coordinators only)
     await chat.send("/kpm Siti Budiarti")
-    assert "Siti Budiarti" in chat.text and "************" in chat.text
+    async with sessions() as session:
+        budiarti = await session.get(Kpm, world.kpm["Siti Budiarti"])
+    assert chat.text == masked_card(budiarti, "Kelompok Kenanga")
     other = Chat(engine, clock, "telegram:555")
     await other.send(f"/start {code.replace('-', '')}")
     assert other.text == t("register.code_used")
@@ -63,11 +98,14 @@ async def test_cancel_help_and_menu_work_from_any_step(sessions) -> None:
     clock = FixedClock(NOW)
     chat = Chat(make_engine(sessions, clock), clock, "console:ani")
     steps = ["/hadir", "1", "5", "3", "Selesai", "izin"]
+    options = t("help.expected_options")
+    expected = [options, options, t("expect.attendance.mark"), t("expect.attendance.mark"), options]
+    helps = [t("help.general"), *(t("help.in_flow", expected=e) for e in expected)]
     for depth in range(len(steps)):
         for text in steps[:depth]:
             await chat.send(text)
         await chat.send("/bantuan")
-        assert "Yang diharapkan sekarang" in chat.text or "Perintah" in chat.text
+        assert chat.text == helps[depth]
         await chat.send("/batal")
         assert chat.text in (t("cancel.done"), t("cancel.nothing"))
         assert len(chat.last[-1].options) == 7  # back at the (pendamping's) menu
@@ -89,11 +127,11 @@ async def test_the_same_delivery_is_processed_once(sessions) -> None:
     chat = Chat(make_engine(sessions, clock), clock, "console:ani")
     await chat.send("/hadir", external_id="wamid.1")
     first = chat.text
-    assert "pertemuan yang mana" in first
+    assert first == t("attendance.group_auto", name="Kelompok Melati") + "\n" + MELATI_NOW
     again = await chat.send("/hadir", external_id="wamid.1")
     assert again == []
     await chat.send("1", external_id="wamid.2")
-    assert "Sesi P2K2" in chat.text
+    assert chat.text == SESI_PROMPT
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(InboundMessage)) == 2
 
@@ -106,12 +144,12 @@ async def test_an_idle_conversation_is_closed_and_the_user_told(sessions) -> Non
     clock.advance(timedelta(minutes=31))
     await chat.send("1")
     assert chat.last[0].text == t("conversation.timed_out", minutes=30)
-    assert "Sesi P2K2" not in chat.text
+    assert opening("attendance.pick_sesi") not in chat.text
     clock.advance(timedelta(minutes=5))
     await chat.send("/hadir")
     clock.advance(timedelta(minutes=29))
     await chat.send("1")
-    assert "Sesi P2K2" in chat.text
+    assert chat.text == SESI_PROMPT
 
 
 async def test_bad_input_gets_a_clear_reply_and_the_step_stays(sessions) -> None:
@@ -120,25 +158,36 @@ async def test_bad_input_gets_a_clear_reply_and_the_step_stays(sessions) -> None
     chat = Chat(make_engine(sessions, clock), clock, "console:ani")
     await chat.send("/hadir")
     await chat.send("1")
-    prompt = "Sesi P2K2"
+    invalid = t("attendance.pick_sesi_invalid", count=14)
     for bad in ("", "   ", "🙏🙏🙏", "99", "0", "sesi satu"):
         await chat.send(bad)
-        assert "Mohon pilih sesi 1 sampai 14" in chat.text and prompt in chat.text
+        assert invalid in chat.text and SESI_PROMPT in chat.text
     await chat.send("x" * 4000)
-    assert "terlalu panjang" in chat.text
+    assert chat.text == t("input.too_long", limit=MAX_TEXT)
     await chat.send(media=(Media(ref="photo-1"),))
-    assert "Mohon pilih sesi" in chat.text
+    assert invalid in chat.text
     await chat.send(choice="s:99")  # a forged or stale button
-    assert "sudah tidak berlaku" in chat.text and prompt in chat.text
+    assert t("input.stale_button") in chat.text and SESI_PROMPT in chat.text
     await chat.send("5")
-    assert "hadir 12 dari 12" in chat.text
+    assert MARKING in chat.text
     await chat.send("99")
-    assert "Nomor 99 tidak ada di daftar (1 sampai 12)" in chat.text
+    assert t("attendance.numbers_out_of_range", numbers="99", total=12) in chat.text
     await chat.send("Selesai")
     await chat.send("halo, ini bukan foto")
-    assert "Yang diharapkan foto" in chat.text
+    assert t("attendance.photo_invalid") in chat.text
     await chat.send("LEWATI")
-    assert "Simpan?" in chat.text
+    assert chat.text == t(
+        "attendance.summary",
+        name="Kelompok Melati",
+        date="Minggu, 22 November 2026",
+        sesi=5,
+        hadir=12,
+        izin=0,
+        sakit=0,
+        alpa=0,
+        photos=0,
+        absentees=t("attendance.nobody_absent"),
+    )
 
 
 async def test_a_pendamping_cannot_reach_another_pendamping_s_kpm(sessions) -> None:
@@ -147,17 +196,17 @@ async def test_a_pendamping_cannot_reach_another_pendamping_s_kpm(sessions) -> N
     engine = make_engine(sessions, clock)
     budi = Chat(engine, clock, "console:budi")
     await budi.send("/kpm Siti Aminah")  # Ani's KPM
-    assert "Tidak ada KPM Anda yang cocok" in budi.text and "Melati" not in budi.text
+    assert budi.text == t("kpm.not_found", query="Siti Aminah") and "Melati" not in budi.text
     await budi.send("/kpm PKH010001")  # Ani's KPM by ID PKH
-    assert "Tidak ada KPM Anda yang cocok" in budi.text and "NIK" not in budi.text
+    assert budi.text == t("kpm.not_found", query="PKH010001")
     await budi.send("/kasus Siti")
     assert "Siti Budiarti" in budi.text and "Siti Aminah" not in budi.text
     await budi.send("/hadir")
     await budi.send(choice=f"k:{world.melati}")  # a forged tap on Ani's group
-    assert "sudah tidak berlaku" in budi.text and "Melati" not in budi.text
+    assert t("input.stale_button") in budi.text and "Melati" not in budi.text
     await budi.send("/kpm Siti")
     await budi.send(choice=f"p:{world.kpm['Siti Aminah']}")  # forged: not among the offers
-    assert "Siti Aminah" not in budi.text and "NIK" not in budi.text
+    assert "Siti Aminah" not in budi.text and not shows_a_card(budi.text)
 
 
 async def test_the_coordinator_sees_kpm_in_their_region_but_cannot_record_attendance(
@@ -215,10 +264,10 @@ async def test_messages_from_one_user_sent_at_once_are_handled_in_order(sessions
         )
     )
     texts = [outcome.replies[-1].text for outcome in outcomes]
-    assert "pertemuan yang mana" in texts[0]
-    assert "Sesi P2K2" in texts[1]
-    assert "hadir 12 dari 12" in texts[2]
-    assert "foto" in texts[3]
+    assert texts[0] == MELATI_NOW
+    assert texts[1] == SESI_PROMPT
+    assert texts[2] == MARKING
+    assert texts[3] == t("attendance.ask_photo")
     assert engine._locks == {}
 
 
@@ -235,15 +284,33 @@ async def test_a_coordinator_s_menu_offers_what_a_coordinator_may_do(sessions) -
         "menu:export",
     ]
     await dewi.send("4")  # the digest, picked by number from the menu
-    assert "Ringkasan mingguan PKH" in dewi.last[0].text
+    title = t("digest.title", scope="Sukamaju", date="Minggu, 22 November 2026")
+    assert dewi.last[0].text.startswith(title + "\n")
 
 
-async def _second_waits(sessions, held) -> bool:
-    if held.waiting:
-        return True
+class AskingSessions:
+    """A session factory that says when a step has asked for its transaction."""
+
+    def __init__(self, sessions) -> None:
+        self.sessions = sessions
+        self.asked = asyncio.Event()
+
+    def __call__(self):
+        return self.sessions()
+
+    def begin(self):
+        self.asked.set()
+        return self.sessions.begin()
+
+
+async def _second_waits(sessions, second: AskingSessions) -> bool:
+    """On SQLite the second step asked for the one connection, which the first holds; on
+    PostgreSQL its backend waits for the conversation row's lock, as the server shows."""
+    if not second.asked.is_set():
+        return False
     async with sessions() as session:
         if session.bind.dialect.name != "postgresql":
-            return False
+            return True
         waiting = await session.scalar(
             sql_text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
         )
@@ -255,17 +322,15 @@ async def test_two_processes_serving_one_user_at_once_lose_no_step(sessions, mon
     conversation row is locked for each step's transaction, so the second step reads what
     the first wrote and both toggles are kept (on PostgreSQL the engines hold separate
     connections and really run at once)."""
-    import asyncio
-
     from sqlalchemy import select
 
     from handlers.messages import IncomingMessage
-    from models.db import held_connections
     from models.messaging.tables import Conversation
 
     await build_world(sessions)
     clock = FixedClock(NOW)
-    first, second = make_engine(sessions, clock), make_engine(sessions, clock)
+    asking = AskingSessions(sessions)
+    first, second = make_engine(sessions, clock), make_engine(asking, clock)
 
     def message(n: int, text: str = "", choice: str | None = None) -> IncomingMessage:
         return IncomingMessage(
@@ -292,10 +357,9 @@ async def test_two_processes_serving_one_user_at_once_lose_no_step(sessions, mon
     started = asyncio.create_task(first.handle(message(4, choice=one)))
     await first_holds.wait()  # the first step has read the state and is still open
     following = asyncio.create_task(second.handle(message(5, choice=two)))
-    # The second step waits: on SQLite for the one connection, in the queue of waiting
-    # steps; on PostgreSQL at the conversation row's lock, which the server shows.
-    held = held_connections(sessions)
-    while not await _second_waits(sessions, held):  # noqa: ASYNC110 - the server's state
+    # The second step waits: on SQLite for the one connection, which the first holds;
+    # on PostgreSQL at the conversation row's lock, which the server shows.
+    while not await _second_waits(sessions, asking):  # noqa: ASYNC110 - the server's state
         await asyncio.sleep(0)  # a turn of the loop, not a wait
     release.set()  # the second can only read after the first commits
     await asyncio.gather(started, following)
@@ -319,7 +383,6 @@ async def test_a_message_on_a_dropped_database_connection_is_handled_on_a_new_on
     clock = FixedClock(NOW)
     chat = Chat(make_engine(sessions, clock), clock, "console:ani")
     await chat.send("/bantuan")
-    await release_held(engine)  # the step's connection back in the pool, idle
     async with engine.connect() as connection:  # that pooled connection
         pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
     other = create_engine(engine.url.render_as_string(hide_password=False))
@@ -329,4 +392,4 @@ async def test_a_message_on_a_dropped_database_connection_is_handled_on_a_new_on
     finally:
         await other.dispose()
     await chat.send("/hadir")
-    assert "Kelompok" in chat.text and "gangguan" not in chat.text
+    assert chat.text == t("attendance.group_auto", name="Kelompok Melati") + "\n" + MELATI_NOW

@@ -17,6 +17,19 @@ from tests.world import NOW, Chat, build_world, make_engine
 
 t = Translator("id")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+KINDS = [t(f"export.kind.{kind}") for kind in ("attendance", "cases", "graduation")]
+PERIODS = [
+    t(f"export.period.{period}")
+    for period in ("this_month", "last_month", "last_3_months", "this_year")
+]
+
+
+def period(start: str, end: str) -> str:
+    return t("export.period_range", start=start, end=end)
+
+
+def column(key: str) -> str:
+    return t(f"export.column.{key}")
 
 
 def workbook_rows(chat: Chat) -> list[dict[str, object]]:
@@ -32,22 +45,20 @@ async def test_a_coordinator_exports_this_month_s_attendance_of_their_kabupaten(
     clock = FixedClock(NOW)  # 22 November 2026
     dewi = Chat(make_engine(sessions, clock), clock, "console:dewi")
     await dewi.send("/ekspor")
-    assert [option.label for option in dewi.last[-1].options] == ["Kehadiran", "Kasus", "Graduasi"]
+    assert [option.label for option in dewi.last[-1].options] == KINDS
     await dewi.send("kehadiran")  # the label typed (also a command word outside the flow)
-    assert [option.label for option in dewi.last[-1].options] == [
-        "Bulan ini",
-        "Bulan lalu",
-        "3 bulan terakhir",
-        "Tahun ini",
-    ]
+    assert [option.label for option in dewi.last[-1].options] == PERIODS
     await dewi.send("1")  # the number typed
-    assert "5 baris" in dewi.text and "1 November 2026 s.d. 22 November 2026" in dewi.text
-    assert dewi.last[-1].document.filename == "kehadiran_2026-11-01_2026-11-22.xlsx"
+    this_month = period("1 November 2026", "22 November 2026")
+    kind = t("export.kind.attendance")
+    assert t("export.ready", kind=kind, period=this_month, rows=5) in dewi.text
+    filename = f"{t('export.file.attendance')}_2026-11-01_2026-11-22.xlsx"
+    assert dewi.last[-1].document.filename == filename
     rows = workbook_rows(dewi)
-    assert {row["Kelompok"] for row in rows} == {"Kelompok Melati", "Kelompok Kenanga"}
-    aminah = next(row for row in rows if row["Nama pengurus"] == "Siti Aminah")
-    assert aminah["Tanggal pertemuan"] == datetime(2026, 11, 10)
-    assert aminah["Dicatat pada"] == datetime(2026, 11, 10, 10, 0)
+    assert {row[column("kelompok")] for row in rows} == {"Kelompok Melati", "Kelompok Kenanga"}
+    aminah = next(row for row in rows if row[column("nama_pengurus")] == "Siti Aminah")
+    assert aminah[column("meeting_date")] == datetime(2026, 11, 10)
+    assert aminah[column("recorded_at")] == datetime(2026, 11, 10, 10, 0)
     async with sessions() as session:
         audited = (await session.execute(select(AuditLog.actor_staff_id, AuditLog.action))).all()
     assert (world.base.dewi, "export.attendance") in audited
@@ -65,8 +76,8 @@ async def test_another_kabupaten_s_coordinator_gets_only_their_own_rows(sessions
     await rudi.send(choice="cases")  # a tapped button
     await rudi.send("bulan INI")  # a label in any case
     rows = workbook_rows(rudi)
-    assert [row["Nama pengurus"] for row in rows] == ["Hasnah"]
-    assert rows[0]["Dibuka"] == datetime(2026, 11, 1, 0, 30)  # in Makassar time
+    assert [row[column("nama_pengurus")] for row in rows] == ["Hasnah"]
+    assert rows[0][column("opened_at")] == datetime(2026, 11, 1, 0, 30)  # in Makassar time
 
 
 async def test_an_empty_period_says_so_and_sends_no_file(sessions) -> None:
@@ -76,7 +87,8 @@ async def test_an_empty_period_says_so_and_sends_no_file(sessions) -> None:
     await dewi.send("/ekspor")
     await dewi.send("1")
     await dewi.send("Bulan lalu")
-    assert "tidak ada data" in dewi.text and "1 Oktober 2026 s.d. 31 Oktober 2026" in dewi.text
+    last_month = period("1 Oktober 2026", "31 Oktober 2026")
+    assert dewi.text == t("export.empty", kind=t("export.kind.attendance"), period=last_month)
     assert all(reply.document is None for reply in dewi.last)
     await dewi.send("Tahun ini")  # the flow is over: this is no longer an answer
     assert all(reply.document is None for reply in dewi.last)
@@ -93,9 +105,11 @@ async def test_a_wrong_answer_is_asked_again_with_the_same_options(sessions) -> 
     await dewi.send("9")
     assert t("export.period_invalid") in dewi.text and len(dewi.last[-1].options) == 4
     await dewi.send("/bantuan")
-    assert "periode ekspor" in dewi.text
+    assert t("help.in_flow", expected=t("expect.export.pick_period")) in dewi.text
     await dewi.send("3 bulan terakhir")
-    assert "1 September 2026 s.d. 22 November 2026" in dewi.text
+    three_months = period("1 September 2026", "22 November 2026")
+    kind = t("export.kind.cases")
+    assert t("export.ready", kind=kind, period=three_months, rows=4) in dewi.text
     assert len(workbook_rows(dewi)) == 4  # Kab. Sukamaju's cases, Ratna Sari's of October too
 
 
@@ -122,4 +136,6 @@ async def test_an_export_too_large_for_chat_says_so_and_sends_no_file(
     await dewi.send("kehadiran")
     await dewi.send("1")
     assert all(reply.document is None for reply in dewi.last)
-    assert "lebih dari 4 baris" in dewi.text and "pendamping export" in dewi.text
+    this_month = period("1 November 2026", "22 November 2026")
+    kind = t("export.kind.attendance")
+    assert dewi.text == t("export.too_large", kind=kind, period=this_month, limit=4)

@@ -23,6 +23,23 @@ from models.tables import Attendance, GraduationAssessment, Meeting
 from tests.world import NOW, TODAY, Chat, World, build_world, default_catalog
 
 t = Translator()
+FIVE_OF_SIX = t("graduation.reason_attendance", present=5, recorded=6)
+
+
+def indicators_prompt(name: str, attendance: str) -> str:
+    return t("graduation.indicators_prompt", name=name, page=1, pages=1, attendance=attendance)
+
+
+def summary(name: str, score: str, verdict: str, reasons: list[str], **attendance: str) -> str:
+    return t(
+        "graduation.summary",
+        name=name,
+        score=score,
+        threshold="7",
+        verdict=verdict,
+        reasons="\n".join(f"• {reason}" for reason in reasons),
+        **attendance,
+    )
 
 
 def graduation_engine(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> Engine:
@@ -64,8 +81,7 @@ async def test_a_whole_assessment_typed_saves_and_alerts_pendamping_and_coordina
     ani = Chat(graduation_engine(sessions, clock), clock, "console:ani")
 
     await ani.send("/graduasi Dewi Lestari")
-    assert "Penilaian graduasi Dewi Lestari" in ani.text
-    assert "Kehadiran 6 pertemuan terakhir: 5/6" in ani.text
+    assert ani.text == indicators_prompt("Dewi Lestari", FIVE_OF_SIX)
     toggles = ani.last[-1].toggles
     assert [toggle.label for toggle in toggles][:2] == [
         "1. Penghasilan di atas UMK",
@@ -76,15 +92,21 @@ async def test_a_whole_assessment_typed_saves_and_alerts_pendamping_and_coordina
     await ani.send("banyak sekali")
     assert t("graduation.indicators_invalid") in ani.text
     await ani.send("9")
-    assert "Nomor 9 tidak ada" in ani.text
+    assert t("graduation.numbers_out_of_range", numbers="9", total=6) in ani.text
     await ani.send("1 2")
     await ani.send("keluarga menyatakan bersedia")  # a label typed
     assert [toggle.on for toggle in ani.last[-1].toggles] == [True, True, False, False, False, True]
     await ani.send("selesai")
-    assert "Skor: 8,7 (ambang 7)" in ani.text
-    assert "• Penghasilan di atas UMK\n• Punya usaha yang berjalan\n" in ani.text
-    assert "• Kehadiran 6 pertemuan terakhir: 5/6" in ani.text
-    assert t("graduation.verdict_ready") in ani.text
+    reasons = [
+        "Penghasilan di atas UMK",
+        "Punya usaha yang berjalan",
+        "Keluarga menyatakan bersedia",
+        FIVE_OF_SIX,
+    ]
+    ready = t("graduation.verdict_ready")
+    assert ani.text == summary(
+        "Dewi Lestari", "8,7", ready, reasons, attendance=FIVE_OF_SIX, attendance_points="1,7"
+    )
 
     await ani.send("3")
     assert t("graduation.confirm_invalid") in ani.text
@@ -103,12 +125,16 @@ async def test_a_whole_assessment_typed_saves_and_alerts_pendamping_and_coordina
         f"grad-ready:{first.id}:console:dewi",
     }
     text = payload_text(sent[0].payload, t)
-    assert text.startswith("KPM siap graduasi mandiri: Dewi Lestari (Kelompok Melati), skor 8,7")
-    assert "• Keluarga menyatakan bersedia\n• Kehadiran 6 pertemuan terakhir: 5/6" in text
-    assert sent[0].payload["template_variables"]["3"] == (
-        "Penghasilan di atas UMK; Punya usaha yang berjalan; Keluarga menyatakan bersedia; "
-        "Kehadiran 6 pertemuan terakhir: 5/6"
+    assert text == t(
+        "alert.graduation_ready",
+        kpm="Dewi Lestari",
+        kelompok="Kelompok Melati",
+        score="8,7",
+        threshold="7",
+        reasons="\n".join(f"• {reason}" for reason in reasons),
+        assessor="Ani Suryani",
     )
+    assert sent[0].payload["template_variables"]["3"] == "; ".join(reasons)
 
     # The same answers again, by label: saved, no second alert.
     clock.advance(timedelta(days=7))
@@ -125,7 +151,10 @@ async def test_a_whole_assessment_typed_saves_and_alerts_pendamping_and_coordina
     await ani.send("/graduasi Dewi Lestari")
     await ani.send("3")
     await ani.send("selesai")
-    assert "Skor: 9,7" in ani.text
+    reasons.insert(2, "Ikut KUBE atau PENA")
+    assert ani.text == summary(
+        "Dewi Lestari", "9,7", ready, reasons, attendance=FIVE_OF_SIX, attendance_points="1,7"
+    )
     await ani.send("simpan")
     assert len(await alerts(sessions)) == 4
     async with sessions() as session:
@@ -141,8 +170,12 @@ async def test_an_assessment_under_the_threshold_is_saved_without_an_alert(sessi
     await ani.send("Kurniasih")
     await ani.send("Penghasilan di atas UMK")
     await ani.send("selesai")
-    assert "Skor: 3 (ambang 7)" in ani.text and "kurang 4" in ani.text
-    assert t("graduation.attendance_none") in ani.text
+    none = t("graduation.attendance_none")
+    not_ready = t("graduation.verdict_not_ready", missing="4")
+    reasons = ["Penghasilan di atas UMK"]
+    assert ani.text == summary(
+        "Kurniasih", "3", not_ready, reasons, attendance=none, attendance_points="0"
+    )
     await ani.send("ubah")
     assert ani.last[-1].toggles[0].on
     await ani.send("selesai")
@@ -161,7 +194,7 @@ async def test_another_pendamping_s_kpm_is_not_found(sessions) -> None:
     await budi.send("/graduasi Dewi Lestari")
     assert budi.text == t("kpm.not_found", query="Dewi Lestari")
     await budi.send("Rina Marlina")
-    assert "Penilaian graduasi Rina Marlina" in budi.text
+    assert budi.text == indicators_prompt("Rina Marlina", t("graduation.attendance_none"))
 
 
 async def test_the_coordinator_may_assess_in_their_region(sessions) -> None:
@@ -169,7 +202,7 @@ async def test_the_coordinator_may_assess_in_their_region(sessions) -> None:
     clock = FixedClock(NOW)
     dewi = Chat(graduation_engine(sessions, clock), clock, "console:dewi")
     await dewi.send(f"/graduasi PKH{world.kenanga:02d}0002")
-    assert "Penilaian graduasi Rina Marlina" in dewi.text
+    assert dewi.text == indicators_prompt("Rina Marlina", t("graduation.attendance_none"))
 
 
 async def test_an_alert_from_an_evening_assessment_waits_for_the_morning(sessions) -> None:

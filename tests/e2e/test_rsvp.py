@@ -12,7 +12,7 @@ from handlers.rsvp import parse_answer
 from models.enums import MeetingStatus, RsvpAnswer
 from models.rules.clock import FixedClock
 from models.tables import Kpm, Meeting, Rsvp
-from tests.world import NOW, Chat, build_world, make_engine
+from tests.world import MELATI, NOW, Chat, build_world, make_engine
 
 t = Translator()
 
@@ -85,7 +85,17 @@ async def test_kpm_answers_are_recorded_and_the_pendamping_sees_them(sessions) -
     ani = Chat(engine, clock, "console:ani")
     await ani.send("/konfirmasi Melati")
     overview = ani.text
-    assert "Akan hadir: 1 · Tidak bisa: 2 · Belum menjawab: 9" in overview
+    answered = {"Siti Aminah", "Sri Wahyuni", "Sumarni"}
+    assert overview == t(
+        "rsvp.overview",
+        name="Kelompok Melati",
+        date="Selasa, 8 Desember 2026",
+        coming=1,
+        declined_count=2,
+        unanswered_count=9,
+        declined="• Sri Wahyuni (anak sakit demam)\n• Sumarni (ada hajatan)",
+        unanswered=", ".join(n for n in sorted(MELATI, key=str.lower) if n not in answered),
+    )
     assert "• Sri Wahyuni (anak sakit demam)" in overview and "ada hajatan" in overview
     assert "Selasa, 8 Desember 2026" in overview
 

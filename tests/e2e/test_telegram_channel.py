@@ -25,7 +25,7 @@ from handlers.messages import Document, Media, Option, Reply, Toggle
 from models.enums import Channel, InboxStatus, OutboxStatus
 from models.messaging.tables import Inbox, Outbox
 from models.rules.clock import FixedClock
-from models.tables import Attendance, ChannelIdentity, Kelompok
+from models.tables import Attendance, ChannelIdentity, Kelompok, Kpm
 from scheduler.dispatcher import Dispatcher
 from tests.fakes.telegram_api import (
     BOT_USERNAME,
@@ -35,7 +35,7 @@ from tests.fakes.telegram_api import (
     group_added_update,
     text_update,
 )
-from tests.world import NOW, World, build_world, make_engine
+from tests.world import MELATI, NOW, World, build_world, make_engine
 
 SECRET = "s3cret-token_1"
 ANI_CHAT = 1001
@@ -228,7 +228,7 @@ async def test_the_webhook_refuses_a_missing_or_wrong_secret_and_processes_nothi
     )
     assert bad.status_code == 400
     assert (await env.post(update)).status_code == 200
-    assert "pertemuan yang mana" in env.last_sent()["text"]
+    assert env.last_sent()["text"] == t("attendance.pick_meeting", name="Kelompok Melati")
 
 
 async def test_the_same_update_delivered_twice_is_processed_once(env: Env) -> None:
@@ -266,12 +266,25 @@ async def test_a_whole_attendance_conversation_by_buttons(env: Env) -> None:
     assert edit[0].params["reply_markup"]["inline_keyboard"][0][0]["text"].startswith("❌ 1.")
     assert env.fake.calls_to("answerCallbackQuery") == []  # answered in the webhook response
     await env.tap("done", message_id=message_id)
-    assert "tidak hadir?" in env.last_sent()["text"]
+    first_name = sorted(MELATI, key=str.lower)[0]
+    assert env.last_sent()["text"] == t("attendance.ask_reason", name=first_name)
     await env.tap("sakit", message_id=message_id + 1)
     await env.tap("skip", message_id=message_id + 2)
-    assert "Hadir 11 · Izin 0 · Sakit 1" in env.last_sent()["text"]
+    assert env.last_sent()["text"] == t(
+        "attendance.summary",
+        name="Kelompok Melati",
+        date="Minggu, 22 November 2026",
+        sesi=3,
+        hadir=11,
+        izin=0,
+        sakit=1,
+        alpa=0,
+        photos=0,
+        absentees=f"• {first_name}: sakit",
+    )
     await env.tap("save", message_id=message_id + 3)
-    assert "Tersimpan" in env.last_sent()["text"]
+    saved = t("attendance.saved", name="Kelompok Melati", hadir=11, total=12)
+    assert env.last_sent()["text"] == saved
     async with env.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Attendance)) == 12
 
@@ -395,7 +408,7 @@ async def test_a_group_chat_is_linked_with_a_code_and_then_answers_only_commands
     group = -100555
     env.next_update += 1
     await env.post(group_added_update(env.next_update, group, by_user_id=ANI_CHAT))
-    assert "/hubungkan KODE" in env.last_sent()["text"]
+    assert env.last_sent()["text"] == t("group.help")
     await env.say("/hubungkan Mawar")
     code_text = env.last_sent()["text"]
     code = code_text.split("/hubungkan ")[1].split()[0]
@@ -480,7 +493,20 @@ async def test_polling_mode_receives_updates_and_replies(sessions) -> None:
     async with polling(sessions) as (fake, _, _):
         fake.push_update(text_update(1, ANI_CHAT, "/kpm Siti Aminah"))
         calls = await fake.wait_for("sendMessage", timeout=10)
-    assert "Siti Aminah" in calls[0].params["text"] and "NIK" in calls[0].params["text"]
+    async with sessions() as session:
+        kpm = await session.scalar(select(Kpm).where(Kpm.nama_pengurus == "Siti Aminah"))
+    assert calls[0].params["text"] == t(
+        "kpm.card",
+        name="Siti Aminah",
+        id_pkh=kpm.id_pkh,
+        nik="*" * 12 + kpm.nik[-4:],
+        phone=kpm.phone[:3] + "*" * (len(kpm.phone) - 6) + kpm.phone[-3:],
+        kelompok="Kelompok Melati",
+        status=t("kpm.status.aktif"),
+        komponen="• Anak SD" + t("kpm.card_until", date="Kamis, 1 Maret 2029"),
+        attendance=t("kpm.card_no_meetings"),
+        cases=t("kpm.card_no_cases"),
+    )
 
 
 async def test_polling_a_tapped_button_is_answered_by_a_call(sessions) -> None:

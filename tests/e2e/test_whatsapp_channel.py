@@ -157,7 +157,7 @@ async def test_a_valid_signature_on_the_public_url_is_accepted_behind_a_proxy(en
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/xml")
     assert "<Response></Response>" in response.text
-    assert "Perintah yang bisa dipakai" in env.bodies()[-1]
+    assert env.bodies()[-1] == t("help.general")
 
 
 @pytest.mark.parametrize("forgery", ["missing", "wrong token", "body altered", "internal url"])
@@ -184,18 +184,32 @@ async def test_a_missing_or_wrong_signature_gets_403_and_nothing_is_processed(
 
 async def test_a_whole_attendance_conversation_by_typing(env: Env) -> None:
     await env.say("hadir")
-    assert "Balas dengan angka:\n1. Hari ini" in env.bodies()[-1]
+    today = t("attendance.meeting_today", date="Minggu, 22 November 2026")
+    assert f"{t('whatsapp.reply_with_number')}\n1. {today}" in env.bodies()[-1]
     await env.say("1")
     await env.say("7")  # P2K2 session 7
-    assert "Ketik: SELESAI · SEMUA HADIR · BERIKUTNYA" in env.bodies()[-1]
+    words = [t(f"attendance.option_{key}").upper() for key in ("done", "all_present", "next")]
+    assert t("whatsapp.reply_with_word", words=" · ".join(words)) in env.bodies()[-1]
     await env.say("tidak hadir: Sumarni (sakit)")
-    assert "foto" in env.bodies()[-1]
+    assert t("attendance.ask_photo") in env.bodies()[-1]
     await env.say(
         "", num_media=1, media_urls=["https://api.twilio.com/media/ME1"], media_types=["image/jpeg"]
     )
-    assert "Hadir 11 · Izin 0 · Sakit 1 · Alpa 0\nFoto: 1" in env.bodies()[-1]
+    summary = t(
+        "attendance.summary",
+        name="Kelompok Melati",
+        date="Minggu, 22 November 2026",
+        sesi=7,
+        hadir=11,
+        izin=0,
+        sakit=1,
+        alpa=0,
+        photos=1,
+        absentees="• Sumarni: sakit",
+    )
+    assert summary in env.bodies()[-1]
     await env.say("simpan")
-    assert "Tersimpan" in env.bodies()[-1]
+    assert t("attendance.saved", name="Kelompok Melati", hadir=11, total=12) in env.bodies()[-1]
     async with env.sessions() as session:
         marks = await session.scalar(select(func.count()).select_from(Attendance))
     assert marks == 12
@@ -214,7 +228,7 @@ async def test_a_message_delivered_twice_is_processed_once(env: Env) -> None:
 async def test_a_quick_reply_button_is_the_same_choice_as_typing(env: Env) -> None:
     await env.say("hadir")
     await env.say("", button_payload="new", button_text="Pertemuan lain")
-    assert "Tanggal berapa" in env.bodies()[-1]
+    assert t("attendance.ask_date") in env.bodies()[-1]
 
 
 async def test_an_sms_conversation_uses_the_sms_sender_and_plain_numbers(env: Env) -> None:
