@@ -59,6 +59,7 @@ MENU = (
     "graduation",
     "digest",
     "export",
+    "kpm_message",
 )
 """The main menu's flows, in this order; each role sees those it may start."""
 
@@ -288,6 +289,14 @@ class Engine:
             ]
         if command:
             return [*notes, self._menu(self._t("command.unknown", command=word), _role(identity))]
+        if message.choice and message.choice.startswith("pesan:"):  # a pesan KPM's button
+            return [
+                *notes,
+                *await self._start(
+                    session, message, identity, state, "kpm_message",
+                    message.choice.removeprefix("pesan:"),
+                ),
+            ]
         if message.choice and message.choice.startswith("move:"):  # a holiday notice button
             ctx = self._ctx(session, message, identity, state, "holiday")
             return [*notes, Reply(await move_to_offered_day(ctx, message.choice))]

@@ -37,6 +37,7 @@ class Pick(StrEnum):
     CASE = "c"
     INDICATOR = "i"
     KPM = "p"
+    MESSAGE = "q"  # a pesan KPM
 
 
 def option_value(kind: Pick, key: int | str) -> str:

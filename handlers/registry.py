@@ -12,6 +12,7 @@ from handlers import (
     group_link,
     jadwal,
     kpm_card,
+    kpm_messages,
 )
 from handlers.flow import Flow
 
@@ -20,6 +21,7 @@ FLOWS: tuple[Flow, ...] = (
     cases.FLOW,
     cases.MY_CASES,
     kpm_card.FLOW,
+    kpm_messages.FLOW,
     jadwal.FLOW,
     group_link.FLOW,
     confirmations.FLOW,
@@ -42,4 +44,5 @@ COMMANDS: dict[str, str] = {
     "graduasi": "graduation",
     "ekspor": "export",
     "ringkasan": "digest",
+    "pesan": "kpm_message",
 }

@@ -1,21 +1,30 @@
-"""What a KPM writes back: an answer to a meeting reminder (1 hadir, 2 tidak bisa, with an
-optional reason), a reason sent afterwards, or anything else (a friendly pointer)."""
+"""What a KPM writes: an answer to a meeting reminder (1 hadir, 2 tidak bisa, with an
+optional reason), the reason for a "2" sent as the very next message soon after, or
+anything else: a *pesan KPM*, kept for their pendamping and pushed to them at once."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Reply
-from models.enums import RsvpAnswer
-from models.rsvp import add_reason, pending_meeting, record_rsvp
+from models.enums import Channel, RsvpAnswer
+from models.kpm_messages import keep_message, recipient_of
+from models.messaging.enqueue import Enqueue, Priority, enqueue
+from models.messaging.sweeps import staff_addresses
+from models.rsvp import add_reason, has_answered, pending_meeting, record_rsvp
 
 _YES = re.compile(r"^(1|hadir|ya|iya|insya ?allah( hadir)?|bisa|datang)\b[\s.!]*$", re.I)
 _NO = re.compile(r"^(2|tidak bisa|tidak|tdk|ga bisa|gak bisa|enggak|berhalangan)\b[\s,.:;-]*", re.I)
 MAX_REASON = 200
+REASON_WINDOW = timedelta(minutes=30)
+"""After a "2" without a reason, the next message within this time is taken as the reason
+(the bot asked for it); later, or after another message, it is a pesan KPM."""
+PREVIEW = 300
+"""How much of a pesan KPM the pendamping's notice quotes (the whole is in /pesan)."""
 
 
 def parse_answer(written: str) -> tuple[RsvpAnswer, str | None] | None:
@@ -36,14 +45,70 @@ async def kpm_reply(
     meeting = await pending_meeting(session, kpm_id, now)
     written = (message.choice or message.text).strip()
     answer = parse_answer(written) if written else None
-    if meeting is None:
-        return Reply(t("rsvp.no_meeting") if answer else t("kpm.hello"))
     if answer is not None:
+        if meeting is None:
+            return Reply(t("rsvp.no_meeting"))
         choice, reason = answer
         await record_rsvp(session, meeting.id, kpm_id, choice, reason, now=now)
         if choice is RsvpAnswer.HADIR:
             return Reply(t("rsvp.coming"))
         return Reply(t("rsvp.declined_with_reason" if reason else "rsvp.declined"))
-    if written and await add_reason(session, meeting.id, kpm_id, written[:MAX_REASON]):
+    if (
+        meeting is not None
+        and written
+        and await add_reason(
+            session, meeting.id, kpm_id, written[:MAX_REASON], since=now - REASON_WINDOW
+        )
+    ):
         return Reply(t("rsvp.reason_saved"))
-    return Reply(t("rsvp.how"))
+    reply = await _pesan_kpm(session, kpm_id, message, written, now=now, t=t)
+    if meeting is not None and not await has_answered(session, meeting.id, kpm_id):
+        return Reply(f"{reply.text}\n\n{t('rsvp.how')}")  # the reminder is still open
+    return reply
+
+
+async def _pesan_kpm(
+    session: AsyncSession,
+    kpm_id: int,
+    message: IncomingMessage,
+    written: str,
+    *,
+    now: datetime,
+    t: Translator,
+) -> Reply:
+    """Keep the message for the KPM's pendamping and push it to them; the KPM is told
+    what happened to it: passed on, or kept until the pendamping opens the bot."""
+    if not written and not message.media:
+        return Reply(t("kpm.hello"))
+    message_id = await keep_message(
+        session, kpm_id, message.address, written, len(message.media), now=now
+    )
+    recipient = await recipient_of(session, kpm_id)
+    addresses = await staff_addresses(session, [recipient.staff_id])
+    if recipient.staff_id is None or recipient.staff_id not in addresses:
+        return Reply(t("pesan.ack_kept"))
+    channel, address = addresses[recipient.staff_id]
+    text = written if len(written) <= PREVIEW else written[: PREVIEW - 1] + "…"
+    if message.media:
+        text = t("pesan.with_photos", text=text or "-", count=len(message.media))
+    values = {"name": recipient.kpm_name, "kelompok": recipient.kelompok_name, "text": text}
+    await enqueue(
+        session,
+        [
+            Enqueue(
+                channel=Channel(channel),
+                address=address,
+                kind="pesan_kpm",
+                priority=Priority.ALERT,
+                payload={
+                    "key": "pesan.new",
+                    "values": values,
+                    "options": [{"value": f"pesan:{message_id}", "label": t("pesan.open")}],
+                    "template_variables": {"1": values["name"], "2": values["kelompok"]},
+                },
+                dedupe_key=f"pesan-kpm:{message_id}",
+            )
+        ],
+        now=now,
+    )
+    return Reply(t("pesan.ack_forwarded"))

@@ -76,6 +76,12 @@ class OutboxStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class KpmMessageStatus(StrEnum):
+    OPEN = "open"  # waiting for the pendamping
+    ANSWERED = "answered"  # the pendamping replied through the bot
+    DONE = "done"  # marked done without a reply (handled by phone, in person...)
+
+
 class InboxStatus(StrEnum):
     PENDING = "pending"
     PROCESSING = "processing"

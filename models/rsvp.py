@@ -12,6 +12,7 @@ from models.attendance import group_in_scope, members_of
 from models.audit import audit
 from models.db.statements import upsert_insert
 from models.enums import MeetingStatus, RsvpAnswer
+from models.kpm_messages import wrote_since
 from models.tables import Kpm, Meeting, Rsvp, Staff
 
 RSVP_HORIZON = timedelta(days=10)
@@ -65,17 +66,29 @@ async def record_rsvp(
     )
 
 
-async def add_reason(session: AsyncSession, meeting_id: int, kpm_id: int, reason: str) -> bool:
-    """Attach a reason to a "tidak bisa" given without one; False when there is none."""
+async def has_answered(session: AsyncSession, meeting_id: int, kpm_id: int) -> bool:
+    return (
+        await session.scalar(
+            select(Rsvp.id).where(Rsvp.meeting_id == meeting_id, Rsvp.kpm_id == kpm_id)
+        )
+    ) is not None
+
+
+async def add_reason(
+    session: AsyncSession, meeting_id: int, kpm_id: int, reason: str, *, since: datetime
+) -> bool:
+    """Attach a reason to a "tidak bisa" given without one at or after ``since``, when this
+    is the KPM's very next message (no pesan KPM came in between); False otherwise."""
     rsvp = await session.scalar(
         select(Rsvp).where(
             Rsvp.meeting_id == meeting_id,
             Rsvp.kpm_id == kpm_id,
             Rsvp.answer == RsvpAnswer.TIDAK,
             Rsvp.reason.is_(None),
+            Rsvp.answered_at >= since,
         )
     )
-    if rsvp is None:
+    if rsvp is None or await wrote_since(session, kpm_id, rsvp.answered_at):
         return False
     rsvp.reason = reason
     return True

@@ -32,6 +32,7 @@ from models.enums import (
     CaseSeverity,
     CaseStatus,
     Channel,
+    KpmMessageStatus,
     KpmStatus,
     MeetingStatus,
     RegionLevel,
@@ -344,3 +345,26 @@ class GroupLinkCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+
+
+class KpmMessage(Base):
+    """A *pesan KPM*: what a KPM wrote that was not an answer to a pending question, for
+    the pendamping of the KPM's kelompok (whoever that is now). ``address`` is the chat it
+    came from, where a reply goes; ``received_at`` opened WhatsApp's 24-hour window."""
+
+    __tablename__ = "kpm_message"
+    __table_args__ = (Index("ix_kpm_message_kpm_status", "kpm_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kpm_id: Mapped[int] = mapped_column(ForeignKey("kpm.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    media_count: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[KpmMessageStatus] = mapped_column(
+        enum_type(KpmMessageStatus, "kpm_message_status"), default=KpmMessageStatus.OPEN
+    )
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by_staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL")
+    )

@@ -83,6 +83,7 @@ async def test_a_staff_member_registers_with_an_invite_code(sessions) -> None:
         "menu:schedule",
         "menu:graduation",
         "menu:digest",
+        "menu:kpm_message",
     ]  # a pendamping's menu: no export (coordinators only)
     await chat.send("/kpm Siti Budiarti")
     async with sessions() as session:
@@ -108,7 +109,7 @@ async def test_cancel_help_and_menu_work_from_any_step(sessions) -> None:
         assert chat.text == helps[depth]
         await chat.send("/batal")
         assert chat.text in (t("cancel.done"), t("cancel.nothing"))
-        assert len(chat.last[-1].options) == 7  # back at the (pendamping's) menu
+        assert len(chat.last[-1].options) == 8  # back at the (pendamping's) menu
     await chat.send("/hadir")
     await chat.send("/mulai")
     assert chat.text == t("menu.title")

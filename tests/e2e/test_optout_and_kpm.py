@@ -23,8 +23,8 @@ async def test_a_kpm_writing_from_their_roster_number_is_recognised(sessions) ->
     phone = await roster_phone(sessions, world.kpm["Siti Aminah"])
     clock = FixedClock(NOW)
     chat = Chat(make_engine(sessions, clock), clock, f"whatsapp:{phone}")
-    await chat.send("halo bu")
-    assert chat.text == t("kpm.hello")
+    await chat.send("halo bu")  # anything but an answer is a pesan KPM for Ani
+    assert chat.text == t("pesan.ack_forwarded")
     async with sessions() as session:
         identity = await session.scalar(
             select(ChannelIdentity).where(ChannelIdentity.address == f"whatsapp:{phone}")

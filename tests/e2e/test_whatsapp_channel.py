@@ -238,7 +238,7 @@ async def test_an_sms_conversation_uses_the_sms_sender_and_plain_numbers(env: En
     await env.post("/twilio/sms", params)
     (message,) = env.fake.messages.values()
     assert message["to"] == kpm.phone and message["from"] == "+6281100000001"
-    assert message["body"] == t("kpm.hello")
+    assert message["body"] == t("pesan.ack_forwarded")  # "halo" is a pesan KPM
 
 
 async def kpm_address(env: Env, name: str, last_inbound_hours_ago: float | None) -> str:
