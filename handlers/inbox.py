@@ -24,6 +24,7 @@ from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Reply
 from handlers.outgoing import queue_replies
+from models.db import transaction
 from models.enums import Channel
 from models.messaging.inbox import (
     Arrival,
@@ -86,7 +87,7 @@ class InboxWorkers:
     async def store(self, arrivals: Sequence[Arrival]) -> int:
         """Store what arrived in one short transaction (before the provider is answered)
         and wake the workers; returns how many were new (the rest were redeliveries)."""
-        async with self._sessions.begin() as session:
+        async with transaction(self._sessions) as session:
             added = await store(session, list(arrivals), now=self._clock.now())
         if added:
             self.notify()

@@ -297,11 +297,8 @@ class AskingSessions:
         self.asked = asyncio.Event()
 
     def __call__(self):
-        return self.sessions()
-
-    def begin(self):
         self.asked.set()
-        return self.sessions.begin()
+        return self.sessions()
 
 
 async def _second_waits(sessions, second: AskingSessions) -> bool:
@@ -360,8 +357,12 @@ async def test_two_processes_serving_one_user_at_once_lose_no_step(sessions, mon
     following = asyncio.create_task(second.handle(message(5, choice=two)))
     # The second step waits: on SQLite for the one connection, which the first holds;
     # on PostgreSQL at the conversation row's lock, which the server shows.
-    while not await _second_waits(sessions, asking):  # noqa: ASYNC110 - the server's state
-        await asyncio.sleep(0)  # a turn of the loop, not a wait
+    for _ in range(100_000):  # turns of the loop, not a wait; bounded, so it cannot hang
+        if await _second_waits(sessions, asking):
+            break
+        await asyncio.sleep(0)
+    else:
+        pytest.fail("the second step never asked for its transaction")
     release.set()  # the second can only read after the first commits
     await asyncio.gather(started, following)
     async with sessions() as session:

@@ -1,4 +1,4 @@
-"""A chat step's transaction (``sessions.begin()``, as the engine and the inbox use it):
+"""A chat step's transaction (``models.db.transaction``, as the engine and the inbox use it):
 committed on success, rolled back on failure, on a failed commit and on cancellation, and
 its connection back in the pool every time, on both databases and our SQLite driver."""
 
@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from models.db import transaction
 from models.enums import Channel
 from models.tables import ChannelIdentity
 
@@ -24,12 +25,12 @@ async def test_commits_rolls_back_and_returns_the_connection(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     before = await _addresses(sessions)
-    async with sessions.begin() as session:
+    async with transaction(sessions) as session:
         session.add(ChannelIdentity(address="telegram:1", channel=Channel.TELEGRAM))
     assert await _addresses(sessions) == before + 1
 
     with pytest.raises(RuntimeError, match="boom"):
-        async with sessions.begin() as session:
+        async with transaction(sessions) as session:
             session.add(ChannelIdentity(address="telegram:2", channel=Channel.TELEGRAM))
             await session.flush()
             raise RuntimeError("boom")
@@ -40,11 +41,11 @@ async def test_commits_rolls_back_and_returns_the_connection(
 async def test_a_commit_that_fails_writes_nothing_and_frees_its_connection(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with sessions.begin() as session:
+    async with transaction(sessions) as session:
         session.add(ChannelIdentity(address="telegram:5", channel=Channel.TELEGRAM))
     before = await _addresses(sessions)
     with pytest.raises(IntegrityError):
-        async with sessions.begin() as session:
+        async with transaction(sessions) as session:
             session.add(ChannelIdentity(address="telegram:6", channel=Channel.TELEGRAM))
             await session.execute(select(1))
             # Flushed only at the commit: the address is taken, so the commit fails.
@@ -52,7 +53,7 @@ async def test_a_commit_that_fails_writes_nothing_and_frees_its_connection(
     assert not session.in_transaction() and not session.new  # closed after the failure
     assert await _addresses(sessions) == before
     assert engine.sync_engine.pool.checkedout() == 0
-    async with sessions.begin() as session:  # usable again
+    async with transaction(sessions) as session:  # usable again
         session.add(ChannelIdentity(address="telegram:6", channel=Channel.TELEGRAM))
     assert await _addresses(sessions) == before + 1
 
@@ -64,7 +65,7 @@ async def test_a_cancelled_step_writes_nothing_and_frees_its_connection(
     inside = asyncio.Event()
 
     async def step() -> None:
-        async with sessions.begin() as session:
+        async with transaction(sessions) as session:
             session.add(ChannelIdentity(address="telegram:3", channel=Channel.TELEGRAM))
             await session.flush()
             inside.set()
