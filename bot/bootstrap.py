@@ -75,6 +75,10 @@ def engine_settings(app: App) -> EngineSettings:
         quiet_hours=(settings.scheduler.quiet_hours_start, settings.scheduler.quiet_hours_end),
         graduation=graduation_rules(settings),
         digest=digest_options(settings),
+        pesan_reason_minutes=settings.pesan.reason_window_minutes,
+        case_keywords=tuple(
+            (category, tuple(words)) for category, words in settings.pesan.case_keywords.items()
+        ),
     )
 
 
@@ -87,6 +91,7 @@ def digest_options(settings: Settings) -> DigestOptions:
         target_per_year=reporting.graduation_target_per_year,
         locale=settings.general.locale,
         default_timezone=settings.general.timezone,
+        pesan_late_hours=settings.pesan.nudge_after_hours,
     )
 
 

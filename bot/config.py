@@ -30,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from models.cases import CASE_CATEGORIES, DEFAULT_CASE_KEYWORDS
+
 ENV_PREFIX = "PENDAMPING_"
 CONFIG_ENV = "PENDAMPING_CONFIG"
 
@@ -151,6 +153,22 @@ class InboxSettings(_Section):
     max_attempts: int = Field(default=3, ge=1, le=20)
 
 
+class PesanSettings(_Section):
+    reason_window_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    nudge_after_hours: int = Field(default=24, ge=1, le=24 * 14)
+    case_keywords: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_CASE_KEYWORDS.items()}
+    )
+
+    @field_validator("case_keywords")
+    @classmethod
+    def _categories(cls, keywords: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(keywords) - set(CASE_CATEGORIES))
+        if unknown:
+            raise ValueError(f"unknown case categories {unknown}; known: {list(CASE_CATEGORIES)}")
+        return keywords
+
+
 class GraduationIndicator(_Section):
     label: str
     weight: float = Field(ge=0)
@@ -229,6 +247,7 @@ class Settings(_Section):
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     inbox: InboxSettings = Field(default_factory=InboxSettings)
+    pesan: PesanSettings = Field(default_factory=PesanSettings)
     reporting: ReportingSettings = Field(default_factory=ReportingSettings)
     programme: ProgrammeSettings = Field(default_factory=ProgrammeSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)

@@ -128,6 +128,7 @@ async def nudges_sweep(app: App) -> None:
             morning_time=s.morning_nudge_time,
             quiet_start=s.quiet_hours_start,
             quiet_end=s.quiet_hours_end,
+            pesan_after=timedelta(hours=app.settings.pesan.nudge_after_hours),
         ),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import StrEnum
 from typing import TypedDict, cast
@@ -19,7 +20,8 @@ from models.cases import (
     open_cases,
     update_case,
 )
-from models.enums import CaseSeverity, CaseStatus
+from models.enums import CaseSeverity, CaseStatus, KpmMessageStatus
+from models.kpm_messages import close_message
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 
 
@@ -47,6 +49,8 @@ class CaseData(TypedDict, total=False):
     severity: str
     case_id: int  # the case being updated
     status: str  # its new status
+    pesan_id: int  # the pesan KPM the case is opened from (closed when it is saved)
+    pesan_text: str  # ... and its text, offered as the description
 
 
 RENAMED = {"kpm": "kpm_id", "case": "case_id"}
@@ -73,11 +77,58 @@ async def _kpm_chosen(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
     return ctx.ask(Step.CATEGORY, ctx.t("case.ask_category", name=name), options)
 
 
+def open_from_message(
+    ctx: Ctx, kpm_id: int, name: str, message_id: int, text: str
+) -> StepResult:
+    """The case flow, handed a pesan KPM: the KPM known, the category its words suggest
+    offered first, its text offered as the description."""
+    ctx.data.clear()
+    _data(ctx).update(
+        {"kpm_id": kpm_id, "kpm_name": name, "pesan_id": message_id, "pesan_text": text}
+    )
+    suggested = suggest_category(text, ctx.settings.case_keywords)
+    categories = list(ctx.settings.case_categories)
+    if suggested in categories:
+        categories.remove(suggested)
+        categories.insert(0, suggested)
+    options = [
+        Option(
+            key,
+            ctx.t("case.category_suggested", category=ctx.t(f"case.category.{key}"))
+            if key == suggested
+            else ctx.t(f"case.category.{key}"),
+        )
+        for key in categories
+    ]
+    return ctx.ask(Step.CATEGORY, ctx.t("case.ask_category", name=name), options).handed_to(
+        FLOW.name
+    )
+
+
+def suggest_category(
+    text: str, keywords: tuple[tuple[str, tuple[str, ...]], ...]
+) -> str | None:
+    """The category whose words occur most often in ``text`` (whole words, any case);
+    None when none occurs. Ties go to the category listed first."""
+    words = " ".join(re.findall(r"\w+", text.casefold()))
+    best, best_hits = None, 0
+    for category, terms in keywords:
+        hits = sum(
+            len(re.findall(rf"\b{re.escape(term.casefold())}\b", words)) for term in terms
+        )
+        if hits > best_hits:
+            best, best_hits = category, hits
+    return best
+
+
 async def category(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """The kind of case."""
     if ctx.choice is None or ctx.choice not in ctx.settings.case_categories:
         return ctx.retry(ctx.t("case.category_invalid"))
     _data(ctx)["category"] = ctx.choice
+    if _data(ctx).get("pesan_text"):
+        use = Option("use_message", ctx.t("case.option_use_message"))
+        return ctx.ask(Step.DESCRIPTION, ctx.t("case.ask_description_from_message"), [use])
     return ctx.ask(Step.DESCRIPTION, ctx.t("case.ask_description"))
 
 
@@ -88,6 +139,8 @@ async def description(message: IncomingMessage, ctx: Ctx) -> StepResult:
         kept = _data(ctx).get("photos", [])
         _data(ctx)["photos"] = kept + [[p.ref, p.content_type] for p in photos]
     text = ctx.text
+    if ctx.choice == "use_message" and _data(ctx).get("pesan_text"):
+        text = _data(ctx)["pesan_text"]
     if len(text) < MIN_DESCRIPTION:
         key = "case.description_photo_saved" if photos else "case.description_invalid"
         return ctx.retry(ctx.t(key, minimum=MIN_DESCRIPTION))
@@ -137,9 +190,11 @@ async def _save(ctx: Ctx, *, always_urgent: bool) -> StepResult:
         photos=[(ref, kind) for ref, kind in _data(ctx).get("photos", [])],
     )
     case_id = await open_case(ctx.session, ctx.staff, new, now=ctx.now)
+    key = "case.saved"
     if new.severity is CaseSeverity.MENDESAK:
-        await _escalate(ctx, case_id, new)
-    key = "case.saved_urgent" if new.severity is CaseSeverity.MENDESAK else "case.saved"
+        reached = await _escalate(ctx, case_id, new)
+        # Only say a coordinator will hear of it when one has a chat to hear it on.
+        key = "case.saved_urgent" if reached else "case.saved_urgent_unreachable"
     text = ctx.t(
         key,
         id=case_id,
@@ -151,11 +206,17 @@ async def _save(ctx: Ctx, *, always_urgent: bool) -> StepResult:
     )
     if always_urgent:
         text = ctx.t("case.always_urgent_note") + "\n" + text
+    pesan_id = _data(ctx).get("pesan_id")
+    if pesan_id is not None and await close_message(
+        ctx.session, pesan_id, KpmMessageStatus.DONE, staff_id=ctx.staff.id, now=ctx.now
+    ):
+        text += "\n" + ctx.t("case.pesan_closed")
     return ctx.done(text)
 
 
-async def _escalate(ctx: Ctx, case_id: int, new: NewCase) -> None:
-    """An urgent case goes to the coordinators over the KPM and the supervisor at once."""
+async def _escalate(ctx: Ctx, case_id: int, new: NewCase) -> int:
+    """An urgent case goes to the coordinators over the KPM and the supervisor at once;
+    returns how many chats it went to."""
     targets = await escalation_addresses(ctx.session, new.kpm_id)
     values = {
         "id": case_id,
@@ -187,6 +248,7 @@ async def _escalate(ctx: Ctx, case_id: int, new: NewCase) -> None:
     )
     if targets:
         await mark_escalated(ctx.session, case_id, targets[0][0], now=ctx.now)
+    return len(targets)
 
 
 async def my_cases_entry(message: IncomingMessage, ctx: Ctx) -> StepResult:

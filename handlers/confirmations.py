@@ -34,6 +34,7 @@ async def _show(ctx: Ctx, kelompok_id: int, name: str) -> StepResult:
             name=name,
             date=format_date_id(when.date()),
             coming=len(overview.coming),
+            coming_names=", ".join(overview.coming) or ctx.t("attendance.nobody_absent"),
             declined_count=len(overview.declined),
             unanswered_count=len(overview.unanswered),
             declined=declined or ctx.t("attendance.nobody_absent"),

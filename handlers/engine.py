@@ -33,7 +33,7 @@ from models.conversations import (
     load_state,
     save_state,
 )
-from models.db import READ_ONLY
+from models.db import READ_ONLY, transaction
 from models.messaging.inbox import mark_done
 from models.optout import opt_in, opt_out
 from models.rules.clock import Clock
@@ -155,7 +155,7 @@ class Engine:
         """The step and, for the queued channels, its replies: one transaction (replies
         still to be made after the commit are queued when they are made)."""
         now = self._clock.now()
-        async with self._sessions.begin() as session:
+        async with transaction(self._sessions) as session:
             outcome = await self._produce(session, message, now)
             if any(reply.later for reply in outcome.replies):
                 return outcome
@@ -166,7 +166,7 @@ class Engine:
         in one transaction of their own (the step's rolled back)."""
         if message.inbox_id is None:
             return outcome
-        async with self._sessions.begin() as session:
+        async with transaction(self._sessions) as session:
             if not await mark_done(session, message.inbox_id, now=self._clock.now()):
                 return Outcome(duplicate=True)
             return await self._queue(session, message, outcome, self._clock.now())
@@ -175,7 +175,7 @@ class Engine:
         """Queue replies made after the step's transaction, in a transaction of their own."""
         if message.channel not in self._queued_channels or not outcome.replies:
             return outcome
-        async with self._sessions.begin() as session:
+        async with transaction(self._sessions) as session:
             return await self._queue(session, message, outcome, self._clock.now())
 
     async def _queue(
@@ -200,17 +200,26 @@ class Engine:
         if message.group:
             return Outcome(replies=tuple(await group_replies(session, message, now, self._t)))
         word = message.text.strip().strip("!.").casefold()
-        if word in OPT_OUT_WORDS:
+        identity, state = await identify_and_lock(session, message.address, now)
+        # Opting out is for KPM and strangers (reminders): a staff member's "berhenti"
+        # mid-flow is a cancel, and their alerts (urgent cases) are never silenced.
+        if word in OPT_OUT_WORDS and identity.staff is None:
             stopped = await opt_out(session, message.address, now=now)
             return Outcome(replies=(Reply(self._t("optout.stopped")),) if stopped else ())
         if word in OPT_IN_WORDS and await opt_in(session, message.address, now=now):
             return Outcome(replies=(Reply(self._t("optout.resumed")),))
-        identity, state = await identify_and_lock(session, message.address, now)
         registration = _REGISTER.match(message.text.strip())
         if registration:
             return Outcome(replies=(await self._register(session, message, registration),))
         if identity.staff is None:
-            reply = await not_staff_reply(session, message, identity, now, self._t)
+            reply = await not_staff_reply(
+                session,
+                message,
+                identity,
+                now,
+                self._t,
+                reason_window=timedelta(minutes=self._settings.pesan_reason_minutes),
+            )
             return Outcome(replies=(reply,))
         if state is None:  # a staff member's first message: the row is made now
             state = await load_state(session, message.address)
@@ -265,7 +274,7 @@ class Engine:
         command = COMMAND.match(text)
         word = (command.group("word") if command else text).casefold()
         args = (command.group("args") or "").strip() if command else ""
-        if word in CANCEL_WORDS:
+        if word in CANCEL_WORDS or word in OPT_OUT_WORDS:
             had_flow = state.flow is not None
             state.clear()
             return [
@@ -386,7 +395,7 @@ class Engine:
         if result.next_step is None:
             state.clear()
         else:
-            state.flow, state.step = flow.name, result.next_step
+            state.flow, state.step = result.flow or flow.name, result.next_step
         return list(result.replies)
 
     def _menu(self, title: str, role: str = "pendamping") -> Reply:

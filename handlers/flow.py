@@ -65,6 +65,12 @@ def picked_id(choice: str | None, kind: Pick) -> int | None:
 class StepResult:
     replies: tuple[Reply, ...]
     next_step: str | None
+    flow: str | None = None
+    """Another flow that ``next_step`` belongs to: this flow hands the conversation over
+    (a pesan KPM opened as a case goes on in the case flow)."""
+
+    def handed_to(self, flow: str) -> StepResult:
+        return StepResult(self.replies, self.next_step, flow)
 
 
 @dataclass

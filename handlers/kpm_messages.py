@@ -7,6 +7,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TypedDict, cast
 
+from handlers.cases import open_from_message
 from handlers.flow import Ctx, Flow, Pick, StepResult, option_value, picked_id
 from handlers.local_time import staff_zone
 from handlers.messages import IncomingMessage, Option
@@ -29,6 +30,7 @@ class Step(StrEnum):
 
 class Action(StrEnum):
     REPLY = "reply"
+    CASE = "case"
     DONE = "done"
 
 
@@ -68,6 +70,8 @@ async def action(message: IncomingMessage, ctx: Ctx) -> StepResult:
         return ctx.done(ctx.t("pesan.not_found"))
     if ctx.choice == Action.REPLY:
         return ctx.ask(Step.REPLY, ctx.t("pesan.ask_reply", name=view.kpm_name))
+    if ctx.choice == Action.CASE:
+        return open_from_message(ctx, view.kpm_id, view.kpm_name, view.id, view.text)
     if ctx.choice == Action.DONE:
         await close_message(
             ctx.session, view.id, KpmMessageStatus.DONE, staff_id=ctx.staff.id, now=ctx.now
@@ -120,6 +124,7 @@ async def _show(ctx: Ctx, message_id: int) -> StepResult:
     )
     options = [
         Option(Action.REPLY, ctx.t("pesan.action_reply")),
+        Option(Action.CASE, ctx.t("pesan.action_case")),
         Option(Action.DONE, ctx.t("pesan.action_done")),
     ]
     return ctx.ask(Step.ACTION, shown, options)

@@ -4,13 +4,13 @@ reminders, sharing their contact), unknown senders, and group chats."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Reply
-from handlers.rsvp import kpm_reply
+from handlers.rsvp import REASON_WINDOW, kpm_reply
 from models.conversations import Identity, identify
 from models.group_chats import link_group_chat
 from models.kpm import link_kpm_by_phone
@@ -28,15 +28,21 @@ async def not_staff_reply(
     identity: Identity,
     now: datetime,
     t: Translator,
+    *,
+    reason_window: timedelta = REASON_WINDOW,
 ) -> Reply:
     """A KPM, or someone unknown: a KPM may link by sharing their own contact."""
     if identity.kpm_id is not None:
-        return await kpm_reply(session, identity.kpm_id, message, now=now, t=t)
+        return await kpm_reply(
+            session, identity.kpm_id, message, now=now, t=t, reason_window=reason_window
+        )
     phone = phone_of(message.address)
     if phone and await link_kpm_by_phone(session, message.address, phone, now=now):
         linked = await identify(session, message.address, now)  # a KPM's roster number
         assert linked.kpm_id is not None
-        return await kpm_reply(session, linked.kpm_id, message, now=now, t=t)
+        return await kpm_reply(
+            session, linked.kpm_id, message, now=now, t=t, reason_window=reason_window
+        )
     if message.contact_phone:
         try:
             phone = normalize_phone(message.contact_phone)

@@ -22,7 +22,8 @@ _NO = re.compile(r"^(2|tidak bisa|tidak|tdk|ga bisa|gak bisa|enggak|berhalangan)
 MAX_REASON = 200
 REASON_WINDOW = timedelta(minutes=30)
 """After a "2" without a reason, the next message within this time is taken as the reason
-(the bot asked for it); later, or after another message, it is a pesan KPM."""
+(the bot asked for it); later, or after another message, it is a pesan KPM. The default
+of ``[pesan] reason_window_minutes``."""
 PREVIEW = 300
 """How much of a pesan KPM the pendamping's notice quotes (the whole is in /pesan)."""
 
@@ -40,7 +41,13 @@ def parse_answer(written: str) -> tuple[RsvpAnswer, str | None] | None:
 
 
 async def kpm_reply(
-    session: AsyncSession, kpm_id: int, message: IncomingMessage, *, now: datetime, t: Translator
+    session: AsyncSession,
+    kpm_id: int,
+    message: IncomingMessage,
+    *,
+    now: datetime,
+    t: Translator,
+    reason_window: timedelta = REASON_WINDOW,
 ) -> Reply:
     meeting = await pending_meeting(session, kpm_id, now)
     written = (message.choice or message.text).strip()
@@ -57,7 +64,7 @@ async def kpm_reply(
         meeting is not None
         and written
         and await add_reason(
-            session, meeting.id, kpm_id, written[:MAX_REASON], since=now - REASON_WINDOW
+            session, meeting.id, kpm_id, written[:MAX_REASON], since=now - reason_window
         )
     ):
         return Reply(t("rsvp.reason_saved"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import time
 
-from models.cases import CASE_CATEGORIES
+from models.cases import CASE_CATEGORIES, DEFAULT_CASE_KEYWORDS
 from models.rules.komponen import KomponenCatalog
 from reporting.digest import DigestOptions
 from reporting.graduation import GraduationRules
@@ -73,3 +73,7 @@ class EngineSettings:
     quiet_hours: tuple[time, time] = (time(21, 0), time(6, 0))
     graduation: GraduationRules = field(default_factory=GraduationRules)
     digest: DigestOptions = field(default_factory=DigestOptions)
+    pesan_reason_minutes: int = 30
+    """After a "2" without a reason, the next message within this time is the reason."""
+    case_keywords: tuple[tuple[str, tuple[str, ...]], ...] = tuple(DEFAULT_CASE_KEYWORDS.items())
+    """Per case category, words of a pesan KPM that suggest it (``[pesan.case_keywords]``)."""

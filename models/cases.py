@@ -35,6 +35,16 @@ CASE_CATEGORIES = (
 )
 """The case categories, in the order they are offered and reported."""
 
+DEFAULT_CASE_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "kks_bermasalah": ("kks", "atm", "pin", "blokir", "terblokir", "tertelan"),
+    "bansos_belum_cair": ("cair", "saldo", "pencairan", "belum masuk", "belum dapat"),
+    "pemutakhiran_data": ("ktp", "kk", "kartu keluarga", "akta", "nik", "pindah", "meninggal"),
+    "kesehatan_rujukan": ("sakit", "puskesmas", "rumah sakit", "posyandu", "hamil", "kis"),
+    "pendidikan": ("sekolah", "kip", "pip", "guru", "ijazah"),
+    "perlindungan_anak": ("kekerasan", "dipukul", "menikah", "dinikahkan", "ditelantarkan"),
+}
+"""Words of a KPM's message that suggest a category (``[pesan.case_keywords]``)."""
+
 @dataclass(frozen=True)
 class NewCase:
     kpm_id: int

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.audit import audit
 from models.db.sql import rowcount
 from models.enums import KpmMessageStatus
+from models.regions import kelompok_zone, outer_join_all
 from models.tables import Kelompok, Kpm, KpmMessage, Staff
 
 
@@ -143,3 +144,42 @@ async def close_message(
             detail=None,
         )
     return closed
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """An open pesan KPM past the time a pendamping should have answered it."""
+
+    message_id: int
+    staff_id: int | None  # the kelompok's pendamping
+    kpm_name: str
+    kelompok_name: str
+    received_at: datetime
+    zone: str | None
+
+
+async def unanswered_between(
+    session: AsyncSession, first: datetime, cutoff: datetime
+) -> list[Unanswered]:
+    """Open pesan KPM received in ``[first, cutoff)``, with the pendamping and kelompok
+    zone (one statement whatever their number)."""
+    zone, joins = kelompok_zone(Kelompok.desa_id)
+    statement = (
+        select(
+            KpmMessage.id,
+            Kelompok.pendamping_id,
+            Kpm.nama_pengurus,
+            Kelompok.name,
+            KpmMessage.received_at,
+            zone,
+        )
+        .join(Kpm, Kpm.id == KpmMessage.kpm_id)
+        .join(Kelompok, Kelompok.id == Kpm.kelompok_id)
+        .where(
+            KpmMessage.status == KpmMessageStatus.OPEN,
+            KpmMessage.received_at >= first,
+            KpmMessage.received_at < cutoff,
+        )
+    )
+    rows = await session.execute(outer_join_all(statement, joins).order_by(KpmMessage.id))
+    return [Unanswered(*row) for row in rows]

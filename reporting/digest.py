@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -43,6 +43,7 @@ class DigestOptions:
     categories: tuple[str, ...] = CASE_CATEGORIES
     text_limit: int = TELEGRAM_LIMIT - 96  # room for a channel's own additions
     absentees_listed: int = 10
+    pesan_late_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ async def build_digest(
         chart_months=options.chart_months,
         horizon_days=options.horizon_days,
         threshold=options.threshold,
+        pesan_late_before=as_of - timedelta(hours=options.pesan_late_hours),
     )
     scope = await _scope_name(session, staff)
     text = Writer(translate, options).text(figures, scope)
@@ -238,6 +240,14 @@ class Writer:
                 target=self.options.target_per_year * len(figures.pendamping),
             ),
         ]
+        if figures.total("pesan_late"):
+            head.append(
+                t(
+                    "digest.pesan_late",
+                    count=figures.total("pesan_late"),
+                    hours=self.options.pesan_late_hours,
+                )
+            )
         people = [self.pendamping_line(n, p) for n, p in enumerate(figures.pendamping, 1)]
         absentees = [
             t("digest.absent_line", name=s.name, kelompok=s.kelompok or "-", streak=s.streak)

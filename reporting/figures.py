@@ -15,14 +15,21 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from models.enums import AttendanceMark, CaseSeverity, CaseStatus, KpmStatus, MeetingStatus
-from models.tables import Attendance, CaseNote, Kelompok, Kpm, Meeting, Region, Staff
+from models.enums import (
+    AttendanceMark,
+    CaseSeverity,
+    CaseStatus,
+    KpmMessageStatus,
+    KpmStatus,
+    MeetingStatus,
+)
+from models.tables import Attendance, CaseNote, Kelompok, Kpm, KpmMessage, Meeting, Region, Staff
 from reporting.absence import AbsenceStreak, absence_streaks
 from reporting.graduation import candidate_counts
 
@@ -61,6 +68,7 @@ class KelompokFigures:
     urgent_cases: int = 0
     overdue_cases: int = 0
     graduated_this_year: int = 0
+    pesan_late: int = 0  # open pesan KPM older than the configured time
 
     @property
     def rate(self) -> float | None:
@@ -91,6 +99,7 @@ class PendampingFigures:
     urgent_cases = property(lambda self: self._sum("urgent_cases"))
     overdue_cases = property(lambda self: self._sum("overdue_cases"))
     graduated_this_year = property(lambda self: self._sum("graduated_this_year"))
+    pesan_late = property(lambda self: self._sum("pesan_late"))
     kpm_active = property(lambda self: self._sum("kpm_active"))
 
     @property
@@ -151,6 +160,7 @@ async def digest_figures(
     chart_months: int,
     horizon_days: int,
     threshold: float,
+    pesan_late_before: datetime | None = None,
 ) -> DigestFigures:
     this_month = month_start(ref_day)
     next_month = add_months(this_month, 1)
@@ -233,6 +243,21 @@ async def digest_figures(
     )
     for kelompok_id, count in graduated:
         groups[kelompok_id].graduated_this_year = count
+
+    if pesan_late_before is not None:
+        late = await session.execute(
+            select(Kpm.kelompok_id, func.count())
+            .select_from(KpmMessage)
+            .join(Kpm, Kpm.id == KpmMessage.kpm_id)
+            .where(
+                Kpm.kelompok_id.in_(kelompok_ids),
+                KpmMessage.status == KpmMessageStatus.OPEN,
+                KpmMessage.received_at < pesan_late_before,
+            )
+            .group_by(Kpm.kelompok_id)
+        )
+        for kelompok_id, count in late:
+            groups[kelompok_id].pesan_late = count
 
     streaks = await absence_streaks(session, kelompok_ids, min_streak=2, until=ref_day)
     for streak in streaks:

@@ -1,5 +1,5 @@
 """Nudges to the pendamping: the morning of a meeting, attendance not recorded a day after
-it, and a case whose follow-up date has come.
+it, a case whose follow-up date has come, and a pesan KPM left unanswered too long.
 
 Each goes to the one chat address the pendamping last wrote from, once (dedupe key per
 meeting or case), outside quiet hours local to the kelompok. A sweep that did not run for a
@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.enums import Channel
+from models.kpm_messages import Unanswered, unanswered_between
 from models.meeting_changes import QUIET, meeting_version
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.sweeps import (
@@ -42,6 +43,7 @@ class NudgeReport:
     follow_ups: int  # cases whose follow-up date has come
     enqueued: int  # added to the outbox by this run
     unreachable: int  # nudges whose pendamping has no linked chat
+    pesan: int = 0  # pesan KPM unanswered past ``pesan_after``
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ async def enqueue_nudges(
     quiet_start: time = QUIET[0],
     quiet_end: time = QUIET[1],
     catch_up_days: int = 7,
+    pesan_after: timedelta = timedelta(hours=24),
 ) -> NudgeReport:
     """Enqueue the pendamping nudges due now or by tomorrow morning."""
     quiet = (quiet_start, quiet_end)
@@ -77,7 +80,9 @@ async def enqueue_nudges(
         first = (now + BEHIND_OF_UTC).date() - catch_up
         cases = await follow_ups_between(session, first, (now + AHEAD_OF_UTC).date())
         follow_ups = [n for c in cases if (n := _follow_up(c, now, morning_time, catch_up, quiet))]
-        nudges = today + attendance + follow_ups
+        late = await unanswered_between(session, now - pesan_after - catch_up, now - pesan_after)
+        pesan = [_pesan(m, now, quiet) for m in late]
+        nudges = today + attendance + follow_ups + pesan
         addresses = await staff_addresses(session, [n.staff_id for n in nudges])
         messages = [_message(n, addresses[n.staff_id]) for n in nudges if n.staff_id in addresses]
         enqueued = await enqueue(session, messages, now=now)
@@ -87,13 +92,15 @@ async def enqueue_nudges(
         follow_ups=len(follow_ups),
         enqueued=enqueued,
         unreachable=len(nudges) - len(messages),
+        pesan=len(pesan),
     )
     log.info(
-        "nudges: %d meeting days, %d without attendance, %d follow-ups, %d enqueued, "
-        "%d unreachable",
+        "nudges: %d meeting days, %d without attendance, %d follow-ups, %d pesan KPM, "
+        "%d enqueued, %d unreachable",
         report.today,
         report.no_attendance,
         report.follow_ups,
+        report.pesan,
         report.enqueued,
         report.unreachable,
     )
@@ -162,10 +169,23 @@ def _follow_up(
     )
 
 
+def _pesan(message: Unanswered, now: datetime, quiet: tuple[time, time]) -> _Nudge:
+    """Once per message, when the pendamping is awake."""
+    hours = int((now - message.received_at).total_seconds() // 3600)
+    return _Nudge(
+        staff_id=message.staff_id,
+        key="nudge.pesan",
+        values={"kpm": message.kpm_name, "kelompok": message.kelompok_name, "hours": hours},
+        dedupe_key=f"nudge-pesan:{message.message_id}",
+        not_before=after_quiet_hours(_local(now, message.zone), *quiet).astimezone(UTC),
+    )
+
+
 _TEMPLATE_ORDER: Mapping[str, tuple[str, ...]] = {
     "nudge.today": ("kelompok", "time", "place"),
     "nudge.no_attendance": ("kelompok", "date"),
     "nudge.follow_up": ("kpm", "category", "date"),
+    "nudge.pesan": ("kpm", "kelompok", "hours"),
 }
 
 

@@ -29,6 +29,7 @@ BUSINESS_INITIATED_KINDS = (
     "weekly_digest",
     "digest_file",
     "alert",
+    "pesan_kpm",
 )
 """Kinds of messages the business starts: on WhatsApp each needs an approved template."""
 

@@ -5,18 +5,23 @@ done; nobody else's pendamping can; a decline reason is only the very next messa
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import delete, select
 
+from handlers.cases import suggest_category
 from handlers.i18n import Translator
 from handlers.messages import Media
 from handlers.parsing.dates import format_date_id
+from models.cases import DEFAULT_CASE_KEYWORDS
 from models.enums import KpmMessageStatus, MeetingStatus, RsvpAnswer
 from models.messaging.tables import Outbox
 from models.rules.clock import FixedClock
-from models.tables import ChannelIdentity, Kpm, KpmMessage, Meeting, Rsvp
+from models.tables import CaseNote, ChannelIdentity, Kpm, KpmMessage, Meeting, Rsvp, Staff
+from reporting.digest import DigestOptions, build_digest
+from scheduler.nudges import enqueue_nudges
 from tests.world import NOW, Chat, build_world, make_engine
 
 t = Translator()
@@ -197,3 +202,87 @@ async def test_a_decline_reason_is_only_the_very_next_message_soon_after(session
     assert [m.text for m in await kpm_messages(sessions)] == [
         "anak sakit", "", "ada hajatan", "apakah pertemuannya jadi?"
     ]
+
+
+async def test_a_pesan_opened_as_a_case_suggests_its_category_and_closes_when_saved(
+    sessions,
+) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    engine = make_engine(sessions, clock)
+    siti, _ = await kpm_chat(sessions, world, "Siti Aminah", engine, clock)
+    await siti.send(KKS)
+    (kept,) = await kpm_messages(sessions)
+    ani = Chat(engine, clock, "console:ani")
+    await ani.send(choice=f"pesan:{kept.id}")
+    await ani.send(t("pesan.action_case"))
+    assert ani.text == t("case.ask_category", name="Siti Aminah")
+    first = ani.last[-1].options[0]
+    assert (first.value, first.label) == (
+        "kks_bermasalah",
+        t("case.category_suggested", category=t("case.category.kks_bermasalah")),
+    )
+    await ani.send("1")
+    assert ani.text == t("case.ask_description_from_message")
+    await ani.send(t("case.option_use_message"))
+    assert ani.text == t("case.ask_follow_up")
+    await ani.send(t("case.option_no_follow_up"))
+    await ani.send(t("case.severity.biasa"))
+    assert ani.text.endswith("\n" + t("case.pesan_closed"))
+    async with sessions() as session:
+        case = await session.scalar(select(CaseNote))
+    assert (case.kpm_id, case.category, case.description) == (
+        world.kpm["Siti Aminah"], "kks_bermasalah", KKS
+    )
+    (kept,) = await kpm_messages(sessions)
+    assert kept.status is KpmMessageStatus.DONE and kept.closed_by_staff_id == world.ani
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Bu, kartu KKS saya terblokir", "kks_bermasalah"),
+        ("saldo saya belum masuk bu, kapan cair?", "bansos_belum_cair"),
+        ("Anak saya sakit, perlu ke puskesmas", "kesehatan_rujukan"),
+        ("mau ganti KK karena suami meninggal", "pemutakhiran_data"),
+        ("anak saya putus sekolah", "pendidikan"),
+        ("halo bu, apa kabar", None),
+        ("kksx pinjam", None),  # whole words only
+    ],
+)
+def test_a_category_is_suggested_from_the_words_of_the_message(text, expected) -> None:
+    assert suggest_category(text, tuple(DEFAULT_CASE_KEYWORDS.items())) == expected
+
+
+async def test_an_unanswered_pesan_is_nudged_once_and_counted_in_the_digest(sessions) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    engine = make_engine(sessions, clock)
+    siti, _ = await kpm_chat(sessions, world, "Siti Aminah", engine, clock)
+    await siti.send(KKS)
+    sri, _ = await kpm_chat(sessions, world, "Sri Wahyuni", engine, clock)
+    await sri.send("bu, kapan pertemuan berikutnya?")
+    ani = Chat(engine, clock, "console:ani")
+    await ani.send("/pesan")
+    await ani.send("2")  # Sri's
+    await ani.send(t("pesan.action_done"))
+    early = await enqueue_nudges(sessions, now=NOW + timedelta(hours=20), morning_time=time(6, 30))
+    assert early.pesan == 0
+    later = NOW + timedelta(hours=25)
+    report = await enqueue_nudges(sessions, now=later, morning_time=time(6, 30))
+    again = await enqueue_nudges(sessions, now=later + timedelta(hours=1), morning_time=time(6, 30))
+    assert (report.pesan, again.pesan, again.enqueued) == (1, 1, 0)
+    (nudge,) = [
+        row for row in await outbox_rows(sessions, "pendamping_nudge")
+        if row.payload["key"] == "nudge.pesan"
+    ]
+    assert nudge.address == "console:ani"
+    assert nudge.payload["values"] == {
+        "kpm": "Siti Aminah", "kelompok": "Kelompok Melati", "hours": 25
+    }
+    async with sessions() as session:
+        dewi = await session.get(Staff, world.dewi)
+        digest = await build_digest(
+            session, dewi, as_of=later, options=DigestOptions(), translate=t
+        )
+    assert t("digest.pesan_late", count=1, hours=24) in digest.text.splitlines()

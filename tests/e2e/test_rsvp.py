@@ -91,6 +91,7 @@ async def test_kpm_answers_are_recorded_and_the_pendamping_sees_them(sessions) -
         name="Kelompok Melati",
         date="Selasa, 8 Desember 2026",
         coming=1,
+        coming_names="Siti Aminah",
         declined_count=2,
         unanswered_count=9,
         declined="• Sri Wahyuni (anak sakit demam)\n• Sumarni (ada hajatan)",
@@ -98,6 +99,7 @@ async def test_kpm_answers_are_recorded_and_the_pendamping_sees_them(sessions) -
     )
     assert "• Sri Wahyuni (anak sakit demam)" in overview and "ada hajatan" in overview
     assert "Selasa, 8 Desember 2026" in overview
+    assert "Akan hadir (1): Siti Aminah" in overview  # who comes is named, not only counted
 
 
 async def test_changing_one_s_mind_replaces_the_answer(sessions) -> None:

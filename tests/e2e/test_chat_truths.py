@@ -1,0 +1,70 @@
+"""What the chat tells is true: a staff member's "berhenti" is a cancel, not an opt-out of
+their alerts; "Koordinator akan diberi tahu" only when a coordinator can be reached."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from handlers.i18n import Translator
+from models.rules.clock import FixedClock
+from models.tables import CaseNote, ChannelIdentity
+from tests.world import NOW, Chat, build_world, make_engine
+
+t = Translator()
+
+
+async def test_berhenti_from_a_staff_member_mid_flow_cancels_and_opts_nothing_out(
+    sessions,
+) -> None:
+    await build_world(sessions)
+    clock = FixedClock(NOW)
+    ani = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await ani.send("/hadir")
+    await ani.send("berhenti")
+    assert ani.text == t("cancel.done")
+    assert ani.last[-1].options  # back at the menu
+    async with sessions() as session:
+        identity = await session.scalar(
+            select(ChannelIdentity).where(ChannelIdentity.address == "console:ani")
+        )
+    assert identity.opted_out_at is None  # nudges and urgent alerts still reach her
+    await ani.send("STOP")
+    assert ani.text == t("cancel.nothing")
+
+
+async def _urgent_case(sessions, clock) -> tuple[str, int]:
+    ani = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await ani.send("/kasus Siti Aminah")
+    await ani.send(t("case.category.perlindungan_anak"))  # always urgent
+    await ani.send("Anak dipukul tetangga, perlu didampingi")
+    await ani.send(t("case.option_no_follow_up"))
+    async with sessions() as session:
+        case_id = await session.scalar(select(CaseNote.id))
+    return ani.text, case_id
+
+
+async def test_an_urgent_case_says_a_coordinator_is_told_only_when_one_can_be(sessions) -> None:
+    world = await build_world(sessions)
+    async with sessions.begin() as session:  # Dewi, the coordinator, has no chat linked
+        await session.execute(delete(ChannelIdentity).where(ChannelIdentity.staff_id == world.dewi))
+    text, case_id = await _urgent_case(sessions, FixedClock(NOW))
+    values = {
+        "id": case_id,
+        "name": "Siti Aminah",
+        "category": t("case.category.perlindungan_anak"),
+        "follow_up": t("case.no_follow_up"),
+    }
+    unreachable = t("case.saved_urgent_unreachable", **values)
+    assert text == t("case.always_urgent_note") + "\n" + unreachable
+
+
+async def test_an_urgent_case_with_a_linked_coordinator_says_she_is_told(sessions) -> None:
+    await build_world(sessions)
+    text, case_id = await _urgent_case(sessions, FixedClock(NOW))
+    values = {
+        "id": case_id,
+        "name": "Siti Aminah",
+        "category": t("case.category.perlindungan_anak"),
+        "follow_up": t("case.no_follow_up"),
+    }
+    assert text == t("case.always_urgent_note") + "\n" + t("case.saved_urgent", **values)
