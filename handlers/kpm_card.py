@@ -1,4 +1,5 @@
-"""The KPM card (/kpm NAMA): group, komponen, recent attendance, open cases, status."""
+"""The KPM card (/kpm NAMA): group, komponen, recent attendance, open cases, status; the
+phone in full for the KPM's own pendamping only."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
 
 async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
     card = await kpm_card(ctx.session, ctx.staff, kpm_id)
+    own = card.pendamping_id == ctx.staff.id
     catalog = ctx.settings.catalog
     komponen = "\n".join(
         f"• {catalog.rules[kind].label if kind in catalog.rules else kind}"
@@ -34,7 +36,9 @@ async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
             name=card.name,
             id_pkh=card.id_pkh,
             nik=mask_nik(card.nik),
-            phone=mask_phone(card.phone),
+            # The KPM's own pendamping sees the number (they need to call); anyone else
+            # in scope sees it masked.
+            phone=(card.phone or "-") if own else mask_phone(card.phone),
             kelompok=card.kelompok or "-",
             status=ctx.t(f"kpm.status.{card.status}"),
             komponen=komponen,

@@ -83,19 +83,20 @@ class KpmCard:
     komponen: list[tuple[str, date | None]]
     last_meetings: list[tuple[date, str | None]]  # (date, mark or None when no mark)
     open_cases: list[tuple[int, str, str]]  # (id, category, status)
+    pendamping_id: int | None = None  # the pendamping of the KPM's kelompok
 
 
 async def kpm_card(session: AsyncSession, staff: Staff, kpm_id: int) -> KpmCard:
     row = (
         await session.execute(
-            select(Kpm, Kelompok.name)
+            select(Kpm, Kelompok.name, Kelompok.pendamping_id)
             .outerjoin(Kelompok, Kelompok.id == Kpm.kelompok_id)
             .where(Kpm.id == kpm_id, Kpm.kelompok_id.in_(kelompok_scope(staff)))
         )
     ).first()
     if row is None:
         raise OutOfScope(f"kpm {kpm_id}")
-    kpm, kelompok = row
+    kpm, kelompok, pendamping_id = row
     komponen = (
         (
             await session.execute(
@@ -142,6 +143,7 @@ async def kpm_card(session: AsyncSession, staff: Staff, kpm_id: int) -> KpmCard:
         phone=kpm.phone,
         status=kpm.status.value,
         kelompok=kelompok,
+        pendamping_id=pendamping_id,
         komponen=[(kind, end) for kind, end in komponen],
         last_meetings=[(day, mark.value if mark else None) for day, mark in meetings],
         open_cases=[(case_id, category, status.value) for case_id, category, status in cases],

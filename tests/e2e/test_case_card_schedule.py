@@ -109,7 +109,9 @@ async def test_open_cases_are_listed_and_moved_to_done_with_a_note(sessions) -> 
     assert chat.text == t("case.none_open")
 
 
-async def test_the_kpm_card_masks_the_nik_and_shows_komponen_and_attendance(sessions) -> None:
+async def test_the_kpm_card_masks_the_nik_shows_komponen_and_the_phone_to_her_pendamping(
+    sessions,
+) -> None:
     world = await build_world(sessions)
     clock = FixedClock(NOW)
     chat = Chat(make_engine(sessions, clock), clock, "console:ani")
@@ -124,7 +126,7 @@ async def test_the_kpm_card_masks_the_nik_and_shows_komponen_and_attendance(sess
         name="Siti Aminah",
         id_pkh=kpm.id_pkh,
         nik="*" * 12 + kpm.nik[-4:],
-        phone=kpm.phone[:3] + "*" * (len(kpm.phone) - 6) + kpm.phone[-3:],
+        phone=kpm.phone,  # Ani is her pendamping: she needs to call
         kelompok="Kelompok Melati",
         status=t("kpm.status.aktif"),
         komponen="• Anak SD" + t("kpm.card_until", date="Kamis, 1 Maret 2029"),
@@ -132,7 +134,10 @@ async def test_the_kpm_card_masks_the_nik_and_shows_komponen_and_attendance(sess
         cases=t("kpm.card_no_cases"),
     )
     assert kpm.nik not in card and kpm.nik[-4:] in card
-    assert kpm.phone not in card
+    dewi = Chat(make_engine(sessions, clock), clock, "console:dewi")  # the coordinator
+    await dewi.send("/kpm siti aminah")
+    masked = kpm.phone[:3] + "*" * (len(kpm.phone) - 6) + kpm.phone[-3:]
+    assert kpm.phone not in dewi.text and masked in dewi.text
 
 
 async def test_the_schedule_rule_is_set_and_the_next_meeting_moved(sessions) -> None:

@@ -37,14 +37,15 @@ def shows_a_card(text: str) -> bool:
     return any(piece in text for piece in wording)
 
 
-def masked_card(kpm: Kpm, kelompok: str) -> str:
-    """The KPM card of a member with no komponen, meetings or cases, NIK and phone masked."""
+def masked_card(kpm: Kpm, kelompok: str, *, own: bool = False) -> str:
+    """The KPM card of a member with no komponen, meetings or cases, NIK masked, and the
+    phone masked unless it is shown to the KPM's own pendamping."""
     return t(
         "kpm.card",
         name=kpm.nama_pengurus,
         id_pkh=kpm.id_pkh,
         nik="*" * 12 + kpm.nik[-4:],
-        phone=kpm.phone[:3] + "*" * (len(kpm.phone) - 6) + kpm.phone[-3:],
+        phone=kpm.phone if own else kpm.phone[:3] + "*" * (len(kpm.phone) - 6) + kpm.phone[-3:],
         kelompok=kelompok,
         status=t("kpm.status.aktif"),
         komponen=t("kpm.card_no_komponen"),
@@ -88,7 +89,7 @@ async def test_a_staff_member_registers_with_an_invite_code(sessions) -> None:
     await chat.send("/kpm Siti Budiarti")
     async with sessions() as session:
         budiarti = await session.get(Kpm, world.kpm["Siti Budiarti"])
-    assert chat.text == masked_card(budiarti, "Kelompok Kenanga")
+    assert chat.text == masked_card(budiarti, "Kelompok Kenanga", own=True)  # Budi's KPM
     other = Chat(engine, clock, "telegram:555")
     await other.send(f"/start {code.replace('-', '')}")
     assert other.text == t("register.code_used")

@@ -500,7 +500,7 @@ async def test_polling_mode_receives_updates_and_replies(sessions) -> None:
         name="Siti Aminah",
         id_pkh=kpm.id_pkh,
         nik="*" * 12 + kpm.nik[-4:],
-        phone=kpm.phone[:3] + "*" * (len(kpm.phone) - 6) + kpm.phone[-3:],
+        phone=kpm.phone,  # Ani is her pendamping
         kelompok="Kelompok Melati",
         status=t("kpm.status.aktif"),
         komponen="• Anak SD" + t("kpm.card_until", date="Kamis, 1 Maret 2029"),
