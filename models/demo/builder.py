@@ -12,6 +12,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.demo import names
+from models.demo.messages import write_pesan
 from models.demo.plan import PlannedGroup, PlannedMember
 from models.enums import (
     AttendanceMark,
@@ -95,9 +96,10 @@ class DemoBuilder:
         komponen = await self._write_komponen(groups)
         meetings, attendance = await self._write_meetings(groups)
         cases = await self._write_cases(groups, staff[StaffRole.SUPERVISOR])
+        pesan = await write_pesan(self.session, groups, self.rng, self.local(self.today, time(9)))
         return {"kelompok": len(groups), "kpm": sum(len(g.members) for g in groups),
                 "komponen": komponen, "meetings": meetings, "attendance": attendance,
-                "cases": cases}
+                "cases": cases, "pesan": pesan}
 
     async def _regions(self) -> dict[str, tuple[int, str]]:
         """Province (real), kabupaten, kecamatan and desa (fictional); desa ids by code."""

@@ -31,6 +31,7 @@ from models.tables import (
     Kelompok,
     Komponen,
     Kpm,
+    KpmMessage,
     Meeting,
     Region,
     Staff,
@@ -390,3 +391,26 @@ async def test_the_summary_needs_the_demo_and_has_demo_data_says_whether_it_is_t
         assert await has_demo_data(session)
         summary = await demo_summary(session)
     assert summary.kpm == 300 and summary.meetings_today == [] and not summary.seeded
+
+
+async def test_each_pendamping_has_pesan_kpm_and_one_waits_past_the_nudge_time(
+    sessions: Sessions, catalog: KomponenCatalog
+) -> None:
+    await _seed(sessions, catalog)
+    rows = await _rows(
+        sessions,
+        select(
+            KpmMessage.status, KpmMessage.received_at, KpmMessage.address, Kelompok.pendamping_id
+        )
+        .join(Kpm, Kpm.id == KpmMessage.kpm_id)
+        .join(Kelompok, Kelompok.id == Kpm.kelompok_id),
+    )
+    statuses = Counter(str(status) for status, *_ in rows)
+    assert statuses == {"open": 3, "answered": 1}
+    assert len({pendamping for *_, pendamping in rows}) == 3
+    assert all(address.startswith("whatsapp:+628") for _, _, address, _ in rows)
+    today_9 = datetime(TODAY.year, TODAY.month, TODAY.day, 9, tzinfo=JAKARTA)
+    assert any(
+        str(status) == "open" and today_9 - received > timedelta(hours=24)
+        for status, received, *_ in rows
+    )
