@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot import commands
+from bot import commands, staff_command
 from bot.bootstrap import App, build_app
 from bot.commands import CommandError
 from bot.config import ConfigError, LoadedSettings, load_settings
@@ -33,6 +33,8 @@ cli = typer.Typer(
 )
 staff_cli = typer.Typer(help="Staff members and their chat links.", no_args_is_help=True)
 cli.add_typer(staff_cli, name="staff")
+kelompok_cli = typer.Typer(help="Kelompok and who accompanies them.", no_args_is_help=True)
+cli.add_typer(kelompok_cli, name="kelompok")
 telegram_cli = typer.Typer(help="Telegram bot set-up.", no_args_is_help=True)
 cli.add_typer(telegram_cli, name="telegram")
 out = Console(highlight=False)
@@ -144,6 +146,57 @@ def invite(
 def staff_list() -> None:
     """List staff members, what they carry and whether their chat is linked."""
     run_with_app(lambda app: commands.staff_list(app, out))
+
+
+@staff_cli.command("deactivate")
+def staff_deactivate(
+    who: Annotated[str, typer.Argument(help="Name (or part of it) or id from `staff list`.")],
+    to: Annotated[
+        str | None, typer.Option(help="The pendamping who takes over their kelompok.")
+    ] = None,
+) -> None:
+    """End a staff member's access (their chats are told so); --to hands their kelompok over."""
+    run_with_app(lambda app: staff_command.staff_deactivate(app, out, who, to))
+
+
+@staff_cli.command("reactivate")
+def staff_reactivate(
+    who: Annotated[str, typer.Argument(help="Name (or part of it) or id from `staff list`.")],
+) -> None:
+    """Give a deactivated staff member their access back."""
+    run_with_app(lambda app: staff_command.staff_reactivate(app, out, who))
+
+
+@staff_cli.command("role")
+def staff_role(
+    who: Annotated[str, typer.Argument(help="Name (or part of it) or id from `staff list`.")],
+    role: Annotated[StaffRole, typer.Argument(help="The new role.")],
+) -> None:
+    """Change a staff member's role (a pendamping's kelompok must be handed over first)."""
+    run_with_app(lambda app: staff_command.staff_role(app, out, who, role))
+
+
+@staff_cli.command("unlink")
+def staff_unlink(
+    who: Annotated[str, typer.Argument(help="Name (or part of it) or id from `staff list`.")],
+    address: Annotated[str, typer.Argument(help="The chat address, e.g. whatsapp:+62812...")],
+) -> None:
+    """Remove one chat address of a staff member (a lost phone, a number given up)."""
+    run_with_app(lambda app: staff_command.staff_unlink(app, out, who, address))
+
+
+@kelompok_cli.command("reassign")
+def kelompok_reassign(
+    from_: Annotated[str, typer.Option("--from", help="The pendamping handing over.")],
+    to: Annotated[str, typer.Option("--to", help="The pendamping taking over.")],
+    kelompok: Annotated[
+        list[str] | None, typer.Option(help="Only this kelompok (repeatable); default: all.")
+    ] = None,
+) -> None:
+    """Hand kelompok over with their open cases, waiting nudges and pesan KPM."""
+    run_with_app(
+        lambda app: staff_command.kelompok_reassign(app, out, from_, to, kelompok or [])
+    )
 
 
 @cli.command()

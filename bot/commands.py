@@ -194,6 +194,7 @@ async def staff_list(app: App, out: Console) -> None:
         "KPM",
         "linked",
         "open invites",
+        "active",
         title="Staff",
     )
     for row in rows:
@@ -207,6 +208,7 @@ async def staff_list(app: App, out: Console) -> None:
             str(row.kpm),
             "yes" if row.addresses else "no",
             str(row.open_invites),
+            "yes" if row.active else "[yellow]no[/yellow]",
         )
     out.print(table)
 

@@ -211,6 +211,8 @@ class Engine:
         registration = _REGISTER.match(message.text.strip())
         if registration:
             return Outcome(replies=(await self._register(session, message, registration),))
+        if identity.former_staff:  # deactivated: not "unknown", and nothing else is done
+            return Outcome(replies=(Reply(self._t("access.ended")),))
         if identity.staff is None:
             reply = await not_staff_reply(
                 session,

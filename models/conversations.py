@@ -159,6 +159,7 @@ class Identity:
     identity_id: int | None = None
     staff: Staff | None = None
     kpm_id: int | None = None
+    former_staff: bool = False  # linked to a staff member who is no longer active
 
 
 INBOUND_TIME_PRECISION = timedelta(minutes=5)
@@ -224,9 +225,14 @@ async def _identity(
     if last_inbound_at is None or now - last_inbound_at >= INBOUND_TIME_PRECISION:
         await session.execute(_note_inbound(), {"b_id": identity_id, "b_now": now})
     staff = _staff(row[3:_IDENTITY_WIDTH])
-    if staff is not None and not staff.active:
-        staff = None
-    return Identity(address=address, identity_id=identity_id, staff=staff, kpm_id=kpm_id)
+    former = staff is not None and not staff.active
+    return Identity(
+        address=address,
+        identity_id=identity_id,
+        staff=None if former else staff,
+        kpm_id=kpm_id,
+        former_staff=former,
+    )
 
 
 @cache

@@ -152,6 +152,7 @@ class StaffRow:
     kpm: int
     addresses: int
     open_invites: int
+    active: bool = True
 
 
 async def list_staff(session: AsyncSession, *, now: datetime) -> list[StaffRow]:
@@ -198,7 +199,7 @@ async def list_staff(session: AsyncSession, *, now: datetime) -> list[StaffRow]:
     )
     supervisor = select(Staff.id, Staff.name).subquery()
     rows = await session.execute(
-        select(Staff.id, Staff.role, Staff.name, Region.name, supervisor.c.name)
+        select(Staff.id, Staff.role, Staff.name, Region.name, supervisor.c.name, Staff.active)
         .outerjoin(Region, Region.id == Staff.region_id)
         .outerjoin(supervisor, supervisor.c.id == Staff.supervisor_id)
         .order_by(Staff.role, Staff.name_key)
@@ -214,8 +215,9 @@ async def list_staff(session: AsyncSession, *, now: datetime) -> list[StaffRow]:
             kpm=kpm_counts.get(staff_id, 0),
             addresses=address_counts.get(staff_id, 0),
             open_invites=invite_counts.get(staff_id, 0),
+            active=bool(active),
         )
-        for staff_id, role, name, region, supervisor_name in rows
+        for staff_id, role, name, region, supervisor_name, active in rows
     ]
 
 
