@@ -35,6 +35,7 @@ from models.staff import (
     get_or_create_staff,
     link_address,
     list_staff,
+    regions_without_coordinator,
 )
 from models.tables import Staff
 
@@ -428,6 +429,23 @@ async def _doctor_inbox(app: App, table: Table) -> None:
     )
 
 
+async def _doctor_coordinators(app: App, table: Table) -> None:
+    """Where an urgent case would reach no coordinator: a warning, not a failure."""
+    async with app.read_sessions() as session:
+        uncovered = await regions_without_coordinator(session)
+    if uncovered:
+        more = len(uncovered) - 5
+        shown = ", ".join(uncovered[:5]) + (f" and {more} more" if more > 0 else "")
+        table.add_row(
+            "coordinators",
+            WARN,
+            f"no coordinator with a linked chat over {shown}: urgent cases there reach "
+            "only a supervisor (`pendamping invite --role koordinator`)",
+        )
+    else:
+        table.add_row("coordinators", OK, "every region with kelompok has one reachable in chat")
+
+
 async def doctor(app: App, out: Console, source: Path | None) -> bool:
     settings = app.settings
     table = Table("check", "status", "detail", title="pendamping doctor")
@@ -469,6 +487,7 @@ async def doctor(app: App, out: Console, source: Path | None) -> bool:
     if database_ready:
         await _doctor_inbox(app, table)
         await _doctor_outbox(app, table)
+        await _doctor_coordinators(app, table)
     sender = "sender set" if twilio.whatsapp_sender else "no WhatsApp sender"
     table.add_row(
         "whatsapp/sms (twilio)",

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.audit import audit
 from models.enums import Channel, StaffRole
@@ -255,3 +256,32 @@ async def find_staff(session: AsyncSession, written: str) -> list[Staff]:
             select(Staff).where(Staff.name_key.contains(key)).order_by(Staff.role, Staff.name_key)
         )
     )
+
+
+async def regions_without_coordinator(session: AsyncSession) -> list[str]:
+    """The kabupaten/kota with kelompok that no active coordinator with a linked chat
+    oversees (over the desa, kecamatan, kabupaten or province): an urgent case there
+    reaches nobody but a supervisor. One statement."""
+    desa, kec, kab = aliased(Region), aliased(Region), aliased(Region)
+    linked = select(ChannelIdentity.staff_id).where(ChannelIdentity.opted_out_at.is_(None))
+    overseen = (
+        select(Staff.id)
+        .where(
+            Staff.active,
+            Staff.role == StaffRole.KOORDINATOR,
+            Staff.region_id.in_([desa.id, kec.id, kab.id, kab.parent_id]),
+            Staff.id.in_(linked),
+        )
+        .exists()
+    )
+    rows = await session.scalars(
+        select(kab.name)
+        .select_from(Kelompok)
+        .join(desa, desa.id == Kelompok.desa_id)
+        .join(kec, kec.id == desa.parent_id)
+        .join(kab, kab.id == kec.parent_id)
+        .where(~overseen)
+        .distinct()
+        .order_by(kab.name)
+    )
+    return list(rows)

@@ -364,3 +364,20 @@ def test_the_terminal_chat_goes_through_the_inbox_and_the_outbox_like_every_chan
     assert [(channel.value, status.value, n) for channel, status, n in outbox] == [
         ("console", "sent", 3)
     ]
+
+
+def test_doctor_names_a_region_where_no_coordinator_can_be_reached(db_url: str) -> None:
+    assert invoke(db_url, "init", "--demo").exit_code == 0
+    before = invoke(db_url, "doctor")
+    line = next(row for row in before.output.splitlines() if "coordinators" in row)
+    assert "WARN" in line and "Sukamaju" in line  # Dewi has not linked her chat yet
+    linked = CliRunner().invoke(
+        cli,
+        ["chat", "--as", "Dewi Lestari"],
+        input="/bantuan\n",
+        env={"PENDAMPING_DATABASE_URL": db_url, "PENDAMPING_CONFIG": "", "COLUMNS": "200"},
+    )
+    assert linked.exit_code == 0, linked.output
+    after = invoke(db_url, "doctor")
+    line = next(row for row in after.output.splitlines() if "coordinators" in row)
+    assert "OK" in line and "Sukamaju" not in line
