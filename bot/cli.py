@@ -148,9 +148,12 @@ def staff_list() -> None:
     run_with_app(lambda app: commands.staff_list(app, out))
 
 
+Who = Annotated[str, typer.Argument(help="Name (or part of it) or id from `staff list`.")]
+
+
 @staff_cli.command("deactivate")
 def staff_deactivate(
-    who: Annotated[str, typer.Argument(help="Name (or part of it) or id from `staff list`.")],
+    who: Who,
     to: Annotated[
         str | None, typer.Option(help="The pendamping who takes over their kelompok.")
     ] = None,
@@ -161,7 +164,7 @@ def staff_deactivate(
 
 @staff_cli.command("reactivate")
 def staff_reactivate(
-    who: Annotated[str, typer.Argument(help="Name (or part of it) or id from `staff list`.")],
+    who: Who,
 ) -> None:
     """Give a deactivated staff member their access back."""
     run_with_app(lambda app: staff_command.staff_reactivate(app, out, who))
@@ -169,7 +172,7 @@ def staff_reactivate(
 
 @staff_cli.command("role")
 def staff_role(
-    who: Annotated[str, typer.Argument(help="Name (or part of it) or id from `staff list`.")],
+    who: Who,
     role: Annotated[StaffRole, typer.Argument(help="The new role.")],
 ) -> None:
     """Change a staff member's role (a pendamping's kelompok must be handed over first)."""
@@ -178,7 +181,7 @@ def staff_role(
 
 @staff_cli.command("unlink")
 def staff_unlink(
-    who: Annotated[str, typer.Argument(help="Name (or part of it) or id from `staff list`.")],
+    who: Who,
     address: Annotated[str, typer.Argument(help="The chat address, e.g. whatsapp:+62812...")],
 ) -> None:
     """Remove one chat address of a staff member (a lost phone, a number given up)."""

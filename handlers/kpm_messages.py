@@ -13,9 +13,11 @@ from handlers.local_time import staff_zone
 from handlers.messages import IncomingMessage, Option
 from handlers.outgoing import REPLY_KIND
 from handlers.parsing.dates import format_date_id
-from models.enums import Channel, KpmMessageStatus
+from models.enums import KpmMessageStatus
 from models.kpm_messages import KpmMessageView, close_message, message_for, open_messages
 from models.messaging.enqueue import Enqueue, Priority, enqueue
+from models.rules.text import shorten
+from models.staff import channel_of
 
 LABEL_PREVIEW = 40
 
@@ -91,7 +93,7 @@ async def reply(message: IncomingMessage, ctx: Ctx) -> StepResult:
         ctx.session, view.id, KpmMessageStatus.ANSWERED, staff_id=ctx.staff.id, now=ctx.now
     ):
         return ctx.done(ctx.t("pesan.not_found"))
-    channel = Channel(view.address.partition(":")[0])
+    channel = channel_of(view.address)
     payload = {
         "key": "pesan.from_pendamping",
         "values": {"name": ctx.staff.name, "text": ctx.text},
@@ -139,10 +141,7 @@ async def _kept(ctx: Ctx) -> KpmMessageView | None:
 
 
 def _label(view: KpmMessageView) -> str:
-    text = view.text or "-"
-    if len(text) > LABEL_PREVIEW:
-        text = text[: LABEL_PREVIEW - 1] + "…"
-    return f"{view.kpm_name} ({view.kelompok_name}): {text}"
+    return f"{view.kpm_name} ({view.kelompok_name}): {shorten(view.text or '-', LABEL_PREVIEW)}"
 
 
 FLOW = Flow(

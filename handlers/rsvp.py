@@ -16,6 +16,7 @@ from models.kpm_messages import keep_message, recipient_of
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.sweeps import staff_addresses
 from models.rsvp import add_reason, has_answered, pending_meeting, record_rsvp
+from models.rules.text import shorten
 
 _YES = re.compile(r"^(1|hadir|ya|iya|insya ?allah( hadir)?|bisa|datang)\b[\s.!]*$", re.I)
 _NO = re.compile(r"^(2|tidak bisa|tidak|tdk|ga bisa|gak bisa|enggak|berhalangan)\b[\s,.:;-]*", re.I)
@@ -95,7 +96,7 @@ async def _pesan_kpm(
     if recipient.staff_id is None or recipient.staff_id not in addresses:
         return Reply(t("pesan.ack_kept"))
     channel, address = addresses[recipient.staff_id]
-    text = written if len(written) <= PREVIEW else written[: PREVIEW - 1] + "…"
+    text = shorten(written, PREVIEW)
     if message.media:
         text = t("pesan.with_photos", text=text or "-", count=len(message.media))
     values = {"name": recipient.kpm_name, "kelompok": recipient.kelompok_name, "text": text}

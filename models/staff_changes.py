@@ -20,6 +20,7 @@ from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.sweeps import staff_addresses
 from models.messaging.tables import Conversation, Outbox
 from models.rules.text import name_key
+from models.staff import find_staff
 from models.tables import CaseNote, ChannelIdentity, Kelompok, Kpm, KpmMessage, Staff
 
 STAFF_KINDS = ("pendamping_nudge", "pesan_kpm", "alert")
@@ -48,14 +49,7 @@ async def find_one(session: AsyncSession, written: str) -> Staff:
         if staff is None:
             raise StaffChangeError(f"no staff member with id {text}")
         return staff
-    key = name_key(text)
-    found = list(await session.scalars(select(Staff).where(Staff.name_key == key)))
-    if not found:
-        found = list(
-            await session.scalars(
-                select(Staff).where(Staff.name_key.contains(key)).order_by(Staff.name_key)
-            )
-        )
+    found = await find_staff(session, text)
     if not found:
         raise StaffChangeError(f"no staff member named {written!r}")
     if len(found) > 1:
@@ -193,9 +187,9 @@ async def reassign(
     moved = await _move_waiting(session, source, target, names, now=now)
     open_pesan = int(
         await session.scalar(
-            select(KpmMessage.id)
+            select(func.count())
+            .select_from(KpmMessage)
             .where(KpmMessage.kpm_id.in_(members), KpmMessage.status == KpmMessageStatus.OPEN)
-            .with_only_columns(func.count())
         )
         or 0
     )

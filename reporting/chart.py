@@ -14,11 +14,14 @@ from datetime import date
 
 from babel.dates import format_date
 
+from models.rules.text import shorten
+
 WIDTH_IN = 8.0
 DPI = 100
 ROW_IN = 0.32
 BASE_IN = 1.6  # title, month labels and colour bar
 MAX_ROWS = 60
+NAME_WIDTH = 24  # characters of a pendamping's name beside their bar
 COLOURS = ["#c0392b", "#f1c40f", "#27ae60"]  # red below 50%, yellow, green at 100%
 
 
@@ -61,7 +64,8 @@ def attendance_chart(
     cmap = LinearSegmentedColormap.from_list("rate", COLOURS).with_extremes(bad="#dddddd")
     axes.imshow(values, cmap=cmap, vmin=50, vmax=100, aspect="auto")
     axes.set_xticks(range(len(months)), [format_date(m, "MMM yy", locale=locale) for m in months])
-    axes.set_yticks(range(len(names)), [_short(name) for name in names] if names else [""])
+    labels = [shorten(name, NAME_WIDTH) for name in names] if names else [""]
+    axes.set_yticks(range(len(names)), labels)
     axes.tick_params(length=0, labelsize=8)
     axes.xaxis.tick_top()
     for row, line in enumerate(rates):
@@ -76,6 +80,3 @@ def attendance_chart(
         figure.savefig(buffer, format="png", dpi=DPI, pil_kwargs={"compress_level": 3})
     return buffer.getvalue()
 
-
-def _short(name: str, limit: int = 24) -> str:
-    return name if len(name) <= limit else name[: limit - 1] + "…"

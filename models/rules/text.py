@@ -24,6 +24,11 @@ def clean_name(name: str) -> str:
     return _SPACES.sub(" ", name).strip()
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def mask_nik(nik: str | None) -> str:
     """Show a NIK by its last four digits only: ``************1234``."""
     if not nik:

@@ -43,17 +43,22 @@ async def _urgent_case(sessions, clock) -> tuple[str, int]:
     return ani.text, case_id
 
 
-async def test_an_urgent_case_says_a_coordinator_is_told_only_when_one_can_be(sessions) -> None:
-    world = await build_world(sessions)
-    async with sessions.begin() as session:  # Dewi, the coordinator, has no chat linked
-        await session.execute(delete(ChannelIdentity).where(ChannelIdentity.staff_id == world.dewi))
-    text, case_id = await _urgent_case(sessions, FixedClock(NOW))
-    values = {
+def _saved(case_id: int) -> dict[str, object]:
+    """The values of the saved-case message for Siti's child-protection case."""
+    return {
         "id": case_id,
         "name": "Siti Aminah",
         "category": t("case.category.perlindungan_anak"),
         "follow_up": t("case.no_follow_up"),
     }
+
+
+async def test_an_urgent_case_says_a_coordinator_is_told_only_when_one_can_be(sessions) -> None:
+    world = await build_world(sessions)
+    async with sessions.begin() as session:  # Dewi, the coordinator, has no chat linked
+        await session.execute(delete(ChannelIdentity).where(ChannelIdentity.staff_id == world.dewi))
+    text, case_id = await _urgent_case(sessions, FixedClock(NOW))
+    values = _saved(case_id)
     unreachable = t("case.saved_urgent_unreachable", **values)
     assert text == t("case.always_urgent_note") + "\n" + unreachable
 
@@ -61,10 +66,5 @@ async def test_an_urgent_case_says_a_coordinator_is_told_only_when_one_can_be(se
 async def test_an_urgent_case_with_a_linked_coordinator_says_she_is_told(sessions) -> None:
     await build_world(sessions)
     text, case_id = await _urgent_case(sessions, FixedClock(NOW))
-    values = {
-        "id": case_id,
-        "name": "Siti Aminah",
-        "category": t("case.category.perlindungan_anak"),
-        "follow_up": t("case.no_follow_up"),
-    }
+    values = _saved(case_id)
     assert text == t("case.always_urgent_note") + "\n" + t("case.saved_urgent", **values)
