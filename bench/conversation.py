@@ -63,6 +63,7 @@ from sqlalchemy import event, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import event_loop
 from bot.config import load_settings
 from bot.process import tune_garbage_collector
 from handlers.engine import Engine
@@ -701,7 +702,7 @@ def main(argv: list[str] | None = None) -> int:
         show_sql=args.show_sql,
         profile=args.profile,
     )
-    results = asyncio.run(main_async(args, options))
+    results = event_loop.run(main_async(args, options))
     print(json.dumps(results))
     return 0
 

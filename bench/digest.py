@@ -57,6 +57,7 @@ from sqlalchemy import event, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
+from bot import event_loop  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from models.db import create_engine, read_only_factory  # noqa: E402
 from models.db.migrate import upgrade  # noqa: E402
@@ -366,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.as_of = args.as_of or datetime.now(UTC).replace(second=0, microsecond=0)
     args.shape = replace(data.QUICK if args.quick else data.FULL, months=args.months)
-    result = asyncio.run(main_async(args))
+    result = event_loop.run(main_async(args))
     print(json.dumps({key: result.get(key) for key in (
         "one_digest_ms", "all_digests_ms", "statements_per_digest", "database",
         "attendance_rows", "kpm", "generate_s")} | result))

@@ -34,6 +34,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bot import event_loop  # noqa: E402
 from models.db import create_engine, session_factory  # noqa: E402
 from models.db.migrate import upgrade  # noqa: E402
 from models.enums import Channel, OutboxStatus  # noqa: E402
@@ -182,7 +183,7 @@ async def main_async(limit: float, seconds: float) -> dict[str, Any]:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         database_url, api_url, limit, account, token = sys.argv[2:7]
-        asyncio.run(worker(database_url, api_url, float(limit), account, token))
+        event_loop.run(worker(database_url, api_url, float(limit), account, token))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="10-second runs")
@@ -191,7 +192,7 @@ def main() -> None:
     args = parser.parse_args()
     seconds = 10 if args.quick else args.seconds
     os.environ.setdefault("PYTHONPATH", str(ROOT))
-    print(json.dumps(asyncio.run(main_async(args.limit, seconds))))
+    print(json.dumps(event_loop.run(main_async(args.limit, seconds))))
 
 
 if __name__ == "__main__":

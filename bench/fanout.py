@@ -28,7 +28,6 @@ dropped at the end. The last line is one JSON object per database:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import io
 import json
@@ -49,6 +48,7 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import event_loop
 from bot.process import tune_garbage_collector
 from models.db import create_engine, session_factory
 from models.db.migrate import upgrade
@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=["sqlite", "postgresql"], help="cProfile steps 1-2")
     args = parser.parse_args(argv)
     args.kelompok = args.kelompok or (400 if args.quick else 4000)
-    results = asyncio.run(main_async(args))
+    results = event_loop.run(main_async(args))
     print(json.dumps(results))
     return 0
 

@@ -33,6 +33,7 @@ ROOT = BENCH.parent
 # bench/telegram.py is named like the `telegram` package: keep this folder off the path.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
+from bot import event_loop  # noqa: E402
 from models.db import create_engine, session_factory  # noqa: E402
 from models.enums import Channel  # noqa: E402
 from models.messaging.enqueue import Enqueue, Priority, enqueue  # noqa: E402
@@ -141,7 +142,7 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=20.0, help="seconds measured")
     args = parser.parse_args()
     settle, window = (10.0, 5.0) if args.quick else (args.settle, args.window)
-    print(json.dumps(asyncio.run(measure(settle, window))))
+    print(json.dumps(event_loop.run(measure(settle, window))))
 
 
 if __name__ == "__main__":

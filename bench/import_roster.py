@@ -14,7 +14,6 @@ With ``--database-url`` use an empty database: it is migrated, not emptied.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import json
 import random
@@ -25,6 +24,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from bot import event_loop
 from bot.config import load_settings
 from models.db import create_engine, session_factory
 from models.db.migrate import upgrade
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         roster = Path(folder) / "roster.csv"
         generate(roster, rows)
         database_url = args.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-        report, seconds = asyncio.run(run_import(database_url, roster))
+        report, seconds = event_loop.run(run_import(database_url, roster))
     print(
         f"read {report.rows_read}, imported {report.imported}, updated {report.updated}, "
         f"unchanged {report.unchanged}, rejected {len(report.rejected)}"

@@ -62,6 +62,7 @@ idle = _load("bench_idle", "idle.py")
 
 from sqlalchemy import func, select  # noqa: E402
 
+from bot import event_loop  # noqa: E402
 from bot.web import TWILIO_SIGNATURE_HEADER  # noqa: E402
 from models.db import create_engine, session_factory  # noqa: E402
 from models.db.migrate import upgrade  # noqa: E402
@@ -278,7 +279,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.senders, args.passes = 50, 1
-    print(json.dumps(asyncio.run(main_async(args))))
+    print(json.dumps(event_loop.run(main_async(args))))
 
 
 if __name__ == "__main__":

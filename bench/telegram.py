@@ -54,6 +54,7 @@ default_catalog, seed = conversation.default_catalog, conversation.seed
 
 from sqlalchemy import delete, select  # noqa: E402
 
+from bot import event_loop  # noqa: E402
 from bot.channels.telegram import TelegramChannel, build_application, from_inbox  # noqa: E402
 from bot.config import TelegramSettings  # noqa: E402
 from bot.process import tune_garbage_collector  # noqa: E402
@@ -405,7 +406,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=11)
     args = parser.parse_args()
     chats, passes, rounds = (5, 1, 3) if args.quick else (args.chats, args.passes, args.rounds)
-    r = asyncio.run(run(chats, passes, rounds))
+    r = event_loop.run(run(chats, passes, rounds))
     print(
         f"CPU per message, median of {r['rounds']} rounds: the engine as bench/conversation.py "
         f"runs it {r['conversation_engine_cpu_ms']} ms; with an update id and its replies "

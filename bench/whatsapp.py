@@ -19,7 +19,6 @@ the engine's cost per message.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib.util
 import json
 import statistics
@@ -43,6 +42,7 @@ _spec.loader.exec_module(conversation)
 
 from sqlalchemy import select  # noqa: E402
 
+from bot import event_loop  # noqa: E402
 from bot.channels.whatsapp import TwilioChannel, from_inbox  # noqa: E402
 from bot.config import TwilioSettings  # noqa: E402
 from bot.runner import twilio_webhooks  # noqa: E402
@@ -176,7 +176,7 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=5)
     args = parser.parse_args()
     chats, passes = (5, 2) if args.quick else (args.chats, args.passes)
-    result = asyncio.run(run(chats, passes))
+    result = event_loop.run(run(chats, passes))
     print(f"engine only: {result['engine_cpu_ms_per_message']} ms CPU per message; webhook "
           f"route (signature check, parsing, queueing): {result['route_cpu_ms_per_request']} "
           f"ms CPU per request (p99 {result['p99_ms']} ms): +{result['overhead_vs_engine']:.0%}")

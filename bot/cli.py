@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -14,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot import commands, staff_command
+from bot import commands, event_loop, staff_command
 from bot.bootstrap import App, build_app
 from bot.commands import CommandError
 from bot.config import ConfigError, LoadedSettings, load_settings
@@ -90,7 +89,7 @@ def run_with_app(job: Callable[[App], Awaitable[Any]]) -> Any:
             await app.close()
 
     try:
-        return asyncio.run(run())
+        return event_loop.run(run())
     except (CommandError, AlreadyServed) as exc:
         fail(f"error: {exc}")
     except OSError as exc:

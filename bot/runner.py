@@ -113,7 +113,12 @@ async def serve(app: App) -> None:
                 lifespan="on",
             )
         )
-        log.info("serving on %s:%s", web_settings.host, web_settings.port)
+        log.info(
+            "serving on %s:%s (%s event loop)",
+            web_settings.host,
+            web_settings.port,
+            type(asyncio.get_running_loop()).__module__.partition(".")[0],
+        )
         await server.serve()
 
 

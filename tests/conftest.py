@@ -13,7 +13,7 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import event_loop
 from models.base import Base
 from models.db import create_engine, session_factory
 from models.db.migrate import upgrade
@@ -46,8 +47,15 @@ def _no_internet() -> Iterator[None]:
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
 
 
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every async test runs on the loop the bot runs on (uvloop where it exists)."""
+    return {event_loop.loop_name(): event_loop.new_event_loop}
+
+
 def _run(coro: object) -> object:
-    return asyncio.run(coro)  # type: ignore[arg-type]
+    return event_loop.run(coro)  # type: ignore[arg-type]
 
 
 async def _admin_execute(server_url: str, statement: str) -> None:
