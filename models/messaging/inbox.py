@@ -100,7 +100,7 @@ async def claim(
     )
     due = or_(
         and_(c.status == InboxStatus.PENDING, c.next_attempt_at <= now),
-        and_(c.status == InboxStatus.PROCESSING, c.claimed_until < now),
+        and_(c.status == InboxStatus.PROCESSING, c.claimed_until <= now),
     )
     query = select(c.id).where(due, ~waiting_behind).order_by(c.id).limit(limit)
     if session.bind.dialect.name == "postgresql":

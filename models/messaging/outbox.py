@@ -126,7 +126,7 @@ async def claim(
     skipped, so several dispatchers never take the same row."""
     due = or_(
         and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now),
-        and_(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_until < now),
+        and_(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_until <= now),
     )
     query = (
         select(Outbox)
