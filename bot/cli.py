@@ -13,13 +13,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot import commands, event_loop, staff_command
+from bot import audit_command, commands, event_loop, kpm_command, staff_command
 from bot.bootstrap import App, build_app
 from bot.commands import CommandError
 from bot.config import ConfigError, LoadedSettings, load_settings
 from bot.logging_setup import configure_logging
 from bot.process import AlreadyServed
-from models.enums import StaffRole
+from models.enums import ExitReason, StaffRole
 from reporting.exports import ExportKind
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ staff_cli = typer.Typer(help="Staff members and their chat links.", no_args_is_h
 cli.add_typer(staff_cli, name="staff")
 kelompok_cli = typer.Typer(help="Kelompok and who accompanies them.", no_args_is_help=True)
 cli.add_typer(kelompok_cli, name="kelompok")
+kpm_cli = typer.Typer(help="Families who move or leave the programme.", no_args_is_help=True)
+cli.add_typer(kpm_cli, name="kpm")
 telegram_cli = typer.Typer(help="Telegram bot set-up.", no_args_is_help=True)
 cli.add_typer(telegram_cli, name="telegram")
 out = Console(highlight=False)
@@ -198,6 +200,47 @@ def kelompok_reassign(
     """Hand kelompok over with their open cases, waiting nudges and pesan KPM."""
     run_with_app(
         lambda app: staff_command.kelompok_reassign(app, out, from_, to, kelompok or [])
+    )
+
+
+KpmId = Annotated[str, typer.Argument(help="The KPM's ID PKH.")]
+
+
+@kpm_cli.command("move")
+def kpm_move(
+    who: KpmId,
+    kelompok: Annotated[str, typer.Option(help="The kelompok (name or id) the KPM joins.")],
+) -> None:
+    """Move a KPM to another kelompok (waiting reminders withdrawn, open cases follow)."""
+    run_with_app(lambda app: kpm_command.kpm_move(app, out, who, kelompok))
+
+
+@kpm_cli.command("leave")
+def kpm_leave(
+    who: KpmId,
+    reason: Annotated[ExitReason, typer.Option(help="Why the KPM left.")],
+    on: Annotated[
+        str | None, typer.Option(help="The day it happened (YYYY-MM-DD); default today.")
+    ] = None,
+) -> None:
+    """Record that a KPM left the programme: no more reminders, out of the figures."""
+    run_with_app(lambda app: kpm_command.kpm_leave(app, out, who, reason, on))
+
+
+@cli.command("audit")
+def audit_log(
+    kpm: Annotated[str | None, typer.Option(help="Only what concerns this KPM (ID PKH).")] = None,
+    staff: Annotated[
+        str | None, typer.Option(help="Only what this staff member did (name or id).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="From this day (YYYY-MM-DD).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many of the latest changes.")] = 200,
+) -> None:
+    """What changed: who, when, before and after (marks corrected, cases, KPM moved or left)."""
+    run_with_app(
+        lambda app: audit_command.audit_log(
+            app, out, kpm=kpm, staff=staff, since=since, limit=limit
+        )
     )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -28,6 +29,7 @@ from models.enums import Channel, StaffRole
 from models.messaging.inbox import inbox_counts
 from models.messaging.outbox import BUSINESS_INITIATED_KINDS, outbox_counts, waiting_by_channel
 from models.regions import find_regions
+from models.roster.status import parse_date
 from models.rules.text import name_key
 from models.staff import (
     create_invite,
@@ -39,9 +41,22 @@ from models.staff import (
 )
 from models.tables import Staff
 
+if TYPE_CHECKING:  # the importer itself is imported where `import-roster` runs
+    from models.roster.importer import ImportReport
+
 
 class CommandError(Exception):
     """A problem the operator can fix; printed as one line, exit code 1."""
+
+
+def date_option(option: str, written: str) -> date:
+    """The day an option such as ``--on`` gives, or a :class:`CommandError` naming it."""
+    day = parse_date(written)
+    if day is None:
+        raise CommandError(
+            f"{option} {written!r} is not a date: use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY"
+        )
+    return day
 
 
 OK, WARN, FAIL = "[green]OK[/green]", "[yellow]WARN[/yellow]", "[red]FAIL[/red]"
@@ -117,7 +132,8 @@ async def import_roster(
     verb = "would be" if not report.written else "were"
     out.print(
         f"{report.rows_read} rows read: {report.imported} {verb} imported, "
-        f"{report.updated} {verb} updated, {report.unchanged} unchanged, "
+        f"{report.updated} {verb} updated{_moved_and_left(report)}, "
+        f"{report.unchanged} unchanged, "
         f"{len(report.rejected)} rejected."
     )
     if dry_run:
@@ -498,3 +514,10 @@ async def doctor(app: App, out: Console, source: Path | None) -> bool:
     )
     out.print(table)
     return healthy
+
+
+def _moved_and_left(report: ImportReport) -> str:
+    """Of the updated rows, those whose KPM moved kelompok or left, when there are any."""
+    parts = [f"{report.moved} moved to another kelompok"] if report.moved else []
+    parts += [f"{report.left} left the programme"] if report.left else []
+    return f" ({', '.join(parts)})" if parts else ""

@@ -38,6 +38,7 @@ class Pick(StrEnum):
     INDICATOR = "i"
     KPM = "p"
     MESSAGE = "q"  # a pesan KPM
+    REASON = "r"  # why a KPM left the programme
 
 
 def option_value(kind: Pick, key: int | str) -> str:

@@ -30,6 +30,14 @@ async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
         f"• #{case_id} {ctx.t(f'case.category.{category}')} ({ctx.t(f'case.status.{status}')})"
         for case_id, category, status in card.open_cases
     ) or ctx.t("kpm.card_no_cases")
+    status = ctx.t(f"kpm.status.{card.status}")
+    if card.left_on is not None and card.exit_reason is not None:
+        status = ctx.t(
+            "kpm.card_left",
+            status=status,
+            date=format_date_id(card.left_on),
+            reason=ctx.t(f"kpm.exit_reason.{card.exit_reason}"),
+        )
     return ctx.done(
         ctx.t(
             "kpm.card",
@@ -40,7 +48,7 @@ async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
             # in scope sees it masked.
             phone=(card.phone or "-") if own else mask_phone(card.phone),
             kelompok=card.kelompok or "-",
-            status=ctx.t(f"kpm.status.{card.status}"),
+            status=status,
             komponen=komponen,
             attendance=marks or ctx.t("kpm.card_no_meetings"),
             cases=cases,

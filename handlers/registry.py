@@ -10,8 +10,10 @@ from handlers import (
     export,
     graduation,
     group_link,
+    history,
     jadwal,
     kpm_card,
+    kpm_changes,
     kpm_messages,
 )
 from handlers.flow import Flow
@@ -21,6 +23,9 @@ FLOWS: tuple[Flow, ...] = (
     cases.FLOW,
     cases.MY_CASES,
     kpm_card.FLOW,
+    kpm_changes.MOVE_FLOW,
+    kpm_changes.LEAVE_FLOW,
+    history.FLOW,
     kpm_messages.FLOW,
     jadwal.FLOW,
     group_link.FLOW,
@@ -45,4 +50,9 @@ COMMANDS: dict[str, str] = {
     "ekspor": "export",
     "ringkasan": "digest",
     "pesan": "kpm_message",
+    "pindah_kelompok": "kpm_move",
+    "pindahkelompok": "kpm_move",
+    "keluar_pkh": "kpm_leave",
+    "keluarpkh": "kpm_leave",
+    "riwayat": "history",
 }

@@ -297,7 +297,7 @@ async def save_attendance(
         raise OutOfScope(f"kelompok {record.kelompok_id}")
     kelompok = rows[0]
     member_ids = {row[3] for row in rows if row[3] is not None}
-    saved_before: set[int] = set()
+    saved_before: dict[int, str] = {}
     held = {
         "status": MeetingStatus.HELD,
         "meeting_date": record.meeting_date,
@@ -306,7 +306,7 @@ async def save_attendance(
         "attendance_recorded_at": now,
     }
     if record.meeting_id is not None:
-        saved_before = set((await saved_marks(session, record.meeting_id)).keys())
+        saved_before = await saved_marks(session, record.meeting_id)
         updated = await session.execute(
             _hold_meeting(), {"b_meeting": record.meeting_id, "b_kelompok": kelompok.id, **held}
         )
@@ -331,7 +331,7 @@ async def save_attendance(
         session.add(meeting)
         await session.flush()
         meeting_id = meeting.id
-    unknown = set(record.marks) - member_ids - saved_before
+    unknown = set(record.marks) - member_ids - saved_before.keys()
     if unknown:
         raise OutOfScope(f"{len(unknown)} KPM outside kelompok {kelompok.id}")
     marks_rows = [
@@ -355,14 +355,21 @@ async def save_attendance(
                 created_by_id=staff.id,
             )
         )
-    action = "attendance.update" if saved_before else "attendance.record"
+    detail: dict[str, object] = {"marks": len(rows), "photos": len(record.photos)}
+    if saved_before:  # a correction: each mark that changed, before and after
+        detail["changed"] = {
+            str(kpm_id): [saved_before.get(kpm_id), mark]
+            for kpm_id, mark in record.marks.items()
+            if saved_before.get(kpm_id) != mark
+        }
     await audit(
         session,
         actor="staff",
         actor_staff_id=staff.id,
-        action=action,
+        action="attendance.update" if saved_before else "attendance.record",
         entity="meeting",
         entity_id=meeting_id,
-        detail={"marks": len(rows), "photos": len(record.photos)},
+        detail=detail,
+        at=now,
     )
     return meeting_id

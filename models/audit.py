@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.base import table_of
+from models.base import table_of, utcnow
 from models.tables import AuditLog
 
 
@@ -26,13 +27,15 @@ async def audit(
     actor: str = "system",
     actor_staff_id: int | None = None,
     detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Write an audit row in the session's transaction: it commits with the change it
     records, or not at all.
 
     A Core insert run at once, not an ``AuditLog`` added to the session: the session's
     flush at commit (its unit of work for one object) cost about 0.1 ms of CPU more, and
-    saving attendance, which every pass of the chat bench ends with, audits each time."""
+    saving attendance, which every pass of the chat bench ends with, audits each time.
+    ``at``: the time of the change (the step's clock); the wall clock when not given."""
     await session.execute(
         _insert_audit(),
         {
@@ -42,5 +45,6 @@ async def audit(
             "entity": entity,
             "entity_id": entity_id,
             "detail": detail,
+            "at": at or utcnow(),
         },
     )

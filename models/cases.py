@@ -93,6 +93,7 @@ async def open_case(session: AsyncSession, staff: Staff, new: NewCase, *, now: d
         entity="case_note",
         entity_id=case.id,
         detail={"category": new.category, "severity": new.severity.value},
+        at=now,
     )
     return case.id
 
@@ -151,6 +152,7 @@ async def update_case(
     )
     if case is None:
         raise OutOfScope(f"case {case_id}")
+    before = case.status
     case.status, case.updated_at = status, now
     case.closed_at = now if status is CaseStatus.SELESAI else None
     session.add(
@@ -163,7 +165,8 @@ async def update_case(
         action="case.update",
         entity="case_note",
         entity_id=case.id,
-        detail={"status": status.value},
+        detail={"status": status.value, "before": {"status": before.value}},
+        at=now,
     )
 
 

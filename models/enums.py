@@ -27,6 +27,26 @@ class KpmStatus(StrEnum):
     KELUAR = "keluar"
 
 
+class ExitReason(StrEnum):
+    """Why a KPM left the programme; the two graduasi give the KPM that status, the
+    others ``keluar``."""
+
+    MENINGGAL = "meninggal"
+    PINDAH = "pindah"
+    MENGUNDURKAN_DIRI = "mengundurkan_diri"
+    TIDAK_MEMENUHI_SYARAT = "tidak_memenuhi_syarat"
+    GRADUASI_ALAMIAH = "graduasi_alamiah"
+    GRADUASI_MANDIRI = "graduasi_mandiri"
+
+    @property
+    def status(self) -> KpmStatus:
+        if self is ExitReason.GRADUASI_ALAMIAH:
+            return KpmStatus.GRADUASI_ALAMIAH
+        if self is ExitReason.GRADUASI_MANDIRI:
+            return KpmStatus.GRADUASI_MANDIRI
+        return KpmStatus.KELUAR
+
+
 class Channel(StrEnum):
     WHATSAPP = "whatsapp"
     TELEGRAM = "telegram"

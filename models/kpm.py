@@ -84,6 +84,8 @@ class KpmCard:
     last_meetings: list[tuple[date, str | None]]  # (date, mark or None when no mark)
     open_cases: list[tuple[int, str, str]]  # (id, category, status)
     pendamping_id: int | None = None  # the pendamping of the KPM's kelompok
+    left_on: date | None = None  # when it left the programme
+    exit_reason: str | None = None  # why (an ExitReason value)
 
 
 async def kpm_card(session: AsyncSession, staff: Staff, kpm_id: int) -> KpmCard:
@@ -147,6 +149,8 @@ async def kpm_card(session: AsyncSession, staff: Staff, kpm_id: int) -> KpmCard:
         komponen=[(kind, end) for kind, end in komponen],
         last_meetings=[(day, mark.value if mark else None) for day, mark in meetings],
         open_cases=[(case_id, category, status.value) for case_id, category, status in cases],
+        left_on=kpm.left_on,
+        exit_reason=kpm.exit_reason.value if kpm.exit_reason else None,
     )
 
 

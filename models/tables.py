@@ -32,6 +32,7 @@ from models.enums import (
     CaseSeverity,
     CaseStatus,
     Channel,
+    ExitReason,
     KpmMessageStatus,
     KpmStatus,
     MeetingStatus,
@@ -143,6 +144,8 @@ class Kpm(Base):
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     graduated_on: Mapped[date | None] = mapped_column(Date())  # when status became graduasi
+    left_on: Mapped[date | None] = mapped_column(Date())  # when it left the programme
+    exit_reason: Mapped[ExitReason | None] = mapped_column(enum_type(ExitReason, "exit_reason"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

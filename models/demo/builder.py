@@ -19,6 +19,7 @@ from models.enums import (
     CaseSeverity,
     CaseStatus,
     Channel,
+    ExitReason,
     KpmStatus,
     MeetingStatus,
     RegionLevel,
@@ -130,8 +131,10 @@ class DemoBuilder:
         return desa
 
     async def _staff(self) -> dict[StaffRole, int]:
+        former, former_kecamatan = names.FORMER_PENDAMPING
+        pendamping = [*(p.name for p in names.PENDAMPING), former]
         wanted = [(StaffRole.KOORDINATOR, names.COORDINATOR), (StaffRole.SUPERVISOR,
-                  names.SUPERVISOR)] + [(StaffRole.PENDAMPING, p.name) for p in names.PENDAMPING]
+                  names.SUPERVISOR)] + [(StaffRole.PENDAMPING, name) for name in pendamping]
         taken = set((await self.session.execute(
             select(Staff.role, Staff.name_key).where(
                 Staff.name_key.in_([name_key(name) for _, name in wanted]))
@@ -141,9 +144,11 @@ class DemoBuilder:
             raise DemoConflict(f"staff already exist with the demo's names: {clashes}")
         kabupaten = self.region_ids[names.KABUPATEN_CODE]
 
-        def row(role: StaffRole, name: str, region: int, boss: int | None) -> dict[str, Any]:
+        def row(
+            role: StaffRole, name: str, region: int, boss: int | None, *, active: bool = True
+        ) -> dict[str, Any]:
             return {"role": role, "name": name, "name_key": name_key(name), "region_id": region,
-                    "supervisor_id": boss, "active": True}
+                    "supervisor_id": boss, "active": active}
 
         coordinator, supervisor = await self._insert(Staff, [
             row(StaffRole.KOORDINATOR, names.COORDINATOR, kabupaten, None),
@@ -153,6 +158,9 @@ class DemoBuilder:
             row(StaffRole.PENDAMPING, p.name, self.region_ids[p.kecamatan_code], supervisor)
             for p in names.PENDAMPING
         ])
+        await self._insert(Staff, [row(StaffRole.PENDAMPING, former,
+                                       self.region_ids[former_kecamatan], supervisor,
+                                       active=False)])
         return {StaffRole.KOORDINATOR: coordinator, StaffRole.SUPERVISOR: supervisor}
 
     def _plan_groups(self, desa: dict[str, tuple[int, str]]) -> list[PlannedGroup]:
@@ -242,7 +250,7 @@ class DemoBuilder:
             "nama_pengurus": full_name,
             "phone": f"{names.PHONE_PREFIX}{phone:06d}" if has_phone else None,
             "preferred_channel": channel, "status": KpmStatus.AKTIF, "consent_at": consent,
-            "graduated_on": None,
+            "graduated_on": None, "left_on": None, "exit_reason": None,
         }
         komponen = [(kind, self._birth(kind)) for kind in mix if kind in self.catalog.rules]
         presence = rng.choices((0.93, 0.8, 0.6), (70, 25, 5))[0]
@@ -288,6 +296,15 @@ class DemoBuilder:
                     member.komponen = self._ending(-rng.randint(10, 60)) or member.komponen
                     days_ago = rng.randint(3, 9)
                 member.row["graduated_on"] = self.today - timedelta(days=days_ago)
+                member.row["left_on"] = member.row["graduated_on"]
+                member.row["exit_reason"] = ExitReason(status.value)
+        # Two families left this week (chosen without the random source, so that the rest
+        # of the demo stays as it was): no reminders for them any more.
+        remaining = [m for g in groups for m in g.members if not m.special]
+        for member, reason in zip(remaining[-len(names.LEFT_KPM):], names.LEFT_KPM, strict=True):
+            member.special, member.row["status"] = "left", KpmStatus.KELUAR
+            member.row["exit_reason"] = ExitReason(reason)
+            member.row["left_on"] = self.today - timedelta(days=2)
 
     async def _write_groups(self, groups: list[PlannedGroup]) -> None:
         rows = [{"name": g.name, "name_key": name_key(g.name), "desa_id": g.desa_id,

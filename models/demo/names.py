@@ -56,6 +56,10 @@ PENDAMPING = (
     DemoPendamping("Budi Santoso", "33.99.01", ("33.99.01.2003", "33.99.01.2004")),
     DemoPendamping("Citra Wulandari", "33.99.02", ("33.99.02.2001", "33.99.02.2002")),
 )
+FORMER_PENDAMPING = ("Rudi Hartono", "33.99.02")
+"""A pendamping who left (name, kecamatan code): inactive, his kelompok long handed over."""
+LEFT_KPM = ("pindah", "mengundurkan_diri")
+"""Why the demo's two KPM who left the programme this week left (ExitReason values)."""
 KELOMPOK_PER_PENDAMPING = 4
 KPM_TOTAL = 300
 KPM_PER_KELOMPOK = (18, 30)

@@ -150,7 +150,7 @@ async def demo_summary(session: AsyncSession, *, today: date | None = None) -> D
         count(CaseNote, *open_case, overdue),
     ))).one()
     staff = (await session.execute(
-        select(Staff.role, Staff.name).where(or_(
+        select(Staff.role, Staff.name).where(Staff.active, or_(
             Staff.region_id == kab_id, Staff.region_id.in_(kecamatan_ids()),
             Staff.region_id.in_(desa_ids()),
         )).order_by(Staff.name_key)

@@ -54,6 +54,8 @@ class ImportReport:
     unchanged: int
     rejected: list[RejectedRow]
     written: bool  # False for a dry run, or a strict import that found bad rows
+    moved: int = 0  # of the updated: KPM now in another kelompok
+    left: int = 0  # of the updated: KPM who left the programme with this file
 
 
 @contextmanager
@@ -175,5 +177,6 @@ async def import_roster(
     )
     return ImportReport(
         rows_read=rows_read, imported=counts.imported, updated=counts.updated,
-        unchanged=counts.unchanged, rejected=rejected, written=written,
+        unchanged=counts.unchanged, rejected=rejected, written=written, moved=counts.moved,
+        left=counts.left,
     )

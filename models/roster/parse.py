@@ -14,9 +14,15 @@ from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
-from models.enums import KpmStatus, RegionLevel
+from models.enums import ExitReason, KpmStatus, RegionLevel
 from models.regions import UnknownProvince, find_province, region_key
-from models.roster.status import DATE_FORMATS, StatusReader, local_today, parse_date
+from models.roster.status import (
+    DATE_FORMATS,
+    StatusReader,
+    exit_reason,
+    local_today,
+    parse_date,
+)
 from models.rules.komponen import KomponenCatalog
 from models.rules.phone import PhoneError, normalize_phone
 from models.rules.text import clean_name, name_key
@@ -82,6 +88,7 @@ class RosterRow(NamedTuple):
     komponen: tuple[KomponenItem, ...] | None  # None when the file has no komponen column
     status: KpmStatus | None = None  # None: the cell is empty or the file has no such column
     graduated_on: date | None = None  # tanggal_graduasi, only with a graduasi status
+    exit_reason: ExitReason | None = None  # why a KPM with this status left
 
     @property
     def region_path(self) -> tuple[str, str, str, str]:
@@ -254,10 +261,11 @@ class RowValidator:
         if self._has_komponen:
             komponen, komponen_problems = self._komponen.read(raw_komponen)
             problems.extend(komponen_problems)
-        status = graduated_on = None
+        status = graduated_on = reason = None
         if raw_status or raw_graduated:
             status, graduated_on, status_problems = self._status.read(raw_status, raw_graduated)
             problems.extend(status_problems)
+            reason = exit_reason(status, raw_status)
 
         if not problems and provinsi:
             problem = self._check_kelompok_owner(
@@ -270,7 +278,7 @@ class RowValidator:
         assert provinsi
         return RosterRow(
             row_number, id_pkh, clean_name(nama), nik, phone, kelompok, desa, kecamatan,
-            kabupaten, provinsi, pendamping, komponen, status, graduated_on,
+            kabupaten, provinsi, pendamping, komponen, status, graduated_on, reason,
         )
 
     def _province(self, written: str) -> str | None:

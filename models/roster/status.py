@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from models.enums import KpmStatus
+from models.enums import ExitReason, KpmStatus
 from models.rules.calendar import zone
 
 DATE_FORMATS = "use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY"
@@ -22,8 +22,17 @@ STATUS_WORDS: dict[KpmStatus, tuple[str, ...]] = {  # how operators write each s
     ),
     KpmStatus.KELUAR: ("keluar", "dikeluarkan", "non aktif", "nonaktif"),
 }
+EXIT_WORDS: dict[ExitReason, tuple[str, ...]] = {  # a status cell may say why a KPM left
+    ExitReason.MENINGGAL: ("meninggal", "meninggal dunia", "wafat"),
+    ExitReason.PINDAH: ("pindah", "pindah domisili", "pindah alamat"),
+    ExitReason.MENGUNDURKAN_DIRI: ("mengundurkan diri", "undur diri"),
+    ExitReason.TIDAK_MEMENUHI_SYARAT: ("tidak memenuhi syarat", "tidak eligible", "tms"),
+}
 GRADUASI = frozenset({KpmStatus.GRADUASI_ALAMIAH, KpmStatus.GRADUASI_MANDIRI})
-STATUS_HINT = "use aktif, graduasi alamiah, graduasi mandiri or keluar"
+STATUS_HINT = (
+    "use aktif, graduasi alamiah, graduasi mandiri, keluar, meninggal, pindah, "
+    "mengundurkan diri or tidak memenuhi syarat"
+)
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DMY_DATE = re.compile(r"(\d{1,2})([-/])(\d{1,2})\2(\d{4})")
@@ -39,6 +48,11 @@ _STATUS_BY_KEY = {
     status_key(written): status
     for status, spellings in STATUS_WORDS.items()
     for written in (status.value, *spellings)
+}
+_EXIT_BY_KEY = {
+    status_key(written): reason
+    for reason, spellings in EXIT_WORDS.items()
+    for written in (reason.value, *spellings)
 }
 
 
@@ -60,8 +74,20 @@ def parse_date(text: str) -> date | None:
 
 
 def parse_status(text: str) -> KpmStatus | None:
-    """The status a cell names ("Graduasi Sejahtera Mandiri", "nonaktif"); None when unknown."""
-    return _STATUS_BY_KEY.get(status_key(text))
+    """The status a cell names ("Graduasi Sejahtera Mandiri", "nonaktif", "meninggal":
+    keluar); None when unknown."""
+    key = status_key(text)
+    return _STATUS_BY_KEY.get(key) or (KpmStatus.KELUAR if key in _EXIT_BY_KEY else None)
+
+
+def exit_reason(status: KpmStatus | None, written: str) -> ExitReason | None:
+    """Why a KPM with the status a cell names left: a graduasi is its own reason, a
+    keluar cell may name one ("meninggal"); None otherwise."""
+    if status is KpmStatus.GRADUASI_ALAMIAH:
+        return ExitReason.GRADUASI_ALAMIAH
+    if status is KpmStatus.GRADUASI_MANDIRI:
+        return ExitReason.GRADUASI_MANDIRI
+    return _EXIT_BY_KEY.get(status_key(written)) if status is KpmStatus.KELUAR else None
 
 
 def local_today(now: datetime, zone_name: str | None = None) -> date:

@@ -3,7 +3,7 @@ ones through one UPDATE per batch, each batch one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from operator import itemgetter
@@ -13,7 +13,8 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models.base import table_of
-from models.enums import Channel, KpmStatus, StaffRole
+from models.enums import Channel, ExitReason, KpmStatus, StaffRole
+from models.kpm_changes import withdraw_waiting
 from models.regions import LEVELS, RegionIndex
 from models.roster.parse import KomponenItem, RosterRow
 from models.roster.status import GRADUASI
@@ -33,13 +34,18 @@ _UPDATE_KPM = (
 )
 _UPDATE_KPM_STATUS = _UPDATE_KPM.values(
     status=bindparam("b_status"), graduated_on=bindparam("b_graduated"),
+    left_on=bindparam("b_left"), exit_reason=bindparam("b_reason"),
 )
+Status = tuple[KpmStatus, date | None, date | None, ExitReason | None]
+"""A KPM's (status, graduated_on, left_on, exit_reason)."""
 
 
 @dataclass
 class WriteCounts:
     imported: int = 0
     updated: int = 0
+    moved: int = 0  # of the updated, KPM now in another kelompok
+    left: int = 0  # of the updated, KPM who left the programme with this file
     unchanged: int = 0
     regions_created: int = 0
     pendamping_created: int = 0
@@ -78,6 +84,8 @@ class RosterWriter:
         self._kpm_insert: BulkInsert | None = None
         self._komponen_insert: BulkInsert | None = None
         self._first_kpm = False
+        self._moved: list[int] = []  # KPM ids whose kelompok this file changes
+        self._left: list[int] = []  # KPM ids who leave the programme with this file
         self._regions_before = 0
         self.counts = WriteCounts()
 
@@ -103,6 +111,9 @@ class RosterWriter:
 
     async def finish(self) -> None:
         self.counts.regions_created = await self._region_total() - self._regions_before
+        # What waits in the outbox for KPM who moved or left is withdrawn, as in chat.
+        await withdraw_waiting(self._session, self._moved, left=False, now=self._now)
+        await withdraw_waiting(self._session, self._left, left=True, now=self._now)
 
     async def _region_total(self) -> int:
         return await self._session.scalar(select(func.count()).select_from(Region)) or 0
@@ -214,7 +225,7 @@ class RosterWriter:
                     row.id_pkh, row.nik, row.nama_pengurus, row.phone, kelompok_id, channel
                 )
                 if has_status:
-                    values += self._status(row, KpmStatus.AKTIF, None)
+                    values += self._status(row, (KpmStatus.AKTIF, None, None, None))
                 inserts.append(values)
                 if row.komponen:
                     new_komponen[row.id_pkh] = row.komponen
@@ -223,18 +234,27 @@ class RosterWriter:
             komponen_changed = row.komponen is not None and (
                 _sorted_komponen(row.komponen) != _sorted_komponen(old_komponen.get(kpm_id, ()))
             )
-            status = self._status(row, known[5], known[6]) if has_status else ()
+            status = self._status(row, known[5:9]) if has_status else ()
             if not komponen_changed and known[1:5] == (
                 row.nama_pengurus, row.nik, row.phone, kelompok_id
             ) and (not status or status == known[5:]):
                 self.counts.unchanged += 1
                 continue
+            if known[4] != kelompok_id:
+                self.counts.moved += 1
+                self._moved.append(kpm_id)
+            if status and status[0] is not KpmStatus.AKTIF and known[5] is KpmStatus.AKTIF:
+                self.counts.left += 1
+                self._left.append(kpm_id)
             update_params = {
                 "b_id": kpm_id, "b_nama": row.nama_pengurus, "b_nik": row.nik,
                 "b_phone": row.phone, "b_kelompok": kelompok_id, "b_now": self._now,
             }
             if status:
-                update_params["b_status"], update_params["b_graduated"] = status
+                (
+                    update_params["b_status"], update_params["b_graduated"],
+                    update_params["b_left"], update_params["b_reason"],
+                ) = status
             updates.append(update_params)
             if komponen_changed and row.komponen is not None:
                 replaced[kpm_id] = row.komponen
@@ -260,30 +280,38 @@ class RosterWriter:
             await self._insert_komponen(connection, komponen_rows)
             self.counts.komponen_written += len(komponen_rows)
 
-    def _status(
-        self, row: RosterRow, status: KpmStatus, graduated_on: date | None
-    ) -> tuple[KpmStatus, date | None]:
-        """(status, graduated_on) of a KPM stored with ``status`` and ``graduated_on`` once
-        ``row`` is imported: a graduasi status entered today is dated by the row or the
-        import day, one kept keeps its date unless the row gives one, others have none."""
+    def _status(self, row: RosterRow, stored: Sequence[Any]) -> Status:
+        """(status, graduated_on, left_on, exit_reason) of a KPM stored with ``stored``
+        once ``row`` is imported: a graduasi status entered today is dated by the row or
+        the import day, one kept keeps its date unless the row gives one; a KPM who left
+        with this file left on the import day, one who had left keeps the day (and the
+        reason, unless the row names another)."""
+        status, graduated_on, left_on, reason = stored
         if row.status is None:  # an empty cell: as stored
-            return status, graduated_on
+            return status, graduated_on, left_on, reason
+        if row.status is KpmStatus.AKTIF:
+            return row.status, None, None, None
         if row.status not in GRADUASI:
-            return row.status, None
+            if row.status != status:
+                return row.status, None, self._today, row.exit_reason
+            return row.status, None, left_on or self._today, row.exit_reason or reason
         if row.status != status:
-            return row.status, row.graduated_on or self._today
-        return row.status, row.graduated_on or graduated_on
+            day = row.graduated_on or self._today
+        else:
+            day = row.graduated_on or graduated_on
+        return row.status, day, day, row.exit_reason
 
     async def _existing_kpm(
         self, connection: AsyncConnection, rows: list[RosterRow]
     ) -> dict[str, tuple[Any, ...]]:
         """The KPM of these rows already stored, by ID PKH: (id, nama, nik, phone, kelompok,
-        status, graduated_on)."""
+        status, graduated_on, left_on, exit_reason)."""
         if self._first_kpm:  # the table was empty and ID PKH are unique in the file
             return {}
         found = await connection.execute(
             select(KPM.c.id_pkh, KPM.c.id, KPM.c.nama_pengurus, KPM.c.nik, KPM.c.phone,
-                   KPM.c.kelompok_id, KPM.c.status, KPM.c.graduated_on)
+                   KPM.c.kelompok_id, KPM.c.status, KPM.c.graduated_on, KPM.c.left_on,
+                   KPM.c.exit_reason)
             .where(KPM.c.id_pkh.in_([row.id_pkh for row in rows]))
         )
         return {id_pkh: tuple(values) for id_pkh, *values in found}
@@ -309,7 +337,7 @@ class RosterWriter:
             )
             constants: dict[str, Any] = {"created_at": self._now, "updated_at": self._now}
             if self._has_status:  # the status and graduated_on of each row
-                columns += ("status", "graduated_on")
+                columns += ("status", "graduated_on", "left_on", "exit_reason")
             else:
                 constants["status"] = KpmStatus.AKTIF
             self._kpm_insert = BulkInsert(connection, KPM, columns, constants)

@@ -19,7 +19,7 @@ from models.base import Base
 from models.db import create_engine, session_factory
 from models.demo.names import P2K2_SESSIONS
 from models.demo.world import DEMO_SEED, NoDemoData, demo_summary, has_demo_data, seed_demo
-from models.enums import RegionLevel
+from models.enums import KpmStatus, RegionLevel
 from models.regions import RegionIndex
 from models.rules.calendar import nth_weekday, rule_week
 from models.rules.komponen import KomponenCatalog
@@ -137,9 +137,29 @@ async def test_the_regions_are_a_real_province_over_a_fictional_kabupaten(
     staff = await _rows(sessions, select(Staff.role, Region.level)
                         .join(Region, Staff.region_id == Region.id))
     assert sorted((str(role), str(level)) for role, level in staff) == [
-        ("koordinator", "kabupaten"), ("pendamping", "kecamatan"),
+        ("koordinator", "kabupaten"), ("pendamping", "kecamatan"), ("pendamping", "kecamatan"),
         ("pendamping", "kecamatan"), ("pendamping", "kecamatan"), ("supervisor", "kabupaten"),
     ]
+
+
+async def test_an_inactive_pendamping_and_families_who_left_are_in_the_demo(
+    sessions: Sessions, catalog: KomponenCatalog
+) -> None:
+    summary = await _seed(sessions, catalog)
+    former = await _rows(sessions, select(Staff.name, Staff.active, func.count(Kelompok.id))
+                         .outerjoin(Kelompok, Kelompok.pendamping_id == Staff.id)
+                         .where(Staff.active.is_(False)).group_by(Staff.id))
+    assert [tuple(row) for row in former] == [("Rudi Hartono", False, 0)]
+    assert "Rudi Hartono" not in summary.pendamping_names
+    gone = await _rows(sessions, select(Kpm.status, Kpm.exit_reason, Kpm.left_on, Kpm.graduated_on)
+                       .where(Kpm.status != KpmStatus.AKTIF))
+    reasons = Counter(str(reason) for _, reason, _, _ in gone)
+    assert reasons == {"pindah": 1, "mengundurkan_diri": 1, "graduasi_alamiah": 4,
+                       "graduasi_mandiri": 2}
+    for status, _, left_on, graduated_on in gone:
+        assert left_on is not None and left_on <= TODAY
+        assert graduated_on == (left_on if status != KpmStatus.KELUAR else None)
+    assert summary.kpm_aktif == 300 - 8
 
 
 async def test_a_province_already_there_is_reused(

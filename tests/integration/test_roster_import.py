@@ -16,7 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import models.roster.importer as roster_module
 from bot.config import load_settings
-from models.enums import KpmStatus, RegionLevel, StaffRole
+from models.enums import ExitReason, KpmStatus, OutboxStatus, RegionLevel, StaffRole
+from models.kpm_changes import LEFT, MOVED
+from models.messaging.enqueue import Enqueue, Priority, enqueue
+from models.messaging.tables import Outbox
 from models.roster.importer import ImportReport, RosterFileError, count_rows, import_roster
 from models.roster.writer import BulkInsert
 from models.rules.komponen import KomponenCatalog
@@ -203,8 +206,8 @@ async def test_one_audit_row_records_the_counts_and_no_personal_data(
     actor, action, entity, detail = audits[0]
     assert (actor, action, entity) == ("cli", "roster.import", "import")
     assert detail == {
-        "rows_read": 6, "rejected": 0, "imported": 6, "updated": 0, "unchanged": 0,
-        "regions_created": 7, "pendamping_created": 2, "kelompok_created": 4,
+        "rows_read": 6, "rejected": 0, "imported": 6, "updated": 0, "moved": 0, "left": 0,
+        "unchanged": 0, "regions_created": 7, "pendamping_created": 2, "kelompok_created": 4,
         "kelompok_reassigned": 0, "komponen_written": 8,
     }
     assert all(isinstance(value, int) for value in detail.values())
@@ -714,6 +717,57 @@ async def test_leaving_graduasi_clears_the_date_and_a_new_graduasi_or_date_sets_
     ]
 
 
+async def test_a_file_says_why_kpm_left_and_who_moved_and_their_reminders_stop(
+    sessions: Sessions, catalog: KomponenCatalog, tmp_path: Path
+) -> None:
+    await run(sessions, write_csv(tmp_path / "v1.csv", [
+        status_row(n) for n in range(1, 6)
+    ], headers=STATUS_HEADERS), catalog)
+    ids = dict(await rows_of(sessions, select(Kpm.id_pkh, Kpm.id)))
+    async with sessions.begin() as session:  # a reminder waits for each of them
+        await enqueue(session, [
+            Enqueue(channel="whatsapp", address=f"whatsapp:+62812345600{n:02d}",
+                    kind="meeting_reminder", payload={"key": "reminder.kpm", "values": {}},
+                    priority=Priority.REMINDER, dedupe_key=f"reminder:7:v1:1:{ids[f'P-00{n}']}")
+            for n in range(1, 6)
+        ], now=NOW)
+    later = datetime(2025, 9, 1, 3, 0, tzinfo=UTC)
+
+    report = await import_roster(sessions, write_csv(tmp_path / "v2.csv", [
+        status_row(1, "Meninggal Dunia"),
+        status_row(2, "pindah"),
+        status_row(3, "Tidak Memenuhi Syarat"),
+        status_row(4, Kelompok="Melati"),  # the same KPM, another kelompok
+        status_row(5),
+    ], headers=STATUS_HEADERS), catalog=catalog, now=later)
+
+    assert (report.updated, report.moved, report.left, report.unchanged) == (4, 1, 3, 1)
+    left = await rows_of(sessions, select(Kpm.id_pkh, Kpm.status, Kpm.exit_reason, Kpm.left_on)
+                         .order_by(Kpm.id_pkh))
+    assert [tuple(row) for row in left] == [
+        ("P-001", KpmStatus.KELUAR, ExitReason.MENINGGAL, date(2025, 9, 1)),
+        ("P-002", KpmStatus.KELUAR, ExitReason.PINDAH, date(2025, 9, 1)),
+        ("P-003", KpmStatus.KELUAR, ExitReason.TIDAK_MEMENUHI_SYARAT, date(2025, 9, 1)),
+        ("P-004", KpmStatus.AKTIF, None, None),
+        ("P-005", KpmStatus.AKTIF, None, None),
+    ]
+    waiting = await rows_of(sessions, select(Outbox.dedupe_key, Outbox.status, Outbox.error)
+                            .order_by(Outbox.id))
+    assert [(status, error) for _, status, error in waiting] == [
+        (OutboxStatus.CANCELLED, LEFT), (OutboxStatus.CANCELLED, LEFT),
+        (OutboxStatus.CANCELLED, LEFT), (OutboxStatus.CANCELLED, MOVED),
+        (OutboxStatus.PENDING, None),
+    ]
+
+    again = await import_roster(sessions, write_csv(tmp_path / "v3.csv", [
+        status_row(1, "keluar"),  # the reason given before is kept, and the day
+    ], headers=STATUS_HEADERS), catalog=catalog, now=datetime(2025, 10, 1, 3, tzinfo=UTC))
+    assert (again.updated, again.left) == (0, 0)
+    kept = await rows_of(sessions, select(Kpm.exit_reason, Kpm.left_on)
+                         .where(Kpm.id == ids["P-001"]))
+    assert [tuple(row) for row in kept] == [(ExitReason.MENINGGAL, date(2025, 9, 1))]
+
+
 async def test_bad_statuses_and_graduation_dates_are_refused_naming_the_column(
     sessions: Sessions, catalog: KomponenCatalog, tmp_path: Path
 ) -> None:
@@ -729,7 +783,8 @@ async def test_bad_statuses_and_graduation_dates_are_refused_naming_the_column(
     report = await run(sessions, path, catalog)
 
     assert [(bad.row_number, bad.reason) for bad in report.rejected] == [
-        (2, "unknown status 'lulus' (use aktif, graduasi alamiah, graduasi mandiri or keluar)"),
+        (2, "unknown status 'lulus' (use aktif, graduasi alamiah, graduasi mandiri, keluar, "
+            "meninggal, pindah, mengundurkan diri or tidak memenuhi syarat)"),
         (3, "tanggal_graduasi: bad date '31/02/2025' (use YYYY-MM-DD, DD-MM-YYYY or "
             "DD/MM/YYYY, e.g. 2025-07-01 or 01/07/2025)"),
         (4, "tanggal_graduasi 2025-07-02 is in the future (today is 2025-07-01)"),

@@ -331,7 +331,8 @@ def test_a_status_and_its_graduation_date_are_read(
 @pytest.mark.parametrize(
     ("status", "written", "problems"),
     [("lulus", "",
-      ["unknown status 'lulus' (use aktif, graduasi alamiah, graduasi mandiri or keluar)"]),
+      ["unknown status 'lulus' (use aktif, graduasi alamiah, graduasi mandiri, keluar, "
+       "meninggal, pindah, mengundurkan diri or tidak memenuhi syarat)"]),
      ("alamiah", "2025-13-01",
       ["tanggal_graduasi: bad date '2025-13-01' (use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY, "
        "e.g. 2025-07-01 or 01/07/2025)"]),
@@ -364,7 +365,8 @@ def test_a_row_carries_its_status_and_graduation_date(catalog: KomponenCatalog) 
     assert (plain.status, plain.graduated_on) == (None, None)
     assert validator.validate(4, [*row(id_pkh="P-003", nik="1"), "lulus", ""]) == (
         "NIK must have 16 digits, got 1; unknown status 'lulus' "
-        "(use aktif, graduasi alamiah, graduasi mandiri or keluar)"
+        "(use aktif, graduasi alamiah, graduasi mandiri, keluar, meninggal, pindah, "
+        "mengundurkan diri or tidak memenuhi syarat)"
     )
 
 

@@ -1,0 +1,87 @@
+"""`pendamping kpm move` and `pendamping kpm leave`: a family moved to another kelompok, or
+leaving the programme. Each runs in one transaction and prints one line (the ID PKH and
+kelompok names, never a name, a number or a NIK)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.bootstrap import App
+from bot.commands import CommandError, date_option
+from models.enums import ExitReason
+from models.kpm_changes import CLI, KpmChangeError, find_kpm, leave, move
+from models.regions import timezone_of_region
+from models.tables import Kelompok
+
+
+async def _kelompok(session: AsyncSession, written: str) -> Kelompok:
+    """A kelompok by id or by its name (whole, any case); exactly one."""
+    text = written.strip()
+    if text.isdigit() and (found := await session.get(Kelompok, int(text))) is not None:
+        return found
+    named = list(
+        await session.scalars(
+            select(Kelompok).where(Kelompok.name.ilike(text)).order_by(Kelompok.id).limit(6)
+        )
+    )
+    if not named:
+        raise CommandError(f"no kelompok named {written!r}")
+    if len(named) > 1:
+        ids = ", ".join(str(k.id) for k in named)
+        raise CommandError(f"{written!r} names several kelompok (ids {ids}); use the id")
+    return named[0]
+
+
+async def kpm_move(app: App, out: Console, who: str, kelompok: str) -> None:
+    try:
+        async with app.sessions.begin() as session:
+            kpm = await find_kpm(session, who)
+            target = await _kelompok(session, kelompok)
+            moved = await move(session, kpm, target, who=CLI, now=app.clock.now())
+    except KpmChangeError as exc:
+        raise CommandError(str(exc)) from exc
+    out.print(
+        f"{kpm.id_pkh}: {moved.from_kelompok or '-'} -> {moved.to_kelompok}; "
+        f"{moved.withdrawn} waiting reminders withdrawn, {moved.cases_moved} open cases "
+        "moved to the new pendamping",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+async def kpm_leave(
+    app: App, out: Console, who: str, reason: ExitReason, written_date: str | None
+) -> None:
+    now = app.clock.now()
+    try:
+        async with app.sessions.begin() as session:
+            kpm = await find_kpm(session, who)
+            today = await _today_of(session, app, kpm.kelompok_id, now)
+            on = date_option("--on", written_date) if written_date is not None else today
+            left = await leave(session, kpm, reason, on, today=today, who=CLI, now=now)
+    except KpmChangeError as exc:
+        raise CommandError(str(exc)) from exc
+    out.print(
+        f"{kpm.id_pkh}: left the programme on {left.on:%Y-%m-%d} ({left.reason.value}); "
+        f"{left.withdrawn} waiting messages withdrawn",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+async def _today_of(
+    session: AsyncSession, app: App, kelompok_id: int | None, now: datetime
+) -> date:
+    """Today where the KPM lives (its kelompok's province), else in the default zone."""
+    desa = (
+        await session.scalar(select(Kelompok.desa_id).where(Kelompok.id == kelompok_id))
+        if kelompok_id is not None
+        else None
+    )
+    name = await timezone_of_region(session, desa) or app.settings.general.timezone
+    return now.astimezone(ZoneInfo(name)).date()
