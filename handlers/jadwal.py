@@ -1,4 +1,5 @@
-"""Schedule (/jadwal): see and set a kelompok's meeting rule, or move the next meeting."""
+"""Schedule (/jadwal): see and set a kelompok's meeting rule (its planned meetings follow),
+move the next meeting (a public holiday is asked about first) or cancel it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ from handlers.messages import IncomingMessage, Option
 from handlers.parsing.dates import format_date_id, parse_date
 from handlers.parsing.schedule_rule import MeetingRule, describe_rule, parse_meeting_rule
 from models.meeting_changes import meeting_changed
-from models.meeting_rule import move_meeting, schedule_of, set_rule
+from models.meeting_rule import (
+    MeetingNotPlanned,
+    cancel_meeting,
+    move_meeting,
+    schedule_of,
+    set_rule,
+)
+from models.rules.calendar import is_holiday, next_working_day
 
 
 class Step(StrEnum):
@@ -21,8 +29,10 @@ class Step(StrEnum):
 
     ACTION = "action"
     MOVE_DATE = "move_date"
+    MOVE_HOLIDAY = "move_holiday"  # the day typed is a public holiday: keep it, or not
     MOVE_PLACE = "move_place"
     RULE = "rule"
+    CANCEL = "cancel"  # "Ya, batalkan" or keep the meeting
 
 
 class JadwalData(TypedDict, total=False):
@@ -30,7 +40,8 @@ class JadwalData(TypedDict, total=False):
 
     kelompok_id: int
     kelompok_name: str
-    meeting_id: int | None  # the next planned meeting, the one a move applies to
+    meeting_id: int | None  # the next planned meeting, the one a move or cancel applies to
+    next_date: str  # ISO date: the day it is planned on now
     meeting_date: str  # ISO date: the day it moves to
 
 
@@ -61,6 +72,8 @@ async def _group_chosen(ctx: Ctx, kelompok_id: int, name: str) -> StepResult:
             "meeting_id": view.next_meeting_id,
         }
     )
+    if view.next_date is not None:
+        _data(ctx)["next_date"] = view.next_date.isoformat()
     if view.weekday is not None and view.week_of_month is not None and view.at is not None:
         rule = describe_rule(MeetingRule(view.weekday, view.week_of_month, view.at, view.place))
     else:
@@ -74,6 +87,8 @@ async def _group_chosen(ctx: Ctx, kelompok_id: int, name: str) -> StepResult:
         Option("rule", ctx.t("schedule.option_rule")),
         Option("move", ctx.t("schedule.option_move")),
     ]
+    if view.next_meeting_id is not None:
+        options.append(Option("cancel", ctx.t("schedule.option_cancel")))
     return ctx.ask(
         Step.ACTION, ctx.t("schedule.view", name=view.name, rule=rule, next=upcoming), options
     )
@@ -85,7 +100,47 @@ async def action(message: IncomingMessage, ctx: Ctx) -> StepResult:
         return ctx.ask(Step.RULE, ctx.t("schedule.ask_rule"))
     if ctx.choice == "move":
         return ctx.ask(Step.MOVE_DATE, ctx.t("schedule.ask_move_date"))
+    if ctx.choice == "cancel" and _data(ctx).get("meeting_id"):
+        day = date.fromisoformat(_data(ctx)["next_date"])
+        text = ctx.t(
+            "schedule.confirm_cancel", name=_data(ctx)["kelompok_name"], date=format_date_id(day)
+        )
+        options = [
+            Option("yes", ctx.t("schedule.option_cancel_yes")),
+            Option("no", ctx.t("schedule.option_cancel_no")),
+        ]
+        return ctx.ask(Step.CANCEL, text, options)
     return ctx.retry(ctx.t("schedule.action_invalid"))
+
+
+async def cancel(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """"Ya, batalkan": the meeting is cancelled, its reminders withdrawn and the KPM who
+    were reminded told; "Tidak": it stays."""
+    if ctx.choice == "no":
+        return ctx.done(ctx.t("schedule.cancel_kept"))
+    if ctx.choice != "yes":
+        return ctx.retry(ctx.t("schedule.cancel_invalid"))
+    data = _data(ctx)
+    meeting_id = data.get("meeting_id")
+    assert meeting_id is not None  # the option is offered only with a next meeting
+    try:
+        meeting = await cancel_meeting(
+            ctx.session, ctx.staff, data["kelompok_id"], meeting_id, now=ctx.now
+        )
+    except MeetingNotPlanned:
+        return ctx.done(ctx.t("schedule.cancel_gone"))
+    start, end = ctx.settings.quiet_hours
+    report = await meeting_changed(
+        ctx.session, meeting.id, now=ctx.now, cancelled=True, quiet_start=start, quiet_end=end
+    )
+    return ctx.done(
+        ctx.t(
+            "schedule.cancelled",
+            name=data["kelompok_name"],
+            date=format_date_id(meeting.meeting_date),
+            told=report.notices,
+        )
+    )
 
 
 async def rule(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -94,7 +149,7 @@ async def rule(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if parsed is None:
         return ctx.retry(ctx.t("schedule.rule_invalid"))
     place = parsed.place[:MAX_PLACE] if parsed.place else None
-    await set_rule(
+    replanned = await set_rule(
         ctx.session,
         ctx.staff,
         _data(ctx)["kelompok_id"],
@@ -102,10 +157,20 @@ async def rule(message: IncomingMessage, ctx: Ctx) -> StepResult:
         week_of_month=parsed.week_of_month,
         at=parsed.at,
         place=place,
+        today=await local_today(ctx),
+        now=ctx.now,
     )
-    return ctx.done(
-        ctx.t("schedule.rule_saved", name=_data(ctx)["kelompok_name"], rule=describe_rule(parsed))
+    start, end = ctx.settings.quiet_hours
+    for meeting_id in replanned:  # reminders re-timed, the KPM already reminded told
+        await meeting_changed(
+            ctx.session, meeting_id, now=ctx.now, cancelled=False, quiet_start=start, quiet_end=end
+        )
+    saved = ctx.t(
+        "schedule.rule_saved", name=_data(ctx)["kelompok_name"], rule=describe_rule(parsed)
     )
+    if replanned:
+        saved += "\n" + ctx.t("schedule.replanned", count=len(replanned))
+    return ctx.done(saved)
 
 
 async def move_date(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -117,11 +182,36 @@ async def move_date(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if day < today:
         return ctx.retry(ctx.t("schedule.date_past", date=format_date_id(day)))
     _data(ctx)["meeting_date"] = day.isoformat()
+    holiday = is_holiday(day)
+    if holiday:  # as the planner does: ask, and offer the next working day
+        other = next_working_day(day)
+        options = [
+            Option("keep", ctx.t("schedule.option_holiday_keep")),
+            Option(f"day:{other.isoformat()}", format_date_id(other)),
+        ]
+        text = ctx.t("schedule.move_holiday", date=format_date_id(day), holiday=holiday)
+        return ctx.ask(Step.MOVE_HOLIDAY, text, options)
+    return _ask_place(ctx)
+
+
+def _ask_place(ctx: Ctx) -> StepResult:
     return ctx.ask(
         Step.MOVE_PLACE,
         ctx.t("schedule.ask_move_place"),
         [Option("same", ctx.t("schedule.option_same_place"))],
     )
+
+
+async def move_holiday(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """On the holiday all the same, the working day offered, or another date typed."""
+    if ctx.choice == "keep":
+        return _ask_place(ctx)
+    if ctx.choice and ctx.choice.startswith("day:"):
+        _data(ctx)["meeting_date"] = ctx.choice.removeprefix("day:")
+        return _ask_place(ctx)
+    if ctx.text:
+        return await move_date(message, ctx)
+    return ctx.retry(ctx.t("schedule.holiday_invalid"))
 
 
 async def move_place(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -163,6 +253,8 @@ FLOW = Flow(
         Step.ACTION: action,
         Step.RULE: rule,
         Step.MOVE_DATE: move_date,
+        Step.MOVE_HOLIDAY: move_holiday,
         Step.MOVE_PLACE: move_place,
+        Step.CANCEL: cancel,
     },
 )

@@ -1,4 +1,5 @@
-"""A kelompok's meeting rule and moving its next planned meeting."""
+"""A kelompok's meeting rule (and the future meetings it planned, re-planned when it
+changes), moving or cancelling its next planned meeting."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from models.attendance import DEFAULT_MEETING_TIME, group_in_scope
 from models.audit import audit
 from models.enums import MeetingStatus
 from models.regions import kelompok_timezones
+from models.rules.calendar import nth_weekday
+from models.scope import OutOfScope
 from models.tables import Meeting, Staff
 
 
@@ -65,12 +68,38 @@ async def set_rule(
     week_of_month: int,
     at: time,
     place: str | None,
-) -> None:
+    today: date,
+    now: datetime,
+) -> list[int]:
+    """Set the rule, and re-plan the kelompok's planned meetings from ``today`` on to it
+    (each on the new rule's day of its month, that day not yet past); returns the ids of
+    the meetings that changed, whose reminders the caller re-times."""
     kelompok = await group_in_scope(session, staff, kelompok_id)
+    before = [kelompok.rule_weekday, kelompok.rule_week_of_month, _hhmm(kelompok.rule_time)]
     kelompok.rule_weekday, kelompok.rule_week_of_month = weekday, week_of_month
     kelompok.rule_time = at
     if place:
         kelompok.place = place
+    zone = (await kelompok_timezones(session, [kelompok.id])).get(kelompok.id, "Asia/Jakarta")
+    future = await session.scalars(
+        select(Meeting).where(
+            Meeting.kelompok_id == kelompok.id,
+            Meeting.status == MeetingStatus.PLANNED,
+            Meeting.meeting_date >= today,
+        )
+    )
+    changed: list[int] = []
+    for meeting in future:
+        day = nth_weekday(meeting.meeting_date.year, meeting.meeting_date.month, weekday,
+                          week_of_month)
+        starts_at = datetime.combine(day, at, ZoneInfo(zone))
+        new_place = place or meeting.place
+        if day < today or (starts_at, new_place) == (meeting.starts_at, meeting.place):
+            continue
+        meeting.meeting_date, meeting.starts_at, meeting.place = day, starts_at, new_place
+        meeting.updated_at = now
+        changed.append(meeting.id)
+    await session.flush()
     await audit(
         session,
         actor="staff",
@@ -78,7 +107,48 @@ async def set_rule(
         action="kelompok.rule",
         entity="kelompok",
         entity_id=kelompok.id,
+        detail={
+            "before": before,
+            "after": [weekday, week_of_month, _hhmm(at)],
+            "replanned": changed,
+        },
+        at=now,
     )
+    return changed
+
+
+def _hhmm(at: time | None) -> str | None:
+    return at.strftime("%H:%M") if at else None
+
+
+async def cancel_meeting(
+    session: AsyncSession, staff: Staff, kelompok_id: int, meeting_id: int, *, now: datetime
+) -> Meeting:
+    """Cancel a planned meeting of the kelompok: it is neither planned nor held any more,
+    and keeps its plan key (the planner never plans that month again)."""
+    kelompok = await group_in_scope(session, staff, kelompok_id)
+    meeting = await session.get(Meeting, meeting_id)
+    if meeting is None or meeting.kelompok_id != kelompok.id:
+        raise OutOfScope(f"meeting {meeting_id}")
+    if meeting.status is not MeetingStatus.PLANNED:
+        raise MeetingNotPlanned(meeting.status.value)
+    meeting.status, meeting.updated_at = MeetingStatus.CANCELLED, now
+    await session.flush()
+    await audit(
+        session,
+        actor="staff",
+        actor_staff_id=staff.id,
+        action="meeting.cancel",
+        entity="meeting",
+        entity_id=meeting.id,
+        detail={"before": {"status": "planned"}, "after": {"status": "cancelled"}},
+        at=now,
+    )
+    return meeting
+
+
+class MeetingNotPlanned(ValueError):
+    """The meeting is held or cancelled already: there is nothing to cancel."""
 
 
 async def move_meeting(

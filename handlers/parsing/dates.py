@@ -203,14 +203,15 @@ def _shift(today: date, days: int) -> date | None:
 
 
 def _weekday_date(weekday: int, direction: str, today: date) -> date | None:
-    """``direction``: ``"recent"`` (on or before today), ``"past"`` (< today), ``"next"``."""
+    """``direction``: ``"recent"`` (on or before today), ``"past"`` (< today), ``"next"``
+    (that day of next week, Monday to Sunday: "Jumat depan" said on a Thursday is not
+    tomorrow but the Friday after)."""
     back = (today.weekday() - weekday) % 7
     if direction == "recent":
         return _shift(today, -back)
     if direction == "past":
         return _shift(today, -(back or 7))
-    ahead = (weekday - today.weekday()) % 7
-    return _shift(today, ahead or 7)
+    return _shift(today, 7 - today.weekday() + weekday)
 
 
 def _parse_weekday(text: str, today: date) -> date | None:
@@ -281,7 +282,7 @@ def parse_date(text: str, today: date) -> date | None:
     lalu``; ``12/11``, ``12-11``, ``12.11``, ``12/11/2026``, ``12/11/26``, ``2026-11-12``;
     ``12 Nov``, ``12 Nop 2026``, ``Selasa, 12 November 2026``; ``tgl 12`` (this month);
     ``Selasa`` (the latest Tuesday on or before today), ``Selasa lalu`` (before today),
-    ``Selasa depan`` (after today). Days and months come day first, as in Indonesia.
+    ``Selasa depan`` (the Tuesday of next week). Days and months come day first, as in Indonesia.
     """
     try:
         return _parse(_normalize(text), today)

@@ -111,6 +111,13 @@ def test_lalu_is_strictly_before_today_and_depan_strictly_after(
     assert parse_date(written, TODAY) == expected
 
 
+def test_depan_is_that_day_of_next_week_even_when_it_is_tomorrow() -> None:
+    thursday = date(2026, 11, 26)
+    assert parse_date("Jumat depan", thursday) == date(2026, 12, 4)  # not Friday the 27th
+    assert parse_date("Jumat", thursday) == date(2026, 11, 20)  # the latest, as before
+    assert parse_date("Senin depan", thursday) == date(2026, 11, 30)
+
+
 def test_a_weekday_alone_on_that_very_day_is_today_but_lalu_is_a_week_ago() -> None:
     tuesday = date(2026, 11, 17)
     assert parse_date("Selasa", tuesday) == tuesday
@@ -237,5 +244,6 @@ def test_weekday_forms_land_on_that_weekday_in_the_right_direction(name: str, to
         past = parse_date(f"{name} lalu", today)
         ahead = parse_date(f"{name} depan", today)
         assert past is not None and timedelta(days=1) <= today - past <= timedelta(days=7)
-        assert ahead is not None and timedelta(days=1) <= ahead - today <= timedelta(days=7)
+        monday = today - timedelta(days=today.weekday())
+        assert ahead is not None and timedelta(days=7) <= ahead - monday <= timedelta(days=13)
         assert past.weekday() == ahead.weekday() == recent.weekday()
