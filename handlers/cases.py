@@ -23,6 +23,7 @@ from models.cases import (
 from models.enums import CaseSeverity, CaseStatus, KpmMessageStatus
 from models.kpm_messages import close_message
 from models.messaging.enqueue import Enqueue, Priority, enqueue
+from models.tables import Kelompok, Kpm
 
 
 class Step(StrEnum):
@@ -218,10 +219,17 @@ async def _escalate(ctx: Ctx, case_id: int, new: NewCase) -> int:
     """An urgent case goes to the coordinators over the KPM and the supervisor at once;
     returns how many chats it went to."""
     targets = await escalation_addresses(ctx.session, new.kpm_id)
+    # Those told are in the KPM's scope (the coordinators over her region, the
+    # pendamping's supervisor): the alert names her, and its button opens the case.
+    kpm = await ctx.session.get(Kpm, new.kpm_id)
+    kelompok = await ctx.session.get(Kelompok, kpm.kelompok_id) if kpm and kpm.kelompok_id else None
+
     values = {
         "id": case_id,
         "category": ctx.t(f"case.category.{new.category}"),
         "pendamping": ctx.staff.name,
+        "kpm": kpm.nama_pengurus if kpm else "-",
+        "kelompok": kelompok.name if kelompok else "-",
     }
     await enqueue(
         ctx.session,
@@ -238,7 +246,10 @@ async def _escalate(ctx: Ctx, case_id: int, new: NewCase) -> int:
                         "1": str(case_id),
                         "2": values["category"],
                         "3": ctx.staff.name,
+                        "4": values["kpm"],
+                        "5": values["kelompok"],
                     },
+                    "options": [{"value": f"case:{case_id}", "label": ctx.t("case.open_alert")}],
                 },
                 dedupe_key=f"urgent-case:{case_id}:{address}",
             )

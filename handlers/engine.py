@@ -308,6 +308,14 @@ class Engine:
                     message.choice.removeprefix("pesan:"),
                 ),
             ]
+        if message.choice and message.choice.startswith("case:"):  # an urgent alert's button
+            return [
+                *notes,
+                *await self._start(
+                    session, message, identity, state, "case_view",
+                    message.choice.removeprefix("case:"),
+                ),
+            ]
         if message.choice and message.choice.startswith("move:"):  # a holiday notice button
             ctx = self._ctx(session, message, identity, state, "holiday")
             return [*notes, Reply(await move_to_offered_day(ctx, message.choice))]

@@ -9,6 +9,7 @@ engine can resolve a tap, a number or a typed label to the same ``ctx.choice`` v
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -185,4 +186,16 @@ def resolve_choice(message: IncomingMessage, data: dict[str, Any]) -> str | None
     for value, label in options:
         if label.casefold() == typed:
             return value
-    return None
+    return _unique_part(typed, options) if not toggles else None
+
+
+def _unique_part(typed: str, options: list[list[str]]) -> str | None:
+    """The one option whose label has ``typed`` at the start of one of its words
+    ("bougenville" for "Kelompok Bougenville", "alpa" for "Alpa (tanpa keterangan)"); None
+    when several or none do, or ``typed`` is too short to mean one. Not with toggles: a
+    line typed at a list of members says who came, not which option."""
+    if len(typed) < 3 or typed.isdecimal():
+        return None
+    word_start = re.compile(rf"(?<!\w){re.escape(typed)}")
+    found = [value for value, label in options if word_start.search(label.casefold())]
+    return found[0] if len(found) == 1 else None

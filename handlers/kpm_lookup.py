@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from handlers.flow import Ctx, Pick, StepFn, StepResult, option_value, picked_id
 from handlers.messages import IncomingMessage, Option
 from models.kpm import search_kpm
+from models.rules.text import name_key
 
 Then = Callable[[Ctx, int, str], Awaitable[StepResult]]
 
@@ -17,8 +19,12 @@ async def find(
 ) -> StepResult:
     """Search; one hit continues with ``then``, several are offered, none asks again."""
     hits = await search_kpm(ctx.session, ctx.staff, query) if query else []
-    if len(hits) == 1:
+    if len(hits) == 1 and _meant(query, hits[0].name):
         return await then(ctx, hits[0].id, hits[0].name)
+    if len(hits) == 1:  # only alike ("Ani Marlina" for Rina Marlina): asked, not assumed
+        hit = hits[0]
+        option = Option(option_value(Pick.KPM, hit.id), f"{hit.name} · {hit.kelompok}")
+        return ctx.ask(pick_step, ctx.t("kpm.pick_one", query=query[:40], name=hit.name), [option])
     if hits:
         options = [
             Option(option_value(Pick.KPM, hit.id), f"{hit.name} · {hit.kelompok}") for hit in hits
@@ -28,6 +34,15 @@ async def find(
         ctx.data.pop("_prompt", None)
         return ctx.ask(ask_step, ctx.t("kpm.not_found", query=query[:40]))
     return ctx.ask(ask_step, ctx.t("kpm.ask_name"))
+
+
+def _meant(query: str, name: str) -> bool:
+    """Whether a query that found one KPM named her for sure: by ID PKH (digits), or by
+    her name or the start of words of it ("Aminah", "siti am"), not by a likeness."""
+    if any(char.isdigit() for char in query):
+        return True
+    typed = name_key(query)
+    return bool(typed) and re.search(rf"(?<!\w){re.escape(typed)}", name_key(name)) is not None
 
 
 async def picked(ctx: Ctx, then: Then) -> StepResult | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers import (
     attendance,
+    case_view,
     cases,
     confirmations,
     digest,
@@ -22,6 +23,7 @@ FLOWS: tuple[Flow, ...] = (
     attendance.FLOW,
     cases.FLOW,
     cases.MY_CASES,
+    case_view.FLOW,
     kpm_card.FLOW,
     kpm_changes.MOVE_FLOW,
     kpm_changes.LEAVE_FLOW,
@@ -55,4 +57,6 @@ COMMANDS: dict[str, str] = {
     "keluar_pkh": "kpm_leave",
     "keluarpkh": "kpm_leave",
     "riwayat": "history",
+    "lihat_kasus": "case_view",
+    "lihatkasus": "case_view",
 }

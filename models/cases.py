@@ -220,3 +220,53 @@ async def mark_escalated(
         entity_id=case_id,
         detail={"to_staff_id": staff_id},
     )
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    id: int
+    kpm: str
+    kelompok: str | None
+    category: str
+    severity: str
+    status: str
+    description: str
+    follow_up: date | None
+    created_at: datetime
+    recorded_by: str | None
+    updates: list[tuple[datetime, str | None, str, str | None]]  # (at, who, status, note)
+
+
+async def case_detail(session: AsyncSession, staff: Staff, case_id: int) -> CaseDetail:
+    """A case with its history, for staff whose scope holds the KPM (else OutOfScope)."""
+    row = (
+        await session.execute(
+            select(CaseNote, Kpm.nama_pengurus, Kelompok.name, Staff.name)
+            .join(Kpm, Kpm.id == CaseNote.kpm_id)
+            .outerjoin(Kelompok, Kelompok.id == Kpm.kelompok_id)
+            .outerjoin(Staff, Staff.id == CaseNote.staff_id)
+            .where(CaseNote.id == case_id, Kpm.kelompok_id.in_(kelompok_scope(staff)))
+        )
+    ).first()
+    if row is None:
+        raise OutOfScope(f"case {case_id}")
+    case, kpm, kelompok, recorded_by = row
+    updates = await session.execute(
+        select(CaseUpdate.created_at, Staff.name, CaseUpdate.status, CaseUpdate.note)
+        .outerjoin(Staff, Staff.id == CaseUpdate.staff_id)
+        .where(CaseUpdate.case_id == case_id)
+        .order_by(CaseUpdate.created_at, CaseUpdate.id)
+    )
+    return CaseDetail(
+        id=case.id,
+        kpm=kpm,
+        kelompok=kelompok,
+        category=case.category,
+        severity=case.severity.value,
+        status=case.status.value,
+        description=case.description,
+        follow_up=case.follow_up_date,
+        created_at=case.created_at,
+        recorded_by=recorded_by,
+        updates=[(at, who, status.value, note) for at, who, status, note in updates],
+    )

@@ -28,7 +28,9 @@ async def test_a_case_note_is_opened_with_a_photo_and_a_follow_up_date(sessions)
     clock = FixedClock(NOW)
     chat = Chat(make_engine(sessions, clock), clock, "console:ani")
     await chat.send("/kasus")
-    await chat.send("sri wahyni")  # a typo still finds her
+    await chat.send("sri wahyni")  # a typo still finds her, and is asked about first
+    assert chat.text == t("kpm.pick_one", query="sri wahyni", name="Sri Wahyuni")
+    await chat.send("1")
     assert t("case.ask_category", name="Sri Wahyuni") in chat.text
     await chat.send("KKS bermasalah")
     await chat.send("ok", media=(Media(ref="tg:kks-photo"),))
@@ -277,7 +279,9 @@ async def test_an_urgent_case_alerts_the_coordinator_of_the_region_at_once(sessi
     assert {a.address for a in alerts} == {"console:dewi", "whatsapp:+6281211119999"}
     assert alerts[0].payload["key"] == "alert.urgent_case"
     assert alerts[0].payload["values"]["category"] == t("case.category.perlindungan_anak")
-    assert "Nur Hasanah" not in str(alerts[0].payload)
+    # Everyone told is in the family's scope (her region's coordinator, the supervisor):
+    # the alert names her, so that they know whom to help.
+    assert alerts[0].payload["values"]["kpm"] == "Nur Hasanah"
     assert case.escalated_to_id == world.dewi and case.escalated_at == NOW
 
 

@@ -11,6 +11,7 @@ import pytest
 from handlers.engine import MENU
 from handlers.i18n import MissingMessage, Translator
 from models.cases import CASE_CATEGORIES
+from models.enums import ExitReason
 
 HANDLERS = Path(__file__).resolve().parents[2] / "handlers"
 LITERAL_KEY = re.compile(r"""\bt\(\s*"([a-z_]+\.[a-z_.]+)"((?:\s*,\s*\w+=)?)""")
@@ -26,6 +27,9 @@ DYNAMIC_KEYS = [
     *(f"export.{p}.{k}" for p in ("kind", "file") for k in ("attendance", "cases", "graduation")),
     *(f"export.period.{p}" for p in ("this_month", "last_month", "last_3_months", "this_year")),
     *(f"expect.export.{step}" for step in ("pick_kind", "pick_period")),
+    *(f"kpm.exit_reason.{reason}" for reason in ExitReason),
+    *(f"kpm_change.{key}" for key in ("not_active", "same_kelompok", "future_date", "unknown_kpm")),
+    *(f"history.actor.{actor}" for actor in ("cli", "system", "kpm")),
 ]
 SCHEDULER = Path(__file__).resolve().parents[2] / "scheduler"
 PAYLOAD_KEY = re.compile(
@@ -89,3 +93,11 @@ def test_every_message_key_the_sweeps_enqueue_is_in_the_catalog() -> None:
     }
     assert {"reminder.kpm", "reminder.group", "nudge.today"} <= keys
     assert sorted(keys - Translator("id").known_keys()) == []
+
+
+def test_no_message_tells_to_tap() -> None:
+    """WhatsApp shows options as a numbered list, not buttons: every prompt says what to
+    type ("ketik nomornya"), never "ketuk"."""
+    catalog = (HANDLERS / "locale" / "id" / "LC_MESSAGES" / "messages.po").read_text()
+    tapping = [line for line in catalog.splitlines() if "ketuk" in line.casefold()]
+    assert tapping == []
