@@ -14,7 +14,7 @@ from handlers.messages import IncomingMessage, Option, Reply, Toggle
 from handlers.parsing.attendance_line import Member, parse_attendance_line
 from handlers.parsing.dates import format_date_id, parse_date
 from models import attendance as db
-from models.enums import AttendanceMark
+from models.enums import AttendanceMark, StaffRole
 
 
 class Step(StrEnum):
@@ -67,6 +67,9 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
     meeting_today = [g for g in groups if g.meeting_today_id is not None]
     if len(chosen) == 1:
         return await _group_chosen(ctx, chosen[0].id, chosen[0].name, today)
+    if ctx.staff.role is not StaffRole.PENDAMPING and len(groups) > ctx.settings.page_size:
+        # A supervisor or coordinator correcting a meeting: too many kelompok to list.
+        return ctx.ask(Step.PICK_GROUP, ctx.t("attendance.ask_group_name"))
     if len(groups) == 1 or (len(meeting_today) == 1 and not ctx.text):
         only = groups[0] if len(groups) == 1 else meeting_today[0]
         ctx.notes.append(_note(ctx, "attendance.group_auto", name=only.name))
@@ -89,10 +92,15 @@ def _ask_group(ctx: Ctx, groups: list[db.GroupRow]) -> StepResult:
 async def pick_group(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """The answer to "which group?"."""
     kelompok_id = picked_id(ctx.choice, Pick.KELOMPOK)
+    today = await local_today(ctx)
+    if kelompok_id is None and ctx.text:  # a name typed, when none was listed
+        groups = await db.groups_for(ctx.session, ctx.staff, today)
+        named = [g for g in groups if ctx.text.casefold() in g.name.casefold()]
+        kelompok_id = named[0].id if len(named) == 1 else None
     if kelompok_id is None:
         return ctx.retry(ctx.t("attendance.pick_group_invalid"))
     kelompok = await db.group_in_scope(ctx.session, ctx.staff, kelompok_id)
-    return await _group_chosen(ctx, kelompok.id, kelompok.name, await local_today(ctx))
+    return await _group_chosen(ctx, kelompok.id, kelompok.name, today)
 
 
 async def _group_chosen(ctx: Ctx, kelompok_id: int, name: str, today: date) -> StepResult:
@@ -280,7 +288,13 @@ async def mark(message: IncomingMessage, ctx: Ctx) -> StepResult:
         problems.append(
             ctx.t("attendance.name_ambiguous", name=ambiguous.written[:40], candidates=candidates)
         )
-    absent.clear()
+    if _data(ctx).get("editing") and not parsed.whole:
+        # A correction ("tidak hadir: Atik"): only those named change; the others keep
+        # the marks saved before.
+        for kpm_id in parsed.named:
+            absent.pop(str(kpm_id), None)
+    else:
+        absent.clear()
     absent.update({str(kpm_id): mark_ for kpm_id, mark_ in parsed.absent.items()})
     if problems:
         ctx.notes.append(
@@ -401,6 +415,8 @@ def _note(ctx: Ctx, key: str, **values: object) -> Reply:
 FLOW = Flow(
     name="attendance",
     entry=entry,
+    # Supervisors and coordinators correct a meeting of a kelompok in their scope.
+    roles=frozenset({"pendamping", "supervisor", "koordinator", "admin"}),
     renamed=SHORT_KEYS_RENAMED,
     steps={
         Step.PICK_GROUP: pick_group,

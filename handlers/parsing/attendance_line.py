@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Final, Literal, TypeVar
 
@@ -69,6 +69,11 @@ class AttendanceParse:
     ambiguous: tuple[Ambiguous, ...] = ()
     unknown: tuple[str, ...] = ()
     out_of_range: tuple[int, ...] = ()
+    # The members the line names, present or not; and whether it speaks for everyone
+    # ("semua hadir kecuali 3") or only for those it names ("tidak hadir: Atik"). How the
+    # line was put, not what it says: left out of comparisons.
+    named: frozenset[int] = field(default=frozenset(), compare=False)
+    whole: bool = field(default=True, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -531,6 +536,7 @@ def _resolve(
     absent = {kpm_id: mark for kpm_id, mark in marks.items() if mark != "hadir"}
     result = AttendanceParse(
         absent=absent,
+        named=frozenset(marks),
         ambiguous=_unique(ambiguous),
         unknown=_unique(unknown),
         out_of_range=_unique(out_of_range),
@@ -569,5 +575,5 @@ def parse_attendance_line(text: str, members: Sequence[Member]) -> AttendancePar
     explicit = bool(all_present or excepted)  # the line says plainly it is about attendance
     result, understood = _resolve(reader.pairs, members)
     if explicit or reader.starts_with_mark or (reader.saw_mark and understood):
-        return result
+        return replace(result, whole=explicit)
     return None

@@ -17,7 +17,7 @@ from models.db import create_engine
 from models.messaging.tables import Conversation, InboundMessage
 from models.rules.clock import FixedClock
 from models.staff import create_invite
-from models.tables import Attendance, ChannelIdentity, Kpm, Staff
+from models.tables import Attendance, AuditLog, ChannelIdentity, Kpm, Staff
 from tests.world import NOW, Chat, build_world, make_engine
 
 t = Translator()
@@ -211,7 +211,7 @@ async def test_a_pendamping_cannot_reach_another_pendamping_s_kpm(sessions) -> N
     assert "Siti Aminah" not in budi.text and not shows_a_card(budi.text)
 
 
-async def test_the_coordinator_sees_kpm_in_their_region_but_cannot_record_attendance(
+async def test_the_coordinator_sees_kpm_in_their_region_and_corrects_attendance_there(
     sessions,
 ) -> None:
     world = await build_world(sessions)
@@ -219,9 +219,16 @@ async def test_the_coordinator_sees_kpm_in_their_region_but_cannot_record_attend
     dewi = Chat(make_engine(sessions, clock), clock, "console:dewi")
     await dewi.send("/kpm Siti Budiarti")
     assert "Kelompok Kenanga" in dewi.text
-    await dewi.send("/hadir")
-    assert dewi.text == t("access.flow_not_for_role")
-    assert world.dewi
+    await dewi.send("/hadir Melati")  # a kelompok of her region, the same flow
+    await dewi.send(choice=dewi.option("Hari ini"))
+    await dewi.send("5")
+    await dewi.send("tidak hadir: Sumarni (sakit)")
+    await dewi.send("lewati")
+    await dewi.send("simpan")
+    assert t("attendance.saved", name="Kelompok Melati", hadir=11, total=12) in dewi.text
+    async with sessions() as session:
+        entry = await session.scalar(select(AuditLog).where(AuditLog.action.like("attendance.%")))
+    assert entry.actor_staff_id == world.dewi
 
 
 async def test_messages_in_a_group_chat_only_answer_commands(sessions) -> None:
@@ -279,13 +286,14 @@ async def test_a_coordinator_s_menu_offers_what_a_coordinator_may_do(sessions) -
     dewi = Chat(make_engine(sessions, clock), clock, "console:dewi")
     await dewi.send("/mulai")
     assert [o.value for o in dewi.last[-1].options] == [
+        "menu:attendance",
         "menu:my_cases",
         "menu:kpm_card",
         "menu:graduation",
         "menu:digest",
         "menu:export",
     ]
-    await dewi.send("4")  # the digest, picked by number from the menu
+    await dewi.send("5")  # the digest, picked by number from the menu
     title = t("digest.title", scope="Sukamaju", date="Minggu, 22 November 2026")
     assert dewi.last[0].text.startswith(title + "\n")
 

@@ -12,7 +12,7 @@ from handlers.i18n import Translator
 from handlers.parsing.dates import format_date_id
 from models.rules.clock import FixedClock
 from models.tables import AuditLog, CaseNote
-from tests.e2e.test_attendance_conversation import record_sumarni_sick
+from tests.e2e.test_attendance_conversation import marks_of, record_sumarni_sick
 from tests.world import NOW, Chat, build_world, make_engine
 
 t = Translator()
@@ -98,3 +98,34 @@ async def test_a_case_opened_and_closed_reads_back_in_order(sessions) -> None:
     )
     assert world.ani  # both written by Ani
     assert all("Ani Suryani" in line for line in lines[1:])
+
+
+async def test_a_typed_correction_changes_only_those_it_names(sessions) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    ani = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await record_sumarni_sick(ani)
+    await ani.send("/hadir")
+    await ani.send(choice=ani.option("Hari ini"))
+    await ani.send("5")
+    await ani.send("tidak hadir: Ratna Sari (izin)")  # Sumarni keeps her saved "sakit"
+    await ani.send("lewati")
+    await ani.send("simpan")
+    assert t("attendance.updated", name="Kelompok Melati", hadir=10, total=12) in ani.text
+    marks = await marks_of(sessions, world.melati_today)
+    absent = {kpm: mark for kpm, mark in marks.items() if mark != "hadir"}
+    assert absent == {world.kpm["Sumarni"]: "sakit", world.kpm["Ratna Sari"]: "izin"}
+    async with sessions() as session:
+        correction = await session.scalar(
+            select(AuditLog).where(AuditLog.action == "attendance.update")
+        )
+    assert correction.detail["changed"] == {str(world.kpm["Ratna Sari"]): ["hadir", "izin"]}
+
+    await ani.send("/hadir")  # a line about everyone still speaks for everyone
+    await ani.send(choice=ani.option("Hari ini"))
+    await ani.send("5")
+    await ani.send("semua hadir kecuali Ratna Sari (izin)")
+    await ani.send("lewati")
+    await ani.send("simpan")
+    marks = await marks_of(sessions, world.melati_today)
+    assert {kpm for kpm, mark in marks.items() if mark != "hadir"} == {world.kpm["Ratna Sari"]}
