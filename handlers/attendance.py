@@ -15,6 +15,8 @@ from handlers.parsing.attendance_line import Member, parse_attendance_line
 from handlers.parsing.dates import format_date_id, parse_date
 from models import attendance as db
 from models.enums import AttendanceMark, StaffRole
+from models.meeting_changes import reminder_prefix
+from models.messaging.reminder_changes import withdraw_pending
 
 
 class Step(StrEnum):
@@ -28,6 +30,7 @@ class Step(StrEnum):
     PICK_MEETING = "pick_meeting"
     PICK_SESI = "pick_sesi"
     REASON = "reason"
+    REPLACES = "replaces"  # a day typed in a month with a meeting planned on another day
 
 
 class AttendanceData(TypedDict, total=False):
@@ -44,6 +47,7 @@ class AttendanceData(TypedDict, total=False):
     absent: dict[str, str | None]  # kpm id -> izin/sakit/alpa (None: not yet given)
     page: int
     editing: bool  # the meeting's attendance was saved before
+    replaces: int  # the planned meeting of the month this one is held instead of
     asking: str  # the kpm id whose reason is asked
     photos: list[list[str]]  # [media ref, content type]
 
@@ -146,7 +150,33 @@ async def ask_date(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if existing is not None:
         return await _meeting_chosen(ctx, existing.id)
     _data(ctx).update({"meeting_id": None, "meeting_date": day.isoformat()})
+    planned = await db.planned_in_month(ctx.session, _data(ctx)["kelompok_id"], day)
+    if planned is not None:  # held on another day than planned? Asked, not assumed.
+        _data(ctx)["replaces"] = planned.id
+        text = ctx.t(
+            "attendance.replaces_planned",
+            name=_data(ctx)["kelompok_name"],
+            planned=format_date_id(planned.meeting_date),
+            date=format_date_id(day),
+        )
+        options = [
+            Option("instead", ctx.t("attendance.option_instead")),
+            Option("extra", ctx.t("attendance.option_extra")),
+        ]
+        return ctx.ask(Step.REPLACES, text, options)
     return await _ask_sesi(ctx, None)
+
+
+async def replaces(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """Held instead of the planned meeting (which then stops being "planned, not held" and
+    has its reminders withdrawn), or an extra meeting besides it."""
+    if ctx.choice == "instead":
+        _data(ctx)["meeting_id"] = _data(ctx)["replaces"]
+        return await _ask_sesi(ctx, None)
+    if ctx.choice == "extra":
+        _data(ctx).pop("replaces", None)
+        return await _ask_sesi(ctx, None)
+    return ctx.retry(ctx.t("attendance.replaces_invalid"))
 
 
 async def _meeting_chosen(ctx: Ctx, meeting_id: int) -> StepResult:
@@ -402,7 +432,10 @@ async def confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
         marks=marks,
         photos=[(ref, kind) for ref, kind in _data(ctx).get("photos", [])],
     )
-    await db.save_attendance(ctx.session, ctx.staff, record, now=ctx.now)
+    meeting_id = await db.save_attendance(ctx.session, ctx.staff, record, now=ctx.now)
+    if _data(ctx).get("replaces") == meeting_id:  # its reminders no longer apply
+        await withdraw_pending(ctx.session, reminder_prefix(meeting_id), now=ctx.now)
+        await withdraw_pending(ctx.session, f"nudge-today:{meeting_id}:", now=ctx.now)
     key = "attendance.updated" if _data(ctx).get("editing") else "attendance.saved"
     name = _data(ctx)["kelompok_name"]
     return ctx.done(ctx.t(key, name=name, hadir=len(marks) - len(absent), total=len(marks)))
@@ -425,6 +458,7 @@ FLOW = Flow(
         Step.PICK_SESI: pick_sesi,
         Step.MARK: mark,
         Step.REASON: reason,
+        Step.REPLACES: replaces,
         Step.PHOTO: photo,
         Step.CONFIRM: confirm,
     },

@@ -193,6 +193,24 @@ async def meeting_with_marks(
     return MeetingRow(*rows[0][:_MEETING_WIDTH]), marks
 
 
+async def planned_in_month(session: AsyncSession, kelompok_id: int, day: date) -> Meeting | None:
+    """The kelompok's meeting still planned in ``day``'s month, on another day."""
+    first = day.replace(day=1)
+    after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return await session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.kelompok_id == kelompok_id,
+            Meeting.status == MeetingStatus.PLANNED,
+            Meeting.meeting_date >= first,
+            Meeting.meeting_date < after,
+            Meeting.meeting_date != day,
+        )
+        .order_by(Meeting.meeting_date)
+        .limit(1)
+    )
+
+
 async def meeting_on(session: AsyncSession, kelompok_id: int, day: date) -> Meeting | None:
     return await session.scalar(
         select(Meeting)

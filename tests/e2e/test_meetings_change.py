@@ -11,11 +11,12 @@ from sqlalchemy import select, update
 from handlers.i18n import Translator
 from handlers.parsing.dates import format_date_id
 from models.enums import MeetingStatus, OutboxStatus
+from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.tables import Outbox
 from models.rules.clock import FixedClock
 from models.tables import AuditLog, Meeting
 from scheduler.reminders import enqueue_reminders
-from tests.world import Chat, World, build_world, make_engine
+from tests.world import NOW, Chat, World, build_world, make_engine
 
 t = Translator()
 SWEEP_AT = datetime(2026, 11, 23, 10, tzinfo=UTC)  # Monday 17:00 WIB
@@ -150,3 +151,74 @@ async def test_moving_onto_a_public_holiday_is_asked_first(sessions) -> None:
             )
         )
         assert sorted(days) == [date(2026, 11, 22), date(2026, 12, 28)]
+
+
+async def _held_yesterday(ani: Chat, answer: str) -> None:
+    await ani.send("/hadir")
+    await ani.send(choice=ani.option(t("attendance.meeting_other")))
+    await ani.send("kemarin")
+    assert ani.text == t(
+        "attendance.replaces_planned",
+        name="Kelompok Melati",
+        planned=format_date_id(date(2026, 11, 22)),
+        date=format_date_id(date(2026, 11, 21)),
+    )
+    await ani.send(choice=ani.option(t(answer)))
+    await ani.send("5")
+    await ani.send("semua hadir")
+    await ani.send("lewati")
+    await ani.send("simpan")
+    assert t("attendance.saved", name="Kelompok Melati", hadir=12, total=12) in ani.text
+
+
+async def test_a_meeting_held_on_another_day_of_the_month_replaces_the_planned_one(
+    sessions,
+) -> None:
+    world = await build_world(sessions)
+    async with sessions.begin() as session:  # a reminder still waits for the planned day
+        await enqueue(
+            session,
+            [
+                Enqueue(
+                    channel="whatsapp",
+                    address="whatsapp:+6281299000001",
+                    kind="meeting_reminder",
+                    payload={"key": "reminder.kpm", "values": {}},
+                    priority=Priority.REMINDER,
+                    dedupe_key=f"reminder:{world.melati_today}:v1:0:{world.kpm['Sumarni']}",
+                    not_before=datetime(2026, 11, 22, 9, tzinfo=UTC),
+                )
+            ],
+            now=NOW,
+        )
+    clock = FixedClock(NOW)
+    ani = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await _held_yesterday(ani, "attendance.option_instead")
+    async with sessions() as session:
+        meetings = list(
+            await session.scalars(select(Meeting).where(Meeting.kelompok_id == world.melati))
+        )
+    assert [(m.id, m.meeting_date, m.status) for m in meetings] == [
+        (world.melati_today, date(2026, 11, 21), MeetingStatus.HELD)  # no longer "planned"
+    ]
+    (reminder,) = await _outbox(sessions, "meeting_reminder")
+    assert reminder.status is OutboxStatus.CANCELLED
+
+
+async def test_an_extra_meeting_leaves_the_planned_one_alone(sessions) -> None:
+    world = await build_world(sessions)
+    clock = FixedClock(NOW)
+    ani = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await _held_yesterday(ani, "attendance.option_extra")
+    async with sessions() as session:
+        statuses = list(
+            await session.execute(
+                select(Meeting.meeting_date, Meeting.status)
+                .where(Meeting.kelompok_id == world.melati)
+                .order_by(Meeting.meeting_date)
+            )
+        )
+    assert [tuple(row) for row in statuses] == [
+        (date(2026, 11, 21), MeetingStatus.HELD),
+        (date(2026, 11, 22), MeetingStatus.PLANNED),
+    ]
