@@ -40,6 +40,7 @@ class Pick(StrEnum):
     KPM = "p"
     MESSAGE = "q"  # a pesan KPM
     REASON = "r"  # why a KPM left the programme
+    STAFF = "u"  # a staff member (a pendamping handed kelompok from or to)
 
 
 def option_value(kind: Pick, key: int | str) -> str:

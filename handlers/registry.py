@@ -11,6 +11,7 @@ from handlers import (
     export,
     graduation,
     group_link,
+    handover,
     history,
     jadwal,
     kpm_card,
@@ -28,6 +29,7 @@ FLOWS: tuple[Flow, ...] = (
     kpm_changes.MOVE_FLOW,
     kpm_changes.LEAVE_FLOW,
     history.FLOW,
+    handover.FLOW,
     kpm_messages.FLOW,
     jadwal.FLOW,
     group_link.FLOW,
@@ -58,5 +60,6 @@ COMMANDS: dict[str, str] = {
     "keluarpkh": "kpm_leave",
     "riwayat": "history",
     "lihat_kasus": "case_view",
+    "serahkan": "handover",
     "lihatkasus": "case_view",
 }

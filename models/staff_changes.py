@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.audit import audit
 from models.db.sql import rowcount
@@ -20,8 +22,9 @@ from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.sweeps import staff_addresses
 from models.messaging.tables import Conversation, Outbox
 from models.rules.text import name_key
+from models.scope import kelompok_scope
 from models.staff import find_staff
-from models.tables import CaseNote, ChannelIdentity, Kelompok, Kpm, KpmMessage, Staff
+from models.tables import CaseNote, ChannelIdentity, Kelompok, Kpm, KpmMessage, Region, Staff
 
 STAFF_KINDS = ("pendamping_nudge", "pesan_kpm", "alert")
 """Outbox kinds addressed to a staff member that a handover carries to the new one."""
@@ -39,6 +42,49 @@ class Handover:
     messages_moved: int
     open_pesan: int
     told: list[str] = field(default_factory=list)  # who was told in chat
+
+
+def _actor(by: Staff | None) -> dict[str, Any]:
+    """Who made a change: a staff member in chat, else the operator at the command line."""
+    return {"actor": "staff", "actor_staff_id": by.id} if by else {"actor": "cli"}
+
+
+async def pendamping_in_scope(session: AsyncSession, staff: Staff) -> list[Staff]:
+    """The pendamping a supervisor or coordinator may hand kelompok between: those whose
+    kelompok are in their scope, those they supervise, and (for a coordinator) those
+    placed in a region under hers."""
+    regional: list[Any] = []
+    if staff.region_id is not None:
+        desa, kec, kab = (aliased(Region) for _ in range(3))
+        under = (
+            select(desa.id)
+            .outerjoin(kec, kec.id == desa.parent_id)
+            .outerjoin(kab, kab.id == kec.parent_id)
+            .where(
+                or_(
+                    desa.id == staff.region_id,
+                    kec.id == staff.region_id,
+                    kab.id == staff.region_id,
+                    kab.parent_id == staff.region_id,
+                )
+            )
+        )
+        regional = [Staff.region_id.in_(under)]
+    rows = await session.scalars(
+        select(Staff)
+        .where(
+            Staff.role == StaffRole.PENDAMPING,
+            or_(
+                Staff.id.in_(
+                    select(Kelompok.pendamping_id).where(Kelompok.id.in_(kelompok_scope(staff)))
+                ),
+                Staff.supervisor_id == staff.id,
+                *regional,
+            ),
+        )
+        .order_by(Staff.name_key)
+    )
+    return list(rows)
 
 
 async def find_one(session: AsyncSession, written: str) -> Staff:
@@ -59,7 +105,12 @@ async def find_one(session: AsyncSession, written: str) -> Staff:
 
 
 async def deactivate(
-    session: AsyncSession, staff: Staff, *, now: datetime, to: Staff | None = None
+    session: AsyncSession,
+    staff: Staff,
+    *,
+    now: datetime,
+    to: Staff | None = None,
+    by: Staff | None = None,
 ) -> Handover | None:
     """End a staff member's access: their kelompok go to ``to`` first (a pendamping's
     kelompok cannot be left without one), their conversations end, and messages still
@@ -73,7 +124,7 @@ async def deactivate(
         raise StaffChangeError(
             f"{staff.name} still has {len(kelompok)} kelompok: hand them over with --to NAME"
         )
-    handover = await reassign(session, staff, to, now=now, tell=False) if to else None
+    handover = await reassign(session, staff, to, now=now, tell=False, by=by) if to else None
     staff.active = False
     addresses = select(ChannelIdentity.address).where(ChannelIdentity.staff_id == staff.id)
     await session.execute(delete(Conversation).where(Conversation.address.in_(addresses)))
@@ -83,8 +134,9 @@ async def deactivate(
         .values(status=OutboxStatus.FAILED, error=STOPPED)
     )
     await audit(
-        session, actor="cli", action="staff.deactivate", entity="staff", entity_id=staff.id,
+        session, action="staff.deactivate", entity="staff", entity_id=staff.id,
         detail={"to": to.id if to is not None else None, "stopped": rowcount(stopped)},
+        **_actor(by), at=now,
     )
     if handover is None or to is None:
         return handover
@@ -145,6 +197,7 @@ async def reassign(
     now: datetime,
     kelompok: Sequence[str] = (),
     tell: bool = True,
+    by: Staff | None = None,
 ) -> Handover:
     """Hand ``source``'s kelompok (all, or those named) to ``target`` with their open
     cases and the nudges, alerts and pesan KPM notices still waiting to be sent to
@@ -195,8 +248,9 @@ async def reassign(
     )
     handover = Handover(names, rowcount(cases), moved, open_pesan)
     await audit(
-        session, actor="cli", action="kelompok.reassign", entity="staff", entity_id=source.id,
+        session, action="kelompok.reassign", entity="staff", entity_id=source.id,
         detail={"to": target.id, "kelompok": ids, "cases": handover.cases, "moved": moved},
+        **_actor(by), at=now,
     )
     if not tell:
         return handover
