@@ -4,7 +4,7 @@ the KPM's kelompok or status, the reminders withdrawn, the audit with before and
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -16,7 +16,7 @@ from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.tables import Outbox
 from models.rules.clock import FixedClock
 from models.tables import AuditLog, CaseNote, Kpm, Meeting
-from scheduler.reminders import enqueue_reminders
+from tests.e2e.test_meetings_change import sweep_reminders
 from tests.world import Chat, World, build_world, make_engine
 
 t = Translator()
@@ -31,19 +31,7 @@ async def _reminders_planned(sessions, world: World) -> None:
         meeting.meeting_date = date(2026, 11, 26)
         meeting.starts_at = datetime(2026, 11, 26, 2, tzinfo=UTC)
         meeting.updated_at = SWEEP_AT
-    await _sweep(sessions, SWEEP_AT)
-
-
-async def _sweep(sessions, now: datetime) -> int:
-    report = await enqueue_reminders(
-        sessions,
-        now=now,
-        offsets_days=[3, 1],
-        reminder_time=time(16, 0),
-        quiet_start=time(21, 0),
-        quiet_end=time(6, 0),
-    )
-    return report.enqueued
+    await sweep_reminders(sessions, SWEEP_AT)
 
 
 async def _reminders_of(sessions, kpm_id: int) -> list[Outbox]:
@@ -186,7 +174,7 @@ async def test_a_family_who_left_gets_no_reminders_and_the_card_says_why(session
     }
 
     # The next sweep plans nothing for her (the others' reminders are already there).
-    assert await _sweep(sessions, datetime(2026, 11, 25, 10, tzinfo=UTC)) == 0
+    assert await sweep_reminders(sessions, datetime(2026, 11, 25, 10, tzinfo=UTC)) == 0
     assert len(await _reminders_of(sessions, siti)) == 1
 
     await ani.send("/kpm Siti Aminah")  # her history stays; the card says she left

@@ -23,7 +23,7 @@ SWEEP_AT = datetime(2026, 11, 23, 10, tzinfo=UTC)  # Monday 17:00 WIB
 LATER = datetime(2026, 11, 23, 11, tzinfo=UTC)  # Monday 18:00 WIB
 
 
-async def _sweep(sessions, now: datetime) -> int:
+async def sweep_reminders(sessions, now: datetime) -> int:
     report = await enqueue_reminders(
         sessions,
         now=now,
@@ -42,7 +42,7 @@ async def _on_thursday_with_reminders(sessions, world: World) -> None:
         meeting.meeting_date = date(2026, 11, 26)
         meeting.starts_at = datetime(2026, 11, 26, 2, tzinfo=UTC)
         meeting.updated_at = SWEEP_AT
-    assert await _sweep(sessions, SWEEP_AT) == 12
+    assert await sweep_reminders(sessions, SWEEP_AT) == 12
 
 
 async def _outbox(sessions, kind: str) -> list[Outbox]:
@@ -83,7 +83,7 @@ async def test_a_cancelled_meeting_withdraws_its_reminders_and_tells_who_was_rem
     assert [r.status for r in reminders] == [OutboxStatus.SENT] + [OutboxStatus.CANCELLED] * 11
     (notice,) = await _outbox(sessions, "meeting_changed")
     assert (notice.address, notice.payload["key"]) == (first.address, "reminder.cancelled")
-    assert await _sweep(sessions, datetime(2026, 11, 25, 10, tzinfo=UTC)) == 0  # none again
+    assert await sweep_reminders(sessions, datetime(2026, 11, 25, 10, tzinfo=UTC)) == 0  # none
 
     await ani.send("/jadwal Melati")  # nothing planned: nothing to cancel is offered
     assert t("schedule.option_cancel") not in [o.label for o in ani.last[-1].options]
@@ -126,7 +126,7 @@ async def test_a_new_rule_moves_the_planned_meetings_and_re_times_their_reminder
     assert audit.detail["replanned"] == [world.melati_today]
     reminders = await _outbox(sessions, "meeting_reminder")
     assert {r.status for r in reminders} == {OutboxStatus.CANCELLED}  # of the old time
-    assert await _sweep(sessions, datetime(2026, 11, 26, 10, tzinfo=UTC)) == 12  # the new
+    assert await sweep_reminders(sessions, datetime(2026, 11, 26, 10, tzinfo=UTC)) == 12  # the new
 
 
 async def test_moving_onto_a_public_holiday_is_asked_first(sessions) -> None:
