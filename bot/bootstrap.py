@@ -157,6 +157,11 @@ def build_inbox(app: App, engine: Engine) -> InboxWorkers:
     if app.settings.twilio.configured:
         translators[Channel.WHATSAPP] = translators[Channel.SMS] = whatsapp_from_inbox
     inbox = app.settings.inbox
+    database = app.settings.database
+    # SQLite has one connection per process; on PostgreSQL one of the pool's is left for
+    # the webhooks' stores and the dispatcher.
+    sqlite = database.url.startswith("sqlite")
+    turns = 1 if sqlite else max(1, database.pool_size - 1)
     return InboxWorkers(
         app.sessions,
         engine,
@@ -164,6 +169,7 @@ def build_inbox(app: App, engine: Engine) -> InboxWorkers:
         app.clock,
         Translator(app.settings.general.locale),
         concurrency=inbox.workers,
+        database_turns=turns,
         lease=timedelta(seconds=inbox.lease_seconds),
         max_attempts=inbox.max_attempts,
     )

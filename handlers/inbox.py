@@ -57,6 +57,7 @@ class InboxWorkers:
         translator: Translator,
         *,
         concurrency: int = 16,
+        database_turns: int | None = None,
         lease: timedelta = timedelta(seconds=60),
         max_attempts: int = 3,
         retry_base: float = 0.5,
@@ -68,6 +69,11 @@ class InboxWorkers:
         self._clock = clock
         self._t = translator
         self._concurrency = concurrency
+        # At most this many steps wait for or hold a database connection at once (the
+        # pool's size, less one where it has more): the others wait here, so a webhook's
+        # store is never queued in the pool behind every worker's step, only behind those
+        # already there.
+        self._turns = asyncio.Semaphore(database_turns or concurrency)
         self._lease = lease
         self._max_attempts = max_attempts
         self._retry_base = retry_base
@@ -156,7 +162,8 @@ class InboxWorkers:
                     await mark_done(session, row.id, now=self._clock.now())
                 return
             message = replace(message, inbox_id=row.id, received_at=row.received_at)
-            outcome = await self._engine.handle(message)
+            async with self._turns:
+                outcome = await self._engine.handle(message)
             if outcome.failed is not None:
                 await self._failed(row, message, outcome.failed)
             elif outcome.replies and not outcome.queued:
