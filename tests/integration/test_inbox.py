@@ -15,7 +15,7 @@ from handlers.engine import Engine
 from handlers.flow import Ctx, Flow, StepResult
 from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
-from handlers.messages import IncomingMessage
+from handlers.messages import IncomingMessage, Outcome
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
 from models.enums import Channel, InboxStatus
@@ -197,3 +197,37 @@ async def test_the_workers_wake_for_a_stored_message_and_stop_cleanly(sessions) 
     inbox.notify()
     await running
     assert await inbox_rows(sessions) == [("SM1", InboxStatus.DONE, 1, None)]
+
+
+class CountingEngine:
+    """Stands in for the engine: counts the steps under way at once."""
+
+    def __init__(self) -> None:
+        self.inside = self.most = self.handled = 0
+
+    async def handle(self, message: IncomingMessage) -> Outcome:
+        self.inside += 1
+        self.most = max(self.most, self.inside)
+        await asyncio.sleep(0.01)  # a step's time at the database
+        self.inside -= 1
+        self.handled += 1
+        return Outcome()
+
+
+async def test_no_more_steps_go_to_the_database_at_once_than_the_workers_turns(
+    sessions,
+) -> None:
+    """The workers take turns at the database, so a webhook's store waits behind the
+    steps already at the connection pool, never behind every worker's."""
+    for round_, (turns, most) in enumerate(((1, 1), (None, 6))):  # default: every worker
+        senders = [f"whatsapp:+628579999{round_}{n:02d}" for n in range(6)]
+        counting = CountingEngine()
+        inbox = InboxWorkers(
+            sessions, counting, {Channel.WHATSAPP: from_inbox}, FixedClock(NOW), t,
+            concurrency=16, database_turns=turns,
+        )
+        await inbox.store(
+            [arrival(sender, "halo", f"SM-{turns}-{n}") for n, sender in enumerate(senders)]
+        )
+        await inbox.drain()
+        assert (counting.handled, counting.most) == (6, most)
