@@ -74,8 +74,13 @@ async def _group_chosen(ctx: Ctx, kelompok_id: int, name: str) -> StepResult:
     )
     if view.next_date is not None:
         _data(ctx)["next_date"] = view.next_date.isoformat()
-    if view.weekday is not None and view.week_of_month is not None and view.at is not None:
-        rule = describe_rule(MeetingRule(view.weekday, view.week_of_month, view.at, view.place))
+    complete = view.day_of_month is not None or (
+        view.weekday is not None and view.week_of_month is not None
+    )
+    if complete and view.at is not None:
+        rule = describe_rule(
+            MeetingRule(view.weekday, view.week_of_month, view.at, view.place, view.day_of_month)
+        )
     else:
         rule = ctx.t("schedule.no_rule")
     upcoming = (
@@ -155,6 +160,7 @@ async def rule(message: IncomingMessage, ctx: Ctx) -> StepResult:
         _data(ctx)["kelompok_id"],
         weekday=parsed.weekday,
         week_of_month=parsed.week_of_month,
+        day_of_month=parsed.day_of_month,
         at=parsed.at,
         place=place,
         today=await local_today(ctx),

@@ -9,6 +9,8 @@ from datetime import date, time
 from typing import Any
 
 from sqlalchemy import (
+    and_,
+    or_,
     select,
     tuple_,
 )
@@ -26,12 +28,13 @@ from models.tables import Kelompok, Meeting
 class KelompokRule:
     kelompok_id: int
     name: str
-    weekday: int
-    week_of_month: int
+    weekday: int | None  # with week_of_month: "Selasa minggu kedua"
+    week_of_month: int | None
     at: time
     place: str | None
     pendamping_id: int | None
     zone: str | None
+    day_of_month: int | None = None  # or a date of the month: "tiap tanggal 10"
 
 
 async def kelompok_rules(session: AsyncSession) -> list[KelompokRule]:
@@ -46,9 +49,12 @@ async def kelompok_rules(session: AsyncSession) -> list[KelompokRule]:
         Kelompok.place,
         Kelompok.pendamping_id,
         zone,
+        Kelompok.rule_day_of_month,
     ).where(
-        Kelompok.rule_weekday.is_not(None),
-        Kelompok.rule_week_of_month.is_not(None),
+        or_(
+            and_(Kelompok.rule_weekday.is_not(None), Kelompok.rule_week_of_month.is_not(None)),
+            Kelompok.rule_day_of_month.is_not(None),
+        ),
         Kelompok.rule_time.is_not(None),
     )
     rows = await session.execute(outer_join_all(statement, joins).order_by(Kelompok.id))

@@ -14,7 +14,7 @@ from models.attendance import DEFAULT_MEETING_TIME, group_in_scope
 from models.audit import audit
 from models.enums import MeetingStatus
 from models.regions import kelompok_timezones
-from models.rules.calendar import nth_weekday
+from models.rules.calendar import rule_day
 from models.scope import OutOfScope
 from models.tables import Meeting, Staff
 
@@ -30,6 +30,7 @@ class ScheduleView:
     next_meeting_id: int | None
     next_date: date | None
     next_place: str | None
+    day_of_month: int | None = None
 
 
 async def schedule_of(
@@ -56,6 +57,7 @@ async def schedule_of(
         next_meeting_id=upcoming.id if upcoming else None,
         next_date=upcoming.meeting_date if upcoming else None,
         next_place=upcoming.place if upcoming else None,
+        day_of_month=kelompok.rule_day_of_month,
     )
 
 
@@ -64,11 +66,12 @@ async def set_rule(
     staff: Staff,
     kelompok_id: int,
     *,
-    weekday: int,
-    week_of_month: int,
+    weekday: int | None,
+    week_of_month: int | None,
     at: time,
     place: str | None,
     today: date,
+    day_of_month: int | None = None,
     now: datetime,
 ) -> list[int]:
     """Set the rule, and re-plan the kelompok's planned meetings from ``today`` on to it
@@ -76,7 +79,10 @@ async def set_rule(
     the meetings that changed, whose reminders the caller re-times."""
     kelompok = await group_in_scope(session, staff, kelompok_id)
     before = [kelompok.rule_weekday, kelompok.rule_week_of_month, _hhmm(kelompok.rule_time)]
+    if kelompok.rule_day_of_month is not None:
+        before.append(kelompok.rule_day_of_month)
     kelompok.rule_weekday, kelompok.rule_week_of_month = weekday, week_of_month
+    kelompok.rule_day_of_month = day_of_month
     kelompok.rule_time = at
     if place:
         kelompok.place = place
@@ -90,8 +96,10 @@ async def set_rule(
     )
     changed: list[int] = []
     for meeting in future:
-        day = nth_weekday(meeting.meeting_date.year, meeting.meeting_date.month, weekday,
-                          week_of_month)
+        day = rule_day(
+            meeting.meeting_date.year, meeting.meeting_date.month, weekday, week_of_month,
+            day_of_month,
+        )
         starts_at = datetime.combine(day, at, ZoneInfo(zone))
         new_place = place or meeting.place
         if day < today or (starts_at, new_place) == (meeting.starts_at, meeting.place):
@@ -109,7 +117,8 @@ async def set_rule(
         entity_id=kelompok.id,
         detail={
             "before": before,
-            "after": [weekday, week_of_month, _hhmm(at)],
+            "after": [weekday, week_of_month, _hhmm(at)]
+            + ([day_of_month] if day_of_month is not None else []),
             "replanned": changed,
         },
         at=now,

@@ -115,6 +115,7 @@ class Kelompok(Base):
     rule_weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday
     rule_week_of_month: Mapped[int | None] = mapped_column(Integer)  # 1-4, -1 = last
     rule_time: Mapped[time | None] = mapped_column(Time())
+    rule_day_of_month: Mapped[int | None] = mapped_column(Integer)  # "tiap tanggal 10"
     place: Mapped[str | None] = mapped_column(String(200))
     group_chat_address: Mapped[str | None] = mapped_column(String(80), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

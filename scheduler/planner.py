@@ -61,7 +61,7 @@ def _due_dates(rules: list[KelompokRule], now: datetime, horizon_days: int) -> l
     for rule in rules:
         today = now.astimezone(zone(rule.zone)).date()
         last = today + timedelta(days=horizon_days)
-        for day in rule_dates(rule.weekday, rule.week_of_month, today, last):
+        for day in rule_dates(rule.weekday, rule.week_of_month, today, last, rule.day_of_month):
             planned.append(_Planned(rule, day))
     return planned
 

@@ -25,12 +25,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class MeetingRule:
-    """``weekday``: 0 = Monday; ``week_of_month``: 1..4, or -1 for the last such weekday."""
+    """``weekday``: 0 = Monday; ``week_of_month``: 1..4, or -1 for the last such weekday;
+    or, instead of both, ``day_of_month`` ("tiap tanggal 10": 1..31, the month's last day
+    when it has fewer)."""
 
-    weekday: int
-    week_of_month: int
+    weekday: int | None
+    week_of_month: int | None
     at: time
     place: str | None = None
+    day_of_month: int | None = None
 
 
 # Ordinals without their "ke" prefix ("kedua" is read as "ke" + "dua", "ke-2" as "ke" + "2").
@@ -57,6 +60,8 @@ _ORDINAL = r"(?:ke\s*-?\s*(?:[0-9]|satu|dua|tiga|empat)|[0-9]|[a-z]+)(?![a-z0-9]
 _WEEKDAY_WORD = r"(?:senin|selasa|rabu|kamis|jum'?at|jumaat|sabtu|minggu|ahad)"
 # "minggu kedua", "pekan ke-2", "mg ke 3", "minggu terakhir".
 _WEEK = re.compile(rf"(?<![a-z])(?:minggu|pekan|mg|mgg)\s*(?P<ordinal>{_ORDINAL})")
+# "tiap tanggal 10", "tgl. 5": a date of the month.
+_DAY_OF_MONTH = re.compile(r"(?<![a-z])(?:tanggal|tgl\.?)\s*(?P<day>[0-9]{1,2})(?![0-9])")
 # "Selasa kedua" / "Selasa ke-2" without the word for week.
 _WEEKDAY_ORDINAL = re.compile(rf"(?<![a-z])(?P<weekday>{_WEEKDAY_WORD})\s+(?P<ordinal>{_ORDINAL})")
 _WEEKDAY = re.compile(rf"(?<![a-z])(?:hari\s+)?(?P<weekday>{_WEEKDAY_WORD})(?![a-z])")
@@ -160,23 +165,28 @@ def parse_meeting_rule(text: str) -> MeetingRule | None:
 
     week: int | None = None
     weekday: int | None = None
-    if match := _search(_WEEK, folded):
+    day_of_month: int | None = None
+    if (day := _DAY_OF_MONTH.search(folded)) and 1 <= int(day.group("day")) <= 31:
+        day_of_month = int(day.group("day"))
+        spans.append(day.span())
+    elif match := _search(_WEEK, folded):
         week = _ordinal(match.group("ordinal"))
     elif match := _search(_WEEKDAY_ORDINAL, folded):
         week = _ordinal(match.group("ordinal"))
         weekday = weekday_from_word(match.group("weekday"))
-    if match is None or week is None:
+    if day_of_month is None and (match is None or week is None):
         return None
-    spans.append(match.span())
+    if day_of_month is None and match is not None:
+        spans.append(match.span())
 
-    if weekday is None:
+    if weekday is None and day_of_month is None:
         for match in _WEEKDAY.finditer(folded):
             if any(start <= match.start("weekday") < end for start, end in spans):
                 continue  # the "minggu" of "minggu kedua" is the week, not Sunday
             weekday = weekday_from_word(match.group("weekday"))
             spans.append(match.span())
             break
-    if weekday is None:
+    if weekday is None and day_of_month is None:
         return None
 
     at: time | None = None
@@ -197,12 +207,22 @@ def parse_meeting_rule(text: str) -> MeetingRule | None:
         fragments.append(original[position:start])
         position = max(position, end)
     fragments.append(original[position:])
-    return MeetingRule(weekday=weekday, week_of_month=week, at=at, place=_clean_place(fragments))
+    return MeetingRule(
+        weekday=weekday,
+        week_of_month=week,
+        at=at,
+        place=_clean_place(fragments),
+        day_of_month=day_of_month,
+    )
 
 
 def describe_rule(rule: MeetingRule) -> str:
     """``Selasa minggu kedua, jam 09.00, di Balai Desa`` (what :func:`parse_meeting_rule`
     reads back to the same rule)."""
+    if rule.day_of_month is not None:
+        text = f"tiap tanggal {rule.day_of_month}, jam {rule.at:%H.%M}"
+        return f"{text}, di {rule.place}" if rule.place else text
+    assert rule.weekday is not None and rule.week_of_month is not None
     week = _ORDINAL_NAMES.get(rule.week_of_month, str(rule.week_of_month))
     text = f"{WEEKDAY_NAMES[rule.weekday]} minggu {week}, jam {rule.at:%H.%M}"
     return f"{text}, di {rule.place}" if rule.place else text

@@ -90,12 +90,34 @@ def next_meeting_date(rule: WeeklyRule, on_or_after: date) -> date:
         year, month = _next_month(year, month)
 
 
-def rule_dates(weekday: int, week_of_month: int, first: date, last: date) -> list[date]:
+def rule_day(
+    year: int,
+    month: int,
+    weekday: int | None,
+    week_of_month: int | None,
+    day_of_month: int | None = None,
+) -> date:
+    """The day of a month a rule names: a date of the month ("tiap tanggal 10"; the 31st is
+    the month's last day when it has fewer), or the ``week_of_month``-th ``weekday``."""
+    if day_of_month is not None:
+        return date(year, month, min(day_of_month, calendar.monthrange(year, month)[1]))
+    if weekday is None or week_of_month is None:
+        raise ValueError("a rule needs a date of the month, or a weekday and a week")
+    return nth_weekday(year, month, weekday, week_of_month)
+
+
+def rule_dates(
+    weekday: int | None,
+    week_of_month: int | None,
+    first: date,
+    last: date,
+    day_of_month: int | None = None,
+) -> list[date]:
     """Every date of a monthly rule within ``[first, last]``, one per month at most."""
     found = []
     year, month = first.year, first.month
     while (year, month) <= (last.year, last.month):
-        day = nth_weekday(year, month, weekday, week_of_month)
+        day = rule_day(year, month, weekday, week_of_month, day_of_month)
         if first <= day <= last:
             found.append(day)
         year, month = _next_month(year, month)

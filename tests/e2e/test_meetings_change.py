@@ -222,3 +222,31 @@ async def test_an_extra_meeting_leaves_the_planned_one_alone(sessions) -> None:
         (date(2026, 11, 21), MeetingStatus.HELD),
         (date(2026, 11, 22), MeetingStatus.PLANNED),
     ]
+
+
+async def test_a_rule_by_date_of_the_month_is_understood_and_planned(sessions) -> None:
+    from scheduler.planner import plan_meetings
+
+    world = await build_world(sessions)
+    clock = FixedClock(LATER)
+    ani = Chat(make_engine(sessions, clock), clock, "console:ani")
+    await ani.send("/jadwal Mawar")
+    await ani.send(choice=ani.option(t("schedule.option_rule")))
+    await ani.send("tiap tanggal 10 jam 09.00 di Posyandu")
+    assert ani.text == t(
+        "schedule.rule_saved", name="Kelompok Mawar", rule="tiap tanggal 10, jam 09.00, di Posyandu"
+    )
+    await plan_meetings(sessions, now=LATER)
+    async with sessions() as session:
+        planned = list(
+            await session.execute(
+                select(Meeting.meeting_date, Meeting.starts_at, Meeting.place)
+                .where(Meeting.kelompok_id == world.mawar)
+                .order_by(Meeting.meeting_date)
+            )
+        )
+    assert [tuple(row) for row in planned] == [  # December's; 10 January is past the horizon
+        (date(2026, 12, 10), datetime(2026, 12, 10, 2, tzinfo=UTC), "Posyandu")
+    ]
+    await ani.send("/jadwal Mawar")
+    assert "tiap tanggal 10, jam 09.00, di Posyandu" in ani.text

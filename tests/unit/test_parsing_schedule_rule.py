@@ -15,6 +15,7 @@ from handlers.parsing.schedule_rule import (
     nth_weekday,
     parse_meeting_rule,
 )
+from models.rules.calendar import rule_dates
 
 
 @pytest.mark.parametrize(
@@ -174,3 +175,31 @@ def test_the_next_meeting_is_this_month_or_the_next() -> None:
     assert next_meeting_date(rule, date(2026, 11, 10)) == date(2026, 11, 10)
     assert next_meeting_date(rule, date(2026, 11, 22)) == date(2026, 12, 8)
     assert next_meeting_date(rule, date(2026, 12, 20)) == date(2027, 1, 12)
+
+
+@pytest.mark.parametrize(
+    ("written", "day", "place"),
+    [
+        ("tiap tanggal 10 jam 09.00 di Balai Desa", 10, "Balai Desa"),
+        ("setiap tgl. 5 pukul 13:30", 5, None),
+        ("Tanggal 31 jam 8 pagi di rumah Bu Sri", 31, "rumah Bu Sri"),
+    ],
+)
+def test_a_rule_by_date_of_the_month(written: str, day: int, place: str | None) -> None:
+    rule = parse_meeting_rule(written)
+    assert rule is not None
+    assert (rule.day_of_month, rule.weekday, rule.week_of_month, rule.place) == (
+        day, None, None, place
+    )
+    assert parse_meeting_rule(describe_rule(rule)) == rule  # said back, read the same
+
+
+@pytest.mark.parametrize("written", ["tiap tanggal 32 jam 9", "tiap tanggal 10", "tanggal jam 9"])
+def test_a_date_of_the_month_needs_a_real_day_and_a_time(written: str) -> None:
+    assert parse_meeting_rule(written) is None
+
+
+def test_a_date_rule_falls_on_the_months_last_day_when_it_is_shorter() -> None:
+    assert rule_dates(None, None, date(2027, 1, 1), date(2027, 4, 30), 31) == [
+        date(2027, 1, 31), date(2027, 2, 28), date(2027, 3, 31), date(2027, 4, 30)
+    ]
