@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.bootstrap import App
 from bot.commands import CommandError, date_option
 from models.enums import ExitReason
-from models.kpm_changes import CLI, KpmChangeError, find_kpm, leave, move
+from models.kpm_changes import KpmChangeError, find_kpm, leave, move
 from models.regions import timezone_of_region
 from models.tables import Kelompok
 
@@ -42,7 +42,7 @@ async def kpm_move(app: App, out: Console, who: str, kelompok: str) -> None:
         async with app.sessions.begin() as session:
             kpm = await find_kpm(session, who)
             target = await _kelompok(session, kelompok)
-            moved = await move(session, kpm, target, who=CLI, now=app.clock.now())
+            moved = await move(session, kpm, target, by=None, now=app.clock.now())
     except KpmChangeError as exc:
         raise CommandError(str(exc)) from exc
     out.print(
@@ -63,7 +63,7 @@ async def kpm_leave(
             kpm = await find_kpm(session, who)
             today = await _today_of(session, app, kpm.kelompok_id, now)
             on = date_option("--on", written_date) if written_date is not None else today
-            left = await leave(session, kpm, reason, on, today=today, who=CLI, now=now)
+            left = await leave(session, kpm, reason, on, today=today, by=None, now=now)
     except KpmChangeError as exc:
         raise CommandError(str(exc)) from exc
     out.print(

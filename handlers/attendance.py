@@ -15,8 +15,7 @@ from handlers.parsing.attendance_line import Member, parse_attendance_line
 from handlers.parsing.dates import format_date_id, parse_date
 from models import attendance as db
 from models.enums import AttendanceMark, StaffRole
-from models.meeting_changes import reminder_prefix
-from models.messaging.reminder_changes import withdraw_pending
+from models.meeting_changes import withdraw_waiting
 
 
 class Step(StrEnum):
@@ -67,7 +66,7 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
     groups = await db.groups_for(ctx.session, ctx.staff, today)
     if not groups:
         return ctx.done(ctx.t("attendance.no_groups"))
-    chosen = [g for g in groups if ctx.text and ctx.text.casefold() in g.name.casefold()]
+    chosen = _named(groups, ctx.text)
     meeting_today = [g for g in groups if g.meeting_today_id is not None]
     if len(chosen) == 1:
         return await _group_chosen(ctx, chosen[0].id, chosen[0].name, today)
@@ -80,6 +79,11 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
         _data(ctx)["auto_group"] = len(groups) > 1
         return await _group_chosen(ctx, only.id, only.name, today)
     return _ask_group(ctx, groups)
+
+
+def _named(groups: list[db.GroupRow], text: str) -> list[db.GroupRow]:
+    """The groups whose name holds what was typed (any case)."""
+    return [g for g in groups if text and text.casefold() in g.name.casefold()]
 
 
 def _ask_group(ctx: Ctx, groups: list[db.GroupRow]) -> StepResult:
@@ -99,7 +103,7 @@ async def pick_group(message: IncomingMessage, ctx: Ctx) -> StepResult:
     today = await local_today(ctx)
     if kelompok_id is None and ctx.text:  # a name typed, when none was listed
         groups = await db.groups_for(ctx.session, ctx.staff, today)
-        named = [g for g in groups if ctx.text.casefold() in g.name.casefold()]
+        named = _named(groups, ctx.text)
         kelompok_id = named[0].id if len(named) == 1 else None
     if kelompok_id is None:
         return ctx.retry(ctx.t("attendance.pick_group_invalid"))
@@ -434,8 +438,7 @@ async def confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
     )
     meeting_id = await db.save_attendance(ctx.session, ctx.staff, record, now=ctx.now)
     if _data(ctx).get("replaces") == meeting_id:  # its reminders no longer apply
-        await withdraw_pending(ctx.session, reminder_prefix(meeting_id), now=ctx.now)
-        await withdraw_pending(ctx.session, f"nudge-today:{meeting_id}:", now=ctx.now)
+        await withdraw_waiting(ctx.session, meeting_id, now=ctx.now)
     key = "attendance.updated" if _data(ctx).get("editing") else "attendance.saved"
     name = _data(ctx)["kelompok_name"]
     return ctx.done(ctx.t(key, name=name, hadir=len(marks) - len(absent), total=len(marks)))

@@ -223,7 +223,6 @@ async def _escalate(ctx: Ctx, case_id: int, new: NewCase) -> int:
     # pendamping's supervisor): the alert names her, and its button opens the case.
     kpm = await ctx.session.get(Kpm, new.kpm_id)
     kelompok = await ctx.session.get(Kelompok, kpm.kelompok_id) if kpm and kpm.kelompok_id else None
-
     values = {
         "id": case_id,
         "category": ctx.t(f"case.category.{new.category}"),

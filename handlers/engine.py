@@ -62,6 +62,9 @@ MENU = (
     "kpm_message",
 )
 """The main menu's flows, in this order; each role sees those it may start."""
+BUTTON_FLOWS = {"pesan": "kpm_message", "case": "case_view"}
+"""Buttons of pushed messages ("pesan:12" on a pesan KPM notice, "case:7" on an urgent-case
+alert) and the flow each opens on the record it names."""
 
 
 def _role(identity: Identity) -> str:
@@ -300,21 +303,12 @@ class Engine:
             ]
         if command:
             return [*notes, self._menu(self._t("command.unknown", command=word), _role(identity))]
-        if message.choice and message.choice.startswith("pesan:"):  # a pesan KPM's button
+        prefix, _, record = (message.choice or "").partition(":")
+        if record and prefix in BUTTON_FLOWS:  # a pushed message's button
+            flow_name = BUTTON_FLOWS[prefix]
             return [
                 *notes,
-                *await self._start(
-                    session, message, identity, state, "kpm_message",
-                    message.choice.removeprefix("pesan:"),
-                ),
-            ]
-        if message.choice and message.choice.startswith("case:"):  # an urgent alert's button
-            return [
-                *notes,
-                *await self._start(
-                    session, message, identity, state, "case_view",
-                    message.choice.removeprefix("case:"),
-                ),
+                *await self._start(session, message, identity, state, flow_name, record),
             ]
         if message.choice and message.choice.startswith("move:"):  # a holiday notice button
             ctx = self._ctx(session, message, identity, state, "holiday")

@@ -9,7 +9,6 @@ engine can resolve a tap, a number or a typed label to the same ``ctx.choice`` v
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Media, Option, Reply, Toggle
 from handlers.settings import EngineSettings
+from models.rules.text import starts_a_word
 from models.tables import Staff
 
 PROMPT_KEY = "_prompt"
@@ -197,6 +197,5 @@ def _unique_part(typed: str, options: list[list[str]]) -> str | None:
     line typed at a list of members says who came, not which option."""
     if len(typed) < 3 or typed.isdecimal():
         return None
-    word_start = re.compile(rf"(?<!\w){re.escape(typed)}")
-    found = [value for value, label in options if word_start.search(label.casefold())]
+    found = [value for value, label in options if starts_a_word(typed, label.casefold())]
     return found[0] if len(found) == 1 else None

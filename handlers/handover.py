@@ -56,26 +56,27 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
     return ctx.ask(Step.SOURCE, ctx.t("handover.ask_source"), options)
 
 
-async def _in_scope(ctx: Ctx, staff_id: int | None) -> Staff:
-    found = {s.id: s for s in await pendamping_in_scope(ctx.session, ctx.staff)}
-    if staff_id is None or staff_id not in found:
-        raise OutOfScope(f"staff {staff_id}")
-    return found[staff_id]
+async def _in_scope(ctx: Ctx, *staff_ids: int) -> tuple[list[Staff], list[Staff]]:
+    """The pendamping named (in that order) and all those in scope; OutOfScope when one
+    named is not among them (a forged or stale button)."""
+    everyone = await pendamping_in_scope(ctx.session, ctx.staff)
+    found = {s.id: s for s in everyone}
+    missing = [staff_id for staff_id in staff_ids if staff_id not in found]
+    if missing:
+        raise OutOfScope(f"staff {missing}")
+    return [found[staff_id] for staff_id in staff_ids], everyone
 
 
 async def source(message: IncomingMessage, ctx: Ctx) -> StepResult:
     staff_id = picked_id(ctx.choice, Pick.STAFF)
     if staff_id is None:
         return ctx.retry(ctx.t("handover.pick_invalid"))
-    chosen = await _in_scope(ctx, staff_id)
+    (chosen,), everyone = await _in_scope(ctx, staff_id)
     count = await ctx.session.scalar(
         select(func.count()).select_from(Kelompok).where(Kelompok.pendamping_id == chosen.id)
     )
     _data(ctx).update({"source_id": chosen.id, "source_name": chosen.name, "kelompok": count or 0})
-    others = [
-        s for s in await pendamping_in_scope(ctx.session, ctx.staff)
-        if s.id != chosen.id and s.active
-    ]
+    others = [s for s in everyone if s.id != chosen.id and s.active]
     if not others:
         return ctx.done(ctx.t("handover.no_target", name=chosen.name))
     options = [Option(option_value(Pick.STAFF, s.id), s.name) for s in others]
@@ -86,7 +87,7 @@ async def target(message: IncomingMessage, ctx: Ctx) -> StepResult:
     staff_id = picked_id(ctx.choice, Pick.STAFF)
     if staff_id is None or staff_id == _data(ctx)["source_id"]:
         return ctx.retry(ctx.t("handover.pick_invalid"))
-    chosen = await _in_scope(ctx, staff_id)
+    (chosen,), _ = await _in_scope(ctx, staff_id)
     data = _data(ctx)
     data.update({"target_id": chosen.id, "target_name": chosen.name})
     text = ctx.t(
@@ -109,8 +110,7 @@ async def confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if ctx.choice not in ("hand", "end"):
         return ctx.retry(ctx.t("handover.confirm_invalid"))
     data = _data(ctx)
-    first = await _in_scope(ctx, data["source_id"])
-    second = await _in_scope(ctx, data["target_id"])
+    (first, second), _ = await _in_scope(ctx, data["source_id"], data["target_id"])
     try:
         if ctx.choice == "end":
             handover = await deactivate(ctx.session, first, now=ctx.now, to=second, by=ctx.staff)

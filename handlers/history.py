@@ -18,7 +18,7 @@ from models.history import (
     meeting_dates,
     moved_kelompok,
 )
-from models.kpm import kpm_card
+from models.kpm import kpm_in_scope
 
 SHOWN = 10
 
@@ -28,10 +28,10 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
 
 
 async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
-    card = await kpm_card(ctx.session, ctx.staff, kpm_id)  # in scope, or OutOfScope
+    kpm = await kpm_in_scope(ctx.session, ctx.staff, kpm_id)
     found = (await changes(ctx.session, kpm_id=kpm_id))[-SHOWN:]
     if not found:
-        return ctx.done(ctx.t("history.empty", name=card.name))
+        return ctx.done(ctx.t("history.empty", name=kpm.nama_pengurus))
     zone = await staff_zone(ctx)
     groups = await kelompok_names(ctx.session, moved_kelompok(found))
     days = await meeting_dates(
@@ -46,7 +46,7 @@ async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
         )
         for change in reversed(found)  # the latest first
     ]
-    return ctx.done(ctx.t("history.title", name=card.name) + "\n" + "\n".join(lines))
+    return ctx.done(ctx.t("history.title", name=kpm.nama_pengurus) + "\n" + "\n".join(lines))
 
 
 def _who(ctx: Ctx, actor: str) -> str:

@@ -11,13 +11,22 @@ from typing import TypedDict, cast
 from sqlalchemy import select
 
 from handlers import kpm_lookup
-from handlers.flow import Ctx, Flow, Pick, StepResult, option_value, picked_id, picked_key
+from handlers.flow import (
+    Ctx,
+    Flow,
+    Pick,
+    StepResult,
+    option_value,
+    picked_id,
+    picked_key,
+    remembered_options,
+)
 from handlers.local_time import local_today
 from handlers.messages import IncomingMessage, Option
 from handlers.parsing.dates import format_date_id, parse_date
 from models.enums import ExitReason, KpmStatus
-from models.kpm_changes import KpmChangeError, Who, leave, move
-from models.rules.text import name_key
+from models.kpm import kpm_in_scope
+from models.kpm_changes import KpmChangeError, leave, move
 from models.scope import OutOfScope
 from models.tables import Kelompok, Kpm
 
@@ -49,12 +58,8 @@ def _data(ctx: Ctx) -> ChangeData:
 
 
 async def _own_kpm(ctx: Ctx, kpm_id: int) -> Kpm:
-    """The KPM, in this pendamping's own kelompok (the scope ``search_kpm`` offered)."""
-    kpm = await ctx.session.get(Kpm, kpm_id)
-    own = await _own_kelompok(ctx)
-    if kpm is None or kpm.kelompok_id not in {k.id for k in own}:
-        raise OutOfScope(f"kpm {kpm_id}")
-    return kpm
+    """The KPM, in this pendamping's own kelompok (her scope: the flows are hers alone)."""
+    return await kpm_in_scope(ctx.session, ctx.staff, kpm_id)
 
 
 async def _own_kelompok(ctx: Ctx) -> list[Kelompok]:
@@ -104,15 +109,10 @@ async def _move_kpm_chosen(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
 
 
 async def move_kelompok(message: IncomingMessage, ctx: Ctx) -> StepResult:
-    """A kelompok tapped, numbered, or named by a part of its name that only it has."""
-    offered = (ctx.data.get("_prompt") or {}).get("options", [])
+    """A kelompok tapped, numbered, or named by a part of its name that only it has (the
+    engine resolves all three to the option)."""
     kelompok_id = picked_id(ctx.choice, Pick.KELOMPOK)
-    if kelompok_id is None and ctx.text:
-        typed = name_key(ctx.text)
-        hits = [value for value, label in offered if typed and typed in name_key(label)]
-        kelompok_id = picked_id(hits[0], Pick.KELOMPOK) if len(hits) == 1 else None
-    chosen = option_value(Pick.KELOMPOK, kelompok_id) if kelompok_id is not None else None
-    label = next((label for value, label in offered if value == chosen), None)
+    label = dict(remembered_options(ctx.data)[0]).get(ctx.choice or "")
     if kelompok_id is None or label is None:
         return ctx.retry(ctx.t("kpm_change.kelompok_invalid"))
     _data(ctx).update({"kelompok_id": kelompok_id, "kelompok_name": label})
@@ -129,7 +129,7 @@ async def move_confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if kelompok is None or kelompok.pendamping_id != ctx.staff.id:
         raise OutOfScope(f"kelompok {data['kelompok_id']}")
     try:
-        moved = await move(ctx.session, kpm, kelompok, who=Who.staff(ctx.staff), now=ctx.now)
+        moved = await move(ctx.session, kpm, kelompok, by=ctx.staff, now=ctx.now)
     except KpmChangeError as error:
         return _refusal(ctx, error, kpm.nama_pengurus)
     return ctx.done(
@@ -177,10 +177,6 @@ async def leave_reason(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """A reason tapped, numbered, or named by a part of its label that only it has
     ("meninggal", "mandiri")."""
     reason = picked_key(ctx.choice, Pick.REASON)
-    if reason is None and ctx.text:
-        typed = name_key(ctx.text)
-        hits = [r.value for r in ExitReason if typed and typed in name_key(_label(ctx, r))]
-        reason = hits[0] if len(hits) == 1 else None
     if reason not in {r.value for r in ExitReason}:
         return ctx.retry(ctx.t("kpm_change.reason_invalid"))
     _data(ctx)["reason"] = reason
@@ -227,7 +223,7 @@ async def leave_confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
             reason,
             on,
             today=await local_today(ctx),
-            who=Who.staff(ctx.staff),
+            by=ctx.staff,
             now=ctx.now,
         )
     except KpmChangeError as error:

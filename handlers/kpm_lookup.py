@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from handlers.flow import Ctx, Pick, StepFn, StepResult, option_value, picked_id
 from handlers.messages import IncomingMessage, Option
 from models.kpm import search_kpm
-from models.rules.text import name_key
+from models.rules.text import name_key, starts_a_word
 
 Then = Callable[[Ctx, int, str], Awaitable[StepResult]]
 
@@ -41,8 +40,7 @@ def _meant(query: str, name: str) -> bool:
     her name or the start of words of it ("Aminah", "siti am"), not by a likeness."""
     if any(char.isdigit() for char in query):
         return True
-    typed = name_key(query)
-    return bool(typed) and re.search(rf"(?<!\w){re.escape(typed)}", name_key(name)) is not None
+    return starts_a_word(name_key(query), name_key(name))
 
 
 async def picked(ctx: Ctx, then: Then) -> StepResult | None:

@@ -18,6 +18,7 @@ from models.db.sql import rowcount
 from models.db.statements import upsert_text
 from models.enums import AttendanceMark, KpmStatus, MeetingStatus, StaffRole
 from models.regions import kelompok_timezones
+from models.rules.calendar import month_starts
 from models.rules.text import name_key
 from models.scope import OutOfScope, scope_ids, scope_key, scope_params
 from models.tables import Attendance, Kelompok, Kpm, MediaAttachment, Meeting, Region, Staff
@@ -195,8 +196,7 @@ async def meeting_with_marks(
 
 async def planned_in_month(session: AsyncSession, kelompok_id: int, day: date) -> Meeting | None:
     """The kelompok's meeting still planned in ``day``'s month, on another day."""
-    first = day.replace(day=1)
-    after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    first, after = month_starts(day, 0, 1)
     return await session.scalar(
         select(Meeting)
         .where(

@@ -10,7 +10,13 @@ from sqlalchemy import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import table_of, utcnow
-from models.tables import AuditLog
+from models.tables import AuditLog, Staff
+
+
+def actor_of(by: Staff | None) -> dict[str, Any]:
+    """Who made a change, as :func:`audit` takes it: a staff member in chat, else the
+    operator at the command line."""
+    return {"actor": "staff", "actor_staff_id": by.id} if by else {"actor": "cli"}
 
 
 @cache

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from models.audit import audit
 from models.enums import CaseSeverity, CaseStatus, Channel, StaffRole
+from models.kpm import kpm_in_scope
 from models.scope import OutOfScope, kelompok_scope
 from models.tables import (
     CaseNote,
@@ -55,17 +56,8 @@ class NewCase:
     photos: Sequence[tuple[str, str]] = ()
 
 
-async def _kpm_in_scope(session: AsyncSession, staff: Staff, kpm_id: int) -> Kpm:
-    kpm = await session.scalar(
-        select(Kpm).where(Kpm.id == kpm_id, Kpm.kelompok_id.in_(kelompok_scope(staff)))
-    )
-    if kpm is None:
-        raise OutOfScope(f"kpm {kpm_id}")
-    return kpm
-
-
 async def open_case(session: AsyncSession, staff: Staff, new: NewCase, *, now: datetime) -> int:
-    kpm = await _kpm_in_scope(session, staff, new.kpm_id)
+    kpm = await kpm_in_scope(session, staff, new.kpm_id)
     case = CaseNote(
         kpm_id=kpm.id,
         staff_id=staff.id,

@@ -35,6 +35,16 @@ class KpmHit:
     id_pkh: str
 
 
+async def kpm_in_scope(session: AsyncSession, staff: Staff, kpm_id: int) -> Kpm:
+    """The KPM, when it is in the staff member's scope; else :class:`OutOfScope`."""
+    kpm = await session.scalar(
+        select(Kpm).where(Kpm.id == kpm_id, Kpm.kelompok_id.in_(kelompok_scope(staff)))
+    )
+    if kpm is None:
+        raise OutOfScope(f"kpm {kpm_id}")
+    return kpm
+
+
 async def search_kpm(
     session: AsyncSession, staff: Staff, query: str, limit: int = 6
 ) -> list[KpmHit]:

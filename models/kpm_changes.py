@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.audit import audit
+from models.audit import actor_of, audit
 from models.db.sql import rowcount
 from models.enums import CaseStatus, ExitReason, KpmStatus, OutboxStatus
 from models.messaging.tables import Outbox
@@ -36,41 +36,28 @@ class KpmChangeError(ValueError):
         self.key = key
 
 
-@dataclass(frozen=True)
-class Who:
-    """Who makes a change, for the audit row."""
-
-    actor: str  # "staff" or "cli"
-    staff_id: int | None = None
-
-    @classmethod
-    def staff(cls, staff: Staff) -> Who:
-        return cls("staff", staff.id)
-
-    async def audit(
-        self,
-        session: AsyncSession,
-        action: str,
-        kpm: Kpm,
-        before: dict[str, Any],
-        after: dict[str, Any],
-        now: datetime,
-        **counts: int,
-    ) -> None:
-        """The audit row of a change this actor made to ``kpm``: before, after, counts."""
-        await audit(
-            session,
-            actor=self.actor,
-            actor_staff_id=self.staff_id,
-            action=action,
-            entity="kpm",
-            entity_id=kpm.id,
-            detail={"before": before, "after": after, **counts},
-            at=now,
-        )
-
-
-CLI = Who("cli")
+async def _audit(
+    session: AsyncSession,
+    action: str,
+    kpm: Kpm,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    *,
+    by: Staff | None,
+    now: datetime,
+    **counts: int,
+) -> None:
+    """The audit row of a change to ``kpm`` (by a staff member, or at the command line):
+    before, after, counts."""
+    await audit(
+        session,
+        action=action,
+        entity="kpm",
+        entity_id=kpm.id,
+        detail={"before": before, "after": after, **counts},
+        at=now,
+        **actor_of(by),
+    )
 
 
 @dataclass(frozen=True)
@@ -122,7 +109,7 @@ async def withdraw_waiting(
 
 
 async def move(
-    session: AsyncSession, kpm: Kpm, kelompok: Kelompok, *, who: Who, now: datetime
+    session: AsyncSession, kpm: Kpm, kelompok: Kelompok, *, by: Staff | None, now: datetime
 ) -> Moved:
     """Move ``kpm`` to ``kelompok``: reminders waiting for the old kelompok's meetings are
     withdrawn (the next sweep plans the new kelompok's), and open cases go with the KPM to
@@ -149,13 +136,14 @@ async def move(
         )
         .values(staff_id=kelompok.pendamping_id)
     )
-    await who.audit(
+    await _audit(
         session,
         "kpm.move",
         kpm,
         {"kelompok_id": before},
         {"kelompok_id": kelompok.id},
-        now,
+        by=by,
+        now=now,
         withdrawn=withdrawn,
         cases_moved=rowcount(cases),
     )
@@ -169,7 +157,7 @@ async def leave(
     on: date,
     *,
     today: date,
-    who: Who,
+    by: Staff | None,
     now: datetime,
 ) -> Left:
     """Record that ``kpm`` left the programme on ``on`` for ``reason``."""
@@ -188,8 +176,9 @@ async def leave(
     kpm.updated_at = now
     withdrawn = await withdraw_waiting(session, [kpm.id], left=True, now=now)
     after = {"status": kpm.status.value, "exit_reason": reason.value, "on": on.isoformat()}
-    await who.audit(
-        session, "kpm.leave", kpm, {"status": before.value}, after, now, withdrawn=withdrawn
+    await _audit(
+        session, "kpm.leave", kpm, {"status": before.value}, after, by=by, now=now,
+        withdrawn=withdrawn,
     )
     return Left(kpm.id, reason, on, withdrawn)
 

@@ -63,6 +63,19 @@ class ChangeReport:
     notices: int  # change notices enqueued
 
 
+async def withdraw_waiting(
+    session: AsyncSession, meeting_id: int, *, now: datetime, keep_version: str | None = None
+) -> int:
+    """Withdraw the meeting's reminders and its morning nudge still waiting to be sent,
+    except those of ``keep_version`` (the meeting's time and place now); returns how many."""
+    prefix, nudge = reminder_prefix(meeting_id), f"nudge-today:{meeting_id}:"
+    keep = reminder_prefix(meeting_id, keep_version) if keep_version else None
+    withdrawn = await withdraw_pending(session, prefix, now=now, except_prefix=keep)
+    return withdrawn + await withdraw_pending(
+        session, nudge, now=now, except_prefix=f"{nudge}{keep_version}:" if keep_version else None
+    )
+
+
 async def meeting_changed(
     session: AsyncSession,
     meeting_id: int,
@@ -85,10 +98,8 @@ async def meeting_changed(
     keep = None if cancelled else reminder_prefix(meeting_id, version)
     since = now - timedelta(days=MAX_OFFSET_DAYS + 2)
     told = await reminders_sent_or_due(session, prefix, now=now, since=since, except_prefix=keep)
-    withdrawn = await withdraw_pending(session, prefix, now=now, except_prefix=keep)
-    nudge = f"nudge-today:{meeting_id}:"
-    withdrawn += await withdraw_pending(
-        session, nudge, now=now, except_prefix=None if cancelled else f"{nudge}{version}:"
+    withdrawn = await withdraw_waiting(
+        session, meeting_id, now=now, keep_version=None if cancelled else version
     )
     restored = 0 if keep is None else await restore_withdrawn(session, keep, now=now)
     if now >= meeting.starts_at or not told:

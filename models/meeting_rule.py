@@ -78,9 +78,12 @@ async def set_rule(
     (each on the new rule's day of its month, that day not yet past); returns the ids of
     the meetings that changed, whose reminders the caller re-times."""
     kelompok = await group_in_scope(session, staff, kelompok_id)
-    before = [kelompok.rule_weekday, kelompok.rule_week_of_month, _hhmm(kelompok.rule_time)]
-    if kelompok.rule_day_of_month is not None:
-        before.append(kelompok.rule_day_of_month)
+    before = _rule_of(
+        kelompok.rule_weekday,
+        kelompok.rule_week_of_month,
+        kelompok.rule_time,
+        kelompok.rule_day_of_month,
+    )
     kelompok.rule_weekday, kelompok.rule_week_of_month = weekday, week_of_month
     kelompok.rule_day_of_month = day_of_month
     kelompok.rule_time = at
@@ -117,8 +120,7 @@ async def set_rule(
         entity_id=kelompok.id,
         detail={
             "before": before,
-            "after": [weekday, week_of_month, _hhmm(at)]
-            + ([day_of_month] if day_of_month is not None else []),
+            "after": _rule_of(weekday, week_of_month, at, day_of_month),
             "replanned": changed,
         },
         at=now,
@@ -126,8 +128,13 @@ async def set_rule(
     return changed
 
 
-def _hhmm(at: time | None) -> str | None:
-    return at.strftime("%H:%M") if at else None
+def _rule_of(
+    weekday: int | None, week_of_month: int | None, at: time | None, day_of_month: int | None
+) -> list[object]:
+    """A rule as the audit keeps it: [weekday, week, "HH:MM"], and the date of the month
+    when it is one."""
+    rule: list[object] = [weekday, week_of_month, at.strftime("%H:%M") if at else None]
+    return rule if day_of_month is None else [*rule, day_of_month]
 
 
 async def cancel_meeting(

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from models.audit import audit
+from models.audit import actor_of, audit
 from models.db.sql import rowcount
 from models.enums import CaseStatus, KpmMessageStatus, OutboxStatus, StaffRole
 from models.messaging.enqueue import Enqueue, Priority, enqueue
@@ -42,11 +42,6 @@ class Handover:
     messages_moved: int
     open_pesan: int
     told: list[str] = field(default_factory=list)  # who was told in chat
-
-
-def _actor(by: Staff | None) -> dict[str, Any]:
-    """Who made a change: a staff member in chat, else the operator at the command line."""
-    return {"actor": "staff", "actor_staff_id": by.id} if by else {"actor": "cli"}
 
 
 async def pendamping_in_scope(session: AsyncSession, staff: Staff) -> list[Staff]:
@@ -136,7 +131,7 @@ async def deactivate(
     await audit(
         session, action="staff.deactivate", entity="staff", entity_id=staff.id,
         detail={"to": to.id if to is not None else None, "stopped": rowcount(stopped)},
-        **_actor(by), at=now,
+        **actor_of(by), at=now,
     )
     if handover is None or to is None:
         return handover
@@ -250,7 +245,7 @@ async def reassign(
     await audit(
         session, action="kelompok.reassign", entity="staff", entity_id=source.id,
         detail={"to": target.id, "kelompok": ids, "cases": handover.cases, "moved": moved},
-        **_actor(by), at=now,
+        **actor_of(by), at=now,
     )
     if not tell:
         return handover

@@ -24,6 +24,12 @@ def clean_name(name: str) -> str:
     return _SPACES.sub(" ", name).strip()
 
 
+def starts_a_word(part: str, text: str) -> bool:
+    """Whether ``part`` occurs in ``text`` at the start of one of its words ("mawar" in
+    "kelompok mawar", "siti am" in "siti aminah"; not "ina" in "aminah")."""
+    return bool(part) and re.search(rf"(?<!\w){re.escape(part)}", text) is not None
+
+
 def shorten(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
