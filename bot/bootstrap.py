@@ -22,6 +22,7 @@ from models.db import create_engine, read_only_factory, session_factory
 from models.enums import Channel
 from models.messaging.report_files import load_file
 from models.rules.clock import Clock, SystemClock
+from models.rules.commitments import Commitment, CommitmentRules
 from models.rules.komponen import KomponenCatalog
 from reporting.digest import DigestOptions
 from reporting.graduation import GraduationRules, Indicator
@@ -65,10 +66,34 @@ def komponen_catalog(app: App) -> KomponenCatalog:
     )
 
 
+def commitment_rules(app: App) -> CommitmentRules:
+    """The commitments verified, their periods, warning levels and reasons."""
+    configured = app.settings.programme.commitments
+    return CommitmentRules.build(
+        (
+            Commitment(
+                key,
+                c.label,
+                tuple(c.komponen),
+                c.due,
+                c.every_months,
+                c.min_percent,
+                c.min_checks,
+            )
+            for key, c in configured.types.items()
+        ),
+        period_months=configured.period_months,
+        warning_levels=configured.warning_levels,
+        remind_days_before_end=configured.remind_days_before_end,
+        reasons=configured.reasons.items(),
+    )
+
+
 def engine_settings(app: App) -> EngineSettings:
     settings = app.settings
     return EngineSettings(
         catalog=komponen_catalog(app),
+        commitments=commitment_rules(app),
         locale=settings.general.locale,
         default_timezone=settings.general.timezone,
         conversation_timeout_minutes=settings.general.conversation_timeout_minutes,

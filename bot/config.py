@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from models.cases import CASE_CATEGORIES, DEFAULT_CASE_KEYWORDS
+from models.rules.commitments import DueWhen, default_commitments, default_reasons
 
 ENV_PREFIX = "PENDAMPING_"
 CONFIG_ENV = "PENDAMPING_CONFIG"
@@ -224,9 +225,62 @@ def _default_komponen() -> dict[str, KomponenType]:
     }
 
 
+class CommitmentType(_Section):
+    label: str = Field(min_length=1, max_length=80)
+    komponen: list[str] = Field(min_length=1)
+    due: DueWhen = DueWhen.ACTIVE
+    every_months: int = Field(default=1, ge=1, le=24)
+    min_percent: int | None = Field(default=None, ge=1, le=100)
+    min_checks: int | None = Field(default=None, ge=1, le=20)
+
+
+def _default_commitment_types() -> dict[str, CommitmentType]:
+    return {
+        c.key: CommitmentType(
+            label=c.label,
+            komponen=list(c.komponen),
+            due=c.due,
+            every_months=c.every_months,
+            min_percent=c.min_percent,
+            min_checks=c.min_checks,
+        )
+        for c in default_commitments()
+    }
+
+
+class CommitmentSettings(_Section):
+    period_months: Literal[1, 2, 3, 4, 6, 12] = 1
+    warning_levels: int = Field(default=3, ge=1, le=12)
+    remind_days_before_end: int = Field(default=5, ge=0, le=28)
+    reasons: dict[str, str] = Field(default_factory=lambda: dict(default_reasons()))
+    types: dict[str, CommitmentType] = Field(default_factory=_default_commitment_types)
+
+    @field_validator("reasons", "types")
+    @classmethod
+    def _keys(cls, values: dict[str, Any]) -> dict[str, Any]:
+        bad = [key for key in values if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", key)]
+        if bad:
+            raise ValueError(f"keys are lower-case words joined by _ (like hadir_sekolah): {bad}")
+        if not values:
+            raise ValueError("at least one is needed")
+        return values
+
+
 class ProgrammeSettings(_Section):
     komponen: dict[str, KomponenType] = Field(default_factory=_default_komponen)
     max_komponen_per_family: int | None = Field(default=4, ge=1)
+    commitments: CommitmentSettings = Field(default_factory=CommitmentSettings)
+
+    @model_validator(mode="after")
+    def _commitment_komponen(self) -> ProgrammeSettings:
+        for key, commitment in self.commitments.types.items():
+            unknown = sorted(set(commitment.komponen) - set(self.komponen))
+            if unknown:
+                raise ValueError(
+                    f"commitments.types.{key}.komponen names unknown komponen {unknown}; "
+                    f"known: {sorted(self.komponen)}"
+                )
+        return self
 
 
 class LoggingSettings(_Section):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import time
 
 from models.cases import CASE_CATEGORIES, DEFAULT_CASE_KEYWORDS
+from models.rules.commitments import CommitmentRules
 from models.rules.komponen import KomponenCatalog
 from reporting.digest import DigestOptions
 from reporting.graduation import GraduationRules
@@ -62,6 +63,7 @@ def default_sessions() -> tuple[P2k2Session, ...]:
 @dataclass(frozen=True)
 class EngineSettings:
     catalog: KomponenCatalog
+    commitments: CommitmentRules = field(default_factory=CommitmentRules)
     locale: str = "id"
     default_timezone: str = "Asia/Jakarta"
     conversation_timeout_minutes: int = 30

@@ -68,6 +68,13 @@ class AttendanceMark(StrEnum):
     ALPA = "alpa"
 
 
+class CommitmentResult(StrEnum):
+    """A verified commitment (verifikasi komitmen); not verified yet is no record at all."""
+
+    MEMENUHI = "memenuhi"
+    TIDAK_MEMENUHI = "tidak_memenuhi"
+
+
 class RsvpAnswer(StrEnum):
     HADIR = "hadir"
     TIDAK = "tidak"

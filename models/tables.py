@@ -32,6 +32,7 @@ from models.enums import (
     CaseSeverity,
     CaseStatus,
     Channel,
+    CommitmentResult,
     ExitReason,
     KpmMessageStatus,
     KpmStatus,
@@ -349,6 +350,28 @@ class GroupLinkCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class CommitmentCheck(Base):
+    """One member's commitment verified for one period (verifikasi komitmen): the komponen
+    is the member, ``commitment`` a key of ``[programme.commitments]``."""
+
+    __tablename__ = "commitment_check"
+    __table_args__ = (
+        UniqueConstraint("komponen_id", "commitment", "period_start"),
+        Index("ix_commitment_check_kpm_period", "kpm_id", "period_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    komponen_id: Mapped[int] = mapped_column(ForeignKey("komponen.id", ondelete="CASCADE"))
+    kpm_id: Mapped[int] = mapped_column(ForeignKey("kpm.id", ondelete="CASCADE"))
+    commitment: Mapped[str] = mapped_column(String(40))
+    period_start: Mapped[date] = mapped_column(Date())
+    result: Mapped[CommitmentResult] = mapped_column(
+        enum_type(CommitmentResult, "commitment_result")
+    )
+    reason: Mapped[str | None] = mapped_column(String(40))
+    evidence_ref: Mapped[str | None] = mapped_column(String(500))  # a photo (buku KIA, rekap)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class KpmMessage(Base):
