@@ -52,6 +52,7 @@ OPT_IN_WORDS = {"mulai", "start", "unstop"}  # only when opted out; else "mulai"
 
 MENU = (
     "attendance",
+    "commitment",
     "case",
     "my_cases",
     "kpm_card",

@@ -52,11 +52,12 @@ class Option:
 
 @dataclass(frozen=True)
 class Toggle:
-    """One item of a multi-select list, on or off; tapping it sends its value."""
+    """One item of a multi-select list, on or off (None: not decided yet, as a commitment
+    not verified); tapping it sends its value."""
 
     value: str
     label: str
-    on: bool
+    on: bool | None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from handlers import (
     handover,
     history,
     jadwal,
+    komitmen,
     kpm_card,
     kpm_changes,
     kpm_messages,
@@ -22,6 +23,7 @@ from handlers.flow import Flow
 
 FLOWS: tuple[Flow, ...] = (
     attendance.FLOW,
+    komitmen.FLOW,
     cases.FLOW,
     cases.MY_CASES,
     case_view.FLOW,
@@ -43,6 +45,8 @@ COMMANDS: dict[str, str] = {
     "hadir": "attendance",
     "absen": "attendance",
     "kehadiran": "attendance",
+    "komitmen": "commitment",
+    "verifikasi": "commitment",
     "kasus": "case",
     "kasus_saya": "my_cases",
     "kasussaya": "my_cases",

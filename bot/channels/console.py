@@ -38,7 +38,8 @@ def render(reply: Reply) -> str:
     """A reply as terminal text."""
     lines = [reply.text]
     for toggle in reply.toggles:
-        lines.append(f"  [{'x' if toggle.on else ' '}] {toggle.label}")
+        mark = "?" if toggle.on is None else "x" if toggle.on else " "
+        lines.append(f"  [{mark}] {toggle.label}")
     if reply.options:
         if reply.numbered_options:
             lines.extend(

@@ -313,7 +313,7 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
         )
     rows: list[list[InlineKeyboardButton]] = []
     for toggle in reply.toggles:
-        mark = "✅" if toggle.on else "❌"
+        mark = "⬜" if toggle.on is None else "✅" if toggle.on else "❌"
         rows.append([InlineKeyboardButton(f"{mark} {toggle.label}", callback_data=toggle.value)])
     buttons = [
         InlineKeyboardButton(option.label, callback_data=option.value) for option in reply.options

@@ -128,12 +128,15 @@ def from_inbox(row: InboxRow) -> IncomingMessage:
     return to_incoming(row.payload, row.received_at)
 
 
+_TOGGLE_MARKS = {True: "✅", False: "❌", None: "⬜"}  # None: not decided yet
+
+
 def render(reply: Reply, t: Translator) -> str:
     """Options as a numbered list to answer by typing; toggles as a checked list."""
     lines = [reply.text]
     if reply.toggles:
         lines.append("")
-        lines.extend(f"{'✅' if toggle.on else '❌'} {toggle.label}" for toggle in reply.toggles)
+        lines.extend(f"{_TOGGLE_MARKS[toggle.on]} {toggle.label}" for toggle in reply.toggles)
     if reply.options and reply.numbered_options:
         lines.append("")
         lines.append(t("whatsapp.reply_with_number"))

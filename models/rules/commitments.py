@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from babel.dates import format_date
+
 
 class DueWhen(StrEnum):
     """When a member's commitment is due in a period; "birth" is the komponen's birth date
@@ -109,6 +111,13 @@ class Period:
     @property
     def months(self) -> int:
         return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
+
+    def label(self, locale: str = "id") -> str:
+        """As people say it: "Desember 2026", "Oktober–Desember 2026"."""
+        last = format_date(self.last_day, "MMMM y", locale=locale)
+        if self.months == 1:
+            return last
+        return f"{format_date(self.start, 'MMMM', locale=locale)}\u2013{last}"
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ async def test_a_staff_member_registers_with_an_invite_code(sessions) -> None:
     assert chat.text == t("register.welcome", name="Budi Santoso")
     assert [o.value for o in chat.last[0].options] == [
         "menu:attendance",
+        "menu:commitment",
         "menu:case",
         "menu:my_cases",
         "menu:kpm_card",
@@ -110,7 +111,7 @@ async def test_cancel_help_and_menu_work_from_any_step(sessions) -> None:
         assert chat.text == helps[depth]
         await chat.send("/batal")
         assert chat.text in (t("cancel.done"), t("cancel.nothing"))
-        assert len(chat.last[-1].options) == 8  # back at the (pendamping's) menu
+        assert len(chat.last[-1].options) == 9  # back at the (pendamping's) menu
     await chat.send("/hadir")
     await chat.send("/mulai")
     assert chat.text == t("menu.title")
@@ -287,13 +288,14 @@ async def test_a_coordinator_s_menu_offers_what_a_coordinator_may_do(sessions) -
     await dewi.send("/mulai")
     assert [o.value for o in dewi.last[-1].options] == [
         "menu:attendance",
+        "menu:commitment",
         "menu:my_cases",
         "menu:kpm_card",
         "menu:graduation",
         "menu:digest",
         "menu:export",
     ]
-    await dewi.send("5")  # the digest, picked by number from the menu
+    await dewi.send("6")  # the digest, picked by number from the menu
     title = t("digest.title", scope="Sukamaju", date="Minggu, 22 November 2026")
     assert dewi.last[0].text.startswith(title + "\n")
 

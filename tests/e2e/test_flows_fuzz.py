@@ -100,6 +100,17 @@ STEPS: dict[str, Step] = {
         "attendance",
         "mark",
     ),
+    "commitment.entry": Step((), None, None, command="/komitmen"),
+    "commitment.pick_group": Step(("/komitmen",), "commitment", "pick_group"),
+    "commitment.mark": Step(("/komitmen Melati",), "commitment", "mark"),
+    "commitment.reason": Step(
+        ("/komitmen Melati", "tidak 1", Tap(value="done")), "commitment", "reason"
+    ),
+    "commitment.photo": Step(("/komitmen Melati", "semua"), "commitment", "photo"),
+    "commitment.confirm": Step(
+        ("/komitmen Melati", "semua", "lewati"), "commitment", "confirm"
+    ),
+    "commitment.find_kpm": Step(("/komitmen", "Zaenab"), "commitment", "find_kpm"),
     "case.entry": Step((), None, None, command="/kasus"),
     "case.find_kpm": Step(("/kasus",), "case", "find_kpm"),
     "case.pick_kpm": Step(("/kasus Siti",), "case", "pick_kpm"),
@@ -159,6 +170,9 @@ COMMANDS = st.sampled_from(
         "menu",
         "/hadir",
         "/hadir Melati",
+        "/komitmen",
+        "/komitmen Melati",
+        "/komitmen Siti",
         "/absen Mawar",
         "/kasus",
         "/kasus Siti",
@@ -272,6 +286,7 @@ GARBAGE_CHOICES = st.one_of(
             "izin",
             "selesai",
             "menu:attendance",
+            "menu:commitment",
             "menu:kpm_message",
             "pesan:1",
             "pesan:99999",
