@@ -166,7 +166,11 @@ async def test_a_reply_with_options_is_an_inline_keyboard(env: Env) -> None:
 async def test_toggles_are_one_button_per_row_with_their_state(env: Env) -> None:
     reply = Reply(
         "Tandai:",
-        toggles=(Toggle("t:1", "1. Siti", True), Toggle("t:2", "2. Sri", False)),
+        toggles=(
+            Toggle("t:1", "1. Siti", True),
+            Toggle("t:2", "2. Sri", False),
+            Toggle("t:3", "3. Ani", None),  # not decided yet (a commitment not verified)
+        ),
         options=(Option("done", "Selesai"),),
     )
     await env.channel.send(ANI_CHAT, [reply])
@@ -174,6 +178,7 @@ async def test_toggles_are_one_button_per_row_with_their_state(env: Env) -> None
     assert rows == [
         [{"text": "✅ 1. Siti", "callback_data": "t:1"}],
         [{"text": "❌ 2. Sri", "callback_data": "t:2"}],
+        [{"text": "⬜ 3. Ani", "callback_data": "t:3"}],
         [{"text": "Selesai", "callback_data": "done"}],
     ]
 

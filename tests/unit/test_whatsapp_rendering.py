@@ -70,6 +70,19 @@ def test_toggles_are_a_checked_list_and_word_options_are_named() -> None:
     )
 
 
+def test_an_undecided_toggle_has_a_mark_of_its_own() -> None:
+    reply = Reply(
+        "Verifikasi:",
+        toggles=(
+            Toggle("t:1", "1. Siti", True),
+            Toggle("t:2", "2. Sri", False),
+            Toggle("t:3", "3. Ani", None),
+        ),
+        numbered_options=False,
+    )
+    assert render(reply, t) == "Verifikasi:\n\n✅ 1. Siti\n❌ 2. Sri\n⬜ 3. Ani"
+
+
 def test_long_texts_are_split_within_the_body_limit() -> None:
     text = "\n".join("baris " + "y" * 90 for _ in range(60))
     parts = split_body(text)
