@@ -21,7 +21,7 @@ from models.commitments import (
 from models.enums import CommitmentResult, KpmStatus
 from models.rules.commitments import CommitmentRules, Period
 from models.tables import AuditLog, CommitmentCheck, Komponen, Kpm, Staff
-from tests.world import World, build_world
+from tests.world import World, build_world, default_catalog
 
 RULES = CommitmentRules()
 DECEMBER = RULES.period_of(date(2026, 12, 15))
@@ -90,8 +90,11 @@ async def test_pregnancy_delivery_and_postnatal_around_the_delivery_date(session
 async def test_children_are_due_until_their_komponen_ends(sessions) -> None:
     world = await build_world(sessions)
     rina = world.kpm["Rina Marlina"]
-    await add_komponen(sessions, rina, "anak_usia_dini", date(2019, 12, 1), date(2026, 12, 1))
-    await add_komponen(sessions, rina, "anak_sma", date(2007, 11, 30), date(2026, 11, 30))
+    catalog = default_catalog()
+    # Seven on 1 December (the komponen's end, from the birth date as a roster import
+    # computes it); nineteen on 30 November.
+    for kind, born in (("anak_usia_dini", date(2019, 12, 1)), ("anak_sma", date(2007, 11, 30))):
+        await add_komponen(sessions, rina, kind, born, catalog[kind].end_date(born))
     # Ends on 1 December: counted in December; ended on 30 November: not.
     assert await due_of(sessions, rina) == ["timbang_imunisasi"]
     assert await due_of(sessions, rina, RULES.period_of(date(2027, 1, 5))) == []
