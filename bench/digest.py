@@ -7,9 +7,10 @@
 
 The world (bench/digest_data.py, seeded): 10 kabupaten of Jawa Tengah, each with a
 koordinator and 20 pendamping of 12 kelompok of 25 KPM; twelve monthly meetings per kelompok
-ending this month (~720,000 attendance rows), komponen, graduations, cases and graduation
-assessments. It is written in bulk (``executemany`` on SQLite, ``COPY`` on PostgreSQL) into a
-fresh database, created by migration.
+ending this month (~720,000 attendance rows), komponen, graduations, cases, graduation
+assessments and the commitment checks of those months (~1 million rows). It is written in
+bulk (``executemany`` on SQLite, ``COPY`` on PostgreSQL) into a fresh database, created by
+migration.
 
 Measured with ``reporting.digest``: one coordinator's digest (the first run, cold; then the
 median of ``--runs`` runs), all coordinators' digests (median of ``--all-runs``), and the SQL
@@ -25,11 +26,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
+import gc
 import importlib.util
 import io
 import json
 import pstats
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -62,6 +66,7 @@ from bot.config import load_settings  # noqa: E402
 from models.db import create_engine, read_only_factory  # noqa: E402
 from models.db.migrate import upgrade  # noqa: E402
 from models.enums import AttendanceMark, CaseStatus, KpmStatus, MeetingStatus, StaffRole  # noqa: E402
+from models.rules.commitments import CommitmentRules  # noqa: E402
 from models.rules.komponen import KomponenCatalog  # noqa: E402
 from models.tables import Attendance, CaseNote, GraduationAssessment, Kpm, Meeting, Region, Staff  # noqa: E402
 
@@ -131,16 +136,34 @@ async def prepare(engine: AsyncEngine, shape: Any, today: date, seed: int) -> di
     generated = time.perf_counter()
     await data.load(engine, world)
     loaded = time.perf_counter()
-    print(f"generated in {generated - started:.1f} s, written in {loaded - generated:.1f} s "
-          f"({engine.dialect.name})", flush=True)
-    return {"generate_s": round(loaded - started, 1)}
+    checks = await data.add_commitment_checks(engine, CommitmentRules(), today, shape.months,
+                                              seed)
+    checked = time.perf_counter()
+    print(f"generated in {generated - started:.1f} s, written in {loaded - generated:.1f} s, "
+          f"{checks:,} commitment checks in {checked - loaded:.1f} s ({engine.dialect.name})",
+          flush=True)
+    await settle(engine, world)
+    return {"generate_s": round(checked - started, 1)}
+
+
+async def settle(engine: AsyncEngine, world: Any) -> None:
+    """Leave the database and the process as a running one would be, not as a bulk load
+    leaves them: the WAL written back into the SQLite file, the generated rows freed."""
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        def checkpoint(path: str) -> None:
+            with contextlib.closing(sqlite3.connect(path)) as connection:
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+
+        await asyncio.to_thread(checkpoint, engine.url.database)
+    world.rows.clear()
+    gc.collect()
 
 
 async def counts(engine: AsyncEngine, today: date) -> dict[str, Any]:
     """What the database holds, counted in SQL."""
     found: dict[str, Any] = {}
     async with engine.connect() as connection:
-        for table in data.TABLES:
+        for table in (*data.TABLES, "commitment_check"):
             found[table] = await connection.scalar(text(f"SELECT count(*) FROM {table}"))
         for column, key in ((Meeting.status, "meeting"), (Attendance.mark, "attendance"),
                             (Kpm.status, "kpm"), (CaseNote.status, "case_note")):
@@ -160,7 +183,8 @@ async def counts(engine: AsyncEngine, today: date) -> dict[str, Any]:
 
 
 def print_counts(found: dict[str, Any]) -> None:
-    print("rows: " + ", ".join(f"{table} {found[table]:,}" for table in data.TABLES))
+    print("rows: " + ", ".join(f"{table} {found[table]:,}"
+                               for table in (*data.TABLES, "commitment_check")))
     for key in ("meeting", "attendance", "kpm", "case_note"):
         by = found[f"{key}_by_status"]
         print(f"  {key} by status: " + ", ".join(f"{k} {v:,}" for k, v in sorted(by.items())))
@@ -300,7 +324,8 @@ async def bench_database(url: str, args: argparse.Namespace) -> dict[str, Any]:
         result.update(await prepare(engine, args.shape, today, args.seed))
         found = await counts(engine, today)
         print_counts(found)
-        result.update(kpm=found["kpm"], attendance_rows=found["attendance"])
+        result.update(kpm=found["kpm"], attendance_rows=found["attendance"],
+                      commitment_checks=found["commitment_check"])
         if args.generate_only:
             return result
         try:
@@ -314,7 +339,7 @@ async def bench_database(url: str, args: argparse.Namespace) -> dict[str, Any]:
         await engine.dispose()
 
 
-async def _admin(server_url: str, statement: str) -> None:
+async def admin_execute(server_url: str, statement: str) -> None:
     engine = create_engine(server_url)
     try:
         async with engine.connect() as connection:
@@ -328,19 +353,19 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     url = args.database_url
     if url and make_url(url).get_backend_name() == "postgresql":
         name = f"bench_digest_{uuid.uuid4().hex[:10]}"
-        await _admin(url, f'CREATE DATABASE "{name}"')
+        await admin_execute(url, f'CREATE DATABASE "{name}"')
         try:
             own = make_url(url).set(database=name).render_as_string(hide_password=False)
             return await bench_database(own, args)
         finally:
-            await _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if url:
         return await bench_database(url, args)
     with tempfile.TemporaryDirectory(prefix="bench-digest-") as folder:
         return await bench_database(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", args)
 
 
-def _as_of(written: str) -> datetime:
+def parse_as_of(written: str) -> datetime:
     """A date (10.00 WIB that day) or an ISO datetime (UTC when no offset is given)."""
     if len(written) == 10:
         return datetime.combine(date.fromisoformat(written), datetime.min.time().replace(
@@ -354,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="20 pendamping, 6,000 KPM")
     parser.add_argument("--database-url", help="a PostgreSQL server or a SQLite file")
     parser.add_argument("--generate-only", action="store_true", help="data and counts only")
-    parser.add_argument("--as-of", type=_as_of, default=None,
+    parser.add_argument("--as-of", type=parse_as_of, default=None,
                         help="the digest's moment: YYYY-MM-DD (10.00 WIB) or ISO; default now")
     parser.add_argument("--seed", type=int, default=data.SEED)
     parser.add_argument("--months", type=int, default=12, help="months of meetings")

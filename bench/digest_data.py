@@ -7,6 +7,8 @@ the month of ``today``: held with attendance (~85 % hadir), a few cancelled, thi
 partly still planned; some KPM end on two or three alpa in a row. Komponen (some ending within
 90 days, some ended), ~2 % graduated this year, ~1 % keluar, case notes for ~5 % of KPM and
 graduation assessments for ~3 %. The same seed and ``today`` always give the same rows.
+:func:`add_commitment_checks` then records the commitment checks (verifikasi komitmen) of
+the months of meetings, period by period, for what :mod:`models.commitments` says is due.
 
 Rows are plain tuples with explicit ids; :func:`load` writes them with one ``executemany``
 per table on SQLite and ``COPY`` on PostgreSQL (asyncpg).
@@ -20,15 +22,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Enum, text
+from sqlalchemy import Enum, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from models.commitments import due_pairs
 from models.demo import names
 from models.regions import find_province
 from models.rules.calendar import nth_weekday
+from models.rules.commitments import CommitmentRules
 from models.rules.komponen import KomponenCatalog
 from models.rules.text import name_key
-from models.tables import Base
+from models.tables import Base, Kelompok
 
 SEED = 20261215
 CATEGORIES = ("kks_bermasalah", "bansos_belum_cair", "pemutakhiran_data", "kesehatan_rujukan",
@@ -61,6 +65,8 @@ COLUMNS = {
     "case_update": ("id", "case_id", "staff_id", "status", "note", "created_at"),
     "graduation_assessment": ("id", "kpm_id", "staff_id", "indicators", "score", "threshold",
                               "assessed_at", "alerted_at"),
+    "commitment_check": ("id", "komponen_id", "kpm_id", "commitment", "period_start", "result",
+                         "reason", "evidence_ref", "recorded_by_id", "recorded_at"),
 }
 
 
@@ -340,6 +346,80 @@ def _ready(table: str, rows: list[tuple[Any, ...]], dialect: Any) -> list[tuple[
             values[index] = convert(values[index])
         ready.append(tuple(values))
     return ready
+
+
+async def add_commitment_checks(engine: AsyncEngine, rules: CommitmentRules, today: date,
+                                months: int, seed: int = SEED) -> int:
+    """Record the verifications of the ``months`` periods ending with the one of ``today``,
+    oldest first (a yearly commitment met is not due again): ~93 % of what is due verified
+    in a past period, a share as large as the part of the period gone in the current one;
+    ~3 % not met, ~50 % for the one member in twenty who keeps struggling (streaks), with a
+    reason; recorded by the kelompok's pendamping. Returns the number of rows written."""
+    rng = random.Random(seed + 16)
+    zone = ZoneInfo(find_province("Jawa Tengah").timezone)
+    reasons = [key for key, _ in rules.reasons]
+    struggling: dict[int, bool] = {}
+    async with engine.connect() as connection:
+        pendamping = dict((await connection.execute(
+            select(Kelompok.id, Kelompok.pendamping_id))).tuples().all())
+    current = rules.period_of(today)
+    periods = [current]
+    while len(periods) * rules.period_months < months:
+        periods.insert(0, rules.before(periods[0]))
+    written = 0
+    for period in periods:
+        pairs = due_pairs(rules, period, []).subquery()
+        async with engine.connect() as connection:  # in order: the same rows on every database
+            due = (await connection.execute(select(pairs).order_by(
+                pairs.c.komponen_id, pairs.c.position))).tuples().all()
+        gone = (min(today, period.last_day) - period.start).days + 1
+        share = 0.93 if period != current else 0.93 * gone / (period.end - period.start).days
+        last = min(today, period.last_day) - period.start
+        rows = []
+        for komponen_id, kpm_id, kelompok_id, commitment, _ in due:
+            if rng.random() >= share:
+                continue
+            if komponen_id not in struggling:
+                struggling[komponen_id] = rng.random() < 0.05
+            not_met = rng.random() < (0.5 if struggling[komponen_id] else 0.03)
+            day = period.start + timedelta(days=rng.randint(0, last.days))
+            recorded = datetime.combine(day, time(10), tzinfo=zone).astimezone(UTC)
+            rows.append((komponen_id, kpm_id, commitment, period.start,
+                         "tidak_memenuhi" if not_met else "memenuhi",
+                         rng.choice(reasons) if not_met else None, None,
+                         pendamping.get(kelompok_id), recorded))
+        first_id = written + 1
+        await write_rows(engine, "commitment_check",
+                         [(first_id + n, *row) for n, row in enumerate(rows)])
+        written += len(rows)
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as connection:
+            await connection.execute(text(
+                "SELECT setval(pg_get_serial_sequence('commitment_check', 'id'), "
+                "(SELECT coalesce(max(id), 1) FROM commitment_check))"))
+            await connection.execute(text("ANALYZE commitment_check"))
+    return written
+
+
+async def write_rows(engine: AsyncEngine, table: str, rows: list[tuple[Any, ...]]) -> None:
+    """Append rows (with their ids) to one table: ``COPY`` on PostgreSQL, ``executemany``
+    on SQLite."""
+    dialect = engine.dialect
+    ready = _ready(table, rows, dialect)
+    if dialect.name == "postgresql":
+        async with engine.connect() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert raw is not None
+            async with raw.transaction():
+                await raw.copy_records_to_table(table, records=ready,
+                                                columns=list(COLUMNS[table]))
+        return
+    columns = COLUMNS[table]
+    statement = (f"INSERT INTO {table} ({', '.join(columns)}) "
+                 f"VALUES ({', '.join('?' for _ in columns)})")
+    async with engine.begin() as connection:
+        for start in range(0, len(ready), 100_000):
+            await connection.exec_driver_sql(statement, ready[start:start + 100_000])
 
 
 KETUA = ("UPDATE kelompok SET ketua_kpm_id = first.id FROM (SELECT kelompok_id, min(id) AS id "

@@ -99,7 +99,7 @@ def engine_settings(app: App) -> EngineSettings:
         conversation_timeout_minutes=settings.general.conversation_timeout_minutes,
         quiet_hours=(settings.scheduler.quiet_hours_start, settings.scheduler.quiet_hours_end),
         graduation=graduation_rules(settings),
-        digest=digest_options(settings),
+        digest=digest_options(app),
         pesan_reason_minutes=settings.pesan.reason_window_minutes,
         case_keywords=tuple(
             (category, tuple(words)) for category, words in settings.pesan.case_keywords.items()
@@ -107,8 +107,10 @@ def engine_settings(app: App) -> EngineSettings:
     )
 
 
-def digest_options(settings: Settings) -> DigestOptions:
-    """What the weekly digest needs from ``[reporting]`` and ``[general]``."""
+def digest_options(app: App) -> DigestOptions:
+    """What the weekly digest needs from ``[reporting]``, ``[general]`` and the
+    commitments of ``[programme.commitments]``."""
+    settings = app.settings
     reporting = settings.reporting
     return DigestOptions(
         horizon_days=reporting.graduation_horizon_days,
@@ -117,6 +119,7 @@ def digest_options(settings: Settings) -> DigestOptions:
         locale=settings.general.locale,
         default_timezone=settings.general.timezone,
         pesan_late_hours=settings.pesan.nudge_after_hours,
+        commitments=commitment_rules(app),
     )
 
 

@@ -336,7 +336,7 @@ def export_command(
         str | None, typer.Option(help="Only this region (name or Kemendagri code).")
     ] = None,
 ) -> None:
-    """Export attendance, cases or graduation to XLSX or CSV, in local time."""
+    """Export attendance, cases, graduation or commitment checks (komitmen) to XLSX or CSV."""
     from bot.export_command import export
 
     run_with_app(

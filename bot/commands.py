@@ -20,6 +20,7 @@ from bot.bootstrap import (
     build_engine,
     build_telegram,
     build_twilio,
+    commitment_rules,
     configured_channels,
     komponen_catalog,
 )
@@ -74,7 +75,12 @@ async def init(app: App, out: Console, *, demo: bool) -> None:
     from models.demo.world import seed_demo
 
     today = app.clock.now().astimezone(ZoneInfo(app.settings.general.timezone)).date()
-    summary = await seed_demo(app.sessions, catalog=komponen_catalog(app), today=today)
+    summary = await seed_demo(
+        app.sessions,
+        catalog=komponen_catalog(app),
+        today=today,
+        commitments=commitment_rules(app),
+    )
     table = Table(title=f"Demo data: {summary.kabupaten}, {summary.provinsi}", show_header=False)
     for label, value in (
         ("coordinators", summary.coordinators),
@@ -86,6 +92,7 @@ async def init(app: App, out: Console, *, demo: bool) -> None:
         ("meetings planned", summary.meetings_planned),
         ("attendance marks", summary.attendance),
         ("open cases", summary.open_cases),
+        ("commitment checks", summary.commitment_checks),
         ("staff", ", ".join(summary.staff_names)),
         ("meeting today", ", ".join(summary.meetings_today) or "-"),
     ):

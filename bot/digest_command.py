@@ -46,7 +46,7 @@ async def digest(
         monday = parse_week(week) if week else None
     except ValueError as problem:
         raise CommandError(f"--week: {problem}") from None
-    options = digest_options(app.settings)
+    options = digest_options(app)
     translate = Translator(app.settings.general.locale)
     reporting = app.settings.reporting
     now = app.clock.now()

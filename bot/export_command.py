@@ -1,5 +1,6 @@
-"""`pendamping export`: attendance, cases or graduation of every group (or one region)
-to an XLSX or CSV file, written through a temporary file so a failure leaves none."""
+"""`pendamping export`: attendance, cases, graduation or commitment checks of every group
+(or one region) to an XLSX or CSV file, written through a temporary file so a failure
+leaves none."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from sqlalchemy import select
 
-from bot.bootstrap import App
+from bot.bootstrap import App, commitment_rules, komponen_catalog
 from bot.commands import CommandError
 from handlers.i18n import Translator
 from models.audit import audit
@@ -70,6 +71,9 @@ async def export(
         scope=select(Kelompok.id),
         region_id=await _region_id(app, region),
         default_timezone=zone,
+        commitments=commitment_rules(app),
+        komponen_labels={kind: rule.label for kind, rule in komponen_catalog(app).rules.items()},
+        locale=app.settings.general.locale,
     )
     translate = Translator(app.settings.general.locale)
     descriptor, temp_name = tempfile.mkstemp(

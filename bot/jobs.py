@@ -17,7 +17,13 @@ from typing import TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.bootstrap import App, configured_channels, digest_options
+from bot.bootstrap import (
+    App,
+    commitment_rules,
+    configured_channels,
+    digest_options,
+    komponen_catalog,
+)
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
 from handlers.engine import Engine
@@ -117,7 +123,8 @@ def _warn_unconfigured(app: App, new_by_channel: dict[str, int]) -> None:
 
 
 async def nudges_sweep(app: App) -> None:
-    """Enqueue the pendamping's meeting-day, missing-attendance and follow-up nudges."""
+    """Enqueue the pendamping's meeting-day, missing-attendance, follow-up, pesan KPM
+    and end-of-period commitment-check nudges."""
     s = app.settings.scheduler
     await _locked(
         app,
@@ -129,12 +136,14 @@ async def nudges_sweep(app: App) -> None:
             quiet_start=s.quiet_hours_start,
             quiet_end=s.quiet_hours_end,
             pesan_after=timedelta(hours=app.settings.pesan.nudge_after_hours),
+            commitments=commitment_rules(app),
         ),
     )
 
 
 async def alerts_sweep(app: App) -> None:
-    """Enqueue the graduasi alamiah and absence-streak alerts to the pendamping."""
+    """Enqueue the graduasi alamiah, absence-streak and commitment alerts (peringatan
+    1..N; the last one to the coordinators too)."""
     s, r = app.settings.scheduler, app.settings.reporting
     await _locked(
         app,
@@ -146,6 +155,8 @@ async def alerts_sweep(app: App) -> None:
             absence_streak=r.absence_streak_alert,
             quiet_start=s.quiet_hours_start,
             quiet_end=s.quiet_hours_end,
+            commitments=commitment_rules(app),
+            catalog=komponen_catalog(app),
         ),
     )
 
@@ -161,7 +172,7 @@ async def digests_sweep(app: App) -> None:
             now=app.clock.now(),
             weekday=r.digest_weekday,
             at=r.digest_time,
-            options=digest_options(app.settings),
+            options=digest_options(app),
             translate=Translator(app.settings.general.locale),
             quiet=(
                 app.settings.scheduler.quiet_hours_start,

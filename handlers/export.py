@@ -1,4 +1,5 @@
-"""/ekspor: a coordinator's attendance, cases or graduation data as an Excel file."""
+"""/ekspor: a coordinator's attendance, cases, graduation or commitment check data as an
+Excel file."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class Step(StrEnum):
 class ExportData(TypedDict, total=False):
     """What the flow keeps between steps (conversation state, stored as JSON)."""
 
-    kind: str  # an ExportKind value: attendance, cases or graduation
+    kind: str  # an ExportKind value: attendance, cases, graduation or komitmen
 
 
 def _data(ctx: Ctx) -> ExportData:
@@ -67,7 +68,7 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
 
 
 async def pick_kind(message: IncomingMessage, ctx: Ctx) -> StepResult:
-    """Kehadiran, Kasus or Graduasi."""
+    """Kehadiran, Kasus, Graduasi or Komitmen."""
     if ctx.choice not in KINDS:
         return ctx.retry(ctx.t("export.kind_invalid"))
     _data(ctx)["kind"] = ctx.choice
@@ -90,6 +91,9 @@ async def pick_period(message: IncomingMessage, ctx: Ctx) -> StepResult:
         period=period,
         scope=kelompok_scope(ctx.staff),
         default_timezone=ctx.settings.default_timezone,
+        commitments=ctx.settings.commitments,
+        komponen_labels={kind: rule.label for kind, rule in ctx.settings.catalog.rules.items()},
+        locale=ctx.settings.locale,
     )
     await audit(
         ctx.session,

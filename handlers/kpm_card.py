@@ -1,13 +1,17 @@
-"""The KPM card (/kpm NAMA): group, komponen, recent attendance, open cases, status; the
-phone in full for the KPM's own pendamping only."""
+"""The KPM card (/kpm NAMA): group, komponen, recent attendance, the commitments due this
+period with their results and those of the periods before, open cases, status; the phone
+in full for the KPM's own pendamping only."""
 
 from __future__ import annotations
 
 from handlers import kpm_lookup
 from handlers.flow import Ctx, Flow, StepResult
+from handlers.local_time import local_today
 from handlers.messages import IncomingMessage
 from handlers.parsing.dates import format_date_id
-from models.kpm import kpm_card
+from models.commitments import DueItem
+from models.enums import CommitmentResult
+from models.kpm import KpmCard, kpm_card
 from models.rules.text import mask_nik, mask_phone
 
 
@@ -17,11 +21,12 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
 
 
 async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
-    card = await kpm_card(ctx.session, ctx.staff, kpm_id)
+    rules = ctx.settings.commitments
+    period = rules.period_of(await local_today(ctx))
+    card = await kpm_card(ctx.session, ctx.staff, kpm_id, rules=rules, period=period)
     own = card.pendamping_id == ctx.staff.id
-    catalog = ctx.settings.catalog
     komponen = "\n".join(
-        f"• {catalog.rules[kind].label if kind in catalog.rules else kind}"
+        f"• {_komponen(ctx, kind)}"
         + (ctx.t("kpm.card_until", date=format_date_id(end)) if end else "")
         for kind, end in card.komponen
     ) or ctx.t("kpm.card_no_komponen")
@@ -51,9 +56,75 @@ async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
             status=status,
             komponen=komponen,
             attendance=marks or ctx.t("kpm.card_no_meetings"),
+            period=period.label(ctx.settings.locale),
+            commitments=_due_lines(ctx, card.commitments),
+            recent=_recent_lines(ctx, card),
             cases=cases,
         )
     )
+
+
+def _komponen(ctx: Ctx, kind: str) -> str:
+    rule = ctx.settings.catalog.rules.get(kind)
+    return rule.label if rule else kind
+
+
+def _commitment(ctx: Ctx, key: str, *, title: bool = False) -> str:
+    commitment = ctx.settings.commitments.get(key)
+    if commitment is None:
+        return key
+    return commitment.title if title else commitment.label
+
+
+def _reason(ctx: Ctx, reason: str | None) -> str:
+    label = ctx.settings.commitments.reason_label(reason) if reason else None
+    return label or ctx.t("komitmen.no_reason")
+
+
+def _due_lines(ctx: Ctx, items: list[DueItem]) -> str:
+    """This period's commitments: memenuhi, tidak memenuhi (why) or belum diverifikasi."""
+    lines = []
+    for item in items:
+        if item.result is CommitmentResult.MEMENUHI:
+            status = ctx.t("kpm.card_commitment_met")
+        elif item.result is CommitmentResult.TIDAK_MEMENUHI:
+            status = ctx.t("kpm.card_commitment_not_met", reason=_reason(ctx, item.reason))
+        else:
+            status = ctx.t("kpm.card_commitment_unverified")
+        lines.append(
+            ctx.t(
+                "kpm.card_commitment",
+                komponen=_komponen(ctx, item.komponen_type),
+                commitment=_commitment(ctx, item.commitment, title=True),
+                status=status,
+            )
+        )
+    return "\n".join(lines) or ctx.t("kpm.card_no_commitments")
+
+
+def _recent_lines(ctx: Ctx, card: KpmCard) -> str:
+    """The periods before, newest first: counts, and what was not met and why."""
+    if not any(past.met or past.not_met for past in card.recent_commitments):
+        return ctx.t("kpm.card_recent_empty")
+    lines = []
+    for past in card.recent_commitments:
+        label = past.period.label(ctx.settings.locale)
+        if not past.met and not past.not_met:
+            lines.append(ctx.t("kpm.card_recent_none", period=label))
+            continue
+        lines.append(
+            ctx.t("kpm.card_recent", period=label, met=past.met, not_met=len(past.not_met))
+        )
+        lines += [
+            ctx.t(
+                "kpm.card_recent_not_met",
+                komponen=_komponen(ctx, kind),
+                commitment=_commitment(ctx, commitment),
+                reason=_reason(ctx, reason),
+            )
+            for kind, commitment, reason in past.not_met
+        ]
+    return "\n".join(lines)
 
 
 FLOW = Flow(

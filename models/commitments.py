@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    case,
     delete,
+    distinct,
     exists,
     false,
     func,
@@ -69,6 +72,54 @@ def _met_recently(commitment: Commitment, period: Period) -> ColumnElement[bool]
     )
 
 
+def _due_for_type(commitment: Commitment, period: Period) -> ColumnElement[bool]:
+    """Due in ``period`` for a :class:`Komponen` row of a type that keeps ``commitment``
+    (its KPM aside)."""
+    condition = [_due_when(commitment, period)]
+    if commitment.every_months > 1:
+        condition.append(~_met_recently(commitment, period))
+    return and_(*condition)
+
+
+def _due(commitment: Commitment, period: Period) -> ColumnElement[bool]:
+    """The :class:`Komponen` row keeps ``commitment`` and it is due in ``period`` (its
+    KPM aside): the one definition every use shares."""
+    return and_(Komponen.type.in_(commitment.komponen), _due_for_type(commitment, period))
+
+
+def _one_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+@dataclass(frozen=True)
+class _DueCounts:
+    """The terms of :func:`commitment_counts`, built once per rules and period (the
+    expressions are immutable, and building them anew takes milliseconds per call)."""
+
+    per_komponen: ColumnElement[int]  # commitments due for a Komponen row
+    per_check: ColumnElement[int]  # 1 when a CommitmentCheck row's pair is due, else 0
+
+
+@lru_cache(maxsize=32)
+def _due_counts(rules: CommitmentRules, period: Period) -> _DueCounts:
+    """Both are a ``CASE`` on the type (the commitment): one comparison, then only the
+    rules of that type (that commitment), rather than a test per commitment."""
+    if not rules.commitments:
+        return _DueCounts(literal(0), literal(0))
+    by_type: dict[str, list[ColumnElement[int]]] = {}
+    by_key: dict[str, ColumnElement[int]] = {}
+    for commitment in rules.commitments:
+        due = _due_for_type(commitment, period)
+        for kind in commitment.komponen:
+            by_type.setdefault(kind, []).append(_one_if(due))
+        by_key[commitment.key] = _one_if(and_(Komponen.type.in_(commitment.komponen), due))
+    whens = {kind: sum(terms[1:], terms[0]) for kind, terms in by_type.items()}
+    return _DueCounts(
+        case(whens, value=Komponen.type, else_=0) if whens else literal(0),
+        case(by_key, value=CommitmentCheck.commitment, else_=0),
+    )
+
+
 def due_pairs(
     rules: CommitmentRules, period: Period, where: Iterable[ColumnElement[bool]]
 ) -> Select[Any]:
@@ -78,13 +129,7 @@ def due_pairs(
     terms = list(where)
     parts = []
     for position, commitment in enumerate(rules.commitments):
-        condition = [
-            Komponen.type.in_(commitment.komponen),
-            _due_when(commitment, period),
-            *terms,
-        ]
-        if commitment.every_months > 1:
-            condition.append(~_met_recently(commitment, period))
+        condition = [_due(commitment, period), *terms]
         parts.append(
             select(
                 Komponen.id.label("komponen_id"),
@@ -282,43 +327,42 @@ async def commitment_counts(
     kelompok_ids: Select[tuple[int]] | None,
 ) -> dict[int, KelompokCommitments]:
     """Per kelompok (of ``kelompok_ids``; None: all): pairs due, verified, and KPM not
-    meeting a commitment in ``period``. Two set-based statements."""
-    where = [Kpm.kelompok_id.in_(kelompok_ids)] if kelompok_ids is not None else []
-    due = due_pairs(rules, period, where).subquery()
-    verified = (
-        select(CommitmentCheck.komponen_id, CommitmentCheck.commitment)
-        .where(CommitmentCheck.period_start == period.start)
-        .subquery()
-    )
+    meeting a commitment in ``period``. Two set-based statements, each one pass: the
+    komponen in scope, summing the commitments due of each (what :func:`due_pairs` lists,
+    without a pass per commitment); the period's checks in scope, counting those of a pair
+    due and the KPM with one not met."""
+    where = [
+        Kpm.status == KpmStatus.AKTIF,
+        Kpm.kelompok_id.is_not(None),
+        *([Kpm.kelompok_id.in_(kelompok_ids)] if kelompok_ids is not None else []),
+    ]
+    terms = _due_counts(rules, period)
     counts: dict[int, KelompokCommitments] = {}
     rows = await session.execute(
-        select(due.c.kelompok_id, func.count(), func.count(verified.c.komponen_id))
-        .select_from(due)
-        .outerjoin(
-            verified,
-            and_(
-                verified.c.komponen_id == due.c.komponen_id,
-                verified.c.commitment == due.c.commitment,
-            ),
-        )
-        .group_by(due.c.kelompok_id)
-    )
-    for kelompok_id, due_count, done in rows:
-        counts[kelompok_id] = KelompokCommitments(due_count, done)
-    not_met = await session.execute(
-        select(Kpm.kelompok_id, func.count(func.distinct(CommitmentCheck.kpm_id)))
-        .join(Kpm, Kpm.id == CommitmentCheck.kpm_id)
-        .where(
-            CommitmentCheck.period_start == period.start,
-            CommitmentCheck.result == CommitmentResult.TIDAK_MEMENUHI,
-            Kpm.status == KpmStatus.AKTIF,
-            *where,
-        )
+        select(Kpm.kelompok_id, func.sum(terms.per_komponen))
+        .select_from(Komponen)
+        .join(Kpm, Kpm.id == Komponen.kpm_id)
+        .where(*where)
         .group_by(Kpm.kelompok_id)
     )
-    for kelompok_id, count in not_met:
-        before = counts.get(kelompok_id, KelompokCommitments())
-        counts[kelompok_id] = KelompokCommitments(before.due, before.done, count)
+    for kelompok_id, due_sum in rows:
+        if due_sum:
+            counts[kelompok_id] = KelompokCommitments(int(due_sum))
+    not_met = case(
+        (CommitmentCheck.result == CommitmentResult.TIDAK_MEMENUHI, CommitmentCheck.kpm_id)
+    )
+    checked = await session.execute(
+        select(Kpm.kelompok_id, func.sum(terms.per_check), func.count(distinct(not_met)))
+        .select_from(CommitmentCheck)
+        .join(Komponen, Komponen.id == CommitmentCheck.komponen_id)
+        .join(Kpm, Kpm.id == CommitmentCheck.kpm_id)
+        .where(CommitmentCheck.period_start == period.start, *where)
+        .group_by(Kpm.kelompok_id)
+    )
+    for kelompok_id, done, kpm_not_met in checked:
+        if done or kpm_not_met:
+            before = counts.get(kelompok_id, KelompokCommitments())
+            counts[kelompok_id] = KelompokCommitments(before.due, int(done or 0), kpm_not_met)
     return counts
 
 
@@ -336,6 +380,7 @@ class NotMetStreak:
     periods: int  # verifications not met since the last one met
     first_period: date  # the streak's first period (a new streak after one met is new)
     last_period: date
+    komponen_type: str  # the member's komponen (anak_sd, ibu_hamil...)
 
 
 async def not_met_streaks(session: AsyncSession, *, since: date) -> list[NotMetStreak]:
@@ -380,8 +425,10 @@ async def not_met_streaks(session: AsyncSession, *, since: date) -> list[NotMetS
             streaks.c.periods,
             streaks.c.first,
             streaks.c.last,
+            Komponen.type,
         )
         .join(Kpm, Kpm.id == streaks.c.kpm_id)
+        .join(Komponen, Komponen.id == streaks.c.komponen_id)
         .join(Kelompok, Kelompok.id == Kpm.kelompok_id)
         .where(streaks.c.last >= since, Kpm.status == KpmStatus.AKTIF)
         .order_by(Kelompok.id, Kpm.id, streaks.c.komponen_id, streaks.c.commitment)

@@ -1,8 +1,9 @@
-"""KPM look-ups within a staff member's scope: fuzzy search and the KPM card."""
+"""KPM look-ups within a staff member's scope: fuzzy search and the KPM card (with the
+commitments due this period and the results of the periods before)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from rapidfuzz import fuzz, process, utils
@@ -10,7 +11,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit import audit
-from models.enums import CaseStatus, MeetingStatus
+from models.commitments import DueItem, due_items, recent_results
+from models.enums import CaseStatus, CommitmentResult, MeetingStatus
+from models.rules.commitments import CommitmentRules, Period
 from models.scope import OutOfScope, kelompok_scope
 from models.staff import channel_of
 from models.tables import (
@@ -25,6 +28,7 @@ from models.tables import (
 )
 
 MIN_SCORE = 75
+RECENT_PERIODS = 3  # the periods before the current one shown on the card
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,15 @@ async def search_kpm(
 
 
 @dataclass(frozen=True)
+class PeriodResults:
+    """A past verification period on the card: how many checks were met, and which not."""
+
+    period: Period
+    met: int
+    not_met: list[tuple[str, str, str | None]]  # (komponen type, commitment, reason)
+
+
+@dataclass(frozen=True)
 class KpmCard:
     id: int
     id_pkh: str
@@ -96,9 +109,16 @@ class KpmCard:
     pendamping_id: int | None = None  # the pendamping of the KPM's kelompok
     left_on: date | None = None  # when it left the programme
     exit_reason: str | None = None  # why (an ExitReason value)
+    commitments: list[DueItem] = field(default_factory=list)  # due this period, with results
+    recent_commitments: list[PeriodResults] = field(default_factory=list)  # newest first
 
 
-async def kpm_card(session: AsyncSession, staff: Staff, kpm_id: int) -> KpmCard:
+async def kpm_card(
+    session: AsyncSession, staff: Staff, kpm_id: int, *, rules: CommitmentRules, period: Period
+) -> KpmCard:
+    """The card of a KPM in scope (else :class:`OutOfScope`); ``period`` is the current
+    verification period, whose due commitments are listed with the
+    ``RECENT_PERIODS`` periods' results before it."""
     row = (
         await session.execute(
             select(Kpm, Kelompok.name, Kelompok.pendamping_id)
@@ -112,7 +132,7 @@ async def kpm_card(session: AsyncSession, staff: Staff, kpm_id: int) -> KpmCard:
     komponen = (
         (
             await session.execute(
-                select(Komponen.type, Komponen.end_date)
+                select(Komponen.id, Komponen.type, Komponen.end_date)
                 .where(Komponen.kpm_id == kpm.id)
                 .order_by(Komponen.end_date)
             )
@@ -147,6 +167,7 @@ async def kpm_card(session: AsyncSession, staff: Staff, kpm_id: int) -> KpmCard:
         .tuples()
         .all()
     )
+    types = {komponen_id: kind for komponen_id, kind, _ in komponen}
     return KpmCard(
         id=kpm.id,
         id_pkh=kpm.id_pkh,
@@ -156,12 +177,42 @@ async def kpm_card(session: AsyncSession, staff: Staff, kpm_id: int) -> KpmCard:
         status=kpm.status.value,
         kelompok=kelompok,
         pendamping_id=pendamping_id,
-        komponen=[(kind, end) for kind, end in komponen],
+        komponen=[(kind, end) for _, kind, end in komponen],
         last_meetings=[(day, mark.value if mark else None) for day, mark in meetings],
         open_cases=[(case_id, category, status.value) for case_id, category, status in cases],
         left_on=kpm.left_on,
         exit_reason=kpm.exit_reason.value if kpm.exit_reason else None,
+        commitments=await due_items(session, rules, period, kpm_id=kpm.id),
+        recent_commitments=await _recent(session, rules, period, kpm.id, types),
     )
+
+
+async def _recent(
+    session: AsyncSession,
+    rules: CommitmentRules,
+    period: Period,
+    kpm_id: int,
+    types: dict[int, str],
+) -> list[PeriodResults]:
+    """The results of the ``RECENT_PERIODS`` periods before ``period``, newest first (a
+    period without any is there, empty)."""
+    before = [rules.before(period, n) for n in range(1, RECENT_PERIODS + 1)]
+    results = await recent_results(session, kpm_id, since=before[-1].start)
+    recent = []
+    for past in before:
+        rows = [row for row in results if row[2] == past.start]
+        recent.append(
+            PeriodResults(
+                period=past,
+                met=sum(1 for row in rows if row[3] is CommitmentResult.MEMENUHI),
+                not_met=[
+                    (types.get(komponen_id, "-"), commitment, reason)
+                    for komponen_id, commitment, _, result, reason in rows
+                    if result is CommitmentResult.TIDAK_MEMENUHI
+                ],
+            )
+        )
+    return recent
 
 
 async def link_kpm_by_phone(

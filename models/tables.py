@@ -239,6 +239,8 @@ class Attendance(Base):
     __table_args__ = (
         UniqueConstraint("meeting_id", "kpm_id"),
         Index("ix_attendance_kpm", "kpm_id", "meeting_id"),
+        # a meeting's marks counted from the index alone (the digest's attendance rates)
+        Index("ix_attendance_meeting_mark", "meeting_id", "mark"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

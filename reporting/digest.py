@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.cases import CASE_CATEGORIES
 from models.enums import StaffRole
 from models.regions import timezone_of_region
+from models.rules.commitments import CommitmentRules
 from models.scope import kelompok_scope
 from models.tables import Region, Staff
 from reporting.chart import MAX_ROWS, attendance_chart
@@ -44,6 +45,7 @@ class DigestOptions:
     text_limit: int = TELEGRAM_LIMIT - 96  # room for a channel's own additions
     absentees_listed: int = 10
     pesan_late_hours: int = 24
+    commitments: CommitmentRules = field(default_factory=CommitmentRules)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ async def build_digest(
         chart_months=options.chart_months,
         horizon_days=options.horizon_days,
         threshold=options.threshold,
+        commitments=options.commitments,
         pesan_late_before=as_of - timedelta(hours=options.pesan_late_hours),
     )
     scope = await _scope_name(session, staff)
@@ -118,7 +121,11 @@ def _render(
         percent=lambda value: format_decimal(value * 100, "#,##0", locale=options.locale),
     )
     workbook = digest_workbook(
-        figures, t=translate, categories=options.categories, target=options.target_per_year
+        figures,
+        t=translate,
+        categories=options.categories,
+        target=options.target_per_year,
+        locale=options.locale,
     )
     return chart, workbook
 
@@ -226,6 +233,7 @@ class Writer:
                 rate=self.percent(figures.rate),
                 comparison=self.comparison(figures.rate, figures.previous_rate),
             ),
+            *self.commitment_lines(figures),
             t(
                 "digest.cases",
                 open=figures.total("open_cases"),
@@ -267,6 +275,21 @@ class Writer:
         body += self._fit(people, budget - 40, lambda left: t("digest.more_pendamping", count=left))
         return "\n".join([*head, *body, *tail])
 
+    def commitment_lines(self, figures: DigestFigures) -> list[str]:
+        """The commitment checks of the period: none when no commitment is configured."""
+        period = figures.commitment_period
+        if period is None or not self.options.commitments.commitments:
+            return []
+        return [
+            self.t(
+                "digest.commitments",
+                period=period.label(self.options.locale),
+                done=figures.total("commitments_done"),
+                due=figures.total("commitments_due"),
+                not_met=figures.total("commitments_not_met"),
+            )
+        ]
+
     def pendamping_line(self, number: int, p: PendampingFigures) -> str:
         return self.t(
             "digest.pendamping_line",
@@ -280,6 +303,9 @@ class Writer:
             urgent=p.urgent_cases,
             overdue=p.overdue_cases,
             absent=len(p.absentees),
+            checks_done=p.commitments_done,
+            checks_due=p.commitments_due,
+            not_met=p.commitments_not_met,
             candidates=p.candidates,
             graduated=p.graduated_this_year,
             target=self.options.target_per_year,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from models.tables import (
     Attendance,
     CaseNote,
+    CommitmentCheck,
     GraduationAssessment,
     Kelompok,
     Komponen,
@@ -268,4 +269,73 @@ def graduation_row(row: Sequence[Any], label: Label) -> tuple[object, ...]:
         score,
         threshold,
         local(assessed_at, zone),
+    )
+
+
+def commitments(place: Subquery, start: date, end: date, window: Window) -> Select[Any]:
+    """Commitment checks of the verification periods starting from ``start`` (the first
+    day of the period holding the range's first day) to ``end``."""
+    recorder = aliased(Staff)
+    return (
+        select(
+            CommitmentCheck.period_start,
+            place.c.kelompok,
+            place.c.pendamping,
+            Kpm.nama_pengurus,
+            Kpm.id_pkh,
+            Komponen.type,
+            Komponen.birth_date,
+            CommitmentCheck.commitment,
+            CommitmentCheck.result,
+            CommitmentCheck.reason,
+            recorder.name,
+            CommitmentCheck.recorded_at,
+            place.c.zone,
+        )
+        .select_from(CommitmentCheck)
+        .join(Kpm, Kpm.id == CommitmentCheck.kpm_id)
+        .join(place, place.c.kelompok_id == Kpm.kelompok_id)
+        .join(Komponen, Komponen.id == CommitmentCheck.komponen_id)
+        .outerjoin(recorder, recorder.id == CommitmentCheck.recorded_by_id)
+        .where(CommitmentCheck.period_start.between(start, end))
+        .order_by(
+            CommitmentCheck.period_start,
+            place.c.kelompok,
+            Kpm.nama_pengurus,
+            Kpm.id,
+            Komponen.id,
+            CommitmentCheck.commitment,
+        )
+    )
+
+
+def commitment_row(row: Sequence[Any], label: Label) -> tuple[object, ...]:
+    (
+        period_start,
+        kelompok,
+        pendamping,
+        name,
+        id_pkh,
+        komponen,
+        birth_date,
+        commitment,
+        result,
+        reason,
+        recorder,
+        recorded_at,
+        zone,
+    ) = row
+    return (
+        label("commitment_period", period_start),
+        kelompok,
+        pendamping,
+        name,
+        id_pkh,
+        label("komponen", komponen),
+        birth_date,
+        label("commitment", commitment),
+        label("export.commitment_result", result),
+        label("commitment_reason", reason),
+        recorder,
+        local(recorded_at, zone),
     )

@@ -1,4 +1,5 @@
-"""Exports: attendance, cases and graduation of a scope and period, as XLSX or CSV.
+"""Exports: attendance, cases, graduation and commitment checks of a scope and period, as
+XLSX or CSV.
 
 Read-only and set-based: a small query for the time zones in scope, then one statement
 per export, streamed in batches (``yield_per``), so a kabupaten-year of attendance never
@@ -6,13 +7,15 @@ sits in memory. Timestamps are shown in each kelompok's own time zone (its provi
 ``default_timezone`` where none is set), and a period is a range of local dates, so
 "November" means November in Jayapura for a group in Papua and in Jakarta for one in
 Java. Headers and labels come from the caller's ``translate`` (the chat's message
-catalog), so reporting carries no user-facing text of its own. NIK is never exported.
+catalog), so reporting carries no user-facing text of its own; the labels that are
+configured (komponen types, commitments, reasons) come with the request. NIK is never
+exported. Commitment checks are those of the verification periods that overlap the range.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import BinaryIO
@@ -20,7 +23,8 @@ from typing import BinaryIO
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.enums import AttendanceMark, CaseSeverity, CaseStatus, KpmStatus
+from models.enums import AttendanceMark, CaseSeverity, CaseStatus, CommitmentResult, KpmStatus
+from models.rules.commitments import CommitmentRules
 from reporting import export_queries as queries
 from reporting.export_files import Column, ExportFormat, open_sheet
 from reporting.export_files import ColumnType as T
@@ -41,6 +45,7 @@ class ExportKind(StrEnum):
     ATTENDANCE = "attendance"
     CASES = "cases"
     GRADUATION = "graduation"
+    KOMITMEN = "komitmen"  # commitment checks (verifikasi komitmen)
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,22 @@ class ExportRequest:
     scope: Select[tuple[int]]  # the kelompok ids the requester may see
     region_id: int | None = None  # narrow to one provinsi/kabupaten/kecamatan/desa
     default_timezone: str = "Asia/Jakarta"
+    commitments: CommitmentRules = field(default_factory=CommitmentRules)
+    komponen_labels: Mapping[str, str] = field(default_factory=dict)  # type: label
+    locale: str = "id"  # for the period labels ("November 2026")
+
+    def configured_labels(self) -> dict[tuple[str, str], str]:
+        """Labels from configuration rather than the catalog, by (prefix, stored value):
+        komponen types, commitments, reasons and the verification periods in range."""
+        rules = self.commitments
+        labels = {("komponen", kind): label for kind, label in self.komponen_labels.items()}
+        labels |= {("commitment", c.key): c.label for c in rules.commitments}
+        labels |= {("commitment_reason", key): label for key, label in rules.reasons}
+        period = rules.period_of(self.period.start)
+        while period.start <= self.period.end:
+            labels[("commitment_period", str(period.start))] = period.label(self.locale)
+            period = rules.period_of(period.end)
+        return labels
 
 
 COLUMNS: dict[ExportKind, tuple[Column, ...]] = {
@@ -106,6 +127,20 @@ COLUMNS: dict[ExportKind, tuple[Column, ...]] = {
         Column("threshold", T.NUMBER, 10),
         Column("assessed_at", T.DATETIME, 17),
     ),
+    ExportKind.KOMITMEN: (
+        Column("period", width=22),
+        Column("kelompok", width=24),
+        Column("pendamping", width=22),
+        Column("nama_pengurus", width=26),
+        Column("id_pkh", width=16),
+        Column("komponen", width=20),
+        Column("birth_date", T.DATE, 14),
+        Column("commitment", width=30),
+        Column("result", width=16),
+        Column("reason", width=20),
+        Column("recorded_by", width=22),
+        Column("recorded_at", T.DATETIME, 17),
+    ),
 }
 
 
@@ -119,6 +154,7 @@ def catalog_keys() -> set[str]:
         ("case.severity", CaseSeverity),
         ("export.case_status", CaseStatus),
         ("export.kpm_status", KpmStatus),
+        ("export.commitment_result", CommitmentResult),
     ):
         keys |= {f"{prefix}.{value.value}" for value in values}
     return keys
@@ -128,9 +164,11 @@ class _Labels:
     """Catalog labels of stored values, looked up once each; an unknown value (a case
     category added in configuration without a text) is shown as stored."""
 
-    def __init__(self, translate: Translate) -> None:
+    def __init__(
+        self, translate: Translate, configured: Mapping[tuple[str, str], str] | None = None
+    ) -> None:
         self._translate = translate
-        self._known: dict[tuple[str, str], str] = {}
+        self._known: dict[tuple[str, str], str] = dict(configured or {})
 
     def __call__(self, prefix: str, value: object) -> str | None:
         if value is None:
@@ -149,6 +187,7 @@ _KINDS = {
     ExportKind.ATTENDANCE: (queries.attendance, queries.attendance_row),
     ExportKind.CASES: (queries.cases, queries.case_row),
     ExportKind.GRADUATION: (queries.graduation, queries.graduation_row),
+    ExportKind.KOMITMEN: (queries.commitments, queries.commitment_row),
 }
 
 
@@ -176,9 +215,12 @@ async def write_export(
         columns,
         [translate(f"export.column.{column.key}") for column in columns],
     )
-    label = _Labels(translate)
+    start = period.start
+    if request.kind is ExportKind.KOMITMEN:  # the periods overlapping the range
+        start = request.commitments.period_of(start).start
+    label = _Labels(translate, request.configured_labels())
     count = 0
-    statement = build(place, period.start, period.end, window)
+    statement = build(place, start, period.end, window)
     result = await session.stream(statement.execution_options(yield_per=BATCH))
     try:
         async for batch in result.partitions():

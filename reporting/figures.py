@@ -8,7 +8,8 @@ their past attendance where it was.
 
 "This month" is the month of the reference day (the last day counted). Planned
 meetings are those of the whole month not cancelled; held ones are those recorded
-held up to the reference day.
+held up to the reference day. Commitment checks are those of the verification period
+holding the reference day (:mod:`models.commitments` decides what is due).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from models.commitments import commitment_counts
 from models.enums import (
     AttendanceMark,
     CaseSeverity,
@@ -29,6 +31,7 @@ from models.enums import (
     KpmStatus,
     MeetingStatus,
 )
+from models.rules.commitments import CommitmentRules, Period
 from models.tables import Attendance, CaseNote, Kelompok, Kpm, KpmMessage, Meeting, Region, Staff
 from reporting.absence import AbsenceStreak, absence_streaks
 from reporting.graduation import candidate_counts
@@ -69,6 +72,9 @@ class KelompokFigures:
     overdue_cases: int = 0
     graduated_this_year: int = 0
     pesan_late: int = 0  # open pesan KPM older than the configured time
+    commitments_due: int = 0  # (member, commitment) pairs due in the verification period
+    commitments_done: int = 0  # of which verified (met or not)
+    commitments_not_met: int = 0  # KPM not meeting a commitment in the period
 
     @property
     def rate(self) -> float | None:
@@ -101,6 +107,9 @@ class PendampingFigures:
     graduated_this_year = property(lambda self: self._sum("graduated_this_year"))
     pesan_late = property(lambda self: self._sum("pesan_late"))
     kpm_active = property(lambda self: self._sum("kpm_active"))
+    commitments_due = property(lambda self: self._sum("commitments_due"))
+    commitments_done = property(lambda self: self._sum("commitments_done"))
+    commitments_not_met = property(lambda self: self._sum("commitments_not_met"))
 
     @property
     def rate(self) -> float | None:
@@ -124,6 +133,7 @@ class DigestFigures:
     months: list[date]  # the chart's months, oldest first; the last is "this month"
     pendamping: list[PendampingFigures]
     absentees: list[AbsenceStreak]
+    commitment_period: Period | None = None  # the verification period of ``ref_day``
 
     def total(self, name: str) -> int:
         return sum(getattr(p, name) for p in self.pendamping)
@@ -160,6 +170,7 @@ async def digest_figures(
     chart_months: int,
     horizon_days: int,
     threshold: float,
+    commitments: CommitmentRules,
     pesan_late_before: datetime | None = None,
 ) -> DigestFigures:
     this_month = month_start(ref_day)
@@ -266,6 +277,18 @@ async def digest_figures(
         if streak.pendamping_id in people:
             people[streak.pendamping_id].absentees.append(streak)
 
+    period = commitments.period_of(ref_day)
+    checks = (
+        await commitment_counts(session, commitments, period, kelompok_ids)
+        if commitments.commitments
+        else {}
+    )
+    for kelompok_id, counted in checks.items():
+        if kelompok_id in groups:
+            group = groups[kelompok_id]
+            group.commitments_due, group.commitments_done = counted.due, counted.done
+            group.commitments_not_met = counted.not_met
+
     candidates = await candidate_counts(
         session, kelompok_ids, today=ref_day, horizon_days=horizon_days, threshold=threshold
     )
@@ -278,7 +301,13 @@ async def digest_figures(
         if group.pendamping_id in people:
             people[group.pendamping_id].kelompok.append(group)
     ordered = sorted(people.values(), key=lambda p: (p.name.casefold(), p.id))
-    return DigestFigures(ref_day=ref_day, months=months, pendamping=ordered, absentees=streaks)
+    return DigestFigures(
+        ref_day=ref_day,
+        months=months,
+        pendamping=ordered,
+        absentees=streaks,
+        commitment_period=period,
+    )
 
 
 async def _kelompok(

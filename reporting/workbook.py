@@ -1,5 +1,7 @@
 """The digest's workbook: the detail per kelompok, per pendamping and the absentees.
 
+Commitment checks are those of the verification period of the digest's reference day.
+
 Written with the exports' sheet writer (openpyxl write-only: bold frozen header, names
 made safe, real dates). Rates are real numbers with a percent format, so a coordinator
 can sort and chart them.
@@ -32,6 +34,9 @@ KELOMPOK_COLUMNS = (
     "urgent_cases",
     "overdue_cases",
     "graduated",
+    "commitments_due",
+    "commitments_done",
+    "commitments_not_met",
 )
 PENDAMPING_COLUMNS = (
     "pendamping",
@@ -49,6 +54,9 @@ PENDAMPING_COLUMNS = (
     "candidates_mandiri",
     "graduated",
     "target",
+    "commitments_due",
+    "commitments_done",
+    "commitments_not_met",
 )
 ABSENTEE_COLUMNS = ("name", "kelompok", "pendamping", "streak", "last_meeting")
 TYPES = {  # the columns that are not counts
@@ -63,16 +71,23 @@ TYPES = {  # the columns that are not counts
 
 
 def digest_workbook(
-    figures: DigestFigures, *, t: Translate, categories: Sequence[str], target: int
+    figures: DigestFigures,
+    *,
+    t: Translate,
+    categories: Sequence[str],
+    target: int,
+    locale: str = "id",
 ) -> bytes:
     """XLSX bytes with three sheets (kelompok, pendamping, absentees); the pendamping
-    sheet also has one column per case category."""
+    sheet also has one column per case category. The commitment columns name their
+    period ("November 2026")."""
     book = Workbook(write_only=True)
     buffer = io.BytesIO()
     names = {p.id: p.name for p in figures.pendamping}
+    period = figures.commitment_period.label(locale) if figures.commitment_period else "-"
 
     def sheet(title: str, keys: Sequence[str], extra: Sequence[str] = ()) -> XlsxSheet:
-        headers = [t(f"digest.col.{key}") for key in keys] + list(extra)
+        headers = [t(f"digest.col.{key}", period=period) for key in keys] + list(extra)
         columns = [
             Column(key, TYPES.get(key, T.INT), max(10, min(40, len(header) + 2)))
             for key, header in zip([*keys, *extra], headers, strict=True)
@@ -97,6 +112,9 @@ def digest_workbook(
                     k.urgent_cases,
                     k.overdue_cases,
                     k.graduated_this_year,
+                    k.commitments_due,
+                    k.commitments_done,
+                    k.commitments_not_met,
                 ]
             )
 
@@ -119,6 +137,9 @@ def digest_workbook(
                 person.candidates_mandiri,
                 person.graduated_this_year,
                 target,
+                person.commitments_due,
+                person.commitments_done,
+                person.commitments_not_met,
                 *(person.cases_by_category.get(c, 0) for c in categories),
             ]
         )

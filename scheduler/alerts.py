@@ -1,29 +1,37 @@
 """Alerts to the pendamping: a KPM's last komponen ends soon or has ended (graduasi
-alamiah), and a KPM absent several meetings in a row.
+alamiah), a KPM absent several meetings in a row, and a member's commitment not met in
+consecutive verification periods (peringatan 1, 2, ... ``warning_levels``; the last one
+also to the coordinators over the KPM and the pendamping's supervisor).
 
 Each goes to the one chat address the pendamping last wrote from, once per event: the
-dedupe key names the KPM and the end date (a corrected end date is a new event) or the
+dedupe key names the KPM and the end date (a corrected end date is a new event), the
 first missed meeting of the streak (a longer streak is the same one; a new streak after a
-meeting attended is a new one). Alerts wait for the end of quiet hours local to the
-kelompok.
+meeting attended is a new one), or the member, the commitment, the streak's first period
+and the level (a longer streak is the next level; one met starts a new streak). Alerts
+wait for the end of quiet hours local to the kelompok.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.cases import escalation_addresses
+from models.commitments import NotMetStreak, not_met_streaks
 from models.db import READ_ONLY
 from models.enums import Channel
 from models.meeting_changes import QUIET
 from models.messaging.enqueue import Enqueue, Priority, enqueue
-from models.messaging.sweeps import staff_addresses
+from models.messaging.reminder_changes import existing_keys
+from models.messaging.sweeps import staff_addresses, staff_names
 from models.regions import kelompok_timezones
 from models.rules.calendar import after_quiet_hours, day_text, zone
+from models.rules.commitments import CommitmentRules
+from models.rules.komponen import KomponenCatalog
 from reporting.absence import AbsenceStreak, absence_streaks
 from reporting.graduation import AlamiahEvent, alamiah_events
 
@@ -41,6 +49,8 @@ class AlertReport:
     absence_streaks: int  # KPM absent the configured number of meetings in a row
     enqueued: int  # added to the outbox by this run (the rest were sent before)
     unreachable: int  # alerts whose pendamping has no linked chat
+    commitment_streaks: int = 0  # members not meeting a commitment, recent periods in a row
+    commitment_last_level: int = 0  # of which at the last warning level (coordinators too)
 
 
 @dataclass(frozen=True)
@@ -61,8 +71,11 @@ async def enqueue_alerts(
     absence_streak: int,
     quiet_start: time = QUIET[0],
     quiet_end: time = QUIET[1],
+    commitments: CommitmentRules | None = None,
+    catalog: KomponenCatalog | None = None,
 ) -> AlertReport:
-    """Enqueue the graduation and absence-streak alerts not sent yet."""
+    """Enqueue the graduation, absence-streak and (with ``commitments``) commitment
+    alerts not sent yet; ``catalog`` names the komponen in the commitment alerts."""
     # A day counts as begun once it has begun everywhere: "ended" is never said early.
     today = (now + BEHIND_OF_UTC).date()
     async with sessions() as session:  # read without holding SQLite's write lock
@@ -74,6 +87,12 @@ async def enqueue_alerts(
         # A streak whose last missed meeting is long past is not news either.
         streaks = [s for s in streaks if s.last_meeting_date >= today - STREAK_CATCH_UP]
         alerts = [_graduation(e) for e in events] + [_absence(s) for s in streaks]
+        warned: list[NotMetStreak] = []
+        last_level = 0
+        if commitments is not None:
+            warned = await _not_met(session, commitments, today)
+            last_level = sum(1 for s in warned if s.periods >= commitments.warning_levels)
+            alerts += await _commitment_alerts(session, warned, commitments, catalog)
         addresses = await staff_addresses(session, [a.staff_id for a in alerts])
         zones = await kelompok_timezones(
             session, {a.kelompok_id for a in alerts if a.kelompok_id is not None}
@@ -93,13 +112,17 @@ async def enqueue_alerts(
         absence_streaks=len(streaks),
         enqueued=enqueued,
         unreachable=len(alerts) - len(messages),
+        commitment_streaks=len(warned),
+        commitment_last_level=last_level,
     )
     log.info(
-        "alerts: %d graduating soon, %d graduated, %d absence streaks, %d enqueued, "
-        "%d unreachable",
+        "alerts: %d graduating soon, %d graduated, %d absence streaks, %d commitment "
+        "streaks (%d at the last level), %d enqueued, %d unreachable",
         report.graduation_soon,
         report.graduation_ended,
         report.absence_streaks,
+        report.commitment_streaks,
+        report.commitment_last_level,
         report.enqueued,
         report.unreachable,
     )
@@ -131,6 +154,120 @@ def _absence(streak: AbsenceStreak) -> _Alert:
         },
         variables=("kpm", "kelompok", "streak", "date"),
         dedupe_key=f"absence:{streak.kpm_id}:{streak.since or 'never'}",
+    )
+
+
+async def _not_met(
+    session: AsyncSession, rules: CommitmentRules, today: date
+) -> list[NotMetStreak]:
+    """The streaks whose last period is the current or the previous one: an older
+    streak is old news."""
+    since = rules.before(rules.period_of(today)).start
+    return await not_met_streaks(session, since=since)
+
+
+def _level(streak: NotMetStreak, rules: CommitmentRules) -> int:
+    return min(streak.periods, rules.warning_levels)
+
+
+def _warning_key(streak: NotMetStreak, level: int) -> str:
+    return (
+        f"commitment:{streak.komponen_id}:{streak.commitment}:"
+        f"{streak.first_period.isoformat()}:{level}"
+    )
+
+
+async def _commitment_alerts(
+    session: AsyncSession,
+    streaks: list[NotMetStreak],
+    rules: CommitmentRules,
+    catalog: KomponenCatalog | None,
+) -> list[_Alert]:
+    """Peringatan N to each pendamping; at the last level, to the coordinators over the
+    KPM and the pendamping's supervisor too (asked only for streaks not alerted yet)."""
+    levels = rules.warning_levels
+    alerts = [_warning(s, rules, catalog) for s in streaks]
+    last = {_warning_key(s, levels): s for s in streaks if s.periods >= levels}
+    done = await existing_keys(session, list(last)) if last else set()
+    pending = [s for key, s in last.items() if key not in done]
+    if not pending:
+        return alerts
+    names = await staff_names(session, {s.pendamping_id for s in pending})
+    for streak in pending:
+        pendamping = names.get(streak.pendamping_id) if streak.pendamping_id else None
+        told = {
+            staff_id
+            for staff_id, _, _ in await escalation_addresses(session, streak.kpm_id)
+            if staff_id != streak.pendamping_id
+        }
+        alerts += [
+            _escalation(streak, staff_id, pendamping, rules, catalog)
+            for staff_id in sorted(told)
+        ]
+    return alerts
+
+
+def _warning_values(
+    streak: NotMetStreak, rules: CommitmentRules, catalog: KomponenCatalog | None
+) -> dict[str, Any]:
+    commitment = rules.get(streak.commitment)
+    komponen = catalog.rules.get(streak.komponen_type) if catalog is not None else None
+    return {
+        "level": _level(streak, rules),
+        "levels": rules.warning_levels,
+        "kpm": streak.kpm_name,
+        "kelompok": streak.kelompok,
+        "commitment": commitment.label if commitment else streak.commitment,
+        "komponen": komponen.label if komponen else streak.komponen_type,
+        "periods": streak.periods,
+        "period": rules.period_of(streak.last_period).label(),
+    }
+
+
+WARNING_VARIABLES = (
+    "level",
+    "levels",
+    "kpm",
+    "kelompok",
+    "commitment",
+    "komponen",
+    "periods",
+    "period",
+)
+"""The commitment warnings' template variables, numbered {{1}}.. in this order (the
+coordinator's has ``pendamping`` after ``kelompok``)."""
+
+
+def _warning(
+    streak: NotMetStreak, rules: CommitmentRules, catalog: KomponenCatalog | None
+) -> _Alert:
+    level = _level(streak, rules)
+    last = level >= rules.warning_levels
+    return _Alert(
+        staff_id=streak.pendamping_id,
+        kelompok_id=streak.kelompok_id,
+        key="alert.commitment_warning_last" if last else "alert.commitment_warning",
+        values=_warning_values(streak, rules, catalog),
+        variables=WARNING_VARIABLES,
+        dedupe_key=_warning_key(streak, level),
+    )
+
+
+def _escalation(
+    streak: NotMetStreak,
+    staff_id: int,
+    pendamping: str | None,
+    rules: CommitmentRules,
+    catalog: KomponenCatalog | None,
+) -> _Alert:
+    level = _level(streak, rules)
+    return _Alert(
+        staff_id=staff_id,
+        kelompok_id=streak.kelompok_id,
+        key="alert.commitment_escalated",
+        values={**_warning_values(streak, rules, catalog), "pendamping": pendamping or "-"},
+        variables=(*WARNING_VARIABLES[:4], "pendamping", *WARNING_VARIABLES[4:]),
+        dedupe_key=f"{_warning_key(streak, level)}:staff:{staff_id}",
     )
 
 

@@ -1,5 +1,7 @@
 """Nudges to the pendamping: the morning of a meeting, attendance not recorded a day after
-it, a case whose follow-up date has come, and a pesan KPM left unanswered too long.
+it, a case whose follow-up date has come, a pesan KPM left unanswered too long, and near
+the end of a verification period the commitment checks still to do (one per pendamping
+and period, with the count per kelompok).
 
 Each goes to the one chat address the pendamping last wrote from, once (dedupe key per
 meeting or case), outside quiet hours local to the kelompok. A sweep that did not run for a
@@ -12,23 +14,30 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.commitments import commitment_counts
+from models.db import READ_ONLY
 from models.enums import Channel
 from models.kpm_messages import Unanswered, unanswered_between
 from models.meeting_changes import QUIET, meeting_version
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.sweeps import (
     FollowUp,
+    HeldKelompok,
     MeetingInfo,
     follow_ups_between,
+    held_kelompok,
+    kelompok_not_told,
     planned_meetings_between,
     staff_addresses,
 )
 from models.rules.calendar import after_quiet_hours, day_text, time_text, zone
+from models.rules.commitments import CommitmentRules, Period
+from models.rules.text import shorten
 
 log = logging.getLogger(__name__)
 KIND = "pendamping_nudge"
@@ -44,6 +53,7 @@ class NudgeReport:
     enqueued: int  # added to the outbox by this run
     unreachable: int  # nudges whose pendamping has no linked chat
     pesan: int = 0  # pesan KPM unanswered past ``pesan_after``
+    commitments: int = 0  # pendamping with commitment checks still to do near a period's end
 
 
 @dataclass(frozen=True)
@@ -65,10 +75,17 @@ async def enqueue_nudges(
     quiet_end: time = QUIET[1],
     catch_up_days: int = 7,
     pesan_after: timedelta = timedelta(hours=24),
+    commitments: CommitmentRules | None = None,
 ) -> NudgeReport:
-    """Enqueue the pendamping nudges due now or by tomorrow morning."""
+    """Enqueue the pendamping nudges due now or by tomorrow morning (with
+    ``commitments``, the end-of-period commitment checks too)."""
     quiet = (quiet_start, quiet_end)
     catch_up = timedelta(days=catch_up_days)
+    checks: list[_Nudge] = []
+    if commitments is not None:
+        async with sessions() as session:  # counted without holding SQLite's write lock
+            await session.connection(execution_options=READ_ONLY)
+            checks = await _commitment_checks(session, commitments, now, morning_time, quiet)
     async with sessions.begin() as session:
         upcoming = await planned_meetings_between(session, now, now + timedelta(days=2))
         today = [n for m in upcoming if (n := _today(m, now, morning_time, quiet))]
@@ -82,7 +99,7 @@ async def enqueue_nudges(
         follow_ups = [n for c in cases if (n := _follow_up(c, now, morning_time, catch_up, quiet))]
         late = await unanswered_between(session, now - pesan_after - catch_up, now - pesan_after)
         pesan = [_pesan(m, now, quiet) for m in late]
-        nudges = today + attendance + follow_ups + pesan
+        nudges = today + attendance + follow_ups + pesan + checks
         addresses = await staff_addresses(session, [n.staff_id for n in nudges])
         messages = [_message(n, addresses[n.staff_id]) for n in nudges if n.staff_id in addresses]
         enqueued = await enqueue(session, messages, now=now)
@@ -93,14 +110,16 @@ async def enqueue_nudges(
         enqueued=enqueued,
         unreachable=len(nudges) - len(messages),
         pesan=len(pesan),
+        commitments=len(checks),
     )
     log.info(
         "nudges: %d meeting days, %d without attendance, %d follow-ups, %d pesan KPM, "
-        "%d enqueued, %d unreachable",
+        "%d commitment checks, %d enqueued, %d unreachable",
         report.today,
         report.no_attendance,
         report.follow_ups,
         report.pesan,
+        report.commitments,
         report.enqueued,
         report.unreachable,
     )
@@ -181,11 +200,94 @@ def _pesan(message: Unanswered, now: datetime, quiet: tuple[time, time]) -> _Nud
     )
 
 
+async def _commitment_checks(
+    session: AsyncSession,
+    rules: CommitmentRules,
+    now: datetime,
+    morning: time,
+    quiet: tuple[time, time],
+) -> list[_Nudge]:
+    """One nudge per pendamping and period, from the morning ``remind_days_before_end``
+    days before the period's last day (local to the kelompok) to its end, listing the
+    pairs not verified yet per kelompok; none when everything is verified."""
+    first_day, last_day = (now + BEHIND_OF_UTC).date(), (now + AHEAD_OF_UTC).date()
+    periods = {rules.period_of(first_day), rules.period_of(last_day)}
+    nudges = []
+    for period in sorted(periods, key=lambda p: p.start):
+        if last_day < _reminder_day(rules, period):
+            continue  # no zone is near this period's end yet: no query
+        prefix = f"nudge-commitments:{period.start.isoformat()}:"
+        waiting = kelompok_not_told(prefix)
+        groups = [g for g in await held_kelompok(session, waiting) if _in(rules, period, g, now)]
+        reminded = {g.pendamping_id for g in groups if _due(rules, period, g, now, morning)}
+        if not reminded:
+            continue
+        counts = await commitment_counts(session, rules, period, waiting)
+        listed: dict[int, list[tuple[HeldKelompok, int]]] = {}
+        for group in groups:
+            found = counts.get(group.kelompok_id)
+            open_ = found.due - found.done if found else 0
+            if group.pendamping_id in reminded and open_ > 0:
+                listed.setdefault(group.pendamping_id, []).append((group, open_))
+        nudges += [
+            _commitments(staff_id, period, rows, now, prefix, quiet)
+            for staff_id, rows in listed.items()
+        ]
+    return nudges
+
+
+def _reminder_day(rules: CommitmentRules, period: Period) -> date:
+    return period.last_day - timedelta(days=rules.remind_days_before_end)
+
+
+def _in(rules: CommitmentRules, period: Period, group: HeldKelompok, now: datetime) -> bool:
+    """Whether it is ``period`` where the kelompok is."""
+    return rules.period_of(_local(now, group.zone).date()) == period
+
+
+def _due(
+    rules: CommitmentRules, period: Period, group: HeldKelompok, now: datetime, morning: time
+) -> bool:
+    """Whether the reminder's first morning has come where the kelompok is."""
+    local_now = _local(now, group.zone)
+    due = datetime.combine(_reminder_day(rules, period), morning, local_now.tzinfo)
+    return local_now >= due
+
+
+def _commitments(
+    staff_id: int,
+    period: Period,
+    rows: list[tuple[HeldKelompok, int]],
+    now: datetime,
+    prefix: str,
+    quiet: tuple[time, time],
+) -> _Nudge:
+    """The kelompok in name order ("Kelompok Mawar 5, Kelompok Melati 3"); sent when
+    every one of their zones is out of quiet hours, of no use after the period's end."""
+    counts = ", ".join(f"{group.name} {count}" for group, count in rows)
+    zones = [zone(group.zone) for group, _ in rows]
+    at = max(after_quiet_hours(now.astimezone(z), *quiet).astimezone(UTC) for z in zones)
+    end = max(datetime.combine(period.end, time(0), z).astimezone(UTC) for z in zones)
+    return _Nudge(
+        staff_id=staff_id,
+        key="nudge.commitments",
+        values={
+            "period": period.label(),
+            "date": day_text(period.last_day),
+            "counts": shorten(counts, 500),
+        },
+        dedupe_key=f"{prefix}{staff_id}",
+        not_before=at,
+        deadline_at=end,
+    )
+
+
 _TEMPLATE_ORDER: Mapping[str, tuple[str, ...]] = {
     "nudge.today": ("kelompok", "time", "place"),
     "nudge.no_attendance": ("kelompok", "date"),
     "nudge.follow_up": ("kpm", "category", "date"),
     "nudge.pesan": ("kpm", "kelompok", "hours"),
+    "nudge.commitments": ("period", "date", "counts"),
 }
 
 

@@ -1,18 +1,20 @@
-"""Export test data on top of ``tests/world.py``: meetings, cases and graduation signals in
-three time zones (WIB Jawa Tengah, WITA Sulawesi Selatan, WIT Papua), a coordinator for
-each of two kabupaten, and a supervisor for one pendamping."""
+"""Export test data on top of ``tests/world.py``: meetings, cases, graduation signals and
+commitment checks in three time zones (WIB Jawa Tengah, WITA Sulawesi Selatan, WIT Papua),
+a coordinator for each of two kabupaten, and a supervisor for one pendamping."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.enums import (
     AttendanceMark,
     CaseSeverity,
     CaseStatus,
+    CommitmentResult,
     KpmStatus,
     MeetingStatus,
     StaffRole,
@@ -22,6 +24,7 @@ from models.rules.text import name_key
 from models.tables import (
     Attendance,
     CaseNote,
+    CommitmentCheck,
     GraduationAssessment,
     Kelompok,
     Komponen,
@@ -234,4 +237,109 @@ async def build_export_world(sessions: async_sessionmaker[AsyncSession]) -> Expo
                 assessed_at=utc(2026, 10, 31, 16, 30),
             )
         )  # 00:30 WITA, 1 Nov
+        await _commitment_checks(session, world, citra.id, yakob.id)
     return world
+
+
+async def _commitment_checks(
+    session: AsyncSession, world: ExportWorld, citra: int, yakob: int
+) -> None:
+    """Siti Aminah's school attendance (her anak_sd of tests/world.py) in October (met),
+    November (not met, recorded 00:30 WIB on 21 November) and December; Yuli Astuti's
+    ending anak_sd in November, by a staff member since removed; Hasnah's (WITA) and
+    Yosina's (WIT) weighing in November."""
+    kpm = world.base.kpm
+    komponen = {
+        row.kpm_id: row.id
+        for row in await session.scalars(select(Komponen).order_by(Komponen.end_date))
+    }
+    hasnah = Komponen(
+        kpm_id=world.hasnah,
+        type="anak_usia_dini",
+        birth_date=date(2023, 4, 5),
+        end_date=date(2030, 4, 5),
+    )
+    yosina = Komponen(
+        kpm_id=world.yosina,
+        type="anak_usia_dini",
+        birth_date=date(2024, 8, 17),
+        end_date=date(2031, 8, 17),
+    )
+    session.add_all([hasnah, yosina])
+    await session.flush()
+    MET, NOT_MET = CommitmentResult.MEMENUHI, CommitmentResult.TIDAK_MEMENUHI
+    for kpm_id, komponen_id, commitment, period, result, reason, by, at in (
+        (
+            kpm["Siti Aminah"],
+            komponen[kpm["Siti Aminah"]],
+            "hadir_sekolah",
+            date(2026, 10, 1),
+            MET,
+            None,
+            world.base.ani,
+            utc(2026, 10, 28, 3, 0),
+        ),
+        (
+            kpm["Siti Aminah"],
+            komponen[kpm["Siti Aminah"]],
+            "hadir_sekolah",
+            date(2026, 11, 1),
+            NOT_MET,
+            "sakit",
+            world.base.ani,
+            utc(2026, 11, 20, 17, 30),
+        ),
+        (
+            kpm["Siti Aminah"],
+            komponen[kpm["Siti Aminah"]],
+            "hadir_sekolah",
+            date(2026, 12, 1),
+            MET,
+            None,
+            world.base.ani,
+            utc(2026, 12, 20, 3, 0),
+        ),
+        (
+            kpm["Yuli Astuti"],
+            komponen[kpm["Yuli Astuti"]],  # the one ending 20 November 2026
+            "hadir_sekolah",
+            date(2026, 11, 1),
+            NOT_MET,
+            "pindah_sekolah",
+            None,
+            utc(2026, 11, 5, 3, 0),
+        ),
+        (
+            world.hasnah,
+            hasnah.id,
+            "timbang_imunisasi",
+            date(2026, 11, 1),
+            MET,
+            None,
+            citra,
+            utc(2026, 11, 15, 1, 0),
+        ),
+        (
+            world.yosina,
+            yosina.id,
+            "timbang_imunisasi",
+            date(2026, 11, 1),
+            MET,
+            None,
+            yakob,
+            utc(2026, 11, 29, 16, 0),
+        ),
+    ):
+        session.add(
+            CommitmentCheck(
+                komponen_id=komponen_id,
+                kpm_id=kpm_id,
+                commitment=commitment,
+                period_start=period,
+                result=result,
+                reason=reason,
+                evidence_ref=None,
+                recorded_by_id=by,
+                recorded_at=at,
+            )
+        )

@@ -12,6 +12,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.demo import names
+from models.demo.commitments import write_commitments
 from models.demo.messages import write_pesan
 from models.demo.plan import PlannedGroup, PlannedMember
 from models.enums import (
@@ -27,6 +28,7 @@ from models.enums import (
 )
 from models.regions import RegionIndex, find_province
 from models.rules.calendar import month_starts, nth_weekday, rule_week, shift_years
+from models.rules.commitments import CommitmentRules
 from models.rules.komponen import KomponenCatalog
 from models.rules.text import name_key
 from models.tables import (
@@ -59,10 +61,10 @@ _BULK = {"render_nulls": True}  # None as NULL, so rows with and without values 
 
 
 class DemoBuilder:
-    def __init__(
-        self, session: AsyncSession, catalog: KomponenCatalog, today: date, seed: int
-    ) -> None:
+    def __init__(self, session: AsyncSession, catalog: KomponenCatalog, today: date, seed: int,
+                 commitments: CommitmentRules | None = None) -> None:
         self.session, self.catalog, self.today = session, catalog, today
+        self.commitments = commitments or CommitmentRules()
         self.rng = random.Random(seed)
         self.zone = ZoneInfo("Asia/Jakarta")
         self.region_ids: dict[str, int] = {}
@@ -98,9 +100,13 @@ class DemoBuilder:
         meetings, attendance = await self._write_meetings(groups)
         cases = await self._write_cases(groups, staff[StaffRole.SUPERVISOR])
         pesan = await write_pesan(self.session, groups, self.rng, self.local(self.today, time(9)))
+        checks = await write_commitments(
+            self.session, groups, self.commitments, self.today, self.rng,
+            lambda day: self.local(day, time(10)),
+        )
         return {"kelompok": len(groups), "kpm": sum(len(g.members) for g in groups),
                 "komponen": komponen, "meetings": meetings, "attendance": attendance,
-                "cases": cases, "pesan": pesan}
+                "cases": cases, "pesan": pesan, "commitment_checks": checks}
 
     async def _regions(self) -> dict[str, tuple[int, str]]:
         """Province (real), kabupaten, kecamatan and desa (fictional); desa ids by code."""

@@ -2,7 +2,9 @@
 
 ``seed_demo`` writes, in one transaction, a coordinator, a supervisor, three pendamping,
 twelve kelompok with 300 KPM, their komponen, six months of held meetings with attendance,
-the next planned meeting of each group (one of them today) and a few open cases. The same
+the next planned meeting of each group (one of them today), a few open cases and pesan
+KPM, and commitment checks (this period's in part, one family not meeting a commitment
+three periods in a row: see :mod:`models.demo.commitments`). The same
 seed and ``today`` always give the same rows; every date is relative to ``today``. NIK,
 phone numbers and region codes are fictional (kabupaten code 33.99 does not exist).
 """
@@ -27,10 +29,12 @@ from models.enums import (
     MeetingStatus,
     StaffRole,
 )
+from models.rules.commitments import CommitmentRules
 from models.rules.komponen import KomponenCatalog
 from models.tables import (
     Attendance,
     CaseNote,
+    CommitmentCheck,
     Kelompok,
     Komponen,
     Kpm,
@@ -71,6 +75,7 @@ class DemoSummary:
     staff_names: list[str]  # koordinator, supervisor, then pendamping
     pendamping_names: list[str]
     meetings_today: list[str]  # kelompok names with a meeting on ``today``
+    commitment_checks: int = 0  # verifications recorded (verifikasi komitmen)
     seeded: bool = False  # True when this call wrote the data
 
 
@@ -85,12 +90,14 @@ async def seed_demo(
     catalog: KomponenCatalog,
     today: date,
     seed: int = DEMO_SEED,
+    commitments: CommitmentRules | None = None,
 ) -> DemoSummary:
-    """Seed the demo kabupaten unless it is there already; return what the database holds."""
+    """Seed the demo kabupaten unless it is there already; return what the database holds.
+    ``commitments`` are the configured commitment rules (default: the built-in ones)."""
     async with sessions() as session, session.begin():
         seeded = not await has_demo_data(session)
         if seeded:
-            counts = await DemoBuilder(session, catalog, today, seed).build()
+            counts = await DemoBuilder(session, catalog, today, seed, commitments).build()
             await audit(
                 session, actor="cli", action="demo.seed", entity="demo", entity_id=None,
                 detail=counts,
@@ -148,6 +155,7 @@ async def demo_summary(session: AsyncSession, *, today: date | None = None) -> D
               Attendance.mark == AttendanceMark.HADIR),
         count(CaseNote, *open_case),
         count(CaseNote, *open_case, overdue),
+        count(CommitmentCheck, CommitmentCheck.kpm_id.in_(kpm_ids())),
     ))).one()
     staff = (await session.execute(
         select(Staff.role, Staff.name).where(Staff.active, or_(
@@ -180,4 +188,5 @@ async def demo_summary(session: AsyncSession, *, today: date | None = None) -> D
         staff_names=[name for _, name in staff],
         pendamping_names=[name for role, name in staff if role == StaffRole.PENDAMPING],
         meetings_today=meetings_today,
+        commitment_checks=counts[12],
     )

@@ -17,7 +17,11 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
+    String,
+    cast,
+    exists,
     func,
+    literal,
     or_,
     select,
 )
@@ -25,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.db.sql import IN_CHUNK
 from models.enums import CaseStatus, Channel, KpmStatus, MeetingStatus
+from models.messaging.tables import Outbox
 from models.regions import kelompok_zone, outer_join_all
 from models.tables import CaseNote, ChannelIdentity, Kelompok, Kpm, Meeting, Staff
 
@@ -216,6 +221,15 @@ async def staff_addresses(
     return found
 
 
+async def staff_names(session: AsyncSession, staff_ids: Iterable[int | None]) -> dict[int, str]:
+    """The name of each of ``staff_ids`` (a few: those an alert names), in one query."""
+    wanted = sorted({staff_id for staff_id in staff_ids if staff_id is not None})
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(wanted)))
+    return {staff_id: name for staff_id, name in rows}
+
+
 @dataclass(frozen=True)
 class FollowUp:
     case_id: int
@@ -263,3 +277,35 @@ async def opted_out_kpm(session: AsyncSession, kpm_ids: Iterable[int]) -> set[in
         )
     )
     return set(rows)
+
+
+@dataclass(frozen=True)
+class HeldKelompok:
+    """A kelompok, its pendamping and its time zone (for a message to that pendamping)."""
+
+    kelompok_id: int
+    name: str
+    pendamping_id: int
+    zone: str | None
+
+
+def kelompok_not_told(key_prefix: str) -> Select[tuple[int]]:
+    """The kelompok whose pendamping has no outbox row keyed ``key_prefix`` followed by
+    their staff id (one message per pendamping and period: those told already are left
+    out), matched on the key's unique index."""
+    key = literal(key_prefix) + cast(Kelompok.pendamping_id, String)
+    return select(Kelompok.id).where(
+        Kelompok.pendamping_id.is_not(None), ~exists().where(Outbox.dedupe_key == key)
+    )
+
+
+async def held_kelompok(
+    session: AsyncSession, kelompok_ids: Select[tuple[int]]
+) -> list[HeldKelompok]:
+    """Each of ``kelompok_ids`` that has a pendamping, with its time zone, by name."""
+    zone, joins = kelompok_zone(Kelompok.desa_id)
+    statement = outer_join_all(
+        select(Kelompok.id, Kelompok.name, Kelompok.pendamping_id, zone), joins
+    ).where(Kelompok.id.in_(kelompok_ids), Kelompok.pendamping_id.is_not(None))
+    rows = await session.execute(statement.order_by(Kelompok.name, Kelompok.id))
+    return [HeldKelompok(*row) for row in rows]

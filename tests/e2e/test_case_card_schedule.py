@@ -133,6 +133,9 @@ async def test_the_kpm_card_masks_the_nik_shows_komponen_and_the_phone_to_her_pe
         status=t("kpm.status.aktif"),
         komponen="• Anak SD" + t("kpm.card_until", date="Kamis, 1 Maret 2029"),
         attendance=t("kpm.card_no_meetings"),
+        period="November 2026",
+        commitments="• Anak SD: Hadir di sekolah (min. 85%) — belum diverifikasi",
+        recent=t("kpm.card_recent_empty"),
         cases=t("kpm.card_no_cases"),
     )
     assert kpm.nik not in card and kpm.nik[-4:] in card

@@ -50,6 +50,9 @@ def masked_card(kpm: Kpm, kelompok: str, *, own: bool = False) -> str:
         status=t("kpm.status.aktif"),
         komponen=t("kpm.card_no_komponen"),
         attendance=t("kpm.card_no_meetings"),
+        period="November 2026",
+        commitments=t("kpm.card_no_commitments"),
+        recent=t("kpm.card_recent_empty"),
         cases=t("kpm.card_no_cases"),
     )
 

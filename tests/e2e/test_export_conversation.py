@@ -17,7 +17,7 @@ from tests.world import NOW, Chat, build_world, make_engine
 
 t = Translator("id")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-KINDS = [t(f"export.kind.{kind}") for kind in ("attendance", "cases", "graduation")]
+KINDS = [t(f"export.kind.{kind}") for kind in ("attendance", "cases", "graduation", "komitmen")]
 PERIODS = [
     t(f"export.period.{period}")
     for period in ("this_month", "last_month", "last_3_months", "this_year")
@@ -80,6 +80,29 @@ async def test_another_kabupaten_s_coordinator_gets_only_their_own_rows(sessions
     assert rows[0][column("opened_at")] == datetime(2026, 11, 1, 0, 30)  # in Makassar time
 
 
+async def test_a_coordinator_exports_the_commitment_checks_of_last_month(sessions) -> None:
+    world = await build_export_world(sessions)
+    clock = FixedClock(NOW)  # 22 November 2026
+    dewi = Chat(make_engine(sessions, clock), clock, "console:dewi")
+    await dewi.send("/ekspor")
+    await dewi.send("komitmen")
+    await dewi.send("bulan lalu")
+    october = period("1 Oktober 2026", "31 Oktober 2026")
+    kind = t("export.kind.komitmen")
+    assert t("export.ready", kind=kind, period=october, rows=1) in dewi.text
+    filename = f"{t('export.file.komitmen')}_2026-10-01_2026-10-31.xlsx"
+    assert dewi.last[-1].document.filename == filename
+    (row,) = workbook_rows(dewi)
+    assert row[column("period")] == "Oktober 2026"
+    assert row[column("nama_pengurus")] == "Siti Aminah"
+    assert (row[column("komponen")], row[column("commitment")]) == ("Anak SD", "Hadir di sekolah")
+    assert row[column("result")] == t("export.commitment_result.memenuhi")
+    assert row[column("recorded_at")] == datetime(2026, 10, 28, 10, 0)
+    async with sessions() as session:
+        audited = (await session.execute(select(AuditLog.actor_staff_id, AuditLog.action))).all()
+    assert (world.base.dewi, "export.komitmen") in audited
+
+
 async def test_an_empty_period_says_so_and_sends_no_file(sessions) -> None:
     await build_world(sessions)  # groups and KPM, but no attendance recorded yet
     clock = FixedClock(NOW)
@@ -100,7 +123,7 @@ async def test_a_wrong_answer_is_asked_again_with_the_same_options(sessions) -> 
     dewi = Chat(make_engine(sessions, clock), clock, "console:dewi")
     await dewi.send("/ekspor")
     await dewi.send("semuanya")
-    assert t("export.kind_invalid") in dewi.text and len(dewi.last[-1].options) == 3
+    assert t("export.kind_invalid") in dewi.text and len(dewi.last[-1].options) == 4
     await dewi.send("2")
     await dewi.send("9")
     assert t("export.period_invalid") in dewi.text and len(dewi.last[-1].options) == 4

@@ -510,6 +510,9 @@ async def test_polling_mode_receives_updates_and_replies(sessions) -> None:
         status=t("kpm.status.aktif"),
         komponen="• Anak SD" + t("kpm.card_until", date="Kamis, 1 Maret 2029"),
         attendance=t("kpm.card_no_meetings"),
+        period="November 2026",
+        commitments="• Anak SD: Hadir di sekolah (min. 85%) — belum diverifikasi",
+        recent=t("kpm.card_recent_empty"),
         cases=t("kpm.card_no_cases"),
     )
 

@@ -16,18 +16,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from models.base import Base
+from models.commitments import commitment_counts, due_pairs, not_met_streaks
 from models.db import create_engine, session_factory
 from models.demo.names import P2K2_SESSIONS
 from models.demo.world import DEMO_SEED, NoDemoData, demo_summary, has_demo_data, seed_demo
-from models.enums import KpmStatus, RegionLevel
+from models.enums import Channel, CommitmentResult, KpmStatus, RegionLevel
+from models.messaging.tables import Outbox
 from models.regions import RegionIndex
 from models.rules.calendar import nth_weekday, rule_week
+from models.rules.commitments import CommitmentRules
 from models.rules.komponen import KomponenCatalog
 from models.rules.phone import normalize_phone
 from models.tables import (
     Attendance,
     AuditLog,
     CaseNote,
+    ChannelIdentity,
+    CommitmentCheck,
     Kelompok,
     Komponen,
     Kpm,
@@ -86,6 +91,12 @@ async def _digest(sessions: Sessions) -> str:
                     .order_by(Kpm.id_pkh, Meeting.meeting_date)),
         await _rows(sessions, select(Kpm.id_pkh, CaseNote.category, CaseNote.follow_up_date)
                     .join(Kpm, CaseNote.kpm_id == Kpm.id).order_by(CaseNote.category)),
+        await _rows(sessions, select(Kpm.id_pkh, CommitmentCheck.komponen_id,
+                                     CommitmentCheck.commitment, CommitmentCheck.period_start,
+                                     CommitmentCheck.result, CommitmentCheck.reason)
+                    .join(Kpm, CommitmentCheck.kpm_id == Kpm.id)
+                    .order_by(CommitmentCheck.komponen_id, CommitmentCheck.commitment,
+                              CommitmentCheck.period_start)),
     ]
     text = repr([[tuple(str(value) for value in row) for row in rows] for rows in parts])
     return hashlib.sha256(text.encode()).hexdigest()
@@ -434,3 +445,93 @@ async def test_each_pendamping_has_pesan_kpm_and_one_waits_past_the_nudge_time(
         str(status) == "open" and today_9 - received > timedelta(hours=24)
         for status, received, *_ in rows
     )
+
+
+RULES = CommitmentRules()
+
+
+async def test_this_period_is_verified_in_part_and_only_what_is_due_was_verified(
+    sessions: Sessions, catalog: KomponenCatalog
+) -> None:
+    summary = await _seed(sessions, catalog)
+    current = RULES.period_of(TODAY)
+    async with sessions() as session:
+        counts = await commitment_counts(session, RULES, current, None)
+        owner = dict((await session.execute(
+            select(Kelompok.id, Staff.name).join(Staff, Staff.id == Kelompok.pendamping_id)
+        )).tuples().all())
+        for period in (RULES.before(current, 2), RULES.before(current), current):
+            due = {(komponen_id, commitment) for komponen_id, _, _, commitment, _
+                   in await session.execute(due_pairs(RULES, period, []))}
+            checked = set((await session.execute(
+                select(CommitmentCheck.komponen_id, CommitmentCheck.commitment)
+                .where(CommitmentCheck.period_start == period.start)
+            )).tuples().all())
+            assert checked and checked <= due, period  # nothing verified that is not due
+            if period != current:
+                assert checked == due  # the periods before were verified in full
+
+    assert summary.commitment_checks > 0 and len(counts) == 12
+    assert 0 < sum(c.done for c in counts.values()) < sum(c.due for c in counts.values())
+    for name in summary.pendamping_names:  # each has a kelompok done and one not begun
+        own = [c for kelompok_id, c in counts.items() if owner[kelompok_id] == name]
+        assert any(c.done == c.due > 0 for c in own), name
+        assert any(c.due > 0 and c.done == 0 for c in own), name
+    assert any(c.not_met for c in counts.values())
+
+
+async def test_one_family_misses_a_commitment_three_periods_in_a_row_and_the_sweeps_tell(
+    db_url: str, sessions: Sessions, catalog: KomponenCatalog
+) -> None:
+    """The scheduler's own jobs, on the demo: the warnings reach their last level (Ani, the
+    coordinator, the supervisor), and near the period's end Ani is reminded of what is
+    left to verify in her kelompok."""
+    from bot.bootstrap import build_app
+    from bot.jobs import alerts_sweep, nudges_sweep
+    from models.rules.clock import FixedClock
+
+    await _seed(sessions, catalog)
+    current = RULES.period_of(TODAY)
+    async with sessions() as session:
+        streaks = await not_met_streaks(session, since=RULES.before(current).start)
+        staff = dict((await session.execute(select(Staff.name, Staff.id))).tuples().all())
+        ani_kelompok = set((await session.scalars(
+            select(Kelompok.id).where(Kelompok.pendamping_id == staff["Ani Suryani"])
+        )).all())
+    long = [s for s in streaks if s.periods >= 3]
+    assert len(long) == 1
+    (streak,) = long
+    assert streak.kelompok_id in ani_kelompok
+    assert (streak.first_period, streak.last_period) == (
+        RULES.before(current, 2).start, current.start
+    )
+    assert all(s.periods == 1 for s in streaks if s is not streak)  # a few this period only
+
+    async with sessions.begin() as session:  # Ani, the coordinator and the supervisor chat
+        for name, address in (("Ani Suryani", "console:ani"), ("Dewi Lestari", "console:dewi"),
+                              ("Agus Prasetyo", "console:agus")):
+            session.add(ChannelIdentity(address=address, channel=Channel.CONSOLE,
+                                        staff_id=staff[name]))
+    clock = FixedClock(datetime(TODAY.year, TODAY.month, TODAY.day, 10, tzinfo=JAKARTA))
+    app = build_app(Settings(database={"url": db_url}), clock=clock)
+    try:
+        await alerts_sweep(app)
+        rows = await _rows(sessions, select(Outbox.address, Outbox.payload)
+                           .where(Outbox.dedupe_key.startswith("commitment:")))
+        clock.set(datetime(2026, 11, 26, 9, tzinfo=JAKARTA))  # five days before the end
+        await nudges_sweep(app)
+    finally:
+        await app.close()
+    last = {address: payload["values"]["kpm"] for address, payload in rows
+            if payload["key"] in ("alert.commitment_warning_last", "alert.commitment_escalated")}
+    assert last == dict.fromkeys(("console:ani", "console:dewi", "console:agus"),
+                                 streak.kpm_name)
+    assert sum(1 for address, _ in rows if address == "console:ani") == len(
+        [s for s in streaks if s.kelompok_id in ani_kelompok])
+    [(address, payload)] = await _rows(sessions, select(Outbox.address, Outbox.payload)
+                                       .where(Outbox.dedupe_key.startswith("nudge-commitments:")))
+    assert address == "console:ani" and payload["key"] == "nudge.commitments"
+    assert payload["values"]["counts"].count("Kelompok") == 3  # all but the one done
+    results = await _rows(sessions, select(CommitmentCheck.result).where(
+        CommitmentCheck.komponen_id == streak.komponen_id))
+    assert [result for (result,) in results] == [CommitmentResult.TIDAK_MEMENUHI] * 3

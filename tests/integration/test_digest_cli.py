@@ -89,7 +89,7 @@ def expected_digest(db_url: str, week: str) -> tuple[Staff, Digest, list[str], i
 
     async def job(app):
         settings = app.settings
-        options = digest_options(settings)
+        options = digest_options(app)
         async with app.sessions() as session:
             (member,) = await coordinators(session)
             zone = await staff_timezone(session, member, options.default_timezone)
@@ -274,7 +274,7 @@ def test_a_linked_coordinator_gets_three_outbox_rows_once(demo_db: str) -> None:
             now=due + timedelta(hours=1),
             weekday=settings.reporting.digest_weekday,
             at=settings.reporting.digest_time,
-            options=digest_options(settings),
+            options=digest_options(app),
             translate=Translator(settings.general.locale),
         )
 

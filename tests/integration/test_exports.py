@@ -23,7 +23,7 @@ from reporting import exports
 from reporting.export_files import ExportFormat
 from reporting.exports import ExportKind, ExportRequest, Period, write_export
 from tests.export_world import NOVEMBER, build_export_world
-from tests.world import NOW
+from tests.world import NOW, default_catalog
 
 t = Translator("id")
 ATTENDANCE_HEADERS = [
@@ -41,6 +41,21 @@ ATTENDANCE_HEADERS = [
     "Sesi",
     "Dicatat pada",
 ]
+KOMITMEN_HEADERS = [
+    "Periode",
+    "Kelompok",
+    "Pendamping",
+    "Nama pengurus",
+    "ID PKH",
+    "Komponen",
+    "Tanggal lahir/persalinan",
+    "Komitmen",
+    "Hasil",
+    "Alasan",
+    "Dicatat oleh",
+    "Dicatat pada",
+]
+KOMPONEN_LABELS = {kind: rule.label for kind, rule in default_catalog().rules.items()}
 
 
 async def export(
@@ -56,7 +71,9 @@ async def export(
         scope = select(Kelompok.id)
         if staff_id is not None:
             scope = kelompok_scope(await session.get(Staff, staff_id))
-        request = ExportRequest(kind, Period(*period), scope, region_id=region_id)
+        request = ExportRequest(
+            kind, Period(*period), scope, region_id=region_id, komponen_labels=KOMPONEN_LABELS
+        )
         buffer = io.BytesIO()
         count = await write_export(session, request, buffer, fmt, t)
     return count, buffer.getvalue()
@@ -191,6 +208,97 @@ async def test_graduation_lists_kpm_graduated_assessed_or_ending_in_the_period(s
         sessions, ExportKind.GRADUATION, period=(date(2026, 12, 1), date(2026, 12, 31))
     )
     assert [row["Skor penilaian terakhir"] for row in xlsx_rows(december)] == [0.9]
+
+
+async def test_commitment_checks_have_one_row_per_check_of_the_period_with_labels(
+    sessions,
+) -> None:
+    await build_export_world(sessions)
+    count, content = await export(sessions, ExportKind.KOMITMEN)
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    assert [cell.value for cell in sheet[1]] == KOMITMEN_HEADERS
+    assert sheet.title == "Verifikasi komitmen" and sheet["G2"].number_format == "DD/MM/YYYY"
+    rows = xlsx_rows(content)
+    assert count == len(rows) == 4  # Siti Aminah's October and December checks left out
+    aminah = next(row for row in rows if row["Nama pengurus"] == "Siti Aminah")
+    assert aminah == {
+        "Periode": "November 2026",
+        "Kelompok": "Kelompok Melati",
+        "Pendamping": "Ani Suryani",
+        "Nama pengurus": "Siti Aminah",
+        "ID PKH": aminah["ID PKH"],
+        "Komponen": "Anak SD",
+        "Tanggal lahir/persalinan": datetime(2016, 3, 1),
+        "Komitmen": "Hadir di sekolah",
+        "Hasil": "Tidak memenuhi",
+        "Alasan": "Sakit",
+        "Dicatat oleh": "Ani Suryani",
+        "Dicatat pada": datetime(2026, 11, 21, 0, 30),  # 17:30 UTC the day before, in Jakarta
+    }
+    by_name = {row["Nama pengurus"]: row for row in rows}
+    yuli = by_name["Yuli Astuti"]  # recorded by a staff member since removed
+    assert (yuli["Hasil"], yuli["Alasan"], yuli["Dicatat oleh"]) == (
+        "Tidak memenuhi",
+        "Pindah sekolah",
+        None,
+    )
+    hasnah = by_name["Hasnah"]
+    assert (hasnah["Komponen"], hasnah["Komitmen"], hasnah["Hasil"]) == (
+        "Anak usia dini",
+        "Timbang dan imunisasi",
+        "Memenuhi",
+    )
+    assert hasnah["Alasan"] is None and hasnah["Dicatat oleh"] == "Citra Lestari"
+    assert hasnah["Dicatat pada"] == datetime(2026, 11, 15, 9, 0)  # WITA
+    assert by_name["Yosina Kogoya"]["Dicatat pada"] == datetime(2026, 11, 30, 1, 0)  # WIT
+
+
+async def test_a_range_takes_every_verification_period_it_overlaps(sessions) -> None:
+    world = await build_export_world(sessions)
+    _, content = await export(
+        sessions,
+        ExportKind.KOMITMEN,
+        fmt=ExportFormat.CSV,
+        staff_id=world.base.dewi,
+        period=(date(2026, 10, 15), date(2026, 11, 10)),
+    )
+    rows = csv_rows(content)
+    assert [(row["Periode"], row["Nama pengurus"], row["Hasil"]) for row in rows] == [
+        ("Oktober 2026", "Siti Aminah", "Memenuhi"),
+        ("November 2026", "Siti Aminah", "Tidak memenuhi"),
+        ("November 2026", "Yuli Astuti", "Tidak memenuhi"),
+    ]
+    assert rows[1]["Tanggal lahir/persalinan"] == "01/03/2016"
+    assert rows[1]["Dicatat pada"] == "21/11/2026 00:30"
+    _, december = await export(
+        sessions, ExportKind.KOMITMEN, period=(date(2026, 12, 31), date(2026, 12, 31))
+    )
+    assert [row["Periode"] for row in xlsx_rows(december)] == ["Desember 2026"]
+
+
+async def test_configured_commitment_and_reason_labels_are_shown(sessions) -> None:
+    from models.rules.commitments import Commitment, CommitmentRules
+
+    await build_export_world(sessions)
+    rules = CommitmentRules(
+        (Commitment("hadir_sekolah", "Kehadiran sekolah", ("anak_sd",)),),
+        reasons=(("sakit", "Anak sakit"),),
+    )
+    async with sessions() as session:
+        request = ExportRequest(
+            ExportKind.KOMITMEN, Period(*NOVEMBER), select(Kelompok.id), commitments=rules
+        )
+        buffer = io.BytesIO()
+        await write_export(session, request, buffer, ExportFormat.XLSX, t)
+    rows = {row["Nama pengurus"]: row for row in xlsx_rows(buffer.getvalue())}
+    aminah = rows["Siti Aminah"]
+    assert (aminah["Komitmen"], aminah["Alasan"]) == ("Kehadiran sekolah", "Anak sakit")
+    # Not configured (any more): shown as stored, never dropped.
+    assert (rows["Hasnah"]["Komitmen"], rows["Yuli Astuti"]["Alasan"]) == (
+        "timbang_imunisasi",
+        "pindah_sekolah",
+    )
+    assert aminah["Komponen"] == "anak_sd"  # no komponen labels given
 
 
 @pytest.mark.parametrize("kind", list(ExportKind))
@@ -358,6 +466,33 @@ def test_the_default_period_is_the_current_local_month_so_far(db_url: str, folde
     assert result.exit_code == 0, result.output
     assert "2026-11-01 to 2026-11-22" in result.output
     assert len(csv_rows(target.read_bytes())) == 6  # Papua's 30 November meeting is later
+
+
+def test_the_cli_exports_commitment_checks_with_the_configured_labels(db_url: str, folder) -> None:
+    seed(db_url)
+    target = folder / "komitmen.csv"
+    result = invoke(
+        db_url,
+        "export",
+        "komitmen",
+        "--out",
+        str(target),
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+    )
+    assert result.exit_code == 0, result.output
+    assert "4 rows written" in result.output
+    rows = {row["Nama pengurus"]: row for row in csv_rows(target.read_bytes())}
+    assert set(rows) == {"Siti Aminah", "Yuli Astuti", "Hasnah", "Yosina Kogoya"}
+    aminah = rows["Siti Aminah"]
+    assert (aminah["Periode"], aminah["Komponen"], aminah["Komitmen"], aminah["Alasan"]) == (
+        "November 2026",
+        "Anak SD",
+        "Hadir di sekolah",
+        "Sakit",
+    )
 
 
 def test_an_unknown_suffix_is_one_line_naming_the_option_and_nothing_is_written(

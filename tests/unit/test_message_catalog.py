@@ -24,7 +24,11 @@ DYNAMIC_KEYS = [
     *(f"kpm.mark_short.{m}" for m in ("hadir", "izin", "sakit", "alpa", "none")),
     *(f"kpm.status.{s}" for s in ("aktif", "graduasi_alamiah", "graduasi_mandiri", "keluar")),
     *(f"menu.{f}" for f in MENU),
-    *(f"export.{p}.{k}" for p in ("kind", "file") for k in ("attendance", "cases", "graduation")),
+    *(
+        f"export.{p}.{k}"
+        for p in ("kind", "file")
+        for k in ("attendance", "cases", "graduation", "komitmen")
+    ),
     *(f"export.period.{p}" for p in ("this_month", "last_month", "last_3_months", "this_year")),
     *(f"expect.export.{step}" for step in ("pick_kind", "pick_period")),
     *(f"kpm.exit_reason.{reason}" for reason in ExitReason),
@@ -92,7 +96,23 @@ def test_every_message_key_the_sweeps_enqueue_is_in_the_catalog() -> None:
         for first, second in PAYLOAD_KEY.findall(source.read_text())
     }
     assert {"reminder.kpm", "reminder.group", "nudge.today"} <= keys
+    assert {"nudge.commitments", "alert.commitment_escalated"} <= keys
     assert sorted(keys - Translator("id").known_keys()) == []
+
+
+def test_the_commitment_warnings_have_one_text_per_level_kind_with_the_same_figures() -> None:
+    """Peringatan N (the pendamping's before and at the last level, the coordinator's) are
+    numbered in the same template order: each text fills the figures the sweep sends."""
+    from scheduler.alerts import WARNING_VARIABLES
+
+    t = Translator("id")
+    for key, extra in (
+        ("alert.commitment_warning", set()),
+        ("alert.commitment_warning_last", set()),
+        ("alert.commitment_escalated", {"pendamping"}),
+    ):
+        fields = {name for _, name, _, _ in string.Formatter().parse(t._messages[key]) if name}
+        assert fields == set(WARNING_VARIABLES) | extra, key
 
 
 def test_no_message_tells_to_tap() -> None:
