@@ -11,7 +11,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit import audit
-from models.commitments import DueItem, due_items, recent_results
+from models.commitment_history import recent_results
+from models.commitments import DueItem, due_items
 from models.enums import CaseStatus, CommitmentResult, MeetingStatus
 from models.rules.commitments import CommitmentRules, Period
 from models.scope import OutOfScope, kelompok_scope

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.cases import escalation_addresses
-from models.commitments import NotMetStreak, not_met_streaks
+from models.commitment_history import NotMetStreak, not_met_streaks
 from models.db import READ_ONLY
 from models.enums import Channel
 from models.meeting_changes import QUIET

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.commitment_history import not_met_streaks
 from models.commitments import (
     NotDue,
     Verdict,
     commitment_counts,
     due_items,
-    not_met_streaks,
     save_checks,
 )
 from models.enums import CommitmentResult, KpmStatus

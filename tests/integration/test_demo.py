@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from models.base import Base
-from models.commitments import commitment_counts, due_pairs, not_met_streaks
+from models.commitment_history import not_met_streaks
+from models.commitments import commitment_counts, due_pairs
 from models.db import create_engine, session_factory
 from models.demo.names import P2K2_SESSIONS
 from models.demo.world import DEMO_SEED, NoDemoData, demo_summary, has_demo_data, seed_demo
