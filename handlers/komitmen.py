@@ -159,11 +159,9 @@ def _item_text(ctx: Ctx, number: int, *, with_reason: bool = True) -> str:
     """An item as the pendamping reads it: "Siti · Anak SD: Hadir di sekolah (min. 85%)"
     (without the KPM's name in one KPM's list), with the reason when not met."""
     _, commitment, _, kpm_name, komponen_type = _data(ctx)["items"][number - 1]
-    rules = ctx.settings.commitments.get(commitment)
-    komponen = ctx.settings.catalog.rules.get(komponen_type)
     parts = [] if "kpm_id" in _data(ctx) else [kpm_name]
-    parts.append(komponen.label if komponen else komponen_type)
-    text = f"{' · '.join(parts)}: {rules.title if rules else commitment}"
+    parts.append(ctx.settings.catalog.label(komponen_type))
+    text = f"{' · '.join(parts)}: {ctx.settings.commitments.label(commitment, title=True)}"
     if with_reason and _data(ctx)["states"][number - 1] == NOT_MET:
         reason = _data(ctx)["reasons"].get(str(number))
         label = ctx.settings.commitments.reason_label(reason) if reason else None

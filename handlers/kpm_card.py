@@ -26,7 +26,7 @@ async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
     card = await kpm_card(ctx.session, ctx.staff, kpm_id, rules=rules, period=period)
     own = card.pendamping_id == ctx.staff.id
     komponen = "\n".join(
-        f"• {_komponen(ctx, kind)}"
+        f"• {ctx.settings.catalog.label(kind)}"
         + (ctx.t("kpm.card_until", date=format_date_id(end)) if end else "")
         for kind, end in card.komponen
     ) or ctx.t("kpm.card_no_komponen")
@@ -64,18 +64,6 @@ async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
     )
 
 
-def _komponen(ctx: Ctx, kind: str) -> str:
-    rule = ctx.settings.catalog.rules.get(kind)
-    return rule.label if rule else kind
-
-
-def _commitment(ctx: Ctx, key: str, *, title: bool = False) -> str:
-    commitment = ctx.settings.commitments.get(key)
-    if commitment is None:
-        return key
-    return commitment.title if title else commitment.label
-
-
 def _reason(ctx: Ctx, reason: str | None) -> str:
     label = ctx.settings.commitments.reason_label(reason) if reason else None
     return label or ctx.t("komitmen.no_reason")
@@ -94,8 +82,8 @@ def _due_lines(ctx: Ctx, items: list[DueItem]) -> str:
         lines.append(
             ctx.t(
                 "kpm.card_commitment",
-                komponen=_komponen(ctx, item.komponen_type),
-                commitment=_commitment(ctx, item.commitment, title=True),
+                komponen=ctx.settings.catalog.label(item.komponen_type),
+                commitment=ctx.settings.commitments.label(item.commitment, title=True),
                 status=status,
             )
         )
@@ -118,8 +106,8 @@ def _recent_lines(ctx: Ctx, card: KpmCard) -> str:
         lines += [
             ctx.t(
                 "kpm.card_recent_not_met",
-                komponen=_komponen(ctx, kind),
-                commitment=_commitment(ctx, commitment),
+                komponen=ctx.settings.catalog.label(kind),
+                commitment=ctx.settings.commitments.label(commitment),
                 reason=_reason(ctx, reason),
             )
             for kind, commitment, reason in past.not_met

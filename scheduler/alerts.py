@@ -210,15 +210,14 @@ async def _commitment_alerts(
 def _warning_values(
     streak: NotMetStreak, rules: CommitmentRules, catalog: KomponenCatalog | None
 ) -> dict[str, Any]:
-    commitment = rules.get(streak.commitment)
-    komponen = catalog.rules.get(streak.komponen_type) if catalog is not None else None
+    kind = streak.komponen_type
     return {
         "level": _level(streak, rules),
         "levels": rules.warning_levels,
         "kpm": streak.kpm_name,
         "kelompok": streak.kelompok,
-        "commitment": commitment.label if commitment else streak.commitment,
-        "komponen": komponen.label if komponen else streak.komponen_type,
+        "commitment": rules.label(streak.commitment),
+        "komponen": catalog.label(kind) if catalog is not None else kind,
         "periods": streak.periods,
         "period": rules.period_of(streak.last_period).label(),
     }

@@ -148,6 +148,14 @@ class CommitmentRules:
     def get(self, key: str) -> Commitment | None:
         return next((c for c in self.commitments if c.key == key), None)
 
+    def label(self, key: str, *, title: bool = False) -> str:
+        """A commitment's label (with its threshold when ``title``), or the key itself when
+        it is no longer configured."""
+        commitment = self.get(key)
+        if commitment is None:
+            return key
+        return commitment.title if title else commitment.label
+
     def for_komponen(self, komponen_type: str) -> tuple[Commitment, ...]:
         return tuple(c for c in self.commitments if komponen_type in c.komponen)
 

@@ -55,6 +55,11 @@ class KomponenCatalog:
         """The komponen type a person wrote (``"Anak SD"``, ``"sd"``), or None."""
         return self._by_alias.get(name_key(written.replace("_", " ")))
 
+    def label(self, komponen_type: str) -> str:
+        """The type's label ("Anak SD"), or the type itself when it is no longer configured."""
+        rule = self.rules.get(komponen_type)
+        return rule.label if rule else komponen_type
+
     def __getitem__(self, komponen_type: str) -> KomponenRule:
         return self.rules[komponen_type]
 
