@@ -12,13 +12,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.demo import names
+from models.demo.cases import write_cases
 from models.demo.commitments import write_commitments
 from models.demo.messages import write_pesan
 from models.demo.plan import PlannedGroup, PlannedMember
 from models.enums import (
     AttendanceMark,
-    CaseSeverity,
-    CaseStatus,
     Channel,
     ExitReason,
     KpmStatus,
@@ -33,8 +32,6 @@ from models.rules.komponen import KomponenCatalog
 from models.rules.text import name_key
 from models.tables import (
     Attendance,
-    CaseNote,
-    CaseUpdate,
     Kelompok,
     Komponen,
     Kpm,
@@ -98,7 +95,10 @@ class DemoBuilder:
         await self._write_groups(groups)
         komponen = await self._write_komponen(groups)
         meetings, attendance = await self._write_meetings(groups)
-        cases = await self._write_cases(groups, staff[StaffRole.SUPERVISOR])
+        cases = await write_cases(
+            self.session, groups, self.pendamping_ids, staff[StaffRole.SUPERVISOR], self.today,
+            self.rng, lambda day: self.local(day, time(9, 30)),
+        )
         pesan = await write_pesan(self.session, groups, self.rng, self.local(self.today, time(9)))
         checks = await write_commitments(
             self.session, groups, self.commitments, self.today, self.rng,
@@ -387,36 +387,3 @@ class DemoBuilder:
                              "recorded_at": recorded})
         await self.session.execute(insert(Attendance), rows, execution_options=_BULK)
         return len(meeting_rows), len(rows)
-
-    async def _write_cases(self, groups: list[PlannedGroup], supervisor: int) -> int:
-        rng, today = self.rng, self.today
-        pendamping_ids = self.pendamping_ids
-        case_rows, update_rows = [], []
-        for number, case in enumerate(names.CASES):
-            own = [g for g in groups if g.pendamping_id == pendamping_ids[number % 3]]
-            pool = [(g, m) for g in own for m in g.members
-                    if m.row["status"] is KpmStatus.AKTIF and m.special != "ketua"]
-            fitting = [(g, m) for g, m in pool if case.komponen in {k for k, _ in m.komponen}]
-            group, member = rng.choice(fitting or pool)
-            opened = self.local(today - timedelta(days=case.age_days), time(9, 30))
-            urgent = case.mendesak or case.category == "perlindungan_anak"
-            status = CaseStatus.TINDAK_LANJUT if case.in_follow_up else CaseStatus.BARU
-            updated = opened + timedelta(days=case.age_days // 2) if case.in_follow_up else opened
-            case_rows.append({
-                "kpm_id": member.id, "staff_id": group.pendamping_id, "category": case.category,
-                "description": case.description,
-                "severity": CaseSeverity.MENDESAK if urgent else CaseSeverity.BIASA,
-                "status": status, "follow_up_date": today + timedelta(days=case.follow_up_days),
-                "escalated_to_id": supervisor if case.category == "perlindungan_anak" else None,
-                "escalated_at": updated if case.category == "perlindungan_anak" else None,
-                "created_at": opened, "updated_at": updated,
-            })
-            update_rows.append((group.pendamping_id, case.update_note, updated))
-        case_ids = await self._insert(CaseNote, case_rows)
-        updates = [{"case_id": case_id, "staff_id": staff_id, "status": CaseStatus.TINDAK_LANJUT,
-                    "note": note, "created_at": at}
-                   for case_id, (staff_id, note, at) in zip(case_ids, update_rows, strict=True)
-                   if note is not None]
-        if updates:
-            await self.session.execute(insert(CaseUpdate), updates, execution_options=_BULK)
-        return len(case_rows)

@@ -20,8 +20,8 @@ from models.enums import ExitReason, KpmStatus, OutboxStatus, RegionLevel, Staff
 from models.kpm_changes import LEFT, MOVED
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.tables import Outbox
+from models.roster.bulk import BulkInsert
 from models.roster.importer import ImportReport, RosterFileError, count_rows, import_roster
-from models.roster.writer import BulkInsert
 from models.rules.komponen import KomponenCatalog
 from models.tables import AuditLog, Kelompok, Komponen, Kpm, Region, Staff
 
