@@ -36,8 +36,9 @@ Things to know:
   dict is falsy) make ``ClientBase.get_hostname`` rewrite the URL's host
   (``api.<edge>.<region>.twilio.com``): with a base URL override they must be ``None``, so
   :meth:`FakeTwilioApi.client` clears them.
-* Other domains (``client.messaging``, ``client.content``...) keep their own ``base_url``; only
-  ``client.api`` is redirected here, which is all the Messages channel uses.
+* Other domains keep their own ``base_url``: :meth:`FakeTwilioApi.point` redirects ``client.api``
+  (Messages, Accounts) and ``client.content`` (the Content API, ``https://content.twilio.com``,
+  same assignment: ``client.content.base_url = ...``); ``client.messaging`` etc. stay real.
 * The alternative is a custom ``http_client`` (the SDK's documented extension point): subclass
   ``TwilioHttpClient`` / ``AsyncTwilioHttpClient`` and, in ``request()``, replace the scheme and
   host of ``url`` (``https://api.twilio.com``, or ``https://api.<edge>.<region>.twilio.com``)
@@ -88,9 +89,54 @@ Behaviour notes
   call answers 201 ``queued`` and a status callback later says ``failed`` with ``ErrorCode=63016``
   (see :func:`status_callback_params`). ``fail_next(code=63016)`` simulates the synchronous 400
   variant; a channel should cope with both.
+* ``POST /v1/Content`` (JSON body) creates a Content resource (a WhatsApp template) and
+  ``GET /v1/Content``, ``GET``/``DELETE /v1/Content/{Sid}`` read and delete them: see
+  "Content API" below.
 * Webhook builders (:func:`inbound_whatsapp_params`, :func:`inbound_sms_params`,
   :func:`status_callback_params`) produce the form fields Twilio posts to our app;
   :func:`twilio_signature` signs them like Twilio's ``X-Twilio-Signature``.
+
+Content API (templates)
+-----------------------
+``client.content.v1.contents.create(ContentList.ContentCreateRequest({...}))`` POSTs JSON to
+``/v1/Content``; the SDK drops every ``None`` (also inside ``types``) before sending. The fake
+validates and answers 201 with the resource as Twilio documents it (``sid`` ``HX...``,
+``types`` as sent without nulls, ISO 8601 dates, ``url``/``links`` on
+``https://content.twilio.com``), keeps it in :attr:`FakeTwilioApi.contents` and registers its
+body in :attr:`FakeTwilioApi.templates`. Supported types: ``twilio/text`` {body},
+``twilio/media`` {body, media: [one URL]}, ``twilio/quick-reply`` {body, actions: 1-3 of
+{title <= 20 chars, id}}; the other SDK type keys are stored unchecked. Refusals are 400 with
+code :data:`CONTENT_ERROR` (20001) and a message naming the problem:
+
+* friendly_name missing, not a string, or longer than 64 characters; language missing or not a
+  language code (``id``, ``en``, ``pt_BR``); ``types`` missing or without a non-null type; an
+  unknown type key; a body missing or longer than 1024 characters; a twilio/media ``media`` not
+  a list of one http(s) URL; twilio/quick-reply ``actions`` not 1-3 of {title, id};
+* ``variables`` not numbered "1".."n" without gaps, a sample value empty, a ``{{n}}``
+  placeholder not declared in ``variables`` or a declared variable never used, a malformed
+  placeholder (``{{ 1 }}``, ``{{name}}``, ``{1}}``);
+* WhatsApp's approval rules, which Twilio itself checks only when the template is submitted
+  for approval (``approval_create``), are checked at create time so that what the fake accepts
+  is also approvable: a body may not start or end with a placeholder, and two placeholders may
+  not be adjacent (``{{1}}{{2}}``, also with only whitespace between them).
+
+A duplicate ``friendly_name`` is *accepted*: Twilio documents no uniqueness rule for it (the
+WhatsApp template name is given to the approval request), so the fake does not invent one.
+A body that is not a JSON object is refused with 400 / 20001 "Request input may be invalid", as
+Twilio does: that is what the *stock* ``AsyncTwilioHttpClient`` (twilio 9.x) causes, since it
+form-encodes JSON bodies (twilio/twilio-python#932); :class:`AsyncHttpClientWithTimeout`
+serializes them, so :meth:`FakeTwilioApi.async_client` can create contents.
+
+Sending a message with the ContentSid of a content created here checks ``ContentVariables``
+against its ``variables``: keys must match exactly (see ``strict_content_variables``), values
+must be non-empty strings (numbers are accepted) without a newline, a tab or more than four
+consecutive spaces (21656 "The ContentVariables Parameter is invalid.") and at most 1024
+characters, the limit of the body field they fill (21658 "Parameter exceeded character
+limit"). The body of the content's richest type (quick-reply, media, text) is rendered; for
+``twilio/media`` the rendered media URL makes ``num_media`` "1" (sid ``MM...``) and is kept in
+:attr:`FakeTwilioApi.message_media`. A deleted content's sid is refused with 21655; a
+well-formed ContentSid the fake never created renders from ``fake.templates`` (or stays empty)
+without checks, as before.
 """
 
 from __future__ import annotations
@@ -127,6 +173,30 @@ WHATSAPP_SANDBOX_NUMBER = "whatsapp:+14155238886"
 DEFAULT_SMS_NUMBER = "+6281100000001"
 ACCOUNT_FRIENDLY_NAME = "Pendamping PKH (test)"
 MAX_BODY_LENGTH = 1600
+CONTENT_BASE_URL = "https://content.twilio.com"
+CONTENT_ERROR = 20001  # the code of the fake's Content API validation errors
+MAX_FRIENDLY_NAME_LENGTH = 64
+MAX_TEMPLATE_BODY_LENGTH = 1024  # a WhatsApp template body; also a variable value in one
+MAX_QUICK_REPLIES = 3
+MAX_QUICK_REPLY_TITLE_LENGTH = 20
+# The type keys of ContentList.Types (twilio 9.x); the first three are validated.
+CONTENT_TYPES = (
+    "twilio/quick-reply",
+    "twilio/media",
+    "twilio/text",
+    "twilio/location",
+    "twilio/list-picker",
+    "twilio/call-to-action",
+    "twilio/card",
+    "twilio/catalog",
+    "twilio/carousel",
+    "twilio/flows",
+    "twilio/schedule",
+    "whatsapp/card",
+    "whatsapp/authentication",
+    "whatsapp/flows",
+)
+CONTENT_VARIABLES_INVALID = "The ContentVariables Parameter is invalid."
 
 OUTSIDE_WINDOW = (
     "Failed to send freeform message because you are outside the allowed window. If you are "
@@ -143,12 +213,16 @@ ERROR_MESSAGES: dict[int, str] = {
     21408: "Permission to send an SMS has not been enabled for the region indicated by the 'To' "
     "number",
     21610: "Attempt to send to unsubscribed recipient",
+    21655: "The ContentSid is Invalid.",
+    21656: CONTENT_VARIABLES_INVALID,
+    21658: "Parameter exceeded character limit",
     63016: OUTSIDE_WINDOW,
 }
 # Twilio error code a status answers with when fail_next is given only a status.
 _STATUS_CODES = {401: 20003, 404: 20404, 429: 20429, 500: 20500, 502: 20500, 503: 20503}
 
-Endpoint = Literal["messages", "account", "any"]
+# "messages": creating a message; "account": GET the account; "content": any Content API call.
+Endpoint = Literal["messages", "account", "content", "any"]
 
 _ACCOUNT_PATH = re.compile(rf"/{API_VERSION}/Accounts/(?P<account>[^/]+)\.json")
 _MESSAGES_PATH = re.compile(rf"/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages\.json")
@@ -158,6 +232,12 @@ _MESSAGE_PATH = re.compile(
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _ALPHANUMERIC_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
 _CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
+_CONTENTS_PATH = re.compile(r"/v1/Content")
+_CONTENT_PATH = re.compile(r"/v1/Content/(?P<sid>[^/]+)")
+_TEMPLATE_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
+_VARIABLE_KEY = re.compile(r"[1-9]\d*")
+_ADJACENT_PLACEHOLDERS = re.compile(r"\}\}\s*\{\{")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{2,4})?")
 _SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 _REPEATABLE = frozenset({"MediaUrl", "PersistentAction"})
@@ -173,8 +253,11 @@ class Call:
     """One request the fake received.
 
     ``params`` holds the form fields (query parameters for a GET) as strings; a repeatable field
-    (``MediaUrl``) is always a list. ``status`` is the HTTP status the fake answered (0: the
-    connection was dropped). ``disconnected`` is set when the client hung up before a delayed
+    (``MediaUrl``) is always a list. For a JSON body (the Content API) ``params`` holds the
+    query parameters and the decoded JSON object's keys, values as decoded. ``body`` is the raw
+    request body. ``status`` is the HTTP status the fake answered (0: the connection was
+    dropped). ``error`` says why a 4xx was answered, in the fake's words (Twilio's message can be
+    vaguer, e.g. 21656). ``disconnected`` is set when the client hung up before a delayed
     answer. ``at`` is the wall-clock arrival time.
     """
 
@@ -185,6 +268,8 @@ class Call:
     auth_ok: bool = False
     disconnected: bool = False
     at: float = field(default_factory=time.time)
+    body: bytes = field(default=b"", repr=False)
+    error: str = ""
 
 
 class TwilioError(Exception):
@@ -196,12 +281,15 @@ class TwilioError(Exception):
         code: int,
         message: str,
         headers: Sequence[tuple[bytes, bytes]] = (),
+        *,
+        reason: str = "",
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = list(headers)
+        self.reason = reason or message  # recorded as Call.error, not sent
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -225,11 +313,18 @@ _Receive = Callable[[], Awaitable[dict[str, Any]]]
 _Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+_JSON_CONTENT_TYPES = frozenset({"application/json", "application/scim+json"})
+
+
 class AsyncHttpClientWithTimeout(AsyncTwilioHttpClient):
-    """``AsyncTwilioHttpClient`` that applies its constructor ``timeout`` to every request.
+    """``AsyncTwilioHttpClient`` that applies its constructor ``timeout`` to every request and
+    sends JSON bodies as JSON.
 
     The stock class stores ``timeout`` but passes the per-request value (always ``None`` from
-    ``create_async``) to aiohttp, which then waits forever.
+    ``create_async``) to aiohttp, which then waits forever. It also hands a JSON request's dict
+    (``Content-Type: application/json``, e.g. the Content API's create) to aiohttp as ``data``,
+    which form-encodes it under the JSON header, and Twilio answers 400 (twilio/twilio-python
+    #932; the sync ``TwilioHttpClient`` sends ``json=``). This class serializes such a body.
     """
 
     async def request(  # type: ignore[override]
@@ -240,18 +335,22 @@ class AsyncHttpClientWithTimeout(AsyncTwilioHttpClient):
         timeout: float | None = None,  # noqa: ASYNC109 - the SDK's HttpClient signature
         **kwargs: Any,
     ) -> TwilioResponse:
+        headers = kwargs.get("headers") or {}
+        data = kwargs.get("data")
+        if headers.get("Content-Type") in _JSON_CONTENT_TYPES and isinstance(data, dict | list):
+            kwargs["data"] = json.dumps(data)
         return await super().request(
             method, url, *args, timeout=timeout if timeout is not None else self.timeout, **kwargs
         )
 
 
 class FakeTwilioApi:
-    """Twilio's Messages REST API on 127.0.0.1, recording calls and answering like Twilio.
+    """Twilio's Messages and Content REST APIs on 127.0.0.1, recording calls and answering like
+    Twilio.
 
     Use as ``async with FakeTwilioApi() as fake:`` (or ``await fake.start()`` /
     ``await fake.stop()``) inside the test's event loop, then talk to it with :meth:`client`
-    (sync SDK) or :meth:`async_client`, or set ``client.api.base_url = fake.base_url`` on a
-    client of your own.
+    (sync SDK) or :meth:`async_client`, or :meth:`point` a client of your own at it.
     """
 
     def __init__(
@@ -265,7 +364,17 @@ class FakeTwilioApi:
         # Message resources as answered (and later updated by set_status), by sid, in order.
         self.messages: dict[str, dict[str, Any]] = {}
         # ContentSid -> template text with {{1}}-style placeholders, to render a sent body.
+        # Contents created through the Content API register their body here too.
         self.templates: dict[str, str] = {}
+        # Content resources created through POST /v1/Content (as answered), by sid, in order.
+        self.contents: dict[str, dict[str, Any]] = {}
+        self._deleted_contents: set[str] = set()
+        # Sending a created content: ContentVariables must have exactly its variables' keys
+        # (21656 otherwise). False: Twilio's documented leniency, a missing key falls back to
+        # the sample value in `variables` and an unknown key is ignored.
+        self.strict_content_variables = True
+        # Message sid -> media URLs it carries (MediaUrl, or a twilio/media content's URL).
+        self.message_media: dict[str, list[str]] = {}
         self.send_times: list[float] = []  # wall-clock times of accepted creates
         self._faults: list[_Fault] = []
         self._per_second: float | None = None
@@ -321,14 +430,17 @@ class FakeTwilioApi:
 
     @property
     def base_url(self) -> str:
-        """For ``client.api.base_url``: replaces ``https://api.twilio.com``."""
+        """For ``client.api.base_url`` and ``client.content.base_url``: replaces
+        ``https://api.twilio.com`` and ``https://content.twilio.com``."""
         return f"http://127.0.0.1:{self.port}"
 
     # ----------------------------------------------------------------- SDK clients
 
     def point(self, client: Client) -> Client:
-        """Redirect ``client``'s ``api`` domain (Messages, Accounts) to this fake."""
+        """Redirect ``client``'s ``api`` domain (Messages, Accounts) and its ``content`` domain
+        (the Content API) to this fake."""
         client.api.base_url = self.base_url
+        client.content.base_url = self.base_url
         client.edge = None
         client.region = None
         return client
@@ -392,15 +504,18 @@ class FakeTwilioApi:
     ) -> None:
         """Answer the next ``times`` requests to ``endpoint`` with a Twilio error.
 
-        ``code`` defaults by status: 400 -> 21211 (invalid 'To' number), 401 -> 20003,
-        429 -> 20429 "Too Many Requests", 500 -> 20500, 503 -> 20503; ``message`` defaults by
+        ``code`` defaults by status: 400 -> 21211 (invalid 'To' number; 20001 for the
+        "content" endpoint), 401 -> 20003, 429 -> 20429 "Too Many Requests", 500 -> 20500,
+        503 -> 20503; ``message`` defaults by
         code (:data:`ERROR_MESSAGES`: 63016 outside the 24 h window, 21610 unsubscribed
         recipient, 21408 region permission...). ``retry_after`` adds a ``Retry-After`` header.
-        ``endpoint``: "messages" (creating a message), "account" (GET the account) or "any".
+        ``endpoint``: "messages" (creating a message), "account" (GET the account), "content"
+        (any Content API request) or "any".
         Faults queue in order; each request uses at most one.
         """
         if code is None:
-            code = _STATUS_CODES.get(status, 21211 if status == 400 else status * 100)
+            invalid = CONTENT_ERROR if endpoint == "content" else 21211
+            code = _STATUS_CODES.get(status, invalid if status == 400 else status * 100)
         if message is None:
             message = ERROR_MESSAGES.get(code, f"Error {code}")
         headers = []
@@ -497,7 +612,7 @@ class FakeTwilioApi:
         method: str = scope["method"]
         path: str = scope["path"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        call = Call(method=method, path=path, params=_parse_form(scope, body))
+        call = Call(method=method, path=path, params=_parse_params(scope, headers, body), body=body)
         call.auth_ok = _basic_auth(headers.get("authorization")) == (
             self.account_sid,
             self.auth_token,
@@ -508,12 +623,15 @@ class FakeTwilioApi:
         if fault is not None and fault.kind == "drop":
             await self._drop(scope, receive)
             return
+        response: tuple[int, dict[str, Any] | None, list[tuple[bytes, bytes]]]
         try:
             if fault is not None and fault.error is not None:
                 raise fault.error
-            status, payload = self._handle(call)
+            host = headers.get("host") or f"127.0.0.1:{self.port}"
+            status, payload = self._handle(call, f"http://{host}")
         except TwilioError as error:
             call.status = error.status
+            call.error = error.reason
             response = (error.status, error.payload(), error.headers)
         else:
             call.status = status
@@ -545,8 +663,15 @@ class FakeTwilioApi:
             raise RuntimeError(f"no connection from {client!r} to drop")
         await receive()  # returns http.disconnect once uvicorn saw the close: no 500 is sent
 
-    def _handle(self, call: Call) -> tuple[int, dict[str, Any]]:
+    def _handle(self, call: Call, origin: str) -> tuple[int, dict[str, Any] | None]:
+        """Answer ``call``; ``origin`` is the fake's scheme and host as the client addressed
+        it, for the Content API's absolute paging URLs."""
         path = call.path
+        content_match = _CONTENTS_PATH.fullmatch(path) or _CONTENT_PATH.fullmatch(path)
+        if content_match is not None:
+            if not call.auth_ok:
+                raise _authenticate()
+            return self._handle_content(call, content_match, origin)
         match = (
             _MESSAGES_PATH.fullmatch(path)
             or _MESSAGE_PATH.fullmatch(path)
@@ -555,9 +680,7 @@ class FakeTwilioApi:
         if match is None:
             raise _not_found(path)
         if not call.auth_ok:
-            raise TwilioError(
-                401, 20003, "Authenticate", [(b"www-authenticate", b'Basic realm="Twilio API"')]
-            )
+            raise _authenticate()
         if match["account"] != self.account_sid:
             raise _not_found(path)
         if match.re is _ACCOUNT_PATH:
@@ -594,6 +717,10 @@ class FakeTwilioApi:
             raise TwilioError(400, 21701, f"The Messaging Service Sid {service_sid} is invalid.")
         if content_sid and not _CONTENT_SID.fullmatch(content_sid):
             raise TwilioError(400, 21655, "The ContentSid is Invalid.")
+        if content_sid in self._deleted_contents:
+            raise TwilioError(
+                400, 21655, "The ContentSid is Invalid.", reason=f"{content_sid} was deleted"
+            )
         variables: dict[str, Any] = {}
         if content_variables:
             try:
@@ -601,7 +728,9 @@ class FakeTwilioApi:
             except ValueError:
                 variables = None  # type: ignore[assignment]
             if not isinstance(variables, dict):
-                raise TwilioError(400, 21656, "The ContentVariables Parameter is invalid.")
+                raise TwilioError(
+                    400, 21656, CONTENT_VARIABLES_INVALID, reason="not a JSON object"
+                )
         whatsapp = to.startswith("whatsapp:")
         if from_ and whatsapp != from_.startswith("whatsapp:"):
             raise TwilioError(
@@ -622,13 +751,24 @@ class FakeTwilioApi:
             )
         if status_callback and not _http_url(status_callback):
             raise TwilioError(400, 21609, "Invalid 'StatusCallback'")
+        content = self.contents.get(content_sid) if content_sid else None
+        if content is not None:
+            variables = _content_variables(
+                content["variables"], variables, strict=self.strict_content_variables
+            )
         if self.window_enforced and whatsapp and not content_sid:
             opened = self.last_inbound.get(to)
             if opened is None or self.clock() - opened >= timedelta(hours=24):
                 raise TwilioError(400, 63016, OUTSIDE_WINDOW)
         self._check_rate()
 
-        if content_sid and not body:
+        if content is not None:
+            kind, spec = _sent_type(content["types"])
+            if not body:
+                body = _render(spec.get("body") or "", variables)
+            if kind == "twilio/media":
+                media_urls += [_render(url, variables) for url in spec.get("media", [])]
+        elif content_sid and not body:
             body = _render(self.templates.get(content_sid, ""), variables)
         sid = ("MM" if media_urls else "SM") + uuid.uuid4().hex
         now = _rfc2822()
@@ -656,6 +796,8 @@ class FakeTwilioApi:
             "uri": uri,
         }
         self.messages[sid] = message
+        if media_urls:
+            self.message_media[sid] = media_urls
         self.send_times.append(time.time())
         self._messages_changed.set()
         self._messages_changed = asyncio.Event()
@@ -692,6 +834,97 @@ class FakeTwilioApi:
             "uri": uri,
         }
 
+    # ----------------------------------------------------------------- Content API
+
+    def create_content(self, request: Any) -> dict[str, Any]:
+        """Create a Content resource from a ``POST /v1/Content`` JSON body (the dict the SDK's
+        ``ContentCreateRequest.to_dict()`` builds) and return it; raises :class:`TwilioError`
+        (400, :data:`CONTENT_ERROR`) as the endpoint answers. Also usable directly to seed
+        contents without an SDK call.
+
+        A duplicate ``friendly_name`` is accepted: Twilio documents no uniqueness rule for it.
+        """
+        if not isinstance(request, dict):
+            raise _invalid_input("the body is not a JSON object")
+        friendly_name, language, variables, types = _validate_content(request)
+        sid = _sid("HX")
+        now = _iso8601()
+        url = f"{CONTENT_BASE_URL}/v1/Content/{sid}"
+        content: dict[str, Any] = {
+            "account_sid": self.account_sid,
+            "date_created": now,
+            "date_updated": now,
+            "friendly_name": friendly_name,
+            "language": language,
+            "links": {
+                "approval_create": f"{url}/ApprovalRequests/whatsapp",
+                "approval_fetch": f"{url}/ApprovalRequests",
+            },
+            "sid": sid,
+            "types": types,
+            "url": url,
+            "variables": variables,
+        }
+        self.contents[sid] = content
+        self.templates[sid] = _sent_type(types)[1].get("body") or ""
+        return content
+
+    def delete_content(self, sid: str) -> None:
+        """Delete a content (``DELETE /v1/Content/{sid}``): sending its sid then answers 21655."""
+        del self.contents[sid]
+        self.templates.pop(sid, None)
+        self._deleted_contents.add(sid)
+
+    def _handle_content(
+        self, call: Call, match: re.Match[str], origin: str
+    ) -> tuple[int, dict[str, Any] | None]:
+        if match.re is _CONTENTS_PATH:
+            _allow(call, "GET", "POST")
+            if call.method == "GET":
+                return 200, self._content_page(call, origin)
+            return 201, self.create_content(_json_body(call.body))
+        _allow(call, "GET", "DELETE")
+        sid = match["sid"]
+        if sid not in self.contents:
+            raise _not_found(call.path)
+        if call.method == "GET":
+            return 200, self.contents[sid]
+        self.delete_content(sid)
+        return 204, None
+
+    def _content_page(self, call: Call, origin: str) -> dict[str, Any]:
+        """A page as Twilio's Content API answers it: ``{"contents", "meta"}``, with absolute
+        paging URLs (on the fake, so that the SDK's ``list``/``stream`` can follow them)."""
+        size_text = _field(call.params, "PageSize") or "50"
+        size = int(size_text) if size_text.isdigit() else 0
+        if not 1 <= size <= 1000:
+            raise TwilioError(400, CONTENT_ERROR, "PageSize must be between 1 and 1000")
+        page_text = _field(call.params, "Page") or "0"
+        page = int(page_text) if page_text.isdigit() else 0
+        token = _field(call.params, "PageToken")
+        if token and not re.fullmatch(r"PT\d+", token):
+            raise TwilioError(400, CONTENT_ERROR, f"Invalid PageToken {token!r}")
+        offset = int(token[2:]) if token else page * size
+        contents = list(self.contents.values())
+
+        def url(index: int, start: int) -> str:
+            query = f"PageSize={size}&Page={index}" + (f"&PageToken=PT{start}" if start else "")
+            return f"{origin}/v1/Content?{query}"
+
+        has_next = offset + size < len(contents)
+        return {
+            "contents": contents[offset : offset + size],
+            "meta": {
+                "first_page_url": url(0, 0),
+                "key": "contents",
+                "next_page_url": url(page + 1, offset + size) if has_next else None,
+                "page": page,
+                "page_size": size,
+                "previous_page_url": url(page - 1, max(offset - size, 0)) if offset else None,
+                "url": url(page, offset),
+            },
+        }
+
     def account_resource(self) -> dict[str, Any]:
         base = f"/{API_VERSION}/Accounts/{self.account_sid}"
         return {
@@ -720,6 +953,8 @@ def _matches(endpoint: Endpoint, method: str, path: str) -> bool:
         return True
     if endpoint == "messages":
         return method == "POST" and _MESSAGES_PATH.fullmatch(path) is not None
+    if endpoint == "content":
+        return bool(_CONTENTS_PATH.fullmatch(path) or _CONTENT_PATH.fullmatch(path))
     return method == "GET" and _ACCOUNT_PATH.fullmatch(path) is not None
 
 
@@ -730,6 +965,275 @@ def _allow(call: Call, *methods: str) -> None:
 
 def _not_found(path: str) -> TwilioError:
     return TwilioError(404, 20404, f"The requested resource {path} was not found")
+
+
+def _authenticate() -> TwilioError:
+    return TwilioError(
+        401, 20003, "Authenticate", [(b"www-authenticate", b'Basic realm="Twilio API"')]
+    )
+
+
+# --------------------------------------------------------------------- Content API helpers
+
+
+def _content_error(message: str) -> TwilioError:
+    return TwilioError(400, CONTENT_ERROR, message)
+
+
+def _invalid_input(reason: str) -> TwilioError:
+    """What Twilio answers to a body it cannot read as JSON."""
+    return TwilioError(400, CONTENT_ERROR, "Request input may be invalid", reason=reason)
+
+
+def _json_body(body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise _invalid_input(f"the body is not JSON: {body[:80]!r}") from None
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _drop_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(item) for item in value if item is not None]
+    return value
+
+
+def _iso8601(moment: datetime | None = None) -> str:
+    """The Content API's date format: ``2015-07-30T19:00:00Z``."""
+    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _sent_type(types: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The type Twilio sends of a content (the richest a WhatsApp sender supports, among the
+    validated ones), else the first; ``("", {})`` when there is none."""
+    for kind in ("twilio/quick-reply", "twilio/media", "twilio/text"):
+        if isinstance(types.get(kind), dict):
+            return kind, types[kind]
+    for kind, spec in types.items():
+        if isinstance(spec, dict):
+            return kind, spec
+    return "", {}
+
+
+def _validate_content(
+    request: dict[str, Any],
+) -> tuple[str, str, dict[str, str], dict[str, Any]]:
+    """Check a create request as described in the module docstring; returns
+    ``(friendly_name, language, variables, types)`` with the null types left out."""
+    name = request.get("friendly_name")
+    if name is None or name == "":
+        raise _content_error("Missing required parameter friendly_name in the post body")
+    if not isinstance(name, str):
+        raise _content_error("friendly_name must be a string")
+    if len(name) > MAX_FRIENDLY_NAME_LENGTH:
+        raise _content_error(
+            f"friendly_name is {len(name)} characters long: at most "
+            f"{MAX_FRIENDLY_NAME_LENGTH} are allowed"
+        )
+    language = request.get("language")
+    if language is None or language == "":
+        raise _content_error("Missing required parameter language in the post body")
+    if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
+        raise _content_error(f"Invalid language {language!r}: use a code such as 'id' or 'en'")
+    variables = _check_variables(request.get("variables"))
+
+    types = request.get("types")
+    if types is None:
+        raise _content_error("Missing required parameter types in the post body")
+    if not isinstance(types, dict):
+        raise _content_error("types must be an object keyed by content type, e.g. twilio/text")
+    unknown = [kind for kind in types if kind not in CONTENT_TYPES]
+    if unknown:
+        raise _content_error(f"Unsupported content type {unknown[0]!r}")
+    kept: dict[str, Any] = {
+        kind: _drop_nulls(spec) for kind, spec in types.items() if spec is not None
+    }
+    if not kept:
+        raise _content_error("types must contain at least one content type, e.g. twilio/text")
+    for kind, spec in kept.items():
+        if not isinstance(spec, dict):
+            raise _content_error(f"{kind} must be an object")
+
+    bodies: list[tuple[str, str]] = []
+    texts: list[str] = []  # every string whose placeholders count
+    media: list[str] = []
+    for kind in ("twilio/text", "twilio/media", "twilio/quick-reply"):
+        if kind not in kept:
+            continue
+        spec = kept[kind]
+        body = _check_body(kind, spec.get("body"))
+        bodies.append((kind, body))
+        texts.append(body)
+        if kind == "twilio/media":
+            media = _check_media(spec.get("media"))
+            texts += media
+        if kind == "twilio/quick-reply":
+            texts += _check_actions(spec.get("actions"))
+
+    used: set[str] = set()
+    for text in texts:
+        used |= _placeholders(text)
+    undeclared = sorted(used - set(variables), key=int)
+    if undeclared:
+        raise _content_error(
+            f"Variable {{{{{undeclared[0]}}}}} is used but not declared in variables (with a "
+            "sample value)"
+        )
+    unused = sorted(set(variables) - used, key=int)
+    if unused:
+        raise _content_error(f"Variable '{unused[0]}' is declared in variables but never used")
+    for url in media:
+        sample = _render(url, variables)
+        if not _http_url(sample) or any(char.isspace() for char in sample):
+            raise _content_error(f"twilio/media media URL {url!r} is not a valid http(s) URL")
+    for kind, body in bodies:
+        _check_whatsapp_body(kind, body)
+    return name, language, variables, kept
+
+
+def _check_variables(variables: Any) -> dict[str, str]:
+    if variables is None:
+        return {}
+    if not isinstance(variables, dict):
+        raise _content_error("variables must be an object mapping '1', '2'... to sample values")
+    for key, value in variables.items():
+        if not _VARIABLE_KEY.fullmatch(key):
+            raise _content_error(
+                f"Invalid variable name {key!r}: variables are numbered '1', '2'..."
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise _content_error(f"Variable '{key}' needs a non-empty sample value")
+    numbers = sorted(int(key) for key in variables)
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise _content_error(
+            f"Variables must be numbered from 1 without gaps: got {', '.join(map(str, numbers))}"
+        )
+    return dict(variables)
+
+
+def _check_body(kind: str, body: Any) -> str:
+    if not isinstance(body, str) or not body.strip():
+        raise _content_error(f"{kind} requires a non-empty body")
+    if len(body) > MAX_TEMPLATE_BODY_LENGTH:
+        raise _content_error(
+            f"{kind} body is {len(body)} characters long: at most {MAX_TEMPLATE_BODY_LENGTH} "
+            "are allowed"
+        )
+    return body
+
+
+def _check_media(media: Any) -> list[str]:
+    if not isinstance(media, list) or not media:
+        raise _content_error("twilio/media requires media: a list with one URL")
+    if len(media) > 1:
+        raise _content_error(f"twilio/media takes one media URL on WhatsApp, got {len(media)}")
+    if not all(isinstance(url, str) for url in media):
+        raise _content_error("twilio/media media must be a list of URL strings")
+    return list(media)
+
+
+def _check_actions(actions: Any) -> list[str]:
+    if not isinstance(actions, list) or not actions:
+        raise _content_error("twilio/quick-reply requires actions: a list of {title, id}")
+    if len(actions) > MAX_QUICK_REPLIES:
+        raise _content_error(
+            f"twilio/quick-reply has {len(actions)} actions: at most {MAX_QUICK_REPLIES} are "
+            "allowed"
+        )
+    texts: list[str] = []
+    for index, action in enumerate(actions):
+        if not isinstance(action, dict):
+            raise _content_error(f"twilio/quick-reply action {index} must be an object")
+        title, action_id = action.get("title"), action.get("id")
+        if not isinstance(title, str) or not title.strip():
+            raise _content_error(f"twilio/quick-reply action {index} requires a title")
+        if len(title) > MAX_QUICK_REPLY_TITLE_LENGTH:
+            raise _content_error(
+                f"twilio/quick-reply action title {title!r} is {len(title)} characters long: "
+                f"at most {MAX_QUICK_REPLY_TITLE_LENGTH} are allowed"
+            )
+        if not isinstance(action_id, str) or not action_id.strip():
+            raise _content_error(f"twilio/quick-reply action {index} requires an id")
+        if action.get("type", "QUICK_REPLY") != "QUICK_REPLY":
+            raise _content_error(f"twilio/quick-reply action {index} type must be QUICK_REPLY")
+        texts += [title, action_id]
+    return texts
+
+
+def _placeholders(text: str) -> set[str]:
+    """The variable numbers ``{{n}}`` in ``text``; refuses malformed placeholders."""
+    found: set[str] = set()
+    for match in _TEMPLATE_PLACEHOLDER.finditer(text):
+        if not _VARIABLE_KEY.fullmatch(match[1]):
+            raise _content_error(
+                f"Invalid placeholder {match[0]!r}: use {{{{1}}}}, {{{{2}}}}... without spaces"
+            )
+        found.add(match[1])
+    rest = _TEMPLATE_PLACEHOLDER.sub("", text)
+    if "{{" in rest or "}}" in rest:
+        raise _content_error(f"Malformed placeholder in {text[:60]!r}: '{{{{' without '}}}}'")
+    return found
+
+
+def _check_whatsapp_body(kind: str, body: str) -> None:
+    """WhatsApp's approval rules for a template body (see the module docstring)."""
+    text = body.strip()
+    if text.startswith("{{"):
+        raise _content_error(
+            f"{kind} body may not start with a variable: WhatsApp rejects such templates"
+        )
+    if text.endswith("}}"):
+        raise _content_error(
+            f"{kind} body may not end with a variable: WhatsApp rejects such templates"
+        )
+    if _ADJACENT_PLACEHOLDERS.search(text):
+        raise _content_error(
+            f"{kind} body has two adjacent variables: WhatsApp rejects such templates"
+        )
+
+
+def _content_variables(
+    declared: dict[str, str], given: dict[str, Any], *, strict: bool
+) -> dict[str, str]:
+    """The values to render a created content with, checked like Twilio (21656, 21658)."""
+
+    def invalid(reason: str) -> TwilioError:
+        return TwilioError(400, 21656, CONTENT_VARIABLES_INVALID, reason=reason)
+
+    if strict:
+        missing = sorted(set(declared) - set(given))
+        extra = sorted(set(given) - set(declared))
+        if missing or extra:
+            raise invalid(
+                f"ContentVariables keys do not match the content's variables "
+                f"{sorted(declared)}: missing {missing}, extra {extra}"
+            )
+        values = dict(given)
+    else:  # Twilio's documented fallback: the sample value of a missing variable
+        values = declared | {key: value for key, value in given.items() if key in declared}
+    checked: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise invalid(f"variable {key!r} is {value!r}, not a string")
+        text = str(value)
+        if not text.strip():
+            raise invalid(f"variable {key!r} is empty")
+        if any(char in text for char in "\n\r\t") or " " * 5 in text:
+            raise invalid(
+                f"variable {key!r} has a newline, a tab or more than 4 consecutive spaces"
+            )
+        if len(text) > MAX_TEMPLATE_BODY_LENGTH:
+            raise TwilioError(
+                400,
+                21658,
+                "Parameter exceeded character limit",
+                reason=f"variable {key!r} is {len(text)} characters long: at most "
+                f"{MAX_TEMPLATE_BODY_LENGTH} fit a template body",
+            )
+        checked[key] = text
+    return checked
 
 
 def _field(params: dict[str, Any], name: str) -> str:
@@ -794,6 +1298,20 @@ async def _read_body(receive: _Receive) -> bytes:
     return b"".join(chunks)
 
 
+def _parse_params(scope: dict[str, Any], headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    """Form fields and query parameters; for a JSON object body, the query parameters and the
+    object's keys (a body that is not one is parsed as a form, to show what was sent)."""
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in _JSON_CONTENT_TYPES:
+        try:
+            decoded = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            decoded = None
+        if isinstance(decoded, dict):
+            return _parse_form(scope, b"") | decoded
+    return _parse_form(scope, body)
+
+
 def _parse_form(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
     pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
     pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True)
@@ -816,15 +1334,20 @@ async def _client_left_within(receive: _Receive, seconds: float) -> bool:
 
 
 async def _send_json(
-    send: _Send, status: int, payload: dict[str, Any], headers: Iterable[tuple[bytes, bytes]]
+    send: _Send,
+    status: int,
+    payload: dict[str, Any] | None,
+    headers: Iterable[tuple[bytes, bytes]],
 ) -> None:
-    body = json.dumps(payload).encode("utf-8")
+    """Answer ``payload`` as JSON; ``None``: no body (204 No Content)."""
+    body = b"" if payload is None else json.dumps(payload).encode("utf-8")
+    content_type = [] if payload is None else [(b"content-type", b"application/json;charset=utf-8")]
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json;charset=utf-8"),
+                *content_type,
                 (b"content-length", str(len(body)).encode()),
                 (b"twilio-request-id", ("RQ" + uuid.uuid4().hex).encode()),
                 *headers,
