@@ -28,7 +28,8 @@ from bot.terminal import Terminal
 from models.db import migrate
 from models.enums import Channel, StaffRole
 from models.messaging.inbox import inbox_counts
-from models.messaging.outbox import BUSINESS_INITIATED_KINDS, outbox_counts, waiting_by_channel
+from models.messaging.outbox import outbox_counts, waiting_by_channel
+from models.messaging.templates import TEMPLATES
 from models.regions import find_regions
 from models.roster.status import parse_date
 from models.rules.text import name_key
@@ -317,15 +318,17 @@ async def _doctor_twilio(app: App, table: Table) -> bool:
         table.add_row("twilio account", FAIL, f"{type(exc).__name__}: {str(exc)[:100]}")
     finally:
         await channel.http.close()
-    missing = [
-        kind for kind in BUSINESS_INITIATED_KINDS if kind not in app.settings.twilio.templates
-    ]
+    needed = [template.name for template in TEMPLATES.values()]
+    missing = [name for name in needed if name not in app.settings.twilio.templates]
     table.add_row(
         "whatsapp templates",
         WARN if missing else OK,
-        ("missing (not sent outside the 24-hour window): " + ", ".join(missing))
-        if missing
-        else "a template for every kind",
+        f"{len(needed) - len(missing)} of {len(needed)} configured"
+        + (
+            "; missing (those messages fail outside the 24-hour window): " + ", ".join(missing)
+            if missing
+            else ""
+        ),
     )
     return healthy
 

@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from models.cases import CASE_CATEGORIES, DEFAULT_CASE_KEYWORDS
+from models.messaging.templates import TEMPLATES
 from models.rules.commitments import DueWhen, default_commitments, default_reasons
 
 ENV_PREFIX = "PENDAMPING_"
@@ -121,9 +122,15 @@ class TwilioSettings(_Section):
     @field_validator("templates")
     @classmethod
     def _content_sids(cls, templates: dict[str, str]) -> dict[str, str]:
-        for kind, sid in templates.items():
-            if not (sid.startswith("HX") and len(sid) == 34):
-                raise ValueError(f"a Content SID like 'HX' + 32 hex digits for {kind!r}")
+        known = {template.name for template in TEMPLATES.values()}
+        for name, sid in templates.items():
+            if name not in known:
+                raise ValueError(
+                    f"one of the template names, not {name!r}: "
+                    f"{', '.join(sorted(known))} (see `pendamping whatsapp templates`)"
+                )
+            if not re.fullmatch(r"HX[0-9a-fA-F]{32}", sid):
+                raise ValueError(f"a Content SID like 'HX' + 32 hex digits for {name!r}")
         return templates
 
     @property

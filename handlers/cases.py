@@ -241,13 +241,6 @@ async def _escalate(ctx: Ctx, case_id: int, new: NewCase) -> int:
                 payload={
                     "key": "alert.urgent_case",
                     "values": values,
-                    "template_variables": {
-                        "1": str(case_id),
-                        "2": values["category"],
-                        "3": ctx.staff.name,
-                        "4": values["kpm"],
-                        "5": values["kelompok"],
-                    },
                     "options": [{"value": f"case:{case_id}", "label": ctx.t("case.open_alert")}],
                 },
                 dedupe_key=f"urgent-case:{case_id}:{address}",

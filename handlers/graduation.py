@@ -236,15 +236,10 @@ async def _alert(ctx: Ctx, assessment_id: int, score: Score) -> None:
         "kelompok": subject.kelompok,
         "score": _number(score.score),
         "threshold": _number(score.threshold),
-        "reasons": "\n".join(f"• {reason}" for reason in score.reasons),
+        "reasons": "; ".join(score.reasons) or ctx.t("graduation.no_reasons"),
         "assessor": ctx.staff.name,
     }
     not_before = after_quiet_hours(await local_now(ctx), *ctx.settings.quiet_hours)
-    variables = {
-        "1": subject.name,
-        "2": f"{values['score']}/{values['threshold']}",
-        "3": "; ".join(score.reasons)[:500] or "-",
-    }
     await enqueue(
         ctx.session,
         [
@@ -256,7 +251,6 @@ async def _alert(ctx: Ctx, assessment_id: int, score: Score) -> None:
                 payload={
                     "key": "alert.graduation_ready",
                     "values": values,
-                    "template_variables": variables,
                     "kpm_id": kpm_id,
                 },
                 dedupe_key=f"grad-ready:{assessment_id}:{address}",

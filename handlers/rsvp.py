@@ -112,7 +112,6 @@ async def _pesan_kpm(
                     "key": "pesan.new",
                     "values": values,
                     "options": [{"value": f"pesan:{message_id}", "label": t("pesan.open")}],
-                    "template_variables": {"1": values["name"], "2": values["kelompok"]},
                 },
                 dedupe_key=f"pesan-kpm:{message_id}",
             )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -48,12 +47,6 @@ def reminder_values(meeting: MeetingInfo) -> dict[str, Any]:
         "time": time_text(local.time()),
         "place": meeting.place,
     }
-
-
-def template_variables(values: Mapping[str, Any]) -> dict[str, str]:
-    """WhatsApp template variables, never empty (Twilio refuses an empty one)."""
-    names = ("kelompok", "date", "time", "place")
-    return {str(number): str(values[name] or "-") for number, name in enumerate(names, 1)}
 
 
 @dataclass(frozen=True)
@@ -114,7 +107,6 @@ async def meeting_changed(
     payload = {
         "key": "reminder.cancelled" if cancelled else "reminder.changed",
         "values": values,
-        "template_variables": template_variables(values),
         "meeting_id": meeting_id,
     }
     stamp = f"{'cancelled' if cancelled else version}:{meeting.updated_at:%Y%m%d%H%M%S}"

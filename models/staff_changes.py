@@ -297,8 +297,7 @@ async def tell_both(
         messages.append(
             Enqueue(
                 channel, address, "alert",
-                {"key": key, "values": values,
-                 "template_variables": {"1": names, "2": other.name}},
+                {"key": key, "values": values},
                 Priority.ALERT,
             )
         )

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -57,6 +58,9 @@ class Digest:
     chart_png: bytes
     workbook: bytes
     figures: DigestFigures
+    summary: dict[str, Any] = field(default_factory=dict)
+    """The values of ``digest.summary``: the WhatsApp template sent instead of the text
+    outside the 24-hour window (the chart and the workbook follow as they are)."""
 
     @property
     def chart_filename(self) -> str:
@@ -100,12 +104,15 @@ async def build_digest(
         pesan_late_before=as_of - timedelta(hours=options.pesan_late_hours),
     )
     scope = await _scope_name(session, staff)
-    text = Writer(translate, options).text(figures, scope)
+    writer = Writer(translate, options)
+    text = writer.text(figures, scope)
     # Rendering is CPU work of a tenth of a second or so: off the event loop, so that
     # webhooks and the dispatcher in the same process keep answering meanwhile.
     chart, workbook = await asyncio.to_thread(_render, figures, options, translate)
     label = week or iso_week(ref_day)
-    return Digest(staff.id, label, ref_day, text, chart, workbook, figures)
+    return Digest(
+        staff.id, label, ref_day, text, chart, workbook, figures, writer.summary(figures, scope)
+    )
 
 
 def _render(
@@ -202,6 +209,17 @@ class Writer:
         if now is None or before is None:
             return self.t("digest.change_none")
         return self.t("digest.compared", change=self.change(now, before))
+
+    def summary(self, figures: DigestFigures, scope: str) -> dict[str, Any]:
+        """The values of ``digest.summary``: the digest's head figures in one sentence."""
+        return {
+            "scope": scope,
+            "date": format_date(figures.ref_day, "EEEE, d MMMM y", locale=self.options.locale),
+            "held": figures.total("held"),
+            "planned": figures.total("planned"),
+            "rate": self.percent(figures.rate),
+            "urgent": figures.total("urgent_cases"),
+        }
 
     def text(self, figures: DigestFigures, scope: str) -> str:
         t, month = self.t, figures.months[-1]

@@ -59,7 +59,6 @@ class _Alert:
     kelompok_id: int | None
     key: str
     values: dict[str, Any]
-    variables: tuple[str, ...]
     dedupe_key: str
 
 
@@ -136,7 +135,6 @@ def _graduation(event: AlamiahEvent) -> _Alert:
         kelompok_id=event.kelompok_id,
         key="alert.graduation_ended" if event.ended else "alert.graduation_soon",
         values={"kpm": event.name, "kelompok": event.kelompok, "date": day_text(event.end_date)},
-        variables=("kpm", "kelompok", "date"),
         dedupe_key=f"grad-{kind}:{event.kpm_id}:{event.end_date.isoformat()}",
     )
 
@@ -152,7 +150,6 @@ def _absence(streak: AbsenceStreak) -> _Alert:
             "streak": streak.streak,
             "date": day_text(streak.last_meeting_date),
         },
-        variables=("kpm", "kelompok", "streak", "date"),
         dedupe_key=f"absence:{streak.kpm_id}:{streak.since or 'never'}",
     )
 
@@ -223,20 +220,6 @@ def _warning_values(
     }
 
 
-WARNING_VARIABLES = (
-    "level",
-    "levels",
-    "kpm",
-    "kelompok",
-    "commitment",
-    "komponen",
-    "periods",
-    "period",
-)
-"""The commitment warnings' template variables, numbered {{1}}.. in this order (the
-coordinator's has ``pendamping`` after ``kelompok``)."""
-
-
 def _warning(
     streak: NotMetStreak, rules: CommitmentRules, catalog: KomponenCatalog | None
 ) -> _Alert:
@@ -247,7 +230,6 @@ def _warning(
         kelompok_id=streak.kelompok_id,
         key="alert.commitment_warning_last" if last else "alert.commitment_warning",
         values=_warning_values(streak, rules, catalog),
-        variables=WARNING_VARIABLES,
         dedupe_key=_warning_key(streak, level),
     )
 
@@ -265,7 +247,6 @@ def _escalation(
         kelompok_id=streak.kelompok_id,
         key="alert.commitment_escalated",
         values={**_warning_values(streak, rules, catalog), "pendamping": pendamping or "-"},
-        variables=(*WARNING_VARIABLES[:4], "pendamping", *WARNING_VARIABLES[4:]),
         dedupe_key=f"{_warning_key(streak, level)}:staff:{staff_id}",
     )
 
@@ -280,14 +261,11 @@ def _not_before(
 
 def _message(alert: _Alert, reach: tuple[Channel, str], not_before: datetime) -> Enqueue:
     channel, address = reach
-    variables = {
-        str(n): str(alert.values[name] or "-") for n, name in enumerate(alert.variables, 1)
-    }
     return Enqueue(
         channel=channel,
         address=address,
         kind=KIND,
-        payload={"key": alert.key, "values": alert.values, "template_variables": variables},
+        payload={"key": alert.key, "values": alert.values},
         priority=Priority.ALERT,
         dedupe_key=alert.dedupe_key,
         not_before=not_before,

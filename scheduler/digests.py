@@ -20,7 +20,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_percent
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -215,16 +214,10 @@ async def digest_messages(
         staff_id=digest.staff_id,
         ttl=FILE_TTL,
     )
-    figures = digest.figures
-    rate = figures.rate
-    variables = {  # the WhatsApp template, outside the 24-hour window
-        "1": week,
-        "2": f"{figures.total('held')}/{figures.total('planned')}",
-        "3": "-" if rate is None else format_percent(rate, "#,##0%", locale=options.locale),
-        "4": str(figures.total("urgent_cases")),
-    }
+    # Outside WhatsApp's 24-hour window the text goes as the template digest.summary.
+    text = {"text": digest.text, "key": "digest.summary", "values": digest.summary}
     payloads: dict[str, tuple[str, dict[str, Any]]] = {
-        "text": (KIND, {"text": digest.text, "template_variables": variables}),
+        "text": (KIND, text),
         "chart": (FILE_KIND, {"key": "digest.chart_caption", "file_id": chart}),
         "workbook": (FILE_KIND, {"key": "digest.workbook_caption", "file_id": workbook}),
     }

@@ -12,7 +12,6 @@ with old news.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -282,24 +281,10 @@ def _commitments(
     )
 
 
-_TEMPLATE_ORDER: Mapping[str, tuple[str, ...]] = {
-    "nudge.today": ("kelompok", "time", "place"),
-    "nudge.no_attendance": ("kelompok", "date"),
-    "nudge.follow_up": ("kpm", "category", "date"),
-    "nudge.pesan": ("kpm", "kelompok", "hours"),
-    "nudge.commitments": ("period", "date", "counts"),
-}
-
-
 def _message(nudge: _Nudge, reach: tuple[Channel, str]) -> Enqueue:
     channel, address = reach
-    names = _TEMPLATE_ORDER[nudge.key]
-    variables = {str(n): str(nudge.values[name] or "-") for n, name in enumerate(names, 1)}
-    payload: dict[str, Any] = {
-        "key": nudge.key,
-        "values": nudge.values,
-        "template_variables": variables,
-    }
+    # On WhatsApp, enqueue adds the template variables (models.messaging.templates).
+    payload: dict[str, Any] = {"key": nudge.key, "values": nudge.values}
     if "case_id" in nudge.values:
         payload["case_id"] = nudge.values["case_id"]
     return Enqueue(

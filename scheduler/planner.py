@@ -152,12 +152,6 @@ def _holiday_message(
         payload={
             "key": "planner.holiday",
             "values": values,
-            "template_variables": {
-                "1": values["kelompok"],
-                "2": values["date"],
-                "3": values["holiday"],
-                "4": values["next_day"],
-            },
             "meeting_id": meeting_id,
             "options": [
                 {

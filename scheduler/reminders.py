@@ -44,7 +44,6 @@ from models.meeting_changes import (
     reminder_prefix,
 )
 from models.meeting_changes import reminder_values as _values
-from models.meeting_changes import template_variables as _variables
 from models.messaging.enqueue import EnqueueColumns, Priority, enqueue
 from models.messaging.reminder_changes import existing_keys
 from models.messaging.sweeps import (
@@ -423,7 +422,6 @@ def _payload(meeting: MeetingInfo) -> dict[str, Any]:
     return {
         "key": "reminder.kpm",
         "values": values,
-        "template_variables": _variables(values),
         "meeting_id": meeting.meeting_id,
         "rsvp": True,
         "zone": meeting.zone,  # for the dispatcher: a retry waits out quiet hours here

@@ -7,7 +7,9 @@ with the ``twilio`` SDK's async HTTP client; each one is an outbox row whose sta
 delivery callbacks advance.
 
 Messages the business starts are sent as approved templates outside WhatsApp's 24-hour
-window; without a configured template they are not sent but marked failed with a reason.
+window, one per catalog key (``models.messaging.templates``; the Content SIDs under
+``[twilio.templates]`` by template name); without a configured template they are not sent
+but marked failed with a reason.
 SMS (``sms:+62...`` addresses) shares all of this, minus templates.
 """
 
@@ -46,6 +48,14 @@ from models.messaging.outbox import (
     record_status,
 )
 from models.messaging.sending import SendResult
+from models.messaging.templates import (
+    Template,
+    TemplateProblem,
+    VariableKind,
+    template_of,
+    template_variables,
+    variable_text,
+)
 from models.rules.clock import Clock
 from models.tables import ChannelIdentity
 
@@ -54,7 +64,6 @@ Store = Callable[[Sequence[Arrival]], Awaitable[int]]
 """Keeps arrivals in the inbox (``handlers.inbox.InboxWorkers.store``)."""
 BODY_LIMIT = 1600  # characters Twilio accepts in one WhatsApp or SMS body
 SESSION_WINDOW = timedelta(hours=24)
-TEMPLATE_VARIABLE_LIMIT = 1024
 PERMANENT_CODES = {21211, 21408, 21610, 21612, 21614, 63016, 63018, 63024, 63032}
 TWILIO_STATUS = {
     "accepted": OutboxStatus.QUEUED,
@@ -71,8 +80,11 @@ TWILIO_STATUS = {
 
 
 class TimedHttpClient(AsyncTwilioHttpClient):
-    """The SDK's async HTTP client with a timeout that holds: the SDK's own client
-    accepts a ``timeout`` argument but never applies it."""
+    """The SDK's async HTTP client with a timeout that holds (the SDK's own client accepts
+    a ``timeout`` argument but never applies it), and that sends a JSON request's body as
+    JSON: the SDK's async client hands the dict to aiohttp as form data under a JSON
+    header, which Twilio refuses (twilio/twilio-python#932; the Content API's create is
+    such a request, the Messages API is not)."""
 
     def __init__(self, timeout: float) -> None:
         super().__init__(timeout=timeout)
@@ -80,6 +92,11 @@ class TimedHttpClient(AsyncTwilioHttpClient):
 
     async def request(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.pop("timeout", None)
+        headers = kwargs.get("headers") or {}
+        if headers.get("Content-Type") == "application/json" and isinstance(
+            kwargs.get("data"), dict
+        ):
+            kwargs["data"] = json.dumps(kwargs["data"])
         async with asyncio.timeout(self._limit):
             return await super().request(*args, **kwargs)
 
@@ -90,6 +107,7 @@ def twilio_client(settings: TwilioSettings, http: AsyncTwilioHttpClient) -> Clie
     client = Client(settings.account_sid, settings.auth_token.get_secret_value(), http_client=http)
     if settings.api_base_url:
         client.api.base_url = settings.api_base_url.rstrip("/")
+        client.content.base_url = settings.api_base_url.rstrip("/")  # the templates' API
         client.edge = client.region = None  # these would rewrite the host again
     return client
 
@@ -157,20 +175,24 @@ def split_body(text: str, limit: int = BODY_LIMIT) -> list[str]:
     return split_text(text, limit)
 
 
-class TemplateProblem(ValueError):
-    """Template variables that WhatsApp would refuse; the message says which."""
-
-
-def check_variables(variables: Mapping[str, str]) -> None:
-    for key, value in variables.items():
-        if not str(value).strip():
-            raise TemplateProblem(f"template variable {key} is empty")
-        if len(str(value)) > TEMPLATE_VARIABLE_LIMIT:
-            raise TemplateProblem(
-                f"template variable {key} is over {TEMPLATE_VARIABLE_LIMIT} characters"
-            )
-        if "\n" in str(value) or "    " in str(value):
-            raise TemplateProblem(f"template variable {key} has a new line or four spaces")
+def content_variables(
+    template: Template, payload: Mapping[str, Any], file_path: str | None
+) -> dict[str, str]:
+    """The ContentVariables of a payload sent as ``template``: those enqueue checked and
+    stored, else made from the payload's values now; a media template's file path (its
+    signed URL after the public base URL) is known only here."""
+    stored = payload.get("template_variables")
+    variables = (
+        dict(stored)
+        if isinstance(stored, dict)
+        else template_variables(template, payload.get("values") or {}, skip_files=True)
+    )
+    for number, variable in enumerate(template.variables, 1):
+        if variable.kind is VariableKind.FILE:
+            if file_path is None:
+                raise TemplateProblem(f"template {template.name}: no file to send")
+            variables[str(number)] = variable_text(template, variable, file_path)
+    return variables
 
 
 def _time(value: Any) -> datetime | None:
@@ -192,7 +214,9 @@ class Outgoing:
     kind: str
     body: str = ""
     media_urls: Sequence[str] = ()
+    template: Template | None = None  # what it goes out as outside the 24-hour window
     template_variables: Mapping[str, str] | None = None
+    template_problem: str | None = None  # why it cannot go out as its template
     business_initiated: bool = False
     in_reply_to_at: datetime | None = None  # the inbound message this answers
 
@@ -291,16 +315,17 @@ class TwilioChannel:
             )
         )
         if whatsapp and not in_window and outgoing.business_initiated:
-            content_sid = self._settings.templates.get(outgoing.kind)
+            template = outgoing.template
+            if template is None:
+                return "outside the 24-hour window and no WhatsApp template is declared", {}
+            content_sid = self._settings.templates.get(template.name)
             if content_sid is None:
                 return (
                     f"outside the 24-hour window and no approved template is configured "
-                    f"for kind '{outgoing.kind}' (twilio.templates.{outgoing.kind})"
+                    f"for {template.key} (twilio.templates.{template.name})"
                 ), {}
-            try:
-                check_variables(outgoing.template_variables or {})
-            except TemplateProblem as problem:
-                return str(problem), {}
+            if outgoing.template_problem is not None:
+                return outgoing.template_problem, {}
             request["content_sid"] = content_sid
             request["content_variables"] = json.dumps(dict(outgoing.template_variables or {}))
             return None, request
@@ -334,8 +359,8 @@ class TwilioChannel:
     async def send_claimed(self, message: Claimed) -> SendResult:
         """For the outbox dispatcher: one attempt at a queued message (it owns retries)."""
         media_urls: list[str] = []
-        variables = message.payload.get("template_variables")
         payload = message.payload
+        file_path: str | None = None
         if payload.get("file_id") is not None and self._media is None:
             if message.kind != REPLY_KIND:
                 return SendResult(
@@ -348,19 +373,30 @@ class TwilioChannel:
             url = self._media.url(int(payload["file_id"]), now=self._clock.now())
             media_urls.append(url)
             # Outside the 24-hour window: a media template whose URL is the public base
-            # URL followed by {{1}} (the signed path), with the caption as {{2}}.
-            variables = {"1": url.removeprefix(self._media.base_url + "/"), "2": body}
+            # URL followed by {{1}} (the signed path).
+            file_path = url.removeprefix(self._media.base_url + "/")
         if message.kind == REPLY_KIND:  # a conversation's reply: options as a numbered list
             reply = reply_of(payload, body)
             body = render(reply, self._t)
             media_urls = [media.ref for media in reply.media] + media_urls
+        business = message.kind in BUSINESS_INITIATED_KINDS
+        template = template_of(payload) if business else None
+        variables: dict[str, str] | None = None
+        problem: str | None = None
+        if template is not None:
+            try:
+                variables = content_variables(template, payload, file_path)
+            except TemplateProblem as refused:
+                problem = str(refused)
         outgoing = Outgoing(
             address=message.address,
             kind=message.kind,
             body=body,
             media_urls=media_urls,
+            template=template,
             template_variables=variables,
-            business_initiated=message.kind in BUSINESS_INITIATED_KINDS,
+            template_problem=problem,
+            business_initiated=business,
             in_reply_to_at=_time(payload.get("in_reply_to_at")),
         )
         async with self._sessions() as session:

@@ -4,6 +4,8 @@ with a dedupe key so a sweep run twice enqueues each message once."""
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from models.base import table_of
 from models.db.sqlite_driver import INLINE_ROWS
 from models.enums import Channel, OutboxStatus
+from models.messaging.outbox import BUSINESS_INITIATED_KINDS
 from models.messaging.tables import Outbox
+from models.messaging.templates import TemplateCheck
+
+log = logging.getLogger(__name__)
 
 
 class Priority:
@@ -97,6 +103,7 @@ _ENQUEUE_COLUMNS = (
     "priority",
     "dedupe_key",
     "status",
+    "error",
     "attempts",
     "next_attempt_at",
     "deadline_at",
@@ -145,20 +152,50 @@ def _insert_rows() -> Insert:
 def _columns(messages: EnqueueColumns, now: datetime) -> list[list[Any]]:
     """The values of each of ``_ENQUEUE_COLUMNS``, column by column."""
     count = len(messages)
+    payloads, statuses, errors = _template_checks(messages)
     return [
         messages.channel,
         messages.address,
         messages.kind,
-        messages.payload,
+        payloads,
         messages.priority,
         messages.dedupe_key,
-        [OutboxStatus.PENDING] * count,
+        statuses,
+        errors,
         [0] * count,
         [now if at is None else at for at in messages.not_before],
         messages.deadline_at,
         [now] * count,
         [now] * count,
     ]
+
+
+def _template_checks(
+    messages: EnqueueColumns,
+) -> tuple[list[dict[str, Any]], list[OutboxStatus], list[str | None]]:
+    """Each WhatsApp message the business starts, checked against its template and given
+    its ``template_variables`` (:class:`TemplateCheck`, once per payload object): one that
+    cannot go out as its template is written failed, with the reason, for `pendamping
+    outbox` to show, instead of failing later at send time. Returns the payloads to store
+    (the WhatsApp rows' with their variables), the statuses and the errors."""
+    count = len(messages)
+    payloads = list(messages.payload)
+    statuses: list[OutboxStatus] = [OutboxStatus.PENDING] * count
+    errors: list[str | None] = [None] * count
+    check = TemplateCheck()
+    refused: Counter[str] = Counter()
+    for row, (channel, kind, payload) in enumerate(
+        zip(messages.channel, messages.kind, messages.payload, strict=True)
+    ):
+        if channel != Channel.WHATSAPP or kind not in BUSINESS_INITIATED_KINDS:
+            continue
+        payloads[row], reason = check(payload)
+        if reason is not None:
+            statuses[row], errors[row] = OutboxStatus.FAILED, reason[:500]
+            refused[reason] += 1
+    for reason, times in refused.items():  # names no person: a template and a variable
+        log.warning("%d message(s) not enqueued for sending: %s", times, reason)
+    return payloads, statuses, errors
 
 
 def _driver_rows(dialect: Dialect, columns: list[list[Any]]) -> list[tuple[Any, ...]]:
@@ -174,8 +211,8 @@ def _driver_rows(dialect: Dialect, columns: list[list[Any]]) -> list[tuple[Any, 
     return list(zip(*converted, strict=True))
 
 
-SQLITE_ROWS_PER_STATEMENT = 80
-"""Rows per INSERT on SQLite: 960 parameters, under the oldest builds' limit of 999."""
+SQLITE_ROWS_PER_STATEMENT = 999 // len(_ENQUEUE_COLUMNS)
+"""Rows per INSERT on SQLite: under the oldest builds' limit of 999 parameters."""
 
 
 async def _enqueue_sqlite(connection: AsyncConnection, rows: list[tuple[Any, ...]]) -> int:

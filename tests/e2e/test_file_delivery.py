@@ -42,6 +42,7 @@ from models.enums import Channel, OutboxStatus
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.report_files import purge_expired, store_file
 from models.messaging.tables import Outbox, ReportFile
+from models.messaging.templates import TEMPLATES
 from models.rules.clock import FixedClock
 from models.tables import ChannelIdentity
 from reporting.chart import attendance_chart
@@ -767,7 +768,11 @@ async def test_whatsapp_outside_the_window_a_file_without_its_template_fails_nam
     assert wa.creates() == []
     (row,) = await outbox(wa.app)
     assert row.status is OutboxStatus.FAILED
-    assert "twilio.templates.digest_file" in (row.error or "")
+    chart = TEMPLATES["digest.chart_caption"]
+    assert row.error == (
+        "outside the 24-hour window and no approved template is configured for "
+        f"{chart.key} (twilio.templates.{chart.name})"
+    )
 
 
 async def test_whatsapp_outside_the_window_a_file_goes_as_its_media_template(
@@ -775,15 +780,18 @@ async def test_whatsapp_outside_the_window_a_file_goes_as_its_media_template(
 ) -> None:
     content_sid = "HX" + "1" * 32
     settings = wa.channel._settings
-    wa.channel._settings = settings.model_copy(update={"templates": {"digest_file": content_sid}})
+    name = TEMPLATES["digest.chart_caption"].name
+    wa.channel._settings = settings.model_copy(update={"templates": {name: content_sid}})
     await _window_closed(wa)
     chart = png_bytes()
     file_id = await queue_file_for_whatsapp(wa, chart, "kehadiran-2026-W47.png", "image/png")
     await wa.dispatch()
     (params,) = wa.creates()
     assert params["ContentSid"] == content_sid
+    assert "Body" not in params and "MediaUrl" not in params  # the template carries both
     variables = json.loads(params["ContentVariables"])
-    assert variables["2"] == t("digest.chart_caption")
+    # One variable, the signed path: the caption is the template's own body.
+    assert set(variables) == {"1"}
     assert variables["1"].startswith(f"media/{file_id}?e=")
     served = await wa.fetch(f"{PUBLIC}/{variables['1']}")  # the template's URL: base + {{1}}
     assert served.status_code == 200 and served.content == chart

@@ -15,11 +15,12 @@ from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.registry import COMMANDS, FLOWS
 from handlers.settings import EngineSettings
-from models.enums import AttendanceMark, MeetingStatus
+from models.enums import AttendanceMark, MeetingStatus, OutboxStatus
 from models.messaging.enqueue import Priority
 from models.messaging.tables import Outbox
 from models.rules.clock import FixedClock
 from models.tables import Attendance, GraduationAssessment, Meeting
+from tests.on_whatsapp import on_whatsapp
 from tests.world import NOW, TODAY, Chat, World, build_world, default_catalog
 
 t = Translator()
@@ -131,10 +132,23 @@ async def test_a_whole_assessment_typed_saves_and_alerts_pendamping_and_coordina
         kelompok="Kelompok Melati",
         score="8,7",
         threshold="7",
-        reasons="\n".join(f"• {reason}" for reason in reasons),
+        reasons="; ".join(reasons),  # on one line: a template variable cannot hold "\n"
         assessor="Ani Suryani",
     )
-    assert sent[0].payload["template_variables"]["3"] == "; ".join(reasons)
+    # For a WhatsApp address enqueue makes the template variables, in the template's order.
+    assert "template_variables" not in sent[0].payload
+    assert await on_whatsapp(sessions, sent[0].kind, sent[0].payload) == (
+        OutboxStatus.PENDING,
+        None,
+        {
+            "1": "Dewi Lestari",
+            "2": "Kelompok Melati",
+            "3": "8,7",
+            "4": "7",
+            "5": "; ".join(reasons),
+            "6": "Ani Suryani",
+        },
+    )
 
     # The same answers again, by label: saved, no second alert.
     clock.advance(timedelta(days=7))

@@ -183,7 +183,15 @@ async def test_a_meeting_held_on_another_day_of_the_month_replaces_the_planned_o
                     channel="whatsapp",
                     address="whatsapp:+6281299000001",
                     kind="meeting_reminder",
-                    payload={"key": "reminder.kpm", "values": {}},
+                    payload={
+                        "key": "reminder.kpm",
+                        "values": {
+                            "kelompok": "Kelompok Melati",
+                            "date": format_date_id(date(2026, 11, 22)),
+                            "time": "09.00",
+                            "place": "Balai Desa",
+                        },
+                    },
                     priority=Priority.REMINDER,
                     dedupe_key=f"reminder:{world.melati_today}:v1:0:{world.kpm['Sumarni']}",
                     not_before=datetime(2026, 11, 22, 9, tzinfo=UTC),

@@ -121,3 +121,41 @@ async def test_an_answer_with_no_meeting_pending_gets_a_friendly_reply(sessions)
     siti = await kpm_chat(sessions, world, "Siti Aminah", clock, make_engine(sessions, clock))
     await siti.send("1")
     assert siti.text == t("rsvp.no_meeting")
+
+
+async def test_a_tap_on_the_reminder_templates_buttons_is_the_answer_typed(sessions) -> None:
+    """The reminder template's quick-reply buttons, tapped: Twilio's webhook fields (the
+    button's payload and title) through the channel's translation land as "1" / "2"."""
+    from bot.channels.whatsapp import to_incoming
+    from models.messaging.templates import TEMPLATES
+    from tests.fakes.twilio_api import inbound_whatsapp_params
+
+    buttons = TEMPLATES["reminder.kpm"].buttons
+    assert [parse_answer(b.payload) for b in buttons] == [
+        (RsvpAnswer.HADIR, None),
+        (RsvpAnswer.TIDAK, None),
+    ]
+    assert TEMPLATES["reminder.changed"].buttons == buttons
+    world = await build_world(sessions)
+    meeting_id = await next_meeting(sessions, world)
+    clock = FixedClock(datetime(2026, 12, 5, 9, tzinfo=UTC))
+    engine = make_engine(sessions, clock)
+    replies = {}
+    for name, button in zip(("Siti Aminah", "Sri Wahyuni"), buttons, strict=True):
+        async with sessions() as session:
+            phone = (await session.get(Kpm, world.kpm[name])).phone
+        params = inbound_whatsapp_params(
+            from_=f"whatsapp:{phone}", button_payload=button.payload, button_text=button.title
+        )
+        outcome = await engine.handle(to_incoming(params, clock.now()))
+        replies[name] = "\n".join(reply.text for reply in outcome.replies)
+    assert replies == {"Siti Aminah": t("rsvp.coming"), "Sri Wahyuni": t("rsvp.declined")}
+    async with sessions() as session:
+        answers = {
+            (r.kpm_id, r.answer)
+            for r in await session.scalars(select(Rsvp).where(Rsvp.meeting_id == meeting_id))
+        }
+    assert answers == {
+        (world.kpm["Siti Aminah"], RsvpAnswer.HADIR),
+        (world.kpm["Sri Wahyuni"], RsvpAnswer.TIDAK),
+    }

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +22,9 @@ from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
 from models.enums import Channel, OutboxStatus
 from models.messaging.enqueue import Enqueue, Priority, enqueue
+from models.messaging.outbox import outbox_counts
 from models.messaging.tables import Outbox
+from models.messaging.templates import TEMPLATES
 from models.rules.clock import FixedClock
 from models.tables import Attendance, ChannelIdentity, Kpm
 from scheduler.dispatcher import Dispatcher
@@ -86,18 +89,9 @@ class Env:
         async with self.sessions() as session:
             return list(await session.scalars(select(Outbox).order_by(Outbox.id)))
 
-    async def send(
-        self,
-        address: str,
-        kind: str,
-        text: str | None = None,
-        template_variables: dict[str, str] | None = None,
-    ) -> Outbox:
+    async def send(self, address: str, kind: str, payload: dict[str, Any]) -> Outbox:
         """What the sweeps and the engine do: queue a message; the dispatcher sends it.
         Returns its outbox row after the dispatcher's attempt."""
-        payload: dict[str, Any] = {"text": text} if text is not None else {}
-        if template_variables is not None:
-            payload["template_variables"] = template_variables
         async with self.sessions.begin() as session:
             await enqueue(
                 session,
@@ -126,7 +120,7 @@ async def env(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Env]:
             sms_sender="+6281100000001",
             api_base_url=fake.base_url,
             public_base_url=PUBLIC,
-            templates={"meeting_reminder": REMINDER_SID},
+            templates={TEMPLATES["reminder.kpm"].name: REMINDER_SID},
         )
         engine = make_engine(sessions, clock, queued_channels=["whatsapp", "sms"])
         translate = {Channel.WHATSAPP: from_inbox, Channel.SMS: from_inbox}
@@ -258,16 +252,28 @@ async def kpm_address(env: Env, name: str, last_inbound_hours_ago: float | None)
     return address
 
 
-REMINDER = {"1": "Kelompok Melati", "2": "Selasa, 8 Desember 2026", "3": "09.00"}
+REMINDER = {
+    "kelompok": "Kelompok Melati",
+    "date": "Selasa, 8 Desember 2026",
+    "time": "09.00",
+    "place": "Balai Desa",
+}
+
+
+def reminder(**values: str) -> dict[str, Any]:
+    """A KPM's meeting reminder as the sweep queues it (a new dict each time: enqueue
+    adds the template variables to the payload it is given)."""
+    return {"key": "reminder.kpm", "values": {**REMINDER, **values}}
 
 
 async def test_outside_the_window_a_business_message_goes_as_its_template(env: Env) -> None:
     address = await kpm_address(env, "Siti Aminah", last_inbound_hours_ago=30)
-    row = await env.send(address, "meeting_reminder", "Pengingat", REMINDER)
+    row = await env.send(address, "meeting_reminder", reminder())
     call = env.fake.calls_to("messages")[-1]
     assert call.params["ContentSid"] == REMINDER_SID
     assert call.params["ContentVariables"] == (
-        '{"1": "Kelompok Melati", "2": "Selasa, 8 Desember 2026", "3": "09.00"}'
+        '{"1": "Kelompok Melati", "2": "Selasa, 8 Desember 2026", "3": "09.00", '
+        '"4": "Balai Desa"}'
     )
     assert "Body" not in call.params
     assert row.status is OutboxStatus.QUEUED and row.provider_id in env.fake.messages
@@ -275,32 +281,79 @@ async def test_outside_the_window_a_business_message_goes_as_its_template(env: E
 
 async def test_inside_the_window_it_goes_as_free_text(env: Env) -> None:
     address = await kpm_address(env, "Sri Wahyuni", last_inbound_hours_ago=2)
-    await env.send(address, "meeting_reminder", "Pengingat", REMINDER)
+    await env.send(address, "meeting_reminder", reminder())
     call = env.fake.calls_to("messages")[-1]
-    assert call.params["Body"] == "Pengingat" and "ContentSid" not in call.params
+    assert call.params["Body"] == t("reminder.kpm", **REMINDER)
+    assert "ContentSid" not in call.params
 
 
-async def test_a_kind_without_a_template_is_not_sent_and_says_why(env: Env) -> None:
+async def test_a_message_without_its_template_is_not_sent_and_says_why(env: Env) -> None:
     address = await kpm_address(env, "Nur Hasanah", last_inbound_hours_ago=None)
-    row = await env.send(address, "weekly_digest", "x")
+    summary = TEMPLATES["digest.summary"]
+    values = {variable.name: variable.example for variable in summary.variables}
+    row = await env.send(
+        address, "weekly_digest", {"text": "x", "key": summary.key, "values": values}
+    )
     assert env.fake.calls_to("messages") == []
     assert row.status is OutboxStatus.FAILED
-    assert "no approved template is configured for kind 'weekly_digest'" in row.error
-    assert [stored.id for stored in await env.outbox()] == [row.id]  # one row, kept failed
+    assert row.error == (
+        "outside the 24-hour window and no approved template is configured for "
+        "digest.summary (twilio.templates.digest_summary)"
+    )
+    # A business message of free text has no template at all: not sent either.
+    free = await env.send(address, "weekly_digest", {"text": "x"})
+    assert env.fake.calls_to("messages") == []
+    assert free.status is OutboxStatus.FAILED
+    assert free.error == "outside the 24-hour window and no WhatsApp template is declared"
+    # both rows kept, failed
+    assert [stored.id for stored in await env.outbox()] == [row.id, free.id]
 
 
 async def test_empty_template_variables_are_refused_before_sending(env: Env) -> None:
     address = await kpm_address(env, "Yuli Astuti", last_inbound_hours_ago=None)
-    row = await env.send(address, "meeting_reminder", "Pengingat", {**REMINDER, "2": " "})
-    assert row.status is OutboxStatus.FAILED and "variable 2 is empty" in row.error
+    row = await env.send(address, "meeting_reminder", reminder(date=" "))
+    assert row.status is OutboxStatus.FAILED
+    assert row.error == "template reminder_kpm: {{2}} (date) is empty"
+    assert row.attempts == 0  # refused as it was enqueued: never tried
     assert env.fake.calls_to("messages") == []
+
+
+async def test_a_value_whatsapp_would_refuse_fails_at_enqueue_and_outbox_shows_it(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An urgent case whose category is its code, not its label, for staff on WhatsApp:
+    written failed as it is enqueued, with the template and the variable, never
+    sent, and listed by `pendamping outbox` (its latest failures); the log names no one."""
+    values = {
+        "id": 128,
+        "category": "kks_bermasalah",
+        "pendamping": "Ani Suryani",
+        "kpm": "Siti Aminah",
+        "kelompok": "Kelompok Melati",
+    }
+    caplog.set_level(logging.WARNING, logger="models.messaging.enqueue")
+    row = await env.send(ANI, "alert", {"key": "alert.urgent_case", "values": values})
+    urgent = TEMPLATES["alert.urgent_case"]
+    reason = f"template {urgent.name}: {{{{2}}}} (category) is a code, not label text"
+    assert urgent.number("category") == 2
+    assert (row.status, row.error, row.attempts) == (OutboxStatus.FAILED, reason, 0)
+    assert row.provider_id is None and "template_variables" not in row.payload
+    assert env.fake.calls_to("messages") == []
+    async with env.sessions() as session:
+        counts = await outbox_counts(session)
+    assert counts.by_status_and_channel == [("failed", "whatsapp", 1)]
+    assert [failure[:5] for failure in counts.latest_failures] == [
+        (row.id, "whatsapp", "alert", None, reason)
+    ]
+    logged = [r.getMessage() for r in caplog.records if r.name == "models.messaging.enqueue"]
+    assert logged == [f"1 message(s) not enqueued for sending: {reason}"]
 
 
 async def test_after_berhenti_nothing_the_business_starts_is_sent(env: Env) -> None:
     address = await kpm_address(env, "Ratna Sari", last_inbound_hours_ago=1)
     await env.say("BERHENTI", sender=address)
     assert env.bodies(address) == [t("optout.stopped")]
-    row = await env.send(address, "meeting_reminder", "Pengingat", REMINDER)
+    row = await env.send(address, "meeting_reminder", reminder())
     assert row.status is OutboxStatus.FAILED and "opted out" in row.error
     assert len(env.bodies(address)) == 1
     async with env.sessions() as session:
@@ -391,7 +444,7 @@ async def test_a_reply_after_the_window_closed_is_not_attempted(env: Env) -> Non
             .where(ChannelIdentity.address == ANI)
             .values(last_inbound_at=NOW - timedelta(hours=25))
         )
-    row = await env.send(ANI, "reply", "terlambat")
+    row = await env.send(ANI, "reply", {"text": "terlambat"})
     assert row.status is OutboxStatus.FAILED and "24-hour window" in row.error
     assert env.fake.calls_to("messages") == []
 
@@ -412,7 +465,7 @@ async def test_the_dispatcher_sends_a_queued_reminder_as_its_template(env: Env) 
                     channel=Channel.WHATSAPP,
                     address=address,
                     kind="meeting_reminder",
-                    payload={"text": "Pengingat", "template_variables": REMINDER},
+                    payload=reminder(),
                     priority=Priority.REMINDER,
                 )
             ],
@@ -495,7 +548,7 @@ async def test_a_business_message_to_a_number_last_heard_25_hours_ago_uses_its_t
                     Channel.WHATSAPP,
                     address,
                     "meeting_reminder",
-                    {"text": "Pengingat", "template_variables": REMINDER},
+                    reminder(),
                     Priority.REMINDER,
                 )
             ],

@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.text import payload_text
 from handlers.i18n import Translator
-from models.enums import AttendanceMark, MeetingStatus
+from models.enums import AttendanceMark, MeetingStatus, OutboxStatus
 from models.messaging.enqueue import Priority
 from models.messaging.tables import Outbox
 from models.tables import Attendance, ChannelIdentity, Komponen, Meeting
 from scheduler.alerts import enqueue_alerts
+from tests.on_whatsapp import on_whatsapp
 from tests.world import NOW, TODAY, World, build_world
 
 SETTINGS: dict[str, Any] = {
@@ -72,11 +73,15 @@ async def test_graduation_soon_and_ended_alert_the_pendamping_once_per_event(ses
         "Komponen terakhir Rina Marlina (Kelompok Kenanga) berakhir Selasa, 22 Desember 2026. "
         "Siapkan graduasi alamiah untuk keluarga ini."
     )
-    assert ended.payload["template_variables"] == {
-        "1": "Sri Wahyuni",
-        "2": "Kelompok Melati",
-        "3": "Sabtu, 21 November 2026",
-    }
+    # On the console no template variables; for a WhatsApp address enqueue makes them, in
+    # the order of the template alert.graduation_ended.
+    assert "template_variables" not in ended.payload
+    assert ended.payload["key"] == "alert.graduation_ended"
+    assert await on_whatsapp(sessions, ended.kind, ended.payload) == (
+        OutboxStatus.PENDING,
+        None,
+        {"1": "Sri Wahyuni", "2": "Kelompok Melati", "3": "Sabtu, 21 November 2026"},
+    )
 
 
 async def test_a_komponen_that_ended_long_before_the_first_run_is_not_an_alert(sessions) -> None:
@@ -163,8 +168,8 @@ async def test_an_absence_streak_alerts_once_and_a_new_streak_alerts_again(sessi
     # The streak is named by the last meeting attended before it.
     assert row.address == "console:ani" and row.dedupe_key == f"absence:{kurniasih}:{start}"
     assert payload_text(row.payload, t) == (
-        "Kurniasih (Kelompok Melati) tidak hadir 2 pertemuan berturut-turut (terakhir Selasa, "
-        "27 Oktober 2026). Mohon dikunjungi atau dihubungi."
+        "KPM Kurniasih (Kelompok Melati) tidak hadir 2 pertemuan berturut-turut (terakhir "
+        "Selasa, 27 Oktober 2026). Mohon dikunjungi atau dihubungi."
     )
 
     # The streak grows: the same streak, no new alert.

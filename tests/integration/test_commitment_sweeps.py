@@ -21,13 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.text import payload_text
 from handlers.i18n import Translator
-from models.enums import Channel, CommitmentResult, StaffRole
+from models.enums import Channel, CommitmentResult, OutboxStatus, StaffRole
 from models.messaging.enqueue import Priority
 from models.messaging.tables import Outbox
 from models.rules.commitments import CommitmentRules, Period
 from models.tables import ChannelIdentity, CommitmentCheck, Komponen, Staff
 from scheduler.alerts import enqueue_alerts
 from scheduler.nudges import enqueue_nudges
+from tests.on_whatsapp import on_whatsapp
 from tests.world import World, build_world, default_catalog
 
 RULES = CommitmentRules()  # monthly, three warning levels, reminded five days before the end
@@ -141,16 +142,22 @@ async def test_warnings_climb_one_level_a_period_and_the_last_also_reaches_the_c
         'di sekolah" untuk Anak SD dalam 1 periode verifikasi terakhir (sampai September '
         "2026). Mohon kunjungi keluarga ini dan bantu agar komitmennya terpenuhi."
     )
-    assert one.payload["template_variables"] == {
-        "1": "1",
-        "2": "3",
-        "3": "Siti Aminah",
-        "4": "Kelompok Melati",
-        "5": "Hadir di sekolah",
-        "6": "Anak SD",
-        "7": "1",
-        "8": "September 2026",
-    }
+    # For a WhatsApp address enqueue makes the template variables, in the template's order.
+    assert "template_variables" not in one.payload
+    assert await on_whatsapp(sessions, one.kind, one.payload) == (
+        OutboxStatus.PENDING,
+        None,
+        {
+            "1": "1",
+            "2": "3",
+            "3": "Siti Aminah",
+            "4": "Kelompok Melati",
+            "5": "Hadir di sekolah",
+            "6": "Anak SD",
+            "7": "1",
+            "8": "September 2026",
+        },
+    )
 
     await record(sessions, sd, siti, "hadir_sekolah", OCTOBER, NOT_MET, "biaya")
     second = await enqueue_alerts(sessions, now=wib(date(2026, 10, 28), 10), **ALERTS)
@@ -179,7 +186,9 @@ async def test_warnings_climb_one_level_a_period_and_the_last_also_reaches_the_c
         'Suryani) tidak memenuhi "Hadir di sekolah" untuk Anak SD dalam 3 periode verifikasi '
         "terakhir (sampai November 2026). Mohon ditindaklanjuti bersama pendamping."
     )
-    assert rows["console:dewi"].payload["template_variables"]["5"] == "Ani Suryani"
+    escalated = await on_whatsapp(sessions, "alert", rows["console:dewi"].payload)
+    assert escalated.status is OutboxStatus.PENDING and escalated.template_variables
+    assert escalated.template_variables["5"] == "Ani Suryani"
     # The figures are logged, never a name.
     logged = "\n".join(r.getMessage() for r in caplog.records if "alerts:" in r.getMessage())
     assert "1 commitment streaks (1 at the last level)" in logged
@@ -304,11 +313,16 @@ async def test_the_nudge_lists_what_is_left_per_kelompok_once_from_the_reminder_
         "Periode verifikasi komitmen November 2026 berakhir Senin, 30 November 2026. Belum "
         "diverifikasi: Kelompok Mawar 2, Kelompok Melati 1. Lanjutkan dengan /komitmen."
     )
-    assert row.payload["template_variables"] == {
-        "1": "November 2026",
-        "2": "Senin, 30 November 2026",
-        "3": "Kelompok Mawar 2, Kelompok Melati 1",
-    }
+    assert "template_variables" not in row.payload
+    assert await on_whatsapp(sessions, row.kind, row.payload) == (
+        OutboxStatus.PENDING,
+        None,
+        {
+            "1": "November 2026",
+            "2": "Senin, 30 November 2026",
+            "3": "Kelompok Mawar 2, Kelompok Melati 1",
+        },
+    )
 
 
 async def test_no_nudge_when_all_is_verified_or_before_the_reminder_days(sessions) -> None:

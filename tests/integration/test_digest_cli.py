@@ -24,6 +24,7 @@ from bot.config import Settings
 from handlers.i18n import Translator
 from models.enums import Channel, OutboxStatus, StaffRole
 from models.messaging.tables import Outbox, ReportFile
+from models.messaging.templates import TEMPLATES
 from models.tables import ChannelIdentity, Kelompok, Staff
 from reporting.chart import chart_size
 from reporting.digest import Digest, build_digest, coordinators, iso_week, staff_timezone
@@ -33,6 +34,7 @@ from scheduler.digests import (
     figures_as_of,
     parse_week,
 )
+from tests.on_whatsapp import on_whatsapp
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 30 November 2026, 09:00 in Jakarta
 
@@ -240,7 +242,14 @@ def test_a_linked_coordinator_gets_three_outbox_rows_once(demo_db: str) -> None:
     assert all(row.status is OutboxStatus.PENDING for row in outbox)
     text, chart_row, workbook_row = outbox
     assert text.payload["text"].startswith("📊 Ringkasan mingguan PKH — Sukamaju")
-    assert text.payload["template_variables"]["1"] == week
+    # Outside WhatsApp's window the text goes as the template digest.summary: its values
+    # travel with it (template variables are made for WhatsApp rows only).
+    assert text.payload["key"] == "digest.summary" and "template_variables" not in text.payload
+    assert set(text.payload["values"]) == set(TEMPLATES["digest.summary"].names)
+    assert text.payload["values"]["scope"] == "Sukamaju"
+    summary = run(demo_db, lambda app: on_whatsapp(app.sessions, text.kind, text.payload))
+    assert summary.status is OutboxStatus.PENDING and summary.template_variables is not None
+    assert summary.template_variables["1"] == "Sukamaju"
     assert chart_row.payload["key"] == "digest.chart_caption"
     assert workbook_row.payload["key"] == "digest.workbook_caption"
     chart = files[chart_row.payload["file_id"]]

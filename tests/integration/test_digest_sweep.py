@@ -10,13 +10,14 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from handlers.i18n import Translator
-from models.enums import Channel
+from models.enums import Channel, OutboxStatus
 from models.messaging.tables import Outbox, ReportFile
 from models.rules.clock import FixedClock
 from models.tables import ChannelIdentity, Kelompok
 from reporting.digest import DigestOptions
 from scheduler.digests import enqueue_digests, parse_week
 from tests.digest_world import build_digest_world
+from tests.on_whatsapp import on_whatsapp
 from tests.world import Chat, make_engine
 
 MONDAY_0659 = datetime(2026, 11, 22, 23, 59, tzinfo=UTC)  # Monday 23 Nov, 06:59 WIB
@@ -68,7 +69,28 @@ async def test_due_at_seven_on_monday_and_never_twice(sessions) -> None:
         text = await session.scalar(select(Outbox.payload).where(Outbox.kind == "weekly_digest"))
         files = (await session.execute(select(ReportFile).order_by(ReportFile.id))).scalars().all()
     assert "Data sampai Minggu, 22 November 2026" in text["text"]
-    assert text["template_variables"] == {"1": "2026-W48", "2": "1/2", "3": "50%", "4": "1"}
+    # Outside WhatsApp's window the text goes as the template digest.summary: its values.
+    assert text["key"] == "digest.summary" and "template_variables" not in text
+    assert text["values"] == {
+        "scope": "Sukamaju",
+        "date": "Minggu, 22 November 2026",
+        "held": 1,
+        "planned": 2,
+        "rate": "50%",
+        "urgent": 1,
+    }
+    assert await on_whatsapp(sessions, "weekly_digest", text) == (
+        OutboxStatus.PENDING,
+        None,
+        {
+            "1": "Sukamaju",
+            "2": "Minggu, 22 November 2026",
+            "3": "1",
+            "4": "2",
+            "5": "50%",
+            "6": "1",
+        },
+    )
     assert [f.filename for f in files] == ["kehadiran-2026-W48.png", "ringkasan-2026-W48.xlsx"]
     assert files[0].content[:4] == b"\x89PNG"
     assert load_workbook(io.BytesIO(files[1].content)).sheetnames[0] == "Per kelompok"

@@ -12,13 +12,17 @@ from bot.config import Settings
 from models.db import migrate
 from models.enums import Channel
 from models.messaging.enqueue import Enqueue, Priority, enqueue
+from models.messaging.templates import TEMPLATES
 from scheduler.dispatcher import Dispatcher
 from tests.fakes.twilio_api import FakeTwilioApi
+
+REMINDER = TEMPLATES["reminder.kpm"].name  # the one template configured
+SUMMARY = {variable.name: variable.example for variable in TEMPLATES["digest.summary"].variables}
 
 
 def console() -> tuple[Console, io.StringIO]:
     buffer = io.StringIO()
-    return Console(file=buffer, width=250), buffer
+    return Console(file=buffer, width=1000), buffer
 
 
 async def test_doctor_checks_twilio_and_lists_missing_templates_and_failures(db_url) -> None:
@@ -30,7 +34,7 @@ async def test_doctor_checks_twilio_and_lists_missing_templates_and_failures(db_
                 "auth_token": fake.auth_token,
                 "whatsapp_sender": "+14155238886",
                 "api_base_url": fake.base_url,
-                "templates": {"meeting_reminder": "HX" + "b" * 32},
+                "templates": {REMINDER: "HX" + "b" * 32},
             },
         )
         app = build_app(settings)
@@ -39,7 +43,7 @@ async def test_doctor_checks_twilio_and_lists_missing_templates_and_failures(db_
             from bot.bootstrap import build_twilio
 
             channel = build_twilio(app)
-            async with app.sessions.begin() as session:  # a digest no template can carry
+            async with app.sessions.begin() as session:  # a digest whose template is missing
                 await enqueue(
                     session,
                     [
@@ -47,7 +51,7 @@ async def test_doctor_checks_twilio_and_lists_missing_templates_and_failures(db_
                             Channel.WHATSAPP,
                             "whatsapp:+6281234567890",
                             "weekly_digest",
-                            {"text": "x"},
+                            {"text": "x", "key": "digest.summary", "values": SUMMARY},
                             priority=Priority.DIGEST,
                         )
                     ],
@@ -69,10 +73,13 @@ async def test_doctor_checks_twilio_and_lists_missing_templates_and_failures(db_
             await app.close()
     assert healthy
     assert "twilio account" in report and "(active)" in report
+    names = [template.name for template in TEMPLATES.values()]
+    missing = ", ".join(name for name in names if name != REMINDER)
     assert (
-        "missing (not sent outside the 24-hour window): meeting_changed, pendamping_nudge, "
-        "weekly_digest, digest_file, alert" in report
+        f"1 of {len(names)} configured; missing (those messages fail outside "
+        f"the 24-hour window): {missing}" in report
     )
+    assert "digest_summary" in missing and REMINDER not in missing
     assert "1 failed; latest: #1 weekly_digest: outside the 24-hour window" in report
     assert "whatsapp" in listed.getvalue() and "failed" in listed.getvalue()
-    assert "twilio.templates.weekly_digest" in listed.getvalue()
+    assert "twilio.templates.digest_summary" in listed.getvalue()

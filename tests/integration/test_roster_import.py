@@ -724,10 +724,12 @@ async def test_a_file_says_why_kpm_left_and_who_moved_and_their_reminders_stop(
         status_row(n) for n in range(1, 6)
     ], headers=STATUS_HEADERS), catalog)
     ids = dict(await rows_of(sessions, select(Kpm.id_pkh, Kpm.id)))
+    values = {"kelompok": "Mawar", "date": "Selasa, 9 September 2025", "time": "09.00",
+              "place": "Balai Desa Karangsari"}
     async with sessions.begin() as session:  # a reminder waits for each of them
         await enqueue(session, [
             Enqueue(channel="whatsapp", address=f"whatsapp:+62812345600{n:02d}",
-                    kind="meeting_reminder", payload={"key": "reminder.kpm", "values": {}},
+                    kind="meeting_reminder", payload={"key": "reminder.kpm", "values": values},
                     priority=Priority.REMINDER, dedupe_key=f"reminder:7:v1:1:{ids[f'P-00{n}']}")
             for n in range(1, 6)
         ], now=NOW)

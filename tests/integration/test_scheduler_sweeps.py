@@ -303,6 +303,13 @@ async def test_reminders_go_to_each_reachable_member_on_their_channel(sessions, 
         (Channel.TELEGRAM, "telegram:-100200"),  # the group chat
     }
     assert len(rows) == 10  # (4 members + the group) x 2 offsets
+    # only the WhatsApp rows carry the template's variables (one payload per meeting in)
+    for row in rows:
+        variables = row.payload.get("template_variables")
+        assert (variables is not None) == (row.channel is Channel.WHATSAPP), row.address
+        if variables is not None:
+            assert list(variables) == ["1", "2", "3", "4"]
+            assert variables["1"] == row.payload["values"]["kelompok"]
     keys = {row.dedupe_key.rsplit(":", 1)[1] for row in rows}
     assert keys == {str(kpm[name]) for name in ("Siti", "Sri", "Nur", "Dewi")} | {"group"}
     assert report.enqueued == 10

@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from bot.config import ConfigError, Settings, load_settings
+from models.messaging.templates import TEMPLATES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,8 +109,9 @@ def test_settings_are_frozen() -> None:
         ('[scheduler]\nreminder_time = "25:00"\n', "scheduler.reminder_time in {file}"),
         ('[twilio]\naccount_sid = "XX1"\n', "twilio.account_sid in {file}"),
         (
-            '[twilio.templates]\nmeeting_reminder = "abc"\n',
-            "twilio.templates in {file}: expected a Content SID",
+            '[twilio.templates]\nreminder_kpm = "abc"\n',
+            "twilio.templates in {file}: expected a Content SID like 'HX' + 32 hex digits "
+            "for 'reminder_kpm'",
         ),
         (
             "[reporting.indicators.x]\nweight = 1\n",
@@ -131,6 +133,25 @@ def test_a_bad_value_names_the_key_the_file_and_what_was_expected(
     assert "\n" not in message
     assert message.startswith("config error: ")
     assert expected.format(file=path) in message
+
+
+@pytest.mark.parametrize("name", ["meeting_reminder", "weekly_digest"])
+def test_a_template_keyed_by_an_outbox_kind_is_refused_naming_it(
+    tmp_path: Path, name: str
+) -> None:
+    """[twilio.templates] is keyed by template name (reminder_kpm), no longer by the kind
+    of outbox message (meeting_reminder): an old key is an error, not a template ignored."""
+    path = write(tmp_path, f'[twilio.templates]\n{name} = "HX{"a" * 32}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"config error: twilio.templates in {path}: ")
+    assert f"expected one of the template names, not {name!r}: " in message
+    assert TEMPLATES["reminder.kpm"].name in message  # the names it could have been
+    good = write(tmp_path, f'[twilio.templates]\nreminder_kpm = "HX{"a" * 32}"\n')
+    loaded = load_settings(good, environ={}).settings
+    assert loaded.twilio.templates == {"reminder_kpm": "HX" + "a" * 32}
 
 
 def test_a_bad_environment_value_names_the_variable() -> None:

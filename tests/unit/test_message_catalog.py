@@ -102,17 +102,19 @@ def test_every_message_key_the_sweeps_enqueue_is_in_the_catalog() -> None:
 
 def test_the_commitment_warnings_have_one_text_per_level_kind_with_the_same_figures() -> None:
     """Peringatan N (the pendamping's before and at the last level, the coordinator's) are
-    numbered in the same template order: each text fills the figures the sweep sends."""
-    from scheduler.alerts import WARNING_VARIABLES
+    numbered in the same template order: each text fills the figures its template declares,
+    the same figures for all three (the coordinator's also names the pendamping)."""
+    from models.messaging.templates import TEMPLATES
 
     t = Translator("id")
+    figures = set(TEMPLATES["alert.commitment_warning"].names)
     for key, extra in (
         ("alert.commitment_warning", set()),
         ("alert.commitment_warning_last", set()),
         ("alert.commitment_escalated", {"pendamping"}),
     ):
         fields = {name for _, name, _, _ in string.Formatter().parse(t._messages[key]) if name}
-        assert fields == set(WARNING_VARIABLES) | extra, key
+        assert fields == set(TEMPLATES[key].names) == figures | extra, key
 
 
 def test_no_message_tells_to_tap() -> None:

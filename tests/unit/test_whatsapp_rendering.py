@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.channels.whatsapp import (
     BODY_LIMIT,
-    TemplateProblem,
     address_of,
-    check_variables,
     render,
     split_body,
     to_incoming,
@@ -88,20 +85,6 @@ def test_long_texts_are_split_within_the_body_limit() -> None:
     parts = split_body(text)
     assert len(parts) > 1 and all(len(part) <= BODY_LIMIT for part in parts)
     assert "\n".join(parts) == text
-
-
-@pytest.mark.parametrize(
-    ("variables", "problem"),
-    [
-        ({"1": ""}, "variable 1 is empty"),
-        ({"1": "x" * 1025}, "over 1024"),
-        ({"1": "baris\nbaru"}, "new line"),
-    ],
-)
-def test_template_variables_are_checked_before_sending(variables, problem) -> None:
-    with pytest.raises(TemplateProblem, match=problem):
-        check_variables(variables)
-    check_variables({"1": "Kelompok Melati", "2": "Selasa, 8 Desember 2026"})
 
 
 def test_the_real_request_validator_accepts_only_the_signed_url_and_body() -> None:

@@ -1,0 +1,359 @@
+"""WhatsApp templates: one per message the business starts, declared here and nowhere else.
+
+Outside WhatsApp's 24-hour window a message the business starts must be an approved
+template: a fixed body with numbered variables ({{1}}, {{2}}...). Each catalog key that can
+be sent that way is declared below with its variables in the order they appear in the
+catalog text; the template's body is that catalog text with each ``{name}`` replaced by its
+number (built by ``bot.whatsapp_templates`` from the catalog), so the message sent inside
+the window and the template say the same thing. The template's name, and its key under
+``[twilio.templates]``, is the catalog key with dots as underscores (``reminder_kpm``).
+
+Variables are human text, never codes or ids: each has a kind whose rule and length limit
+:func:`template_variables` checks before the message is enqueued, so that a value WhatsApp
+would refuse is an error at the sweep (with the template and the reason), not at send time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+CATEGORY = "UTILITY"
+LANGUAGE = "id"
+BODY_LIMIT = 1024
+"""WhatsApp's limit on a template's body, variables filled in."""
+
+
+class VariableKind(StrEnum):
+    """What a variable holds; each kind has its own check and limit."""
+
+    NAME = "name"  # a person's name: a KPM, a pendamping, an assessor
+    LABEL = "label"  # a kelompok, a place, a category, a period: words, not a code
+    DATE = "date"  # a date written the Indonesian way: "Selasa, 8 Desember 2026"
+    TIME = "time"  # a clock time the Indonesian way: "09.00"
+    NUMBER = "number"  # a count, a case number, a score: "3", "0,85"
+    PERCENT = "percent"  # a rate: "83%"
+    TEXT = "text"  # free text (a KPM's message, a list): put on one line and shortened
+    FILE = "file"  # a media file's signed path after the public base URL (set at send time)
+
+
+LIMITS = {
+    VariableKind.NAME: 100,
+    VariableKind.LABEL: 200,
+    VariableKind.DATE: 40,
+    VariableKind.TIME: 16,
+    VariableKind.NUMBER: 16,
+    VariableKind.PERCENT: 8,
+    VariableKind.TEXT: 500,
+    VariableKind.FILE: 500,
+}
+"""Characters per value; WhatsApp allows a whole body of 1,024."""
+
+_PATTERNS = {
+    VariableKind.DATE: re.compile(r"(?=.*\d)(?=.*[A-Za-z])[\w ,.]+"),
+    VariableKind.TIME: re.compile(r"\d{1,2}\.\d{2}( [A-Z]{3,4})?"),
+    VariableKind.NUMBER: re.compile(r"\d+([.,]\d+)?"),
+    VariableKind.PERCENT: re.compile(r"\d+([.,]\d+)? ?%"),
+    VariableKind.FILE: re.compile(r"[\w./?=&%-]+"),
+}
+_CODE = re.compile(r"[a-z0-9]+(_[a-z0-9]+)+")  # "kks_bermasalah": a code, not a label
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One numbered variable: the catalog placeholder it fills, its kind, what it holds
+    (for the operator reading the pack) and an example (submitted to Meta with the body)."""
+
+    name: str
+    kind: VariableKind
+    holds: str
+    example: str
+
+
+@dataclass(frozen=True)
+class Button:
+    """A quick-reply button: its title and the payload that comes back when tapped (the
+    same text a person would type)."""
+
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str
+    variables: tuple[Variable, ...]
+    buttons: tuple[Button, ...] = ()
+    media: bool = False  # a media template: the file's URL is {{1}}
+    purpose: str = ""
+
+    @property
+    def name(self) -> str:
+        """The template's name at Twilio and its key under ``[twilio.templates]``."""
+        return template_name(self.key)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(variable.name for variable in self.variables)
+
+    def number(self, name: str) -> int:
+        """The variable's number in the body ({{n}})."""
+        return self.names.index(name) + 1
+
+
+class TemplateProblem(ValueError):
+    """A message that cannot go out as its template; the text names the template, the
+    variable and the reason (never the value: it may be a name)."""
+
+
+def template_name(key: str) -> str:
+    return key.replace(".", "_")
+
+
+# -- the variables, as the catalog texts use them ----------------------------------------
+
+KELOMPOK = Variable("kelompok", VariableKind.LABEL, "the kelompok's name", "Melati 2")
+KPM = Variable("kpm", VariableKind.NAME, "the KPM's name (nama pengurus)", "Siti Aminah")
+DATE = Variable("date", VariableKind.DATE, "the day", "Selasa, 8 Desember 2026")
+TIME = Variable("time", VariableKind.TIME, "the start time", "09.00")
+PLACE = Variable("place", VariableKind.LABEL, "where the group meets", "Balai Desa Sukamaju")
+PENDAMPING = Variable("pendamping", VariableKind.NAME, "the pendamping's name", "Rina Wati")
+
+
+def _number(name: str, holds: str, example: str) -> Variable:
+    return Variable(name, VariableKind.NUMBER, holds, example)
+
+
+_WARNING = (
+    _number("level", "the warning's level", "2"),
+    _number("levels", "the number of warning levels", "3"),
+    KPM,
+    KELOMPOK,
+)
+_WARNING_REST = (
+    Variable("commitment", VariableKind.LABEL, "the commitment not met", "Kehadiran sekolah"),
+    Variable("komponen", VariableKind.LABEL, "the family member's komponen", "Anak SD"),
+    _number("periods", "periods in a row not met", "2"),
+    Variable("period", VariableKind.LABEL, "the last verification period", "November 2026"),
+)
+_MEETING = (KELOMPOK, DATE, TIME, PLACE)
+_RSVP = (Button("Hadir", "1"), Button("Tidak bisa", "2"))
+_FILE = Variable(
+    "file", VariableKind.FILE, "the file's signed path (expiry, signature)",
+    "media/12?e=1765432100&s=3f9a0c1d2b4e5f60",
+)
+
+TEMPLATES: dict[str, Template] = {
+    t.key: t
+    for t in (
+        Template("reminder.kpm", _MEETING, _RSVP, purpose="meeting reminder to a KPM"),
+        Template("reminder.changed", _MEETING, _RSVP, purpose="a meeting moved, to a KPM"),
+        Template("reminder.cancelled", (KELOMPOK, DATE), purpose="a meeting cancelled"),
+        Template("reminder.group", _MEETING, purpose="meeting reminder to a group chat"),
+        Template(
+            "planner.holiday",
+            (
+                KELOMPOK,
+                DATE,
+                Variable("holiday", VariableKind.LABEL, "the holiday", "Hari Raya Natal"),
+                Variable("next_day", VariableKind.DATE, "the next working day",
+                         "Rabu, 9 Desember 2026"),
+            ),
+            purpose="a planned meeting falls on a holiday, to the pendamping",
+        ),
+        Template("nudge.today", (KELOMPOK, TIME, PLACE), purpose="meeting today"),
+        Template("nudge.no_attendance", (KELOMPOK, DATE), purpose="attendance not recorded"),
+        Template(
+            "nudge.follow_up",
+            (_number("case_id", "the case number", "128"), KPM),
+            purpose="a case's follow-up date is today",
+        ),
+        Template(
+            "nudge.pesan",
+            (KPM, KELOMPOK, _number("hours", "hours unanswered", "26")),
+            purpose="a KPM's message unanswered",
+        ),
+        Template(
+            "nudge.commitments",
+            (
+                Variable("period", VariableKind.LABEL, "the verification period", "Desember 2026"),
+                DATE,
+                Variable("counts", VariableKind.TEXT, "unverified checks per kelompok",
+                         "Melati 2: 5, Mawar 1: 3"),
+            ),
+            purpose="commitment checks still unverified near the period's end",
+        ),
+        Template(
+            "alert.urgent_case",
+            (
+                _number("id", "the case number", "128"),
+                Variable("category", VariableKind.LABEL, "the case's category", "KKS bermasalah"),
+                KPM,
+                KELOMPOK,
+                PENDAMPING,
+            ),
+            purpose="an urgent case, to the coordinator",
+        ),
+        Template(
+            "alert.graduation_ready",
+            (
+                KPM,
+                KELOMPOK,
+                _number("score", "the assessment's score", "82"),
+                _number("threshold", "the score needed", "75"),
+                Variable("reasons", VariableKind.TEXT, "the assessment's reasons",
+                         "usaha warung stabil; anak sudah bekerja"),
+                Variable("assessor", VariableKind.NAME, "who assessed", "Rina Wati"),
+            ),
+            purpose="a family ready for graduasi mandiri, to the coordinator",
+        ),
+        Template("alert.graduation_soon", (KPM, KELOMPOK, DATE),
+                 purpose="a family's last komponen ends soon"),
+        Template("alert.graduation_ended", (KPM, KELOMPOK, DATE),
+                 purpose="a family's last komponen has ended"),
+        Template(
+            "alert.absence_streak",
+            (KPM, KELOMPOK, _number("streak", "meetings missed in a row", "3"), DATE),
+            purpose="a KPM absent from meetings in a row",
+        ),
+        Template("alert.commitment_warning", (*_WARNING, *_WARNING_REST),
+                 purpose="peringatan: a commitment not met periods in a row"),
+        Template("alert.commitment_warning_last", (*_WARNING, *_WARNING_REST),
+                 purpose="the last peringatan, to the pendamping"),
+        Template("alert.commitment_escalated", (*_WARNING, PENDAMPING, *_WARNING_REST),
+                 purpose="the last peringatan, to the coordinator and supervisor"),
+        Template(
+            "staff.handed_over",
+            (
+                _number("count", "how many kelompok", "2"),
+                Variable("kelompok", VariableKind.TEXT, "the kelompok handed over",
+                         "Melati 2, Mawar 1"),
+                Variable("other", VariableKind.NAME, "the pendamping taking over", "Dewi Lestari"),
+            ),
+            purpose="kelompok handed over to another pendamping",
+        ),
+        Template(
+            "staff.received",
+            (
+                _number("count", "how many kelompok", "2"),
+                Variable("other", VariableKind.NAME, "the previous pendamping", "Rina Wati"),
+                Variable("kelompok", VariableKind.TEXT, "the kelompok received",
+                         "Melati 2, Mawar 1"),
+            ),
+            purpose="kelompok received from another pendamping",
+        ),
+        Template(
+            "pesan.new",
+            (
+                Variable("name", VariableKind.NAME, "the KPM's name", "Siti Aminah"),
+                KELOMPOK,
+                Variable("text", VariableKind.TEXT, "the KPM's message, on one line",
+                         "Bu, kartu KKS saya tertelan mesin ATM"),
+            ),
+            purpose="a KPM's message, to their pendamping",
+        ),
+        Template(
+            "digest.summary",
+            (
+                Variable("scope", VariableKind.LABEL, "the coordinator's area", "Kab. Bantul"),
+                DATE,
+                _number("held", "meetings held this month", "26"),
+                _number("planned", "meetings planned this month", "240"),
+                Variable("rate", VariableKind.LABEL,
+                         "attendance this month (or belum ada data)", "83%"),
+                _number("urgent", "urgent open cases", "4"),
+            ),
+            purpose="the weekly digest, to the coordinator",
+        ),
+        Template("digest.chart_caption", (_FILE,), media=True, purpose="the digest's chart"),
+        Template("digest.workbook_caption", (_FILE,), media=True,
+                 purpose="the digest's workbook"),
+    )
+}
+
+
+def template_of(payload: Mapping[str, Any]) -> Template | None:
+    """The template a payload goes out as outside the window (its catalog key's)."""
+    key = payload.get("template") or payload.get("key")
+    return TEMPLATES.get(str(key)) if key else None
+
+
+def variable_text(template: Template, variable: Variable, value: Any) -> str:
+    """A value as the variable's text, checked against its kind: TEXT is put on one line
+    and shortened; any other kind that does not fit raises :class:`TemplateProblem`.
+    A missing value (None) is "-" whatever the kind."""
+    where = f"template {template.name}: {{{{{template.number(variable.name)}}}}} ({variable.name})"
+    # None is written "-", as in the message sent inside the window (payload_text)
+    text = "-" if value is None else str(value).strip()
+    limit = LIMITS[variable.kind]
+    if variable.kind is VariableKind.TEXT:
+        text = _SPACES.sub(" ", text)
+        if len(text) > limit:
+            text = text[: limit - 1].rstrip() + "…"
+    if not text:
+        raise TemplateProblem(f"{where} is empty")
+    if len(text) > limit:
+        raise TemplateProblem(f"{where} is over {limit} characters")
+    if "\n" in text or "\t" in text or "    " in text:
+        raise TemplateProblem(f"{where} has a new line, a tab or four spaces")
+    pattern = _PATTERNS.get(variable.kind)
+    if pattern is not None and text != "-" and not pattern.fullmatch(text):
+        raise TemplateProblem(f"{where} is not a {variable.kind.value}")
+    if variable.kind in (VariableKind.LABEL, VariableKind.NAME) and (
+        _CODE.fullmatch(text) or _ISO_DATE.search(text)
+    ):
+        raise TemplateProblem(f"{where} is a code, not {variable.kind.value} text")
+    return text
+
+
+def template_variables(
+    template: Template, values: Mapping[str, Any], *, skip_files: bool = False
+) -> dict[str, str]:
+    """The ContentVariables of a message: ``{"1": ..., "2": ...}`` from its catalog
+    values, each checked (:func:`variable_text`). ``skip_files`` leaves out FILE
+    variables, which only the sender can fill (the signed URL is made at send time)."""
+    variables: dict[str, str] = {}
+    for number, variable in enumerate(template.variables, 1):
+        if variable.kind is VariableKind.FILE and skip_files:
+            continue
+        if variable.name not in values:
+            raise TemplateProblem(f"template {template.name}: no value for {variable.name}")
+        variables[str(number)] = variable_text(template, variable, values[variable.name])
+    return variables
+
+
+@dataclass
+class TemplateCheck:
+    """Checks the payloads of an enqueue once each (a sweep shares one payload between
+    the members of a meeting, whatever their channel) and gives each its WhatsApp copy,
+    with ``template_variables``, shared in turn by the WhatsApp rows."""
+
+    # by id(payload): the payload itself is kept too, so that its id is not reused
+    checked: dict[int, tuple[dict[str, Any], dict[str, Any], str | None]] = field(
+        default_factory=dict
+    )
+
+    def __call__(self, payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """The payload to store for WhatsApp, and None when it can go out as its
+        template, else the reason."""
+        found = self.checked.get(id(payload))
+        if found is None:
+            found = self.checked[id(payload)] = (payload, *self._fill(payload))
+        return found[1], found[2]
+
+    @staticmethod
+    def _fill(payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        template = template_of(payload)
+        if template is None:  # free text: it goes inside the window, or fails as it did
+            return payload, None
+        try:
+            variables = template_variables(template, payload.get("values") or {},
+                                           skip_files=True)
+        except TemplateProblem as problem:
+            return payload, str(problem)
+        return {**payload, "template_variables": variables}, None
