@@ -38,6 +38,8 @@ kpm_cli = typer.Typer(help="Families who move or leave the programme.", no_args_
 cli.add_typer(kpm_cli, name="kpm")
 telegram_cli = typer.Typer(help="Telegram bot set-up.", no_args_is_help=True)
 cli.add_typer(telegram_cli, name="telegram")
+whatsapp_cli = typer.Typer(help="WhatsApp (Twilio) set-up.", no_args_is_help=True)
+cli.add_typer(whatsapp_cli, name="whatsapp")
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -275,6 +277,25 @@ def scheduler_command() -> None:
 def telegram_set_webhook() -> None:
     """Register the webhook URL and secret with Telegram (once, at deploy time)."""
     run_with_app(lambda app: commands.telegram_set_webhook(app, out))
+
+
+@whatsapp_cli.command("templates")
+def whatsapp_templates(
+    json_out: Annotated[
+        Path | None,
+        typer.Option("--json", help="Write the pack here as Content API create requests."),
+    ] = None,
+    create: Annotated[
+        bool,
+        typer.Option(help="Create the templates not configured yet through the Content API."),
+    ] = False,
+) -> None:
+    """Every WhatsApp template with its body, variables and examples."""
+    from bot.whatsapp_command import whatsapp_templates as templates
+
+    failed = run_with_app(lambda app: templates(app, out, json_out=json_out, create=create))
+    if failed:
+        fail(f"error: {failed} template(s) not created (see above)")
 
 
 @cli.command("digest")
