@@ -31,6 +31,7 @@ from models.regions import find_province
 from models.rules.calendar import nth_weekday
 from models.rules.commitments import CommitmentRules
 from models.rules.komponen import KomponenCatalog
+from models.rules.p2k2 import default_sessions
 from models.rules.text import name_key
 from models.tables import Base, Kelompok
 
@@ -42,7 +43,7 @@ INDICATORS = {"penghasilan_umk": 3, "usaha_berjalan": 2, "kube_pena": 1, "bansos
               "anak_sekolah": 1, "bersedia": 2}  # the default weights of bot.config
 THRESHOLD, ATTENDANCE_WEIGHT = 7.0, 2.0
 FLOWERS = ("Melati", "Mawar", "Anggrek", "Kenanga", "Dahlia", "Cempaka", "Teratai", "Seruni")
-AGES = {"anak_usia_dini": (0, 7), "anak_sd": (7, 13), "anak_smp": (13, 16), "anak_sma": (16, 19)}
+AGES = {"anak_usia_dini": (0, 7), "anak_sd": (7, 13), "anak_smp": (13, 16), "anak_sma": (16, 21)}
 TIMES = (time(8, 30), time(9), time(9), time(10), time(13), time(14))
 TABLES = ("region", "staff", "kelompok", "kpm", "komponen", "meeting", "attendance",
           "case_note", "case_update", "graduation_assessment")
@@ -68,6 +69,10 @@ COLUMNS = {
     "commitment_check": ("id", "komponen_id", "kpm_id", "commitment", "period_start", "result",
                          "reason", "evidence_ref", "recorded_by_id", "recorded_at"),
 }
+
+
+P2K2_SESSIONS = [(s.modul, s.number) for s in default_sessions()]
+"""(modul, sesi) in the order groups work through them."""
 
 
 @dataclass(frozen=True)
@@ -228,7 +233,7 @@ class _Generator:
     def meetings(self, kelompok: int, weekday: int, week: int, clock: time, place: str,
                  pendamping: int) -> list[tuple[int, date, datetime | None]]:
         rng, today, found = self.rng, self.today, []
-        first = rng.randrange(len(names.P2K2_SESSIONS))
+        first = rng.randrange(len(P2K2_SESSIONS))
         index = today.year * 12 + today.month - 1
         for n, month in enumerate(range(index - self.shape.months + 1, index + 1)):
             day = nth_weekday(month // 12, month % 12 + 1, weekday, week)
@@ -238,7 +243,7 @@ class _Generator:
             else:
                 status = "cancelled" if rng.random() < 0.02 else "held"
             recorded = starts + timedelta(hours=2) if status == "held" else None
-            modul, sesi = names.P2K2_SESSIONS[(first + n) % len(names.P2K2_SESSIONS)]
+            modul, sesi = P2K2_SESSIONS[(first + n) % len(P2K2_SESSIONS)]
             created = starts - timedelta(days=30)
             meeting = self.w.add(
                 "meeting", kelompok, day, starts, place, modul, sesi, status,

@@ -21,9 +21,11 @@ from handlers.settings import EngineSettings
 from models.db import create_engine, read_only_factory, session_factory
 from models.enums import Channel
 from models.messaging.report_files import load_file
+from models.rules.calendar import HolidayCalendar, RegionalHoliday
 from models.rules.clock import Clock, SystemClock
 from models.rules.commitments import Commitment, CommitmentRules
 from models.rules.komponen import KomponenCatalog
+from models.rules.p2k2 import P2k2Modul, P2k2Session
 from reporting.digest import DigestOptions
 from reporting.graduation import GraduationRules, Indicator
 
@@ -89,11 +91,46 @@ def commitment_rules(app: App) -> CommitmentRules:
     )
 
 
+def holiday_calendar(settings: Settings) -> HolidayCalendar:
+    """National holidays, cuti bersama (unless turned off) and the regional holidays of
+    ``[programme.holidays]``: one calendar for the planner and for moves in /jadwal."""
+    configured = settings.programme.holidays
+    return HolidayCalendar(
+        cuti_bersama=configured.cuti_bersama,
+        regional=(
+            RegionalHoliday(
+                region=holiday.region,
+                name=holiday.name,
+                day=holiday.date,
+                month_day=(
+                    (int(holiday.month_day[:2]), int(holiday.month_day[3:]))
+                    if holiday.month_day
+                    else None
+                ),
+            )
+            for holiday in configured.regional
+        ),
+    )
+
+
+def p2k2_curriculum(settings: Settings) -> tuple[tuple[P2k2Modul, ...], tuple[P2k2Session, ...]]:
+    """The P2K2 modules and their sessions of ``[[programme.p2k2.modules]]``."""
+    modules = settings.programme.p2k2.modules
+    return (
+        tuple(P2k2Modul(m.number, m.title) for m in modules),
+        tuple(P2k2Session(s.number, m.number, s.title) for m in modules for s in m.sessions),
+    )
+
+
 def engine_settings(app: App) -> EngineSettings:
     settings = app.settings
+    modules, sessions = p2k2_curriculum(settings)
     return EngineSettings(
         catalog=komponen_catalog(app),
         commitments=commitment_rules(app),
+        modules=modules,
+        sessions=sessions,
+        holidays=holiday_calendar(settings),
         locale=settings.general.locale,
         default_timezone=settings.general.timezone,
         conversation_timeout_minutes=settings.general.conversation_timeout_minutes,
@@ -101,9 +138,7 @@ def engine_settings(app: App) -> EngineSettings:
         graduation=graduation_rules(settings),
         digest=digest_options(app),
         pesan_reason_minutes=settings.pesan.reason_window_minutes,
-        case_keywords=tuple(
-            (category, tuple(words)) for category, words in settings.pesan.case_keywords.items()
-        ),
+        case_rules=settings.programme.case_rules(),
     )
 
 
@@ -120,6 +155,8 @@ def digest_options(app: App) -> DigestOptions:
         default_timezone=settings.general.timezone,
         pesan_late_hours=settings.pesan.nudge_after_hours,
         commitments=commitment_rules(app),
+        categories=tuple(settings.programme.case_categories),
+        category_labels=settings.programme.case_rules().labels(),
     )
 
 

@@ -40,6 +40,8 @@ telegram_cli = typer.Typer(help="Telegram bot set-up.", no_args_is_help=True)
 cli.add_typer(telegram_cli, name="telegram")
 whatsapp_cli = typer.Typer(help="WhatsApp (Twilio) set-up.", no_args_is_help=True)
 cli.add_typer(whatsapp_cli, name="whatsapp")
+case_cli = typer.Typer(help="Case notes: the category suggestion.", no_args_is_help=True)
+cli.add_typer(case_cli, name="case")
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -279,6 +281,29 @@ def telegram_set_webhook() -> None:
     run_with_app(lambda app: commands.telegram_set_webhook(app, out))
 
 
+@cli.command("messages")
+def messages(
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the page here (default: print it).")
+    ] = None,
+) -> None:
+    """Every message the bot sends, as a person receives it (Markdown), for review."""
+    from handlers.i18n import Translator
+    from handlers.message_review import review_page
+
+    try:
+        locale = state.loaded().settings.general.locale
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+    page = review_page(Translator(locale))
+    if out_file is None:
+        out.print(page, markup=False, highlight=False, soft_wrap=True)
+        return
+    out_file.write_text(page, encoding="utf-8")
+    out.print(f"wrote {page.count(chr(10) + '### ')} messages to {out_file}", markup=False,
+              soft_wrap=True)
+
+
 @whatsapp_cli.command("templates")
 def whatsapp_templates(
     json_out: Annotated[
@@ -296,6 +321,21 @@ def whatsapp_templates(
     failed = run_with_app(lambda app: templates(app, out, json_out=json_out, create=create))
     if failed:
         fail(f"error: {failed} template(s) not created (see above)")
+
+
+@case_cli.command("suggest")
+def case_suggest() -> None:
+    """Read case notes, one per line, from standard input; print for each the suggested
+    category and severity as one JSON object per line (the configuration in force, no
+    database)."""
+    from bot.case_command import case_rules, suggest_lines
+
+    try:
+        rules = case_rules(state.loaded().settings)
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+    for line in suggest_lines(rules, typer.get_text_stream("stdin")):
+        typer.echo(line)
 
 
 @cli.command("digest")

@@ -22,15 +22,18 @@ from bot.bootstrap import (
     build_twilio,
     commitment_rules,
     configured_channels,
+    holiday_calendar,
     komponen_catalog,
+    p2k2_curriculum,
 )
 from bot.terminal import Terminal
 from models.db import migrate
 from models.enums import Channel, StaffRole
+from models.komponen_ends import refresh_end_dates
 from models.messaging.inbox import inbox_counts
 from models.messaging.outbox import outbox_counts, waiting_by_channel
 from models.messaging.templates import TEMPLATES
-from models.regions import find_regions
+from models.regions import find_regions, kelompok_region_codes
 from models.roster.status import parse_date
 from models.rules.text import name_key
 from models.staff import (
@@ -71,6 +74,10 @@ def safe_url(url: str) -> str:
 async def init(app: App, out: Console, *, demo: bool) -> None:
     level = await migrate.upgrade(app.engine)
     out.print(f"Database {safe_url(app.settings.database.url)} is at migration {level.current}.")
+    async with app.sessions.begin() as session:
+        refreshed = await refresh_end_dates(session, komponen_catalog(app))
+    if refreshed:
+        out.print(f"{refreshed} komponen end dates recomputed from [programme.komponen].")
     if not demo:
         return
     from models.demo.world import seed_demo
@@ -81,6 +88,7 @@ async def init(app: App, out: Console, *, demo: bool) -> None:
         catalog=komponen_catalog(app),
         today=today,
         commitments=commitment_rules(app),
+        p2k2=p2k2_curriculum(app.settings)[1],
     )
     table = Table(title=f"Demo data: {summary.kabupaten}, {summary.provinsi}", show_header=False)
     for label, value in (
@@ -472,6 +480,29 @@ async def _doctor_coordinators(app: App, table: Table) -> None:
         table.add_row("coordinators", OK, "every region with kelompok has one reachable in chat")
 
 
+async def _doctor_holidays(app: App, table: Table) -> None:
+    """Regional holidays that no kelompok falls under: a warning (a kabupaten imported from
+    a roster has no Kemendagri code, so its holiday would never be seen)."""
+    calendar = holiday_calendar(app.settings)
+    if not calendar.has_regional:
+        return
+    async with app.read_sessions() as session:
+        codes = set((await kelompok_region_codes(session, None)).values())
+    unmatched = [
+        f"programme.holidays.regional.{index} ({holiday.region} {holiday.name})"
+        for index, holiday in enumerate(calendar.regional)
+        if not any(holiday.covers(code) for code in codes)
+    ]
+    table.add_row(
+        "regional holidays",
+        WARN if unmatched else OK,
+        f"no kelompok lies in the region of {', '.join(unmatched)}: is the region's code "
+        "in the database? (regions imported from a roster carry province codes only)"
+        if unmatched
+        else f"{len(calendar.regional)} configured, each over some kelompok",
+    )
+
+
 async def doctor(app: App, out: Console, source: Path | None) -> bool:
     settings = app.settings
     table = Table("check", "status", "detail", title="pendamping doctor")
@@ -514,6 +545,7 @@ async def doctor(app: App, out: Console, source: Path | None) -> bool:
         await _doctor_inbox(app, table)
         await _doctor_outbox(app, table)
         await _doctor_coordinators(app, table)
+        await _doctor_holidays(app, table)
     sender = "sender set" if twilio.whatsapp_sender else "no WhatsApp sender"
     table.add_row(
         "whatsapp/sms (twilio)",

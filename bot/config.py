@@ -9,6 +9,7 @@ where it came from and what was expected.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
@@ -26,13 +27,21 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from models.cases import CASE_CATEGORIES, DEFAULT_CASE_KEYWORDS
 from models.messaging.templates import TEMPLATES
+from models.rules.case_categories import (
+    DEFAULT_CASE_CATEGORIES,
+    DEFAULT_RISK_KEYWORDS,
+    CaseCategory,
+    CaseRules,
+)
+from models.rules.case_suggest import keyword
 from models.rules.commitments import DueWhen, default_commitments, default_reasons
+from models.rules.p2k2 import DEFAULT_CURRICULUM
 
 ENV_PREFIX = "PENDAMPING_"
 CONFIG_ENV = "PENDAMPING_CONFIG"
@@ -164,17 +173,6 @@ class InboxSettings(_Section):
 class PesanSettings(_Section):
     reason_window_minutes: int = Field(default=30, ge=1, le=24 * 60)
     nudge_after_hours: int = Field(default=24, ge=1, le=24 * 14)
-    case_keywords: dict[str, list[str]] = Field(
-        default_factory=lambda: {k: list(v) for k, v in DEFAULT_CASE_KEYWORDS.items()}
-    )
-
-    @field_validator("case_keywords")
-    @classmethod
-    def _categories(cls, keywords: dict[str, list[str]]) -> dict[str, list[str]]:
-        unknown = sorted(set(keywords) - set(CASE_CATEGORIES))
-        if unknown:
-            raise ValueError(f"unknown case categories {unknown}; known: {list(CASE_CATEGORIES)}")
-        return keywords
 
 
 class GraduationIndicator(_Section):
@@ -222,7 +220,8 @@ def _default_komponen() -> dict[str, KomponenType]:
         ),
         "anak_sd": KomponenType(label="Anak SD", ends_at_age=13, aliases=["sd", "mi"]),
         "anak_smp": KomponenType(label="Anak SMP", ends_at_age=16, aliases=["smp", "mts"]),
-        "anak_sma": KomponenType(label="Anak SMA", ends_at_age=19, aliases=["sma", "smk", "ma"]),
+        # Schoolchildren are covered up to 21 while they have not finished 12 years of school.
+        "anak_sma": KomponenType(label="Anak SMA", ends_at_age=21, aliases=["sma", "smk", "ma"]),
         "disabilitas_berat": KomponenType(
             label="Disabilitas berat", max_per_family=1, aliases=["disabilitas", "difabel"]
         ),
@@ -273,10 +272,181 @@ class CommitmentSettings(_Section):
         return values
 
 
+def _one_line(text: str) -> str:
+    if "\n" in text or text != text.strip():
+        raise ValueError("one line of text, without leading or trailing spaces")
+    return text
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
+
+
+class P2k2SessionSettings(_Section):
+    number: int = Field(ge=1, le=99)
+    title: OneLine = Field(min_length=1, max_length=100)
+
+
+class P2k2ModuleSettings(_Section):
+    number: int = Field(ge=1, le=99)
+    title: OneLine = Field(min_length=1, max_length=100)
+    sessions: list[P2k2SessionSettings] = Field(min_length=1)
+
+
+def _default_p2k2_modules() -> list[P2k2ModuleSettings]:
+    return [
+        P2k2ModuleSettings(
+            number=number,
+            title=title,
+            sessions=[P2k2SessionSettings(number=n, title=t) for n, t in sessions],
+        )
+        for number, title, sessions in DEFAULT_CURRICULUM
+    ]
+
+
+class P2k2Settings(_Section):
+    modules: list[P2k2ModuleSettings] = Field(default_factory=_default_p2k2_modules, min_length=1)
+
+    @field_validator("modules")
+    @classmethod
+    def _numbering(cls, modules: list[P2k2ModuleSettings]) -> list[P2k2ModuleSettings]:
+        seen: set[int] = set()
+        expected = 1
+        for module in modules:
+            if module.number in seen:
+                raise ValueError(f"module numbers used once each; {module.number} is repeated")
+            seen.add(module.number)
+            for session in module.sessions:
+                if session.number != expected:
+                    raise ValueError(
+                        "sessions numbered 1, 2, 3... across the modules in order; module "
+                        f"{module.number} has session {session.number} where {expected} "
+                        "comes next"
+                    )
+                expected += 1
+        return modules
+
+
+def _region_code(code: str) -> str:
+    if not re.fullmatch(r"\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?", code):
+        raise ValueError(
+            "a Kemendagri region code such as '33' (a province) or '33.02' (a kabupaten)"
+        )
+    return code
+
+
+def _month_day(text: str) -> str:
+    try:
+        if not re.fullmatch(r"\d{2}-\d{2}", text):
+            raise ValueError(text)
+        dt.date(2000, int(text[:2]), int(text[3:]))  # a leap year: 02-29 is a day of the year
+    except ValueError:
+        raise ValueError("a day of the year as MM-DD, such as '04-06'") from None
+    return text
+
+
+class RegionalHolidaySettings(_Section):
+    region: Annotated[str, AfterValidator(_region_code)]
+    name: OneLine = Field(min_length=1, max_length=80)
+    date: dt.date | None = None
+    month_day: Annotated[str, AfterValidator(_month_day)] | None = None
+
+    @model_validator(mode="after")
+    def _one_day(self) -> RegionalHolidaySettings:
+        if (self.date is None) == (self.month_day is None):
+            raise ValueError("either date (one day) or month_day (every year), not both")
+        return self
+
+
+class HolidaySettings(_Section):
+    cuti_bersama: bool = True
+    regional: list[RegionalHolidaySettings] = Field(default_factory=list)
+
+
+def _keywords(words: list[str]) -> list[str]:
+    empty = [word for word in words if keyword(word) is None]
+    if empty:
+        raise ValueError(f"words or phrases with at least one letter or digit, not {empty}")
+    return words
+
+
+Keywords = Annotated[list[str], AfterValidator(_keywords)]
+
+
+class CaseCategorySettings(_Section):
+    label: OneLine | None = Field(default=None, min_length=1, max_length=60)
+    keywords: Keywords = Field(default_factory=list)
+    always_urgent: bool = False
+    escalate: bool = False
+    severity: Literal["biasa", "mendesak"] = Field(default="biasa", validate_default=True)
+
+    @field_validator("severity")
+    @classmethod
+    def _urgent(cls, severity: str, info: ValidationInfo) -> str:
+        if info.data.get("always_urgent") and severity != "mendesak":
+            raise ValueError("'mendesak' for a category with always_urgent = true")
+        return severity
+
+
+def _default_case_categories() -> dict[str, CaseCategorySettings]:
+    return {
+        c.key: CaseCategorySettings(
+            keywords=list(c.keywords),
+            always_urgent=c.always_urgent,
+            escalate=c.escalate,
+            severity=c.severity,
+        )
+        for c in DEFAULT_CASE_CATEGORIES
+    }
+
+
 class ProgrammeSettings(_Section):
     komponen: dict[str, KomponenType] = Field(default_factory=_default_komponen)
     max_komponen_per_family: int | None = Field(default=4, ge=1)
     commitments: CommitmentSettings = Field(default_factory=CommitmentSettings)
+    p2k2: P2k2Settings = Field(default_factory=P2k2Settings)
+    holidays: HolidaySettings = Field(default_factory=HolidaySettings)
+    case_risk_keywords: Keywords = Field(default_factory=lambda: list(DEFAULT_RISK_KEYWORDS))
+    case_categories: dict[str, CaseCategorySettings] = Field(
+        default_factory=_default_case_categories
+    )
+
+    @field_validator("case_categories")
+    @classmethod
+    def _case_keys(
+        cls, categories: dict[str, CaseCategorySettings]
+    ) -> dict[str, CaseCategorySettings]:
+        from handlers.i18n import Translator  # the catalog names the built-in categories
+
+        if not categories:
+            raise ValueError("at least one case category")
+        bad = [key for key in categories if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", key)]
+        if bad:
+            raise ValueError(f"keys are lower-case words joined by _ (like kdrt), {bad} are not")
+        known = Translator().known_keys()
+        for key, category in categories.items():
+            if category.label is None and f"case.category.{key}" not in known:
+                raise ValueError(
+                    f"a label for {key!r} (programme.case_categories.{key}.label): the "
+                    "message catalog has no name for it"
+                )
+        return categories
+
+    def case_rules(self) -> CaseRules:
+        """The case categories and risk keywords, as /kasus and `case suggest` use them."""
+        return CaseRules.of(
+            (
+                CaseCategory(
+                    key,
+                    tuple(c.keywords),
+                    c.severity,
+                    c.always_urgent,
+                    c.escalate,
+                    c.label,
+                )
+                for key, c in self.case_categories.items()
+            ),
+            self.case_risk_keywords,
+        )
 
     @model_validator(mode="after")
     def _commitment_komponen(self) -> ProgrammeSettings:

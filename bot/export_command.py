@@ -73,6 +73,7 @@ async def export(
         default_timezone=zone,
         commitments=commitment_rules(app),
         komponen_labels={kind: rule.label for kind, rule in komponen_catalog(app).rules.items()},
+        case_category_labels=app.settings.programme.case_rules().labels(),
         locale=app.settings.general.locale,
     )
     translate = Translator(app.settings.general.locale)

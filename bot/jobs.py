@@ -22,6 +22,7 @@ from bot.bootstrap import (
     commitment_rules,
     configured_channels,
     digest_options,
+    holiday_calendar,
     komponen_catalog,
 )
 from bot.channels.telegram import TelegramChannel
@@ -32,10 +33,11 @@ from handlers.inbox import InboxWorkers
 from models.conversations import forget_inbound_before
 from models.db.locks import sweep_lock
 from models.enums import Channel
+from models.komponen_ends import refresh_end_dates
 from models.messaging.inbox import forget_done_before
 from models.messaging.outbox import expire_overdue
 from models.messaging.sending import Sender
-from scheduler.alerts import enqueue_alerts
+from scheduler.alerts import AlertReport, enqueue_alerts
 from scheduler.digests import enqueue_digests
 from scheduler.dispatcher import Dispatcher
 from scheduler.nudges import enqueue_nudges
@@ -85,6 +87,7 @@ async def planner_sweep(app: App) -> None:
             now=app.clock.now(),
             quiet_start=s.quiet_hours_start,
             quiet_end=s.quiet_hours_end,
+            calendar=holiday_calendar(app.settings),
         ),
     )
 
@@ -145,10 +148,14 @@ async def alerts_sweep(app: App) -> None:
     """Enqueue the graduasi alamiah, absence-streak and commitment alerts (peringatan
     1..N; the last one to the coordinators too)."""
     s, r = app.settings.scheduler, app.settings.reporting
-    await _locked(
-        app,
-        "alerts",
-        lambda: enqueue_alerts(
+    catalog = komponen_catalog(app)
+
+    async def alerts() -> AlertReport:
+        async with app.sessions.begin() as session:  # the end dates the rules say now
+            refreshed = await refresh_end_dates(session, catalog)
+        if refreshed:
+            log.info("alerts: %d komponen end dates recomputed from the rules", refreshed)
+        return await enqueue_alerts(
             app.sessions,
             now=app.clock.now(),
             horizon_days=r.graduation_horizon_days,
@@ -156,9 +163,10 @@ async def alerts_sweep(app: App) -> None:
             quiet_start=s.quiet_hours_start,
             quiet_end=s.quiet_hours_end,
             commitments=commitment_rules(app),
-            catalog=komponen_catalog(app),
-        ),
-    )
+            catalog=catalog,
+        )
+
+    await _locked(app, "alerts", alerts)
 
 
 async def digests_sweep(app: App) -> None:

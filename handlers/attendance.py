@@ -7,6 +7,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, TypedDict, cast
 
+from handlers import attendance_facilitator as held_by
 from handlers.flow import Ctx, Flow, Pick, StepResult, option_value, picked_id, picked_key
 from handlers.group_choice import SHORT_KEYS_RENAMED
 from handlers.local_time import local_today
@@ -16,6 +17,7 @@ from handlers.parsing.dates import format_date_id, parse_date
 from models import attendance as db
 from models.enums import AttendanceMark, StaffRole
 from models.meeting_changes import withdraw_waiting
+from models.rules.p2k2 import session_after
 
 
 class Step(StrEnum):
@@ -49,6 +51,7 @@ class AttendanceData(TypedDict, total=False):
     replaces: int  # the planned meeting of the month this one is held instead of
     asking: str  # the kpm id whose reason is asked
     photos: list[list[str]]  # [media ref, content type]
+    facilitator: str  # "ketua": held by the ketua alone (handlers.attendance_facilitator)
 
 
 def _data(ctx: Ctx) -> AttendanceData:
@@ -190,6 +193,7 @@ async def _meeting_chosen(ctx: Ctx, meeting_id: int) -> StepResult:
     meeting, saved = found
     day = meeting.meeting_date.isoformat()
     _data(ctx).update({"meeting_id": meeting.id, "meeting_date": day})
+    _data(ctx)["facilitator"] = meeting.facilitator.value
     if meeting.recorded:
         _data(ctx)["absent"] = {str(k): v for k, v in saved.items() if v != "hadir"}
         _data(ctx)["editing"] = True
@@ -203,7 +207,7 @@ async def _ask_sesi(ctx: Ctx, current: int | None) -> StepResult:
     suggestion = current
     if suggestion is None:
         last = await db.last_sesi(ctx.session, _data(ctx)["kelompok_id"])
-        suggestion = last % len(ctx.settings.sessions) + 1 if last else 1
+        suggestion = session_after(ctx.settings.sessions, last)
     options = [
         Option(
             option_value(Pick.SESI, s.number),
@@ -284,8 +288,11 @@ async def mark(message: IncomingMessage, ctx: Ctx) -> StepResult:
         return _show_marks(ctx, edit=True)
     if ctx.choice == "done":
         return await _after_marks(ctx)
-    if ctx.text and _NUMBERS_ONLY.match(ctx.text):
-        numbers = [int(n) for n in re.findall(r"\d+", ctx.text)]
+    line = held_by.take_from_line(ctx)  # "..., oleh ketua": who held it; the rest, marks
+    if ctx.text and not line:
+        return _show_marks(ctx)
+    if _NUMBERS_ONLY.match(line):
+        numbers = [int(n) for n in re.findall(r"\d+", line)]
         wrong = [n for n in numbers if n not in by_number]
         if wrong:
             return ctx.retry(
@@ -300,9 +307,9 @@ async def mark(message: IncomingMessage, ctx: Ctx) -> StepResult:
         return _show_marks(ctx)
     parsed = (
         parse_attendance_line(
-            ctx.text, [Member(n, kpm_id, name) for n, (kpm_id, name) in enumerate(members, start=1)]
+            line, [Member(n, kpm_id, name) for n, (kpm_id, name) in enumerate(members, start=1)]
         )
-        if ctx.text
+        if line
         else None
     )
     if parsed is None:
@@ -405,19 +412,23 @@ def _summary(ctx: Ctx) -> StepResult:
         sakit=counts["sakit"],
         alpa=counts["alpa"],
         photos=len(_data(ctx).get("photos", [])),
+        facilitator=held_by.summary_line(ctx),
         absentees="\n".join(lines) or ctx.t("attendance.nobody_absent"),
     )
     options = [
         Option("save", ctx.t("attendance.option_save")),
         Option("edit", ctx.t("attendance.option_edit")),
+        held_by.switch_option(ctx),
     ]
     return ctx.ask(Step.CONFIRM, text, options)
 
 
 async def confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
-    """Save, or go back to the marks."""
+    """Save, go back to the marks, or switch who held the meeting."""
     if ctx.choice == "edit":
         return _show_marks(ctx)
+    if held_by.switched(ctx):
+        return _summary(ctx)
     if ctx.choice != "save":
         return ctx.retry(ctx.t("attendance.confirm_invalid"))
     absent = _data(ctx)["absent"]
@@ -435,6 +446,7 @@ async def confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
         sesi=_data(ctx)["sesi"],
         marks=marks,
         photos=[(ref, kind) for ref, kind in _data(ctx).get("photos", [])],
+        facilitator=held_by.facilitator_of(ctx),
     )
     meeting_id = await db.save_attendance(ctx.session, ctx.staff, record, now=ctx.now)
     if _data(ctx).get("replaces") == meeting_id:  # its reminders no longer apply

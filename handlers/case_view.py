@@ -47,7 +47,7 @@ async def number(message: IncomingMessage, ctx: Ctx) -> StepResult:
             id=case.id,
             kpm=case.kpm,
             kelompok=case.kelompok or "-",
-            category=ctx.t(f"case.category.{case.category}"),
+            category=ctx.settings.case_rules.label(ctx.t, case.category),
             severity=ctx.t(f"case.severity.{case.severity}"),
             status=ctx.t(f"case.status.{case.status}"),
             description=case.description,

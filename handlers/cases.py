@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from enum import StrEnum
+from functools import cache
 from typing import TypedDict, cast
 
-from handlers import kpm_lookup
+from handlers import kpm_changes, kpm_lookup
 from handlers.flow import Ctx, Flow, Pick, StepResult, option_value, picked_id
 from handlers.local_time import local_today
 from handlers.messages import IncomingMessage, Option
@@ -20,9 +20,11 @@ from models.cases import (
     open_cases,
     update_case,
 )
-from models.enums import CaseSeverity, CaseStatus, KpmMessageStatus
+from models.enums import CaseSeverity, CaseStatus, KpmMessageStatus, KpmStatus
 from models.kpm_messages import close_message
 from models.messaging.enqueue import Enqueue, Priority, enqueue
+from models.rules.case_categories import EXIT_CATEGORY, CaseRules
+from models.rules.case_suggest import Matcher, normalise
 from models.tables import Kelompok, Kpm
 
 
@@ -34,6 +36,7 @@ class Step(StrEnum):
     FOLLOW_UP = "follow_up"
     NEW_STATUS = "new_status"
     PICK_CASE = "pick_case"
+    RECORD_EXIT = "record_exit"
     SEVERITY = "severity"
     STATUS_NOTE = "status_note"
 
@@ -62,9 +65,16 @@ def _data(ctx: Ctx) -> CaseData:
     return cast(CaseData, ctx.data)
 
 
+def _label(ctx: Ctx, key: str) -> str:
+    """A category's name: configured, else the catalog's."""
+    return ctx.settings.case_rules.label(ctx.t, key)
+
 
 MIN_DESCRIPTION = 5
 MAX_DESCRIPTION = 1000
+MIN_NOTE_WORDS = 2
+"""A text typed instead of a kind of case is kept as the case's description from this many
+words (a single word, "ktp", only looks for the kind)."""
 
 
 async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -74,8 +84,24 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
 
 async def _kpm_chosen(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
     _data(ctx).update({"kpm_id": kpm_id, "kpm_name": name})
-    options = [Option(key, ctx.t(f"case.category.{key}")) for key in ctx.settings.case_categories]
-    return ctx.ask(Step.CATEGORY, ctx.t("case.ask_category", name=name), options)
+    return ctx.ask(Step.CATEGORY, ctx.t("case.ask_category", name=name), _categories(ctx))
+
+
+def _categories(ctx: Ctx, suggested: str | None = None) -> list[Option]:
+    """The kinds of case, the suggested one first and marked as such."""
+    keys = list(ctx.settings.case_categories)
+    if suggested in keys:
+        keys.remove(suggested)
+        keys.insert(0, suggested)
+    return [
+        Option(
+            key,
+            ctx.t("case.category_suggested", category=_label(ctx, key))
+            if key == suggested
+            else _label(ctx, key),
+        )
+        for key in keys
+    ]
 
 
 def open_from_message(
@@ -87,20 +113,8 @@ def open_from_message(
     _data(ctx).update(
         {"kpm_id": kpm_id, "kpm_name": name, "pesan_id": message_id, "pesan_text": text}
     )
-    suggested = suggest_category(text, ctx.settings.case_keywords)
-    categories = list(ctx.settings.case_categories)
-    if suggested in categories:
-        categories.remove(suggested)
-        categories.insert(0, suggested)
-    options = [
-        Option(
-            key,
-            ctx.t("case.category_suggested", category=ctx.t(f"case.category.{key}"))
-            if key == suggested
-            else ctx.t(f"case.category.{key}"),
-        )
-        for key in categories
-    ]
+    suggestion = ctx.settings.case_rules.suggest(text)
+    options = _categories(ctx, suggestion.category if suggestion.score else None)
     return ctx.ask(Step.CATEGORY, ctx.t("case.ask_category", name=name), options).handed_to(
         FLOW.name
     )
@@ -109,24 +123,25 @@ def open_from_message(
 def suggest_category(
     text: str, keywords: tuple[tuple[str, tuple[str, ...]], ...]
 ) -> str | None:
-    """The category whose words occur most often in ``text`` (whole words, any case);
-    None when none occurs. Ties go to the category listed first."""
-    words = " ".join(re.findall(r"\w+", text.casefold()))
-    best, best_hits = None, 0
-    for category, terms in keywords:
-        hits = sum(
-            len(re.findall(rf"\b{re.escape(term.casefold())}\b", words)) for term in terms
-        )
-        if hits > best_hits:
-            best, best_hits = category, hits
-    return best
+    """The category ``keywords`` (category, its words and phrases) suggest for ``text``,
+    matched as configured categories are (``models.rules.case_suggest``); None when no
+    keyword occurs."""
+    found = _matcher(keywords).match(text)
+    return found.category if found.score else None
+
+
+@cache
+def _matcher(keywords: tuple[tuple[str, tuple[str, ...]], ...]) -> Matcher:
+    return Matcher(keywords, (), fallback="")
 
 
 async def category(message: IncomingMessage, ctx: Ctx) -> StepResult:
-    """The kind of case."""
+    """The kind of case: chosen from the list, or suggested by a note typed instead."""
     if ctx.choice is None or ctx.choice not in ctx.settings.case_categories:
-        return ctx.retry(ctx.t("case.category_invalid"))
+        return _note_instead_of_category(ctx)
     _data(ctx)["category"] = ctx.choice
+    if _data(ctx).get("description"):  # the note typed at this step
+        return _ask_follow_up(ctx)
     if _data(ctx).get("pesan_text"):
         use = Option("use_message", ctx.t("case.option_use_message"))
         return ctx.ask(Step.DESCRIPTION, ctx.t("case.ask_description_from_message"), [use])
@@ -146,6 +161,28 @@ async def description(message: IncomingMessage, ctx: Ctx) -> StepResult:
         key = "case.description_photo_saved" if photos else "case.description_invalid"
         return ctx.retry(ctx.t(key, minimum=MIN_DESCRIPTION))
     _data(ctx)["description"] = text[:MAX_DESCRIPTION]
+    return _ask_follow_up(ctx)
+
+
+def _note_instead_of_category(ctx: Ctx) -> StepResult:
+    """A case note written where the kind of case was asked: the kind its words suggest
+    is offered first (one number to confirm it), and the note, from two words, is kept as
+    the description. Words that suggest nothing: the list again."""
+    rules: CaseRules = ctx.settings.case_rules
+    suggestion = rules.suggest(ctx.text) if ctx.text else None
+    if suggestion is None or not suggestion.score:
+        return ctx.retry(ctx.t("case.category_invalid"))
+    prompt = ctx.t("case.ask_category_suggested", category=_label(ctx, suggestion.category))
+    if len(ctx.text) >= MIN_DESCRIPTION and len(normalise(ctx.text)) >= MIN_NOTE_WORDS:
+        _data(ctx)["description"] = ctx.text[:MAX_DESCRIPTION]
+        photos = [[m.ref, m.content_type] for m in ctx.media if m.is_photo]
+        if photos:
+            _data(ctx)["photos"] = _data(ctx).get("photos", []) + photos
+        prompt = ctx.t("case.note_kept") + "\n" + prompt
+    return ctx.ask(Step.CATEGORY, prompt, _categories(ctx, suggestion.category))
+
+
+def _ask_follow_up(ctx: Ctx) -> StepResult:
     return ctx.ask(
         Step.FOLLOW_UP,
         ctx.t("case.ask_follow_up"),
@@ -168,8 +205,29 @@ async def follow_up(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if _data(ctx)["category"] in ctx.settings.always_urgent:
         _data(ctx)["severity"] = CaseSeverity.MENDESAK.value
         return await _save(ctx, always_urgent=True)
+    return _ask_severity(ctx)
+
+
+def _ask_severity(ctx: Ctx) -> StepResult:
+    """Biasa or mendesak; mendesak first and proposed when the description shows signs of
+    violence, exploitation or a child at risk, or the category is usually mendesak."""
+    rules: CaseRules = ctx.settings.case_rules
+    key = _data(ctx)["category"]
+    risk = rules.suggest(_data(ctx)["description"]).risk
+    chosen = rules.by_key.get(key)
+    usual = chosen is not None and chosen.severity == CaseSeverity.MENDESAK.value
     options = [Option(s.value, ctx.t(f"case.severity.{s.value}")) for s in CaseSeverity]
-    return ctx.ask(Step.SEVERITY, ctx.t("case.ask_severity"), options)
+    if not (risk or usual):
+        return ctx.ask(Step.SEVERITY, ctx.t("case.ask_severity"), options)
+    urgent = CaseSeverity.MENDESAK.value
+    label = ctx.t("case.severity_suggested", severity=ctx.t(f"case.severity.{urgent}"))
+    options = [Option(urgent, label)] + [o for o in options if o.value != urgent]
+    why = (
+        ctx.t("case.severity_risk")
+        if risk
+        else ctx.t("case.severity_usual", category=_label(ctx, key))
+    )
+    return ctx.ask(Step.SEVERITY, why + "\n" + ctx.t("case.ask_severity"), options)
 
 
 async def severity(message: IncomingMessage, ctx: Ctx) -> StepResult:
@@ -192,15 +250,19 @@ async def _save(ctx: Ctx, *, always_urgent: bool) -> StepResult:
     )
     case_id = await open_case(ctx.session, ctx.staff, new, now=ctx.now)
     key = "case.saved"
+    chosen = ctx.settings.case_rules.by_key.get(new.category)
     if new.severity is CaseSeverity.MENDESAK:
-        reached = await _escalate(ctx, case_id, new)
+        reached = await _escalate(ctx, case_id, new, urgent=True)
         # Only say a coordinator will hear of it when one has a chat to hear it on.
         key = "case.saved_urgent" if reached else "case.saved_urgent_unreachable"
+    elif chosen is not None and chosen.escalate:  # pungli: the coordinator hears of it
+        reached = await _escalate(ctx, case_id, new, urgent=False)
+        key = "case.saved_escalated" if reached else "case.saved_escalated_unreachable"
     text = ctx.t(
         key,
         id=case_id,
         name=_data(ctx)["kpm_name"],
-        category=ctx.t(f"case.category.{new.category}"),
+        category=_label(ctx, new.category),
         follow_up=format_date_id(new.follow_up_date)
         if new.follow_up_date
         else ctx.t("case.no_follow_up"),
@@ -212,12 +274,34 @@ async def _save(ctx: Ctx, *, always_urgent: bool) -> StepResult:
         ctx.session, pesan_id, KpmMessageStatus.DONE, staff_id=ctx.staff.id, now=ctx.now
     ):
         text += "\n" + ctx.t("case.pesan_closed")
+    if new.category == EXIT_CATEGORY:
+        kpm = await ctx.session.get(Kpm, new.kpm_id)
+        if kpm is not None and kpm.status is KpmStatus.AKTIF:
+            name = _data(ctx)["kpm_name"]
+            options = [
+                Option("exit_now", ctx.t("case.option_record_exit")),
+                Option("exit_later", ctx.t("case.option_exit_later")),
+            ]
+            ask = ctx.t("case.ask_record_exit", name=name)
+            return ctx.ask(Step.RECORD_EXIT, text + "\n\n" + ask, options)
     return ctx.done(text)
 
 
-async def _escalate(ctx: Ctx, case_id: int, new: NewCase) -> int:
-    """An urgent case goes to the coordinators over the KPM and the supervisor at once;
-    returns how many chats it went to."""
+async def record_exit(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """After an "usulan keluar" case: record the family's exit now (the /keluar_pkh flow,
+    the family known), or later."""
+    kpm_id, name = _data(ctx)["kpm_id"], _data(ctx)["kpm_name"]
+    if ctx.choice == "exit_now":
+        ctx.data.clear()
+        return await kpm_changes.leave_for(ctx, kpm_id, name)
+    if ctx.choice == "exit_later":
+        return ctx.done(ctx.t("case.exit_later", name=name))
+    return ctx.retry(ctx.t("case.record_exit_invalid"))
+
+
+async def _escalate(ctx: Ctx, case_id: int, new: NewCase, *, urgent: bool) -> int:
+    """An urgent case, or one of a category always escalated, goes to the coordinators
+    over the KPM and the supervisor at once; returns how many chats it went to."""
     targets = await escalation_addresses(ctx.session, new.kpm_id)
     # Those told are in the KPM's scope (the coordinators over her region, the
     # pendamping's supervisor): the alert names her, and its button opens the case.
@@ -225,7 +309,7 @@ async def _escalate(ctx: Ctx, case_id: int, new: NewCase) -> int:
     kelompok = await ctx.session.get(Kelompok, kpm.kelompok_id) if kpm and kpm.kelompok_id else None
     values = {
         "id": case_id,
-        "category": ctx.t(f"case.category.{new.category}"),
+        "category": _label(ctx, new.category),
         "pendamping": ctx.staff.name,
         "kpm": kpm.nama_pengurus if kpm else "-",
         "kelompok": kelompok.name if kelompok else "-",
@@ -239,7 +323,7 @@ async def _escalate(ctx: Ctx, case_id: int, new: NewCase) -> int:
                 kind="alert",
                 priority=Priority.ALERT,
                 payload={
-                    "key": "alert.urgent_case",
+                    "key": "alert.urgent_case" if urgent else "alert.escalated_case",
                     "values": values,
                     "options": [{"value": f"case:{case_id}", "label": ctx.t("case.open_alert")}],
                 },
@@ -267,7 +351,7 @@ async def my_cases_entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
             "case.list_item",
             id=case.id,
             name=case.kpm_name,
-            category=ctx.t(f"case.category.{case.category}"),
+            category=_label(ctx, case.category),
             status=ctx.t(f"case.status.{case.status}"),
         )
         if case.severity == CaseSeverity.MENDESAK.value:
@@ -322,6 +406,7 @@ FLOW = Flow(
         Step.DESCRIPTION: description,
         Step.FOLLOW_UP: follow_up,
         Step.SEVERITY: severity,
+        Step.RECORD_EXIT: record_exit,
     },
 )
 MY_CASES = Flow(

@@ -21,7 +21,9 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
     staff, now, options, t = ctx.staff, ctx.now, ctx.settings.digest, ctx.t
 
     async def build(session: AsyncSession) -> tuple[Reply, ...]:
-        digest = await build_digest(session, staff, as_of=now, options=options, translate=t)
+        digest = await build_digest(
+            session, staff, as_of=now, options=options, translate=t, on_demand=True
+        )
         if not digest.figures.pendamping:
             return (Reply(digest.text),)
         return (

@@ -93,6 +93,7 @@ async def pick_period(message: IncomingMessage, ctx: Ctx) -> StepResult:
         default_timezone=ctx.settings.default_timezone,
         commitments=ctx.settings.commitments,
         komponen_labels={kind: rule.label for kind, rule in ctx.settings.catalog.rules.items()},
+        case_category_labels=ctx.settings.case_rules.labels(),
         locale=ctx.settings.locale,
     )
     await audit(

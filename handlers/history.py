@@ -82,7 +82,7 @@ def _what(ctx: Ctx, change: Change, groups: dict[int, str], days: dict[int, date
         return ctx.t(
             "history.case_open",
             id=change.entity_id,
-            category=ctx.t(f"case.category.{after['category']}"),
+            category=ctx.settings.case_rules.label(ctx.t, after["category"]),
         )
     return ctx.t(
         "history.case_update",

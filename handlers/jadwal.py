@@ -21,7 +21,7 @@ from models.meeting_rule import (
     schedule_of,
     set_rule,
 )
-from models.rules.calendar import is_holiday, next_working_day
+from models.regions import kelompok_region_codes
 
 
 class Step(StrEnum):
@@ -188,9 +188,13 @@ async def move_date(message: IncomingMessage, ctx: Ctx) -> StepResult:
     if day < today:
         return ctx.retry(ctx.t("schedule.date_past", date=format_date_id(day)))
     _data(ctx)["meeting_date"] = day.isoformat()
-    holiday = is_holiday(day)
-    if holiday:  # as the planner does: ask, and offer the next working day
-        other = next_working_day(day)
+    calendar, region = ctx.settings.holidays, None
+    if calendar.has_regional:  # the kelompok's region matters only for regional holidays
+        kelompok_id = _data(ctx)["kelompok_id"]
+        region = (await kelompok_region_codes(ctx.session, [kelompok_id])).get(kelompok_id)
+    holiday = calendar.is_holiday(day, region)
+    if holiday:  # the planner's calendar: ask, and offer the next working day there
+        other = calendar.next_working_day(day, region)
         options = [
             Option("keep", ctx.t("schedule.option_holiday_keep")),
             Option(f"day:{other.isoformat()}", format_date_id(other)),

@@ -32,7 +32,8 @@ async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
     ) or ctx.t("kpm.card_no_komponen")
     marks = " ".join(ctx.t(f"kpm.mark_short.{mark or 'none'}") for _, mark in card.last_meetings)
     cases = "\n".join(
-        f"• #{case_id} {ctx.t(f'case.category.{category}')} ({ctx.t(f'case.status.{status}')})"
+        f"• #{case_id} {ctx.settings.case_rules.label(ctx.t, category)}"
+        f" ({ctx.t(f'case.status.{status}')})"
         for case_id, category, status in card.open_cases
     ) or ctx.t("kpm.card_no_cases")
     status = ctx.t(f"kpm.status.{card.status}")

@@ -160,6 +160,12 @@ async def leave_entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
     return await kpm_lookup.start(ctx, _leave_kpm_chosen)
 
 
+async def leave_for(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
+    """/keluar_pkh for a KPM already known (an "usulan keluar" case just saved): the
+    conversation goes on in this flow."""
+    return (await _leave_kpm_chosen(ctx, kpm_id, name)).handed_to(LEAVE_FLOW.name)
+
+
 async def _leave_kpm_chosen(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
     kpm = await _own_kpm(ctx, kpm_id)
     if kpm.status is not KpmStatus.AKTIF:

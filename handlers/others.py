@@ -51,7 +51,11 @@ async def not_staff_reply(
         if await link_kpm_by_phone(session, message.address, phone, now=now):
             return Reply(t("kpm.contact_linked"))
         return Reply(t("kpm.contact_unknown"))
-    return Reply(t("register.unknown_sender"), request_contact=t("kpm.share_contact"))
+    if message.channel == "telegram":  # Telegram hides the number: ask for it
+        return Reply(
+            t("register.unknown_sender_telegram"), request_contact=t("kpm.share_contact")
+        )
+    return Reply(t("register.unknown_sender"))  # WhatsApp and SMS: the number is known
 
 
 async def group_replies(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Reply
 from models.enums import Channel, RsvpAnswer
+from models.kpm import addressee
 from models.kpm_messages import keep_message, recipient_of
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.sweeps import staff_addresses
@@ -53,14 +54,15 @@ async def kpm_reply(
     meeting = await pending_meeting(session, kpm_id, now)
     written = (message.choice or message.text).strip()
     answer = parse_answer(written) if written else None
+    to = await addressee(session, kpm_id)  # "Ibu Siti Aminah", never "Anda"
     if answer is not None:
         if meeting is None:
-            return Reply(t("rsvp.no_meeting"))
+            return Reply(t("rsvp.no_meeting", **to))
         choice, reason = answer
         await record_rsvp(session, meeting.id, kpm_id, choice, reason, now=now)
         if choice is RsvpAnswer.HADIR:
-            return Reply(t("rsvp.coming"))
-        return Reply(t("rsvp.declined_with_reason" if reason else "rsvp.declined"))
+            return Reply(t("rsvp.coming", **to))
+        return Reply(t("rsvp.declined_with_reason" if reason else "rsvp.declined", **to))
     if (
         meeting is not None
         and written
@@ -68,10 +70,10 @@ async def kpm_reply(
             session, meeting.id, kpm_id, written[:MAX_REASON], since=now - reason_window
         )
     ):
-        return Reply(t("rsvp.reason_saved"))
-    reply = await _pesan_kpm(session, kpm_id, message, written, now=now, t=t)
+        return Reply(t("rsvp.reason_saved", **to))
+    reply = await _pesan_kpm(session, kpm_id, message, written, now=now, t=t, to=to)
     if meeting is not None and not await has_answered(session, meeting.id, kpm_id):
-        return Reply(f"{reply.text}\n\n{t('rsvp.how')}")  # the reminder is still open
+        return Reply(f"{reply.text}\n\n{t('rsvp.how', **to)}")  # the reminder is still open
     return reply
 
 
@@ -83,18 +85,19 @@ async def _pesan_kpm(
     *,
     now: datetime,
     t: Translator,
+    to: dict[str, str],
 ) -> Reply:
     """Keep the message for the KPM's pendamping and push it to them; the KPM is told
     what happened to it: passed on, or kept until the pendamping opens the bot."""
     if not written and not message.media:
-        return Reply(t("kpm.hello"))
+        return Reply(t("kpm.hello", **to))
     message_id = await keep_message(
         session, kpm_id, message.address, written, len(message.media), now=now
     )
     recipient = await recipient_of(session, kpm_id)
     addresses = await staff_addresses(session, [recipient.staff_id])
     if recipient.staff_id is None or recipient.staff_id not in addresses:
-        return Reply(t("pesan.ack_kept"))
+        return Reply(t("pesan.ack_kept", **to))
     channel, address = addresses[recipient.staff_id]
     text = shorten(written, PREVIEW)
     if message.media:
@@ -118,4 +121,4 @@ async def _pesan_kpm(
         ],
         now=now,
     )
-    return Reply(t("pesan.ack_forwarded"))
+    return Reply(t("pesan.ack_forwarded", **to))

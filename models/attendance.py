@@ -16,7 +16,7 @@ from models.audit import audit
 from models.base import table_of
 from models.db.sql import rowcount
 from models.db.statements import upsert_text
-from models.enums import AttendanceMark, KpmStatus, MeetingStatus, StaffRole
+from models.enums import AttendanceMark, Facilitator, KpmStatus, MeetingStatus, StaffRole
 from models.regions import kelompok_timezones
 from models.rules.calendar import month_starts
 from models.rules.text import name_key
@@ -117,6 +117,7 @@ class MeetingRow:
     status: MeetingStatus
     sesi: int | None
     recorded: bool
+    facilitator: Facilitator
 
 
 _MEETING_WIDTH = len(fields(MeetingRow))
@@ -124,7 +125,7 @@ _MEETING_WIDTH = len(fields(MeetingRow))
 
 
 @cache
-def _meeting_rows() -> Select[tuple[int, date, MeetingStatus, int | None, bool]]:
+def _meeting_rows() -> Select[tuple[int, date, MeetingStatus, int | None, bool, Facilitator]]:
     meeting = MEETING.c
     return select(
         meeting.id,
@@ -132,6 +133,7 @@ def _meeting_rows() -> Select[tuple[int, date, MeetingStatus, int | None, bool]]
         meeting.status,
         meeting.sesi,
         meeting.attendance_recorded_at.is_not(None),
+        meeting.facilitator,
     ).where(meeting.status != MeetingStatus.CANCELLED)
 
 
@@ -146,7 +148,7 @@ async def meetings_near(
 
 
 @cache
-def _meetings_near(limit: int) -> Select[tuple[int, date, MeetingStatus, int | None, bool]]:
+def _meetings_near(limit: int) -> Select[Any]:
     meeting = MEETING.c
     return (
         _meeting_rows()
@@ -298,6 +300,7 @@ class AttendanceRecord:
     sesi: int | None
     marks: Mapping[int, str]  # every member: kpm id -> hadir/izin/sakit/alpa
     photos: Sequence[tuple[str, str]] = ()  # (media ref, content type)
+    facilitator: Facilitator = Facilitator.PENDAMPING  # or the ketua alone
 
 
 async def save_attendance(
@@ -321,6 +324,7 @@ async def save_attendance(
         "meeting_date": record.meeting_date,
         "modul": record.modul,
         "sesi": record.sesi,
+        "facilitator": record.facilitator,
         "attendance_recorded_at": now,
     }
     if record.meeting_id is not None:
@@ -374,6 +378,7 @@ async def save_attendance(
             )
         )
     detail: dict[str, object] = {"marks": len(rows), "photos": len(record.photos)}
+    detail["facilitator"] = record.facilitator.value
     if saved_before:  # a correction: each mark that changed, before and after
         detail["changed"] = {
             str(kpm_id): [saved_before.get(kpm_id), mark]

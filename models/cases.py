@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from models.audit import audit
 from models.enums import CaseSeverity, CaseStatus, Channel, StaffRole
 from models.kpm import kpm_in_scope
+from models.rules.case_categories import DEFAULT_CASE_CATEGORIES
 from models.scope import OutOfScope, kelompok_scope
 from models.tables import (
     CaseNote,
@@ -25,26 +26,15 @@ from models.tables import (
     Staff,
 )
 
-CASE_CATEGORIES = (
-    "kks_bermasalah",
-    "bansos_belum_cair",
-    "pemutakhiran_data",
-    "kesehatan_rujukan",
-    "pendidikan",
-    "perlindungan_anak",
-    "lainnya",
-)
-"""The case categories, in the order they are offered and reported."""
+CASE_CATEGORIES = tuple(c.key for c in DEFAULT_CASE_CATEGORIES)
+"""The default case categories, in the order they are offered and reported
+(``[programme.case_categories]`` replaces them)."""
 
 DEFAULT_CASE_KEYWORDS: dict[str, tuple[str, ...]] = {
-    "kks_bermasalah": ("kks", "atm", "pin", "blokir", "terblokir", "tertelan"),
-    "bansos_belum_cair": ("cair", "saldo", "pencairan", "belum masuk", "belum dapat"),
-    "pemutakhiran_data": ("ktp", "kk", "kartu keluarga", "akta", "nik", "pindah", "meninggal"),
-    "kesehatan_rujukan": ("sakit", "puskesmas", "rumah sakit", "posyandu", "hamil", "kis"),
-    "pendidikan": ("sekolah", "kip", "pip", "guru", "ijazah"),
-    "perlindungan_anak": ("kekerasan", "dipukul", "menikah", "dinikahkan", "ditelantarkan"),
+    c.key: c.keywords for c in DEFAULT_CASE_CATEGORIES if c.keywords
 }
-"""Words of a KPM's message that suggest a category (``[pesan.case_keywords]``)."""
+"""Per default category, the words of a note that suggest it."""
+
 
 @dataclass(frozen=True)
 class NewCase:

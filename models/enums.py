@@ -61,6 +61,14 @@ class MeetingStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class Facilitator(StrEnum):
+    """Who ran a held meeting: the pendamping (the default), or the ketua kelompok alone,
+    without the pendamping (a meeting the pendamping was obliged to attend and missed)."""
+
+    PENDAMPING = "pendamping"
+    KETUA = "ketua"
+
+
 class AttendanceMark(StrEnum):
     HADIR = "hadir"
     IZIN = "izin"

@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.attendance import group_in_scope
 from models.audit import audit
+from models.messaging.tables import GroupLinkCode
 from models.staff import RedeemProblem, hash_code, new_code
-from models.tables import GroupLinkCode, Kelompok, Staff
+from models.tables import Kelompok, Staff
 
 CODE_VALID = timedelta(hours=24)
 

@@ -15,6 +15,7 @@ from models.commitment_history import recent_results
 from models.commitments import DueItem, due_items
 from models.enums import CaseStatus, CommitmentResult, MeetingStatus
 from models.rules.commitments import CommitmentRules, Period
+from models.rules.text import salutation
 from models.scope import OutOfScope, kelompok_scope
 from models.staff import channel_of
 from models.tables import (
@@ -247,3 +248,12 @@ async def link_kpm_by_phone(
         detail={"kpm_id": kpm_id},
     )
     return True
+
+
+async def addressee(session: AsyncSession, kpm_id: int) -> dict[str, str]:
+    """How a message to this KPM addresses them: ``{"sapaan": "Ibu", "name": ...}``."""
+    row = (
+        await session.execute(select(Kpm.nama_pengurus, Kpm.nik).where(Kpm.id == kpm_id))
+    ).one()
+    return {"sapaan": salutation(row.nik), "name": row.nama_pengurus}
+

@@ -20,8 +20,14 @@ from models.messaging.reminder_changes import (
     restore_withdrawn,
     withdraw_pending,
 )
-from models.messaging.sweeps import MeetingInfo, meeting_info, opted_out_kpm
-from models.rules.calendar import after_quiet_hours, day_text, time_text, zone
+from models.messaging.sweeps import (
+    MeetingInfo,
+    addressed_kpm,
+    group_readers,
+    meeting_info,
+    opted_out_kpm,
+)
+from models.rules.calendar import after_quiet_hours, day_text, zone, zone_time_text
 
 log = logging.getLogger(__name__)
 CHANGED_KIND = "meeting_changed"
@@ -40,12 +46,15 @@ def reminder_prefix(meeting_id: int, version: str | None = None) -> str:
 
 
 def reminder_values(meeting: MeetingInfo) -> dict[str, Any]:
+    """A reminder's values: the day and date, the time with its zone, the place and the
+    pendamping who signs it, as people say them."""
     local = meeting.starts_at.astimezone(zone(meeting.zone))
     return {
         "kelompok": meeting.kelompok,
         "date": day_text(local.date()),
-        "time": time_text(local.time()),
+        "time": zone_time_text(local.time(), meeting.zone),
         "place": meeting.place,
+        "pendamping": meeting.pendamping,
     }
 
 
@@ -104,18 +113,21 @@ async def meeting_changed(
     local_now = now.astimezone(zone(meeting.zone))
     not_before = after_quiet_hours(local_now, quiet_start, quiet_end).astimezone(UTC)
     values = reminder_values(meeting)
-    payload = {
-        "key": "reminder.cancelled" if cancelled else "reminder.changed",
-        "values": values,
-        "meeting_id": meeting_id,
-    }
+    key = "reminder.cancelled" if cancelled else "reminder.changed"
+    names = await addressed_kpm(session, [int(who) for who in recipients if who.isdigit()])
+    readers = {who: names.get(int(who), "-") if who.isdigit() else group_readers(meeting.kelompok)
+               for who in recipients}
     stamp = f"{'cancelled' if cancelled else version}:{meeting.updated_at:%Y%m%d%H%M%S}"
     notices = [
         Enqueue(
             channel=channel,
             address=address,
             kind=CHANGED_KIND,
-            payload=payload,
+            payload={
+                "key": key,
+                "values": {**values, "penerima": readers[who]},
+                "meeting_id": meeting_id,
+            },
             priority=Priority.NUDGE,
             dedupe_key=f"changed:{meeting_id}:{stamp}:{who}",
             not_before=not_before,

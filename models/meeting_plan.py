@@ -20,7 +20,7 @@ from models.base import table_of
 from models.db.sql import IN_CHUNK
 from models.db.statements import upsert_insert
 from models.enums import MeetingStatus
-from models.regions import kelompok_zone, outer_join_all
+from models.regions import kelompok_zone_and_code, outer_join_all
 from models.tables import Kelompok, Meeting
 
 
@@ -35,11 +35,13 @@ class KelompokRule:
     pendamping_id: int | None
     zone: str | None
     day_of_month: int | None = None  # or a date of the month: "tiap tanggal 10"
+    region_code: str | None = None  # the most specific Kemendagri code: regional holidays
 
 
 async def kelompok_rules(session: AsyncSession) -> list[KelompokRule]:
-    """Every kelompok with a complete meeting rule, with its province's time zone."""
-    zone, joins = kelompok_zone(Kelompok.desa_id)
+    """Every kelompok with a complete meeting rule, with its province's time zone and its
+    region's code."""
+    zone, code, joins = kelompok_zone_and_code(Kelompok.desa_id)
     statement = select(
         Kelompok.id,
         Kelompok.name,
@@ -50,6 +52,7 @@ async def kelompok_rules(session: AsyncSession) -> list[KelompokRule]:
         Kelompok.pendamping_id,
         zone,
         Kelompok.rule_day_of_month,
+        code,
     ).where(
         or_(
             and_(Kelompok.rule_weekday.is_not(None), Kelompok.rule_week_of_month.is_not(None)),

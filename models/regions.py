@@ -177,6 +177,16 @@ async def timezone_of_region(session: AsyncSession, region_id: int | None) -> st
 
 def kelompok_zone(kelompok_desa: Any) -> tuple[ColumnElement[str | None], list[tuple[Any, Any]]]:
     """The time zone column of a kelompok's province and the outer joins that reach it."""
+    column, _, joins = kelompok_zone_and_code(kelompok_desa)
+    return column, joins
+
+
+def kelompok_zone_and_code(
+    kelompok_desa: Any,
+) -> tuple[ColumnElement[str | None], ColumnElement[str | None], list[tuple[Any, Any]]]:
+    """The time zone of a kelompok's province, the most specific Kemendagri code of its
+    region path (its desa's code, else its kecamatan's, kabupaten's or province's: what
+    regional holidays are matched on) and the outer joins that reach both."""
     desa, kec, kab, prov = (aliased(Region) for _ in range(4))
     joins = [
         (desa, desa.id == kelompok_desa),
@@ -184,10 +194,26 @@ def kelompok_zone(kelompok_desa: Any) -> tuple[ColumnElement[str | None], list[t
         (kab, kab.id == kec.parent_id),
         (prov, prov.id == kab.parent_id),
     ]
-    column: ColumnElement[str | None] = func.coalesce(
+    zone_column: ColumnElement[str | None] = func.coalesce(
         prov.timezone, kab.timezone, kec.timezone, desa.timezone
     )
-    return column, joins
+    code: ColumnElement[str | None] = func.coalesce(desa.code, kec.code, kab.code, prov.code)
+    return zone_column, code, joins
+
+
+async def kelompok_region_codes(
+    session: AsyncSession, kelompok_ids: Iterable[int] | None
+) -> dict[int, str | None]:
+    """Each kelompok's most specific region code (for its regional holidays), in one query;
+    every kelompok's when ``kelompok_ids`` is None."""
+    _, code, joins = kelompok_zone_and_code(Kelompok.desa_id)
+    statement = outer_join_all(select(Kelompok.id, code), joins)
+    if kelompok_ids is not None:
+        ids = sorted(set(kelompok_ids))
+        if not ids:
+            return {}
+        statement = statement.where(Kelompok.id.in_(ids))
+    return {kelompok_id: found for kelompok_id, found in await session.execute(statement)}
 
 
 def outer_join_all(statement: Select[Any], joins: list[tuple[Any, Any]]) -> Select[Any]:

@@ -1,10 +1,9 @@
 """The tables: regions, people, groups, meetings, cases and audit (the messaging tables are
 in :mod:`models.messaging.tables`, the enumerations in :mod:`models.enums`).
 
-Enumerations are stored as short strings with CHECK constraints (portable between
-SQLite and PostgreSQL, readable in a database shell). Timestamps are UTC
-(:class:`UTCDateTime`); dates that a person reads (a meeting day, a birth date) are
-plain local dates.
+Enumerations are stored as short strings with CHECK constraints (portable between SQLite and
+PostgreSQL, readable in a database shell). Timestamps are UTC (:class:`UTCDateTime`); dates
+that a person reads (a meeting day, a birth date) are plain local dates.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from models.enums import (
     Channel,
     CommitmentResult,
     ExitReason,
+    Facilitator,
     KpmMessageStatus,
     KpmStatus,
     MeetingStatus,
@@ -205,6 +205,9 @@ class Meeting(Base):
         enum_type(MeetingStatus, "meeting_status"), default=MeetingStatus.PLANNED
     )
     plan_key: Mapped[str | None] = mapped_column(String(16))  # "2026-12" when planned by rule
+    facilitator: Mapped[Facilitator] = mapped_column(  # the ketua alone: see Facilitator
+        enum_type(Facilitator, "facilitator"), server_default=Facilitator.PENDAMPING.value
+    )
     attendance_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -334,22 +337,6 @@ class AuditLog(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-
-
-class GroupLinkCode(Base):
-    """A one-time code with which a pendamping links a group chat to a kelompok."""
-
-    __tablename__ = "group_link_code"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kelompok_id: Mapped[int] = mapped_column(
-        ForeignKey("kelompok.id", ondelete="CASCADE"), index=True
-    )
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
-    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CommitmentCheck(Base):

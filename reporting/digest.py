@@ -9,7 +9,7 @@ what does not fit is in the workbook, and the text says so.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.cases import CASE_CATEGORIES
 from models.enums import StaffRole
 from models.regions import timezone_of_region
+from models.rules.case_categories import category_label
 from models.rules.commitments import CommitmentRules
 from models.scope import kelompok_scope
 from models.tables import Region, Staff
@@ -43,6 +44,8 @@ class DigestOptions:
     locale: str = "id"
     default_timezone: str = "Asia/Jakarta"
     categories: tuple[str, ...] = CASE_CATEGORIES
+    category_labels: Mapping[str, str] = field(default_factory=dict)
+    """Case categories named in the configuration rather than by the catalog."""
     text_limit: int = TELEGRAM_LIMIT - 96  # room for a channel's own additions
     absentees_listed: int = 10
     pesan_late_hours: int = 24
@@ -88,9 +91,11 @@ async def build_digest(
     options: DigestOptions,
     translate: Translate,
     week: str | None = None,
+    on_demand: bool = False,
 ) -> Digest:
     """The digest for ``staff``'s scope, with figures up to the local date of ``as_of``;
-    ``week`` labels it (default: the ISO week of that date)."""
+    ``week`` labels it (default: the ISO week of that date). ``on_demand`` (/ringkasan):
+    not titled "mingguan", it is not the weekly one."""
     zone = await staff_timezone(session, staff, options.default_timezone)
     ref_day = as_of.astimezone(zone).date()
     figures = await digest_figures(
@@ -105,7 +110,7 @@ async def build_digest(
     )
     scope = await _scope_name(session, staff)
     writer = Writer(translate, options)
-    text = writer.text(figures, scope)
+    text = writer.text(figures, scope, title="digest.title_now" if on_demand else "digest.title")
     # Rendering is CPU work of a tenth of a second or so: off the event loop, so that
     # webhooks and the dispatcher in the same process keep answering meanwhile.
     chart, workbook = await asyncio.to_thread(_render, figures, options, translate)
@@ -131,6 +136,7 @@ def _render(
         figures,
         t=translate,
         categories=options.categories,
+        category_labels=options.category_labels,
         target=options.target_per_year,
         locale=options.locale,
     )
@@ -221,11 +227,11 @@ class Writer:
             "urgent": figures.total("urgent_cases"),
         }
 
-    def text(self, figures: DigestFigures, scope: str) -> str:
+    def text(self, figures: DigestFigures, scope: str, title: str = "digest.title") -> str:
         t, month = self.t, figures.months[-1]
         head = [
             t(
-                "digest.title",
+                title,
                 scope=scope,
                 date=format_date(figures.ref_day, "EEEE, d MMMM y", locale=self.options.locale),
             )
@@ -234,7 +240,7 @@ class Writer:
             return "\n".join([*head, "", t("digest.empty")])
         categories = figures.cases_by_category
         listed = ", ".join(
-            f"{t(f'case.category.{c}')} {categories[c]}"
+            f"{category_label(t, c, self.options.category_labels)} {categories[c]}"
             for c in (
                 *self.options.categories,
                 *sorted(set(categories) - set(self.options.categories)),
@@ -251,6 +257,7 @@ class Writer:
                 rate=self.percent(figures.rate),
                 comparison=self.comparison(figures.rate, figures.previous_rate),
             ),
+            *self.without_pendamping(figures),
             *self.commitment_lines(figures),
             t(
                 "digest.cases",
@@ -308,8 +315,13 @@ class Writer:
             )
         ]
 
+    def without_pendamping(self, figures: DigestFigures) -> list[str]:
+        """A warning when meetings were held by the ketua without the pendamping."""
+        count = figures.total("held_by_ketua")
+        return [self.t("digest.without_pendamping", count=count)] if count else []
+
     def pendamping_line(self, number: int, p: PendampingFigures) -> str:
-        return self.t(
+        line = self.t(
             "digest.pendamping_line",
             number=number,
             name=p.name,
@@ -328,6 +340,9 @@ class Writer:
             graduated=p.graduated_this_year,
             target=self.options.target_per_year,
         )
+        if p.held_by_ketua:  # held by the ketua without the pendamping: a warning
+            line += self.t("digest.pendamping_without", count=p.held_by_ketua)
+        return line
 
     @staticmethod
     def _fit(lines: Sequence[str], budget: int, more: Callable[[int], str]) -> list[str]:

@@ -115,6 +115,7 @@ def attendance(place: Subquery, start: date, end: date, window: Window) -> Selec
             Meeting.modul,
             Meeting.sesi,
             Attendance.recorded_at,
+            Meeting.facilitator,
             place.c.zone,
         )
         .select_from(Attendance)
@@ -127,8 +128,16 @@ def attendance(place: Subquery, start: date, end: date, window: Window) -> Selec
 
 
 def attendance_row(row: Sequence[Any], label: Label) -> tuple[object, ...]:
-    *values, mark, note, modul, sesi, recorded_at, zone = row
-    return (*values, label("export.mark", mark), note, modul, sesi, local(recorded_at, zone))
+    *values, mark, note, modul, sesi, recorded_at, facilitator, zone = row
+    return (
+        *values,
+        label("export.mark", mark),
+        note,
+        modul,
+        sesi,
+        local(recorded_at, zone),
+        label("export.facilitator", facilitator),
+    )
 
 
 def cases(place: Subquery, start: date, end: date, window: Window) -> Select[Any]:

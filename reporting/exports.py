@@ -23,7 +23,14 @@ from typing import BinaryIO
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.enums import AttendanceMark, CaseSeverity, CaseStatus, CommitmentResult, KpmStatus
+from models.enums import (
+    AttendanceMark,
+    CaseSeverity,
+    CaseStatus,
+    CommitmentResult,
+    Facilitator,
+    KpmStatus,
+)
 from models.rules.commitments import CommitmentRules
 from reporting import export_queries as queries
 from reporting.export_files import Column, ExportFormat, open_sheet
@@ -69,13 +76,16 @@ class ExportRequest:
     default_timezone: str = "Asia/Jakarta"
     commitments: CommitmentRules = field(default_factory=CommitmentRules)
     komponen_labels: Mapping[str, str] = field(default_factory=dict)  # type: label
+    case_category_labels: Mapping[str, str] = field(default_factory=dict)  # configured ones
     locale: str = "id"  # for the period labels ("November 2026")
 
     def configured_labels(self) -> dict[tuple[str, str], str]:
         """Labels from configuration rather than the catalog, by (prefix, stored value):
-        komponen types, commitments, reasons and the verification periods in range."""
+        komponen types, case categories named in the configuration, commitments, reasons
+        and the verification periods in range."""
         rules = self.commitments
         labels = {("komponen", kind): label for kind, label in self.komponen_labels.items()}
+        labels |= {("case.category", key): name for key, name in self.case_category_labels.items()}
         labels |= {("commitment", c.key): c.label for c in rules.commitments}
         labels |= {("commitment_reason", key): label for key, label in rules.reasons}
         period = rules.period_of(self.period.start)
@@ -100,6 +110,7 @@ COLUMNS: dict[ExportKind, tuple[Column, ...]] = {
         Column("modul", T.INT, 7),
         Column("sesi", T.INT, 7),
         Column("recorded_at", T.DATETIME, 17),
+        Column("facilitator", width=22),  # the pendamping, or the ketua without them
     ),
     ExportKind.CASES: (
         Column("case_id", T.INT, 10),
@@ -155,6 +166,7 @@ def catalog_keys() -> set[str]:
         ("export.case_status", CaseStatus),
         ("export.kpm_status", KpmStatus),
         ("export.commitment_result", CommitmentResult),
+        ("export.facilitator", Facilitator),
     ):
         keys |= {f"{prefix}.{value.value}" for value in values}
     return keys

@@ -8,7 +8,8 @@ their past attendance where it was.
 
 "This month" is the month of the reference day (the last day counted). Planned
 meetings are those of the whole month not cancelled; held ones are those recorded
-held up to the reference day. Commitment checks are those of the verification period
+held up to the reference day, of which some held by the ketua without the pendamping
+(an obligation missed, shown as a warning). Commitment checks are those of the verification period
 holding the reference day (:mod:`models.commitments` decides what is due).
 """
 
@@ -27,6 +28,7 @@ from models.enums import (
     AttendanceMark,
     CaseSeverity,
     CaseStatus,
+    Facilitator,
     KpmMessageStatus,
     KpmStatus,
     MeetingStatus,
@@ -62,6 +64,7 @@ class KelompokFigures:
     kpm_active: int = 0
     planned: int = 0
     held: int = 0
+    held_by_ketua: int = 0  # of the held: by the ketua without the pendamping
     present: int = 0  # this month
     recorded: int = 0
     previous_present: int = 0  # the three months before
@@ -101,6 +104,7 @@ class PendampingFigures:
 
     planned = property(lambda self: self._sum("planned"))
     held = property(lambda self: self._sum("held"))
+    held_by_ketua = property(lambda self: self._sum("held_by_ketua"))
     open_cases = property(lambda self: self._sum("open_cases"))
     urgent_cases = property(lambda self: self._sum("urgent_cases"))
     overdue_cases = property(lambda self: self._sum("overdue_cases"))
@@ -182,8 +186,14 @@ async def digest_figures(
     groups, people = await _kelompok(session, kelompok_ids)
 
     held = and_(Meeting.status == MeetingStatus.HELD, Meeting.meeting_date <= ref_day)
+    by_ketua = and_(held, Meeting.facilitator == Facilitator.KETUA)
     meetings = await session.execute(
-        select(Meeting.kelompok_id, func.count(), func.sum(case((held, 1), else_=0)))
+        select(
+            Meeting.kelompok_id,
+            func.count(),
+            func.sum(case((held, 1), else_=0)),
+            func.sum(case((by_ketua, 1), else_=0)),
+        )
         .where(
             Meeting.kelompok_id.in_(kelompok_ids),
             Meeting.meeting_date >= this_month,
@@ -192,8 +202,10 @@ async def digest_figures(
         )
         .group_by(Meeting.kelompok_id)
     )
-    for kelompok_id, planned, held_count in meetings:
-        groups[kelompok_id].planned, groups[kelompok_id].held = planned, int(held_count or 0)
+    for kelompok_id, planned, held_count, ketua_count in meetings:
+        group = groups[kelompok_id]
+        group.planned, group.held = planned, int(held_count or 0)
+        group.held_by_ketua = int(ketua_count or 0)
 
     present = func.sum(case((Attendance.mark == AttendanceMark.HADIR, 1), else_=0))
     attendance = await session.execute(

@@ -1,6 +1,7 @@
 """The digest's workbook: the detail per kelompok, per pendamping and the absentees.
 
-Commitment checks are those of the verification period of the digest's reference day.
+Commitment checks are those of the verification period of the digest's reference day;
+"held by the ketua" counts the meetings held without the pendamping.
 
 Written with the exports' sheet writer (openpyxl write-only: bold frozen header, names
 made safe, real dates). Rates are real numbers with a percent format, so a coordinator
@@ -10,10 +11,11 @@ can sort and chart them.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from openpyxl import Workbook
 
+from models.rules.case_categories import category_label
 from reporting.export_files import Column, ColumnType, XlsxSheet
 from reporting.figures import DigestFigures
 
@@ -27,6 +29,7 @@ KELOMPOK_COLUMNS = (
     "kpm_active",
     "planned",
     "held",
+    "held_by_ketua",
     "rate",
     "previous_rate",
     "absentees",
@@ -44,6 +47,7 @@ PENDAMPING_COLUMNS = (
     "kpm_active",
     "planned",
     "held",
+    "held_by_ketua",
     "rate",
     "previous_rate",
     "absentees",
@@ -77,6 +81,7 @@ def digest_workbook(
     categories: Sequence[str],
     target: int,
     locale: str = "id",
+    category_labels: Mapping[str, str] | None = None,
 ) -> bytes:
     """XLSX bytes with three sheets (kelompok, pendamping, absentees); the pendamping
     sheet also has one column per case category. The commitment columns name their
@@ -105,6 +110,7 @@ def digest_workbook(
                     k.kpm_active,
                     k.planned,
                     k.held,
+                    k.held_by_ketua,
                     k.rate,
                     k.previous_rate,
                     k.absentees,
@@ -118,7 +124,11 @@ def digest_workbook(
                 ]
             )
 
-    people = sheet("pendamping", PENDAMPING_COLUMNS, [t(f"case.category.{c}") for c in categories])
+    people = sheet(
+        "pendamping",
+        PENDAMPING_COLUMNS,
+        [category_label(t, c, category_labels) for c in categories],
+    )
     for person in figures.pendamping:
         people.append(
             [
@@ -127,6 +137,7 @@ def digest_workbook(
                 person.kpm_active,
                 person.planned,
                 person.held,
+                person.held_by_ketua,
                 person.rate,
                 person.previous_rate,
                 len(person.absentees),

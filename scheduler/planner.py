@@ -3,8 +3,9 @@
 A meeting is planned per kelompok and month (``plan_key`` "2026-12"), on the rule's date in
 the kelompok's own time zone. The unique (kelompok, plan key) makes planning idempotent: a
 meeting the pendamping moved or cancelled keeps its plan key, so it is never planned again.
-A rule date on a public holiday is still planned, and the pendamping is told once, with the
-next working day offered.
+A rule date on a holiday (national, cuti bersama, or a regional one of the kelompok's
+region: the configured :class:`~models.rules.calendar.HolidayCalendar`) is still planned,
+and the pendamping is told once, with the next working day there offered.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from models.meeting_plan import (
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.sweeps import staff_addresses
 from models.rules.calendar import (
+    NATIONAL_CALENDAR,
+    HolidayCalendar,
     after_quiet_hours,
     day_text,
-    is_holiday,
     local_datetime,
-    next_working_day,
     rule_dates,
     zone,
 )
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 class PlanReport:
     kelompok: int  # with a complete rule
     created: int  # meetings added by this run
-    on_holidays: int  # planned meetings (new or not) that fall on a public holiday
+    on_holidays: int  # planned meetings (new or not) that fall on a holiday
     holiday_notices: int  # messages to pendamping enqueued by this run
 
 
@@ -73,10 +74,12 @@ async def plan_meetings(
     horizon_days: int = 45,
     quiet_start: time = time(21, 0),
     quiet_end: time = time(6, 0),
+    calendar: HolidayCalendar = NATIONAL_CALENDAR,
 ) -> PlanReport:
     """Make sure every kelompok with a complete rule has a meeting for each month whose rule
     date is within ``[today, today + horizon_days]`` (local dates); tell the pendamping of
-    those on a public holiday (outside quiet hours, local to the kelompok)."""
+    those on a holiday of ``calendar`` in the kelompok's region (outside quiet hours, local
+    to the kelompok)."""
     async with sessions.begin() as session:
         rules = await kelompok_rules(session)
         wanted = _due_dates(rules, now, horizon_days)
@@ -96,8 +99,10 @@ async def plan_meetings(
             if (p.rule.kelompok_id, p.plan_key) not in existing
         ]
         created = await insert_meetings(session, rows)
-        on_holidays = [p for p in wanted if is_holiday(p.day)]
-        notices = await _tell_holidays(session, on_holidays, now, (quiet_start, quiet_end))
+        on_holidays = [p for p in wanted if calendar.is_holiday(p.day, p.rule.region_code)]
+        notices = await _tell_holidays(
+            session, on_holidays, now, (quiet_start, quiet_end), calendar
+        )
     log.info(
         "planner: %d kelompok, %d meetings created, %d on holidays, %d notices",
         len(rules),
@@ -109,7 +114,11 @@ async def plan_meetings(
 
 
 async def _tell_holidays(
-    session: AsyncSession, planned: list[_Planned], now: datetime, quiet: tuple[time, time]
+    session: AsyncSession,
+    planned: list[_Planned],
+    now: datetime,
+    quiet: tuple[time, time],
+    calendar: HolidayCalendar,
 ) -> int:
     """One message per meeting still on its holiday date, to its pendamping."""
     if not planned:
@@ -129,15 +138,20 @@ async def _tell_holidays(
             continue  # already moved or cancelled by the pendamping
         local_now = now.astimezone(zone(p.rule.zone))
         not_before = after_quiet_hours(local_now, *quiet).astimezone(UTC)
-        messages.append(_holiday_message(p, meeting_id, reach, not_before))
+        messages.append(_holiday_message(p, meeting_id, reach, not_before, calendar))
     return await enqueue(session, messages, now=now)
 
 
 def _holiday_message(
-    planned: _Planned, meeting_id: int, reach: tuple[Channel, str], not_before: datetime
+    planned: _Planned,
+    meeting_id: int,
+    reach: tuple[Channel, str],
+    not_before: datetime,
+    calendar: HolidayCalendar,
 ) -> Enqueue:
-    holiday = is_holiday(planned.day) or ""
-    alternative = next_working_day(planned.day)
+    region = planned.rule.region_code
+    holiday = calendar.is_holiday(planned.day, region) or ""
+    alternative = calendar.next_working_day(planned.day, region)
     values = {
         "kelompok": planned.rule.name,
         "date": day_text(planned.day),

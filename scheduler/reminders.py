@@ -49,6 +49,7 @@ from models.messaging.reminder_changes import existing_keys
 from models.messaging.sweeps import (
     MeetingInfo,
     Members,
+    group_readers,
     members_to_remind,
     planned_meetings_between,
     planned_meetings_now,
@@ -179,17 +180,18 @@ class Batch:
         channel: Channel,
         meeting: MeetingInfo,
         slot: Slot,
-        payload: dict[str, Any],
+        payloads: Sequence[dict[str, Any]],
         addresses: Sequence[str],
         keys: Sequence[str],
     ) -> None:
-        """One offset's reminders of one meeting, to ``addresses`` with dedupe ``keys``: a
-        list extension per column, whatever the number of members."""
+        """One offset's reminders of one meeting, to ``addresses`` with dedupe ``keys`` and
+        each its payload (it names its reader): a list extension per column, whatever the
+        number of members."""
         count, messages = len(keys), self.messages
         messages.channel += repeat(channel, count)
         messages.address += addresses
         messages.kind += repeat(KIND, count)
-        messages.payload += repeat(payload, count)
+        messages.payload += payloads
         messages.priority += repeat(Priority.REMINDER, count)
         messages.dedupe_key += keys
         messages.not_before += repeat(slot.send_at, count)
@@ -314,6 +316,7 @@ async def _read_due(
         channel = group.channel
         batch = batches[(channel, slot.send_at, slot.send_by, slot.earliest)]
         addresses: Sequence[str] = group.addresses
+        readers: Sequence[str] = group.readers
         if existing:
             new = [index for index, key in enumerate(group_keys) if key not in existing]
             if not slot.late:  # of a missed batch, some may have gone already
@@ -323,12 +326,13 @@ async def _read_due(
             if len(new) < len(group_keys):
                 addresses = [addresses[index] for index in new]
                 group_keys = [group_keys[index] for index in new]
+                readers = [readers[index] for index in new]
         payload = payloads.get(meeting.meeting_id)
         if payload is None:
             payload = payloads[meeting.meeting_id] = _payload(meeting)
         if group.chat:
             payload = _group(payload)
-        batch.add(channel, meeting, slot, payload, addresses, group_keys)
+        batch.add(channel, meeting, slot, _addressed(payload, readers), addresses, group_keys)
     counts["due"] = len(keys)
     counts["group"] = sum(len(group_keys) for _, _, group, group_keys in groups if group.chat)
     return _Due(versions, batches, counts)
@@ -379,6 +383,7 @@ class _Reached(NamedTuple):
     channel: Channel
     whos: list[str]
     addresses: list[str]
+    readers: list[str]  # how each is addressed: "Ibu Siti Aminah", "anggota Kelompok Melati"
     chat: bool = False
 
 
@@ -396,7 +401,7 @@ def _recipients(
     in the order their first member comes), then the group chat."""
     by_channel: dict[Channel, _Reached] = {}
     unreachable = 0
-    for kpm_id, phone, preferred in members.of(meeting.meeting_id):
+    for kpm_id, phone, preferred, addressed in members.of(meeting.meeting_id):
         if kpm_id in stopped:
             continue
         where = reach(preferred, phone, linked.get(kpm_id, _NO_LINKS))
@@ -406,14 +411,18 @@ def _recipients(
         channel, address = where
         group = by_channel.get(channel)
         if group is None:
-            group = by_channel[channel] = _Reached(channel, [], [])
+            group = by_channel[channel] = _Reached(channel, [], [], [])
         group.whos.append(str(kpm_id))
         group.addresses.append(address)
+        group.readers.append(addressed)
     counts["unreachable"] += unreachable
     found = list(by_channel.values())
     if meeting.group_chat_address:
         channel = Channel(meeting.group_chat_address.partition(":")[0])
-        found.append(_Reached(channel, ["group"], [meeting.group_chat_address], chat=True))
+        readers = [group_readers(meeting.kelompok)]
+        found.append(
+            _Reached(channel, ["group"], [meeting.group_chat_address], readers, chat=True)
+        )
     return found
 
 
@@ -426,6 +435,12 @@ def _payload(meeting: MeetingInfo) -> dict[str, Any]:
         "rsvp": True,
         "zone": meeting.zone,  # for the dispatcher: a retry waits out quiet hours here
     }
+
+
+def _addressed(payload: dict[str, Any], readers: Sequence[str]) -> list[dict[str, Any]]:
+    """The meeting's payload once per reader, naming them ("Yth. Ibu Siti Aminah, ...")."""
+    values = payload["values"]
+    return [{**payload, "values": {**values, "penerima": reader}} for reader in readers]
 
 
 def _group(payload: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ planned and held meetings with attendance, cases and graduations, all from one s
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from models.demo import names
 from models.demo.cases import write_cases
 from models.demo.commitments import write_commitments
 from models.demo.messages import write_pesan
-from models.demo.plan import PlannedGroup, PlannedMember
+from models.demo.plan import PlannedGroup, PlannedMember, give_facilitators
 from models.enums import (
     AttendanceMark,
     Channel,
@@ -29,6 +30,7 @@ from models.regions import RegionIndex, find_province
 from models.rules.calendar import month_starts, nth_weekday, rule_week, shift_years
 from models.rules.commitments import CommitmentRules
 from models.rules.komponen import KomponenCatalog
+from models.rules.p2k2 import P2k2Session, default_sessions
 from models.rules.text import name_key
 from models.tables import (
     Attendance,
@@ -59,9 +61,12 @@ _BULK = {"render_nulls": True}  # None as NULL, so rows with and without values 
 
 class DemoBuilder:
     def __init__(self, session: AsyncSession, catalog: KomponenCatalog, today: date, seed: int,
-                 commitments: CommitmentRules | None = None) -> None:
+                 commitments: CommitmentRules | None = None,
+                 p2k2: Sequence[P2k2Session] | None = None) -> None:
         self.session, self.catalog, self.today = session, catalog, today
         self.commitments = commitments or CommitmentRules()
+        # (modul, sesi) in the order groups work through them
+        self.p2k2 = [(s.modul, s.number) for s in (p2k2 or default_sessions())]
         self.rng = random.Random(seed)
         self.zone = ZoneInfo("Asia/Jakarta")
         self.region_ids: dict[str, int] = {}
@@ -191,7 +196,7 @@ class DemoBuilder:
                     weekday=slot[0], week=slot[1],
                     at=time.fromisoformat(rng.choice(names.MEETING_TIMES)),
                     place=rng.choice(names.MEETING_PLACES),
-                    first_session=rng.randrange(len(names.P2K2_SESSIONS)),
+                    first_session=rng.randrange(len(self.p2k2)),
                 ))
         return groups
 
@@ -355,7 +360,7 @@ class DemoBuilder:
     async def _write_meetings(self, groups: list[PlannedGroup]) -> tuple[int, int]:
         meeting_rows: list[dict[str, Any]] = []
         held_rows: list[tuple[PlannedGroup, int, int]] = []  # (group, meeting number, row index)
-        sessions = names.P2K2_SESSIONS
+        sessions = self.p2k2
         for group in groups:
             days = [nth_weekday(m.year, m.month, group.weekday, group.week)
                     for m in month_starts(self.today, HELD_MEETINGS + 2, 2)]
@@ -374,6 +379,7 @@ class DemoBuilder:
                     "plan_key": f"{day.year:04d}-{day.month:02d}",
                     "attendance_recorded_at": starts + timedelta(hours=2) if is_held else None,
                 })
+        give_facilitators(meeting_rows, self.today)  # a few held by the ketua alone
         meeting_ids = await self._insert(Meeting, meeting_rows, ("kelompok_id", "plan_key"))
         marks = {m.id: self._marks(m, HELD_MEETINGS) for g in groups for m in g.members}
         rows = []

@@ -137,12 +137,6 @@ CASES = (
              False, 14, False, 2),
 )
 
-P2K2_SESSIONS = (
-    (1, 1), (1, 2), (1, 3), (1, 4), (2, 5), (2, 6), (2, 7),
-    (3, 8), (3, 9), (3, 10), (4, 11), (4, 12), (5, 13), (5, 14),
-)
-"""(modul, sesi) in the order groups work through them; numbering runs across modules."""
-
 # Komponen mixes of an active family and the age range, in days, of a member of each type.
 KOMPONEN_MIXES = (
     (("anak_sd",), 14), (("anak_usia_dini",), 10), (("anak_sd", "anak_usia_dini"), 14),

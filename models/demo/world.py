@@ -11,6 +11,7 @@ phone numbers and region codes are fictional (kabupaten code 33.99 does not exis
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -31,6 +32,7 @@ from models.enums import (
 )
 from models.rules.commitments import CommitmentRules
 from models.rules.komponen import KomponenCatalog
+from models.rules.p2k2 import P2k2Session
 from models.tables import (
     Attendance,
     CaseNote,
@@ -91,13 +93,15 @@ async def seed_demo(
     today: date,
     seed: int = DEMO_SEED,
     commitments: CommitmentRules | None = None,
+    p2k2: Sequence[P2k2Session] | None = None,
 ) -> DemoSummary:
     """Seed the demo kabupaten unless it is there already; return what the database holds.
-    ``commitments`` are the configured commitment rules (default: the built-in ones)."""
+    ``commitments`` are the configured commitment rules and ``p2k2`` the configured P2K2
+    sessions (default: the built-in ones)."""
     async with sessions() as session, session.begin():
         seeded = not await has_demo_data(session)
         if seeded:
-            counts = await DemoBuilder(session, catalog, today, seed, commitments).build()
+            counts = await DemoBuilder(session, catalog, today, seed, commitments, p2k2).build()
             await audit(
                 session, actor="cli", action="demo.seed", entity="demo", entity_id=None,
                 detail=counts,

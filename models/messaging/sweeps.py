@@ -31,6 +31,7 @@ from models.db.sql import IN_CHUNK
 from models.enums import CaseStatus, Channel, KpmStatus, MeetingStatus
 from models.messaging.tables import Outbox
 from models.regions import kelompok_zone, outer_join_all
+from models.rules.text import salutation
 from models.tables import CaseNote, ChannelIdentity, Kelompok, Kpm, Meeting, Staff
 
 WITHDRAWN = "withdrawn: the meeting changed"
@@ -50,6 +51,7 @@ class MeetingInfo:
     group_chat_address: str | None
     pendamping_id: int | None
     zone: str | None
+    pendamping: str | None = None  # the pendamping's name, who signs the reminders
 
 
 def _meeting_info() -> Select[Any]:
@@ -66,7 +68,9 @@ def _meeting_info() -> Select[Any]:
         Kelompok.group_chat_address,
         Kelompok.pendamping_id,
         zone,
+        Staff.name,
     ).join(Kelompok, Kelompok.id == Meeting.kelompok_id)
+    statement = statement.outerjoin(Staff, Staff.id == Kelompok.pendamping_id)
     return outer_join_all(statement, joins)
 
 
@@ -129,14 +133,16 @@ class Members:
     kpm_id: list[int] = field(default_factory=list)
     phone: list[str | None] = field(default_factory=list)
     preferred: list[Channel] = field(default_factory=list)
+    addressed: list[str] = field(default_factory=list)  # "Ibu Siti Aminah"
     spans: dict[int, tuple[int, int]] = field(default_factory=dict)
 
-    def of(self, meeting_id: int) -> Iterator[tuple[int, str | None, Channel]]:
-        """(KPM id, phone, preferred channel) of the members of one meeting, in order."""
+    def of(self, meeting_id: int) -> Iterator[tuple[int, str | None, Channel, str]]:
+        """(KPM id, phone, preferred channel, how they are addressed) of the members of
+        one meeting, in order."""
         start, stop = self.spans.get(meeting_id, (0, 0))
         return zip(
             self.kpm_id[start:stop], self.phone[start:stop], self.preferred[start:stop],
-            strict=True,
+            self.addressed[start:stop], strict=True,
         )
 
 
@@ -157,18 +163,19 @@ async def members_to_remind(
     )
     connection = await session.connection()  # plain rows: no ORM loading for 100,000 of them
     rows = await connection.execute(
-        select(due.c.id, Kpm.id, Kpm.phone, Kpm.preferred_channel)
+        select(due.c.id, Kpm.id, Kpm.phone, Kpm.preferred_channel, Kpm.nik, Kpm.nama_pengurus)
         .join(Kpm, Kpm.kelompok_id == due.c.kelompok_id)
         .where(Kpm.status == KpmStatus.AKTIF, Kpm.opted_out_at.is_(None))
         .order_by(due.c.id, Kpm.id)
     )
     members, meeting_ids = Members(), list[int]()
     for part in rows.partitions(5000):  # rows a part at a time, into columns
-        of_meeting, kpm_ids, phones, channels = zip(*part, strict=True)
+        of_meeting, kpm_ids, phones, channels, niks, names = zip(*part, strict=True)
         meeting_ids += of_meeting
         members.kpm_id.extend(kpm_ids)
         members.phone.extend(phones)
         members.preferred.extend(channels)  # Channel members already: the column's type
+        members.addressed.extend(map(addressed, niks, names))
     at = 0
     for meeting_id, run in groupby(meeting_ids):
         count = sum(1 for _ in run)
@@ -309,3 +316,28 @@ async def held_kelompok(
     ).where(Kelompok.id.in_(kelompok_ids), Kelompok.pendamping_id.is_not(None))
     rows = await session.execute(statement.order_by(Kelompok.name, Kelompok.id))
     return [HeldKelompok(*row) for row in rows]
+
+
+def addressed(nik: str | None, name: str) -> str:
+    """How a message to one KPM names them: "Ibu Siti Aminah" (or "Bapak ...")."""
+    return f"{salutation(nik)} {name}"
+
+
+def group_readers(kelompok: str) -> str:
+    """How a message to a kelompok's group chat names its readers."""
+    return f"anggota {kelompok}"
+
+
+async def addressed_kpm(session: AsyncSession, kpm_ids: Iterable[int]) -> dict[int, str]:
+    """:func:`addressed` for each of ``kpm_ids``."""
+    wanted = sorted(set(kpm_ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), IN_CHUNK):
+        rows = await session.execute(
+            select(Kpm.id, Kpm.nik, Kpm.nama_pengurus).where(
+                Kpm.id.in_(wanted[start : start + IN_CHUNK])
+            )
+        )
+        found.update({kpm_id: addressed(nik, name) for kpm_id, nik, name in rows})
+    return found
+

@@ -1,5 +1,6 @@
 """The messaging tables: the outbox, the inbox and the inbound ids already processed,
-conversation state, and files kept for a channel to send."""
+conversation state, files kept for a channel to send, and the codes that link a group
+chat."""
 
 from __future__ import annotations
 
@@ -130,3 +131,19 @@ class ReportFile(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class GroupLinkCode(Base):
+    """A one-time code with which a pendamping links a group chat to a kelompok."""
+
+    __tablename__ = "group_link_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kelompok_id: Mapped[int] = mapped_column(
+        ForeignKey("kelompok.id", ondelete="CASCADE"), index=True
+    )
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

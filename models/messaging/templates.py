@@ -120,7 +120,7 @@ def template_name(key: str) -> str:
 KELOMPOK = Variable("kelompok", VariableKind.LABEL, "the kelompok's name", "Melati 2")
 KPM = Variable("kpm", VariableKind.NAME, "the KPM's name (nama pengurus)", "Siti Aminah")
 DATE = Variable("date", VariableKind.DATE, "the day", "Selasa, 8 Desember 2026")
-TIME = Variable("time", VariableKind.TIME, "the start time", "09.00")
+TIME = Variable("time", VariableKind.TIME, "the start time and its zone", "13.00 WIB")
 PLACE = Variable("place", VariableKind.LABEL, "where the group meets", "Balai Desa Sukamaju")
 PENDAMPING = Variable("pendamping", VariableKind.NAME, "the pendamping's name", "Rina Wati")
 
@@ -141,7 +141,12 @@ _WARNING_REST = (
     _number("periods", "periods in a row not met", "2"),
     Variable("period", VariableKind.LABEL, "the last verification period", "November 2026"),
 )
-_MEETING = (KELOMPOK, DATE, TIME, PLACE)
+PENERIMA = Variable(
+    "penerima", VariableKind.NAME, "who it is to: Ibu or Bapak and the name (a group chat: "
+    "its members)", "Ibu Murni",
+)
+_MEETING = (KELOMPOK, DATE, TIME, PLACE, PENDAMPING)
+_TO_KPM = (PENERIMA, *_MEETING)
 _RSVP = (Button("Hadir", "1"), Button("Tidak bisa", "2"))
 _FILE = Variable(
     "file", VariableKind.FILE, "the file's signed path (expiry, signature)",
@@ -151,9 +156,10 @@ _FILE = Variable(
 TEMPLATES: dict[str, Template] = {
     t.key: t
     for t in (
-        Template("reminder.kpm", _MEETING, _RSVP, purpose="meeting reminder to a KPM"),
-        Template("reminder.changed", _MEETING, _RSVP, purpose="a meeting moved, to a KPM"),
-        Template("reminder.cancelled", (KELOMPOK, DATE), purpose="a meeting cancelled"),
+        Template("reminder.kpm", _TO_KPM, _RSVP, purpose="meeting reminder to a KPM"),
+        Template("reminder.changed", _TO_KPM, _RSVP, purpose="a meeting moved, to a KPM"),
+        Template("reminder.cancelled", (PENERIMA, KELOMPOK, DATE, PENDAMPING),
+                 purpose="a meeting cancelled"),
         Template("reminder.group", _MEETING, purpose="meeting reminder to a group chat"),
         Template(
             "planner.holiday",
@@ -198,6 +204,18 @@ TEMPLATES: dict[str, Template] = {
                 PENDAMPING,
             ),
             purpose="an urgent case, to the coordinator",
+        ),
+        Template(
+            "alert.escalated_case",
+            (
+                _number("id", "the case number", "131"),
+                Variable("category", VariableKind.LABEL, "the case's category",
+                         "Pemotongan bantuan/pungli"),
+                KPM,
+                KELOMPOK,
+                PENDAMPING,
+            ),
+            purpose="a case of a category always escalated (pungli), to the coordinator",
         ),
         Template(
             "alert.graduation_ready",

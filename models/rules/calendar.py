@@ -17,6 +17,8 @@ Quiet hours are the half-open local interval ``[start, end)``, across midnight w
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
 from typing import Final, Protocol
@@ -32,10 +34,11 @@ __all__ = [
     "after_quiet_hours",
     "day_text",
     "in_quiet_hours",
-    "is_holiday",
+    "HolidayCalendar",
+    "NATIONAL_CALENDAR",
+    "RegionalHoliday",
     "local_datetime",
     "next_meeting_date",
-    "next_working_day",
     "nth_weekday",
     "quiet_period",
     "rule_dates",
@@ -145,6 +148,17 @@ def _day_text(day: date) -> str:
     return format_date(day, "EEEE, d MMMM y", locale="id")
 
 
+ZONE_NAMES: Final = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
+                     "Asia/Jayapura": "WIT"}
+"""Indonesia's three time zones as people name them."""
+
+
+def zone_time_text(at: time, zone_name: str | None) -> str:
+    """A clock time with its zone, as a reminder says it: "13.00 WIB"."""
+    name = ZONE_NAMES.get(zone_name or DEFAULT_ZONE)
+    return f"{time_text(at)} {name}" if name else time_text(at)
+
+
 def time_text(at: time) -> str:
     """A clock time the Indonesian way: "09.00"."""
     return f"{at:%H.%M}"
@@ -208,31 +222,85 @@ def shift_out_of_quiet_hours(
     return None
 
 
-# --- public holidays ---------------------------------------------------------------------------
+# --- holidays ----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=16)
-def _holidays_of(year: int) -> dict[date, str]:
-    return dict(holidays.Indonesia(years=year, language="id").items())
+@dataclass(frozen=True)
+class RegionalHoliday:
+    """A holiday of one province, kabupaten, kecamatan or desa that the national list lacks
+    (a kabupaten's anniversary, a local religious day): on one ``day``, or every year on
+    ``month_day`` (month, day). ``region`` is a Kemendagri code or its prefix: "33" is
+    Jawa Tengah, "33.02" a kabupaten in it."""
+
+    region: str
+    name: str
+    day: date | None = None
+    month_day: tuple[int, int] | None = None
+
+    def falls_on(self, day: date) -> bool:
+        if self.day is not None:
+            return self.day == day
+        return self.month_day == (day.month, day.day)
+
+    def covers(self, region_code: str | None) -> bool:
+        """Whether a region (its most specific known code) lies within this one's."""
+        if not region_code:
+            return False
+        return _digits(region_code).startswith(_digits(self.region))
 
 
-def is_holiday(day: date, province_code: str | None = None) -> str | None:
-    """The name of the national public holiday on ``day`` ("Hari Raya Natal"), or None.
-
-    ``province_code`` is accepted for regional holidays (Nyepi is observed in Bali
-    alone by some offices), but the ``holidays`` library has no Indonesian subdivisions
-    yet, so only national holidays are known.
-    """
-    del province_code
-    return _holidays_of(day.year).get(day)
+def _digits(code: str) -> str:
+    """A Kemendagri code without its dots ("33.02.05" and "330205" name the same region:
+    each level has a fixed number of digits)."""
+    return code.replace(".", "").strip()
 
 
-def next_working_day(day: date, province_code: str | None = None) -> date:
-    """The first day after ``day`` that is Monday to Friday and not a public holiday."""
-    candidate = day + timedelta(days=1)
-    while candidate.weekday() >= 5 or is_holiday(candidate, province_code):
-        candidate += timedelta(days=1)
-    return candidate
+@lru_cache(maxsize=32)
+def _national(year: int, cuti_bersama: bool) -> dict[date, str]:
+    categories = (holidays.PUBLIC, holidays.GOVERNMENT) if cuti_bersama else (holidays.PUBLIC,)
+    return dict(holidays.Indonesia(years=year, language="id", categories=categories).items())
+
+
+class HolidayCalendar:
+    """The days no meeting should silently fall on: the national public holidays, the
+    government's cuti bersama (both from the ``holidays`` package, named in Indonesian)
+    and the configured regional holidays. The planner, a manual move in /jadwal and the
+    planner's holiday notice all ask the same calendar, built once from configuration."""
+
+    def __init__(
+        self, *, cuti_bersama: bool = True, regional: Iterable[RegionalHoliday] = ()
+    ) -> None:
+        self.cuti_bersama = cuti_bersama
+        self.regional = tuple(regional)
+
+    @property
+    def has_regional(self) -> bool:
+        """Whether the answer can depend on the region (else no region need be looked up)."""
+        return bool(self.regional)
+
+    def is_holiday(self, day: date, region_code: str | None = None) -> str | None:
+        """The name of the holiday on ``day`` for a kelompok in ``region_code`` (its most
+        specific Kemendagri code): "Hari Raya Natal", "Cuti Bersama Hari Raya Natal", a
+        regional holiday's configured name (several joined with "; "), or None."""
+        names = []
+        national = _national(day.year, self.cuti_bersama).get(day)
+        if national:
+            names.append(national)
+        names += [
+            h.name for h in self.regional if h.falls_on(day) and h.covers(region_code)
+        ]
+        return "; ".join(names) or None
+
+    def next_working_day(self, day: date, region_code: str | None = None) -> date:
+        """The first day after ``day`` that is Monday to Friday and no holiday there."""
+        candidate = day + timedelta(days=1)
+        while candidate.weekday() >= 5 or self.is_holiday(candidate, region_code):
+            candidate += timedelta(days=1)
+        return candidate
+
+
+NATIONAL_CALENDAR: Final = HolidayCalendar()
+"""The default calendar: national holidays and cuti bersama, no regional ones."""
 
 
 def rule_week(day: date) -> int:

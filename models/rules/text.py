@@ -35,6 +35,14 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def salutation(nik: str | None) -> str:
+    """How a KPM's pengurus is addressed: "Ibu", or "Bapak" when the roster's NIK says the
+    pengurus is a man (a woman's NIK adds 40 to the day of birth, digits 7-8)."""
+    if nik and len(nik) == 16 and nik.isdigit() and 1 <= int(nik[6:8]) <= 31:
+        return "Bapak"
+    return "Ibu"
+
+
 def mask_nik(nik: str | None) -> str:
     """Show a NIK by its last four digits only: ``************1234``."""
     if not nik:

@@ -65,6 +65,8 @@ async def test_an_unknown_sender_gets_one_sentence_on_how_to_register(sessions) 
         await chat.send(text)
         assert [reply.text for reply in chat.last] == [t("register.unknown_sender")]
         assert not chat.last[0].options
+        # WhatsApp gives the bot the number: it is not asked for
+        assert chat.last[0].request_contact is None
 
 
 async def test_a_staff_member_registers_with_an_invite_code(sessions) -> None:
@@ -192,6 +194,7 @@ async def test_bad_input_gets_a_clear_reply_and_the_step_stays(sessions) -> None
         sakit=0,
         alpa=0,
         photos=0,
+        facilitator=t("attendance.facilitator_pendamping"),
         absentees=t("attendance.nobody_absent"),
     )
 
@@ -298,8 +301,8 @@ async def test_a_coordinator_s_menu_offers_what_a_coordinator_may_do(sessions) -
         "menu:digest",
         "menu:export",
     ]
-    await dewi.send("6")  # the digest, picked by number from the menu
-    title = t("digest.title", scope="Sukamaju", date="Minggu, 22 November 2026")
+    await dewi.send("6")  # the digest, picked by number: asked for now, not "mingguan"
+    title = t("digest.title_now", scope="Sukamaju", date="Minggu, 22 November 2026")
     assert dewi.last[0].text.startswith(title + "\n")
 
 

@@ -60,7 +60,9 @@ WA = "whatsapp:+6281211110001"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 t = Translator()
 # The first line of Ani's /ringkasan: her name as its scope, figures up to today.
-ANI_DIGEST_TITLE = t("digest.title", scope="Ani Suryani", date="Minggu, 22 November 2026") + "\n"
+ANI_DIGEST_TITLE = (
+    t("digest.title_now", scope="Ani Suryani", date="Minggu, 22 November 2026") + "\n"
+)
 
 
 def png_bytes() -> bytes:

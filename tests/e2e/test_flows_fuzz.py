@@ -71,6 +71,14 @@ ATTENDANCE_MARK = (*ATTENDANCE_SESI, "5")
 CASE_CATEGORY = ("/kasus Sumarni",)
 CASE_DESCRIPTION = (*CASE_CATEGORY, Tap(value="lainnya"))
 CASE_FOLLOW_UP = (*CASE_DESCRIPTION, "Anak belum sekolah sejak Senin")
+CASE_NOTE = (*CASE_CATEGORY, "anaknya tidak sekolah sudah 2 bulan")  # a kind suggested
+CASE_EXIT = (
+    *CASE_CATEGORY,
+    Tap(value="usulan_keluar"),
+    "Ibu Sumarni meninggal dunia minggu lalu",
+    Tap(value="skip"),
+    Tap(value="biasa"),
+)
 MY_CASE_STATUS = ("/kasus_saya", Tap(index=0))
 SCHEDULE_ACTION = ("/jadwal Melati",)
 
@@ -118,6 +126,8 @@ STEPS: dict[str, Step] = {
     "case.description": Step(CASE_DESCRIPTION, "case", "description"),
     "case.follow_up": Step(CASE_FOLLOW_UP, "case", "follow_up"),
     "case.severity": Step((*CASE_FOLLOW_UP, Tap(value="skip")), "case", "severity"),
+    "case.category.suggested": Step(CASE_NOTE, "case", "category"),
+    "case.record_exit": Step(CASE_EXIT, "case", "record_exit"),
     "my_cases.entry": Step((), None, None, command="/kasus_saya"),
     "my_cases.pick_case": Step(("/kasus_saya",), "my_cases", "pick_case"),
     "my_cases.new_status": Step(MY_CASE_STATUS, "my_cases", "new_status"),

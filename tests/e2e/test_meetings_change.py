@@ -188,8 +188,10 @@ async def test_a_meeting_held_on_another_day_of_the_month_replaces_the_planned_o
                         "values": {
                             "kelompok": "Kelompok Melati",
                             "date": format_date_id(date(2026, 11, 22)),
-                            "time": "09.00",
+                            "time": "09.00 WIB",
                             "place": "Balai Desa",
+                            "pendamping": "Ani Suryani",
+                            "penerima": "Ibu Sumarni",
                         },
                     },
                     priority=Priority.REMINDER,

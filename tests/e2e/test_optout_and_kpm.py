@@ -24,7 +24,7 @@ async def test_a_kpm_writing_from_their_roster_number_is_recognised(sessions) ->
     clock = FixedClock(NOW)
     chat = Chat(make_engine(sessions, clock), clock, f"whatsapp:{phone}")
     await chat.send("halo bu")  # anything but an answer is a pesan KPM for Ani
-    assert chat.text == t("pesan.ack_forwarded")
+    assert chat.text == t("pesan.ack_forwarded", sapaan="Ibu", name="Siti Aminah")
     async with sessions() as session:
         identity = await session.scalar(
             select(ChannelIdentity).where(ChannelIdentity.address == f"whatsapp:{phone}")

@@ -53,7 +53,7 @@ async def test_a_kpm_s_message_reaches_their_pendamping_who_replies_through_the_
     engine = make_engine(sessions, clock)
     siti, phone = await kpm_chat(sessions, world, "Siti Aminah", engine, clock)
     await siti.send(KKS)
-    assert siti.text == t("pesan.ack_forwarded")
+    assert siti.text == t("pesan.ack_forwarded", sapaan="Ibu", name="Siti Aminah")
     (kept,) = await kpm_messages(sessions)
     assert (kept.kpm_id, kept.text, kept.address, kept.status) == (
         world.kpm["Siti Aminah"], KKS, f"whatsapp:{phone}", KpmMessageStatus.OPEN
@@ -107,7 +107,7 @@ async def test_pesan_lists_the_open_messages_and_marks_one_done(sessions) -> Non
     await siti.send(KKS)
     sri, _ = await kpm_chat(sessions, world, "Sri Wahyuni", engine, clock)
     await sri.send("", media=(Media("https://example.invalid/m/1", "image/jpeg"),))
-    assert sri.text == t("pesan.ack_forwarded")
+    assert sri.text == t("pesan.ack_forwarded", sapaan="Ibu", name="Sri Wahyuni")
     ani = Chat(engine, clock, "console:ani")
     await ani.send("/pesan")
     assert ani.text == t("pesan.pick", count=2)
@@ -153,7 +153,7 @@ async def test_without_a_linked_pendamping_the_kpm_is_told_it_is_kept(sessions) 
     engine = make_engine(sessions, clock)
     siti, _ = await kpm_chat(sessions, world, "Siti Aminah", engine, clock)
     await siti.send(KKS)
-    assert siti.text == t("pesan.ack_kept")
+    assert siti.text == t("pesan.ack_kept", sapaan="Ibu", name="Siti Aminah")
     assert await outbox_rows(sessions, "pesan_kpm") == []
     assert [m.status for m in await kpm_messages(sessions)] == [KpmMessageStatus.OPEN]
 
@@ -176,20 +176,21 @@ async def test_a_decline_reason_is_only_the_very_next_message_soon_after(session
     engine = make_engine(sessions, clock)
     sri, _ = await kpm_chat(sessions, world, "Sri Wahyuni", engine, clock)
     await sri.send("2")
-    assert sri.text == t("rsvp.declined")
+    assert sri.text == t("rsvp.declined", sapaan="Ibu", name="Sri Wahyuni")
     clock.advance(timedelta(minutes=45))  # too late to be the reason asked for
     await sri.send("anak sakit")
-    assert sri.text == t("pesan.ack_forwarded")
+    assert sri.text == t("pesan.ack_forwarded", sapaan="Ibu", name="Sri Wahyuni")
     sumarni, _ = await kpm_chat(sessions, world, "Sumarni", engine, clock)
     await sumarni.send("2")
     clock.advance(timedelta(minutes=1))
     await sumarni.send("", media=(Media("https://example.invalid/m/2", "image/jpeg"),))
     clock.advance(timedelta(minutes=1))
     await sumarni.send("ada hajatan")  # after the photo: not the very next message
-    assert sumarni.text == t("pesan.ack_forwarded")
+    assert sumarni.text == t("pesan.ack_forwarded", sapaan="Ibu", name="Sumarni")
     siti, _ = await kpm_chat(sessions, world, "Siti Aminah", engine, clock)
     await siti.send("apakah pertemuannya jadi?")  # not answered yet: the hint follows
-    assert siti.text == f"{t('pesan.ack_forwarded')}\n\n{t('rsvp.how')}"
+    to = {"sapaan": "Ibu", "name": "Siti Aminah"}
+    assert siti.text == f"{t('pesan.ack_forwarded', **to)}\n\n{t('rsvp.how', **to)}"
     async with sessions() as session:
         reasons = {
             (r.kpm_id, r.answer, r.reason)

@@ -62,16 +62,16 @@ async def test_kpm_answers_are_recorded_and_the_pendamping_sees_them(sessions) -
     engine = make_engine(sessions, clock)
     siti = await kpm_chat(sessions, world, "Siti Aminah", clock, engine)
     await siti.send("1")
-    assert siti.text == t("rsvp.coming")
+    assert siti.text == t("rsvp.coming", sapaan="Ibu", name="Siti Aminah")
     sri = await kpm_chat(sessions, world, "Sri Wahyuni", clock, engine)
     await sri.send("2")
-    assert sri.text == t("rsvp.declined")
+    assert sri.text == t("rsvp.declined", sapaan="Ibu", name="Sri Wahyuni")
     await sri.send("anak sakit demam")
-    assert sri.text == t("rsvp.reason_saved")
+    assert sri.text == t("rsvp.reason_saved", sapaan="Ibu", name="Sri Wahyuni")
     sumarni = await kpm_chat(sessions, world, "Sumarni", clock, engine)
     await sumarni.send("tidak bisa, ada hajatan")
     await sumarni.send("apa kabar?")  # not an answer: a pesan KPM for the pendamping
-    assert sumarni.text == t("pesan.ack_forwarded")
+    assert sumarni.text == t("pesan.ack_forwarded", sapaan="Ibu", name="Sumarni")
     async with sessions() as session:
         answers = {
             (r.kpm_id, r.answer, r.reason)
@@ -120,7 +120,7 @@ async def test_an_answer_with_no_meeting_pending_gets_a_friendly_reply(sessions)
     clock = FixedClock(NOW)
     siti = await kpm_chat(sessions, world, "Siti Aminah", clock, make_engine(sessions, clock))
     await siti.send("1")
-    assert siti.text == t("rsvp.no_meeting")
+    assert siti.text == t("rsvp.no_meeting", sapaan="Ibu", name="Siti Aminah")
 
 
 async def test_a_tap_on_the_reminder_templates_buttons_is_the_answer_typed(sessions) -> None:
@@ -149,7 +149,10 @@ async def test_a_tap_on_the_reminder_templates_buttons_is_the_answer_typed(sessi
         )
         outcome = await engine.handle(to_incoming(params, clock.now()))
         replies[name] = "\n".join(reply.text for reply in outcome.replies)
-    assert replies == {"Siti Aminah": t("rsvp.coming"), "Sri Wahyuni": t("rsvp.declined")}
+    assert replies == {
+        name: t(key, sapaan="Ibu", name=name)
+        for name, key in (("Siti Aminah", "rsvp.coming"), ("Sri Wahyuni", "rsvp.declined"))
+    }
     async with sessions() as session:
         answers = {
             (r.kpm_id, r.answer)

@@ -285,6 +285,7 @@ async def test_a_whole_attendance_conversation_by_buttons(env: Env) -> None:
         sakit=1,
         alpa=0,
         photos=0,
+        facilitator=t("attendance.facilitator_pendamping"),
         absentees=f"• {first_name}: sakit",
     )
     await env.tap("save", message_id=message_id + 3)
@@ -397,7 +398,7 @@ async def test_someone_else_s_contact_links_nobody(env: Env) -> None:
     env.next_update += 1
     phone = "62812990" + f"{env.world.melati:02d}0001"
     await env.post(contact_update(env.next_update, 3003, phone, contact_user_id=4004))
-    assert env.last_sent()["text"] == t("register.unknown_sender")
+    assert env.last_sent()["text"] == t("register.unknown_sender_telegram")
     async with env.sessions() as session:
         assert (
             await session.scalar(

@@ -199,6 +199,7 @@ async def test_a_whole_attendance_conversation_by_typing(env: Env) -> None:
         sakit=1,
         alpa=0,
         photos=1,
+        facilitator=t("attendance.facilitator_pendamping"),
         absentees="• Sumarni: sakit",
     )
     assert summary in env.bodies()[-1]
@@ -232,7 +233,8 @@ async def test_an_sms_conversation_uses_the_sms_sender_and_plain_numbers(env: En
     await env.post("/twilio/sms", params)
     (message,) = env.fake.messages.values()
     assert message["to"] == kpm.phone and message["from"] == "+6281100000001"
-    assert message["body"] == t("pesan.ack_forwarded")  # "halo" is a pesan KPM
+    # "halo" is a pesan KPM; Siti is addressed as Ibu, with her name
+    assert message["body"] == t("pesan.ack_forwarded", sapaan="Ibu", name="Siti Aminah")
 
 
 async def kpm_address(env: Env, name: str, last_inbound_hours_ago: float | None) -> str:
@@ -255,8 +257,10 @@ async def kpm_address(env: Env, name: str, last_inbound_hours_ago: float | None)
 REMINDER = {
     "kelompok": "Kelompok Melati",
     "date": "Selasa, 8 Desember 2026",
-    "time": "09.00",
+    "time": "09.00 WIB",
     "place": "Balai Desa",
+    "pendamping": "Ani Suryani",
+    "penerima": "Ibu Siti Aminah",
 }
 
 
@@ -272,8 +276,8 @@ async def test_outside_the_window_a_business_message_goes_as_its_template(env: E
     call = env.fake.calls_to("messages")[-1]
     assert call.params["ContentSid"] == REMINDER_SID
     assert call.params["ContentVariables"] == (
-        '{"1": "Kelompok Melati", "2": "Selasa, 8 Desember 2026", "3": "09.00", '
-        '"4": "Balai Desa"}'
+        '{"1": "Ibu Siti Aminah", "2": "Kelompok Melati", "3": "Selasa, 8 Desember 2026", '
+        '"4": "09.00 WIB", "5": "Balai Desa", "6": "Ani Suryani"}'
     )
     assert "Body" not in call.params
     assert row.status is OutboxStatus.QUEUED and row.provider_id in env.fake.messages
@@ -313,7 +317,7 @@ async def test_empty_template_variables_are_refused_before_sending(env: Env) -> 
     address = await kpm_address(env, "Yuli Astuti", last_inbound_hours_ago=None)
     row = await env.send(address, "meeting_reminder", reminder(date=" "))
     assert row.status is OutboxStatus.FAILED
-    assert row.error == "template reminder_kpm: {{2}} (date) is empty"
+    assert row.error == "template reminder_kpm: {{3}} (date) is empty"
     assert row.attempts == 0  # refused as it was enqueued: never tried
     assert env.fake.calls_to("messages") == []
 

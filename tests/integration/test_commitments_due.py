@@ -92,8 +92,8 @@ async def test_children_are_due_until_their_komponen_ends(sessions) -> None:
     rina = world.kpm["Rina Marlina"]
     catalog = default_catalog()
     # Seven on 1 December (the komponen's end, from the birth date as a roster import
-    # computes it); nineteen on 30 November.
-    for kind, born in (("anak_usia_dini", date(2019, 12, 1)), ("anak_sma", date(2007, 11, 30))):
+    # computes it); twenty-one (anak SMA's end) on 30 November.
+    for kind, born in (("anak_usia_dini", date(2019, 12, 1)), ("anak_sma", date(2005, 11, 30))):
         await add_komponen(sessions, rina, kind, born, catalog[kind].end_date(born))
     # Ends on 1 December: counted in December; ended on 30 November: not.
     assert await due_of(sessions, rina) == ["timbang_imunisasi"]

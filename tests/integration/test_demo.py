@@ -19,7 +19,6 @@ from models.base import Base
 from models.commitment_history import not_met_streaks
 from models.commitments import commitment_counts, due_pairs
 from models.db import create_engine, session_factory
-from models.demo.names import P2K2_SESSIONS
 from models.demo.world import DEMO_SEED, NoDemoData, demo_summary, has_demo_data, seed_demo
 from models.enums import Channel, CommitmentResult, KpmStatus, RegionLevel
 from models.messaging.tables import Outbox
@@ -27,6 +26,7 @@ from models.regions import RegionIndex
 from models.rules.calendar import nth_weekday, rule_week
 from models.rules.commitments import CommitmentRules
 from models.rules.komponen import KomponenCatalog
+from models.rules.p2k2 import default_sessions
 from models.rules.phone import normalize_phone
 from models.tables import (
     Attendance,
@@ -276,7 +276,8 @@ async def test_meetings_follow_the_group_rule_and_advance_through_the_p2k2_sessi
         Meeting.sesi, Meeting.plan_key, Meeting.status,
     ).order_by(Meeting.kelompok_id, Meeting.meeting_date))
 
-    order = {pair: number for number, pair in enumerate(P2K2_SESSIONS)}
+    p2k2 = [(s.modul, s.number) for s in default_sessions()]
+    order = {pair: number for number, pair in enumerate(p2k2)}
     previous: dict[int, tuple[date, int]] = {}
     for kelompok_id, day, starts_at, modul, sesi, plan_key, status in meetings:
         weekday, week, at = groups[kelompok_id]
@@ -287,7 +288,7 @@ async def test_meetings_follow_the_group_rule_and_advance_through_the_p2k2_sessi
         if kelompok_id in previous:
             last_day, last_step = previous[kelompok_id]
             assert 25 <= (day - last_day).days <= 40
-            assert order[(modul, sesi)] == (last_step + 1) % len(P2K2_SESSIONS)
+            assert order[(modul, sesi)] == (last_step + 1) % len(p2k2)
         previous[kelompok_id] = (day, order[(modul, sesi)])
     assert min(day for _, day, *_ in meetings) >= TODAY - timedelta(days=7 * 31)
 
@@ -330,8 +331,9 @@ async def test_komponen_birth_dates_fit_their_type_and_end_dates_follow_the_cata
     rows = await _rows(sessions, select(Kpm.id, Kpm.status, Komponen.type,
                                         Komponen.birth_date, Komponen.end_date)
                        .join(Kpm, Komponen.kpm_id == Kpm.id))
+    # Anak SMA is covered up to 21: a graduation candidate's last child may be 20.
     ages = {"anak_usia_dini": (0, 6), "anak_sd": (7, 12), "anak_smp": (13, 15),
-            "anak_sma": (16, 18), "lansia": (70, 120)}
+            "anak_sma": (16, 20), "lansia": (70, 120)}
     last_end: dict[int, date] = {}
     statuses: dict[int, str] = {}
     per_kpm = Counter(kpm_id for kpm_id, *_ in rows)

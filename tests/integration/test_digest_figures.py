@@ -132,11 +132,11 @@ async def test_chart_and_workbook_open_and_match(sessions) -> None:
     assert rows[0][:3] == ("Kelompok", "Desa/Kelurahan", "Pendamping")
     melati = next(r for r in rows[1:] if r[0] == "Kelompok Melati")
     mawar = next(r for r in rows[1:] if r[0] == "Kelompok Mawar")
-    assert melati[1:7] == ("Maju", "Ani Suryani", 4, 2, 1, 0.5)
-    assert melati[7] == pytest.approx(10 / 13)
-    assert melati[8:13] == (2, 2, 1, 1, 0)
-    assert mawar[2:8] == ("Budi Santoso", 1, 0, 0, None, None)
-    assert mawar[12] == 1  # Yeti graduated this year
+    assert melati[1:8] == ("Maju", "Ani Suryani", 4, 2, 1, 0, 0.5)  # 0 held by the ketua
+    assert melati[8] == pytest.approx(10 / 13)
+    assert melati[9:14] == (2, 2, 1, 1, 0)
+    assert mawar[2:9] == ("Budi Santoso", 1, 0, 0, 0, None, None)
+    assert mawar[13] == 1  # Yeti graduated this year
     people = list(book["Per pendamping"].iter_rows(values_only=True))
     header = people[0]
     ani = dict(zip(header, people[1], strict=True))

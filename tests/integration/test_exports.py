@@ -40,6 +40,7 @@ ATTENDANCE_HEADERS = [
     "Modul",
     "Sesi",
     "Dicatat pada",
+    "Fasilitator",
 ]
 KOMITMEN_HEADERS = [
     "Periode",
@@ -118,6 +119,7 @@ async def test_attendance_has_one_row_per_mark_with_indonesian_headers_and_date_
         "Modul": 2,
         "Sesi": 5,
         "Dicatat pada": datetime(2026, 11, 10, 10, 0),  # 03:00 UTC in Jakarta
+        "Fasilitator": "Pendamping",
     }
     melati = {row["Nama pengurus"]: row["Kehadiran"] for row in rows if "Melati" in row["Kelompok"]}
     assert melati == {

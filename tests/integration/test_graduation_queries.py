@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.enums import AttendanceMark, KpmStatus, MeetingStatus
 from models.graduation import NewAssessment, latest_assessment, save_assessment
+from models.komponen_ends import refresh_end_dates
 from models.scope import OutOfScope, kelompok_scope
 from models.tables import (
     Attendance,
@@ -24,7 +25,7 @@ from models.tables import (
     Staff,
 )
 from reporting.graduation import alamiah_events, attendance_tallies, candidate_counts
-from tests.world import NOW, TODAY, World, build_world
+from tests.world import NOW, TODAY, World, build_world, default_catalog
 
 HORIZON = 90
 
@@ -200,3 +201,62 @@ async def test_an_assessment_is_saved_audited_only_in_scope(sessions) -> None:
     }
     assert latest.checked == {"penghasilan_umk"} and latest.alerted_at is None
     assert logged.actor_staff_id == world.ani and logged.entity_id == new.kpm_id
+
+
+async def test_a_family_whose_last_komponen_is_an_sma_child_graduates_at_the_21st_birthday(
+    sessions,
+) -> None:
+    world = await build_world(sessions)
+    siti, sri = world.kpm["Siti Rahayu"], world.kpm["Sri Wahyuni"]
+    catalog = default_catalog()
+    # Siti's child turns 21 within the horizon; Sri's turned 19 last month and stays
+    # covered (up to 21, while not finished with school) until 2028.
+    siti_child, sri_child = date(2006, 1, 10), date(2007, 10, 1)
+    async with sessions.begin() as session:
+        for kpm_id, born in ((siti, siti_child), (sri, sri_child)):
+            end = catalog["anak_sma"].end_date(born)
+            session.add(Komponen(kpm_id=kpm_id, type="anak_sma", birth_date=born, end_date=end))
+    async with sessions() as session:
+        events = await alamiah_events(session, None, today=TODAY, horizon_days=HORIZON)
+        later = await alamiah_events(
+            session, None, today=date(2028, 9, 1), horizon_days=HORIZON
+        )
+    assert [(e.kpm_id, e.end_date, e.ended) for e in events] == [
+        (siti, date(2027, 1, 10), False)
+    ]
+    assert (sri, date(2028, 10, 1), False) in [(e.kpm_id, e.end_date, e.ended) for e in later]
+
+
+async def test_end_dates_stored_under_older_rules_follow_the_configured_ones(sessions) -> None:
+    world = await build_world(sessions)
+    siti, sri = world.kpm["Siti Rahayu"], world.kpm["Sri Wahyuni"]
+    catalog = default_catalog()
+    async with sessions.begin() as session:
+        session.add_all(
+            [
+                # Imported when anak SMA ended at 19: "ended" last month, wrongly.
+                Komponen(kpm_id=siti, type="anak_sma", birth_date=date(2007, 10, 1),
+                         end_date=date(2026, 10, 1)),
+                # Born 29 February: the 21st birthday is taken as 28 February.
+                Komponen(kpm_id=sri, type="anak_sma", birth_date=date(2008, 2, 29),
+                         end_date=date(2027, 2, 28)),
+                # A date given without a birth date is kept as given.
+                Komponen(kpm_id=sri, type="anak_sd", birth_date=None, end_date=date(2027, 1, 1)),
+            ]
+        )
+    async with sessions.begin() as session:
+        assert await refresh_end_dates(session, catalog) == 2
+    async with sessions.begin() as session:
+        assert await refresh_end_dates(session, catalog) == 0  # nothing left to change
+        rows = await session.execute(
+            select(Komponen.kpm_id, Komponen.type, Komponen.end_date)
+            .where(Komponen.kpm_id.in_([siti, sri]))
+            .order_by(Komponen.id)
+        )
+        assert list(rows) == [
+            (siti, "anak_sma", date(2028, 10, 1)),
+            (sri, "anak_sma", date(2029, 2, 28)),
+            (sri, "anak_sd", date(2027, 1, 1)),
+        ]
+        events = await alamiah_events(session, None, today=TODAY, horizon_days=HORIZON)
+    assert events == []  # neither has ended, nor ends within the horizon

@@ -121,3 +121,44 @@ async def test_sqlite_writers_queue_instead_of_failing(tmp_path) -> None:
             assert (await session.execute(text("SELECT count(*) FROM region"))).scalar() == 8
     finally:
         await engine.dispose()
+
+
+async def test_0012_gives_a_meeting_recorded_before_the_pendamping_as_facilitator(
+    empty_db_url: str,
+) -> None:
+    """meeting.facilitator: a meeting held before the release was facilitated by the
+    pendamping; a new one may say the ketua held it alone; going back drops the column."""
+    engine = create_engine(empty_db_url)
+    rows = (
+        "INSERT INTO region (id, level, name, name_key) VALUES (1, 'provinsi', 'Bali', 'bali')",
+        "INSERT INTO region (id, level, name, name_key, parent_id) VALUES (2, 'desa', 'D', 'd', 1)",
+        "INSERT INTO kelompok (id, name, name_key, desa_id, created_at) "
+        "VALUES (1, 'Melati', 'melati', 2, '2026-11-01 00:00:00')",
+        "INSERT INTO meeting (id, kelompok_id, meeting_date, starts_at, status, created_at, "
+        "updated_at) VALUES (1, 1, '2026-11-10', '2026-11-10 02:00:00', 'held', "
+        "'2026-11-10 02:00:00', '2026-11-10 02:00:00')",
+    )
+    try:
+        await migrate.upgrade(engine, "0011")
+        async with engine.begin() as connection:
+            for row in rows:
+                await connection.execute(text(row))
+        await migrate.upgrade(engine, "0012")
+        async with engine.begin() as connection:
+            held = await connection.scalar(text("SELECT facilitator FROM meeting WHERE id = 1"))
+            assert held == "pendamping"
+            await connection.execute(text("UPDATE meeting SET facilitator = 'ketua'"))
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text("UPDATE meeting SET facilitator = 'kader'"))
+            raise AssertionError("a facilitator outside the enumeration was accepted")
+        except IntegrityError:
+            pass
+        await migrate.downgrade(engine, "0011")
+        async with engine.connect() as connection:
+            columns = await connection.run_sync(
+                lambda sync: {c["name"] for c in inspect(sync).get_columns("meeting")}
+            )
+        assert "facilitator" not in columns and "status" in columns
+    finally:
+        await engine.dispose()

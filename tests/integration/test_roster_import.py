@@ -184,7 +184,7 @@ async def test_komponen_end_dates_are_computed_from_the_birth_dates(
         ("ibu_hamil", date(2025, 3, 10), date(2025, 4, 21)),
     ]
     assert await komponen_of(sessions, "3302-0004") == [
-        ("anak_sma", date(2008, 5, 20), date(2027, 5, 20)),
+        ("anak_sma", date(2008, 5, 20), date(2029, 5, 20)),  # covered up to the 21st birthday
         ("anak_smp", date(2011, 8, 12), date(2027, 8, 12)),
     ]
     assert await komponen_of(sessions, "3302-0005") == []
@@ -724,8 +724,8 @@ async def test_a_file_says_why_kpm_left_and_who_moved_and_their_reminders_stop(
         status_row(n) for n in range(1, 6)
     ], headers=STATUS_HEADERS), catalog)
     ids = dict(await rows_of(sessions, select(Kpm.id_pkh, Kpm.id)))
-    values = {"kelompok": "Mawar", "date": "Selasa, 9 September 2025", "time": "09.00",
-              "place": "Balai Desa Karangsari"}
+    values = {"kelompok": "Mawar", "date": "Selasa, 9 September 2025", "time": "09.00 WIB",
+              "place": "Balai Desa Karangsari", "pendamping": "Ani", "penerima": "Ibu Murni"}
     async with sessions.begin() as session:  # a reminder waits for each of them
         await enqueue(session, [
             Enqueue(channel="whatsapp", address=f"whatsapp:+62812345600{n:02d}",

@@ -308,8 +308,9 @@ async def test_reminders_go_to_each_reachable_member_on_their_channel(sessions, 
         variables = row.payload.get("template_variables")
         assert (variables is not None) == (row.channel is Channel.WHATSAPP), row.address
         if variables is not None:
-            assert list(variables) == ["1", "2", "3", "4"]
-            assert variables["1"] == row.payload["values"]["kelompok"]
+            assert list(variables) == ["1", "2", "3", "4", "5", "6"]
+            assert variables["1"] == row.payload["values"]["penerima"]
+            assert variables["2"] == row.payload["values"]["kelompok"]
     keys = {row.dedupe_key.rsplit(":", 1)[1] for row in rows}
     assert keys == {str(kpm[name]) for name in ("Siti", "Sri", "Nur", "Dewi")} | {"group"}
     assert report.enqueued == 10
@@ -341,17 +342,21 @@ async def test_reminders_are_due_three_days_and_one_day_before_at_16_local(
     assert siti.status is OutboxStatus.PENDING
     assert siti.payload == {
         "key": "reminder.kpm",
-        "values": {
+        "values": {  # to Ibu Siti by name; the time with its zone; signed by Ani
+            "penerima": "Ibu Siti",
             "kelompok": "Kelompok Melati",
             "date": "Selasa, 8 Desember 2026",
-            "time": "09.00",
+            "time": "09.00 WIB",
             "place": "Balai Desa",
+            "pendamping": "Ani",
         },
         "template_variables": {
-            "1": "Kelompok Melati",
-            "2": "Selasa, 8 Desember 2026",
-            "3": "09.00",
-            "4": "Balai Desa",
+            "1": "Ibu Siti",
+            "2": "Kelompok Melati",
+            "3": "Selasa, 8 Desember 2026",
+            "4": "09.00 WIB",
+            "5": "Balai Desa",
+            "6": "Ani",
         },
         "meeting_id": melati.id,
         "rsvp": True,
@@ -366,7 +371,12 @@ async def test_the_group_chat_gets_one_message_without_personal_data(sessions, w
     assert len(group) == 2  # one per offset
     assert all(row.dedupe_key.endswith(":group") for row in group)
     assert {row.payload["key"] for row in group} == {"reminder.group"}
-    assert set(group[0].payload["values"]) == {"kelompok", "date", "time", "place"}
+    # no KPM's data: the meeting, and the pendamping who signs it (staff, known to all)
+    assert group[0].payload["values"] == {**group[0].payload["values"],
+                                          "penerima": "anggota Kelompok Melati"}
+    assert set(group[0].payload["values"]) == {
+        "kelompok", "date", "time", "place", "pendamping", "penerima"
+    }
     assert group[0].payload["rsvp"] is False
 
 
@@ -511,7 +521,7 @@ async def test_moving_a_meeting_withdraws_pending_reminders_and_sends_a_notice(
     assert {n.payload["key"] for n in notices} == {"reminder.changed"}
     assert notices[0].kind == "meeting_changed"
     assert notices[0].payload["values"]["date"] == "Kamis, 10 Desember 2026"
-    assert notices[0].payload["values"]["time"] == "13.00"
+    assert notices[0].payload["values"]["time"] == "13.00 WIB"
     assert {n.next_attempt_at for n in notices} == {now}
 
 
@@ -550,7 +560,7 @@ async def test_a_meeting_moved_within_three_days_gets_only_the_later_reminder(
     pending = [r for r in await outbox(sessions, f"reminder:{melati.id}:")
                if r.status is OutboxStatus.PENDING]
     assert {r.dedupe_key.split(":")[3] for r in pending} == {"1"}
-    assert {r.payload["values"]["time"] for r in pending} == {"13.00"}
+    assert {r.payload["values"]["time"] for r in pending} == {"13.00 WIB"}
 
 
 async def test_moving_a_meeting_away_and_back_restores_its_reminders(sessions, world) -> None:

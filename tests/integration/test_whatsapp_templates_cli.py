@@ -53,7 +53,8 @@ def test_the_pack_is_printed_and_written_as_content_api_requests(tmp_path: Path)
     result = CliRunner().invoke(cli, ["whatsapp", "templates", "--json", str(pack)], env={})
     assert result.exit_code == 0, result.output
     assert "reminder_kpm (twilio/quick-reply" in result.output
-    assert "Pengingat pertemuan {{1}}: {{2}}, jam {{3}}, di {{4}}." in result.output
+    assert "Yth. {{1}}, pertemuan {{2}} hari {{3}}, jam {{4}} di {{5}}." in result.output
+    assert "– {{6}} (pendamping PKH)" in result.output
     assert "buttons: Hadir (answers 1), Tidak bisa (answers 2)" in result.output
     assert f"wrote {len(TEMPLATES)} templates to {pack}" in result.output
     document = json.loads(pack.read_text(encoding="utf-8"))

@@ -11,13 +11,14 @@ import pytest
 from handlers.parsing import schedule_rule
 from models.rules import calendar
 from models.rules.calendar import (
+    NATIONAL_CALENDAR,
+    HolidayCalendar,
+    RegionalHoliday,
     after_quiet_hours,
     day_text,
     in_quiet_hours,
-    is_holiday,
     local_datetime,
     next_meeting_date,
-    next_working_day,
     nth_weekday,
     rule_dates,
     shift_out_of_quiet_hours,
@@ -133,10 +134,21 @@ def test_a_nudge_in_quiet_hours_only_ever_waits_for_their_end() -> None:
     assert after_quiet_hours(at(date(2026, 12, 8), 1), *QUIET) == at(date(2026, 12, 8), 6)
 
 
+is_holiday, next_working_day = NATIONAL_CALENDAR.is_holiday, NATIONAL_CALENDAR.next_working_day
+
+
 def test_christmas_2026_is_a_public_holiday_by_its_indonesian_name() -> None:
     assert is_holiday(date(2026, 12, 25)) == "Hari Raya Natal"
-    assert is_holiday(date(2026, 12, 24)) is None
+    assert is_holiday(date(2026, 12, 23)) is None
     assert is_holiday(date(2026, 8, 17)) is not None  # Hari Kemerdekaan
+
+
+def test_cuti_bersama_days_are_holidays_by_their_indonesian_names() -> None:
+    assert is_holiday(date(2026, 12, 24)) == "Cuti Bersama Hari Raya Natal"
+    assert is_holiday(date(2026, 3, 23)) == "Cuti Bersama Hari Raya Idul Fitri"
+    without = HolidayCalendar(cuti_bersama=False)
+    assert without.is_holiday(date(2026, 12, 24)) is None
+    assert without.is_holiday(date(2026, 12, 25)) == "Hari Raya Natal"
 
 
 def test_the_next_working_day_after_a_friday_holiday_is_monday() -> None:
@@ -144,9 +156,49 @@ def test_the_next_working_day_after_a_friday_holiday_is_monday() -> None:
     assert next_working_day(date(2026, 12, 25)) == date(2026, 12, 28)
 
 
-def test_the_next_working_day_skips_a_holiday_that_follows() -> None:
-    # Idul Fitri 2026: Saturday 21 and Sunday 22 March; Nyepi on Thursday 19 March.
-    assert next_working_day(date(2026, 3, 18)) == date(2026, 3, 20)
+def test_the_next_working_day_skips_the_holidays_and_cuti_bersama_that_follow() -> None:
+    # Nyepi on Thursday 19 March 2026 (cuti bersama the day before), cuti bersama for
+    # Idul Fitri on Friday 20, Monday 23 and Tuesday 24 March around the weekend's Idul Fitri.
+    assert next_working_day(date(2026, 3, 18)) == date(2026, 3, 25)
+    assert HolidayCalendar(cuti_bersama=False).next_working_day(date(2026, 3, 18)) == date(
+        2026, 3, 20
+    )
+
+
+BANYUMAS_DAY = RegionalHoliday(region="33.02", name="Hari Jadi Kabupaten Banyumas",
+                               month_day=(2, 22))
+BALI_DAY = RegionalHoliday(region="51", name="Hari Raya Galungan", day=date(2026, 6, 17))
+
+
+def test_a_regional_holiday_is_a_holiday_only_within_its_region() -> None:
+    local = HolidayCalendar(regional=[BANYUMAS_DAY, BALI_DAY])
+    monday = date(2027, 2, 22)  # every year
+    assert local.is_holiday(monday, "33.02") == "Hari Jadi Kabupaten Banyumas"
+    assert local.is_holiday(monday, "33.02.05.2001") == "Hari Jadi Kabupaten Banyumas"  # a desa
+    assert local.is_holiday(monday, "3302052001") == "Hari Jadi Kabupaten Banyumas"  # undotted
+    assert local.is_holiday(monday, "33.20") is None  # another kabupaten
+    assert local.is_holiday(monday, "33") is None  # only the province is known
+    assert local.is_holiday(monday, None) is None
+    assert local.is_holiday(date(2026, 6, 17), "51.03") == "Hari Raya Galungan"
+    assert local.is_holiday(date(2027, 6, 17), "51.03") is None  # one day, not yearly
+    assert local.has_regional and not NATIONAL_CALENDAR.has_regional
+
+
+def test_the_next_working_day_skips_a_regional_holiday_of_the_region_only() -> None:
+    local = HolidayCalendar(
+        regional=[RegionalHoliday(region="33.02", name="Hari Jadi", month_day=(12, 28))]
+    )
+    assert local.next_working_day(date(2026, 12, 25), "33.02") == date(2026, 12, 29)
+    assert local.next_working_day(date(2026, 12, 25), "33.20") == date(2026, 12, 28)
+
+
+def test_a_regional_holiday_on_a_national_one_names_both() -> None:
+    local = HolidayCalendar(
+        regional=[RegionalHoliday(region="33", name="Hari Jadi Jawa Tengah", month_day=(8, 17))]
+    )
+    assert local.is_holiday(date(2026, 8, 17), "33.02") == (
+        "Hari Kemerdekaan Republik Indonesia; Hari Jadi Jawa Tengah"
+    )
 
 
 def test_dates_are_written_in_indonesian() -> None:

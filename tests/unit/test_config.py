@@ -189,3 +189,125 @@ def test_graduation_indicators_can_be_replaced_in_the_file(tmp_path: Path) -> No
     assert (
         tomllib.loads(path.read_text())["reporting"]["indicators"]["punya_tabungan"]["weight"] == 2
     )
+
+
+def test_anak_sma_is_covered_up_to_the_21st_birthday_by_default() -> None:
+    from datetime import date
+
+    from models.rules.komponen import KomponenCatalog
+
+    komponen = Settings().programme.komponen
+    assert komponen["anak_sma"].ends_at_age == 21
+    catalog = KomponenCatalog.from_mapping({k: v.model_dump() for k, v in komponen.items()})
+    assert catalog["anak_sma"].end_date(date(2008, 5, 20)) == date(2029, 5, 20)
+
+
+def test_the_p2k2_curriculum_defaults_to_today_s_modules_and_titles() -> None:
+    modules = Settings().programme.p2k2.modules
+    assert [m.number for m in modules] == [1, 2, 3, 4, 5]
+    gizi = modules[2]
+    assert gizi.title == "Kesehatan dan Gizi"
+    assert [(s.number, s.title) for s in gizi.sessions] == [
+        (8, "Pentingnya Gizi dan Layanan Kesehatan Ibu Hamil"),
+        (9, "Pentingnya Gizi Ibu Menyusui dan Balita"),
+        (10, "Kesakitan pada Anak dan Kesehatan Lingkungan"),
+    ]
+    numbers = [s.number for m in modules for s in m.sessions]
+    assert numbers == list(range(1, 15))
+    assert not any("lanjutan" in s.title for m in modules for s in m.sessions)
+
+
+def test_p2k2_modules_can_be_replaced_in_the_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[[programme.p2k2.modules]]\nnumber = 1\ntitle = 'Pengasuhan'\n"
+        "sessions = [{number = 1, title = 'Menjadi Orangtua'}, {number = 2, title = 'Anak'}]\n"
+        "[[programme.p2k2.modules]]\nnumber = 2\ntitle = 'Keuangan'\n"
+        "sessions = [{number = 3, title = 'Mengelola Keuangan Keluarga'}]\n",
+    )
+    modules = load_settings(path, environ={}).settings.programme.p2k2.modules
+    assert [(m.number, [s.number for s in m.sessions]) for m in modules] == [(1, [1, 2]), (2, [3])]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "[[programme.p2k2.modules]]\nnumber = 1\ntitle = 'A'\n"
+            "sessions = [{number = 1, title = 'Satu'}, {number = 3, title = 'Tiga'}]\n",
+            "programme.p2k2.modules in {file}: expected sessions numbered 1, 2, 3... across "
+            "the modules in order; module 1 has session 3 where 2 comes next",
+        ),
+        (
+            "[[programme.p2k2.modules]]\nnumber = 1\ntitle = 'A'\n"
+            "sessions = [{number = 1, title = 'Satu'}]\n"
+            "[[programme.p2k2.modules]]\nnumber = 1\ntitle = 'B'\n"
+            "sessions = [{number = 2, title = 'Dua'}]\n",
+            "programme.p2k2.modules in {file}: expected module numbers used once each",
+        ),
+        (
+            "[[programme.p2k2.modules]]\nnumber = 1\ntitle = 'A'\nsessions = []\n",
+            "programme.p2k2.modules.0.sessions in {file}",
+        ),
+        (
+            "[[programme.p2k2.modules]]\nnumber = 1\ntitle = 'A'\n"
+            "sessions = [{number = 1}]\n",
+            "programme.p2k2.modules.0.sessions.0.title in {file}: required key is missing",
+        ),
+        ("[programme.p2k2]\nmodules = []\n", "programme.p2k2.modules in {file}"),
+        (
+            "[[programme.holidays.regional]]\nregion = 'Banyumas'\nname = 'Hari Jadi'\n"
+            "month_day = '04-06'\n",
+            "programme.holidays.regional.0.region in {file}: expected a Kemendagri region code",
+        ),
+        (
+            "[[programme.holidays.regional]]\nregion = '33.02'\nname = 'Hari Jadi'\n"
+            "month_day = '02-30'\n",
+            "programme.holidays.regional.0.month_day in {file}: expected a day of the year "
+            "as MM-DD",
+        ),
+        (
+            "[[programme.holidays.regional]]\nregion = '33.02'\nname = 'Hari Jadi'\n",
+            "programme.holidays.regional.0 in {file}: expected either date (one day) or "
+            "month_day (every year)",
+        ),
+        (
+            "[[programme.holidays.regional]]\nregion = '33.02'\nname = 'Hari Jadi'\n"
+            "date = 2026-04-06\nmonth_day = '04-06'\n",
+            "programme.holidays.regional.0 in {file}: expected either date",
+        ),
+        (
+            "[[programme.holidays.regional]]\nregion = '33.02'\nmonth_day = '04-06'\n",
+            "programme.holidays.regional.0.name in {file}: required key is missing",
+        ),
+        ("[programme.holidays]\ncuti_bersama = 'kadang'\n", "programme.holidays.cuti_bersama"),
+    ],
+)
+def test_a_bad_p2k2_or_holiday_setting_names_the_key(
+    tmp_path: Path, body: str, expected: str
+) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    message = str(caught.value)
+    assert "\n" not in message
+    assert expected.format(file=path) in message
+
+
+def test_regional_holidays_are_read_with_a_date_or_a_day_of_every_year(tmp_path: Path) -> None:
+    from datetime import date
+
+    path = write(
+        tmp_path,
+        "[programme.holidays]\ncuti_bersama = false\n"
+        "[[programme.holidays.regional]]\nregion = '33.02'\n"
+        "name = 'Hari Jadi Kabupaten Banyumas'\nmonth_day = '02-22'\n"
+        "[[programme.holidays.regional]]\nregion = '51'\nname = 'Hari Raya Galungan'\n"
+        "date = 2026-06-17\n",
+    )
+    holidays = load_settings(path, environ={}).settings.programme.holidays
+    assert holidays.cuti_bersama is False
+    assert [(h.region, h.date, h.month_day) for h in holidays.regional] == [
+        ("33.02", None, "02-22"),
+        ("51", date(2026, 6, 17), None),
+    ]

@@ -2,7 +2,8 @@
 
 The modules that enqueue messages of a business-initiated kind are found by reading the
 source (a kind's literal in the module); every catalog key they put in a payload (``"key":
-...`` or ``key=...``, both branches of a conditional) must be declared in
+...``, ``key=...``, or a name assigned such a literal in the same function; both
+branches of a conditional) must be declared in
 ``models.messaging.templates``, or it could not go out outside the 24-hour window.
 """
 
@@ -38,16 +39,33 @@ def _options(tree: ast.AST) -> set[int]:
     return inside
 
 
+def _assigned(function: ast.AST) -> dict[str, list[str]]:
+    """The strings each local name of a function is assigned (``key = "a" if x else "b"``)."""
+    names: dict[str, list[str]] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    names.setdefault(target.id, []).extend(_strings(node.value))
+    return names
+
+
 def _sent_keys(tree: ast.AST) -> set[str]:
     keys: set[str] = set()
     options = _options(tree)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Dict) and id(node) not in options:
-            for name, value in zip(node.keys, node.values, strict=True):
-                if isinstance(name, ast.Constant) and name.value in ("key", "template"):
-                    keys.update(_strings(value))
-        elif isinstance(node, ast.keyword) and node.arg == "key":
-            keys.update(_strings(node.value))
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef | ast.Module):
+            continue
+        local = _assigned(function) if not isinstance(function, ast.Module) else {}
+        for node in ast.walk(function):
+            if isinstance(node, ast.Dict) and id(node) not in options:
+                for name, value in zip(node.keys, node.values, strict=True):
+                    if isinstance(name, ast.Constant) and name.value in ("key", "template"):
+                        keys.update(_strings(value))
+                        if isinstance(value, ast.Name):  # "key": key, assigned above
+                            keys.update(local.get(value.id, []))
+            elif isinstance(node, ast.keyword) and node.arg == "key":
+                keys.update(_strings(node.value))
     return keys
 
 

@@ -96,7 +96,7 @@ def test_bodies_whatsapp_would_refuse_are_found(body: str, problem: str) -> None
 
 def test_a_catalog_text_that_differs_from_its_declaration_is_found() -> None:
     template = Template("reminder.cancelled", (Variable("kelompok", V.LABEL, "k", "Melati"),))
-    with pytest.raises(PackProblem, match=r"\['kelompok', 'date'\]"):
+    with pytest.raises(PackProblem, match=r"\['penerima', 'kelompok', 'date', 'pendamping'\]"):
         numbered_body(template, t("reminder.cancelled"))
 
 
@@ -140,7 +140,8 @@ def test_the_enqueue_check_fills_variables_once_per_payload_and_names_what_is_mi
     whatsapp, reason = check(shared)
     assert reason is None and check(shared) == (whatsapp, None)  # the same copy, once made
     assert whatsapp["template_variables"] == {
-        "1": "Melati 2", "2": "Selasa, 8 Desember 2026", "3": "09.00", "4": "Balai Desa Sukamaju"
+        "1": "Ibu Murni", "2": "Melati 2", "3": "Selasa, 8 Desember 2026", "4": "13.00 WIB",
+        "5": "Balai Desa Sukamaju", "6": "Rina Wati",
     }
     assert "template_variables" not in shared  # the other channels' rows keep theirs bare
     free = {"text": "halo"}  # no template: inside the window only, as it always was
