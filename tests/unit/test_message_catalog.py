@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,100 @@ def test_no_message_tells_to_tap() -> None:
     catalog = (HANDLERS / "locale" / "id" / "LC_MESSAGES" / "messages.po").read_text()
     tapping = [line for line in catalog.splitlines() if "ketuk" in line.casefold()]
     assert tapping == []
+
+
+# --------------------------------------------------------------------------------------------
+# English, the second locale: it proves the catalog is complete (issue 26).
+
+SLASH_COMMAND = re.compile(r"(?<![\w/])/[a-z_]+")
+
+
+def _texts(locale: str) -> dict[str, str]:
+    return Translator(locale)._messages
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_the_english_and_the_indonesian_catalog_have_exactly_the_same_keys() -> None:
+    indonesian, english = set(_texts("id")), set(_texts("en"))
+    missing_in_en, missing_in_id = sorted(indonesian - english), sorted(english - indonesian)
+    assert not (missing_in_en or missing_in_id), (
+        f"missing in en/LC_MESSAGES/messages.po: {missing_in_en}; "
+        f"missing in id/LC_MESSAGES/messages.po: {missing_in_id}"
+    )
+
+
+def test_every_english_text_fills_the_same_placeholders_as_the_indonesian() -> None:
+    indonesian, english = _texts("id"), _texts("en")
+    differ = {
+        key: {"id": sorted(_fields(text)), "en": sorted(_fields(english[key]))}
+        for key, text in indonesian.items()
+        if key in english and _fields(text) != _fields(english[key])
+    }
+    assert differ == {}
+
+
+def test_no_english_text_is_empty_and_each_is_well_formed() -> None:
+    english = _texts("en")
+    empty = sorted(key for key, text in english.items() if not text.strip())
+    assert empty == []
+    for key, text in english.items():
+        assert not text.endswith("\n") and len(text) < 1000, key
+
+
+def test_the_english_texts_keep_the_commands_emoji_and_line_breaks() -> None:
+    """/hadir stays /hadir (a command, not a word to translate), 📊 and ⚠️ stay, and a
+    text of three lines is three lines in both."""
+
+    def kept(text: str) -> tuple[set[str], set[str], int]:
+        symbols = {char for char in text if unicodedata.category(char) == "So"}
+        return set(SLASH_COMMAND.findall(text)), symbols, text.count("\n")
+
+    indonesian, english = _texts("id"), _texts("en")
+    differ = sorted(
+        key
+        for key, text in indonesian.items()
+        if key in english and kept(text) != kept(english[key])
+    )
+    assert differ == []
+
+
+def test_the_english_translator_speaks_english() -> None:
+    t = Translator("en")
+    assert t("menu.attendance") == "Record attendance"
+    assert t("cancel.done") == "Cancelled. Nothing was saved."
+    assert t("attendance.saved", name="Melati", hadir=18, total=20) == (
+        "Saved. Melati: 18 of 20 present. Thank you!"
+    )
+    fields = _fields(t._messages["reminder.kpm"])
+    reminder = t("reminder.kpm", **{name: f"<{name}>" for name in fields})
+    assert "the <kelompok> meeting" in reminder
+    assert "Reply 1" in reminder  # the KPM answers with the number the parser reads
+
+
+def test_indonesian_stays_the_default_and_the_fallback() -> None:
+    """A key an English catalog lacks (or leaves empty) is said in Indonesian; a locale
+    without any catalog is refused at start, as ``test_a_locale_without_a_catalog...``."""
+    indonesian = Translator("id")
+    assert Translator()("menu.title") == indonesian("menu.title")
+    english = Translator("en")
+    english._messages = dict(english._messages)  # a copy: the loaded catalog stays as it is
+    del english._messages["menu.title"]
+    english._messages["cancel.done"] = ""
+    assert english("menu.title") == indonesian("menu.title")
+    assert english("cancel.done") == indonesian("cancel.done")
+    assert english("cancel.nothing") != indonesian("cancel.nothing")
+    with pytest.raises(FileNotFoundError):
+        Translator("xx")
+
+
+def test_the_english_whatsapp_templates_keep_the_variables_in_their_declared_order() -> None:
+    """A template's body is its catalog text with numbered variables in the declared order:
+    an English deployment's template pack builds as the Indonesian one does."""
+    from bot.whatsapp_templates import template_pack
+
+    assert len(template_pack(Translator("en"), "https://pendamping.example")) == len(
+        template_pack(Translator("id"), "https://pendamping.example")
+    )
