@@ -39,14 +39,18 @@ SEED = 20261215
 CATEGORIES = ("kks_bermasalah", "bansos_belum_cair", "pemutakhiran_data", "kesehatan_rujukan",
               "pendidikan", "perlindungan_anak", "lainnya")
 CATEGORY_WEIGHTS = (3, 4, 4, 3, 3, 1, 2)
-INDICATORS = {"penghasilan_umk": 3, "usaha_berjalan": 2, "kube_pena": 1, "bansos_komplementer": 1,
-              "anak_sekolah": 1, "bersedia": 2}  # the default weights of bot.config
+DRAWN = ("penghasilan_umk", "usaha_berjalan", "kube_pena", "bansos_komplementer",
+         "anak_sekolah", "bersedia")  # the indicators drawn for (as before: the same world)
+INDICATORS = {"penghasilan_umk": 3, "usaha_berjalan": 2, "kube_pena": 1, "anak_sekolah": 1,
+              "bersedia": 0}  # the default weights of bot.config; "bersedia" is the gate
+PROGRAMMES = ("kis_pbi_jkn", "kip_pip", "sembako_bpnt", "kks_aktif")
+PROGRAMME_STATUSES = (("punya", 6), ("butuh", 1), ("tidak_perlu", 2))
 THRESHOLD, ATTENDANCE_WEIGHT = 7.0, 2.0
 FLOWERS = ("Melati", "Mawar", "Anggrek", "Kenanga", "Dahlia", "Cempaka", "Teratai", "Seruni")
 AGES = {"anak_usia_dini": (0, 7), "anak_sd": (7, 13), "anak_smp": (13, 16), "anak_sma": (16, 21)}
 TIMES = (time(8, 30), time(9), time(9), time(10), time(13), time(14))
 TABLES = ("region", "staff", "kelompok", "kpm", "komponen", "meeting", "attendance",
-          "case_note", "case_update", "graduation_assessment")
+          "case_note", "case_update", "graduation_assessment", "kpm_programme")
 COLUMNS = {
     "region": ("id", "level", "code", "name", "name_key", "parent_id", "timezone"),
     "staff": ("id", "role", "name", "name_key", "region_id", "supervisor_id", "active",
@@ -65,7 +69,8 @@ COLUMNS = {
                   "updated_at", "closed_at"),
     "case_update": ("id", "case_id", "staff_id", "status", "note", "created_at"),
     "graduation_assessment": ("id", "kpm_id", "staff_id", "indicators", "score", "threshold",
-                              "assessed_at", "alerted_at"),
+                              "gates_met", "assessed_at", "alerted_at"),
+    "kpm_programme": ("kpm_id", "programme", "status", "updated_at", "updated_by_id"),
     "commitment_check": ("id", "komponen_id", "kpm_id", "commitment", "period_start", "result",
                          "reason", "evidence_ref", "recorded_by_id", "recorded_at"),
 }
@@ -110,6 +115,7 @@ class _Generator:
     def __init__(self, shape: Shape, today: date, seed: int, catalog: KomponenCatalog) -> None:
         self.shape, self.today, self.catalog = shape, today, catalog
         self.rng = random.Random(seed)
+        self.bansos_rng = random.Random(seed + 26)  # its own: the rest of the world stays
         self.w = World()
         self.zone = ZoneInfo(find_province("Jawa Tengah").timezone)
         self.long_ago = self.at(today - timedelta(days=700), time(8))
@@ -172,6 +178,7 @@ class _Generator:
                 self.case(kpm_id, pendamping, coordinator)
             if status == "aktif" and rng.random() < 0.03:
                 self.assessment(kpm_id, pendamping, marks[-6:])
+            self.programmes(kpm_id, pendamping)
 
     def kpm(self, kelompok: int) -> tuple[int, str, date | None, float]:
         rng, today = self.rng, self.today
@@ -301,15 +308,29 @@ class _Generator:
         rng, today = self.rng, self.today
         present, recorded = marks.count("hadir"), len(marks)
         for older in ((True, False) if rng.random() < 0.2 else (False,)):
-            indicators: dict[str, Any] = {key: rng.random() < 0.55 for key in INDICATORS}
+            drawn = {key: rng.random() < 0.55 for key in DRAWN}
+            indicators: dict[str, Any] = {key: drawn[key] for key in INDICATORS}
             score = sum(INDICATORS[key] for key, yes in indicators.items() if yes)
             score = round(score + ATTENDANCE_WEIGHT * present / max(1, recorded), 2)
             indicators["_kehadiran"] = {"present": present, "recorded": recorded}
             days = rng.randint(120, 300) if older else rng.randint(1, 110)
             assessed = self.at(today - timedelta(days=days), time(11))
-            alerted = assessed + timedelta(minutes=5) if score >= THRESHOLD else None
+            ready = score >= THRESHOLD and indicators["bersedia"]
+            alerted = assessed + timedelta(minutes=5) if ready else None
             self.w.add("graduation_assessment", kpm_id, pendamping, indicators, score,
-                       THRESHOLD, assessed, alerted)
+                       THRESHOLD, indicators["bersedia"], assessed, alerted)
+
+    def programmes(self, kpm_id: int, pendamping: int) -> None:
+        """A third of the families with their complementary programmes recorded, about one
+        programme in nine of those needed but lacking (the advocacy list)."""
+        rng = self.bansos_rng
+        if rng.random() >= 1 / 3:
+            return
+        updated = self.at(self.today - timedelta(days=rng.randint(1, 200)), time(10))
+        statuses, weights = zip(*PROGRAMME_STATUSES, strict=True)
+        for programme in PROGRAMMES:
+            status = rng.choices(statuses, weights)[0]
+            self.w.rows["kpm_programme"].append((kpm_id, programme, status, updated, pendamping))
 
 
 def generate(shape: Shape, today: date, catalog: KomponenCatalog, seed: int = SEED) -> World:
@@ -446,7 +467,7 @@ async def load(engine: AsyncEngine, world: World) -> None:
                                                     columns=list(COLUMNS[table]))
         async with engine.begin() as connection:
             await connection.execute(text(KETUA))
-            for table in TABLES:
+            for table in (t for t in TABLES if "id" in COLUMNS[t]):
                 await connection.execute(text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT max(id) FROM {table}))"))

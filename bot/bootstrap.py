@@ -24,10 +24,10 @@ from models.messaging.report_files import load_file
 from models.rules.calendar import HolidayCalendar, RegionalHoliday
 from models.rules.clock import Clock, SystemClock
 from models.rules.commitments import Commitment, CommitmentRules
+from models.rules.graduation import GraduationRules, Indicator, Programme, Stage
 from models.rules.komponen import KomponenCatalog
 from models.rules.p2k2 import P2k2Modul, P2k2Session
 from reporting.digest import DigestOptions
-from reporting.graduation import GraduationRules, Indicator
 
 
 @dataclass
@@ -157,11 +157,13 @@ def digest_options(app: App) -> DigestOptions:
         commitments=commitment_rules(app),
         categories=tuple(settings.programme.case_categories),
         category_labels=settings.programme.case_rules().labels(),
+        programmes=tuple(reporting.complementary_programmes),
     )
 
 
 def graduation_rules(settings: Settings) -> GraduationRules:
-    """The /graduasi indicators, weights and threshold from ``[reporting]``."""
+    """The /graduasi indicators, weights, threshold, gates, stages and complementary
+    programmes from ``[reporting]``."""
     reporting = settings.reporting
     return GraduationRules(
         indicators=tuple(
@@ -170,6 +172,15 @@ def graduation_rules(settings: Settings) -> GraduationRules:
         ),
         threshold=reporting.graduation_threshold,
         attendance_weight=reporting.graduation_attendance_weight,
+        gates=tuple(reporting.graduation_gates),
+        stages=tuple(
+            Stage(key, stage.label, stage.when, stage.min_score)
+            for key, stage in reporting.graduation_stages.items()
+        ),
+        programmes=tuple(
+            Programme(key, programme.label, tuple(programme.aliases))
+            for key, programme in reporting.complementary_programmes.items()
+        ),
     )
 
 

@@ -1,4 +1,8 @@
-"""The ``pendamping`` command line: set-up, roster import, staff invites and checks."""
+"""The ``pendamping`` command line: set-up, roster import, staff invites and checks.
+
+What the commands print is in the configured locale (``general.locale``, Indonesian by
+default) from the message catalog's ``cli.*`` texts; Typer's --help texts stay English.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,6 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from bot import audit_command, commands, event_loop, kpm_command, staff_command
 from bot.bootstrap import App, build_app
@@ -19,6 +22,7 @@ from bot.commands import CommandError
 from bot.config import ConfigError, LoadedSettings, load_settings
 from bot.logging_setup import configure_logging
 from bot.process import AlreadyServed
+from handlers.i18n import DEFAULT_LOCALE, Translator
 from models.enums import ExitReason, StaffRole
 from reporting.exports import ExportKind
 
@@ -42,6 +46,10 @@ whatsapp_cli = typer.Typer(help="WhatsApp (Twilio) set-up.", no_args_is_help=Tru
 cli.add_typer(whatsapp_cli, name="whatsapp")
 case_cli = typer.Typer(help="Case notes: the category suggestion.", no_args_is_help=True)
 cli.add_typer(case_cli, name="case")
+rujukan_cli = typer.Typer(
+    help="Sistem sumber: the referral directory per kecamatan or kabupaten.", no_args_is_help=True
+)
+cli.add_typer(rujukan_cli, name="rujukan")
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -59,6 +67,13 @@ class State:
         if self._loaded is None:
             self._loaded = load_settings(self.config_path)
         return self._loaded
+
+    def translator(self) -> Translator:
+        """The catalog in the configured locale (Indonesian when the settings are bad)."""
+        try:
+            return Translator(self.loaded().settings.general.locale)
+        except ConfigError:
+            return Translator(DEFAULT_LOCALE)
 
 
 state = State()
@@ -94,13 +109,17 @@ def run_with_app(job: Callable[[App], Awaitable[Any]]) -> Any:
         finally:
             await app.close()
 
+    t = Translator(loaded.settings.general.locale)
     try:
         return event_loop.run(run())
-    except (CommandError, AlreadyServed) as exc:
-        fail(f"error: {exc}")
+    except CommandError as exc:
+        fail(t("cli.error", message=exc))
+    except AlreadyServed as exc:
+        holder = exc.holder or t("cli.another_process")
+        fail(t("cli.error", message=t("cli.already_served", database=exc.database, holder=holder)))
     except OSError as exc:
         log.exception("command failed: %s", type(exc).__name__)
-        fail(f"error: {exc.strerror or exc}")
+        fail(t("cli.error", message=exc.strerror or exc))
 
 
 @cli.command()
@@ -300,8 +319,9 @@ def messages(
         out.print(page, markup=False, highlight=False, soft_wrap=True)
         return
     out_file.write_text(page, encoding="utf-8")
-    out.print(f"wrote {page.count(chr(10) + '### ')} messages to {out_file}", markup=False,
-              soft_wrap=True)
+    count = page.count(chr(10) + "### ")
+    out.print(state.translator()("cli.messages.wrote", count=count, path=out_file),
+              markup=False, soft_wrap=True)
 
 
 @whatsapp_cli.command("templates")
@@ -320,7 +340,8 @@ def whatsapp_templates(
 
     failed = run_with_app(lambda app: templates(app, out, json_out=json_out, create=create))
     if failed:
-        fail(f"error: {failed} template(s) not created (see above)")
+        t = state.translator()
+        fail(t("cli.error", message=t("cli.whatsapp.not_created_count", count=failed)))
 
 
 @case_cli.command("suggest")
@@ -336,6 +357,30 @@ def case_suggest() -> None:
         fail(str(exc), code=2)
     for line in suggest_lines(rules, typer.get_text_stream("stdin")):
         typer.echo(line)
+
+
+@rujukan_cli.command("import")
+def rujukan_import(
+    file: Annotated[Path, typer.Argument(help="CSV (comma or semicolon) of referral contacts.")],
+    dry_run: Annotated[bool, typer.Option(help="Check and count; write nothing.")] = False,
+) -> None:
+    """Import or update referral contacts (matched by region and name); a bad row writes
+    nothing and is named with its column."""
+    from bot.referral_command import import_file
+
+    run_with_app(lambda app: import_file(app, out, file, dry_run=dry_run))
+
+
+@rujukan_cli.command("list")
+def rujukan_list(
+    wilayah: Annotated[
+        str | None, typer.Option(help="Only what staff of this kecamatan or kabupaten see.")
+    ] = None,
+) -> None:
+    """List the referral contacts, kecamatan first, with their categories."""
+    from bot.referral_command import list_directory
+
+    run_with_app(lambda app: list_directory(app, out, wilayah))
 
 
 @cli.command("digest")
@@ -357,9 +402,9 @@ def digest_command(
     from bot.digest_command import digest
 
     if out_dir is not None and not dry_run:
-        fail("--out: only with --dry-run (a queued digest is sent, not saved)")
+        fail(state.translator()("cli.digest.out_needs_dry_run"))
     if out_dir is not None and not out_dir.is_dir():
-        fail(f"--out: {out_dir} is not a directory")
+        fail(state.translator()("cli.digest.out_not_a_directory", path=out_dir))
     run_with_app(
         lambda app: digest(
             app, out, coordinator=coordinator, week=week, dry_run=dry_run, out_dir=out_dir
@@ -418,9 +463,10 @@ def doctor() -> None:
     """Check configuration, database, migrations and channels."""
     try:
         loaded = state.loaded()
-    except ConfigError as exc:
-        table = Table("check", "status", "detail", title="pendamping doctor")
-        table.add_row("configuration", "[red]FAIL[/red]", str(exc))
+    except ConfigError as exc:  # the locale is unknown: Indonesian, the default
+        t = Translator(DEFAULT_LOCALE)
+        table = commands.doctor_table(t)
+        table.add_row(t("cli.doctor.configuration"), commands.Marks(t).fail, str(exc))
         out.print(table)
         raise typer.Exit(2) from None
     healthy = run_with_app(lambda app: commands.doctor(app, out, loaded.source))

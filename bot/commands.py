@@ -1,11 +1,16 @@
-"""What the command line does, one coroutine per command, printed with Rich."""
+"""What the command line does, one coroutine per command, printed with Rich.
+
+What a command prints for a person (messages, table titles and headers, summaries, errors,
+`doctor`'s checks and findings) is the message catalog's ``cli.*`` texts in the configured
+locale (``general.locale``, Indonesian by default): :func:`translator`. Machine output
+stays as it is: JSON lines, config lines, status and channel codes, exit codes.
+"""
 
 from __future__ import annotations
 
 import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -27,6 +32,7 @@ from bot.bootstrap import (
     p2k2_curriculum,
 )
 from bot.terminal import Terminal
+from handlers.i18n import Translator
 from models.db import migrate
 from models.enums import Channel, StaffRole
 from models.komponen_ends import refresh_end_dates
@@ -44,27 +50,59 @@ from models.staff import (
     list_staff,
     regions_without_coordinator,
 )
-from models.tables import Staff
-
-if TYPE_CHECKING:  # the importer itself is imported where `import-roster` runs
-    from models.roster.importer import ImportReport
+from models.tables import Region, Staff
 
 
 class CommandError(Exception):
-    """A problem the operator can fix; printed as one line, exit code 1."""
+    """A problem the operator can fix, already said in the configured locale; printed as
+    one line ("kesalahan: ..."), exit code 1."""
 
 
-def date_option(option: str, written: str) -> date:
+def translator(app: App) -> Translator:
+    """The catalog in the configured locale, for what a command prints (``cli.*``)."""
+    return Translator(app.settings.general.locale)
+
+
+def date_option(t: Translator, option: str, written: str) -> date:
     """The day an option such as ``--on`` gives, or a :class:`CommandError` naming it."""
     day = parse_date(written)
     if day is None:
-        raise CommandError(
-            f"{option} {written!r} is not a date: use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY"
-        )
+        raise CommandError(t("cli.bad_date", option=option, value=written))
     return day
 
 
-OK, WARN, FAIL = "[green]OK[/green]", "[yellow]WARN[/yellow]", "[red]FAIL[/red]"
+def yes_no(t: Translator, value: bool) -> str:
+    return t("cli.yes") if value else t("cli.no")
+
+
+class Marks:
+    """`doctor`'s statuses, coloured, in the catalog's words (OK, PERINGATAN, GAGAL)."""
+
+    def __init__(self, t: Translator) -> None:
+        self.ok = f"[green]{t('cli.doctor.ok')}[/green]"
+        self.warn = f"[yellow]{t('cli.doctor.warn')}[/yellow]"
+        self.fail = f"[red]{t('cli.doctor.fail')}[/red]"
+
+
+def doctor_table(t: Translator) -> Table:
+    return Table(
+        t("cli.doctor.col_check"),
+        t("cli.doctor.col_status"),
+        t("cli.doctor.col_detail"),
+        title=t("cli.doctor.title"),
+    )
+
+
+def region_names(t: Translator, regions: list[Region], *, by_code: bool) -> str:
+    """Regions an ambiguous name matched, each with its level and its code or id."""
+    if by_code:
+        return ", ".join(
+            t("cli.region.item_code", name=r.name, level=r.level, code=r.code or "-")
+            for r in regions
+        )
+    return ", ".join(
+        t("cli.region.item_id", name=r.name, level=r.level, id=r.id) for r in regions
+    )
 
 
 def safe_url(url: str) -> str:
@@ -72,12 +110,16 @@ def safe_url(url: str) -> str:
 
 
 async def init(app: App, out: Console, *, demo: bool) -> None:
+    t = translator(app)
     level = await migrate.upgrade(app.engine)
-    out.print(f"Database {safe_url(app.settings.database.url)} is at migration {level.current}.")
+    out.print(
+        t("cli.init.migrated", url=safe_url(app.settings.database.url), level=level.current),
+        markup=False,
+    )
     async with app.sessions.begin() as session:
         refreshed = await refresh_end_dates(session, komponen_catalog(app))
     if refreshed:
-        out.print(f"{refreshed} komponen end dates recomputed from [programme.komponen].")
+        out.print(t("cli.init.komponen_refreshed", count=refreshed), markup=False)
     if not demo:
         return
     from models.demo.world import seed_demo
@@ -90,34 +132,40 @@ async def init(app: App, out: Console, *, demo: bool) -> None:
         commitments=commitment_rules(app),
         p2k2=p2k2_curriculum(app.settings)[1],
     )
-    table = Table(title=f"Demo data: {summary.kabupaten}, {summary.provinsi}", show_header=False)
+    table = Table(
+        title=t("cli.demo.title", kabupaten=summary.kabupaten, provinsi=summary.provinsi),
+        show_header=False,
+    )
     for label, value in (
         ("coordinators", summary.coordinators),
         ("pendamping", summary.pendamping),
         ("kelompok", summary.kelompok),
-        ("KPM", summary.kpm),
+        ("kpm", summary.kpm),
         ("komponen", summary.komponen),
-        ("meetings held", summary.meetings_held),
-        ("meetings planned", summary.meetings_planned),
-        ("attendance marks", summary.attendance),
-        ("open cases", summary.open_cases),
-        ("commitment checks", summary.commitment_checks),
+        ("meetings_held", summary.meetings_held),
+        ("meetings_planned", summary.meetings_planned),
+        ("attendance", summary.attendance),
+        ("open_cases", summary.open_cases),
+        ("commitment_checks", summary.commitment_checks),
         ("staff", ", ".join(summary.staff_names)),
-        ("meeting today", ", ".join(summary.meetings_today) or "-"),
+        ("meeting_today", ", ".join(summary.meetings_today) or "-"),
     ):
-        table.add_row(label, str(value))
+        table.add_row(t(f"cli.demo.{label}"), str(value))
     out.print(table)
     if not summary.seeded:
-        out.print("The demo data was already there; nothing was written.")
-    out.print(f'Try it: pendamping chat --as "{summary.pendamping_names[0]}", then type /hadir.')
+        out.print(t("cli.demo.already_there"))
+    out.print(t("cli.demo.try", name=summary.pendamping_names[0]), markup=False)
 
 
 async def import_roster(
     app: App, out: Console, file: Path, *, strict: bool, dry_run: bool, rejects: Path | None
 ) -> None:
+    from bot.roster_reasons import rejection, say
     from models.roster.importer import RosterFileError, count_rows
     from models.roster.importer import import_roster as run_import
+    from models.roster.parse import REASON_COLUMN
 
+    t = translator(app)
     total = count_rows(file) if file.is_file() else None  # noqa: ASYNC240 (a stat, once)
     columns = (
         TextColumn("{task.description}"),
@@ -126,7 +174,7 @@ async def import_roster(
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=out, transient=True, disable=not out.is_terminal) as bar:
-        task = bar.add_task("importing", total=total)
+        task = bar.add_task(t("cli.roster.progress"), total=total)
         try:
             report = await run_import(
                 app.sessions,
@@ -138,28 +186,41 @@ async def import_roster(
                 progress=lambda rows: bar.update(task, completed=rows),
                 now=app.clock.now(),
                 timezone=app.settings.general.timezone,
+                describe=lambda rejected: rejection(t, rejected),
             )
         except RosterFileError as exc:
-            raise CommandError(str(exc)) from None
+            raise CommandError(say(t, exc.reason)) from None
     for rejected in report.rejected[:50]:
-        out.print(f"row {rejected.row_number}: {rejected.reason}", markup=False, soft_wrap=True)
+        out.print(rejection(t, rejected), markup=False, soft_wrap=True)
     if len(report.rejected) > 50:
-        out.print(f"... and {len(report.rejected) - 50} more rejected rows")
-    verb = "would be" if not report.written else "were"
+        out.print(t("cli.roster.more_rejected", count=len(report.rejected) - 50), markup=False)
     out.print(
-        f"{report.rows_read} rows read: {report.imported} {verb} imported, "
-        f"{report.updated} {verb} updated{_moved_and_left(report)}, "
-        f"{report.unchanged} unchanged, "
-        f"{len(report.rejected)} rejected."
+        t(
+            "cli.roster.summary" if report.written else "cli.roster.summary_not_written",
+            rows=report.rows_read,
+            imported=report.imported,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            rejected=len(report.rejected),
+        ),
+        markup=False,
     )
+    if report.moved or report.left:
+        out.print(
+            t("cli.roster.moved_and_left", moved=report.moved, left=report.left), markup=False
+        )
     if dry_run:
-        out.print("Dry run: nothing was written.")
+        out.print(t("cli.roster.dry_run"), markup=False)
     elif strict and report.rejected:
-        out.print("Strict mode: nothing was written because some rows were rejected.")
+        out.print(t("cli.roster.strict"), markup=False)
     if rejects is not None and report.rejected:
-        out.print(f"Rejected rows written to {rejects} (column 'alasan' says why).")
+        out.print(
+            t("cli.roster.rejects_written", path=rejects, column=REASON_COLUMN),
+            markup=False,
+            soft_wrap=True,
+        )
     if strict and report.rejected:
-        raise CommandError("some rows were rejected")
+        raise CommandError(t("cli.roster.some_rejected"))
 
 
 async def invite(
@@ -171,18 +232,19 @@ async def invite(
     region: str | None,
     pendamping: list[str],
 ) -> None:
+    t = translator(app)
     if not name.strip():
-        raise CommandError("--name must not be empty")
+        raise CommandError(t("cli.invite.name_empty"))
     now = app.clock.now()
     async with app.sessions.begin() as session:
         region_id = None
         if region is not None:
             found = await find_regions(session, region)
             if not found:
-                raise CommandError(f"no region named or coded {region!r}; import a roster first")
+                raise CommandError(t("cli.region.unknown", region=region))
             if len(found) > 1:
-                names = ", ".join(f"{r.name} ({r.level}, id {r.id})" for r in found)
-                raise CommandError(f"region {region!r} is ambiguous: {names}; use its code")
+                names = region_names(t, found, by_code=False)
+                raise CommandError(t("cli.region.ambiguous", region=region, names=names))
             region_id = found[0].id
         staff, created = await get_or_create_staff(
             session, role=role, name=name, region_id=region_id
@@ -194,42 +256,39 @@ async def invite(
                 )
             )
             if member is None:
-                raise CommandError(f"no pendamping named {written!r} (see `pendamping staff list`)")
+                raise CommandError(t("cli.invite.no_pendamping", name=written))
             member.supervisor_id = staff.id
         code = await create_invite(
             session, staff, now=now, valid_days=app.settings.general.invite_valid_days
         )
-    status = "new" if created else "existing"
-    out.print(f"Invite for {staff.name} ({role.value}, {status} staff id {staff.id}):")
+    status = t("cli.invite.new") if created else t("cli.invite.existing")
     out.print(
-        f"  code: [bold]{code}[/bold]  (valid {app.settings.general.invite_valid_days} days,"
-        " one use)"
+        t("cli.invite.title", name=staff.name, role=role.value, status=status, id=staff.id),
+        markup=False,
     )
-    out.print(f"  Telegram: send  /start {code.replace('-', '')}   WhatsApp: send  DAFTAR {code}")
+    days = app.settings.general.invite_valid_days
+    out.print("  " + t("cli.invite.code", code=f"[bold]{code}[/bold]", days=days))
+    out.print(
+        "  " + t("cli.invite.how", start=code.replace("-", ""), code=code), markup=False
+    )
     username = app.settings.telegram.bot_username
     if username:
-        out.print(f"  link: https://t.me/{username}?start={code.replace('-', '')}")
+        url = f"https://t.me/{username}?start={code.replace('-', '')}"
+        out.print("  " + t("cli.invite.link", url=url), markup=False)
 
 
 async def staff_list(app: App, out: Console) -> None:
+    t = translator(app)
     async with app.read_sessions() as session:
         rows = await list_staff(session, now=app.clock.now())
     if not rows:
-        out.print("No staff yet: run `pendamping invite` or import a roster.")
+        out.print(t("cli.staff.none"), markup=False)
         return
-    table = Table(
-        "id",
-        "role",
-        "name",
-        "region",
-        "supervisor",
-        "kelompok",
-        "KPM",
-        "linked",
-        "open invites",
+    columns = (
+        "id", "role", "name", "region", "supervisor", "kelompok", "kpm", "linked", "invites",
         "active",
-        title="Staff",
     )
+    table = Table(*(t(f"cli.staff.col_{column}") for column in columns), title=t("cli.staff.title"))
     for row in rows:
         table.add_row(
             str(row.id),
@@ -239,9 +298,9 @@ async def staff_list(app: App, out: Console) -> None:
             row.supervisor or "-",
             str(row.kelompok),
             str(row.kpm),
-            "yes" if row.addresses else "no",
+            yes_no(t, bool(row.addresses)),
             str(row.open_invites),
-            "yes" if row.active else "[yellow]no[/yellow]",
+            t("cli.yes") if row.active else f"[yellow]{t('cli.no')}[/yellow]",
         )
     out.print(table)
 
@@ -253,8 +312,9 @@ async def chat(app: App, out: Console, who: str | None) -> None:
 
 async def _chat_identity(app: App, who: str | None) -> tuple[str, str]:
     """The address to chat from: given as one, or a staff member's console address."""
+    t = translator(app)
     if who and ":" in who:
-        return who, f"Chatting as {who}. Type /bantuan for help, /keluar to leave."
+        return who, t("cli.chat.as_address", address=who)
     async with app.sessions.begin() as session:
         if who:
             found = await find_staff(session, who)
@@ -269,28 +329,26 @@ async def _chat_identity(app: App, who: str | None) -> tuple[str, str]:
             )
         if not found:
             raise CommandError(
-                f"no staff member named {who!r}"
-                if who
-                else "no pendamping yet: run `pendamping init --demo` or invite one"
+                t("cli.chat.unknown_staff", name=who) if who else t("cli.chat.no_pendamping")
             )
         if len(found) > 1:
             names = ", ".join(f"{s.name} ({s.role.value})" for s in found[:8])
-            raise CommandError(f"{who!r} matches several staff members: {names}")
+            raise CommandError(t("cli.chat.ambiguous", name=who, names=names))
         staff = found[0]
         address = f"console:{name_key(staff.name).replace(' ', '-')}"
         await link_address(session, staff, address, now=app.clock.now())
-    return address, (
-        f"Chatting as {staff.name} ({staff.role.value}) from {address}. "
-        "Type /bantuan for help, /keluar to leave."
+    return address, t(
+        "cli.chat.as_staff", name=staff.name, role=staff.role.value, address=address
     )
 
 
 async def telegram_set_webhook(app: App, out: Console) -> None:
+    t = translator(app)
     settings = app.settings.telegram
     if not settings.configured:
-        raise CommandError("telegram.token is not set")
+        raise CommandError(t("cli.telegram.no_token"))
     if not settings.webhook_url or settings.webhook_secret is None:
-        raise CommandError("telegram.webhook_url and telegram.webhook_secret must be set")
+        raise CommandError(t("cli.telegram.no_webhook"))
     channel = build_telegram(app)
     assert channel is not None
     async with channel.application.bot as bot:
@@ -299,80 +357,102 @@ async def telegram_set_webhook(app: App, out: Console) -> None:
             secret_token=settings.webhook_secret.get_secret_value(),
             allowed_updates=["message", "callback_query", "my_chat_member"],
         )
-    out.print(f"Webhook set to {settings.webhook_url} (secret checked on every request).")
+    out.print(t("cli.telegram.webhook_set", url=settings.webhook_url), markup=False)
 
 
-async def _doctor_telegram(app: App, table: Table) -> bool:
+async def _doctor_telegram(app: App, table: Table, t: Translator) -> bool:
+    marks = Marks(t)
     channel = build_telegram(app)
     assert channel is not None
     try:
         async with channel.application.bot:
             username, state = await channel.check()
     except Exception as exc:  # any Bot API or network failure is a finding, not a crash
-        table.add_row("telegram bot", FAIL, f"{type(exc).__name__}: {str(exc)[:100]}")
+        table.add_row(
+            t("cli.doctor.telegram_bot"), marks.fail, f"{type(exc).__name__}: {str(exc)[:100]}"
+        )
         return False
-    table.add_row("telegram bot", OK, f"{username}, {state}")
+    table.add_row(t("cli.doctor.telegram_bot"), marks.ok, f"{username}, {state}")
     return True
 
 
-async def _doctor_twilio(app: App, table: Table) -> bool:
+async def _doctor_twilio(app: App, table: Table, t: Translator) -> bool:
+    marks = Marks(t)
     channel = build_twilio(app)
     assert channel is not None
     healthy = True
     try:
-        table.add_row("twilio account", OK, await channel.check())
+        table.add_row(t("cli.doctor.twilio_account"), marks.ok, await channel.check())
     except Exception as exc:  # any API or network failure is a finding, not a crash
         healthy = False
-        table.add_row("twilio account", FAIL, f"{type(exc).__name__}: {str(exc)[:100]}")
+        table.add_row(
+            t("cli.doctor.twilio_account"), marks.fail, f"{type(exc).__name__}: {str(exc)[:100]}"
+        )
     finally:
         await channel.http.close()
     needed = [template.name for template in TEMPLATES.values()]
     missing = [name for name in needed if name not in app.settings.twilio.templates]
+    configured, total = len(needed) - len(missing), len(needed)
     table.add_row(
-        "whatsapp templates",
-        WARN if missing else OK,
-        f"{len(needed) - len(missing)} of {len(needed)} configured"
-        + (
-            "; missing (those messages fail outside the 24-hour window): " + ", ".join(missing)
-            if missing
-            else ""
-        ),
+        t("cli.doctor.whatsapp_templates"),
+        marks.warn if missing else marks.ok,
+        t(
+            "cli.doctor.templates_missing",
+            configured=configured,
+            total=total,
+            names=", ".join(missing),
+        )
+        if missing
+        else t("cli.doctor.templates", configured=configured, total=total),
     )
     return healthy
 
 
 UNCONFIGURED_HINT = {
-    Channel.TELEGRAM: "set telegram.token",
-    Channel.WHATSAPP: "set twilio.account_sid and twilio.auth_token",
-    Channel.SMS: "set twilio.account_sid and twilio.auth_token",
+    Channel.TELEGRAM: "cli.outbox.hint_telegram",
+    Channel.WHATSAPP: "cli.outbox.hint_twilio",
+    Channel.SMS: "cli.outbox.hint_twilio",
 }
+"""The catalog key of what to set so that a channel can send."""
 
 
-async def _waiting_unconfigured(app: App, session: AsyncSession) -> list[str]:
+async def _waiting_unconfigured(app: App, session: AsyncSession, t: Translator) -> list[str]:
     """One sentence per channel that pending messages wait for but the settings cannot
     send on: they are neither sent nor failed until it is configured or their deadline
     passes."""
     configured = configured_channels(app.settings)
     return [
-        f"{count} pending messages wait for {channel}, which is not configured here "
-        f"({UNCONFIGURED_HINT.get(channel, 'no sender exists')}); they fail at their deadline"
+        t(
+            "cli.outbox.waiting_unconfigured",
+            count=count,
+            channel=channel,
+            hint=t(UNCONFIGURED_HINT.get(channel, "cli.outbox.hint_none")),
+        )
         for channel, count in sorted((await waiting_by_channel(session)).items())
         if channel not in configured
     ]
 
 
+def _counts_table(t: Translator, title: str) -> Table:
+    return Table(t("cli.col.channel"), t("cli.col.status"), t("cli.col.messages"), title=title)
+
+
 async def outbox(app: App, out: Console) -> None:
+    t = translator(app)
     async with app.read_sessions() as session:
         counts = await outbox_counts(session)
-        waiting = await _waiting_unconfigured(app, session)
-    table = Table("channel", "status", "messages", title="Outbox")
+        waiting = await _waiting_unconfigured(app, session, t)
+    table = _counts_table(t, t("cli.outbox.title"))
     for status, channel, count in counts.by_status_and_channel:
         table.add_row(channel, status, str(count))
-    out.print(table if counts.by_status_and_channel else "The outbox is empty.")
+    out.print(table if counts.by_status_and_channel else t("cli.outbox.empty"))
     for sentence in waiting:
-        out.print(sentence)
+        out.print(sentence, markup=False)
     if counts.latest_failures:
-        failures = Table("id", "channel", "kind", "code", "reason", "at", title="Latest failures")
+        failures = Table(
+            *(t(f"cli.col.{name}") for name in ("id", "channel", "kind", "code", "reason", "at")),
+            title=t("cli.failures.title"),
+        )
         for row_id, channel, kind, code, error, at in counts.latest_failures:
             failures.add_row(
                 str(row_id), channel, kind, code or "-", error or "-", at.strftime("%Y-%m-%d %H:%M")
@@ -380,12 +460,13 @@ async def outbox(app: App, out: Console) -> None:
         out.print(failures)
 
 
-async def _doctor_outbox(app: App, table: Table) -> None:
+async def _doctor_outbox(app: App, table: Table, t: Translator) -> None:
+    marks = Marks(t)
     async with app.read_sessions() as session:
         counts = await outbox_counts(session, failures=3)
-        waiting = await _waiting_unconfigured(app, session)
+        waiting = await _waiting_unconfigured(app, session, t)
     for sentence in waiting:
-        table.add_row("outbox waiting", WARN, sentence)
+        table.add_row(t("cli.doctor.outbox_waiting"), marks.warn, sentence)
     failed = sum(
         n for status, _, n in counts.by_status_and_channel if status in ("failed", "undelivered")
     )
@@ -393,41 +474,47 @@ async def _doctor_outbox(app: App, table: Table) -> None:
         f"#{i} {kind}: {error or code}" for i, _, kind, code, error, _ in counts.latest_failures
     )
     table.add_row(
-        "outbox",
-        WARN if failed else OK,
-        f"{failed} failed; latest: {latest}" if failed else "no failed messages",
+        t("cli.doctor.outbox"),
+        marks.warn if failed else marks.ok,
+        t("cli.doctor.failed", count=failed, latest=latest)
+        if failed
+        else t("cli.doctor.no_failures"),
     )
 
 
-def _age(since: datetime | None, now: datetime) -> str:
+def _age(t: Translator, since: datetime | None, now: datetime) -> str:
     if since is None:
         return "-"
     seconds = max(0, int((now - since).total_seconds()))
     minutes, seconds = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+        return t("cli.age.hours", hours=hours, minutes=minutes)
+    if minutes:
+        return t("cli.age.minutes", minutes=minutes, seconds=seconds)
+    return t("cli.age.seconds", seconds=seconds)
 
 
 async def inbox(app: App, out: Console) -> None:
     """Inbound messages: counts by channel and status, the backlog's oldest age and the
     latest failures (ids and reasons only: no text, no number)."""
+    t = translator(app)
     async with app.read_sessions() as session:
         counts = await inbox_counts(session)
     now = datetime.now(UTC)
-    table = Table("channel", "status", "messages", title="Inbox")
+    table = _counts_table(t, t("cli.inbox.title"))
     for status, channel, count in counts.by_status_and_channel:
         table.add_row(channel, status, str(count))
-    out.print(table if counts.by_status_and_channel else "The inbox is empty.")
+    out.print(table if counts.by_status_and_channel else t("cli.inbox.empty"))
     waiting = sum(n for status, _, n in counts.by_status_and_channel if status in UNFINISHED_INBOX)
     if waiting:
-        out.print(
-            f"{waiting} messages wait to be handled; the oldest arrived "
-            f"{_age(counts.oldest_unfinished, now)} ago"
-        )
+        age = _age(t, counts.oldest_unfinished, now)
+        out.print(t("cli.inbox.waiting", count=waiting, age=age), markup=False)
     if counts.latest_failures:
-        failures = Table("id", "channel", "reason", "at", title="Latest failures")
+        failures = Table(
+            *(t(f"cli.col.{name}") for name in ("id", "channel", "reason", "at")),
+            title=t("cli.failures.title"),
+        )
         for row_id, channel, error, at in counts.latest_failures:
             failures.add_row(
                 str(row_id), channel, error or "-", at.strftime("%Y-%m-%d %H:%M") if at else "-"
@@ -439,50 +526,54 @@ UNFINISHED_INBOX = ("pending", "processing")
 INBOX_BACKLOG_WARN = timedelta(minutes=5)
 
 
-async def _doctor_inbox(app: App, table: Table) -> None:
+async def _doctor_inbox(app: App, table: Table, t: Translator) -> None:
+    marks = Marks(t)
     async with app.read_sessions() as session:
         counts = await inbox_counts(session, failures=3)
     now = datetime.now(UTC)
     waiting = sum(n for status, _, n in counts.by_status_and_channel if status in UNFINISHED_INBOX)
     oldest = counts.oldest_unfinished
     late = oldest is not None and now - oldest > INBOX_BACKLOG_WARN
+    age = _age(t, counts.oldest_unfinished, now)
     table.add_row(
-        "inbox backlog",
-        WARN if late else OK,
-        f"{waiting} waiting, oldest {_age(counts.oldest_unfinished, now)} ago"
-        + ("; is `pendamping run` running?" if late else "")
+        t("cli.doctor.inbox_backlog"),
+        marks.warn if late else marks.ok,
+        t("cli.doctor.backlog_late" if late else "cli.doctor.backlog", count=waiting, age=age)
         if waiting
-        else "nothing waiting",
+        else t("cli.doctor.nothing_waiting"),
     )
     failed = sum(n for status, _, n in counts.by_status_and_channel if status == "failed")
     latest = "; ".join(f"#{i}: {error}" for i, _, error, _ in counts.latest_failures)
     table.add_row(
-        "inbox",
-        WARN if failed else OK,
-        f"{failed} failed; latest: {latest}" if failed else "no failed messages",
+        t("cli.doctor.inbox"),
+        marks.warn if failed else marks.ok,
+        t("cli.doctor.failed", count=failed, latest=latest)
+        if failed
+        else t("cli.doctor.no_failures"),
     )
 
 
-async def _doctor_coordinators(app: App, table: Table) -> None:
+async def _doctor_coordinators(app: App, table: Table, t: Translator) -> None:
     """Where an urgent case would reach no coordinator: a warning, not a failure."""
+    marks = Marks(t)
     async with app.read_sessions() as session:
         uncovered = await regions_without_coordinator(session)
     if uncovered:
         more = len(uncovered) - 5
-        shown = ", ".join(uncovered[:5]) + (f" and {more} more" if more > 0 else "")
+        shown = ", ".join(uncovered[:5])
+        if more > 0:
+            shown = t("cli.doctor.and_more", shown=shown, count=more)
         table.add_row(
-            "coordinators",
-            WARN,
-            f"no coordinator with a linked chat over {shown}: urgent cases there reach "
-            "only a supervisor (`pendamping invite --role koordinator`)",
+            t("cli.doctor.coordinators"), marks.warn, t("cli.doctor.no_coordinator", regions=shown)
         )
     else:
-        table.add_row("coordinators", OK, "every region with kelompok has one reachable in chat")
+        table.add_row(t("cli.doctor.coordinators"), marks.ok, t("cli.doctor.coordinators_ok"))
 
 
-async def _doctor_holidays(app: App, table: Table) -> None:
+async def _doctor_holidays(app: App, table: Table, t: Translator) -> None:
     """Regional holidays that no kelompok falls under: a warning (a kabupaten imported from
     a roster has no Kemendagri code, so its holiday would never be seen)."""
+    marks = Marks(t)
     calendar = holiday_calendar(app.settings)
     if not calendar.has_regional:
         return
@@ -494,72 +585,80 @@ async def _doctor_holidays(app: App, table: Table) -> None:
         if not any(holiday.covers(code) for code in codes)
     ]
     table.add_row(
-        "regional holidays",
-        WARN if unmatched else OK,
-        f"no kelompok lies in the region of {', '.join(unmatched)}: is the region's code "
-        "in the database? (regions imported from a roster carry province codes only)"
+        t("cli.doctor.regional_holidays"),
+        marks.warn if unmatched else marks.ok,
+        t("cli.doctor.holidays_unmatched", holidays=", ".join(unmatched))
         if unmatched
-        else f"{len(calendar.regional)} configured, each over some kelompok",
+        else t("cli.doctor.holidays_ok", count=len(calendar.regional)),
     )
 
 
 async def doctor(app: App, out: Console, source: Path | None) -> bool:
     settings = app.settings
-    table = Table("check", "status", "detail", title="pendamping doctor")
+    t = translator(app)
+    marks = Marks(t)
+    table = doctor_table(t)
     healthy = database_ready = True
-    table.add_row("configuration", OK, str(source) if source else "built-in defaults (no file)")
+    table.add_row(
+        t("cli.doctor.configuration"),
+        marks.ok,
+        str(source) if source else t("cli.doctor.defaults"),
+    )
     try:
         async with app.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
-        table.add_row("database", OK, safe_url(settings.database.url))
+        table.add_row(t("cli.doctor.database"), marks.ok, safe_url(settings.database.url))
         level = await migrate.current_level(app.engine)
         if level.up_to_date:
-            table.add_row("migrations", OK, f"at {level.current} (newest)")
+            table.add_row(
+                t("cli.doctor.migrations"),
+                marks.ok,
+                t("cli.doctor.migrations_newest", level=level.current),
+            )
         else:
             healthy = database_ready = False
             table.add_row(
-                "migrations",
-                FAIL,
-                f"at {level.current or 'nothing'}, newest {level.head}: run `pendamping init`",
+                t("cli.doctor.migrations"),
+                marks.fail,
+                t(
+                    "cli.doctor.migrations_behind",
+                    level=level.current or t("cli.doctor.no_migration"),
+                    head=level.head,
+                ),
             )
     except Exception as exc:  # any driver error means the database cannot be used
         healthy = database_ready = False
         table.add_row(
-            "database",
-            FAIL,
+            t("cli.doctor.database"),
+            marks.fail,
             f"{safe_url(settings.database.url)}: "
             f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}",
         )
     telegram = settings.telegram
     if telegram.configured:
-        healthy = await _doctor_telegram(app, table) and healthy
+        healthy = await _doctor_telegram(app, table, t) and healthy
     table.add_row(
-        "telegram",
-        OK if telegram.configured else WARN,
-        f"token set, mode {telegram.mode}" if telegram.configured else "not configured (no token)",
+        t("cli.doctor.telegram"),
+        marks.ok if telegram.configured else marks.warn,
+        t("cli.doctor.telegram_on", mode=telegram.mode)
+        if telegram.configured
+        else t("cli.doctor.telegram_off"),
     )
     twilio = settings.twilio
     if twilio.configured:
-        healthy = await _doctor_twilio(app, table) and healthy
+        healthy = await _doctor_twilio(app, table, t) and healthy
     if database_ready:
-        await _doctor_inbox(app, table)
-        await _doctor_outbox(app, table)
-        await _doctor_coordinators(app, table)
-        await _doctor_holidays(app, table)
-    sender = "sender set" if twilio.whatsapp_sender else "no WhatsApp sender"
+        await _doctor_inbox(app, table, t)
+        await _doctor_outbox(app, table, t)
+        await _doctor_coordinators(app, table, t)
+        await _doctor_holidays(app, table, t)
+    sender = t("cli.doctor.sender_set") if twilio.whatsapp_sender else t("cli.doctor.no_sender")
     table.add_row(
-        "whatsapp/sms (twilio)",
-        OK if twilio.configured else WARN,
-        f"account {twilio.account_sid}, {sender}"
+        t("cli.doctor.twilio"),
+        marks.ok if twilio.configured else marks.warn,
+        t("cli.doctor.twilio_on", sid=twilio.account_sid, sender=sender)
         if twilio.configured
-        else "not configured (no account SID / auth token)",
+        else t("cli.doctor.twilio_off"),
     )
     out.print(table)
     return healthy
-
-
-def _moved_and_left(report: ImportReport) -> str:
-    """Of the updated rows, those whose KPM moved kelompok or left, when there are any."""
-    parts = [f"{report.moved} moved to another kelompok"] if report.moved else []
-    parts += [f"{report.left} left the programme"] if report.left else []
-    return f" ({', '.join(parts)})" if parts else ""

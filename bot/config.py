@@ -32,6 +32,18 @@ from pydantic import (
     model_validator,
 )
 
+from bot.graduation_settings import (
+    ComplementaryProgramme,
+    GraduationIndicator,
+    GraduationStage,
+    default_indicators,
+    default_programmes,
+    default_stages,
+    gates_are_indicators,
+    no_retired_indicator,
+    programme_keys,
+    stage_order,
+)
 from models.messaging.templates import TEMPLATES
 from models.rules.case_categories import (
     DEFAULT_CASE_CATEGORIES,
@@ -41,6 +53,7 @@ from models.rules.case_categories import (
 )
 from models.rules.case_suggest import keyword
 from models.rules.commitments import DueWhen, default_commitments, default_reasons
+from models.rules.graduation import DEFAULT_GATES
 from models.rules.p2k2 import DEFAULT_CURRICULUM
 
 ENV_PREFIX = "PENDAMPING_"
@@ -85,6 +98,18 @@ class GeneralSettings(_Section):
     locale: str = Field(default="id", pattern=r"^[a-z]{2}(_[A-Z]{2})?$")
     conversation_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
     invite_valid_days: int = Field(default=14, ge=1, le=365)
+
+    @field_validator("locale")
+    @classmethod
+    def _has_catalog(cls, locale: str) -> str:
+        """The chat and the command line speak from the catalog: a locale needs one."""
+        from handlers.i18n import Translator
+
+        try:
+            Translator(locale)
+        except FileNotFoundError:
+            raise ValueError("a locale with a message catalog ('id' or 'en')") from None
+        return locale
 
 
 class TelegramSettings(_Section):
@@ -175,22 +200,6 @@ class PesanSettings(_Section):
     nudge_after_hours: int = Field(default=24, ge=1, le=24 * 14)
 
 
-class GraduationIndicator(_Section):
-    label: str
-    weight: float = Field(ge=0)
-
-
-def _default_indicators() -> dict[str, GraduationIndicator]:
-    return {
-        "penghasilan_umk": GraduationIndicator(label="Penghasilan di atas UMK", weight=3),
-        "usaha_berjalan": GraduationIndicator(label="Punya usaha yang berjalan", weight=2),
-        "kube_pena": GraduationIndicator(label="Ikut KUBE atau PENA", weight=1),
-        "bansos_komplementer": GraduationIndicator(label="Menerima bansos komplementer", weight=1),
-        "anak_sekolah": GraduationIndicator(label="Semua anak bersekolah", weight=1),
-        "bersedia": GraduationIndicator(label="Keluarga menyatakan bersedia", weight=2),
-    }
-
-
 class ReportingSettings(_Section):
     digest_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
     digest_time: time = time(7, 0)
@@ -199,7 +208,29 @@ class ReportingSettings(_Section):
     graduation_attendance_weight: float = Field(default=2.0, ge=0)
     graduation_target_per_year: int = Field(default=10, ge=0)
     absence_streak_alert: int = Field(default=2, ge=1, le=12)
-    indicators: dict[str, GraduationIndicator] = Field(default_factory=_default_indicators)
+    indicators: dict[str, GraduationIndicator] = Field(default_factory=default_indicators)
+    graduation_gates: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_GATES), validate_default=True
+    )
+    graduation_stages: Annotated[dict[str, GraduationStage], AfterValidator(stage_order)] = (
+        Field(default_factory=default_stages)
+    )
+    complementary_programmes: Annotated[
+        dict[str, ComplementaryProgramme], AfterValidator(programme_keys)
+    ] = Field(default_factory=default_programmes)
+    advocacy_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"] = "mon"
+
+    @field_validator("indicators")
+    @classmethod
+    def _indicators(
+        cls, indicators: dict[str, GraduationIndicator]
+    ) -> dict[str, GraduationIndicator]:
+        return no_retired_indicator(indicators)
+
+    @field_validator("graduation_gates")
+    @classmethod
+    def _gates(cls, gates: list[str], info: ValidationInfo) -> list[str]:
+        return gates_are_indicators(gates, info.data.get("indicators"))
 
 
 class KomponenType(_Section):

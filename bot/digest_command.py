@@ -3,7 +3,7 @@
 Without ``--dry-run`` the digest goes into the outbox under the same weekly keys the
 scheduler uses, so a week is never sent twice whoever asks; with it nothing is written
 to the database: the text is printed and, with ``--out``, the chart and the workbook
-are saved for a look.
+are saved for a look. What it says is in the configured locale (``cli.digest.*``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,16 +43,16 @@ async def digest(
     dry_run: bool,
     out_dir: Path | None,
 ) -> None:
+    translate = Translator(app.settings.general.locale)
     try:
         monday = parse_week(week) if week else None
-    except ValueError as problem:
-        raise CommandError(f"--week: {problem}") from None
+    except ValueError:
+        raise CommandError(translate("cli.digest.bad_week", week=week)) from None
     options = digest_options(app)
-    translate = Translator(app.settings.general.locale)
     reporting = app.settings.reporting
     now = app.clock.now()
     async with app.read_sessions() as session:
-        staff = await _chosen(session, coordinator)
+        staff = await _chosen(session, translate, coordinator)
     scheduler = app.settings.scheduler
     quiet = (scheduler.quiet_hours_start, scheduler.quiet_hours_end)
     for member in staff:
@@ -62,10 +63,11 @@ async def digest(
             label = iso_week(first)
             due = due_moment(first, reporting.digest_weekday, reporting.digest_time, zone)
             key = dedupe_key(member.id, label, "text")
+            who = {"name": member.name, "id": member.id, "week": label}
             if not dry_run and await session.scalar(
                 select(Outbox.id).where(Outbox.dedupe_key == key)
             ):
-                out.print(f"{member.name} (#{member.id}): digest {label} already sent; skipped")
+                out.print(translate("cli.digest.already_sent", **who), markup=False)
                 continue
             built = await build_digest(
                 session,
@@ -77,14 +79,18 @@ async def digest(
             )
             addresses = await staff_addresses(session, [member.id])
         if dry_run:
-            out.print(f"[bold]{member.name} (#{member.id}), week {label}[/bold]")
+            out.print(Text(translate("cli.digest.heading", **who), style="bold"))
             out.print(built.text, markup=False, soft_wrap=True)
             if out_dir is not None:
                 await asyncio.to_thread(_save, out_dir, built)
-                out.print(f"saved {built.chart_filename} and {built.workbook_filename}")
+                saved = translate(
+                    "cli.digest.saved", chart=built.chart_filename,
+                    workbook=built.workbook_filename,
+                )
+                out.print(saved, markup=False)
             continue
         if member.id not in addresses:
-            out.print(f"{member.name} (#{member.id}): no linked chat; nothing sent")
+            out.print(translate("cli.digest.no_chat", **who), markup=False)
             continue
         added = await enqueue_digest(
             app.sessions,
@@ -97,9 +103,9 @@ async def digest(
         )
         channel = addresses[member.id][0]
         if added:
-            out.print(f"{member.name} (#{member.id}): digest {label} queued for {channel}")
+            out.print(translate("cli.digest.queued", channel=channel, **who), markup=False)
         else:
-            out.print(f"{member.name} (#{member.id}): digest {label} already sent; skipped")
+            out.print(translate("cli.digest.already_sent", **who), markup=False)
 
 
 def _save(directory: Path, built: Digest) -> None:
@@ -107,16 +113,15 @@ def _save(directory: Path, built: Digest) -> None:
     (directory / built.workbook_filename).write_bytes(built.workbook)
 
 
-async def _chosen(session: AsyncSession, coordinator: int | None) -> list[Staff]:
+async def _chosen(
+    session: AsyncSession, t: Translator, coordinator: int | None
+) -> list[Staff]:
     if coordinator is None:
         found = await coordinators(session)
         if not found:
-            raise CommandError("no active coordinator: invite one with `pendamping invite`")
+            raise CommandError(t("cli.digest.no_coordinator"))
         return found
     member = await session.get(Staff, coordinator)
     if member is None or member.role is not StaffRole.KOORDINATOR:
-        raise CommandError(
-            f"--coordinator {coordinator}: no coordinator with that id "
-            "(see `pendamping staff list`)"
-        )
+        raise CommandError(t("cli.digest.not_coordinator", id=coordinator))
     return [member]

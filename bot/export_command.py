@@ -1,6 +1,6 @@
 """`pendamping export`: attendance, cases, graduation or commitment checks of every group
 (or one region) to an XLSX or CSV file, written through a temporary file so a failure
-leaves none."""
+leaves none. What it says is in the configured locale (``cli.export.*``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from bot.bootstrap import App, commitment_rules, komponen_catalog
-from bot.commands import CommandError
+from bot.commands import CommandError, region_names
 from handlers.i18n import Translator
 from models.audit import audit
 from models.regions import find_regions
@@ -25,24 +25,24 @@ from reporting.exports import ExportKind, ExportRequest, Period, write_export
 SUFFIXES = {".xlsx": ExportFormat.XLSX, ".csv": ExportFormat.CSV}
 
 
-def export_format(path: Path) -> ExportFormat:
+def export_format(path: Path, t: Translator) -> ExportFormat:
     """The file format an output path asks for, by its suffix."""
     fmt = SUFFIXES.get(path.suffix.casefold())
     if fmt is None:
-        raise CommandError(f"--out must end in .xlsx or .csv, got {path.name!r}")
+        raise CommandError(t("cli.export.bad_suffix", name=path.name))
     return fmt
 
 
-async def _region_id(app: App, written: str | None) -> int | None:
+async def _region_id(app: App, t: Translator, written: str | None) -> int | None:
     if written is None:
         return None
     async with app.read_sessions() as session:
         found = await find_regions(session, written)
     if not found:
-        raise CommandError(f"--region: no region named or coded {written!r}")
+        raise CommandError(t("cli.export.no_region", region=written))
     if len(found) > 1:
-        names = ", ".join(f"{r.name} ({r.level}, code {r.code or '-'})" for r in found)
-        raise CommandError(f"--region {written!r} is ambiguous: {names}; use its code")
+        names = region_names(t, found, by_code=True)
+        raise CommandError(t("cli.export.ambiguous_region", region=written, names=names))
     return found[0].id
 
 
@@ -56,27 +56,27 @@ async def export(
     end: date | None,
     region: str | None,
 ) -> None:
-    fmt = export_format(path)
+    translate = Translator(app.settings.general.locale)
+    fmt = export_format(path, translate)
     if not path.parent.is_dir():  # noqa: ASYNC240 (a stat, once)
-        raise CommandError(f"--out: folder {str(path.parent)!r} does not exist")
+        raise CommandError(translate("cli.export.no_folder", path=path.parent))
     zone = app.settings.general.timezone
     today = app.clock.now().astimezone(ZoneInfo(zone)).date()
     end = end or today
     start = start or end.replace(day=1)
     if end < start:
-        raise CommandError("--from must not be after --to")
+        raise CommandError(translate("cli.export.reversed"))
     request = ExportRequest(
         kind=kind,
         period=Period(start, end),
         scope=select(Kelompok.id),
-        region_id=await _region_id(app, region),
+        region_id=await _region_id(app, translate, region),
         default_timezone=zone,
         commitments=commitment_rules(app),
         komponen_labels={kind: rule.label for kind, rule in komponen_catalog(app).rules.items()},
         case_category_labels=app.settings.programme.case_rules().labels(),
         locale=app.settings.general.locale,
     )
-    translate = Translator(app.settings.general.locale)
     descriptor, temp_name = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".part"
     )
@@ -104,7 +104,14 @@ async def export(
             },
         )
     out.print(
-        f"{rows} rows written to {path} ({kind.value}, {start.isoformat()} to {end.isoformat()}).",
+        translate(
+            "cli.export.written",
+            rows=rows,
+            path=path,
+            kind=kind.value,
+            start=start.isoformat(),
+            end=end.isoformat(),
+        ),
         markup=False,
         soft_wrap=True,
     )

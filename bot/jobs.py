@@ -40,7 +40,7 @@ from models.messaging.sending import Sender
 from scheduler.alerts import AlertReport, enqueue_alerts
 from scheduler.digests import enqueue_digests
 from scheduler.dispatcher import Dispatcher
-from scheduler.nudges import enqueue_nudges
+from scheduler.nudges import Advocacy, enqueue_nudges
 from scheduler.planner import plan_meetings
 from scheduler.reminders import enqueue_reminders
 
@@ -125,9 +125,26 @@ def _warn_unconfigured(app: App, new_by_channel: dict[str, int]) -> None:
             )
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def advocacy(app: App) -> Advocacy | None:
+    """The weekly advocacy line of ``[reporting]`` (None when advocacy_weekday = "off")."""
+    reporting = app.settings.reporting
+    if reporting.advocacy_weekday not in WEEKDAYS:
+        return None
+    return Advocacy(
+        programmes=tuple(
+            (key, programme.label)
+            for key, programme in reporting.complementary_programmes.items()
+        ),
+        weekday=WEEKDAYS.index(reporting.advocacy_weekday),
+    )
+
+
 async def nudges_sweep(app: App) -> None:
-    """Enqueue the pendamping's meeting-day, missing-attendance, follow-up, pesan KPM
-    and end-of-period commitment-check nudges."""
+    """Enqueue the pendamping's meeting-day, missing-attendance, follow-up, pesan KPM,
+    end-of-period commitment-check and weekly advocacy nudges."""
     s = app.settings.scheduler
     await _locked(
         app,
@@ -140,6 +157,7 @@ async def nudges_sweep(app: App) -> None:
             quiet_end=s.quiet_hours_end,
             pesan_after=timedelta(hours=app.settings.pesan.nudge_after_hours),
             commitments=commitment_rules(app),
+            advocacy=advocacy(app),
         ),
     )
 

@@ -1,6 +1,7 @@
 """`pendamping kpm move` and `pendamping kpm leave`: a family moved to another kelompok, or
 leaving the programme. Each runs in one transaction and prints one line (the ID PKH and
-kelompok names, never a name, a number or a NIK)."""
+kelompok names, never a name, a number or a NIK), in the configured locale (``cli.kpm.*``,
+``cli.kpm_error.*``)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.bootstrap import App
-from bot.commands import CommandError, date_option
+from bot.commands import CommandError, date_option, translator
+from handlers.i18n import Translator
 from models.enums import ExitReason
 from models.kpm_changes import KpmChangeError, find_kpm, leave, move
 from models.regions import timezone_of_region
 from models.tables import Kelompok
 
 
-async def _kelompok(session: AsyncSession, written: str) -> Kelompok:
+def _refusal(t: Translator, error: KpmChangeError) -> CommandError:
+    return CommandError(t(f"cli.kpm_error.{error.key}", **error.values))
+
+
+async def _kelompok(session: AsyncSession, t: Translator, written: str) -> Kelompok:
     """A kelompok by id or by its name (whole, any case); exactly one."""
     text = written.strip()
     if text.isdigit() and (found := await session.get(Kelompok, int(text))) is not None:
@@ -30,25 +36,31 @@ async def _kelompok(session: AsyncSession, written: str) -> Kelompok:
         )
     )
     if not named:
-        raise CommandError(f"no kelompok named {written!r}")
+        raise CommandError(t("cli.kpm.no_kelompok", name=written))
     if len(named) > 1:
         ids = ", ".join(str(k.id) for k in named)
-        raise CommandError(f"{written!r} names several kelompok (ids {ids}); use the id")
+        raise CommandError(t("cli.kpm.several_kelompok", name=written, ids=ids))
     return named[0]
 
 
 async def kpm_move(app: App, out: Console, who: str, kelompok: str) -> None:
+    t = translator(app)
     try:
         async with app.sessions.begin() as session:
             kpm = await find_kpm(session, who)
-            target = await _kelompok(session, kelompok)
+            target = await _kelompok(session, t, kelompok)
             moved = await move(session, kpm, target, by=None, now=app.clock.now())
     except KpmChangeError as exc:
-        raise CommandError(str(exc)) from exc
+        raise _refusal(t, exc) from exc
     out.print(
-        f"{kpm.id_pkh}: {moved.from_kelompok or '-'} -> {moved.to_kelompok}; "
-        f"{moved.withdrawn} waiting reminders withdrawn, {moved.cases_moved} open cases "
-        "moved to the new pendamping",
+        t(
+            "cli.kpm.moved",
+            id_pkh=kpm.id_pkh,
+            before=moved.from_kelompok or "-",
+            after=moved.to_kelompok,
+            withdrawn=moved.withdrawn,
+            cases=moved.cases_moved,
+        ),
         markup=False,
         soft_wrap=True,
     )
@@ -57,18 +69,24 @@ async def kpm_move(app: App, out: Console, who: str, kelompok: str) -> None:
 async def kpm_leave(
     app: App, out: Console, who: str, reason: ExitReason, written_date: str | None
 ) -> None:
+    t = translator(app)
     now = app.clock.now()
     try:
         async with app.sessions.begin() as session:
             kpm = await find_kpm(session, who)
             today = await _today_of(session, app, kpm.kelompok_id, now)
-            on = date_option("--on", written_date) if written_date is not None else today
+            on = date_option(t, "--on", written_date) if written_date is not None else today
             left = await leave(session, kpm, reason, on, today=today, by=None, now=now)
     except KpmChangeError as exc:
-        raise CommandError(str(exc)) from exc
+        raise _refusal(t, exc) from exc
     out.print(
-        f"{kpm.id_pkh}: left the programme on {left.on:%Y-%m-%d} ({left.reason.value}); "
-        f"{left.withdrawn} waiting messages withdrawn",
+        t(
+            "cli.kpm.left",
+            id_pkh=kpm.id_pkh,
+            date=f"{left.on:%Y-%m-%d}",
+            reason=left.reason.value,
+            withdrawn=left.withdrawn,
+        ),
         markup=False,
         soft_wrap=True,
     )

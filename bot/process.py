@@ -32,7 +32,14 @@ def tune_garbage_collector() -> None:
 
 
 class AlreadyServed(Exception):
-    """Another process serves this SQLite database; the message says so in one sentence."""
+    """Another process serves this SQLite database; the message says so in one sentence
+    (in English, for logs; the command line says ``cli.already_served`` with ``database``
+    and ``holder``, "" when the lock file does not name it)."""
+
+    def __init__(self, message: str, *, database: str, holder: str) -> None:
+        super().__init__(message)
+        self.database = database
+        self.holder = holder
 
 
 @contextlib.contextmanager
@@ -55,10 +62,13 @@ def serving_alone(database_url: str, command: str) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
+            holder = handle.read().strip()
             raise AlreadyServed(
-                f"{database} is already served by {holder}: on SQLite one process serves a "
-                f"database (stop it first, or use PostgreSQL to run several)"
+                f"{database} is already served by {holder or 'another process'}: on SQLite "
+                f"one process serves a database (stop it first, or use PostgreSQL to run "
+                f"several)",
+                database=database,
+                holder=holder,
             ) from None
         handle.seek(0)
         handle.truncate()

@@ -6,6 +6,8 @@ Creating goes through the twilio SDK's Content API (``client.content.v1.contents
 already under ``[twilio.templates]`` are not created again. The answer is the lines to
 put under ``[twilio.templates]``; each template must then be approved by WhatsApp (in
 the Twilio console, or through the Content API's approval requests) before it delivers.
+What it says is in the configured locale (``cli.whatsapp.*``); the config lines, the JSON
+and the template bodies (the catalog's texts) are as they are.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from twilio.rest.content.v1.content import ContentList
 
 from bot.bootstrap import App
 from bot.channels.whatsapp import TimedHttpClient, twilio_client
-from bot.commands import CommandError
+from bot.commands import CommandError, translator
 from bot.whatsapp_templates import PackEntry, PackProblem, pack_document, template_pack
 from handlers.i18n import Translator
 
@@ -32,10 +34,7 @@ PLACEHOLDER_BASE_URL = "https://pkh.example.org"
 def _pack(app: App, *, need_base_url: bool) -> list[PackEntry]:
     base_url = app.settings.twilio.public_base_url
     if need_base_url and not base_url:
-        raise CommandError(
-            "twilio.public_base_url is needed: the digest's media templates are sent from "
-            "its URL (set it in the config file, then run again)"
-        )
+        raise CommandError(translator(app)("cli.whatsapp.base_url_needed"))
     try:
         return template_pack(Translator(app.settings.general.locale), base_url or
                              PLACEHOLDER_BASE_URL)
@@ -43,21 +42,31 @@ def _pack(app: App, *, need_base_url: bool) -> list[PackEntry]:
         raise CommandError(str(problem)) from problem
 
 
-def _show(out: Console, entries: list[PackEntry], configured: dict[str, str]) -> None:
+def _show(
+    out: Console, t: Translator, entries: list[PackEntry], configured: dict[str, str]
+) -> None:
+    headers = [t(f"cli.whatsapp.col_{name}") for name in ("variable", "kind", "holds", "example")]
     for entry in entries:
         template = entry.template
         sid = configured.get(template.name)
         out.print(
             f"[bold]{template.name}[/bold] ({entry.content_type}, {template.purpose}) "
-            + (f"configured: {sid}" if sid else "[yellow]not configured[/yellow]")
+            + (
+                t("cli.whatsapp.configured", sid=sid)
+                if sid
+                else f"[yellow]{t('cli.whatsapp.not_configured')}[/yellow]"
+            )
         )
         out.print(entry.body, markup=False, soft_wrap=True)
         if entry.media_url:
-            out.print(f"media: {entry.media_url}", markup=False)
+            out.print(t("cli.whatsapp.media", url=entry.media_url), markup=False)
         if template.buttons:
-            buttons = (f"{b.title} (answers {b.payload})" for b in template.buttons)
-            out.print("buttons: " + ", ".join(buttons), markup=False)
-        table = Table("{{n}}", "variable", "kind", "holds", "example", box=None, pad_edge=False)
+            buttons = (
+                t("cli.whatsapp.button", title=b.title, payload=b.payload)
+                for b in template.buttons
+            )
+            out.print(t("cli.whatsapp.buttons", buttons=", ".join(buttons)), markup=False)
+        table = Table("{{n}}", *headers, box=None, pad_edge=False)
         for number, variable in enumerate(template.variables, 1):
             table.add_row(
                 str(number), variable.name, variable.kind.value, variable.holds, variable.example
@@ -73,28 +82,31 @@ async def whatsapp_templates(
     """Print the pack (and write it as JSON); with ``create``, create the templates not
     configured yet and print their Content SIDs as config lines. Returns how many
     creations failed."""
+    t = translator(app)
     twilio = app.settings.twilio
     if create and not twilio.configured:
-        raise CommandError("--create needs twilio.account_sid and twilio.auth_token")
+        raise CommandError(t("cli.whatsapp.needs_credentials"))
     entries = _pack(app, need_base_url=create)
-    _show(out, entries, dict(twilio.templates))
+    _show(out, t, entries, dict(twilio.templates))
     if not twilio.public_base_url:
-        out.print(
-            f"(media URLs shown with {PLACEHOLDER_BASE_URL}: set twilio.public_base_url)",
-            markup=False,
-        )
+        out.print(t("cli.whatsapp.placeholder_url", url=PLACEHOLDER_BASE_URL), markup=False)
     if json_out is not None:
         document = json.dumps(pack_document(entries), ensure_ascii=False, indent=2) + "\n"
         await asyncio.to_thread(json_out.write_text, document, encoding="utf-8")
-        out.print(f"wrote {len(entries)} templates to {json_out}", markup=False, soft_wrap=True)
+        out.print(
+            t("cli.whatsapp.wrote", count=len(entries), path=json_out),
+            markup=False,
+            soft_wrap=True,
+        )
     if not create:
         return 0
-    return await _create(app, out, [e for e in entries if e.template.name not in twilio.templates])
+    missing = [e for e in entries if e.template.name not in twilio.templates]
+    return await _create(app, out, t, missing)
 
 
-async def _create(app: App, out: Console, entries: list[PackEntry]) -> int:
+async def _create(app: App, out: Console, t: Translator, entries: list[PackEntry]) -> int:
     if not entries:
-        out.print("every template is configured already; nothing to create")
+        out.print(t("cli.whatsapp.nothing_to_create"), markup=False)
         return 0
     http = TimedHttpClient(30.0)
     client = twilio_client(app.settings.twilio, http)
@@ -108,7 +120,12 @@ async def _create(app: App, out: Console, entries: list[PackEntry]) -> int:
             except TwilioRestException as exc:
                 failed += 1
                 out.print(
-                    f"{entry.template.name}: not created: {exc.code or exc.status} {exc.msg}",
+                    t(
+                        "cli.whatsapp.not_created",
+                        name=entry.template.name,
+                        code=exc.code or exc.status,
+                        error=exc.msg,
+                    ),
                     markup=False,
                     soft_wrap=True,
                 )
@@ -117,10 +134,7 @@ async def _create(app: App, out: Console, entries: list[PackEntry]) -> int:
     finally:
         await http.close()
     if created:
-        out.print(
-            f"created {len(created)}; submit each for WhatsApp approval in the Twilio console, "
-            "and add under [twilio.templates]:"
-        )
+        out.print(t("cli.whatsapp.created", count=len(created)), markup=False, soft_wrap=True)
         for name, sid in created:
             out.print(f'{name} = "{sid}"', markup=False)
     return failed

@@ -9,6 +9,7 @@ from handlers.flow import Ctx, Flow, StepResult
 from handlers.local_time import staff_zone
 from handlers.messages import IncomingMessage
 from handlers.parsing.dates import format_date_id
+from handlers.referrals import case_hint_of_case
 from models.cases import case_detail
 
 
@@ -56,6 +57,7 @@ async def number(message: IncomingMessage, ctx: Ctx) -> StepResult:
             by=case.recorded_by or "-",
             history=history,
         )
+        + await case_hint_of_case(ctx, case.id, case.category)  # the sistem sumber
     )
 
 

@@ -7,7 +7,7 @@ from enum import StrEnum
 from functools import cache
 from typing import TypedDict, cast
 
-from handlers import kpm_changes, kpm_lookup
+from handlers import kpm_changes, kpm_lookup, referrals
 from handlers.flow import Ctx, Flow, Pick, StepResult, option_value, picked_id
 from handlers.local_time import local_today
 from handlers.messages import IncomingMessage, Option
@@ -269,6 +269,7 @@ async def _save(ctx: Ctx, *, always_urgent: bool) -> StepResult:
     )
     if always_urgent:
         text = ctx.t("case.always_urgent_note") + "\n" + text
+    text += await referrals.case_hint(ctx, new.kpm_id, new.category)  # the sistem sumber
     pesan_id = _data(ctx).get("pesan_id")
     if pesan_id is not None and await close_message(
         ctx.session, pesan_id, KpmMessageStatus.DONE, staff_id=ctx.staff.id, now=ctx.now

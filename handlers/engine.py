@@ -61,6 +61,7 @@ MENU = (
     "digest",
     "export",
     "kpm_message",
+    "referral",
 )
 """The main menu's flows, in this order; each role sees those it may start."""
 BUTTON_FLOWS = {"pesan": "kpm_message", "case": "case_view"}

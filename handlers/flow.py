@@ -41,6 +41,7 @@ class Pick(StrEnum):
     MESSAGE = "q"  # a pesan KPM
     REASON = "r"  # why a KPM left the programme
     STAFF = "u"  # a staff member (a pendamping handed kelompok from or to)
+    PROGRAMME = "b"  # a complementary programme (bansos komplementer) of a family
 
 
 def option_value(kind: Pick, key: int | str) -> str:

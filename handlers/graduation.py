@@ -1,5 +1,10 @@
-"""Graduation assessment (/graduasi NAMA): tick the readiness indicators, see the score,
-save; a KPM who reaches the threshold raises one alert to their pendamping and coordinator."""
+"""Graduation assessment (/graduasi NAMA): tick the readiness indicators, record the
+family's complementary programmes (bansos komplementer), see the score, what is missing and
+the stage, save both at once; a family who becomes siap (the threshold reached, every gate
+met, no programme needed) raises one alert to their pendamping and coordinator.
+
+/graduasi without a name first shows the advocacy list: the families in scope still
+needing a complementary programme."""
 
 from __future__ import annotations
 
@@ -8,17 +13,19 @@ from datetime import UTC
 from enum import StrEnum
 from typing import TypedDict, cast
 
-from handlers import kpm_lookup
+from handlers import graduation_bansos, kpm_lookup
 from handlers.flow import Ctx, Flow, Pick, StepResult, option_value, picked_key
 from handlers.local_time import local_now
 from handlers.messages import IncomingMessage, Option, Reply, Toggle
+from models.bansos import programme_statuses, save_programmes
 from models.cases import escalation_addresses
 from models.enums import Channel, KpmStatus
 from models.graduation import NewAssessment, latest_assessment, save_assessment, subject_in_scope
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.sweeps import staff_addresses
 from models.rules.calendar import after_quiet_hours
-from reporting.graduation import AttendanceTally, Score, attendance_tallies, score_assessment
+from models.rules.graduation import AttendanceTally, Score, score_assessment
+from reporting.graduation import attendance_tallies
 
 
 class Step(StrEnum):
@@ -26,6 +33,7 @@ class Step(StrEnum):
 
     CONFIRM = "confirm"
     INDICATORS = "indicators"
+    PROGRAMMES = "programmes"
 
 
 class GraduationData(TypedDict, total=False):
@@ -37,6 +45,7 @@ class GraduationData(TypedDict, total=False):
     checked: list[str]  # the indicator keys ticked
     attendance: list[int]  # [meetings present, meetings recorded]
     page: int
+    programmes: dict[str, str]  # complementary programme key -> status (recorded only)
 
 
 RENAMED = {"kpm": "kpm_id", "kelompok": "kelompok_name", "on": "checked", "att": "attendance"}
@@ -55,6 +64,8 @@ async def entry(message: IncomingMessage, ctx: Ctx) -> StepResult:
     """Start: find the KPM named in the command, or ask for one."""
     if not ctx.settings.graduation.indicators:
         return ctx.done(ctx.t("graduation.no_indicators"))
+    if not ctx.text and (note := await graduation_bansos.advocacy_note(ctx)) is not None:
+        ctx.notes.append(note)
     return await kpm_lookup.start(ctx, _kpm_chosen)
 
 
@@ -74,6 +85,11 @@ async def _kpm_chosen(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
             "checked": sorted(latest.checked & keys) if latest else [],
             "attendance": [tally.present, tally.recorded],
             "page": 0,
+            "programmes": {
+                key: status.value
+                for key, status in (await programme_statuses(ctx.session, kpm_id)).items()
+                if key in ctx.settings.graduation.programme_keys
+            },
         }
     )
     if latest is not None:
@@ -120,6 +136,8 @@ async def indicators(message: IncomingMessage, ctx: Ctx) -> StepResult:
         _data(ctx)["page"] = _data(ctx).get("page", 0) + (1 if ctx.choice == "next" else -1)
         return _show_indicators(ctx, edit=True)
     if ctx.choice == "done":
+        if ctx.settings.graduation.programmes:
+            return graduation_bansos.show(ctx, Step.PROGRAMMES)
         return _summary(ctx)
     if (indicator := picked_key(ctx.choice, Pick.INDICATOR)) is not None:
         _flip(on, indicator)
@@ -153,6 +171,11 @@ def _flip(on: list[str], key: str) -> None:
         on.append(key)
 
 
+async def programmes(message: IncomingMessage, ctx: Ctx) -> StepResult:
+    """The family's complementary programmes; then Selesai."""
+    return await graduation_bansos.answer(ctx, Step.PROGRAMMES, _summary)
+
+
 def _score(ctx: Ctx) -> Score:
     present, recorded = _data(ctx)["attendance"]
     return score_assessment(
@@ -160,27 +183,45 @@ def _score(ctx: Ctx) -> Score:
         ctx.settings.graduation,
         AttendanceTally(present, recorded),
         attendance_reason=ctx.t("graduation.reason_attendance"),
+        programmes=graduation_bansos.statuses(ctx),
     )
+
+
+def _verdict(ctx: Ctx, score: Score) -> str:
+    """Siap, or what is missing: points to the threshold, gates, programmes needed."""
+    missing = graduation_bansos.missing_text(ctx, score.missing_gates, score.needed)
+    if score.ready:
+        return ctx.t("graduation.verdict_ready")
+    if score.reached:
+        return ctx.t("graduation.verdict_blocked", missing=missing)
+    verdict = ctx.t("graduation.verdict_not_ready", missing=_number(score.threshold - score.score))
+    return f"{verdict}\n{ctx.t('graduation.also_missing', missing=missing)}" if missing else verdict
+
+
+def _stage(ctx: Ctx, score: Score) -> str:
+    stage = ctx.settings.graduation.stage(
+        score=score.score,
+        threshold=score.threshold,
+        gates_met=score.gates_met,
+        needs=bool(score.needed),
+    )
+    return stage.label if stage is not None else "-"
 
 
 def _summary(ctx: Ctx) -> StepResult:
     score = _score(ctx)
-    missing = _number(score.threshold - score.score)
-    verdict = (
-        ctx.t("graduation.verdict_ready")
-        if score.ready
-        else ctx.t("graduation.verdict_not_ready", missing=missing)
-    )
     text = ctx.t(
         "graduation.summary",
         name=_data(ctx)["kpm_name"],
         score=_number(score.score),
         threshold=_number(score.threshold),
-        verdict=verdict,
+        verdict=_verdict(ctx, score),
         reasons="\n".join(f"• {reason}" for reason in score.reasons)
         or ctx.t("graduation.no_reasons"),
         attendance=_attendance_text(ctx),
         attendance_points=_number(score.attendance_points),
+        programmes=graduation_bansos.programmes_text(ctx, graduation_bansos.statuses(ctx)),
+        stage=_stage(ctx, score),
     )
     options = [
         Option("save", ctx.t("graduation.option_save")),
@@ -206,6 +247,12 @@ async def confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
         recorded=recorded,
         score=score.score,
         threshold=score.threshold,
+        gates_met=score.gates_met,
+        needed=rules.needed(graduation_bansos.statuses(ctx)),
+    )
+    # The programmes and the assessment in the step's one transaction: both or neither.
+    await save_programmes(
+        ctx.session, ctx.staff, new.kpm_id, graduation_bansos.statuses(ctx), now=ctx.now
     )
     saved = await save_assessment(ctx.session, ctx.staff, new, now=ctx.now)
     values = {
@@ -285,6 +332,7 @@ FLOW = Flow(
     steps={
         **kpm_lookup.steps(_kpm_chosen),
         Step.INDICATORS: indicators,
+        Step.PROGRAMMES: programmes,
         Step.CONFIRM: confirm,
     },
     roles=frozenset({"pendamping", "supervisor", "koordinator", "admin"}),

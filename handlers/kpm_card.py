@@ -1,16 +1,18 @@
 """The KPM card (/kpm NAMA): group, komponen, recent attendance, the commitments due this
-period with their results and those of the periods before, open cases, status; the phone
+period with their results and those of the periods before, open cases, status, the stage
+of graduasi mandiri with what is still missing and the complementary programmes; the phone
 in full for the KPM's own pendamping only."""
 
 from __future__ import annotations
 
 from handlers import kpm_lookup
 from handlers.flow import Ctx, Flow, StepResult
+from handlers.graduation_bansos import missing_text, programmes_text
 from handlers.local_time import local_today
 from handlers.messages import IncomingMessage
 from handlers.parsing.dates import format_date_id
 from models.commitments import DueItem
-from models.enums import CommitmentResult
+from models.enums import CommitmentResult, KpmStatus
 from models.kpm import KpmCard, kpm_card
 from models.rules.text import mask_nik, mask_phone
 
@@ -61,8 +63,56 @@ async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
             commitments=_due_lines(ctx, card.commitments),
             recent=_recent_lines(ctx, card),
             cases=cases,
+            graduation=_graduation(ctx, card),
         )
     )
+
+
+def _graduation(ctx: Ctx, card: KpmCard) -> str:
+    """The stage of graduasi mandiri (with the latest score), the programmes (when any are
+    configured) and what keeps an assessed or needing active family from siap: the score,
+    the gates not met, the programmes needed."""
+    rules = ctx.settings.graduation
+    latest = card.assessment
+    needed = rules.needed(card.programmes)
+    active = card.status == KpmStatus.AKTIF
+    graduated = card.status == KpmStatus.GRADUASI_MANDIRI
+    stage = rules.stage(
+        score=latest.score if latest else None,
+        threshold=latest.threshold if latest else None,
+        gates_met=latest.gates_met if latest else False,
+        needs=bool(needed),
+        graduated=graduated,
+    )
+    if latest is None:
+        assessed = ctx.t("kpm.card_graduation_unassessed")
+    else:
+        assessed = ctx.t(
+            "kpm.card_graduation_score",
+            score=_number(latest.score),
+            threshold=_number(latest.threshold),
+        )
+    text = ctx.t(
+        "kpm.card_graduation",
+        stage=stage.label if stage is not None and (active or graduated) else "-",
+        assessed=assessed if active else "",
+    )
+    if rules.programmes:
+        listed = programmes_text(ctx, card.programmes)
+        text += "\n" + ctx.t("kpm.card_programmes", programmes=listed)
+    missing: list[str] = []
+    if latest is not None and latest.score < latest.threshold:
+        missing.append(ctx.t("kpm.card_missing_score"))
+    if latest is not None and not latest.gates_met:
+        missing += [rules.label(gate) for gate in rules.missing_gates(latest.checked)]
+    if active and (line := missing_text(ctx, missing, [rules.label(k) for k in needed])):
+        text += "\n" + ctx.t("kpm.card_graduation_missing", missing=line)
+    return text
+
+
+def _number(value: float) -> str:
+    """A score the Indonesian way: 7, 6,7."""
+    return format(round(value, 1), "g").replace(".", ",")
 
 
 def _reason(ctx: Ctx, reason: str | None) -> str:

@@ -24,7 +24,7 @@ DOUBLED = re.compile(r"\b(\w{2,})\s+\1\b", re.IGNORECASE)
 TAP = re.compile(r"\b(ketuk|tekan)\b", re.IGNORECASE)
 ANDA = re.compile(r"\bAnda(lah)?\b")
 
-LIMITS = {"whatsapp": 1600, "sms": 1600, "telegram": 4096, "console": 4096}
+LIMITS = {"whatsapp": 1600, "sms": 1600, "telegram": 4096, "console": 4096, "terminal": 4096}
 TEMPLATE_LIMIT = 1024
 BUTTONLESS = ("whatsapp", "sms")
 
@@ -38,6 +38,10 @@ KPM_KEYS = re.compile(
 
 TELEGRAM_ONLY = re.compile(r"^(group\..*|telegram\..*)$")
 """Messages that only exist in a Telegram chat (group chats are Telegram's)."""
+
+COMMAND_LINE = re.compile(r"^(cli|roster)\..*$")
+"""What the `pendamping` command prints for an operator (and roster import reasons): read
+in a terminal, never sent in a chat."""
 
 SAMPLES: dict[str, str] = {
     "absent": "3", "absentees": "2", "after": "Kamis, 10 Desember 2026",
@@ -90,6 +94,8 @@ class Rendered:
 
 
 def channels_of(key: str) -> tuple[str, ...]:
+    if COMMAND_LINE.match(key):
+        return ("terminal",)
     if TELEGRAM_ONLY.match(key):
         return ("telegram",)
     return ("whatsapp", "sms", "telegram") if KPM_KEYS.match(key) else (

@@ -18,6 +18,8 @@ from handlers import (
     kpm_card,
     kpm_changes,
     kpm_messages,
+    referral_edit,
+    referrals,
 )
 from handlers.flow import Flow
 
@@ -39,6 +41,8 @@ FLOWS: tuple[Flow, ...] = (
     graduation.FLOW,
     export.FLOW,
     digest.FLOW,
+    referrals.FLOW,
+    referral_edit.FLOW,
 )
 
 COMMANDS: dict[str, str] = {
@@ -66,4 +70,7 @@ COMMANDS: dict[str, str] = {
     "lihat_kasus": "case_view",
     "serahkan": "handover",
     "lihatkasus": "case_view",
+    "rujukan": "referral",
+    "kelola_rujukan": "referral_edit",
+    "kelolarujukan": "referral_edit",
 }

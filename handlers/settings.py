@@ -11,10 +11,10 @@ from datetime import time
 from models.rules.calendar import NATIONAL_CALENDAR, HolidayCalendar
 from models.rules.case_categories import CaseRules
 from models.rules.commitments import CommitmentRules
+from models.rules.graduation import GraduationRules
 from models.rules.komponen import KomponenCatalog
 from models.rules.p2k2 import P2k2Modul, P2k2Session, default_modules, default_sessions
 from reporting.digest import DigestOptions
-from reporting.graduation import GraduationRules
 
 
 @dataclass(frozen=True)

@@ -122,3 +122,13 @@ class InboxStatus(StrEnum):
     PROCESSING = "processing"
     DONE = "done"
     FAILED = "failed"
+
+
+class ProgrammeStatus(StrEnum):
+    """A family and one complementary programme (bansos komplementer): it has it, needs it
+    but lacks it (the pendamping's advocacy), or does not need it; not recorded yet is no
+    record at all."""
+
+    PUNYA = "punya"
+    BUTUH = "butuh"
+    TIDAK_PERLU = "tidak_perlu"

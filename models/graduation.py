@@ -2,10 +2,14 @@
 deciding whether it raises the one "ready" alert.
 
 An assessment stores the indicators as ``{key: true/false}`` for every configured key,
-plus the attendance it was scored with under :data:`ATTENDANCE_KEY`. An alert is due when
-the score reaches the threshold and either nothing was alerted before, the ticked
-indicators differ from the last alerted assessment's, or the previous assessment was
-below its threshold (the KPM crossed it again). Re-saving the same answers alerts no one.
+plus the attendance it was scored with under :data:`ATTENDANCE_KEY` and the complementary
+programmes the family needed then under :data:`NEEDED_KEY`; ``gates_met`` says whether
+every gate in force was met. An assessment is *siap* (ready) when its score reaches the
+threshold, it met every gate and no programme was needed. An alert is due when a new
+assessment is siap and either nothing was alerted before, the ticked indicators differ
+from the last alerted assessment's, or the previous assessment was not siap (the family
+became siap again). Re-saving the same answers alerts no one; a family failing a gate is
+never alerted.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from models.scope import OutOfScope, kelompok_scope
 from models.tables import GraduationAssessment, Kelompok, Kpm, Staff
 
 ATTENDANCE_KEY = "_kehadiran"
+NEEDED_KEY = "_butuh"
 
 
 @dataclass(frozen=True)
@@ -59,16 +64,23 @@ class AssessmentRow:
     threshold: float
     assessed_at: datetime
     alerted_at: datetime | None
+    gates_met: bool = True
 
     @property
     def checked(self) -> frozenset[str]:
         """The indicator keys recorded as met."""
         return checked_of(self.indicators)
 
+    @property
+    def ready(self) -> bool:
+        """Siap when saved: the threshold reached, every gate met, no programme needed."""
+        needed = self.indicators.get(NEEDED_KEY)
+        return self.score >= self.threshold and self.gates_met and not needed
+
 
 def checked_of(indicators: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(
-        key for key, value in indicators.items() if value is True and key != ATTENDANCE_KEY
+        key for key, value in indicators.items() if value is True and not key.startswith("_")
     )
 
 
@@ -81,6 +93,7 @@ def _row(assessment: GraduationAssessment) -> AssessmentRow:
         assessment.threshold,
         assessment.assessed_at,
         assessment.alerted_at,
+        assessment.gates_met,
     )
 
 
@@ -106,6 +119,12 @@ class NewAssessment:
     recorded: int
     score: float
     threshold: float
+    gates_met: bool = True  # every gate in force was met
+    needed: tuple[str, ...] = ()  # the complementary programmes needed but lacking
+
+    @property
+    def ready(self) -> bool:
+        return self.score >= self.threshold and self.gates_met and not self.needed
 
 
 @dataclass(frozen=True)
@@ -118,11 +137,11 @@ def alert_due(
     new: NewAssessment, previous: AssessmentRow | None, last_alerted: AssessmentRow | None
 ) -> bool:
     """Whether a new assessment raises the "ready" alert (see the module docstring)."""
-    if new.score < new.threshold:
+    if not new.ready:
         return False
-    if last_alerted is None or last_alerted.checked != new.checked:
+    if last_alerted is None or last_alerted.checked & set(new.keys) != new.checked:
         return True
-    return previous is not None and previous.score < previous.threshold
+    return previous is not None and not previous.ready
 
 
 async def save_assessment(
@@ -136,12 +155,14 @@ async def save_assessment(
     alert = alert_due(new, previous, last_alerted)
     indicators: dict[str, Any] = {key: key in new.checked for key in new.keys}
     indicators[ATTENDANCE_KEY] = {"present": new.present, "recorded": new.recorded}
+    indicators[NEEDED_KEY] = list(new.needed)
     assessment = GraduationAssessment(
         kpm_id=new.kpm_id,
         staff_id=staff.id,
         indicators=indicators,
         score=new.score,
         threshold=new.threshold,
+        gates_met=new.gates_met,
         assessed_at=now,
         alerted_at=now if alert else None,
     )
@@ -158,6 +179,7 @@ async def save_assessment(
             "assessment_id": assessment.id,
             "score": new.score,
             "threshold": new.threshold,
+            "gates_met": new.gates_met,
             "alert": alert,
         },
     )

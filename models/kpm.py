@@ -1,5 +1,6 @@
 """KPM look-ups within a staff member's scope: fuzzy search and the KPM card (with the
-commitments due this period and the results of the periods before)."""
+commitments due this period and the results of the periods before, the latest graduation
+assessment and the complementary programmes)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit import audit
+from models.bansos import programme_statuses
 from models.commitment_history import recent_results
 from models.commitments import DueItem, due_items
 from models.enums import CaseStatus, CommitmentResult, MeetingStatus
+from models.graduation import AssessmentRow, latest_assessment
 from models.rules.commitments import CommitmentRules, Period
 from models.rules.text import salutation
 from models.scope import OutOfScope, kelompok_scope
@@ -113,6 +116,8 @@ class KpmCard:
     exit_reason: str | None = None  # why (an ExitReason value)
     commitments: list[DueItem] = field(default_factory=list)  # due this period, with results
     recent_commitments: list[PeriodResults] = field(default_factory=list)  # newest first
+    assessment: AssessmentRow | None = None  # the latest graduation assessment
+    programmes: dict[str, str] = field(default_factory=dict)  # programme key -> status
 
 
 async def kpm_card(
@@ -186,6 +191,10 @@ async def kpm_card(
         exit_reason=kpm.exit_reason.value if kpm.exit_reason else None,
         commitments=await due_items(session, rules, period, kpm_id=kpm.id),
         recent_commitments=await _recent(session, rules, period, kpm.id, types),
+        assessment=await latest_assessment(session, kpm.id),
+        programmes={
+            key: status.value for key, status in (await programme_statuses(session, kpm.id)).items()
+        },
     )
 
 

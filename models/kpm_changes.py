@@ -29,11 +29,13 @@ MOVED = "withdrawn: the KPM moved to another kelompok"
 
 class KpmChangeError(ValueError):
     """A change that cannot be made; ``key`` names the catalog message that says why
-    (``kpm_change.<key>``), and the text is the same for the command line."""
+    (``kpm_change.<key>`` in chat, ``cli.kpm_error.<key>`` with ``values`` at the command
+    line), and the text is the same in English (for logs)."""
 
-    def __init__(self, key: str, text: str) -> None:
+    def __init__(self, key: str, text: str, **values: object) -> None:
         super().__init__(text)
         self.key = key
+        self.values = values
 
 
 async def _audit(
@@ -115,9 +117,15 @@ async def move(
     withdrawn (the next sweep plans the new kelompok's), and open cases go with the KPM to
     the new kelompok's pendamping."""
     if kpm.status is not KpmStatus.AKTIF:
-        raise KpmChangeError("not_active", f"{kpm.id_pkh} has left the programme ({kpm.status})")
+        raise KpmChangeError(
+            "not_active", f"{kpm.id_pkh} has left the programme ({kpm.status})",
+            id_pkh=kpm.id_pkh, status=kpm.status.value,
+        )
     if kpm.kelompok_id == kelompok.id:
-        raise KpmChangeError("same_kelompok", f"{kpm.id_pkh} is already in {kelompok.name}")
+        raise KpmChangeError(
+            "same_kelompok", f"{kpm.id_pkh} is already in {kelompok.name}",
+            id_pkh=kpm.id_pkh, kelompok=kelompok.name,
+        )
     before = kpm.kelompok_id
     old_name = (
         await session.scalar(select(Kelompok.name).where(Kelompok.id == before))
@@ -162,10 +170,14 @@ async def leave(
 ) -> Left:
     """Record that ``kpm`` left the programme on ``on`` for ``reason``."""
     if kpm.status is not KpmStatus.AKTIF:
-        raise KpmChangeError("not_active", f"{kpm.id_pkh} has already left ({kpm.status})")
+        raise KpmChangeError(
+            "not_active", f"{kpm.id_pkh} has already left ({kpm.status})",
+            id_pkh=kpm.id_pkh, status=kpm.status.value,
+        )
     if on > today:
         raise KpmChangeError(
-            "future_date", f"the date {on:%Y-%m-%d} is in the future: give the day it happened"
+            "future_date", f"the date {on:%Y-%m-%d} is in the future: give the day it happened",
+            date=f"{on:%Y-%m-%d}",
         )
     before = kpm.status
     kpm.status = reason.status
@@ -190,5 +202,5 @@ async def find_kpm(session: AsyncSession, written: str) -> Kpm:
     if kpm is None and text.isdigit():
         kpm = await session.get(Kpm, int(text))
     if kpm is None:
-        raise KpmChangeError("unknown_kpm", f"no KPM with ID PKH {text!r}")
+        raise KpmChangeError("unknown_kpm", f"no KPM with ID PKH {text!r}", id_pkh=text)
     return kpm

@@ -32,7 +32,14 @@ STOPPED = "staff member deactivated"
 
 
 class StaffChangeError(ValueError):
-    """A change that cannot be made, phrased for the operator."""
+    """A change that cannot be made: the text in English (for logs), and ``key`` and
+    ``values`` naming the catalog message the command line says (``cli.staff_error.<key>``,
+    in the configured locale)."""
+
+    def __init__(self, key: str, text: str, **values: object) -> None:
+        super().__init__(text)
+        self.key = key
+        self.values = values
 
 
 @dataclass(frozen=True)
@@ -88,14 +95,19 @@ async def find_one(session: AsyncSession, written: str) -> Staff:
     if text.isdigit():
         staff = await session.get(Staff, int(text))
         if staff is None:
-            raise StaffChangeError(f"no staff member with id {text}")
+            raise StaffChangeError("unknown_id", f"no staff member with id {text}", id=text)
         return staff
     found = await find_staff(session, text)
     if not found:
-        raise StaffChangeError(f"no staff member named {written!r}")
+        raise StaffChangeError(
+            "unknown_name", f"no staff member named {written!r}", name=written
+        )
     if len(found) > 1:
         names = ", ".join(f"{s.name} (id {s.id}, {s.role.value})" for s in found[:8])
-        raise StaffChangeError(f"{written!r} matches several staff members: {names}; use the id")
+        raise StaffChangeError(
+            "ambiguous", f"{written!r} matches several staff members: {names}; use the id",
+            name=written, matches=names,
+        )
     return found[0]
 
 
@@ -111,13 +123,17 @@ async def deactivate(
     kelompok cannot be left without one), their conversations end, and messages still
     waiting to be sent to them are stopped."""
     if not staff.active:
-        raise StaffChangeError(f"{staff.name} is already inactive")
+        raise StaffChangeError(
+            "already_inactive", f"{staff.name} is already inactive", name=staff.name
+        )
     kelompok = list(
         await session.scalars(select(Kelompok.name).where(Kelompok.pendamping_id == staff.id))
     )
     if kelompok and to is None:
         raise StaffChangeError(
-            f"{staff.name} still has {len(kelompok)} kelompok: hand them over with --to NAME"
+            "still_has_kelompok",
+            f"{staff.name} still has {len(kelompok)} kelompok: hand them over with --to NAME",
+            name=staff.name, count=len(kelompok),
         )
     handover = await reassign(session, staff, to, now=now, tell=False, by=by) if to else None
     staff.active = False
@@ -142,22 +158,29 @@ async def deactivate(
 
 async def reactivate(session: AsyncSession, staff: Staff) -> None:
     if staff.active:
-        raise StaffChangeError(f"{staff.name} is already active")
+        raise StaffChangeError(
+            "already_active", f"{staff.name} is already active", name=staff.name
+        )
     staff.active = True
     await audit(session, actor="cli", action="staff.reactivate", entity="staff", entity_id=staff.id)
 
 
 async def set_role(session: AsyncSession, staff: Staff, role: StaffRole) -> None:
     if staff.role is role:
-        raise StaffChangeError(f"{staff.name} is already {role.value}")
+        raise StaffChangeError(
+            "already_role", f"{staff.name} is already {role.value}", name=staff.name,
+            role=role.value,
+        )
     if staff.role is StaffRole.PENDAMPING:
         kept = await session.scalar(
             select(Kelompok.id).where(Kelompok.pendamping_id == staff.id).limit(1)
         )
         if kept is not None:
             raise StaffChangeError(
+                "hand_over_first",
                 f"{staff.name} still has kelompok: hand them over first "
-                "(pendamping kelompok reassign)"
+                "(pendamping kelompok reassign)",
+                name=staff.name,
             )
     before = staff.role
     staff.role = role
@@ -175,7 +198,9 @@ async def unlink(session: AsyncSession, staff: Staff, address: str) -> None:
         )
     )
     if identity is None:
-        raise StaffChangeError(f"{staff.name} has no chat linked at that address")
+        raise StaffChangeError(
+            "no_address", f"{staff.name} has no chat linked at that address", name=staff.name
+        )
     await session.execute(delete(Conversation).where(Conversation.address == identity.address))
     await session.delete(identity)
     await audit(
@@ -198,9 +223,14 @@ async def reassign(
     cases and the nudges, alerts and pesan KPM notices still waiting to be sent to
     ``source``; both are told in chat when they have a linked one."""
     if target.id == source.id:
-        raise StaffChangeError("the kelompok would go to the same pendamping")
+        raise StaffChangeError(
+            "same_pendamping", "the kelompok would go to the same pendamping",
+            name=source.name,
+        )
     if not target.active or target.role is not StaffRole.PENDAMPING:
-        raise StaffChangeError(f"{target.name} is not an active pendamping")
+        raise StaffChangeError(
+            "not_pendamping", f"{target.name} is not an active pendamping", name=target.name
+        )
     groups: list[tuple[int, str]] = [
         (group_id, name)
         for group_id, name in await session.execute(
@@ -213,11 +243,15 @@ async def reassign(
         missing = wanted - {name_key(n) for _, n in chosen}
         if missing:
             raise StaffChangeError(
-                f"{source.name} has no kelompok named {', '.join(sorted(missing))}"
+                "no_such_kelompok",
+                f"{source.name} has no kelompok named {', '.join(sorted(missing))}",
+                name=source.name, kelompok=", ".join(sorted(missing)),
             )
         groups = chosen
     if not groups:
-        raise StaffChangeError(f"{source.name} has no kelompok to hand over")
+        raise StaffChangeError(
+            "no_kelompok", f"{source.name} has no kelompok to hand over", name=source.name
+        )
     ids, names = [i for i, _ in groups], sorted(n for _, n in groups)
     await session.execute(
         update(Kelompok).where(Kelompok.id.in_(ids)).values(pendamping_id=target.id)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -319,6 +320,7 @@ class GraduationAssessment(Base):
     indicators: Mapped[dict[str, Any]] = mapped_column(JSONType)
     score: Mapped[float] = mapped_column(Float())
     threshold: Mapped[float] = mapped_column(Float())
+    gates_met: Mapped[bool] = mapped_column(default=False, server_default=false())
     assessed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

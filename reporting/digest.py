@@ -29,6 +29,7 @@ from models.scope import kelompok_scope
 from models.tables import Region, Staff
 from reporting.chart import MAX_ROWS, attendance_chart
 from reporting.figures import DigestFigures, PendampingFigures, digest_figures
+from reporting.graduation import DEFAULT_PROGRAMME_KEYS
 from reporting.workbook import digest_workbook
 
 Translate = Callable[..., str]
@@ -50,6 +51,8 @@ class DigestOptions:
     absentees_listed: int = 10
     pesan_late_hours: int = 24
     commitments: CommitmentRules = field(default_factory=CommitmentRules)
+    programmes: tuple[str, ...] = DEFAULT_PROGRAMME_KEYS
+    """The complementary programmes' keys: a family needing one is not a mandiri candidate."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ async def build_digest(
         chart_months=options.chart_months,
         horizon_days=options.horizon_days,
         threshold=options.threshold,
+        programmes=options.programmes,
         commitments=options.commitments,
         pesan_late_before=as_of - timedelta(hours=options.pesan_late_hours),
     )

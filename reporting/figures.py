@@ -16,6 +16,7 @@ holding the reference day (:mod:`models.commitments` decides what is due).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -36,7 +37,7 @@ from models.enums import (
 from models.rules.commitments import CommitmentRules, Period
 from models.tables import Attendance, CaseNote, Kelompok, Kpm, KpmMessage, Meeting, Region, Staff
 from reporting.absence import AbsenceStreak, absence_streaks
-from reporting.graduation import candidate_counts
+from reporting.graduation import DEFAULT_PROGRAMME_KEYS, candidate_counts
 
 PREVIOUS_MONTHS = 3  # the attendance rate is compared with these months before
 
@@ -176,6 +177,7 @@ async def digest_figures(
     threshold: float,
     commitments: CommitmentRules,
     pesan_late_before: datetime | None = None,
+    programmes: Sequence[str] = DEFAULT_PROGRAMME_KEYS,
 ) -> DigestFigures:
     this_month = month_start(ref_day)
     next_month = add_months(this_month, 1)
@@ -302,7 +304,12 @@ async def digest_figures(
             group.commitments_not_met = counted.not_met
 
     candidates = await candidate_counts(
-        session, kelompok_ids, today=ref_day, horizon_days=horizon_days, threshold=threshold
+        session,
+        kelompok_ids,
+        today=ref_day,
+        horizon_days=horizon_days,
+        threshold=threshold,
+        programmes=programmes,
     )
     for pendamping_id, (alamiah, mandiri) in candidates.items():
         if pendamping_id in people:

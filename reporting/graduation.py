@@ -1,14 +1,16 @@
-"""Graduation: the readiness score (graduasi mandiri) and who is near or past their last
+"""Graduation: who is siap for graduasi mandiri and who is near or past their last
 komponen (graduasi alamiah).
 
 The score is a pure function of the indicators the pendamping ticked, their configured
-weights and the KPM's attendance over their last six meetings. The queries are set-based:
-one statement for any number of KPM, never a query per KPM.
+weights and the KPM's attendance over their last six meetings (:mod:`models.rules.
+graduation`); siap also needs every gate met and no complementary programme needed
+(:mod:`models.bansos`). The queries are set-based: one statement for any number of KPM,
+never a query per KPM.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -16,87 +18,13 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.bansos import needing
 from models.enums import AttendanceMark, KpmStatus, MeetingStatus
+from models.rules.graduation import DEFAULT_PROGRAMMES, AttendanceTally
 from models.tables import Attendance, GraduationAssessment, Kelompok, Komponen, Kpm, Meeting
 
 ATTENDANCE_MEETINGS = 6
 """How many of a KPM's most recent held meetings count towards the score."""
-
-
-@dataclass(frozen=True)
-class Indicator:
-    """A readiness indicator the pendamping records: its key, label and weight."""
-
-    key: str
-    label: str
-    weight: float
-
-
-@dataclass(frozen=True)
-class GraduationRules:
-    """The configured indicators, the threshold and the weight of full attendance."""
-
-    indicators: tuple[Indicator, ...] = ()
-    threshold: float = 7.0
-    attendance_weight: float = 2.0
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return tuple(indicator.key for indicator in self.indicators)
-
-
-@dataclass(frozen=True)
-class AttendanceTally:
-    """Marks recorded for a KPM over their last held meetings, and how many were hadir."""
-
-    present: int = 0
-    recorded: int = 0
-
-
-@dataclass(frozen=True)
-class Score:
-    score: float
-    threshold: float
-    attendance_points: float
-    reasons: tuple[str, ...]
-
-    @property
-    def ready(self) -> bool:
-        return self.score >= self.threshold
-
-
-def score_assessment(
-    checked: Iterable[str],
-    rules: GraduationRules,
-    attendance: AttendanceTally,
-    *,
-    attendance_reason: str,
-) -> Score:
-    """The weighted score of the ticked indicators plus attendance.
-
-    Attendance adds ``attendance_weight × present / recorded`` (nothing without recorded
-    meetings). The reasons are the labels of the ticked indicators that carry weight, in
-    configured order, then the attendance line, ``attendance_reason`` formatted with
-    ``present`` and ``recorded`` (a catalog text such as "Kehadiran {recorded} pertemuan
-    terakhir: {present}/{recorded}"). Keys that are not configured are ignored.
-    """
-    ticked = set(checked)
-    counted = [i for i in rules.indicators if i.key in ticked and i.weight > 0]
-    points = 0.0
-    if attendance.recorded > 0:
-        points = rules.attendance_weight * attendance.present / attendance.recorded
-    reasons = [indicator.label for indicator in counted]
-    if attendance.recorded > 0:
-        reasons.append(
-            attendance_reason.format(present=attendance.present, recorded=attendance.recorded)
-        )
-    total = sum(indicator.weight for indicator in counted) + points
-    return Score(
-        score=round(total, 2),
-        threshold=rules.threshold,
-        attendance_points=round(points, 2),
-        reasons=tuple(reasons),
-    )
 
 
 async def attendance_tallies(
@@ -206,6 +134,7 @@ def latest_assessments(kpm_ids: Select[tuple[int]] | None = None) -> Any:
         GraduationAssessment.kpm_id.label("kpm_id"),
         GraduationAssessment.score.label("score"),
         GraduationAssessment.threshold.label("threshold"),
+        GraduationAssessment.gates_met.label("gates_met"),
         func.row_number()
         .over(
             partition_by=GraduationAssessment.kpm_id,
@@ -217,10 +146,18 @@ def latest_assessments(kpm_ids: Select[tuple[int]] | None = None) -> Any:
         ranked = ranked.where(GraduationAssessment.kpm_id.in_(kpm_ids))
     ranked_rows = ranked.subquery()
     return (
-        select(ranked_rows.c.kpm_id, ranked_rows.c.score, ranked_rows.c.threshold)
+        select(
+            ranked_rows.c.kpm_id,
+            ranked_rows.c.score,
+            ranked_rows.c.threshold,
+            ranked_rows.c.gates_met,
+        )
         .where(ranked_rows.c.rank == 1)
         .subquery()
     )
+
+
+DEFAULT_PROGRAMME_KEYS = tuple(programme.key for programme in DEFAULT_PROGRAMMES)
 
 
 async def candidate_counts(
@@ -230,16 +167,19 @@ async def candidate_counts(
     today: date,
     horizon_days: int,
     threshold: float,
+    programmes: Sequence[str] = DEFAULT_PROGRAMME_KEYS,
 ) -> dict[int, tuple[int, int]]:
     """pendamping id → (graduasi alamiah candidates, graduasi mandiri candidates) among
     the active KPM of the kelompok in scope, in one statement.
 
     Alamiah: the last komponen ends by ``today + horizon_days`` (or has ended), as in
-    :func:`alamiah_events`. Mandiri: the latest assessment's score reaches the threshold
-    stored with it (the one its alert was judged by), so the digest and the alerts agree;
-    ``threshold`` (the configured one) is accepted for the digest's call but not used.
-    A KPM counted as alamiah is not counted again as mandiri. Pendamping with active KPM
-    in scope but no candidates map to ``(0, 0)``.
+    :func:`alamiah_events`. Mandiri: siap, that is the latest assessment's score reaches
+    the threshold stored with it (the one its alert was judged by) and it met every gate,
+    and the family needs none of ``programmes`` (the configured complementary
+    programmes) now; so the digest and the alerts agree. ``threshold`` (the configured
+    one) is accepted for the digest's call but not used. A KPM counted as alamiah is not
+    counted again as mandiri. Pendamping with active KPM in scope but no candidates map
+    to ``(0, 0)``.
     """
     # Komponen and assessments of the KPM in scope only, not of the whole table.
     in_scope = select(Kpm.id).where(
@@ -247,11 +187,18 @@ async def candidate_counts(
     )
     last = _last_komponen_end(in_scope)
     latest = latest_assessments(in_scope)
+    needy = needing(programmes, in_scope).subquery()
     alamiah = and_(
         last.c.last_end.is_not(None),
         last.c.last_end <= today + timedelta(days=horizon_days),
     )
-    mandiri = and_(~alamiah, latest.c.score.is_not(None), latest.c.score >= latest.c.threshold)
+    mandiri = and_(
+        ~alamiah,
+        latest.c.score.is_not(None),
+        latest.c.score >= latest.c.threshold,
+        latest.c.gates_met,
+        needy.c.kpm_id.is_(None),
+    )
     rows = await session.execute(
         select(
             Kelompok.pendamping_id,
@@ -262,6 +209,7 @@ async def candidate_counts(
         .join(Kelompok, Kelompok.id == Kpm.kelompok_id)
         .outerjoin(last, last.c.kpm_id == Kpm.id)
         .outerjoin(latest, latest.c.kpm_id == Kpm.id)
+        .outerjoin(needy, needy.c.kpm_id == Kpm.id)
         .where(
             Kpm.status == KpmStatus.AKTIF,
             Kpm.kelompok_id.in_(kelompok_ids),

@@ -1,7 +1,9 @@
 """Nudges to the pendamping: the morning of a meeting, attendance not recorded a day after
-it, a case whose follow-up date has come, a pesan KPM left unanswered too long, and near
+it, a case whose follow-up date has come, a pesan KPM left unanswered too long, near
 the end of a verification period the commitment checks still to do (one per pendamping
-and period, with the count per kelompok).
+and period, with the count per kelompok), and once a week, on the configured weekday's
+morning, the advocacy line: how many families still need a complementary programme (one
+per pendamping and ISO week, only when there are any).
 
 Each goes to the one chat address the pendamping last wrote from, once (dedupe key per
 meeting or case), outside quiet hours local to the kelompok. A sweep that did not run for a
@@ -18,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.bansos import PendampingNeeds, needs_per_pendamping
 from models.commitments import commitment_counts
 from models.db import READ_ONLY
 from models.enums import Channel
@@ -53,6 +56,16 @@ class NudgeReport:
     unreachable: int  # nudges whose pendamping has no linked chat
     pesan: int = 0  # pesan KPM unanswered past ``pesan_after``
     commitments: int = 0  # pendamping with commitment checks still to do near a period's end
+    advocacy: int = 0  # pendamping told this week how many families still need a programme
+
+
+@dataclass(frozen=True)
+class Advocacy:
+    """The weekly advocacy line: the complementary programmes (key, label) in their
+    configured order, and the weekday (0 = Monday) on whose morning it goes out."""
+
+    programmes: tuple[tuple[str, str], ...]
+    weekday: int = 0
 
 
 @dataclass(frozen=True)
@@ -75,9 +88,11 @@ async def enqueue_nudges(
     catch_up_days: int = 7,
     pesan_after: timedelta = timedelta(hours=24),
     commitments: CommitmentRules | None = None,
+    advocacy: Advocacy | None = None,
 ) -> NudgeReport:
     """Enqueue the pendamping nudges due now or by tomorrow morning (with
-    ``commitments``, the end-of-period commitment checks too)."""
+    ``commitments``, the end-of-period commitment checks too; with ``advocacy``, the
+    weekly count of families still needing a complementary programme)."""
     quiet = (quiet_start, quiet_end)
     catch_up = timedelta(days=catch_up_days)
     checks: list[_Nudge] = []
@@ -85,6 +100,11 @@ async def enqueue_nudges(
         async with sessions() as session:  # counted without holding SQLite's write lock
             await session.connection(execution_options=READ_ONLY)
             checks = await _commitment_checks(session, commitments, now, morning_time, quiet)
+    weekly: list[_Nudge] = []
+    if advocacy is not None and advocacy.programmes:
+        async with sessions() as session:
+            await session.connection(execution_options=READ_ONLY)
+            weekly = await _advocacy(session, advocacy, now, morning_time, quiet)
     async with sessions.begin() as session:
         upcoming = await planned_meetings_between(session, now, now + timedelta(days=2))
         today = [n for m in upcoming if (n := _today(m, now, morning_time, quiet))]
@@ -98,7 +118,7 @@ async def enqueue_nudges(
         follow_ups = [n for c in cases if (n := _follow_up(c, now, morning_time, catch_up, quiet))]
         late = await unanswered_between(session, now - pesan_after - catch_up, now - pesan_after)
         pesan = [_pesan(m, now, quiet) for m in late]
-        nudges = today + attendance + follow_ups + pesan + checks
+        nudges = today + attendance + follow_ups + pesan + checks + weekly
         addresses = await staff_addresses(session, [n.staff_id for n in nudges])
         messages = [_message(n, addresses[n.staff_id]) for n in nudges if n.staff_id in addresses]
         enqueued = await enqueue(session, messages, now=now)
@@ -110,15 +130,17 @@ async def enqueue_nudges(
         unreachable=len(nudges) - len(messages),
         pesan=len(pesan),
         commitments=len(checks),
+        advocacy=len(weekly),
     )
     log.info(
         "nudges: %d meeting days, %d without attendance, %d follow-ups, %d pesan KPM, "
-        "%d commitment checks, %d enqueued, %d unreachable",
+        "%d commitment checks, %d advocacy, %d enqueued, %d unreachable",
         report.today,
         report.no_attendance,
         report.follow_ups,
         report.pesan,
         report.commitments,
+        report.advocacy,
         report.enqueued,
         report.unreachable,
     )
@@ -275,6 +297,77 @@ def _commitments(
             "date": day_text(period.last_day),
             "counts": shorten(counts, 500),
         },
+        dedupe_key=f"{prefix}{staff_id}",
+        not_before=at,
+        deadline_at=end,
+    )
+
+
+async def _advocacy(
+    session: AsyncSession,
+    advocacy: Advocacy,
+    now: datetime,
+    morning: time,
+    quiet: tuple[time, time],
+) -> list[_Nudge]:
+    """One nudge per pendamping and ISO week, from the morning of ``advocacy.weekday``
+    (local to the kelompok) to the week's end, counting the active families still needing
+    a programme, per programme; none for a pendamping without any."""
+    first_day, last_day = (now + BEHIND_OF_UTC).date(), (now + AHEAD_OF_UTC).date()
+    mondays = {day - timedelta(days=day.weekday()) for day in (first_day, last_day)}
+    nudges = []
+    for monday in sorted(mondays):
+        day = monday + timedelta(days=advocacy.weekday)
+        if last_day < day:
+            continue  # no zone has reached this week's day yet: no query
+        year, week, _ = monday.isocalendar()
+        prefix = f"nudge-bansos:{year}-W{week:02d}:"
+        waiting = kelompok_not_told(prefix)
+        needs = await needs_per_pendamping(session, waiting, [k for k, _ in advocacy.programmes])
+        if not needs:
+            continue
+        groups: dict[int, list[HeldKelompok]] = {}
+        for group in await held_kelompok(session, waiting):
+            if group.pendamping_id in needs:
+                groups.setdefault(group.pendamping_id, []).append(group)
+        for staff_id, held in groups.items():
+            local_now = [_local(now, group.zone) for group in held]
+            if any(n.date() - timedelta(days=n.weekday()) != monday for n in local_now):
+                continue  # a kelompok of theirs is not in this week (yet, or any more)
+            if not all(n >= datetime.combine(day, morning, n.tzinfo) for n in local_now):
+                continue
+            nudges.append(
+                _advocacy_nudge(staff_id, advocacy, needs[staff_id], held, now, prefix, quiet)
+            )
+    return nudges
+
+
+def _advocacy_nudge(
+    staff_id: int,
+    advocacy: Advocacy,
+    needs: PendampingNeeds,
+    held: list[HeldKelompok],
+    now: datetime,
+    prefix: str,
+    quiet: tuple[time, time],
+) -> _Nudge:
+    """"KIS/PBI-JKN 3, KIP/PIP 2": the programmes in configured order; sent when every
+    one of the kelompok's zones is out of quiet hours, of no use after the week (the next
+    one counts again)."""
+    counts = ", ".join(
+        f"{label} {needs.per_programme[key]}"
+        for key, label in advocacy.programmes
+        if needs.per_programme.get(key)
+    )
+    zones = [zone(group.zone) for group in held]
+    today = _local(now, held[0].zone).date()
+    next_monday = today + timedelta(days=7 - today.weekday())
+    at = max(after_quiet_hours(now.astimezone(z), *quiet).astimezone(UTC) for z in zones)
+    end = max(datetime.combine(next_monday, time(0), z).astimezone(UTC) for z in zones)
+    return _Nudge(
+        staff_id=staff_id,
+        key="nudge.bansos",
+        values={"count": needs.families, "counts": shorten(counts, 500)},
         dedupe_key=f"{prefix}{staff_id}",
         not_before=at,
         deadline_at=end,

@@ -153,6 +153,8 @@ async def build_digest_world(sessions) -> dict[str, int]:  # noqa: ANN001
         session.add(Komponen(kpm_id=ids["sari"], type="anak_sma", end_date=date(2027, 1, 15)))
         session.add(Komponen(kpm_id=ids["wati"], type="anak_sd", end_date=date(2030, 7, 1)))
         session.add(
-            GraduationAssessment(kpm_id=ids["yuni"], indicators={}, score=8.0, threshold=7.0)
+            GraduationAssessment(
+                kpm_id=ids["yuni"], indicators={}, score=8.0, threshold=7.0, gates_met=True
+            )
         )
     return ids

@@ -17,6 +17,7 @@ from models.demo.cases import write_cases
 from models.demo.commitments import write_commitments
 from models.demo.messages import write_pesan
 from models.demo.plan import PlannedGroup, PlannedMember, give_facilitators
+from models.demo.programmes import write_programmes
 from models.enums import (
     AttendanceMark,
     Channel,
@@ -109,9 +110,11 @@ class DemoBuilder:
             self.session, groups, self.commitments, self.today, self.rng,
             lambda day: self.local(day, time(10)),
         )
+        at = self.local(self.today, time(8))
+        bansos = await write_programmes(self.session, groups, self.rng, at)
         return {"kelompok": len(groups), "kpm": sum(len(g.members) for g in groups),
                 "komponen": komponen, "meetings": meetings, "attendance": attendance,
-                "cases": cases, "pesan": pesan, "commitment_checks": checks}
+                "cases": cases, "pesan": pesan, "commitment_checks": checks, "bansos": bansos}
 
     async def _regions(self) -> dict[str, tuple[int, str]]:
         """Province (real), kabupaten, kecamatan and desa (fictional); desa ids by code."""

@@ -3,8 +3,10 @@
 ``seed_demo`` writes, in one transaction, a coordinator, a supervisor, three pendamping,
 twelve kelompok with 300 KPM, their komponen, six months of held meetings with attendance,
 the next planned meeting of each group (one of them today), a few open cases and pesan
-KPM, and commitment checks (this period's in part, one family not meeting a commitment
-three periods in a row: see :mod:`models.demo.commitments`). The same
+KPM, commitment checks (this period's in part, one family not meeting a commitment
+three periods in a row: see :mod:`models.demo.commitments`), and complementary programmes
+and graduation assessments (some families still needing a programme: see
+:mod:`models.demo.programmes`). The same
 seed and ``today`` always give the same rows; every date is relative to ``today``. NIK,
 phone numbers and region codes are fictional (kabupaten code 33.99 does not exist).
 """

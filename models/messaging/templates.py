@@ -195,6 +195,15 @@ TEMPLATES: dict[str, Template] = {
             purpose="commitment checks still unverified near the period's end",
         ),
         Template(
+            "nudge.bansos",
+            (
+                _number("count", "families still needing a programme", "5"),
+                Variable("counts", VariableKind.TEXT, "families per programme needed",
+                         "KIS/PBI-JKN 3, KIP/PIP 2"),
+            ),
+            purpose="the weekly advocacy line: families still needing complementary programmes",
+        ),
+        Template(
             "alert.urgent_case",
             (
                 _number("id", "the case number", "128"),

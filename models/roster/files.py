@@ -1,5 +1,6 @@
 """Reading a roster file: CSV (its encoding and delimiter guessed) or XLSX, opened as rows of
-text with a map from its headers to our fields; a file that is neither gets a clear error."""
+text with a map from its headers to our fields; a file that is neither gets a clear error
+(a :class:`Reason` the command line says in the operator's language)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from models.roster.parse import ALIASES, REQUIRED
+from models.roster.reasons import Reason, reason
 
 CSV_SUFFIXES = {".csv", ".txt"}
 
@@ -33,7 +35,12 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
 
 class RosterFileError(ValueError):
-    """A problem with the whole file (unreadable, unknown format, missing columns)."""
+    """A problem with the whole file (unreadable, unknown format, missing columns):
+    ``reason`` says which, as a catalog key (``roster.file_*``) and its values."""
+
+    def __init__(self, why: Reason) -> None:
+        super().__init__(str(why))
+        self.reason = why
 
 
 def header_key(header: str) -> str:
@@ -64,26 +71,28 @@ class ColumnMap:
         return "status" in self.index
 
 
-def map_columns(headers: list[str], source: str) -> ColumnMap:
+def map_columns(headers: list[str], source: str | Reason) -> ColumnMap:
     """Match headers to fields; a missing required column or an ambiguous one is a
-    :class:`RosterFileError` that names it and lists the headers found."""
+    :class:`RosterFileError` that names it and lists the headers found. ``source``: the
+    file's name (or a reason naming the file and its sheet)."""
     index: dict[str, int] = {}
     for position, header in enumerate(headers):
         field = _FIELD_BY_HEADER.get(header_key(header))
         if field is None:
             continue
         if field in index:
-            raise RosterFileError(
-                f"{source}: columns {headers[index[field]]!r} and {header!r} both mean "
-                f"{field}; keep one of them"
-            )
+            raise RosterFileError(reason(
+                "roster.file_same_field", source=source, first=headers[index[field]],
+                second=header, field=field,
+            ))
         index[field] = position
     missing = [field for field in REQUIRED if field not in index]
     if missing:
-        found = ", ".join(repr(header) for header in headers if header) or "none"
-        raise RosterFileError(
-            f"{source}: missing required column(s) {', '.join(missing)}; headers found: {found}"
-        )
+        found = ", ".join(f'"{header}"' for header in headers if header) or "-"
+        raise RosterFileError(reason(
+            "roster.file_missing_columns", source=source, columns=", ".join(missing),
+            found=found,
+        ))
     return ColumnMap(tuple(headers), index)
 
 
@@ -121,24 +130,30 @@ def open_roster(path: Path) -> Iterator[RosterSource]:
     try:
         with path.open("rb") as probe:
             magic = probe.read(4)
+    except FileNotFoundError:
+        raise RosterFileError(reason("roster.file_not_found", file=path.name)) from None
+    except PermissionError:
+        raise RosterFileError(reason("roster.file_no_permission", file=path.name)) from None
     except OSError as exc:
-        raise RosterFileError(f"{path.name}: cannot be read ({exc.strerror})") from None
+        raise RosterFileError(
+            reason("roster.file_unreadable", file=path.name, error=exc.strerror or exc)
+        ) from None
     suffix = path.suffix.lower()
     if magic == _ZIP_MAGIC and suffix in CSV_SUFFIXES | XLSX_SUFFIXES:
         with _open_xlsx(path) as source:
             yield source
     elif suffix in XLSX_SUFFIXES:
-        raise RosterFileError(f"{path.name}: not an XLSX workbook (damaged, or renamed?)")
+        raise RosterFileError(reason("roster.file_not_xlsx", file=path.name))
     elif magic == _OLE_MAGIC or suffix == ".xls":
-        raise RosterFileError(
-            f"{path.name}: old Excel .xls format is not supported; save it as .xlsx or CSV"
-        )
+        raise RosterFileError(reason("roster.file_xls", file=path.name))
     elif suffix in CSV_SUFFIXES:
         with _open_csv(path) as source:
             yield source
     else:
         raise RosterFileError(
-            f"{path.name}: unknown file type {suffix or '(no extension)'!r}; use .csv or .xlsx"
+            reason("roster.file_unknown_type", file=path.name, suffix=suffix)
+            if suffix
+            else reason("roster.file_no_suffix", file=path.name)
         )
 
 
@@ -175,7 +190,7 @@ def _open_csv(path: Path) -> Iterator[RosterSource]:
                 break
             skipped += 1
         if not first_line:
-            raise RosterFileError(f"{path.name}: the file is empty")
+            raise RosterFileError(reason("roster.file_empty", file=path.name))
         delimiter = detect_delimiter(first_line)
         reader = csv.reader(chain([first_line], handle), delimiter=delimiter)
         headers = [cell.strip() for cell in _next_csv_record(reader, path) or ()]
@@ -197,7 +212,9 @@ def _next_csv_record(reader: Any, path: Path) -> list[str] | None:
     try:
         return next(reader, None)
     except csv.Error as exc:
-        raise RosterFileError(f"{path.name}: line {reader.line_num}: {exc}") from None
+        raise RosterFileError(
+            reason("roster.file_bad_csv", file=path.name, line=reader.line_num, error=exc)
+        ) from None
 
 
 @contextmanager
@@ -208,7 +225,9 @@ def _open_xlsx(path: Path) -> Iterator[RosterSource]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise RosterFileError(f"{path.name}: not a readable XLSX workbook ({exc})") from None
+        raise RosterFileError(
+            reason("roster.file_unreadable_xlsx", file=path.name, error=exc)
+        ) from None
     try:
         sheet = workbook.active or workbook.worksheets[0]
         cells = sheet.iter_rows(min_row=1, values_only=True)
@@ -219,10 +238,14 @@ def _open_xlsx(path: Path) -> Iterator[RosterSource]:
             if any(headers):
                 break
         if not any(headers):
-            raise RosterFileError(f"{path.name}: sheet {sheet.title!r} is empty")
+            raise RosterFileError(
+                reason("roster.file_sheet_empty", file=path.name, sheet=sheet.title)
+            )
         while headers and not headers[-1]:
             headers.pop()
-        columns = map_columns(headers, f"{path.name} (sheet {sheet.title!r})")
+        columns = map_columns(
+            headers, reason("roster.file_sheet", file=path.name, sheet=sheet.title)
+        )
 
         def rows() -> Iterator[tuple[int, list[str]]]:
             for row_number, values in enumerate(cells, start=header_number + 1):

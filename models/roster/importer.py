@@ -26,11 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.audit import audit
 from models.roster.files import RosterFileError, count_rows, header_key, open_roster
 from models.roster.parse import REASON_COLUMN, RosterRow, RowValidator
+from models.roster.reasons import Reason, reason
 from models.roster.status import local_today
 from models.roster.writer import RosterWriter
 from models.rules.komponen import KomponenCatalog
 
-__all__ = ["ImportReport", "RejectedRow", "RosterFileError", "count_rows", "import_roster"]
+__all__ = [
+    "ImportReport", "Reason", "RejectedRow", "RosterFileError", "count_rows", "import_roster",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +45,13 @@ PROGRESS_EVERY = 1_000
 @dataclass(frozen=True)
 class RejectedRow:
     row_number: int  # as the operator sees it in a spreadsheet: the header is row 1
-    reason: str
+    reasons: tuple[Reason, ...]  # every reason, each a catalog key and its values
     values: dict[str, str]  # the row as written, by header
+
+
+def plain_reasons(rejected: RejectedRow) -> str:
+    """A refused row's reasons without a catalog (see :meth:`Reason.__str__`)."""
+    return "; ".join(map(str, rejected.reasons))
 
 
 @dataclass(frozen=True)
@@ -60,16 +68,17 @@ class ImportReport:
 
 @contextmanager
 def _rejects_file(
-    path: Path | None, roster: Path, headers: tuple[str, ...], delimiter: str
+    path: Path | None, roster: Path, headers: tuple[str, ...], delimiter: str,
+    describe: Callable[[RejectedRow], str],
 ) -> Iterator[Callable[[RejectedRow], None] | None]:
     """A CSV of the refused rows (UTF-8 with BOM, so Excel shows it right) with the
-    input's own columns and delimiter and a last column saying why; a reason column
-    left from an earlier import is replaced."""
+    input's own columns and delimiter and a last column saying why (``describe``); a
+    reason column left from an earlier import is replaced."""
     if path is None:
         yield None
         return
     if Path(path).resolve() == roster.resolve():
-        raise RosterFileError(f"{roster.name}: the rejects file must not be the roster itself")
+        raise RosterFileError(reason("roster.file_rejects_is_roster", file=roster.name))
     keep = [position for position, header in enumerate(headers)
             if header_key(header) != REASON_COLUMN]
     with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
@@ -78,7 +87,7 @@ def _rejects_file(
 
         def write(rejected: RejectedRow) -> None:
             values = list(rejected.values.values())
-            writer.writerow([values[position] for position in keep] + [rejected.reason])
+            writer.writerow([values[position] for position in keep] + [describe(rejected)])
 
         yield write
 
@@ -94,6 +103,7 @@ async def import_roster(
     progress: Callable[[int], None] | None = None,
     now: datetime | None = None,
     timezone: str | None = None,
+    describe: Callable[[RejectedRow], str] = plain_reasons,
 ) -> ImportReport:
     """Import a CSV or XLSX roster in one transaction and say what happened.
 
@@ -103,6 +113,8 @@ async def import_roster(
     of rows read, every thousand rows and at the end (:func:`count_rows` gives a total).
     ``timezone`` (IANA name, default Asia/Jakarta) says which day ``now`` is: the import
     day, which dates a graduation without a tanggal_graduasi and bounds those given.
+    ``describe`` says why a row was refused in the rejects file's reason column (the
+    command line gives the catalog's text in the configured locale).
     Raises :class:`RosterFileError`, before touching the database, for a problem with
     the whole file.
     """
@@ -112,7 +124,7 @@ async def import_roster(
     rejected: list[RejectedRow] = []
     rows_read = 0
     with open_roster(path) as source, _rejects_file(
-        rejects_path, path, source.columns.headers, source.delimiter
+        rejects_path, path, source.columns.headers, source.delimiter, describe
     ) as write_reject:
         validator = RowValidator(source.columns, catalog, today=today)
         async with sessions() as session:
@@ -128,8 +140,10 @@ async def import_roster(
                         continue  # a blank line
                     rows_read += 1
                     checked = validator.validate(row_number, cells)
-                    if isinstance(checked, str):
-                        reject = RejectedRow(row_number, checked, validator.values(cells))
+                    if not isinstance(checked, RosterRow):
+                        reject = RejectedRow(
+                            row_number, tuple(checked), validator.values(cells)
+                        )
                         rejected.append(reject)
                         if write_reject is not None:
                             write_reject(reject)

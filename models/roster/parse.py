@@ -4,7 +4,8 @@ Nothing here touches the database. :func:`models.roster.files.open_roster` maps 
 row onto the roster fields declared here (case, spaces, dashes, dots and underscores
 ignored, common aliases accepted) and yields the data rows with the number the operator
 sees in a spreadsheet (header = row 1). :class:`RowValidator` turns each row into a
-:class:`RosterRow` or a reason it was refused.
+:class:`RosterRow` or the reasons it was refused (:class:`Reason`: a catalog key and its
+values, naming each column by its header as the file writes it; never a NIK or a phone).
 """
 
 from __future__ import annotations
@@ -16,13 +17,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from models.enums import ExitReason, KpmStatus, RegionLevel
 from models.regions import UnknownProvince, find_province, region_key
-from models.roster.status import (
-    DATE_FORMATS,
-    StatusReader,
-    exit_reason,
-    local_today,
-    parse_date,
-)
+from models.roster.reasons import Reason, reason
+from models.roster.status import StatusReader, exit_reason, local_today, parse_date
 from models.rules.komponen import KomponenCatalog
 from models.rules.phone import PhoneError, normalize_phone
 from models.rules.text import clean_name, name_key
@@ -98,20 +94,21 @@ class RosterRow(NamedTuple):
 class KomponenReader:
     """Reads komponen cells such as ``"SD:2015-07-01; balita=03/02/2021 | lansia"``,
     remembering the type of each spelling and the value of each date it has seen (a
-    roster repeats both thousands of times)."""
+    roster repeats both thousands of times). ``column``: the header problems name."""
 
-    def __init__(self, catalog: KomponenCatalog) -> None:
+    def __init__(self, catalog: KomponenCatalog, column: str = "komponen") -> None:
         self._catalog = catalog
+        self._column = column
         self._types: dict[str, str | None] = {}
         self._dates: dict[str, date | None] = {}
 
-    def read(self, text: str) -> tuple[tuple[KomponenItem, ...], list[str]]:
+    def read(self, text: str) -> tuple[tuple[KomponenItem, ...], list[Reason]]:
         """The komponen of a cell and the problems found in it (unknown type, bad date,
         more of a type than a family may have)."""
         if not text:
             return (), []
         items: list[KomponenItem] = []
-        problems: list[str] = []
+        problems: list[Reason] = []
         for written in _KOMPONEN_SEPARATORS.split(text):
             written = written.strip()
             if not written:
@@ -121,21 +118,23 @@ class KomponenReader:
             )
             komponen_type = self._type(spelling)
             if komponen_type is None:
-                problems.append(f"unknown komponen {written!r}")
+                problems.append(
+                    reason("roster.komponen_unknown", column=self._column, value=written)
+                )
                 continue
             birth_date = None
             if separator:
                 birth_date = self._date(written_date)
                 if birth_date is None:
-                    problems.append(
-                        f"komponen {written!r}: bad date {written_date.strip()!r} "
-                        f"({DATE_FORMATS})"
-                    )
+                    problems.append(reason(
+                        "roster.komponen_bad_date", column=self._column, value=written,
+                        date=written_date.strip(),
+                    ))
                     continue
             end_date = self._catalog[komponen_type].end_date(birth_date)
             items.append(KomponenItem(komponen_type, birth_date, end_date))
         if len(items) > 1:
-            problems.extend(_over_family_limit(items, self._catalog))
+            problems.extend(_over_family_limit(items, self._catalog, self._column))
         return tuple(items), problems
 
     def _type(self, spelling: str) -> str | None:
@@ -156,12 +155,14 @@ class KomponenReader:
 
 def parse_komponen(
     text: str, catalog: KomponenCatalog
-) -> tuple[tuple[KomponenItem, ...], list[str]]:
+) -> tuple[tuple[KomponenItem, ...], list[Reason]]:
     """The komponen of one cell and the problems found (see :class:`KomponenReader`)."""
     return KomponenReader(catalog).read(text)
 
 
-def _over_family_limit(items: list[KomponenItem], catalog: KomponenCatalog) -> list[str]:
+def _over_family_limit(
+    items: list[KomponenItem], catalog: KomponenCatalog, column: str
+) -> list[Reason]:
     counts: dict[str, int] = {}
     for item in items:
         counts[item.type] = counts.get(item.type, 0) + 1
@@ -169,7 +170,10 @@ def _over_family_limit(items: list[KomponenItem], catalog: KomponenCatalog) -> l
     for komponen_type, count in counts.items():
         limit = catalog[komponen_type].max_per_family
         if limit is not None and count > limit:
-            problems.append(f"{count} x {komponen_type}, at most {limit} per family")
+            problems.append(reason(
+                "roster.komponen_over_limit", column=column, komponen=komponen_type,
+                count=count, limit=limit,
+            ))
     return problems
 
 
@@ -182,14 +186,13 @@ def fix_phone_text(raw: str) -> str:
     return raw
 
 
-def _check_nik(raw: str) -> tuple[str, str | None]:
+def _check_nik(raw: str, column: str) -> tuple[str, Reason | None]:
+    """The NIK without spaces, and why it cannot be one (its digits never shown)."""
     nik = "".join(raw.split())
     if not nik.isdigit():
-        return nik, (
-            "NIK must contain digits only (shown as 3.3E+15? format the column as text)"
-        )
+        return nik, reason("roster.nik_not_digits", column=column)
     if len(nik) != 16:
-        return nik, f"NIK must have 16 digits, got {len(nik)}"
+        return nik, reason("roster.nik_length", column=column, digits=len(nik))
     return nik, None
 
 
@@ -210,8 +213,17 @@ class RowValidator:
         self._provinces: dict[str, str | None] = {}
         self._kelompok_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._kelompok_owner: dict[tuple[str, ...], tuple[str, str, int]] = {}
-        self._komponen = KomponenReader(catalog)
-        self._status = StatusReader(today or local_today(datetime.now(UTC)))
+        # A problem names a column by its header as the file writes it.
+        self._header = {
+            name: columns.headers[columns.index[name]] if name in columns.index else name
+            for name in FIELDS
+        }
+        self._komponen = KomponenReader(catalog, self._header["komponen"])
+        self._status = StatusReader(
+            today or local_today(datetime.now(UTC)),
+            status_column=self._header["status"],
+            date_column=self._header["tanggal_graduasi"],
+        )
         self._name_keys: dict[str, str] = {}
 
     def values(self, cells: list[str]) -> dict[str, str]:
@@ -224,48 +236,54 @@ class RowValidator:
             values[label] = cells[position] if position < len(cells) else ""
         return values
 
-    def validate(self, row_number: int, cells: list[str]) -> RosterRow | str:
-        """The checked row, or why it was refused (reasons joined by "; ")."""
+    def validate(self, row_number: int, cells: list[str]) -> RosterRow | list[Reason]:
+        """The checked row, or every reason it was refused."""
         if len(cells) < self._width:
             cells = cells + [""] * (self._width - len(cells))
         texts = tuple(map(str.strip, self._cells(cells)))
         (id_pkh, nama, nik, raw_phone, kelompok, desa, kecamatan, kabupaten, raw_provinsi,
          pendamping, raw_komponen, raw_status, raw_graduated) = texts
-        problems: list[str] = []
+        problems: list[Reason] = []
+        header = self._header
         if not (id_pkh and nama and nik and kelompok and desa and kecamatan and kabupaten
                 and raw_provinsi and pendamping):
-            problems.append(_missing(texts))
+            problems.append(_missing(texts, header))
         if len(id_pkh) > MAX_LENGTHS["id_pkh"] or max(
             len(nama), len(kelompok), len(desa), len(kecamatan), len(kabupaten), len(pendamping)
         ) > MAX_LENGTHS["nama_pengurus"]:
-            problems.extend(_too_long(texts))
+            problems.extend(_too_long(texts, header))
 
         if id_pkh:
             first = self._first_row.setdefault(id_pkh, row_number)
             if first != row_number:
-                problems.append(f"id_pkh duplicates row {first}")
+                problems.append(reason(
+                    "roster.id_pkh_duplicate", column=header["id_pkh"], value=id_pkh,
+                    first=first,
+                ))
         if nik:
-            nik, problem = _check_nik(nik)
+            nik, problem = _check_nik(nik, header["nik"])
             if problem:
                 problems.append(problem)
         phone: str | None = None
         if raw_phone:
             try:
                 phone = normalize_phone(fix_phone_text(raw_phone))
-            except PhoneError as exc:
-                problems.append(f"phone: {exc}")
+            except PhoneError as exc:  # the number is not shown
+                problems.append(reason(f"roster.phone_{exc.code}", column=header["no_hp"]))
         provinsi = self._province(raw_provinsi) if raw_provinsi else ""
         if provinsi is None:
-            problems.append(f"unknown province {raw_provinsi!r}")
+            problems.append(
+                reason("roster.province_unknown", column=header["provinsi"], value=raw_provinsi)
+            )
         komponen: tuple[KomponenItem, ...] | None = None
         if self._has_komponen:
             komponen, komponen_problems = self._komponen.read(raw_komponen)
             problems.extend(komponen_problems)
-        status = graduated_on = reason = None
+        status = graduated_on = left_why = None
         if raw_status or raw_graduated:
             status, graduated_on, status_problems = self._status.read(raw_status, raw_graduated)
             problems.extend(status_problems)
-            reason = exit_reason(status, raw_status)
+            left_why = exit_reason(status, raw_status)
 
         if not problems and provinsi:
             problem = self._check_kelompok_owner(
@@ -274,11 +292,11 @@ class RowValidator:
             if problem:
                 problems.append(problem)
         if problems:
-            return "; ".join(problems)
+            return problems
         assert provinsi
         return RosterRow(
             row_number, id_pkh, clean_name(nama), nik, phone, kelompok, desa, kecamatan,
-            kabupaten, provinsi, pendamping, komponen, status, graduated_on, reason,
+            kabupaten, provinsi, pendamping, komponen, status, graduated_on, left_why,
         )
 
     def _province(self, written: str) -> str | None:
@@ -291,7 +309,7 @@ class RowValidator:
 
     def _check_kelompok_owner(
         self, row_number: int, place: tuple[str, str, str, str, str], pendamping: str
-    ) -> str | None:
+    ) -> Reason | None:
         """A kelompok has one pendamping: a later row naming another one is refused."""
         key = self._kelompok_keys.get(place)
         if key is None:
@@ -307,22 +325,22 @@ class RowValidator:
             pendamping_key = self._name_keys[pendamping] = name_key(pendamping)
         owner = self._kelompok_owner.setdefault(key, (pendamping_key, pendamping, row_number))
         if owner[2] != row_number and owner[0] != pendamping_key:
-            return (
-                f"kelompok {place[4]!r} has pendamping {owner[1]!r} in row {owner[2]}, "
-                f"not {pendamping!r}"
+            return reason(
+                "roster.kelompok_other_pendamping", column=self._header["pendamping"],
+                kelompok=place[4], owner=owner[1], first=owner[2], value=pendamping,
             )
         return None
 
 
-def _missing(texts: tuple[str, ...]) -> str:
-    absent = [name for name, text in zip(FIELDS, texts, strict=True)
+def _missing(texts: tuple[str, ...], header: dict[str, str]) -> Reason:
+    absent = [header[name] for name, text in zip(FIELDS, texts, strict=True)
               if name in REQUIRED and not text]
-    return f"missing {', '.join(absent)}"
+    return reason("roster.missing", columns=", ".join(absent))
 
 
-def _too_long(texts: tuple[str, ...]) -> list[str]:
+def _too_long(texts: tuple[str, ...], header: dict[str, str]) -> list[Reason]:
     return [
-        f"{name} longer than {MAX_LENGTHS[name]} characters"
+        reason("roster.too_long", column=header[name], limit=MAX_LENGTHS[name])
         for name, text in zip(FIELDS, texts, strict=True)
         if name in MAX_LENGTHS and len(text) > MAX_LENGTHS[name]
     ]

@@ -1,8 +1,10 @@
 """Reading the dates and the status of a roster row: ``status`` and ``tanggal_graduasi``.
 
-Nothing here touches the database. A status is matched whatever its case, spaces, dashes
-and underscores ("Graduasi Sejahtera Mandiri", "non-aktif", "graduasi_alamiah"); a date is
-written YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY (an Excel date cell reads as YYYY-MM-DD).
+Nothing here touches the database; a problem is a :class:`Reason` (a catalog key and its
+values) that the command line says in the operator's language. A status is matched
+whatever its case, spaces, dashes and underscores ("Graduasi Sejahtera Mandiri",
+"non-aktif", "graduasi_alamiah"); a date is written YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY
+(an Excel date cell reads as YYYY-MM-DD).
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import re
 from datetime import date, datetime
 
 from models.enums import ExitReason, KpmStatus
+from models.roster.reasons import Reason, reason
 from models.rules.calendar import zone
 
-DATE_FORMATS = "use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY"
 STATUS_WORDS: dict[KpmStatus, tuple[str, ...]] = {  # how operators write each status
     KpmStatus.AKTIF: ("aktif",),
     KpmStatus.GRADUASI_ALAMIAH: ("graduasi alamiah", "alamiah"),
@@ -29,10 +31,6 @@ EXIT_WORDS: dict[ExitReason, tuple[str, ...]] = {  # a status cell may say why a
     ExitReason.TIDAK_MEMENUHI_SYARAT: ("tidak memenuhi syarat", "tidak eligible", "tms"),
 }
 GRADUASI = frozenset({KpmStatus.GRADUASI_ALAMIAH, KpmStatus.GRADUASI_MANDIRI})
-STATUS_HINT = (
-    "use aktif, graduasi alamiah, graduasi mandiri, keluar, meninggal, pindah, "
-    "mengundurkan diri or tidak memenuhi syarat"
-)
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _DMY_DATE = re.compile(r"(\d{1,2})([-/])(\d{1,2})\2(\d{4})")
@@ -97,47 +95,57 @@ def local_today(now: datetime, zone_name: str | None = None) -> date:
 
 class StatusReader:
     """Reads the ``status`` and ``tanggal_graduasi`` cells of rows, remembering each
-    spelling and each date it has seen (a roster repeats them thousands of times)."""
+    spelling and each date it has seen (a roster repeats them thousands of times). A
+    problem names the column by its header as the file writes it."""
 
-    def __init__(self, today: date) -> None:
+    def __init__(
+        self, today: date, *, status_column: str = "status",
+        date_column: str = "tanggal_graduasi",
+    ) -> None:
         self._today = today
+        self._status_column = status_column
+        self._date_column = date_column
         self._statuses: dict[str, KpmStatus | None] = {}
         self._dates: dict[str, date | None] = {}
 
     def read(
         self, written_status: str, written_date: str
-    ) -> tuple[KpmStatus | None, date | None, list[str]]:
+    ) -> tuple[KpmStatus | None, date | None, list[Reason]]:
         """(status, graduation date, problems) of a row's two cells, already stripped.
         An empty status leaves the stored one alone; a date needs a graduasi status and
         must not be after today."""
         status: KpmStatus | None = None
-        problems: list[str] = []
+        problems: list[Reason] = []
+        status_column, date_column = self._status_column, self._date_column
         if written_status:
             status = self._status(written_status)
             if status is None:
-                problems.append(f"unknown status {written_status!r} ({STATUS_HINT})")
+                problems.append(
+                    reason("roster.status_unknown", column=status_column, value=written_status)
+                )
         if not written_date:
             return status, None, problems
         graduated_on = self._date(written_date)
         if graduated_on is None:
-            problems.append(
-                f"tanggal_graduasi: bad date {written_date!r} ({DATE_FORMATS}, e.g. "
-                f"{self._today:%Y-%m-%d} or {self._today:%d/%m/%Y})"
-            )
+            problems.append(reason(
+                "roster.graduation_date_bad", column=date_column, value=written_date,
+                iso=f"{self._today:%Y-%m-%d}", dmy=f"{self._today:%d/%m/%Y}",
+            ))
         elif graduated_on > self._today:
-            problems.append(
-                f"tanggal_graduasi {graduated_on:%Y-%m-%d} is in the future "
-                f"(today is {self._today:%Y-%m-%d})"
-            )
+            problems.append(reason(
+                "roster.graduation_date_future", column=date_column,
+                value=f"{graduated_on:%Y-%m-%d}", today=f"{self._today:%Y-%m-%d}",
+            ))
         if not written_status:
-            problems.append(
-                "tanggal_graduasi needs a status (graduasi alamiah or graduasi mandiri)"
-            )
+            problems.append(reason(
+                "roster.graduation_date_no_status", column=date_column,
+                status_column=status_column,
+            ))
         elif status is not None and status not in GRADUASI:
-            problems.append(
-                f"tanggal_graduasi with status {written_status!r}: only a graduasi status "
-                "(graduasi alamiah or graduasi mandiri) has a graduation date"
-            )
+            problems.append(reason(
+                "roster.graduation_date_wrong_status", column=date_column,
+                status_column=status_column, value=written_status,
+            ))
         return status, graduated_on, problems
 
     def _status(self, written: str) -> KpmStatus | None:

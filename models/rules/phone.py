@@ -9,13 +9,17 @@ from phonenumbers import NumberParseException, PhoneNumberType
 
 _SEPARATORS = re.compile(r"[\s.\-()/]+")
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
-_PARSE_ERRORS = {
-    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
-    NumberParseException.NOT_A_NUMBER: "not a phone number",
-    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
-    NumberParseException.TOO_SHORT_NSN: "too short",
-    NumberParseException.TOO_LONG: "too long",
+_PARSE_ERRORS = {  # (code, message)
+    NumberParseException.INVALID_COUNTRY_CODE: ("unknown_country", "unknown country code"),
+    NumberParseException.NOT_A_NUMBER: ("not_a_number", "not a phone number"),
+    NumberParseException.TOO_SHORT_AFTER_IDD: ("too_short", "too short"),
+    NumberParseException.TOO_SHORT_NSN: ("too_short", "too short"),
+    NumberParseException.TOO_LONG: ("too_long", "too long"),
 }
+PHONE_ERROR_CODES = (
+    "empty", "unknown_country", "not_a_number", "too_short", "too_long", "impossible",
+    "invalid",
+)
 
 
 def _mobile_fast_path() -> re.Pattern[str]:
@@ -35,7 +39,12 @@ _ID_MOBILE = _mobile_fast_path()
 
 
 class PhoneError(ValueError):
-    """A number that cannot be a phone number; the message says why (in English)."""
+    """A number that cannot be a phone number; the message says why (in English), and
+    ``code`` (one of :data:`PHONE_ERROR_CODES`) for a text in the operator's language."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def normalize_phone(raw: str, region: str = "ID") -> str:
@@ -43,7 +52,7 @@ def normalize_phone(raw: str, region: str = "ID") -> str:
     ``+62 812 3456 7890`` or ``6281234567890``; raise :class:`PhoneError` otherwise."""
     compact = _SEPARATORS.sub("", raw.strip())
     if not compact:
-        raise PhoneError("empty phone number")
+        raise PhoneError("empty phone number", "empty")
     if region == "ID" and (fast := _ID_MOBILE.fullmatch(compact)):
         return "+62" + fast.group(1)
     if compact.startswith("62"):
@@ -53,11 +62,12 @@ def normalize_phone(raw: str, region: str = "ID") -> str:
     try:
         number = phonenumbers.parse(compact, region)
     except NumberParseException as exc:
-        raise PhoneError(_PARSE_ERRORS.get(exc.error_type, "not a phone number")) from None
+        code, message = _PARSE_ERRORS.get(exc.error_type, ("not_a_number", "not a phone number"))
+        raise PhoneError(message, code) from None
     if not phonenumbers.is_possible_number(number):
-        raise PhoneError("impossible phone number (wrong number of digits)")
+        raise PhoneError("impossible phone number (wrong number of digits)", "impossible")
     if not phonenumbers.is_valid_number(number):
-        raise PhoneError("invalid phone number (no such number range)")
+        raise PhoneError("invalid phone number (no such number range)", "invalid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -137,6 +137,9 @@ async def test_the_kpm_card_masks_the_nik_shows_komponen_and_the_phone_to_her_pe
         commitments="• Anak SD: Hadir di sekolah (min. 85%) — belum diverifikasi",
         recent=t("kpm.card_recent_empty"),
         cases=t("kpm.card_no_cases"),
+        graduation=t(
+            "kpm.card_graduation", stage="Penjajakan", assessed=t("kpm.card_graduation_unassessed")
+        ),
     )
     assert kpm.nik not in card and kpm.nik[-4:] in card
     dewi = Chat(make_engine(sessions, clock), clock, "console:dewi")  # the coordinator

@@ -54,6 +54,9 @@ def masked_card(kpm: Kpm, kelompok: str, *, own: bool = False) -> str:
         commitments=t("kpm.card_no_commitments"),
         recent=t("kpm.card_recent_empty"),
         cases=t("kpm.card_no_cases"),
+        graduation=t(
+            "kpm.card_graduation", stage="Penjajakan", assessed=t("kpm.card_graduation_unassessed")
+        ),
     )
 
 
@@ -91,6 +94,7 @@ async def test_a_staff_member_registers_with_an_invite_code(sessions) -> None:
         "menu:graduation",
         "menu:digest",
         "menu:kpm_message",
+        "menu:referral",
     ]  # a pendamping's menu: no export (coordinators only)
     await chat.send("/kpm Siti Budiarti")
     async with sessions() as session:
@@ -116,7 +120,7 @@ async def test_cancel_help_and_menu_work_from_any_step(sessions) -> None:
         assert chat.text == helps[depth]
         await chat.send("/batal")
         assert chat.text in (t("cancel.done"), t("cancel.nothing"))
-        assert len(chat.last[-1].options) == 9  # back at the (pendamping's) menu
+        assert len(chat.last[-1].options) == 10  # back at the (pendamping's) menu
     await chat.send("/hadir")
     await chat.send("/mulai")
     assert chat.text == t("menu.title")
@@ -300,6 +304,7 @@ async def test_a_coordinator_s_menu_offers_what_a_coordinator_may_do(sessions) -
         "menu:graduation",
         "menu:digest",
         "menu:export",
+        "menu:referral",
     ]
     await dewi.send("6")  # the digest, picked by number: asked for now, not "mingguan"
     title = t("digest.title_now", scope="Sukamaju", date="Minggu, 22 November 2026")

@@ -80,6 +80,14 @@ CASE_EXIT = (
     Tap(value="biasa"),
 )
 MY_CASE_STATUS = ("/kasus_saya", Tap(index=0))
+REFERRAL_START = ("/kelola_rujukan",)
+REFERRAL_REGION = (*REFERRAL_START, Tap(value="add"))
+REFERRAL_KIND = (*REFERRAL_REGION, Tap(index=0))
+REFERRAL_NAME = (*REFERRAL_KIND, Tap(value="puskesmas"))
+REFERRAL_PHONE = (*REFERRAL_NAME, "Puskesmas Sumber")
+REFERRAL_CATEGORIES = (*REFERRAL_PHONE, "0812-0000-0101")
+REFERRAL_ADDRESS = (*REFERRAL_CATEGORIES, Tap(value="default"))
+REFERRAL_ACTION = (*REFERRAL_ADDRESS, Tap(value="skip"), "/kelola_rujukan Puskesmas Sumber")
 SCHEDULE_ACTION = ("/jadwal Melati",)
 
 STEPS: dict[str, Step] = {
@@ -150,6 +158,29 @@ STEPS: dict[str, Step] = {
     "export.pick_kind": Step(("/ekspor",), "export", "pick_kind", address=DEWI),
     "export.pick_period": Step(
         ("/ekspor", Tap(value="cases")), "export", "pick_period", address=DEWI
+    ),
+    "referral.entry": Step((), None, None, command="/rujukan"),
+    "referral.category": Step(("/rujukan",), "referral", "category"),
+    "referral.koordinator": Step(("/rujukan",), "referral", "category", address=DEWI),
+    "referral_edit.entry": Step((), None, None, address=DEWI, command="/kelola_rujukan"),
+    "referral_edit.start": Step(REFERRAL_START, "referral_edit", "start", address=DEWI),
+    "referral_edit.region": Step(REFERRAL_REGION, "referral_edit", "region", address=DEWI),
+    "referral_edit.kind": Step(REFERRAL_KIND, "referral_edit", "kind", address=DEWI),
+    "referral_edit.name": Step(REFERRAL_NAME, "referral_edit", "name", address=DEWI),
+    "referral_edit.phone": Step(REFERRAL_PHONE, "referral_edit", "phone", address=DEWI),
+    "referral_edit.categories": Step(
+        REFERRAL_CATEGORIES, "referral_edit", "categories", address=DEWI
+    ),
+    "referral_edit.address": Step(REFERRAL_ADDRESS, "referral_edit", "address", address=DEWI),
+    "referral_edit.action": Step(REFERRAL_ACTION, "referral_edit", "action", address=DEWI),
+    "referral_edit.value": Step(
+        (*REFERRAL_ACTION, Tap(value="phone")), "referral_edit", "value", address=DEWI
+    ),
+    "referral_edit.pick": Step(
+        (*REFERRAL_ADDRESS, Tap(value="skip"), *REFERRAL_REGION, Tap(index=1),
+         Tap(value="puskesmas"), "Puskesmas Sumber Dua", Tap(value="skip"),
+         Tap(value="default"), Tap(value="skip"), "/kelola_rujukan Puskesmas"),
+        "referral_edit", "pick", address=DEWI,
     ),
 }
 

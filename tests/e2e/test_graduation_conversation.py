@@ -1,5 +1,6 @@
-"""/graduasi from start to end, typed the WhatsApp way (numbers and labels): the score,
-the save, one alert to the pendamping and the coordinator, none for the same answers."""
+"""/graduasi from start to end, typed the WhatsApp way (numbers and labels): the
+indicators, the complementary programmes, the score, the save, one alert to the pendamping
+and the coordinator, none for the same answers."""
 
 from __future__ import annotations
 
@@ -31,7 +32,26 @@ def indicators_prompt(name: str, attendance: str) -> str:
     return t("graduation.indicators_prompt", name=name, page=1, pages=1, attendance=attendance)
 
 
-def summary(name: str, score: str, verdict: str, reasons: list[str], **attendance: str) -> str:
+NOT_RECORDED = "; ".join(
+    f"{label} {t('graduation.programme_state.none')}"
+    for label in ("KIS/PBI-JKN", "KIP/PIP", "Sembako/BPNT", "KKS berfungsi")
+)
+ALL_THERE = "; ".join(
+    f"{label} {t('graduation.programme_state.punya')}"
+    for label in ("KIS/PBI-JKN", "KIP/PIP", "Sembako/BPNT", "KKS berfungsi")
+)
+
+
+def summary(
+    name: str,
+    score: str,
+    verdict: str,
+    reasons: list[str],
+    *,
+    programmes: str = NOT_RECORDED,
+    stage: str = "Siap graduasi",
+    **attendance: str,
+) -> str:
     return t(
         "graduation.summary",
         name=name,
@@ -39,8 +59,14 @@ def summary(name: str, score: str, verdict: str, reasons: list[str], **attendanc
         threshold="7",
         verdict=verdict,
         reasons="\n".join(f"• {reason}" for reason in reasons),
+        programmes=programmes,
+        stage=stage,
         **attendance,
     )
+
+
+def programmes_prompt(name: str) -> str:
+    return t("graduation.programmes_prompt", name=name)
 
 
 def graduation_engine(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> Engine:
@@ -93,26 +119,37 @@ async def test_a_whole_assessment_typed_saves_and_alerts_pendamping_and_coordina
     await ani.send("banyak sekali")
     assert t("graduation.indicators_invalid") in ani.text
     await ani.send("9")
-    assert t("graduation.numbers_out_of_range", numbers="9", total=6) in ani.text
-    await ani.send("1 2")
+    assert t("graduation.numbers_out_of_range", numbers="9", total=5) in ani.text
+    await ani.send("1 2 3")
     await ani.send("keluarga menyatakan bersedia")  # a label typed
-    assert [toggle.on for toggle in ani.last[-1].toggles] == [True, True, False, False, False, True]
+    assert [toggle.on for toggle in ani.last[-1].toggles] == [True, True, True, False, True]
+    await ani.send("selesai")
+    assert ani.text == programmes_prompt("Dewi Lestari")
+    assert [toggle.on for toggle in ani.last[-1].toggles] == [None] * 4
+    await ani.send("semua punya")
+    assert [toggle.on for toggle in ani.last[-1].toggles] == [True] * 4
     await ani.send("selesai")
     reasons = [
         "Penghasilan di atas UMK",
         "Punya usaha yang berjalan",
-        "Keluarga menyatakan bersedia",
+        "Ikut KUBE atau PENA",
         FIVE_OF_SIX,
     ]
     ready = t("graduation.verdict_ready")
     assert ani.text == summary(
-        "Dewi Lestari", "8,7", ready, reasons, attendance=FIVE_OF_SIX, attendance_points="1,7"
+        "Dewi Lestari",
+        "7,7",
+        ready,
+        reasons,
+        programmes=ALL_THERE,
+        attendance=FIVE_OF_SIX,
+        attendance_points="1,7",
     )
 
     await ani.send("3")
     assert t("graduation.confirm_invalid") in ani.text
     await ani.send("1")
-    saved = t("graduation.saved_alerted", name="Dewi Lestari", score="8,7", threshold="7")
+    saved = t("graduation.saved_alerted", name="Dewi Lestari", score="7,7", threshold="7")
     assert ani.text == saved
 
     sent = await alerts(sessions)
@@ -120,7 +157,8 @@ async def test_a_whole_assessment_typed_saves_and_alerts_pendamping_and_coordina
     assert all(row.priority == Priority.ALERT for row in sent)
     async with sessions() as session:
         first = await session.scalar(select(GraduationAssessment))
-    assert first.alerted_at == NOW and first.score == 8.67 and first.threshold == 7.0
+    assert first.alerted_at == NOW and first.score == 7.67 and first.threshold == 7.0
+    assert first.gates_met
     assert {row.dedupe_key for row in sent} == {
         f"grad-ready:{first.id}:console:ani",
         f"grad-ready:{first.id}:console:dewi",
@@ -130,7 +168,7 @@ async def test_a_whole_assessment_typed_saves_and_alerts_pendamping_and_coordina
         "alert.graduation_ready",
         kpm="Dewi Lestari",
         kelompok="Kelompok Melati",
-        score="8,7",
+        score="7,7",
         threshold="7",
         reasons="; ".join(reasons),  # on one line: a template variable cannot hold "\n"
         assessor="Ani Suryani",
@@ -143,7 +181,7 @@ async def test_a_whole_assessment_typed_saves_and_alerts_pendamping_and_coordina
         {
             "1": "Dewi Lestari",
             "2": "Kelompok Melati",
-            "3": "8,7",
+            "3": "7,7",
             "4": "7",
             "5": "; ".join(reasons),
             "6": "Ani Suryani",
@@ -155,19 +193,28 @@ async def test_a_whole_assessment_typed_saves_and_alerts_pendamping_and_coordina
     await ani.send("graduasi")
     await ani.send("Dewi Lestari")
     assert t("graduation.preset_from_latest") in ani.text
-    assert [toggle.on for toggle in ani.last[-1].toggles] == [True, True, False, False, False, True]
+    assert [toggle.on for toggle in ani.last[-1].toggles] == [True, True, True, False, True]
+    await ani.send("Selesai")
+    assert [toggle.on for toggle in ani.last[-1].toggles] == [True] * 4  # as recorded
     await ani.send("Selesai")
     await ani.send("simpan")
-    assert ani.text == t("graduation.saved_ready", name="Dewi Lestari", score="8,7", threshold="7")
+    assert ani.text == t("graduation.saved_ready", name="Dewi Lestari", score="7,7", threshold="7")
     assert len(await alerts(sessions)) == 2
 
     # A changed answer over the threshold alerts again.
     await ani.send("/graduasi Dewi Lestari")
-    await ani.send("3")
+    await ani.send("4")
     await ani.send("selesai")
-    reasons.insert(2, "Ikut KUBE atau PENA")
+    await ani.send("selesai")
+    reasons.insert(3, "Semua anak bersekolah")
     assert ani.text == summary(
-        "Dewi Lestari", "9,7", ready, reasons, attendance=FIVE_OF_SIX, attendance_points="1,7"
+        "Dewi Lestari",
+        "8,7",
+        ready,
+        reasons,
+        programmes=ALL_THERE,
+        attendance=FIVE_OF_SIX,
+        attendance_points="1,7",
     )
     await ani.send("simpan")
     assert len(await alerts(sessions)) == 4
@@ -184,14 +231,26 @@ async def test_an_assessment_under_the_threshold_is_saved_without_an_alert(sessi
     await ani.send("Kurniasih")
     await ani.send("Penghasilan di atas UMK")
     await ani.send("selesai")
+    await ani.send("selesai")  # no programme recorded
     none = t("graduation.attendance_none")
-    not_ready = t("graduation.verdict_not_ready", missing="4")
+    not_ready = (
+        t("graduation.verdict_not_ready", missing="4")
+        + "\n"
+        + t("graduation.also_missing", missing="Keluarga menyatakan bersedia")
+    )
     reasons = ["Penghasilan di atas UMK"]
     assert ani.text == summary(
-        "Kurniasih", "3", not_ready, reasons, attendance=none, attendance_points="0"
+        "Kurniasih",
+        "3",
+        not_ready,
+        reasons,
+        stage="Penjajakan",
+        attendance=none,
+        attendance_points="0",
     )
     await ani.send("ubah")
     assert ani.last[-1].toggles[0].on
+    await ani.send("selesai")
     await ani.send("selesai")
     await ani.send("simpan")
     assert ani.text == t("graduation.saved", name="Kurniasih", score="3", threshold="7")
@@ -223,7 +282,7 @@ async def test_an_alert_from_an_evening_assessment_waits_for_the_morning(session
     await build_world(sessions)
     clock = FixedClock(datetime(2026, 11, 22, 15, 0, tzinfo=UTC))  # 22.00 WIB
     ani = Chat(graduation_engine(sessions, clock), clock, "console:ani")
-    for text in ("/graduasi Sumarni", "1 2 6", "selesai", "simpan"):
+    for text in ("/graduasi Sumarni", "1 2 3 4 5", "selesai", "selesai", "simpan"):
         await ani.send(text)
     sent = await alerts(sessions)
     assert len(sent) == 2

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.web import TWILIO_SIGNATURE_HEADER
 from models.enums import InboxStatus
 from models.messaging.tables import Inbox, Outbox
+from tests.cli_text import said, t
 from tests.fakes.twilio_api import FakeTwilioApi, inbound_whatsapp_params, twilio_signature
 
 PENDAMPING = Path(sys.executable).with_name("pendamping")
@@ -209,8 +210,10 @@ async def test_a_second_server_on_one_sqlite_file_refuses_with_one_sentence(
         )
         output, _ = await asyncio.wait_for(second.communicate(), timeout=60)
         assert second.returncode == 1
-        lines = [line for line in output.decode().splitlines() if line.startswith("error:")]
+        error = t("cli.error", message="")
+        lines = [line for line in output.decode().splitlines() if line.startswith(error)]
         assert len(lines) == 1
-        assert f"already served by `pendamping run` (pid {first.pid})" in lines[0]
-        assert "use PostgreSQL to run several" in lines[0]
+        served = said("cli.already_served", holder=f"`pendamping run` (pid {first.pid})")
+        assert served.search(lines[0]), lines[0]
+        assert "PostgreSQL" in lines[0]
         assert first.returncode is None  # the first one serves on

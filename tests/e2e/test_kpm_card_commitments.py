@@ -135,4 +135,4 @@ async def test_the_card_s_queries_do_not_grow_with_the_history(sessions, engine)
             for month in range(1, 12)
         ],
     )
-    assert await count() == before == 6
+    assert await count() == before == 8  # with the latest assessment and the programmes

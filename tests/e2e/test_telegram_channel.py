@@ -515,6 +515,9 @@ async def test_polling_mode_receives_updates_and_replies(sessions) -> None:
         commitments="• Anak SD: Hadir di sekolah (min. 85%) — belum diverifikasi",
         recent=t("kpm.card_recent_empty"),
         cases=t("kpm.card_no_cases"),
+        graduation=t(
+            "kpm.card_graduation", stage="Penjajakan", assessed=t("kpm.card_graduation_unassessed")
+        ),
     )
 
 

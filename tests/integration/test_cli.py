@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.cli import cli
+from bot.commands import safe_url
 from handlers.i18n import Translator
 from models.db import create_engine, session_factory
 from models.db.migrate import head_revision
@@ -21,8 +23,12 @@ from models.messaging.tables import Inbox, Outbox
 from models.regions import RegionIndex
 from models.staff import RedeemProblem, hash_code, redeem_invite
 from models.tables import AuditLog, ChannelIdentity, Invite, Staff
+from tests.cli_text import flat, said, t
 
-CODE = re.compile(r"code: ([A-Z0-9]{4}-[A-Z0-9]{4})")
+CODE = re.compile(
+    re.escape(t("cli.invite.code", code="\0", days=14).split("\0")[0])  # "kode: "
+    + r"(?:\[bold\])?([A-Z0-9]{4}-[A-Z0-9]{4})"
+)
 
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 30 November 2026, 09:00 in Jakarta
@@ -64,21 +70,26 @@ def test_init_on_an_empty_database_migrates_it_and_doctor_is_then_healthy(
 ) -> None:
     unhealthy = invoke(empty_db_url, "doctor")
     assert unhealthy.exit_code == 1
-    assert "run `pendamping init`" in unhealthy.output
+    behind = t("cli.doctor.migrations_behind", level=t("cli.doctor.no_migration"),
+               head=head_revision())
+    assert behind in unhealthy.output and "`pendamping init`" in behind
     first = invoke(empty_db_url, "init")
     assert first.exit_code == 0, first.output
-    assert f"is at migration {head_revision()}" in first.output
+    assert t("cli.init.migrated", url=safe_url(empty_db_url), level=head_revision()) in flat(
+        first.output
+    )
     assert invoke(empty_db_url, "init").exit_code == 0
     doctor = invoke(empty_db_url, "doctor")
     assert doctor.exit_code == 0, doctor.output
-    assert "(newest)" in doctor.output
-    assert "not configured" in doctor.output
+    assert t("cli.doctor.migrations_newest", level=head_revision()) in doctor.output
+    assert t("cli.doctor.telegram_off") in doctor.output
 
 
 def test_doctor_reports_an_unreachable_database_and_hides_the_password() -> None:
     result = invoke("postgresql+asyncpg://pkh:hunter2@127.0.0.1:1/none", "doctor")
     assert result.exit_code == 1
-    assert "FAIL" in result.output
+    line = next(row for row in result.output.splitlines() if t("cli.doctor.database") in row)
+    assert t("cli.doctor.fail") in line and "127.0.0.1" in line
     assert "hunter2" not in result.output
 
 
@@ -92,6 +103,17 @@ def test_a_bad_setting_stops_any_command_with_one_line_and_exit_code_2(tmp_path:
         f"config error: telegram.mode in {config}: expected 'polling' or 'webhook', got 'pigeon'"
     ]
     assert "Traceback" not in result.output
+
+
+def test_a_locale_without_a_catalog_is_a_setting_error_not_a_crash(tmp_path: Path) -> None:
+    config = tmp_path / "fr.toml"
+    config.write_text('[general]\nlocale = "fr"\n')
+    result = CliRunner().invoke(cli, ["--config", str(config), "staff", "list"])
+    assert result.exit_code == 2
+    assert [line for line in result.output.splitlines() if line.strip()] == [
+        f"config error: general.locale in {config}: expected a locale with a message catalog "
+        "('id' or 'en'), got 'fr'"
+    ]
 
 
 def test_an_invite_code_links_a_chat_address_once(db_url: str) -> None:
@@ -200,7 +222,7 @@ def test_a_coordinator_invite_names_the_region_by_name_or_code(db_url: str) -> N
         db_url, "invite", "--role", "koordinator", "--name", "Made", "--region", "Atlantis"
     )
     assert missing.exit_code == 1
-    assert "no region named or coded 'Atlantis'" in missing.output
+    assert t("cli.error", message=t("cli.region.unknown", region="Atlantis")) in missing.output
     assert query(db_url, select(func.count()).select_from(Staff)) == [(2,)]
 
 
@@ -229,18 +251,74 @@ def test_import_roster_reports_bad_rows_and_strict_writes_nothing(
     roster.write_text(ROSTER, encoding="utf-8-sig")
     strict = invoke(db_url, "import-roster", str(roster), "--strict")
     assert strict.exit_code == 1
-    assert "row 3: NIK must have 16 digits, got 3" in strict.output
+    reasons = "; ".join([
+        t("roster.nik_length", column="NIK", digits=3),
+        t("roster.phone_impossible", column="HP"),
+        t("roster.komponen_unknown", column="Komponen", value="xx"),
+    ])
+    refused = t("roster.rejected_row", row=3, reasons=reasons)
+    assert refused in flat(strict.output)
+    assert t("cli.roster.strict") in strict.output
+    assert t("cli.error", message=t("cli.roster.some_rejected")) in strict.output
+    assert "123" not in refused and "0812" not in strict.output  # no NIK, no phone
     assert query(db_url, select(func.count()).select_from(Kpm)) == [(0,)]
     rejects = tmp_path / "rejects.csv"
     result = invoke(db_url, "import-roster", str(roster), "--rejects", str(rejects))
     assert result.exit_code == 0, result.output
-    assert "1 were imported" in result.output and "1 rejected" in result.output
+    assert t("cli.roster.summary", rows=2, imported=1, updated=0, unchanged=0, rejected=1) in (
+        result.output
+    )
     assert query(db_url, select(Kpm.id_pkh, Kpm.phone)) == [("P1", "+6281234567890")]
-    assert "alasan" in rejects.read_text(encoding="utf-8-sig").splitlines()[0]
+    written = list(csv.reader(rejects.read_text(encoding="utf-8-sig").splitlines(), delimiter=";"))
+    assert written[0][-1] == "alasan" and written[1][-1] == refused  # the text printed
     again = invoke(db_url, "import-roster", str(roster))
-    assert "0 were imported, 0 were updated, 1 unchanged" in again.output
+    assert t("cli.roster.summary", rows=2, imported=0, updated=0, unchanged=1, rejected=1) in (
+        again.output
+    )
     missing = invoke(db_url, "import-roster", str(tmp_path / "nope.csv"))
-    assert missing.exit_code == 1 and "nope.csv" in missing.output
+    assert missing.exit_code == 1
+    assert t("cli.error", message=t("roster.file_not_found", file="nope.csv")) in missing.output
+
+
+def test_a_rejected_row_names_its_row_and_column_in_indonesian_by_default(
+    db_url: str, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8-sig")
+    result = invoke(db_url, "import-roster", str(roster), "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Baris 3: kolom NIK: harus 16 digit, tertulis 3 digit; kolom HP: " in flat(
+        result.output
+    )
+    assert "Uji coba (--dry-run): tidak ada yang ditulis." in result.output
+    assert "2 baris dibaca: 1 akan diimpor" in result.output
+
+
+def test_with_general_locale_en_the_commands_print_english(db_url: str, tmp_path: Path) -> None:
+    """English is the second locale: the same catalog keys, said in English."""
+    english = {"PENDAMPING_GENERAL_LOCALE": "en"}
+    en = Translator("en")
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8-sig")
+    result = invoke(db_url, "import-roster", str(roster), "--dry-run", extra_env=english)
+    assert result.exit_code == 0, result.output
+    assert "Row 3: NIK: must have 16 digits, got 3; HP: " in flat(result.output)
+    assert "2 rows read: 1 would be imported, 0 would be updated, 0 unchanged, 1 rejected." in (
+        result.output
+    )
+    assert en("cli.roster.dry_run") == "Dry run: nothing was written."
+    assert en("cli.roster.dry_run") in result.output
+    assert "Baris" not in result.output and "dibaca" not in result.output
+    doctor = invoke(db_url, "doctor", extra_env=english)
+    assert doctor.exit_code == 0, doctor.output
+    assert re.search(r"check\s+┃\s+status\s+┃\s+detail", doctor.output), doctor.output
+    assert f"at {head_revision()} (newest)" in doctor.output
+    assert "not configured (no token)" in doctor.output
+    for indonesian in ("pemeriksaan", "terbaru", "belum dikonfigurasi", "PERINGATAN"):
+        assert indonesian not in doctor.output
+    missing = invoke(db_url, "import-roster", str(tmp_path / "nope.csv"), extra_env=english)
+    assert missing.exit_code == 1
+    assert "error: nope.csv: no such file" in missing.output
 
 
 def test_outbox_and_doctor_say_what_waits_for_a_channel_that_is_not_configured(
@@ -271,16 +349,17 @@ def test_outbox_and_doctor_say_what_waits_for_a_channel_that_is_not_configured(
             await engine.dispose()
 
     asyncio.run(queue())
-    sentence = (
-        "3 pending messages wait for whatsapp, which is not configured here (set "
-        "twilio.account_sid and twilio.auth_token); they fail at their deadline"
+    sentence = t(
+        "cli.outbox.waiting_unconfigured", count=3, channel="whatsapp",
+        hint=t("cli.outbox.hint_twilio"),
     )
+    assert "twilio.account_sid dan twilio.auth_token" in sentence
     outbox = invoke(db_url, "outbox")
     assert outbox.exit_code == 0, outbox.output
-    assert sentence in " ".join(outbox.output.split())
+    assert sentence in flat(outbox.output)
     doctor = invoke(db_url, "doctor")
-    assert "outbox waiting" in doctor.output
-    assert "3 pending messages wait for whatsapp" in " ".join(doctor.output.split())
+    assert t("cli.doctor.outbox_waiting") in doctor.output
+    assert sentence.split(",")[0] in flat(doctor.output)  # "3 pesan tertunda menunggu whatsapp"
 
 
 def test_inbox_and_doctor_show_the_backlog_its_age_and_failures_without_personal_data(
@@ -314,21 +393,26 @@ def test_inbox_and_doctor_show_the_backlog_its_age_and_failures_without_personal
     asyncio.run(arrive())
     shown = invoke(db_url, "inbox")
     assert shown.exit_code == 0, shown.output
-    flat = " ".join(shown.output.split())
-    assert "2 messages wait to be handled; the oldest arrived 12 min" in flat
-    assert "RuntimeError: a bug" in flat
-    assert "+62812" not in flat and "KKS" not in flat
-    doctor = " ".join(invoke(db_url, "doctor").output.split())
-    assert "inbox backlog" in doctor and "2 waiting, oldest 12 min" in doctor
-    assert "is `pendamping run` running?" in doctor
-    assert "1 failed; latest: #" in doctor and "RuntimeError: a bug" in doctor
+    printed = flat(shown.output)
+    twelve_minutes = said("cli.age.minutes", minutes=12).pattern
+    assert re.search(said("cli.inbox.waiting", count=2, age="@").pattern.replace(
+        "@", twelve_minutes), printed), printed
+    assert "RuntimeError: a bug" in printed
+    assert "+62812" not in printed and "KKS" not in printed
+    doctor = flat(invoke(db_url, "doctor").output)
+    assert t("cli.doctor.inbox_backlog") in doctor
+    late = said("cli.doctor.backlog_late", count=2, age="@").pattern.replace("@", twelve_minutes)
+    assert re.search(late, doctor), doctor
+    assert "`pendamping run`" in t("cli.doctor.backlog_late", count=2, age="x")
+    assert t("cli.doctor.failed", count=1, latest="#") in doctor
+    assert "RuntimeError: a bug" in doctor
 
 
 def test_inbox_on_an_empty_database_says_so(db_url: str) -> None:
     shown = invoke(db_url, "inbox")
     assert shown.exit_code == 0, shown.output
-    assert "The inbox is empty." in shown.output
-    assert "nothing waiting" in invoke(db_url, "doctor").output
+    assert t("cli.inbox.empty") in shown.output
+    assert t("cli.doctor.nothing_waiting") in invoke(db_url, "doctor").output
 
 
 def test_the_terminal_chat_goes_through_the_inbox_and_the_outbox_like_every_channel(
@@ -369,8 +453,9 @@ def test_the_terminal_chat_goes_through_the_inbox_and_the_outbox_like_every_chan
 def test_doctor_names_a_region_where_no_coordinator_can_be_reached(db_url: str) -> None:
     assert invoke(db_url, "init", "--demo").exit_code == 0
     before = invoke(db_url, "doctor")
-    line = next(row for row in before.output.splitlines() if "coordinators" in row)
-    assert "WARN" in line and "Sukamaju" in line  # Dewi has not linked her chat yet
+    row_of = re.compile(rf"^\W*{re.escape(t('cli.doctor.coordinators'))}\s+│")
+    line = next(row for row in before.output.splitlines() if row_of.match(row))
+    assert t("cli.doctor.warn") in line and "Sukamaju" in line  # Dewi has not linked her chat
     linked = CliRunner().invoke(
         cli,
         ["chat", "--as", "Dewi Lestari"],
@@ -379,5 +464,6 @@ def test_doctor_names_a_region_where_no_coordinator_can_be_reached(db_url: str) 
     )
     assert linked.exit_code == 0, linked.output
     after = invoke(db_url, "doctor")
-    line = next(row for row in after.output.splitlines() if "coordinators" in row)
-    assert "OK" in line and "Sukamaju" not in line
+    line = next(row for row in after.output.splitlines() if row_of.match(row))
+    assert t("cli.doctor.ok") in line and "Sukamaju" not in line
+    assert t("cli.doctor.coordinators_ok") in line

@@ -145,12 +145,14 @@ def test_dry_run_prints_the_digest_and_saves_a_chart_and_a_workbook_that_decode(
     result = invoke(demo_db, "digest", "--dry-run", "--week", week, "--out", str(out_dir))
     assert result.exit_code == 0, result.output
     member, digest, names, kelompok = expected_digest(demo_db, week)
-    assert f"{member.name} (#{member.id}), week {week}" in result.output
+    assert t("cli.digest.heading", name=member.name, id=member.id, week=week) in result.output
     assert digest.text in result.output  # the whole text, as it would be sent
     assert digest.text.startswith("📊 Ringkasan mingguan PKH — Sukamaju")
     assert digest.ref_day == parse_week(week) - timedelta(days=1)  # up to the day before
     assert all(name in digest.text for name in names) and len(names) == 3
-    assert f"saved {digest.chart_filename} and {digest.workbook_filename}" in result.output
+    assert t(
+        "cli.digest.saved", chart=digest.chart_filename, workbook=digest.workbook_filename
+    ) in result.output
     assert sorted(path.name for path in out_dir.iterdir()) == sorted(
         [digest.chart_filename, digest.workbook_filename]
     )
@@ -185,11 +187,14 @@ def test_bad_options_stop_with_one_line_naming_the_option(demo_db: str, tmp_path
     bad_week = invoke(demo_db, "digest", "--week", "2026-W99")
     assert bad_week.exit_code != 0
     line = one_line(bad_week.output)
-    assert line.startswith("error: --week") and "2026-W99" in line
+    assert line == t("cli.error", message=t("cli.digest.bad_week", week="2026-W99"))
+    assert line.startswith(t("cli.error", message="--week"))
 
     unknown = invoke(demo_db, "digest", "--coordinator", "99999")
     assert unknown.exit_code != 0
-    assert one_line(unknown.output).startswith("error: --coordinator 99999")
+    assert one_line(unknown.output) == t(
+        "cli.error", message=t("cli.digest.not_coordinator", id=99999)
+    )
 
     async def a_pendamping(app):
         async with app.sessions() as session:
@@ -198,12 +203,17 @@ def test_bad_options_stop_with_one_line_naming_the_option(demo_db: str, tmp_path
     pendamping = run(demo_db, a_pendamping)
     not_coordinator = invoke(demo_db, "digest", "--coordinator", str(pendamping))
     assert not_coordinator.exit_code != 0
-    assert one_line(not_coordinator.output).startswith(f"error: --coordinator {pendamping}")
+    assert one_line(not_coordinator.output) == t(
+        "cli.error", message=t("cli.digest.not_coordinator", id=pendamping)
+    )
 
     missing = tmp_path / "nowhere"
     no_dir = invoke(demo_db, "digest", "--dry-run", "--out", str(missing))
     assert no_dir.exit_code != 0
-    assert one_line(no_dir.output).startswith("--out:")
+    assert one_line(no_dir.output) == t("cli.digest.out_not_a_directory", path=missing)
+    not_dry = invoke(demo_db, "digest", "--out", str(tmp_path))
+    assert not_dry.exit_code != 0
+    assert one_line(not_dry.output) == t("cli.digest.out_needs_dry_run")
 
     assert count(demo_db, Outbox) == 0 and count(demo_db, ReportFile) == 0
 
@@ -224,7 +234,9 @@ def test_a_linked_coordinator_gets_three_outbox_rows_once(demo_db: str) -> None:
     staff_id, name = run(demo_db, link)
     first = invoke(demo_db, "digest", "--week", week)
     assert first.exit_code == 0, first.output
-    assert f"{name} (#{staff_id}): digest {week} queued for telegram" in first.output
+    assert t("cli.digest.queued", name=name, id=staff_id, week=week, channel="telegram") in (
+        first.output
+    )
 
     async def rows(app):
         async with app.sessions() as session:
@@ -263,9 +275,11 @@ def test_a_linked_coordinator_gets_three_outbox_rows_once(demo_db: str) -> None:
 
     again = invoke(demo_db, "digest", "--week", week)
     assert again.exit_code == 0, again.output
-    assert f"{name} (#{staff_id}): digest {week} already sent; skipped" in again.output
+    assert t("cli.digest.already_sent", name=name, id=staff_id, week=week) in again.output
     default_week = invoke(demo_db, "digest")  # this week by default: the same keys
-    assert "already sent; skipped" in default_week.output
+    assert t("cli.digest.already_sent", name=name, id=staff_id, week=week) in (
+        default_week.output
+    )
     assert count(demo_db, Outbox) == 3
     assert count(demo_db, ReportFile) == 2  # no orphan files either
 

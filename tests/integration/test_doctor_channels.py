@@ -14,6 +14,7 @@ from models.enums import Channel
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.templates import TEMPLATES
 from scheduler.dispatcher import Dispatcher
+from tests.cli_text import flat, t
 from tests.fakes.twilio_api import FakeTwilioApi
 
 REMINDER = TEMPLATES["reminder.kpm"].name  # the one template configured
@@ -72,14 +73,17 @@ async def test_doctor_checks_twilio_and_lists_missing_templates_and_failures(db_
         finally:
             await app.close()
     assert healthy
-    assert "twilio account" in report and "(active)" in report
+    account = next(line for line in report.splitlines() if t("cli.doctor.twilio_account") in line)
+    assert t("cli.doctor.ok") in account and "(active)" in account
     names = [template.name for template in TEMPLATES.values()]
     missing = ", ".join(name for name in names if name != REMINDER)
-    assert (
-        f"1 of {len(names)} configured; missing (those messages fail outside "
-        f"the 24-hour window): {missing}" in report
-    )
+    assert t(
+        "cli.doctor.templates_missing", configured=1, total=len(names), names=missing
+    ) in flat(report)
     assert "digest_summary" in missing and REMINDER not in missing
-    assert "1 failed; latest: #1 weekly_digest: outside the 24-hour window" in report
+    assert t(
+        "cli.doctor.failed", count=1, latest="#1 weekly_digest: outside the 24-hour window"
+    ) in report  # the reason recorded with the row, as the dispatcher wrote it
     assert "whatsapp" in listed.getvalue() and "failed" in listed.getvalue()
+    assert t("cli.failures.title") in listed.getvalue()
     assert "twilio.templates.digest_summary" in listed.getvalue()

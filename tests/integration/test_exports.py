@@ -22,6 +22,7 @@ from models.tables import AuditLog, Kelompok, Kpm, Region, Staff
 from reporting import exports
 from reporting.export_files import ExportFormat
 from reporting.exports import ExportKind, ExportRequest, Period, write_export
+from tests.cli_text import said
 from tests.export_world import NOVEMBER, build_export_world
 from tests.world import NOW, default_catalog
 
@@ -424,7 +425,10 @@ def test_the_cli_writes_an_xlsx_of_every_group_and_audits_it(db_url: str, folder
         "2026-11-30",
     )
     assert result.exit_code == 0, result.output
-    assert "7 rows written" in result.output
+    assert said(
+        "cli.export.written", rows=7, path=target, kind="attendance", start="2026-11-01",
+        end="2026-11-30",
+    ).search(" ".join(result.output.split())), result.output
     assert len(xlsx_rows(target.read_bytes())) == 7
     assert [p.name for p in folder.iterdir()] == ["kehadiran.xlsx"]  # no temporary file left
 
@@ -457,7 +461,9 @@ def test_the_cli_writes_a_csv_of_one_region_named_by_its_code(db_url: str, folde
     )
     assert result.exit_code == 0, result.output
     assert [row["Nama pengurus"] for row in csv_rows(target.read_bytes())] == ["Hasnah"]
-    assert "1 rows written" in result.output
+    assert said(
+        "cli.export.written", rows=1, kind="cases", start="2026-11-01", end="2026-11-30"
+    ).search(" ".join(result.output.split())), result.output
 
 
 def test_the_default_period_is_the_current_local_month_so_far(db_url: str, folder) -> None:
@@ -466,7 +472,9 @@ def test_the_default_period_is_the_current_local_month_so_far(db_url: str, folde
     with time_machine.travel(NOW, tick=False):  # 22 November 2026, 10:00 in Jakarta
         result = invoke(db_url, "export", "attendance", "--out", str(target))
     assert result.exit_code == 0, result.output
-    assert "2026-11-01 to 2026-11-22" in result.output
+    assert said(
+        "cli.export.written", rows=6, kind="attendance", start="2026-11-01", end="2026-11-22"
+    ).search(" ".join(result.output.split())), result.output
     assert len(csv_rows(target.read_bytes())) == 6  # Papua's 30 November meeting is later
 
 
@@ -485,7 +493,9 @@ def test_the_cli_exports_commitment_checks_with_the_configured_labels(db_url: st
         "2026-11-30",
     )
     assert result.exit_code == 0, result.output
-    assert "4 rows written" in result.output
+    assert said(
+        "cli.export.written", rows=4, kind="komitmen", start="2026-11-01", end="2026-11-30"
+    ).search(" ".join(result.output.split())), result.output
     rows = {row["Nama pengurus"]: row for row in csv_rows(target.read_bytes())}
     assert set(rows) == {"Siti Aminah", "Yuli Astuti", "Hasnah", "Yosina Kogoya"}
     aminah = rows["Siti Aminah"]
@@ -503,7 +513,8 @@ def test_an_unknown_suffix_is_one_line_naming_the_option_and_nothing_is_written(
     result = invoke(db_url, "export", "cases", "--out", str(folder / "kasus.txt"))
     assert result.exit_code != 0
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and "--out" in lines[0] and ".xlsx" in lines[0] and ".csv" in lines[0]
+    assert lines == [t("cli.error", message=t("cli.export.bad_suffix", name="kasus.txt"))]
+    assert "--out" in lines[0] and ".xlsx" in lines[0] and ".csv" in lines[0]
     assert list(folder.iterdir()) == []
 
 
@@ -511,7 +522,8 @@ def test_an_ambiguous_region_or_reversed_dates_are_refused(db_url: str, folder) 
     seed(db_url)
     target = folder / "x.xlsx"
     ambiguous = invoke(db_url, "export", "cases", "--out", str(target), "--region", "Sukamaju")
-    assert ambiguous.exit_code == 1 and "ambiguous" in ambiguous.output
+    assert ambiguous.exit_code == 1
+    assert said("cli.export.ambiguous_region", region="Sukamaju").search(ambiguous.output)
     reversed_ = invoke(
         db_url,
         "export",
@@ -523,7 +535,8 @@ def test_an_ambiguous_region_or_reversed_dates_are_refused(db_url: str, folder) 
         "--to",
         "2026-11-01",
     )
-    assert reversed_.exit_code == 1 and "--from" in reversed_.output
+    assert reversed_.exit_code == 1
+    assert t("cli.error", message=t("cli.export.reversed")) in reversed_.output
     assert list(folder.iterdir()) == []
 
 
@@ -540,6 +553,7 @@ def test_a_failure_while_writing_leaves_the_old_file_and_no_partial_one(
 
     monkeypatch.setattr(export_command, "write_export", disk_full)
     result = invoke(db_url, "export", "cases", "--out", str(target))
-    assert result.exit_code == 1 and "No space left on device" in result.output
+    assert result.exit_code == 1
+    assert t("cli.error", message="No space left on device") in result.output
     assert target.read_bytes() == b"last week's export"
     assert [p.name for p in folder.iterdir()] == ["kasus.xlsx"]

@@ -34,12 +34,15 @@ def komponen(kpm_id: int, end: date | None, kind: str = "anak_sma") -> Komponen:
     return Komponen(kpm_id=kpm_id, type=kind, end_date=end)
 
 
-def assessment(kpm_id: int, score: float, days_ago: int) -> GraduationAssessment:
+def assessment(
+    kpm_id: int, score: float, days_ago: int, *, gates_met: bool = True
+) -> GraduationAssessment:
     return GraduationAssessment(
         kpm_id=kpm_id,
         indicators={},
         score=score,
         threshold=7.0,
+        gates_met=gates_met,
         assessed_at=NOW - timedelta(days=days_ago),
     )
 
@@ -198,6 +201,7 @@ async def test_an_assessment_is_saved_audited_only_in_scope(sessions) -> None:
         "penghasilan_umk": True,
         "bersedia": False,
         "_kehadiran": {"present": 2, "recorded": 3},
+        "_butuh": [],
     }
     assert latest.checked == {"penghasilan_umk"} and latest.alerted_at is None
     assert logged.actor_staff_id == world.ani and logged.entity_id == new.kpm_id

@@ -29,6 +29,7 @@ from models.regions import RegionIndex
 from models.rules.text import name_key
 from models.tables import ChannelIdentity, Kelompok, Meeting, Region, Staff
 from scheduler.planner import plan_meetings
+from tests.cli_text import t
 
 PLANNED_AT = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)  # Sunday 10.00 WIB
 SUKAMAJU_DAY = """
@@ -173,7 +174,10 @@ async def test_doctor_names_a_regional_holiday_no_kelompok_falls_under(db_url: s
         await commands.doctor(app, Console(file=buffer, width=1000), None)
     finally:
         await app.close()
-    line = next(line for line in buffer.getvalue().splitlines() if "regional holidays" in line)
-    assert "WARN" in line
+    line = next(
+        line for line in buffer.getvalue().splitlines()
+        if t("cli.doctor.regional_holidays") in line
+    )
+    assert t("cli.doctor.warn") in line
     assert "programme.holidays.regional.1 (33.05 Hari Jadi Kabupaten Entah)" in line
     assert "regional.0" not in line

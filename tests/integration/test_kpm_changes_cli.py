@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from models.enums import CaseSeverity, CaseStatus, ExitReason, KpmStatus
 from models.tables import AuditLog, CaseNote, Kelompok, Kpm
+from tests.cli_text import said, t
 from tests.integration.test_staff_changes import invoke, run
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
@@ -74,8 +75,9 @@ def test_a_kpm_moves_to_another_pendamping_kelompok_with_her_open_case(demo: str
     kpm, other = _an_active_kpm_and_another_pendamping_kelompok(demo)
     result = invoke(demo, "kpm", "move", kpm.id_pkh, "--kelompok", other.name.upper())
     assert result.exit_code == 0, result.output
-    assert f"{kpm.id_pkh}: " in result.output and f"-> {other.name};" in result.output
-    assert "1 open cases moved to the new pendamping" in result.output
+    assert said(
+        "cli.kpm.moved", id_pkh=kpm.id_pkh, after=other.name, cases=1
+    ).search(result.output), result.output
     assert kpm.nama_pengurus not in result.output  # ID PKH only, never a name
 
     assert _kpm(demo, kpm.id).kelompok_id == other.id
@@ -90,14 +92,18 @@ def test_a_kpm_moves_to_another_pendamping_kelompok_with_her_open_case(demo: str
 
     again = invoke(demo, "kpm", "move", kpm.id_pkh, "--kelompok", str(other.id))
     assert again.exit_code == 1
-    assert f"already in {other.name}" in again.output
+    assert t("cli.error", message=t(
+        "cli.kpm_error.same_kelompok", id_pkh=kpm.id_pkh, kelompok=other.name
+    )) in again.output
 
 
 def test_a_kpm_leaves_on_a_given_day_and_only_once(demo: str) -> None:
     kpm, _ = _an_active_kpm_and_another_pendamping_kelompok(demo)
     result = invoke(demo, "kpm", "leave", kpm.id_pkh, "--reason", "pindah", "--on", "20-11-2026")
     assert result.exit_code == 0, result.output
-    assert f"{kpm.id_pkh}: left the programme on 2026-11-20 (pindah)" in result.output
+    assert said(
+        "cli.kpm.left", id_pkh=kpm.id_pkh, date="2026-11-20", reason="pindah"
+    ).search(result.output), result.output
     left = _kpm(demo, kpm.id)
     assert (left.status, left.exit_reason, left.left_on, left.graduated_on) == (
         KpmStatus.KELUAR,
@@ -106,26 +112,34 @@ def test_a_kpm_leaves_on_a_given_day_and_only_once(demo: str) -> None:
         None,
     )
     twice = invoke(demo, "kpm", "leave", kpm.id_pkh, "--reason", "meninggal")
-    assert twice.exit_code == 1 and "has already left" in twice.output
+    assert twice.exit_code == 1
+    assert t("cli.kpm_error.not_active", id_pkh=kpm.id_pkh, status="keluar") in twice.output
     assert len(_audits(demo, "kpm.leave")) == 1
 
 
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["leave", "PKH-TIDAK-ADA", "--reason", "pindah"], "no KPM with ID PKH 'PKH-TIDAK-ADA'"),
-        (["leave", "{id_pkh}", "--reason", "pindah", "--on", "31-02-2026"], "is not a date"),
-        (["leave", "{id_pkh}", "--reason", "pindah", "--on", "2026-12-25"], "in the future"),
-        (["move", "{id_pkh}", "--kelompok", "Kelompok Tidak Ada"], "no kelompok named"),
+        (["leave", "PKH-TIDAK-ADA", "--reason", "pindah"],
+         ("cli.kpm_error.unknown_kpm", {"id_pkh": "PKH-TIDAK-ADA"})),
+        (["leave", "{id_pkh}", "--reason", "pindah", "--on", "31-02-2026"],
+         ("cli.bad_date", {"option": "--on", "value": "31-02-2026"})),
+        (["leave", "{id_pkh}", "--reason", "pindah", "--on", "2026-12-25"],
+         ("cli.kpm_error.future_date", {"date": "2026-12-25"})),
+        (["move", "{id_pkh}", "--kelompok", "Kelompok Tidak Ada"],
+         ("cli.kpm.no_kelompok", {"name": "Kelompok Tidak Ada"})),
     ],
 )
 def test_what_cannot_be_done_is_one_line_and_writes_nothing(
-    demo: str, args: list[str], says: str
+    demo: str, args: list[str], says: tuple[str, dict[str, str]]
 ) -> None:
     kpm, _ = _an_active_kpm_and_another_pendamping_kelompok(demo)
     result = invoke(demo, "kpm", *(arg.format(id_pkh=kpm.id_pkh) for arg in args))
     assert result.exit_code == 1
-    assert says in result.output
+    key, values = says
+    assert [line for line in result.output.splitlines() if line.strip()] == [
+        t("cli.error", message=t(key, **values))
+    ]
     assert "Traceback" not in result.output
     after = _kpm(demo, kpm.id)
     assert (after.status, after.kelompok_id) == (KpmStatus.AKTIF, kpm.kelompok_id)

@@ -162,3 +162,53 @@ async def test_0012_gives_a_meeting_recorded_before_the_pendamping_as_facilitato
         assert "facilitator" not in columns and "status" in columns
     finally:
         await engine.dispose()
+
+
+async def test_0014_adds_the_referral_directory_and_going_back_drops_it(
+    empty_db_url: str,
+) -> None:
+    """referral_contact and referral_service (the sistem sumber): a contact names an
+    existing region once (region and name are unique), its categories go with it, and going
+    back to 0013 drops both tables and nothing else."""
+    engine = create_engine(empty_db_url)
+    rows = (
+        "INSERT INTO region (id, level, name, name_key) VALUES (1, 'provinsi', 'Bali', 'bali')",
+        "INSERT INTO region (id, level, name, name_key, parent_id) "
+        "VALUES (2, 'kecamatan', 'Sumber', 'sumber', 1)",
+        "INSERT INTO referral_contact (id, region_id, name, name_key, kind, phone, active, "
+        "created_at, updated_at) VALUES (1, 2, 'Puskesmas Sumber', 'puskesmas sumber', "
+        "'puskesmas', '+6281200000101', true, '2026-12-10 02:00:00', '2026-12-10 02:00:00')",
+        "INSERT INTO referral_service (contact_id, category) VALUES (1, 'kesehatan_rujukan')",
+    )
+    try:
+        await migrate.upgrade(engine, "0013")
+        async with engine.connect() as connection:
+            assert "referral_contact" not in await connection.run_sync(_tables)
+        await migrate.upgrade(engine, "0014")
+        async with engine.begin() as connection:
+            for row in rows:
+                await connection.execute(text(row))
+        for duplicate in (
+            "INSERT INTO referral_contact (region_id, name, name_key, kind, active, created_at, "
+            "updated_at) VALUES (2, 'PUSKESMAS SUMBER', 'puskesmas sumber', 'puskesmas', true, "
+            "'2026-12-10 02:00:00', '2026-12-10 02:00:00')",
+            "INSERT INTO referral_contact (region_id, name, name_key, kind, active, created_at, "
+            "updated_at) VALUES (99, 'X', 'x', 'lainnya', true, '2026-12-10 02:00:00', "
+            "'2026-12-10 02:00:00')",
+        ):
+            try:
+                async with engine.begin() as connection:
+                    await connection.execute(text(duplicate))
+                raise AssertionError("a second contact of one name, or of no region, was kept")
+            except IntegrityError:
+                pass
+        async with engine.begin() as connection:
+            await connection.execute(text("DELETE FROM referral_contact WHERE id = 1"))
+            left = await connection.scalar(text("SELECT count(*) FROM referral_service"))
+        assert left == 0  # a contact's categories go with it
+        await migrate.downgrade(engine, "0013")
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(_tables)
+        assert not {"referral_contact", "referral_service"} & tables and "region" in tables
+    finally:
+        await engine.dispose()

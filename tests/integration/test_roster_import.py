@@ -16,12 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import models.roster.importer as roster_module
 from bot.config import load_settings
+from bot.roster_reasons import rejection, say
+from handlers.i18n import Translator
 from models.enums import ExitReason, KpmStatus, OutboxStatus, RegionLevel, StaffRole
 from models.kpm_changes import LEFT, MOVED
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.tables import Outbox
 from models.roster.bulk import BulkInsert
 from models.roster.importer import ImportReport, RosterFileError, count_rows, import_roster
+from models.roster.reasons import reason
 from models.rules.komponen import KomponenCatalog
 from models.tables import AuditLog, Kelompok, Komponen, Kpm, Region, Staff
 
@@ -32,6 +35,15 @@ HEADERS = ["ID PKH", "Nama Pengurus", "NIK", "No HP", "Kelompok", "Desa", "Kecam
            "Kabupaten", "Provinsi", "Pendamping", "Komponen"]
 
 Sessions = async_sessionmaker[AsyncSession]
+t = Translator()  # the configured locale's catalog: Indonesian by default
+
+
+def said(report: ImportReport) -> list[tuple[int, str]]:
+    """Each refused row's number and its reasons as the operator reads them (Indonesian)."""
+    return [
+        (bad.row_number, "; ".join(say(t, why) for why in bad.reasons))
+        for bad in report.rejected
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -248,17 +260,20 @@ async def test_bad_rows_are_refused_with_their_spreadsheet_row_number_and_the_re
 
     report = await run(sessions, path, catalog)
 
-    assert [(bad.row_number, bad.reason) for bad in report.rejected] == [
-        (3, "NIK must have 16 digits, got 15"),
-        (5, "unknown province 'Jawa Tangah'"),
-        (6, "unknown komponen 'kuliah'"),
-        (7, "id_pkh duplicates row 2"),
-        (8, "phone: invalid phone number (no such number range)"),
-        (9, "missing kelompok"),
-        (10, "2 x lansia, at most 1 per family"),
-        (11, "komponen 'SD:2015-02-30': bad date '2015-02-30' "
-             "(use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY)"),
+    assert said(report) == [
+        (3, t("roster.nik_length", column="NIK", digits=15)),
+        (5, t("roster.province_unknown", column="Provinsi", value="Jawa Tangah")),
+        (6, t("roster.komponen_unknown", column="Komponen", value="kuliah")),
+        (7, t("roster.id_pkh_duplicate", column="ID PKH", value="P-001", first=2)),
+        (8, t("roster.phone_invalid", column="No HP")),
+        (9, t("roster.missing", columns="Kelompok")),
+        (10, t("roster.komponen_over_limit", column="Komponen", komponen="lansia", count=2,
+               limit=1)),
+        (11, t("roster.komponen_bad_date", column="Komponen", value="SD:2015-02-30",
+               date="2015-02-30")),
     ]
+    assert said(report)[0][1] == "kolom NIK: harus 16 digit, tertulis 15 digit"
+    assert "12345" not in str(report.rejected[4].reasons)  # a phone is never in a reason
     assert report.rejected[0].values == dict(zip(HEADERS, kpm_row(2, NIK="330201150100002"),
                                                  strict=True))
     assert (report.rows_read, report.imported, report.written) == (10, 2, True)
@@ -276,8 +291,8 @@ async def test_a_strict_import_with_a_bad_row_writes_nothing(
     report = await run(sessions, path, catalog, strict=True)
 
     assert not report.written
-    assert [(bad.row_number, bad.reason) for bad in report.rejected] == [
-        (3, "NIK must have 16 digits, got 1"),
+    assert [(bad.row_number, bad.reasons) for bad in report.rejected] == [
+        (3, (reason("roster.nik_length", column="NIK", digits=1),)),
     ]
     assert await table_counts(sessions) == {
         "region": 0, "staff": 0, "kelompok": 0, "kpm": 0, "komponen": 0,
@@ -322,17 +337,24 @@ async def test_rejected_rows_go_to_a_csv_the_operator_can_fix_and_import_again(
     ], delimiter=";")
     rejects = tmp_path / "roster_ditolak.csv"
 
-    await run(sessions, path, catalog, rejects_path=rejects)
+    await run(
+        sessions, path, catalog, rejects_path=rejects,
+        describe=lambda rejected: rejection(t, rejected),
+    )
 
     raw = rejects.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # so Excel reads it as UTF-8
     with rejects.open(encoding="utf-8-sig", newline="") as handle:
         lines = list(csv.reader(handle, delimiter=";"))
-    assert lines == [
+    assert lines == [  # the same texts the command line prints, naming the row and column
         [*HEADERS, "alasan"],
-        [*kpm_row(2, NIK="123"), "NIK must have 16 digits, got 3"],
-        [*kpm_row(3, Provinsi="Jawa Tangah"), "unknown province 'Jawa Tangah'"],
+        [*kpm_row(2, NIK="123"),
+         t("roster.rejected_row", row=3, reasons=t("roster.nik_length", column="NIK", digits=3))],
+        [*kpm_row(3, Provinsi="Jawa Tangah"),
+         t("roster.rejected_row", row=4,
+           reasons=t("roster.province_unknown", column="Provinsi", value="Jawa Tangah"))],
     ]
+    assert lines[1][-1] == "Baris 3: kolom NIK: harus 16 digit, tertulis 3 digit"
 
     with rejects.open("w", encoding="utf-8-sig", newline="") as handle:  # the operator fixes it
         writer = csv.writer(handle, delimiter=";")
@@ -505,8 +527,8 @@ async def test_rows_spread_over_many_batches_are_matched_like_one(
     first = await run(sessions, write_csv(tmp_path / "r.csv", rows), catalog)
     second = await run(sessions, write_csv(tmp_path / "r.csv", rows), catalog)
 
-    assert (first.imported, [(bad.row_number, bad.reason) for bad in first.rejected]) == (
-        11, [(13, "id_pkh duplicates row 6")]
+    assert (first.imported, [(bad.row_number, bad.reasons) for bad in first.rejected]) == (
+        11, [(13, (reason("roster.id_pkh_duplicate", column="ID PKH", value="P-005", first=6),))]
     )
     assert (second.imported, second.updated, second.unchanged) == (0, 0, 11)
     assert await table_counts(sessions) == {
@@ -571,10 +593,10 @@ async def test_a_missing_required_column_is_a_file_error_and_nothing_is_written(
     with pytest.raises(RosterFileError) as raised:
         await run(sessions, path, catalog)
 
-    assert str(raised.value) == (
-        "tanpa_nik.csv: missing required column(s) nik, pendamping; headers found: "
-        "'ID PKH', 'Nama Pengurus', 'No HP', 'Kelompok', 'Desa', 'Kecamatan', 'Kabupaten', "
-        "'Provinsi', 'Komponen'"
+    assert say(t, raised.value.reason) == t(
+        "roster.file_missing_columns", source="tanpa_nik.csv", columns="nik, pendamping",
+        found='"ID PKH", "Nama Pengurus", "No HP", "Kelompok", "Desa", "Kecamatan", '
+              '"Kabupaten", "Provinsi", "Komponen"',
     )
     assert await table_counts(sessions) == {
         "region": 0, "staff": 0, "kelompok": 0, "kpm": 0, "komponen": 0,
@@ -605,8 +627,10 @@ async def test_the_rejects_file_cannot_overwrite_the_roster_being_read(
 ) -> None:
     path = write_csv(tmp_path / "r.csv", [kpm_row(1)])
 
-    with pytest.raises(RosterFileError, match="must not be the roster itself"):
+    with pytest.raises(RosterFileError) as raised:
         await run(sessions, path, catalog, rejects_path=tmp_path / "." / "r.csv")
+
+    assert raised.value.reason == reason("roster.file_rejects_is_roster", file="r.csv")
 
     assert path.read_text(encoding="utf-8").startswith("ID PKH,")
     assert await count(sessions, Kpm) == 0
@@ -784,15 +808,16 @@ async def test_bad_statuses_and_graduation_dates_are_refused_naming_the_column(
 
     report = await run(sessions, path, catalog)
 
-    assert [(bad.row_number, bad.reason) for bad in report.rejected] == [
-        (2, "unknown status 'lulus' (use aktif, graduasi alamiah, graduasi mandiri, keluar, "
-            "meninggal, pindah, mengundurkan diri or tidak memenuhi syarat)"),
-        (3, "tanggal_graduasi: bad date '31/02/2025' (use YYYY-MM-DD, DD-MM-YYYY or "
-            "DD/MM/YYYY, e.g. 2025-07-01 or 01/07/2025)"),
-        (4, "tanggal_graduasi 2025-07-02 is in the future (today is 2025-07-01)"),
-        (5, "tanggal_graduasi with status 'aktif': only a graduasi status (graduasi alamiah "
-            "or graduasi mandiri) has a graduation date"),
-        (6, "tanggal_graduasi needs a status (graduasi alamiah or graduasi mandiri)"),
+    date_column = {"column": "Tgl Graduasi"}
+    assert said(report) == [
+        (2, t("roster.status_unknown", column="Status KPM", value="lulus")),
+        (3, t("roster.graduation_date_bad", **date_column, value="31/02/2025",
+              iso="2025-07-01", dmy="01/07/2025")),
+        (4, t("roster.graduation_date_future", **date_column, value="2025-07-02",
+              today="2025-07-01")),
+        (5, t("roster.graduation_date_wrong_status", **date_column, value="aktif",
+              status_column="Status KPM")),
+        (6, t("roster.graduation_date_no_status", **date_column, status_column="Status KPM")),
     ]
     assert report.rejected[0].values["Status KPM"] == "lulus"
     assert await statuses(sessions) == [("P-006", KpmStatus.GRADUASI_MANDIRI, date(2025, 6, 30))]

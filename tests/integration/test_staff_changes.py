@@ -13,15 +13,14 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.cli import cli
-from handlers.i18n import Translator
 from models.db import create_engine, session_factory
 from models.enums import CaseStatus, Channel, OutboxStatus, StaffRole
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.tables import Conversation, Outbox
 from models.staff_changes import STOPPED
 from models.tables import AuditLog, CaseNote, ChannelIdentity, Kelompok, Staff
+from tests.cli_text import said, t
 
-t = Translator()
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 ANI, BUDI = "console:ani-suryani", "console:budi-santoso"
 ANI_CHANNEL = Channel.CONSOLE
@@ -80,7 +79,10 @@ def test_a_pendamping_who_leaves_hands_everything_over_and_her_chat_is_told(demo
     hers = kelompok_of(demo, ani)
     refused = invoke(demo, "staff", "deactivate", "Ani Suryani")
     assert refused.exit_code == 1
-    assert f"still has {len(hers)} kelompok: hand them over with --to NAME" in refused.output
+    assert t("cli.error", message=t(
+        "cli.staff_error.still_has_kelompok", name="Ani Suryani", count=len(hers)
+    )) in refused.output
+    assert "--to" in refused.output
     assert kelompok_of(demo, ani) == hers  # nothing changed
 
     async def waiting(session):  # noqa: ANN001, ANN202
@@ -98,9 +100,12 @@ def test_a_pendamping_who_leaves_hands_everything_over_and_her_chat_is_told(demo
     her_cases = run(demo, waiting)
     result = invoke(demo, "staff", "deactivate", "Ani Suryani", "--to", "Budi Santoso")
     assert result.exit_code == 0, result.output
-    assert f"{len(hers)} kelompok to Budi Santoso" in result.output
-    assert f"{her_cases} open cases, 1 waiting messages moved" in result.output
-    assert "told in chat: Budi Santoso" in result.output
+    handover = said(
+        "cli.staff.handover", count=len(hers), target="Budi Santoso", cases=her_cases, moved=1,
+        told="Budi Santoso",
+    )
+    assert t("cli.staff.deactivated", name="Ani Suryani") + "; " in result.output
+    assert handover.search(result.output), result.output
     assert "+62" not in result.output
 
     async def after(session):  # noqa: ANN001, ANN202
@@ -141,15 +146,20 @@ def test_a_pendamping_who_leaves_hands_everything_over_and_her_chat_is_told(demo
     assert t("register.unknown_sender") not in chat.output
     listing = invoke(demo, "staff", "list")
     ani_line = next(line for line in listing.output.splitlines() if "Ani Suryani" in line)
-    assert ani_line.rstrip(" │|").endswith("no")
+    assert ani_line.rstrip(" │|").endswith(f" {t('cli.no')}")  # not active
 
     back = invoke(demo, "staff", "reactivate", "Ani Suryani")
-    assert back.exit_code == 0 and "active again" in back.output
-    assert invoke(demo, "staff", "reactivate", "Ani Suryani").exit_code == 1
+    assert back.exit_code == 0 and t("cli.staff.reactivated", name="Ani Suryani") in back.output
+    again = invoke(demo, "staff", "reactivate", "Ani Suryani")
+    assert again.exit_code == 1
+    assert t("cli.staff_error.already_active", name="Ani Suryani") in again.output
     role = invoke(demo, "staff", "role", "Ani Suryani", "supervisor")
-    assert role.exit_code == 0 and "pendamping -> supervisor" in role.output
+    assert role.exit_code == 0
+    assert t("cli.staff.role_changed", name="Ani Suryani", before="pendamping",
+             after="supervisor") in role.output
     unlinked = invoke(demo, "staff", "unlink", str(ani), ANI)
     assert unlinked.exit_code == 0
+    assert t("cli.staff.unlinked", name="Ani Suryani") in unlinked.output
 
     async def identities(session):  # noqa: ANN001, ANN202
         return await session.scalar(
@@ -166,17 +176,26 @@ def test_one_kelompok_moves_and_bad_names_change_nothing(demo: str) -> None:
         demo, "kelompok", "reassign", "--from", "Budi", "--to", "Citra", "--kelompok", his[0]
     )
     assert moved.exit_code == 0, moved.output
-    assert f"1 kelompok to Citra Wulandari ({his[0]})" in moved.output
+    assert said("cli.staff.handover", count=1, target="Citra Wulandari", groups=his[0]).search(
+        moved.output
+    ), moved.output
+    assert moved.output.startswith(t("cli.staff.reassigned", name="Budi Santoso", handover=""))
     assert kelompok_of(demo, budi) == his[1:]
     assert his[0] in kelompok_of(demo, citra)
     missing = invoke(
         demo, "kelompok", "reassign", "--from", "Budi", "--to", "Citra", "--kelompok", "Tidak Ada"
     )
-    assert missing.exit_code == 1 and "has no kelompok named tidak ada" in missing.output
+    assert missing.exit_code == 1
+    assert t("cli.staff_error.no_such_kelompok", name="Budi Santoso", kelompok="tidak ada") in (
+        missing.output
+    )
     same = invoke(demo, "kelompok", "reassign", "--from", "Budi", "--to", "Budi Santoso")
-    assert same.exit_code == 1 and "same pendamping" in same.output
+    assert same.exit_code == 1
+    assert t("cli.staff_error.same_pendamping", name="Budi Santoso") in same.output
     ambiguous = invoke(demo, "staff", "deactivate", "a")
-    assert ambiguous.exit_code == 1 and "matches several staff members" in ambiguous.output
+    assert ambiguous.exit_code == 1
+    assert said("cli.staff_error.ambiguous", name="a").search(ambiguous.output)
     to_coordinator = invoke(demo, "kelompok", "reassign", "--from", "Budi", "--to", "Dewi")
-    assert to_coordinator.exit_code == 1 and "not an active pendamping" in to_coordinator.output
+    assert to_coordinator.exit_code == 1
+    assert t("cli.staff_error.not_pendamping", name="Dewi Lestari") in to_coordinator.output
     assert kelompok_of(demo, budi) == his[1:]

@@ -24,6 +24,7 @@ from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.tables import Outbox
 from models.messaging.templates import TEMPLATES
 from scheduler.dispatcher import Dispatcher
+from tests.cli_text import said
 from tests.fakes.twilio_api import FakeTwilioApi
 
 t = Translator()
@@ -55,8 +56,14 @@ def test_the_pack_is_printed_and_written_as_content_api_requests(tmp_path: Path)
     assert "reminder_kpm (twilio/quick-reply" in result.output
     assert "Yth. {{1}}, pertemuan {{2}} hari {{3}}, jam {{4}} di {{5}}." in result.output
     assert "– {{6}} (pendamping PKH)" in result.output
-    assert "buttons: Hadir (answers 1), Tidak bisa (answers 2)" in result.output
-    assert f"wrote {len(TEMPLATES)} templates to {pack}" in result.output
+    buttons = ", ".join([
+        t("cli.whatsapp.button", title="Hadir", payload="1"),
+        t("cli.whatsapp.button", title="Tidak bisa", payload="2"),
+    ])
+    assert t("cli.whatsapp.buttons", buttons=buttons) in result.output
+    assert t("cli.whatsapp.wrote", count=len(TEMPLATES), path=pack) in " ".join(
+        result.output.split()
+    )
     document = json.loads(pack.read_text(encoding="utf-8"))
     names = [entry["name"] for entry in document["templates"]]
     assert names == [template.name for template in TEMPLATES.values()]
@@ -79,9 +86,10 @@ async def test_create_makes_each_missing_template_and_prints_the_config_lines(db
     report = buffer.getvalue()
     assert failed == 0
     created = {resource["friendly_name"]: sid for sid, resource in fake.contents.items()}
-    assert set(created) == {t.name for t in TEMPLATES.values()} - {"reminder_kpm"}
+    assert set(created) == {tpl.name for tpl in TEMPLATES.values()} - {"reminder_kpm"}
+    assert t("cli.whatsapp.created", count=len(created)) in report
     for name, sid in created.items():
-        assert f'{name} = "{sid}"' in report
+        assert f'{name} = "{sid}"' in report  # config lines, as they go in the file
     changed = fake.contents[created["reminder_changed"]]
     assert changed["types"]["twilio/quick-reply"]["actions"] == [
         {"title": "Hadir", "id": "1"},
@@ -102,22 +110,26 @@ async def test_create_reports_a_refused_template_and_goes_on(db_url) -> None:
         finally:
             await app.close()
     assert failed == 1
-    assert "reminder_kpm: not created: 20001" in buffer.getvalue()
+    assert said("cli.whatsapp.not_created", name="reminder_kpm", code=20001).search(
+        buffer.getvalue()
+    )
     assert len(fake.contents) == len(TEMPLATES) - 1
 
 
 async def test_create_needs_credentials_and_the_public_base_url(db_url) -> None:
     app = build_app(settings(db_url, None))
     try:
-        with pytest.raises(CommandError, match=r"--create needs twilio.account_sid"):
+        with pytest.raises(CommandError) as refused:
             await whatsapp_templates(app, console()[0], create=True)
+        assert str(refused.value) == t("cli.whatsapp.needs_credentials")
     finally:
         await app.close()
     async with FakeTwilioApi() as fake:
         app = build_app(settings(db_url, fake, public_base_url=None))
         try:
-            with pytest.raises(CommandError, match=r"twilio.public_base_url is needed"):
+            with pytest.raises(CommandError) as refused:
                 await whatsapp_templates(app, console()[0], create=True)
+            assert str(refused.value) == t("cli.whatsapp.base_url_needed")
         finally:
             await app.close()
 

@@ -182,13 +182,116 @@ def test_reminder_offsets_are_deduplicated_and_sorted_latest_first(tmp_path: Pat
 
 def test_graduation_indicators_can_be_replaced_in_the_file(tmp_path: Path) -> None:
     path = write(
-        tmp_path, "[reporting.indicators.punya_tabungan]\nlabel = 'Tabungan'\nweight = 2\n"
+        tmp_path,
+        "[reporting]\ngraduation_gates = ['mau']\n"
+        "[reporting.indicators.punya_tabungan]\nlabel = 'Tabungan'\nweight = 2\n"
+        "[reporting.indicators.mau]\nlabel = 'Bersedia'\nweight = 0\n",
     )
-    indicators = load_settings(path, environ={}).settings.reporting.indicators
-    assert set(indicators) == {"punya_tabungan"}
+    reporting = load_settings(path, environ={}).settings.reporting
+    assert set(reporting.indicators) == {"punya_tabungan", "mau"}
+    assert reporting.graduation_gates == ["mau"]
     assert (
         tomllib.loads(path.read_text())["reporting"]["indicators"]["punya_tabungan"]["weight"] == 2
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "[reporting.indicators.bansos_komplementer]\nlabel = 'Menerima bansos'\nweight = 1\n",
+            "reporting.indicators in {file}: expected no 'bansos_komplementer' indicator: "
+            "complementary programmes are recorded per family now "
+            "([reporting.complementary_programmes]); remove "
+            "[reporting.indicators.bansos_komplementer]",
+        ),
+        (
+            "[reporting.indicators.punya_tabungan]\nlabel = 'Tabungan'\nweight = 2\n",
+            "reporting.graduation_gates in {file}: expected keys of [reporting.indicators]; "
+            "['bersedia'] are not (known: ['punya_tabungan']); graduation_gates = [] for none",
+        ),
+        (
+            "[reporting]\ngraduation_gates = ['mampu']\n",
+            "reporting.graduation_gates in {file}: expected keys of [reporting.indicators]; "
+            "['mampu'] are not",
+        ),
+        (
+            "[reporting.graduation_stages.siap]\nlabel = 'Siap'\nwhen = 'ready'\n",
+            "reporting.graduation_stages in {file}: expected the first stage, and only it, "
+            "with when = 'always'",
+        ),
+        (
+            "[reporting.graduation_stages.awal]\nlabel = 'Awal'\nwhen = 'always'\n",
+            "reporting.graduation_stages in {file}: expected exactly one stage with "
+            "when = 'ready' (siap)",
+        ),
+        (
+            "[reporting.graduation_stages.awal]\nlabel = 'Awal'\nwhen = 'always'\n"
+            "[reporting.graduation_stages.lulus]\nlabel = 'Lulus'\nwhen = 'graduated'\n"
+            "[reporting.graduation_stages.siap]\nlabel = 'Siap'\nwhen = 'ready'\n",
+            "reporting.graduation_stages in {file}: expected at most one stage with "
+            "when = 'graduated', the last",
+        ),
+        (
+            "[reporting.graduation_stages.awal]\nlabel = 'Awal'\nwhen = 'always'\n"
+            "[reporting.graduation_stages.siap]\nlabel = 'Siap'\nwhen = 'ready'\n"
+            "min_score = 5\n",
+            "reporting.graduation_stages in {file}: expected min_score only on a stage with "
+            "when = 'score', not on 'siap'",
+        ),
+        (
+            "[reporting.graduation_stages.awal]\nlabel = 'Awal'\nwhen = 'sometimes'\n",
+            "reporting.graduation_stages.awal.when in {file}: expected 'always', 'score', "
+            "'ready' or 'graduated'",
+        ),
+        (
+            "[reporting.complementary_programmes.KIS]\nlabel = 'KIS'\n",
+            "reporting.complementary_programmes in {file}: expected keys are lower-case words",
+        ),
+        (
+            "[reporting.complementary_programmes.kis]\nlabel = 'KIS'\naliases = ['kartu']\n"
+            "[reporting.complementary_programmes.kks]\nlabel = 'KKS'\naliases = ['kartu']\n",
+            "reporting.complementary_programmes in {file}: expected alias 'kartu' given to "
+            "both 'kis' and 'kks'",
+        ),
+        (
+            "[reporting.complementary_programmes.kis]\nlabel = 'KIS'\naliases = ['K I S!']\n",
+            "reporting.complementary_programmes.kis.aliases in {file}: expected lower-case words",
+        ),
+        (
+            "[reporting]\nadvocacy_weekday = 'monday'\n",
+            "reporting.advocacy_weekday in {file}: expected 'mon', 'tue'",
+        ),
+    ],
+)
+def test_a_bad_graduation_setting_names_the_key(tmp_path: Path, body: str, expected: str) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    message = str(caught.value)
+    assert "\n" not in message
+    assert expected.format(file=path) in message
+
+
+def test_stages_gates_and_programmes_can_be_configured(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "[reporting]\ngraduation_gates = []\nadvocacy_weekday = 'off'\n"
+        "[reporting.graduation_stages.awal]\nlabel = 'Awal'\nwhen = 'always'\n"
+        "[reporting.graduation_stages.tumbuh]\nlabel = 'Tumbuh'\nwhen = 'score'\n"
+        "min_score = 4\n"
+        "[reporting.graduation_stages.siap]\nlabel = 'Siap'\nwhen = 'ready'\n"
+        "[reporting.complementary_programmes.pkh_plus]\nlabel = 'PKH Plus'\n",
+    )
+    reporting = load_settings(path, environ={}).settings.reporting
+    assert reporting.graduation_gates == []
+    assert list(reporting.graduation_stages) == ["awal", "tumbuh", "siap"]
+    assert reporting.graduation_stages["tumbuh"].min_score == 4
+    assert list(reporting.complementary_programmes) == ["pkh_plus"]
+    gates = load_settings(
+        environ={"PENDAMPING_REPORTING_GRADUATION_GATES": '["anak_sekolah", "bersedia"]'}
+    )
+    assert gates.settings.reporting.graduation_gates == ["anak_sekolah", "bersedia"]
 
 
 def test_anak_sma_is_covered_up_to_the_21st_birthday_by_default() -> None:

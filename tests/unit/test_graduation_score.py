@@ -1,4 +1,5 @@
-"""The graduation readiness score and when a saved assessment raises its alert."""
+"""The graduation readiness score, the gates, the complementary programmes, the stages and
+when a saved assessment raises its alert."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ from datetime import UTC, datetime
 from bot.bootstrap import graduation_rules
 from bot.config import Settings
 from handlers.i18n import Translator
-from models.graduation import ATTENDANCE_KEY, AssessmentRow, NewAssessment, alert_due
-from reporting.graduation import (
+from models.enums import ProgrammeStatus
+from models.graduation import ATTENDANCE_KEY, NEEDED_KEY, AssessmentRow, NewAssessment, alert_due
+from models.rules.graduation import (
+    DEFAULT_PROGRAMMES,
+    DEFAULT_STAGES,
     AttendanceTally,
     GraduationRules,
     Indicator,
+    Stage,
+    StageWhen,
     score_assessment,
 )
 
@@ -65,16 +71,91 @@ def test_unknown_keys_and_weightless_indicators_do_not_count() -> None:
     assert result.reasons == ("Kehadiran 3 pertemuan terakhir: 0/3",)
 
 
-def test_the_configured_defaults_reach_the_threshold_with_income_business_and_will() -> None:
+def test_the_configured_defaults_reach_the_threshold_with_income_business_and_attendance() -> None:
     rules = graduation_rules(Settings())
     assert rules.keys[0] == "penghasilan_umk" and rules.threshold == 7.0
-    result = score_assessment(
+    assert "bansos_komplementer" not in rules.keys and rules.gates == ("bersedia",)
+    assert rules.programme_keys == ("kis_pbi_jkn", "kip_pip", "sembako_bpnt", "kks_aktif")
+    assert [stage.key for stage in rules.stages] == [
+        "penjajakan", "pendampingan", "siap", "graduasi"
+    ]
+    willing = score_assessment(
         {"penghasilan_umk", "usaha_berjalan", "bersedia"},
         rules,
-        AttendanceTally(0, 0),
+        AttendanceTally(6, 6),
         attendance_reason=REASON,
     )
-    assert result.score == 7.0 and result.ready
+    assert willing.score == 7.0 and willing.ready
+    # Willingness is a gate, not a weight: without it the same score is never siap.
+    unwilling = score_assessment(
+        {"penghasilan_umk", "usaha_berjalan", "kube_pena", "anak_sekolah"},
+        rules,
+        AttendanceTally(6, 6),
+        attendance_reason=REASON,
+    )
+    assert unwilling.score == 9.0 and unwilling.reached and not unwilling.ready
+    assert unwilling.missing_gates == ("Keluarga menyatakan bersedia",)
+
+
+GATED = GraduationRules(
+    indicators=(*RULES.indicators, Indicator("bersedia", "Keluarga menyatakan bersedia", 0)),
+    threshold=7.0,
+    attendance_weight=2.0,
+    gates=("bersedia",),
+    programmes=DEFAULT_PROGRAMMES,
+)
+
+
+def gated(checked: set[str], programmes: dict[str, ProgrammeStatus] | None = None):
+    return score_assessment(
+        checked, GATED, AttendanceTally(6, 6), attendance_reason=REASON, programmes=programmes
+    )
+
+
+def test_a_programme_needed_keeps_a_family_from_siap_and_one_it_has_or_not_needs_does_not() -> None:
+    high = {"penghasilan_umk", "usaha_berjalan", "bersedia"}
+    needs = gated(high, {"kis_pbi_jkn": ProgrammeStatus.BUTUH, "kip_pip": ProgrammeStatus.PUNYA})
+    assert needs.reached and needs.gates_met and not needs.ready
+    assert needs.needed == ("KIS/PBI-JKN",) and needs.missing == ("KIS/PBI-JKN",)
+    fine = gated(high, {"kis_pbi_jkn": ProgrammeStatus.PUNYA, "kks_aktif": "tidak_perlu"})
+    assert fine.ready and fine.needed == ()
+    # A programme no longer configured counts for nothing.
+    assert gated(high, {"kartu_lama": ProgrammeStatus.BUTUH}).ready
+
+
+def test_a_gate_not_met_is_named_whatever_the_score() -> None:
+    result = gated({"penghasilan_umk", "usaha_berjalan", "kube_pena"}, {})
+    assert result.score == 8.0 and not result.ready
+    assert result.missing_gates == ("Keluarga menyatakan bersedia",)
+
+
+def stage_of(rules: GraduationRules, **kwargs) -> str | None:
+    found = rules.stage(**{"threshold": None, "gates_met": True, "needs": False, **kwargs})
+    return found.key if found else None
+
+
+def test_a_family_is_at_the_last_stage_it_reaches() -> None:
+    rules = GraduationRules(threshold=7.0, stages=DEFAULT_STAGES)
+    assert stage_of(rules, score=None) == "penjajakan"
+    assert stage_of(rules, score=6.9) == "penjajakan"
+    assert stage_of(rules, score=7.0, gates_met=False) == "pendampingan"
+    assert stage_of(rules, score=9.0, needs=True) == "pendampingan"
+    assert stage_of(rules, score=7.0) == "siap"
+    assert stage_of(rules, score=7.0, threshold=8.0) == "penjajakan"  # the stored threshold
+    assert stage_of(rules, score=None, graduated=True) == "graduasi"
+    staged = GraduationRules(
+        threshold=7.0,
+        stages=(
+            Stage("awal", "Awal", StageWhen.ALWAYS),
+            Stage("tumbuh", "Tumbuh", StageWhen.SCORE, 4.0),
+            Stage("dekat", "Dekat", StageWhen.SCORE),
+            Stage("siap", "Siap", StageWhen.READY),
+        ),
+    )
+    assert stage_of(staged, score=5.0) == "tumbuh"
+    assert stage_of(staged, score=7.5, needs=True) == "dekat"
+    assert stage_of(staged, score=7.5) == "siap"
+    assert stage_of(staged, score=1.0, graduated=True) is None  # no graduated stage
 
 
 AT = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
@@ -93,6 +174,22 @@ def new(checked: set[str], score_: float) -> NewAssessment:
 def test_a_first_assessment_over_the_threshold_alerts_and_one_under_it_does_not() -> None:
     assert alert_due(new({"a", "b"}, 8), None, None)
     assert not alert_due(new({"a"}, 3), None, None)
+
+
+def test_no_alert_for_a_family_failing_a_gate_or_needing_a_programme() -> None:
+    base = new({"a", "b"}, 9)
+    unwilling = NewAssessment(**{**base.__dict__, "gates_met": False})
+    needing = NewAssessment(**{**base.__dict__, "needed": ("kis_pbi_jkn",)})
+    assert not alert_due(unwilling, None, None)
+    assert not alert_due(needing, None, None)
+
+
+def test_becoming_siap_when_the_programme_is_there_alerts_again() -> None:
+    alerted = saved({"a", "b"}, 8, alerted=True)
+    lacking = saved({"a", "b"}, 8, alerted=False)
+    lacking.indicators[NEEDED_KEY] = ["kis_pbi_jkn"]
+    assert not lacking.ready
+    assert alert_due(new({"a", "b"}, 8), lacking, alerted)
 
 
 def test_the_same_answers_again_do_not_alert_again() -> None:

@@ -35,6 +35,8 @@ DYNAMIC_KEYS = [
     *(f"kpm.exit_reason.{reason}" for reason in ExitReason),
     *(f"kpm_change.{key}" for key in ("not_active", "same_kelompok", "future_date", "unknown_kpm")),
     *(f"history.actor.{actor}" for actor in ("cli", "system", "kpm")),
+    *(f"graduation.programme_state.{s}" for s in ("punya", "butuh", "tidak_perlu", "none")),
+    "expect.graduation.programmes",
 ]
 SCHEDULER = Path(__file__).resolve().parents[2] / "scheduler"
 PAYLOAD_KEY = re.compile(
@@ -221,3 +223,99 @@ def test_the_english_whatsapp_templates_keep_the_variables_in_their_declared_ord
     assert len(template_pack(Translator("en"), "https://pendamping.example")) == len(
         template_pack(Translator("id"), "https://pendamping.example")
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The command line and roster import reasons (issue 26): said from the catalog, `cli.*` and
+# `roster.*`, in the configured locale. Every key the code names exists in both catalogs and
+# is given exactly the placeholders its texts fill.
+
+ROOT = Path(__file__).resolve().parents[2]
+SAYERS = {"t", "translate"}  # how bot/ names a Translator it calls
+
+
+def _calls(paths: list[Path], names: set[str]) -> list[tuple[str, str, set[str] | None]]:
+    """(where, key, keyword names or None when some come from a **mapping) of each call of
+    one of ``names`` whose first argument is a literal key or an f-string of one."""
+    import ast
+
+    found = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else None
+            if isinstance(func, ast.Call) and isinstance(func.func, ast.Name):
+                called = "t" if func.func.id in ("translator", "Translator") else None
+            if called not in names:
+                continue
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                key = first.value
+            elif isinstance(first, ast.JoinedStr):
+                key = "".join(
+                    part.value if isinstance(part, ast.Constant) else "*"
+                    for part in first.values
+                )
+            else:
+                continue
+            keywords = {k.arg for k in node.keywords}
+            where = f"{path.relative_to(ROOT)}:{node.lineno}"
+            found.append((where, key, None if None in keywords else keywords))  # type: ignore[misc]
+    return found
+
+
+def _matching(key: str, known: set[str]) -> list[str]:
+    if "*" not in key:
+        return [key] if key in known else []
+    pattern = re.compile("^" + ".*".join(map(re.escape, key.split("*"))) + "$")
+    return sorted(k for k in known if pattern.match(k))
+
+
+def _check(calls: list[tuple[str, str, set[str] | None]]) -> list[str]:
+    wrong = []
+    for locale in ("id", "en"):
+        texts = _texts(locale)
+        for where, key, keywords in calls:
+            keys = _matching(key, set(texts))
+            if not keys:
+                wrong.append(f"{where}: {key} missing in {locale}")
+            for one in keys if "*" not in key else ():  # a key built at run time: it exists
+                if keywords is not None and _fields(texts[one]) != keywords:
+                    wrong.append(f"{where}: {one} ({locale}) fills {sorted(_fields(texts[one]))},"
+                                 f" the code gives {sorted(keywords)}")
+    return wrong
+
+
+def test_every_text_the_command_line_says_is_in_both_catalogs_with_its_placeholders() -> None:
+    calls = _calls(sorted((ROOT / "bot").glob("*.py")), SAYERS)
+    cli_calls = [call for call in calls if call[1].startswith(("cli.", "roster."))]
+    assert len(cli_calls) > 150
+    assert _check(cli_calls) == []
+
+
+def test_every_roster_reason_is_in_both_catalogs_with_the_values_it_carries() -> None:
+    from models.rules.phone import PHONE_ERROR_CODES
+
+    calls = _calls(sorted((ROOT / "models" / "roster").glob("*.py")), {"reason"})
+    keys = {key for _, key, _ in calls}
+    assert {"roster.nik_length", "roster.missing", "roster.file_missing_columns"} <= keys
+    assert _check(calls) == []
+    phone = [f"roster.phone_{code}" for code in PHONE_ERROR_CODES]  # the number never shown
+    for locale in ("id", "en"):
+        assert {key: _fields(_texts(locale).get(key, "")) for key in phone} == {
+            key: {"column"} for key in phone
+        }
+
+
+def test_the_change_errors_the_command_line_says_are_in_both_catalogs() -> None:
+    """A staff or KPM change refused (a model's error with a key and values) is said as
+    ``cli.staff_error.<key>`` / ``cli.kpm_error.<key>`` with the values the error carries."""
+    for module, error, prefix in (
+        ("staff_changes", "StaffChangeError", "cli.staff_error."),
+        ("kpm_changes", "KpmChangeError", "cli.kpm_error."),
+    ):
+        calls = _calls([ROOT / "models" / f"{module}.py"], {error})
+        assert len(calls) >= 4, module
+        assert _check([(where, prefix + key, kw) for where, key, kw in calls]) == []

@@ -27,6 +27,7 @@ from models.roster.parse import (
     parse_date,
     parse_komponen,
 )
+from models.roster.reasons import reason
 from models.roster.status import StatusReader, parse_status
 from models.rules.komponen import KomponenCatalog
 
@@ -101,14 +102,19 @@ def test_a_missing_required_column_names_it_and_lists_the_headers_found() -> Non
     with pytest.raises(RosterFileError) as raised:
         map_columns(["ID PKH", "Nama", "NIK", "Kelompok", "Desa", "Kecamatan", "Provinsi",
                      "HP"], "kec_sumbang.csv")
-    message = str(raised.value)
-    assert message.startswith("kec_sumbang.csv: missing required column(s) kabupaten, pendamping")
-    assert "headers found: 'ID PKH', 'Nama', 'NIK', 'Kelompok'" in message
+    assert raised.value.reason == reason(
+        "roster.file_missing_columns", source="kec_sumbang.csv", columns="kabupaten, pendamping",
+        found='"ID PKH", "Nama", "NIK", "Kelompok", "Desa", "Kecamatan", "Provinsi", "HP"',
+    )
 
 
 def test_two_columns_meaning_the_same_field_are_a_file_error() -> None:
-    with pytest.raises(RosterFileError, match="'Nama' and 'Nama KPM' both mean nama_pengurus"):
+    with pytest.raises(RosterFileError) as raised:
         map_columns(["Nama", "Nama KPM", *HEADERS[2:]], "roster.csv")
+    assert raised.value.reason == reason(
+        "roster.file_same_field", source="roster.csv", first="Nama", second="Nama KPM",
+        field="nama_pengurus",
+    )
 
 
 def test_komponen_and_phone_columns_are_optional() -> None:
@@ -183,21 +189,25 @@ def test_an_empty_komponen_cell_has_no_komponen(catalog: KomponenCatalog) -> Non
 def test_an_unknown_komponen_is_named(catalog: KomponenCatalog) -> None:
     items, problems = parse_komponen("SD; kuliah:2001-01-01", catalog)
     assert [item.type for item in items] == ["anak_sd"]
-    assert problems == ["unknown komponen 'kuliah:2001-01-01'"]
+    assert problems == [
+        reason("roster.komponen_unknown", column="komponen", value="kuliah:2001-01-01")
+    ]
 
 
 def test_a_komponen_with_a_bad_date_is_named_with_the_formats_expected(
     catalog: KomponenCatalog,
 ) -> None:
     _, problems = parse_komponen("SD:2015-13-01", catalog)
-    assert problems == [
-        "komponen 'SD:2015-13-01': bad date '2015-13-01' (use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY)"
-    ]
+    assert problems == [reason(
+        "roster.komponen_bad_date", column="komponen", value="SD:2015-13-01", date="2015-13-01"
+    )]
 
 
 def test_more_of_a_komponen_than_a_family_may_have_is_a_problem(catalog: KomponenCatalog) -> None:
     _, problems = parse_komponen("lansia; Lanjut Usia:1950-01-01; SD; SD", catalog)
-    assert problems == ["2 x lansia, at most 1 per family"]
+    assert problems == [reason(
+        "roster.komponen_over_limit", column="komponen", komponen="lansia", count=2, limit=1
+    )]
 
 
 # -- rows ---------------------------------------------------------------------------------------
@@ -226,52 +236,68 @@ def test_a_nik_written_with_spaces_is_accepted(validator: RowValidator) -> None:
 
 
 @pytest.mark.parametrize(
-    ("changes", "reason"),
+    ("changes", "reasons"),
     [
-        ({"nik": ""}, "missing nik"),
-        ({"nama": " ", "desa": ""}, "missing nama_pengurus, desa"),
-        ({"nik": "330201150180001"}, "NIK must have 16 digits, got 15"),
-        ({"nik": "33020115018000011"}, "NIK must have 16 digits, got 17"),
-        ({"nik": "3.30201E+15"},
-         "NIK must contain digits only (shown as 3.3E+15? format the column as text)"),
-        ({"hp": "0812"}, "phone: impossible phone number (wrong number of digits)"),
-        ({"hp": "nomor tidak ada"}, "phone: not a phone number"),
-        ({"provinsi": "Jawa Tangah"}, "unknown province 'Jawa Tangah'"),
-        ({"komponen": "SD; kuliah"}, "unknown komponen 'kuliah'"),
-        ({"id_pkh": "P" * 41}, "id_pkh longer than 40 characters"),
-        ({"kelompok": "K" * 121}, "kelompok longer than 120 characters"),
+        ({"nik": ""}, [reason("roster.missing", columns="NIK")]),
+        ({"nama": " ", "desa": ""}, [reason("roster.missing", columns="Nama KPM, Desa")]),
+        ({"nik": "330201150180001"}, [reason("roster.nik_length", column="NIK", digits=15)]),
+        ({"nik": "33020115018000011"}, [reason("roster.nik_length", column="NIK", digits=17)]),
+        ({"nik": "3.30201E+15"}, [reason("roster.nik_not_digits", column="NIK")]),
+        ({"hp": "0812"}, [reason("roster.phone_impossible", column="No HP")]),
+        ({"hp": "nomor tidak ada"}, [reason("roster.phone_not_a_number", column="No HP")]),
+        ({"provinsi": "Jawa Tangah"},
+         [reason("roster.province_unknown", column="Provinsi", value="Jawa Tangah")]),
+        ({"komponen": "SD; kuliah"},
+         [reason("roster.komponen_unknown", column="Komponen", value="kuliah")]),
+        ({"id_pkh": "P" * 41}, [reason("roster.too_long", column="ID PKH", limit=40)]),
+        ({"kelompok": "K" * 121},
+         [reason("roster.too_long", column="Nama Kelompok", limit=120)]),
         ({"nik": "123", "provinsi": "Atlantis"},
-         "NIK must have 16 digits, got 3; unknown province 'Atlantis'"),
+         [reason("roster.nik_length", column="NIK", digits=3),
+          reason("roster.province_unknown", column="Provinsi", value="Atlantis")]),
     ],
 )
-def test_a_bad_row_is_refused_with_every_reason(
-    validator: RowValidator, changes: dict[str, str], reason: str
+def test_a_bad_row_is_refused_with_every_reason_naming_the_column_as_written(
+    validator: RowValidator, changes: dict[str, str], reasons: list[object]
 ) -> None:
-    assert validator.validate(5, row(**changes)) == reason
+    assert validator.validate(5, row(**changes)) == reasons
+
+
+def test_a_reason_never_holds_the_nik_or_the_phone_number(validator: RowValidator) -> None:
+    refused = validator.validate(5, row(nik="330201150180001", hp="0812-99"))
+    assert isinstance(refused, list) and len(refused) == 2
+    for why in refused:
+        assert not any(
+            "330201150180001" in str(value) or "0812" in str(value)
+            for value in why.values.values()
+        ), why
 
 
 def test_a_duplicate_id_pkh_is_refused_naming_the_first_row(validator: RowValidator) -> None:
     assert isinstance(validator.validate(2, row()), RosterRow)
     assert isinstance(validator.validate(3, row(id_pkh="P-002")), RosterRow)
-    assert validator.validate(9, row(nik="3302011501800009")) == "id_pkh duplicates row 2"
-    assert validator.validate(12, row()) == "id_pkh duplicates row 2"
+    duplicate = [reason("roster.id_pkh_duplicate", column="ID PKH", value="P-001", first=2)]
+    assert validator.validate(9, row(nik="3302011501800009")) == duplicate
+    assert validator.validate(12, row()) == duplicate
 
 
 def test_a_kelompok_given_a_second_pendamping_is_refused(validator: RowValidator) -> None:
     assert isinstance(validator.validate(2, row()), RosterRow)
     same_person = row(id_pkh="P-002", pendamping=" budi  SANTOSO", kabupaten="Banyumas")
     assert isinstance(validator.validate(3, same_person), RosterRow)
-    assert validator.validate(4, row(id_pkh="P-003", pendamping="Ani Wijaya")) == (
-        "kelompok 'Mawar' has pendamping 'Budi Santoso' in row 2, not 'Ani Wijaya'"
-    )
+    assert validator.validate(4, row(id_pkh="P-003", pendamping="Ani Wijaya")) == [reason(
+        "roster.kelompok_other_pendamping", column="Nama Pendamping", kelompok="Mawar",
+        owner="Budi Santoso", first=2, value="Ani Wijaya",
+    )]
     other_desa = row(id_pkh="P-004", pendamping="Ani Wijaya", desa="Kebanggan")
     assert isinstance(validator.validate(5, other_desa), RosterRow)
 
 
 def test_a_row_shorter_than_the_header_reads_empty_cells(validator: RowValidator) -> None:
-    assert validator.validate(4, GOOD[:3]) == (
-        "missing kelompok, desa, kecamatan, kabupaten, provinsi, pendamping"
-    )
+    assert validator.validate(4, GOOD[:3]) == [reason(
+        "roster.missing",
+        columns="Nama Kelompok, Desa, Kecamatan, Kabupaten, Provinsi, Nama Pendamping",
+    )]
 
 
 def test_without_a_komponen_column_rows_carry_no_komponen_list(catalog: KomponenCatalog) -> None:
@@ -330,22 +356,22 @@ def test_a_status_and_its_graduation_date_are_read(
 
 @pytest.mark.parametrize(
     ("status", "written", "problems"),
-    [("lulus", "",
-      ["unknown status 'lulus' (use aktif, graduasi alamiah, graduasi mandiri, keluar, "
-       "meninggal, pindah, mengundurkan diri or tidak memenuhi syarat)"]),
+    [("lulus", "", [reason("roster.status_unknown", column="status", value="lulus")]),
      ("alamiah", "2025-13-01",
-      ["tanggal_graduasi: bad date '2025-13-01' (use YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY, "
-       "e.g. 2025-07-01 or 01/07/2025)"]),
+      [reason("roster.graduation_date_bad", column="tanggal_graduasi", value="2025-13-01",
+              iso="2025-07-01", dmy="01/07/2025")]),
      ("alamiah", "2025-07-02",
-      ["tanggal_graduasi 2025-07-02 is in the future (today is 2025-07-01)"]),
+      [reason("roster.graduation_date_future", column="tanggal_graduasi", value="2025-07-02",
+              today="2025-07-01")]),
      ("Keluar", "2025-03-01",
-      ["tanggal_graduasi with status 'Keluar': only a graduasi status (graduasi alamiah or "
-       "graduasi mandiri) has a graduation date"]),
+      [reason("roster.graduation_date_wrong_status", column="tanggal_graduasi",
+              status_column="status", value="Keluar")]),
      ("", "2025-03-01",
-      ["tanggal_graduasi needs a status (graduasi alamiah or graduasi mandiri)"])],
+      [reason("roster.graduation_date_no_status", column="tanggal_graduasi",
+              status_column="status")])],
 )
 def test_a_bad_status_or_graduation_date_is_a_problem_naming_the_column(
-    status: str, written: str, problems: list[str]
+    status: str, written: str, problems: list[object]
 ) -> None:
     assert StatusReader(TODAY).read(status, written)[2] == problems
 
@@ -363,11 +389,10 @@ def test_a_row_carries_its_status_and_graduation_date(catalog: KomponenCatalog) 
         KpmStatus.GRADUASI_MANDIRI, date(2025, 3, 1)
     )
     assert (plain.status, plain.graduated_on) == (None, None)
-    assert validator.validate(4, [*row(id_pkh="P-003", nik="1"), "lulus", ""]) == (
-        "NIK must have 16 digits, got 1; unknown status 'lulus' "
-        "(use aktif, graduasi alamiah, graduasi mandiri, keluar, meninggal, pindah, "
-        "mengundurkan diri or tidak memenuhi syarat)"
-    )
+    assert validator.validate(4, [*row(id_pkh="P-003", nik="1"), "lulus", ""]) == [
+        reason("roster.nik_length", column="NIK", digits=1),
+        reason("roster.status_unknown", column="Status", value="lulus"),
+    ]
 
 
 # -- files --------------------------------------------------------------------------------------
@@ -429,28 +454,29 @@ def test_a_workbook_is_read_from_its_active_sheet_with_numbers_as_typed(tmp_path
 
 
 @pytest.mark.parametrize(
-    ("name", "content", "message"),
+    ("name", "content", "why"),
     [
-        ("roster.pdf", b"%PDF-1.4", "roster.pdf: unknown file type '.pdf'; use .csv or .xlsx"),
-        ("roster.xls", b"\xd0\xcf\x11\xe0rest", "roster.xls: old Excel .xls format"),
-        ("roster.xlsx", b"ID PKH,Nama", "roster.xlsx: not an XLSX workbook"),
-        ("roster.csv", b"\n \n", "roster.csv: the file is empty"),
+        ("roster.pdf", b"%PDF-1.4",
+         reason("roster.file_unknown_type", file="roster.pdf", suffix=".pdf")),
+        ("roster", b"ID PKH,Nama", reason("roster.file_no_suffix", file="roster")),
+        ("roster.xls", b"\xd0\xcf\x11\xe0rest", reason("roster.file_xls", file="roster.xls")),
+        ("roster.xlsx", b"ID PKH,Nama", reason("roster.file_not_xlsx", file="roster.xlsx")),
+        ("roster.csv", b"\n \n", reason("roster.file_empty", file="roster.csv")),
     ],
 )
 def test_a_file_that_is_not_a_roster_is_a_roster_file_error(
-    tmp_path: Path, name: str, content: bytes, message: str
+    tmp_path: Path, name: str, content: bytes, why: object
 ) -> None:
     (tmp_path / name).write_bytes(content)
     with pytest.raises(RosterFileError) as raised, open_roster(tmp_path / name):
         pass
-    assert str(raised.value).startswith(message)
+    assert raised.value.reason == why
 
 
 def test_a_missing_file_is_a_roster_file_error(tmp_path: Path) -> None:
-    with pytest.raises(RosterFileError, match="tidak_ada.csv: cannot be read"), open_roster(
-        tmp_path / "tidak_ada.csv"
-    ):
+    with pytest.raises(RosterFileError) as raised, open_roster(tmp_path / "tidak_ada.csv"):
         pass
+    assert raised.value.reason == reason("roster.file_not_found", file="tidak_ada.csv")
 
 
 def test_count_rows_counts_the_data_lines_of_a_csv(tmp_path: Path) -> None:

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from alembic import context
 
-from models import tables  # noqa: F401  (registers every table on the metadata)
+from models import (  # noqa: F401  (registers every table on the metadata)
+    bansos,
+    referral_tables,
+    tables,
+)
 from models.base import Base
 from models.messaging import tables as messaging_tables  # noqa: F401
 
