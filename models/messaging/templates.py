@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 CATEGORY = "UTILITY"
@@ -97,13 +98,17 @@ class Template:
         """The template's name at Twilio and its key under ``[twilio.templates]``."""
         return template_name(self.key)
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
         return tuple(variable.name for variable in self.variables)
 
     def number(self, name: str) -> int:
         """The variable's number in the body ({{n}})."""
         return self.names.index(name) + 1
+
+    def where(self, variable: Variable) -> str:
+        """How a problem names the variable: "template reminder_kpm: {{2}} (kelompok)"."""
+        return f"template {self.name}: {{{{{self.number(variable.name)}}}}} ({variable.name})"
 
 
 class TemplateProblem(ValueError):
@@ -314,7 +319,6 @@ def variable_text(template: Template, variable: Variable, value: Any) -> str:
     """A value as the variable's text, checked against its kind: TEXT is put on one line
     and shortened; any other kind that does not fit raises :class:`TemplateProblem`.
     A missing value (None) is "-" whatever the kind."""
-    where = f"template {template.name}: {{{{{template.number(variable.name)}}}}} ({variable.name})"
     # None is written "-", as in the message sent inside the window (payload_text)
     text = "-" if value is None else str(value).strip()
     limit = LIMITS[variable.kind]
@@ -322,35 +326,62 @@ def variable_text(template: Template, variable: Variable, value: Any) -> str:
         text = _SPACES.sub(" ", text)
         if len(text) > limit:
             text = text[: limit - 1].rstrip() + "…"
+    problem = None
     if not text:
-        raise TemplateProblem(f"{where} is empty")
-    if len(text) > limit:
-        raise TemplateProblem(f"{where} is over {limit} characters")
-    if "\n" in text or "\t" in text or "    " in text:
-        raise TemplateProblem(f"{where} has a new line, a tab or four spaces")
-    pattern = _PATTERNS.get(variable.kind)
-    if pattern is not None and text != "-" and not pattern.fullmatch(text):
-        raise TemplateProblem(f"{where} is not a {variable.kind.value}")
-    if variable.kind in (VariableKind.LABEL, VariableKind.NAME) and (
+        problem = "is empty"
+    elif len(text) > limit:
+        problem = f"is over {limit} characters"
+    elif "\n" in text or "\t" in text or "    " in text:
+        problem = "has a new line, a tab or four spaces"
+    elif (pattern := _PATTERNS.get(variable.kind)) is not None and text != "-" and not (
+        pattern.fullmatch(text)
+    ):
+        problem = f"is not a {variable.kind.value}"
+    elif variable.kind in (VariableKind.LABEL, VariableKind.NAME) and (
         _CODE.fullmatch(text) or _ISO_DATE.search(text)
     ):
-        raise TemplateProblem(f"{where} is a code, not {variable.kind.value} text")
+        problem = f"is a code, not {variable.kind.value} text"
+    if problem is not None:
+        raise TemplateProblem(f"{template.where(variable)} {problem}")
     return text
 
 
+Checked = dict[tuple[str, str, Any], str | TemplateProblem]
+"""Texts already checked, by (template key, variable name, value)."""
+
+
 def template_variables(
-    template: Template, values: Mapping[str, Any], *, skip_files: bool = False
+    template: Template,
+    values: Mapping[str, Any],
+    *,
+    skip_files: bool = False,
+    checked: Checked | None = None,
 ) -> dict[str, str]:
     """The ContentVariables of a message: ``{"1": ..., "2": ...}`` from its catalog
     values, each checked (:func:`variable_text`). ``skip_files`` leaves out FILE
-    variables, which only the sender can fill (the signed URL is made at send time)."""
+    variables, which only the sender can fill (the signed URL is made at send time).
+    ``checked`` remembers each value's verdict: a sweep's reminders share all their
+    values but the reader's name."""
     variables: dict[str, str] = {}
     for number, variable in enumerate(template.variables, 1):
         if variable.kind is VariableKind.FILE and skip_files:
             continue
         if variable.name not in values:
             raise TemplateProblem(f"template {template.name}: no value for {variable.name}")
-        variables[str(number)] = variable_text(template, variable, values[variable.name])
+        value = values[variable.name]
+        if checked is None or not isinstance(value, str | int | None):
+            variables[str(number)] = variable_text(template, variable, value)
+            continue
+        key = (template.key, variable.name, value)
+        text = checked.get(key)  # a sweep's rows share all values but the reader's name
+        if text is None:
+            try:
+                text = checked[key] = variable_text(template, variable, value)
+            except TemplateProblem as problem:
+                text = checked[key] = problem
+        if isinstance(text, TemplateProblem):
+            raise text
+        variables[str(number)] = text
     return variables
 
 
@@ -364,6 +395,7 @@ class TemplateCheck:
     checked: dict[int, tuple[dict[str, Any], dict[str, Any], str | None]] = field(
         default_factory=dict
     )
+    texts: Checked = field(default_factory=dict)
 
     def __call__(self, payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         """The payload to store for WhatsApp, and None when it can go out as its
@@ -373,14 +405,13 @@ class TemplateCheck:
             found = self.checked[id(payload)] = (payload, *self._fill(payload))
         return found[1], found[2]
 
-    @staticmethod
-    def _fill(payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    def _fill(self, payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         template = template_of(payload)
         if template is None:  # free text: it goes inside the window, or fails as it did
             return payload, None
         try:
             variables = template_variables(template, payload.get("values") or {},
-                                           skip_files=True)
+                                           skip_files=True, checked=self.texts)
         except TemplateProblem as problem:
             return payload, str(problem)
         return {**payload, "template_variables": variables}, None

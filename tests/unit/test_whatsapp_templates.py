@@ -157,3 +157,22 @@ def test_a_digest_of_a_month_without_attendance_yet_still_goes_as_its_template()
     variables = template_variables(template, values)
     assert variables["5"] == "belum ada data" and variables["3"] == variables["4"] == "0"
     assert PACK["digest.summary"].filled(variables) == t("digest.summary", **values)
+
+
+def test_one_enqueue_checks_each_shared_value_once_and_keeps_its_verdict() -> None:
+    """A sweep's reminders share every value but the reader's name: each value is checked
+    once per enqueue, and a refused one is refused again for every payload that has it."""
+    check = TemplateCheck()
+    base = examples(TEMPLATES["reminder.kpm"])
+    first, _ = check({"key": "reminder.kpm", "values": {**base, "penerima": "Ibu Sri"}})
+    second, _ = check({"key": "reminder.kpm", "values": {**base, "penerima": "Bapak Budi"}})
+    assert first["template_variables"]["1"] == "Ibu Sri"
+    assert second["template_variables"]["1"] == "Bapak Budi"
+    assert {k: v for k, v in first["template_variables"].items() if k != "1"} == {
+        k: v for k, v in second["template_variables"].items() if k != "1"
+    }
+    assert ("reminder.kpm", "kelompok", "Melati 2") in check.texts
+    bad = {**base, "place": "tempat_rahasia"}
+    for reader in ("Ibu Sri", "Ibu Ani"):
+        payload = {"key": "reminder.kpm", "values": {**bad, "penerima": reader}}
+        assert check(payload)[1] == "template reminder_kpm: {{5}} (place) is a code, not label text"
