@@ -209,6 +209,8 @@ async def import_roster(
         out.print(
             t("cli.roster.moved_and_left", moved=report.moved, left=report.left), markup=False
         )
+    if report.phones_changed:
+        out.print(t("cli.roster.phones_changed", count=report.phones_changed), markup=False)
     if dry_run:
         out.print(t("cli.roster.dry_run"), markup=False)
     elif strict and report.rejected:

@@ -24,6 +24,7 @@ from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Option, Outcome, Reply
 from handlers.others import COMMAND, HELP_WORDS, group_replies, not_staff_reply
 from handlers.outgoing import queue_replies
+from handlers.phone_change import PHRASE as PHONE_PHRASE
 from handlers.settings import EngineSettings
 from models.conversations import (
     ConversationState,
@@ -305,6 +306,13 @@ class Engine:
             ]
         if command:
             return [*notes, self._menu(self._t("command.unknown", command=word), _role(identity))]
+        if phrase := PHONE_PHRASE.match(text):  # "ganti nomor Rina 0813...": a command
+            return [
+                *notes,
+                *await self._start(
+                    session, message, identity, state, "kpm_phone", phrase.group("args")
+                ),
+            ]
         prefix, _, record = (message.choice or "").partition(":")
         if record and prefix in BUTTON_FLOWS:  # a pushed message's button
             flow_name = BUTTON_FLOWS[prefix]

@@ -70,6 +70,8 @@ def _what(ctx: Ctx, change: Change, groups: dict[int, str], days: dict[int, date
             reason=ctx.t(f"kpm.exit_reason.{after['exit_reason']}"),
             date=format_date_id(date.fromisoformat(after["on"])),
         )
+    if change.action == "kpm.phone":  # masked numbers only
+        return ctx.t("history.kpm_phone", before=before["phone"], after=after["phone"])
     if change.action == "attendance.update":
         day = days.get(change.entity_id or 0)
         return ctx.t(

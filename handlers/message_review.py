@@ -32,7 +32,7 @@ KPM_KEYS = re.compile(
     r"^(reminder\.(kpm|changed|cancelled)|rsvp\.(coming|declined|declined_with_reason|"
     r"reason_saved|how|no_meeting)|optout\..*|pesan\.ack_.*|register\.unknown_sender|"
     r"error\.generic|input\..*|conversation\.(timed_out|lost)|kpm\.(hello|contact_linked|"
-    r"contact_unknown|share_contact))$"
+    r"contact_unknown|share_contact)|phone_change\.kpm_.*)$"
 )
 """The messages a KPM can receive (replies to a family, and those anyone can get)."""
 

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Reply
+from handlers.phone_change import PHRASE as PHONE_PHRASE
+from handlers.phone_change import kpm_changes_number
 from handlers.rsvp import REASON_WINDOW, kpm_reply
 from models.conversations import Identity, identify
 from models.group_chats import link_group_chat
@@ -32,16 +34,18 @@ async def not_staff_reply(
     reason_window: timedelta = REASON_WINDOW,
 ) -> Reply:
     """A KPM, or someone unknown: a KPM may link by sharing their own contact."""
-    if identity.kpm_id is not None:
-        return await kpm_reply(
-            session, identity.kpm_id, message, now=now, t=t, reason_window=reason_window
-        )
+    kpm_id = identity.kpm_id
     phone = phone_of(message.address)
-    if phone and await link_kpm_by_phone(session, message.address, phone, now=now):
-        linked = await identify(session, message.address, now)  # a KPM's roster number
-        assert linked.kpm_id is not None
+    if kpm_id is None and phone and await link_kpm_by_phone(
+        session, message.address, phone, now=now
+    ):
+        kpm_id = (await identify(session, message.address, now)).kpm_id  # a roster number
+        assert kpm_id is not None
+    if kpm_id is not None:
+        if change := PHONE_PHRASE.match(message.text.strip()):  # "GANTI NOMOR 0813..."
+            return await kpm_changes_number(session, kpm_id, change.group("args"), now=now, t=t)
         return await kpm_reply(
-            session, linked.kpm_id, message, now=now, t=t, reason_window=reason_window
+            session, kpm_id, message, now=now, t=t, reason_window=reason_window
         )
     if message.contact_phone:
         try:

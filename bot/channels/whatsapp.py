@@ -48,14 +48,8 @@ from models.messaging.outbox import (
     record_status,
 )
 from models.messaging.sending import SendResult
-from models.messaging.templates import (
-    Template,
-    TemplateProblem,
-    VariableKind,
-    template_of,
-    template_variables,
-    variable_text,
-)
+from models.messaging.template_checks import template_variables, variable_text
+from models.messaging.templates import Template, TemplateProblem, VariableKind, template_of
 from models.rules.clock import Clock
 from models.tables import ChannelIdentity
 

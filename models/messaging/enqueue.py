@@ -23,7 +23,7 @@ from models.db.sqlite_driver import INLINE_ROWS
 from models.enums import Channel, OutboxStatus
 from models.messaging.outbox import BUSINESS_INITIATED_KINDS
 from models.messaging.tables import Outbox
-from models.messaging.templates import TemplateCheck
+from models.messaging.template_checks import TemplateCheck
 
 log = logging.getLogger(__name__)
 

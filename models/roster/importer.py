@@ -64,6 +64,7 @@ class ImportReport:
     written: bool  # False for a dry run, or a strict import that found bad rows
     moved: int = 0  # of the updated: KPM now in another kelompok
     left: int = 0  # of the updated: KPM who left the programme with this file
+    phones_changed: int = 0  # of the updated: KPM with another phone number
 
 
 @contextmanager
@@ -192,5 +193,5 @@ async def import_roster(
     return ImportReport(
         rows_read=rows_read, imported=counts.imported, updated=counts.updated,
         unchanged=counts.unchanged, rejected=rejected, written=written, moved=counts.moved,
-        left=counts.left,
+        left=counts.left, phones_changed=counts.phones_changed,
     )

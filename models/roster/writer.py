@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from models.base import table_of
 from models.enums import Channel, ExitReason, KpmStatus, StaffRole
 from models.kpm_changes import withdraw_waiting
+from models.phone_changes import detach_phone
 from models.regions import LEVELS, RegionIndex
 from models.roster.bulk import BulkInsert
 from models.roster.parse import KomponenItem, RosterRow
@@ -46,6 +47,7 @@ class WriteCounts:
     updated: int = 0
     moved: int = 0  # of the updated, KPM now in another kelompok
     left: int = 0  # of the updated, KPM who left the programme with this file
+    phones_changed: int = 0  # of the updated, KPM with another phone number
     unchanged: int = 0
     regions_created: int = 0
     pendamping_created: int = 0
@@ -86,6 +88,7 @@ class RosterWriter:
         self._first_kpm = False
         self._moved: list[int] = []  # KPM ids whose kelompok this file changes
         self._left: list[int] = []  # KPM ids who leave the programme with this file
+        self._old_phones: list[tuple[int, str]] = []  # (KPM id, phone it no longer has)
         self._regions_before = 0
         self.counts = WriteCounts()
 
@@ -114,6 +117,9 @@ class RosterWriter:
         # What waits in the outbox for KPM who moved or left is withdrawn, as in chat.
         await withdraw_waiting(self._session, self._moved, left=False, now=self._now)
         await withdraw_waiting(self._session, self._left, left=True, now=self._now)
+        # The old number's chat addresses are detached, as in chat.
+        for kpm_id, phone in self._old_phones:
+            await detach_phone(self._session, kpm_id, phone, now=self._now)
 
     async def _region_total(self) -> int:
         return await self._session.scalar(select(func.count()).select_from(Region)) or 0
@@ -240,6 +246,10 @@ class RosterWriter:
             ) and (not status or status == known[5:]):
                 self.counts.unchanged += 1
                 continue
+            if known[3] != row.phone:
+                self.counts.phones_changed += 1
+                if known[3]:
+                    self._old_phones.append((kpm_id, known[3]))
             if known[4] != kelompok_id:
                 self.counts.moved += 1
                 self._moved.append(kpm_id)

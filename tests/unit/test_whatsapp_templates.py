@@ -16,16 +16,14 @@ from bot.whatsapp_templates import (
     template_pack,
 )
 from handlers.i18n import Translator
+from models.messaging.template_checks import TemplateCheck, template_variables, variable_text
 from models.messaging.templates import (
     TEMPLATES,
     Template,
-    TemplateCheck,
     TemplateProblem,
     Variable,
     VariableKind,
     template_of,
-    template_variables,
-    variable_text,
 )
 
 t = Translator()

@@ -1,0 +1,144 @@
+"""The checks of a WhatsApp template's variables (``models.messaging.templates``): each
+value against its kind's rule and length limit, before a message is enqueued, so that a
+value WhatsApp would refuse is an error at the sweep, with the template, the variable and
+the reason (never the value: it may be a name)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from models.messaging.templates import (
+    Template,
+    TemplateProblem,
+    Variable,
+    VariableKind,
+    template_of,
+)
+
+LIMITS = {
+    VariableKind.NAME: 100,
+    VariableKind.LABEL: 200,
+    VariableKind.DATE: 40,
+    VariableKind.TIME: 16,
+    VariableKind.NUMBER: 16,
+    VariableKind.PERCENT: 8,
+    VariableKind.TEXT: 500,
+    VariableKind.FILE: 500,
+}
+"""Characters per value; WhatsApp allows a whole body of 1,024."""
+
+_PATTERNS = {
+    VariableKind.DATE: re.compile(r"(?=.*\d)(?=.*[A-Za-z])[\w ,.]+"),
+    VariableKind.TIME: re.compile(r"\d{1,2}\.\d{2}( [A-Z]{3,4})?"),
+    VariableKind.NUMBER: re.compile(r"\d+([.,]\d+)?"),
+    VariableKind.PERCENT: re.compile(r"\d+([.,]\d+)? ?%"),
+    VariableKind.FILE: re.compile(r"[\w./?=&%-]+"),
+}
+_CODE = re.compile(r"[a-z0-9]+(_[a-z0-9]+)+")  # "kks_bermasalah": a code, not a label
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SPACES = re.compile(r"\s+")
+
+
+def variable_text(template: Template, variable: Variable, value: Any) -> str:
+    """A value as the variable's text, checked against its kind: TEXT is put on one line
+    and shortened; any other kind that does not fit raises :class:`TemplateProblem`.
+    A missing value (None) is "-" whatever the kind."""
+    # None is written "-", as in the message sent inside the window (payload_text)
+    text = "-" if value is None else str(value).strip()
+    limit = LIMITS[variable.kind]
+    if variable.kind is VariableKind.TEXT:
+        text = _SPACES.sub(" ", text)
+        if len(text) > limit:
+            text = text[: limit - 1].rstrip() + "…"
+    problem = None
+    if not text:
+        problem = "is empty"
+    elif len(text) > limit:
+        problem = f"is over {limit} characters"
+    elif "\n" in text or "\t" in text or "    " in text:
+        problem = "has a new line, a tab or four spaces"
+    elif (pattern := _PATTERNS.get(variable.kind)) is not None and text != "-" and not (
+        pattern.fullmatch(text)
+    ):
+        problem = f"is not a {variable.kind.value}"
+    elif variable.kind in (VariableKind.LABEL, VariableKind.NAME) and (
+        _CODE.fullmatch(text) or _ISO_DATE.search(text)
+    ):
+        problem = f"is a code, not {variable.kind.value} text"
+    if problem is not None:
+        raise TemplateProblem(f"{template.where(variable)} {problem}")
+    return text
+
+
+Checked = dict[tuple[str, str, Any], str | TemplateProblem]
+"""Texts already checked, by (template key, variable name, value)."""
+
+
+def template_variables(
+    template: Template,
+    values: Mapping[str, Any],
+    *,
+    skip_files: bool = False,
+    checked: Checked | None = None,
+) -> dict[str, str]:
+    """The ContentVariables of a message: ``{"1": ..., "2": ...}`` from its catalog
+    values, each checked (:func:`variable_text`). ``skip_files`` leaves out FILE
+    variables, which only the sender can fill (the signed URL is made at send time).
+    ``checked`` remembers each value's verdict: a sweep's reminders share all their
+    values but the reader's name."""
+    variables: dict[str, str] = {}
+    for number, variable in enumerate(template.variables, 1):
+        if variable.kind is VariableKind.FILE and skip_files:
+            continue
+        if variable.name not in values:
+            raise TemplateProblem(f"template {template.name}: no value for {variable.name}")
+        value = values[variable.name]
+        if checked is None or not isinstance(value, str | int | None):
+            variables[str(number)] = variable_text(template, variable, value)
+            continue
+        key = (template.key, variable.name, value)
+        text = checked.get(key)  # a sweep's rows share all values but the reader's name
+        if text is None:
+            try:
+                text = checked[key] = variable_text(template, variable, value)
+            except TemplateProblem as problem:
+                text = checked[key] = problem
+        if isinstance(text, TemplateProblem):
+            raise text
+        variables[str(number)] = text
+    return variables
+
+
+@dataclass
+class TemplateCheck:
+    """Checks the payloads of an enqueue once each (a sweep shares one payload between
+    the members of a meeting, whatever their channel) and gives each its WhatsApp copy,
+    with ``template_variables``, shared in turn by the WhatsApp rows."""
+
+    # by id(payload): the payload itself is kept too, so that its id is not reused
+    checked: dict[int, tuple[dict[str, Any], dict[str, Any], str | None]] = field(
+        default_factory=dict
+    )
+    texts: Checked = field(default_factory=dict)
+
+    def __call__(self, payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """The payload to store for WhatsApp, and None when it can go out as its
+        template, else the reason."""
+        found = self.checked.get(id(payload))
+        if found is None:
+            found = self.checked[id(payload)] = (payload, *self._fill(payload))
+        return found[1], found[2]
+
+    def _fill(self, payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        template = template_of(payload)
+        if template is None:  # free text: it goes inside the window, or fails as it did
+            return payload, None
+        try:
+            variables = template_variables(template, payload.get("values") or {},
+                                           skip_files=True, checked=self.texts)
+        except TemplateProblem as problem:
+            return payload, str(problem)
+        return {**payload, "template_variables": variables}, None
