@@ -55,11 +55,11 @@ async def not_staff_reply(
         if await link_kpm_by_phone(session, message.address, phone, now=now):
             return Reply(t("kpm.contact_linked"))
         return Reply(t("kpm.contact_unknown"))
-    if message.channel == "telegram":  # Telegram hides the number: ask for it
+    if phone is None:  # the address does not carry the number (Telegram): ask for it
         return Reply(
-            t("register.unknown_sender_telegram"), request_contact=t("kpm.share_contact")
+            t("register.unknown_sender_ask_number"), request_contact=t("kpm.share_contact")
         )
-    return Reply(t("register.unknown_sender"))  # WhatsApp and SMS: the number is known
+    return Reply(t("register.unknown_sender"))  # the number is known (WhatsApp, SMS)
 
 
 async def group_replies(

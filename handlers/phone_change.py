@@ -16,11 +16,9 @@ from handlers.flow import Ctx, Flow, StepResult
 from handlers.i18n import Translator
 from handlers.kpm_changes import CANCEL, SAVE
 from handlers.messages import IncomingMessage, Option, Reply
-from models.enums import Channel, KpmStatus
+from models.enums import KpmStatus
 from models.kpm import addressee, kpm_in_scope
-from models.kpm_messages import recipient_of
-from models.messaging.enqueue import Enqueue, Priority, enqueue
-from models.messaging.sweeps import staff_addresses
+from models.kpm_messages import tell_pendamping
 from models.phone_changes import PhoneChangeError, change_phone
 from models.rules.phone import PhoneError, normalize_phone
 from models.tables import Kpm
@@ -106,26 +104,15 @@ async def kpm_changes_number(
         changed = await change_phone(session, kpm, written, by=None, now=now, actor="kpm")
     except PhoneChangeError as error:
         return Reply(t(f"phone_change.kpm_{error.key}", **to))
-    recipient = await recipient_of(session, kpm_id)
-    addresses = await staff_addresses(session, [recipient.staff_id])
-    if recipient.staff_id is not None and recipient.staff_id in addresses:
-        channel, address = addresses[recipient.staff_id]
-        values = {
-            "name": recipient.kpm_name, "kelompok": recipient.kelompok_name,
-            "before": shown(changed.before), "after": shown(changed.after),
-        }
-        await enqueue(
-            session,
-            [
-                Enqueue(
-                    channel=Channel(channel),
-                    address=address,
-                    kind="alert",
-                    priority=Priority.ALERT,
-                    payload={"key": "phone_change.notice", "values": values},
-                    dedupe_key=f"phone-change:{kpm_id}:{now:%Y%m%d%H%M%S%f}",
-                )
-            ],
-            now=now,
-        )
+    values = {"before": shown(changed.before), "after": shown(changed.after)}
+    await tell_pendamping(
+        session,
+        kpm_id,
+        "alert",
+        lambda who: {"key": "phone_change.notice", "values": {
+            "name": who.kpm_name, "kelompok": who.kelompok_name, **values,
+        }},
+        dedupe_key=f"phone-change:{kpm_id}:{now:%Y%m%d%H%M%S%f}",
+        now=now,
+    )
     return Reply(t("phone_change.kpm_done", **to, after=shown(changed.after)))

@@ -11,11 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Reply
-from models.enums import Channel, RsvpAnswer
+from models.enums import RsvpAnswer
 from models.kpm import addressee
-from models.kpm_messages import keep_message, recipient_of
-from models.messaging.enqueue import Enqueue, Priority, enqueue
-from models.messaging.sweeps import staff_addresses
+from models.kpm_messages import keep_message, tell_pendamping
 from models.rsvp import add_reason, has_answered, pending_meeting, record_rsvp
 from models.rules.text import shorten
 
@@ -94,31 +92,19 @@ async def _pesan_kpm(
     message_id = await keep_message(
         session, kpm_id, message.address, written, len(message.media), now=now
     )
-    recipient = await recipient_of(session, kpm_id)
-    addresses = await staff_addresses(session, [recipient.staff_id])
-    if recipient.staff_id is None or recipient.staff_id not in addresses:
-        return Reply(t("pesan.ack_kept", **to))
-    channel, address = addresses[recipient.staff_id]
     text = shorten(written, PREVIEW)
     if message.media:
         text = t("pesan.with_photos", text=text or "-", count=len(message.media))
-    values = {"name": recipient.kpm_name, "kelompok": recipient.kelompok_name, "text": text}
-    await enqueue(
+    told = await tell_pendamping(
         session,
-        [
-            Enqueue(
-                channel=Channel(channel),
-                address=address,
-                kind="pesan_kpm",
-                priority=Priority.ALERT,
-                payload={
-                    "key": "pesan.new",
-                    "values": values,
-                    "options": [{"value": f"pesan:{message_id}", "label": t("pesan.open")}],
-                },
-                dedupe_key=f"pesan-kpm:{message_id}",
-            )
-        ],
+        kpm_id,
+        "pesan_kpm",
+        lambda who: {
+            "key": "pesan.new",
+            "values": {"name": who.kpm_name, "kelompok": who.kelompok_name, "text": text},
+            "options": [{"value": f"pesan:{message_id}", "label": t("pesan.open")}],
+        },
+        dedupe_key=f"pesan-kpm:{message_id}",
         now=now,
     )
-    return Reply(t("pesan.ack_forwarded", **to))
+    return Reply(t("pesan.ack_forwarded" if told else "pesan.ack_kept", **to))

@@ -4,6 +4,7 @@ messages along) until it is answered through the bot or marked done."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit import audit
 from models.db.sql import rowcount
-from models.enums import KpmMessageStatus
+from models.enums import Channel, KpmMessageStatus
+from models.messaging.enqueue import Enqueue, Priority, enqueue
+from models.messaging.sweeps import staff_addresses
 from models.regions import kelompok_zone, outer_join_all
 from models.tables import Kelompok, Kpm, KpmMessage, Staff
 
@@ -50,6 +53,29 @@ async def recipient_of(session: AsyncSession, kpm_id: int) -> Recipient:
         )
     ).one()
     return Recipient(row[0], row[1], row[2] or "-")
+
+
+async def tell_pendamping(
+    session: AsyncSession,
+    kpm_id: int,
+    kind: str,
+    payload: Callable[[Recipient], dict[str, Any]],
+    *,
+    dedupe_key: str,
+    now: datetime,
+) -> bool:
+    """Queue a message about a KPM for their pendamping, in the caller's transaction;
+    False when the pendamping has no chat to reach them at."""
+    recipient = await recipient_of(session, kpm_id)
+    addresses = await staff_addresses(session, [recipient.staff_id])
+    if recipient.staff_id is None or recipient.staff_id not in addresses:
+        return False
+    channel, address = addresses[recipient.staff_id]
+    message = Enqueue(
+        Channel(channel), address, kind, payload(recipient), Priority.ALERT, dedupe_key
+    )
+    await enqueue(session, [message], now=now)
+    return True
 
 
 async def keep_message(

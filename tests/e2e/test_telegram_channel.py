@@ -398,7 +398,7 @@ async def test_someone_else_s_contact_links_nobody(env: Env) -> None:
     env.next_update += 1
     phone = "62812990" + f"{env.world.melati:02d}0001"
     await env.post(contact_update(env.next_update, 3003, phone, contact_user_id=4004))
-    assert env.last_sent()["text"] == t("register.unknown_sender_telegram")
+    assert env.last_sent()["text"] == t("register.unknown_sender_ask_number")
     async with env.sessions() as session:
         assert (
             await session.scalar(
