@@ -211,6 +211,14 @@ async def import_roster(
         )
     if report.phones_changed:
         out.print(t("cli.roster.phones_changed", count=report.phones_changed), markup=False)
+    for shared in report.shared_phones[:50]:
+        out.print(
+            t("cli.roster.shared_phone", row=shared.row_number, count=shared.kpm), markup=False
+        )
+    if len(report.shared_phones) > 50:
+        out.print(
+            t("cli.roster.more_shared", count=len(report.shared_phones) - 50), markup=False
+        )
     if dry_run:
         out.print(t("cli.roster.dry_run"), markup=False)
     elif strict and report.rejected:

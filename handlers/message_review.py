@@ -29,8 +29,8 @@ TEMPLATE_LIMIT = 1024
 BUTTONLESS = ("whatsapp", "sms")
 
 KPM_KEYS = re.compile(
-    r"^(reminder\.(kpm|changed|cancelled)|rsvp\.(coming|declined|declined_with_reason|"
-    r"reason_saved|how|no_meeting)|optout\..*|pesan\.ack_.*|register\.unknown_sender|"
+    r"^(reminder\.(kpm|kpm_shared|changed|cancelled)|rsvp\.(coming|declined|"
+    r"declined_with_reason|reason_saved|how|no_meeting|shared_.*)|optout\..*|pesan\.ack_.*|register\.unknown_sender|"
     r"error\.generic|input\..*|conversation\.(timed_out|lost)|kpm\.(hello|contact_linked|"
     r"contact_unknown|share_contact)|phone_change\.kpm_.*)$"
 )

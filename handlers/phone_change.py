@@ -75,14 +75,17 @@ async def confirm(message: IncomingMessage, ctx: Ctx) -> StepResult:
     kpm = await kpm_in_scope(ctx.session, ctx.staff, ctx.data["kpm_id"])
     try:
         changed = await change_phone(
-            ctx.session, kpm, ctx.data["phone"], by=ctx.staff, now=ctx.now
+            ctx.session, kpm, ctx.data["phone"], by=ctx.staff, now=ctx.now, share=True
         )
     except PhoneChangeError as error:
         return ctx.done(ctx.t(f"phone_change.{error.key}"))
     to = await addressee(ctx.session, kpm.id)
-    return ctx.done(
-        ctx.t("phone_change.done", **to, before=shown(changed.before), after=shown(changed.after))
+    done = ctx.t(
+        "phone_change.done", **to, before=shown(changed.before), after=shown(changed.after)
     )
+    if changed.shared_with:  # a neighbour's or the ketua's phone: one reminder names all
+        done += "\n" + ctx.t("phone_change.shared", count=changed.shared_with + 1)
+    return ctx.done(done)
 
 
 FLOW = Flow(

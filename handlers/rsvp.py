@@ -5,13 +5,16 @@ anything else: a *pesan KPM*, kept for their pendamping and pushed to them at on
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Reply
+from handlers.shared_phone import about, shared_reply, still_open
 from models.enums import RsvpAnswer
+from models.households import Sharer, joined_names, sharers
 from models.kpm import addressee
 from models.kpm_messages import keep_message, tell_pendamping
 from models.rsvp import add_reason, has_answered, pending_meeting, record_rsvp
@@ -49,6 +52,11 @@ async def kpm_reply(
     t: Translator,
     reason_window: timedelta = REASON_WINDOW,
 ) -> Reply:
+    people = await sharers(session, message.address, kpm_id)
+    if len(people) > 1:  # a phone several KPM share
+        return await _from_shared_phone(
+            session, people, message, now=now, t=t, reason_window=reason_window
+        )
     meeting = await pending_meeting(session, kpm_id, now)
     written = (message.choice or message.text).strip()
     answer = parse_answer(written) if written else None
@@ -75,6 +83,33 @@ async def kpm_reply(
     return reply
 
 
+async def _from_shared_phone(
+    session: AsyncSession,
+    people: Sequence[Sharer],
+    message: IncomingMessage,
+    *,
+    now: datetime,
+    t: Translator,
+    reason_window: timedelta,
+) -> Reply:
+    """An answer for some or all on the phone, else a pesan KPM about the one it names
+    (else the first), the pendamping told whose phone it came from."""
+    reply = await shared_reply(
+        session, people, message, now=now, t=t, reason_window=reason_window
+    )
+    if reply is not None:
+        return reply
+    written = (message.choice or message.text).strip()
+    person = about(written, people)
+    to = {"sapaan": person.sapaan, "name": person.name}
+    note = t("pesan.shared_note", names=joined_names([p.addressed for p in people]))
+    reply = await _pesan_kpm(session, person.kpm_id, message, written, now=now, t=t, to=to,
+                             note=note)
+    if await still_open(session, people, now):
+        return Reply(f"{reply.text}\n\n{t('rsvp.shared_how')}")
+    return reply
+
+
 async def _pesan_kpm(
     session: AsyncSession,
     kpm_id: int,
@@ -84,6 +119,7 @@ async def _pesan_kpm(
     now: datetime,
     t: Translator,
     to: dict[str, str],
+    note: str | None = None,
 ) -> Reply:
     """Keep the message for the KPM's pendamping and push it to them; the KPM is told
     what happened to it: passed on, or kept until the pendamping opens the bot."""
@@ -95,6 +131,8 @@ async def _pesan_kpm(
     text = shorten(written, PREVIEW)
     if message.media:
         text = t("pesan.with_photos", text=text or "-", count=len(message.media))
+    if note:  # from a phone several KPM share
+        text = f"{text}\n{note}"
     told = await tell_pendamping(
         session,
         kpm_id,

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.audit import actor_of, audit
 from models.db.sql import rowcount
 from models.enums import CaseStatus, ExitReason, KpmStatus, OutboxStatus
+from models.households import key_patterns
 from models.messaging.tables import Outbox
 from models.tables import CaseNote, Kelompok, Kpm, Staff
 
@@ -81,9 +82,10 @@ class Left:
 
 def _keyed_to(kpm_id: int, *, left: bool) -> list[ColumnElement[bool]]:
     """Conditions on outbox rows keyed to this KPM: reminders and meeting changes for them
-    (``reminder:...:{id}``, ``changed:...:{id}``) and, once they left, the alerts about
-    them (``grad-...:{id}:...``, ``absence:{id}:...``)."""
-    patterns = [f"reminder:%:{kpm_id}", f"changed:%:{kpm_id}"]
+    (``reminder:...:{id}``, ``changed:...:{id}``, also ``...:{id}+{other}`` to a shared
+    phone: withdrawn whole, the next sweep names the others again) and, once they left,
+    the alerts about them (``grad-...:{id}:...``, ``absence:{id}:...``)."""
+    patterns = [*key_patterns("reminder:", kpm_id), *key_patterns("changed:", kpm_id)]
     if left:
         patterns += [f"grad-%:{kpm_id}:%", f"absence:{kpm_id}:%"]
     return [Outbox.dedupe_key.like(pattern) for pattern in patterns]

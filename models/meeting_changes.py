@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import Channel, MeetingStatus
+from models.households import joined_names, kpm_ids_of
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.reminder_changes import (
     reminders_sent_or_due,
@@ -109,14 +110,21 @@ async def meeting_changed(
     recipients: dict[str, tuple[Channel, str]] = {}
     for row in told:
         recipients.setdefault(row.dedupe_key.rsplit(":", 1)[1], (row.channel, row.address))
-    gone = await opted_out_kpm(session, [int(who) for who in recipients if who.isdigit()])
+    # who: a KPM id, the ids of KPM on one phone ("12+15"), or "group"
+    told_kpm = {who: kpm_ids_of(who) for who in recipients if who != "group"}
+    everyone = [kpm_id for ids in told_kpm.values() for kpm_id in ids]
+    gone = await opted_out_kpm(session, everyone)
+    told_kpm = {who: [i for i in ids if i not in gone] for who, ids in told_kpm.items()}
     local_now = now.astimezone(zone(meeting.zone))
     not_before = after_quiet_hours(local_now, quiet_start, quiet_end).astimezone(UTC)
     values = reminder_values(meeting)
     key = "reminder.cancelled" if cancelled else "reminder.changed"
-    names = await addressed_kpm(session, [int(who) for who in recipients if who.isdigit()])
-    readers = {who: names.get(int(who), "-") if who.isdigit() else group_readers(meeting.kelompok)
-               for who in recipients}
+    names = await addressed_kpm(session, everyone)
+    readers = {
+        who: joined_names([names.get(i, "-") for i in told_kpm[who]])
+        if who in told_kpm else group_readers(meeting.kelompok)
+        for who in recipients
+    }
     stamp = f"{'cancelled' if cancelled else version}:{meeting.updated_at:%Y%m%d%H%M%S}"
     notices = [
         Enqueue(
@@ -134,7 +142,7 @@ async def meeting_changed(
             deadline_at=meeting.starts_at,
         )
         for who, (channel, address) in recipients.items()
-        if not (who.isdigit() and int(who) in gone)
+        if who not in told_kpm or told_kpm[who]  # not if all on the address opted out
     ]
     added = await enqueue(session, notices, now=now) if not_before < meeting.starts_at else 0
     log.info(

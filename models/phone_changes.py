@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit import actor_of, audit
 from models.db.sql import rowcount
 from models.enums import KpmStatus, OutboxStatus
+from models.households import key_patterns
 from models.messaging.tables import Outbox
 from models.optout import PHONE_CHANNELS
 from models.rules.phone import PhoneError, normalize_phone
@@ -43,6 +44,7 @@ class PhoneChanged:
     after: str
     unlinked: int  # chat addresses of the old number detached from the KPM
     withdrawn: int  # messages waiting for the KPM on the old number
+    shared_with: int = 0  # other active KPM whose roster phone the new number is too
 
 
 def phone_addresses(phone: str) -> list[str]:
@@ -51,9 +53,14 @@ def phone_addresses(phone: str) -> list[str]:
 
 
 def _keyed_to(kpm_id: int) -> ColumnElement[bool]:
+    """Reminders and change notices for the KPM, alone or with others on a shared phone
+    (those are withdrawn whole: the next sweep names the others again without them)."""
     return or_(
-        Outbox.dedupe_key.like(f"reminder:%:{kpm_id}"),
-        Outbox.dedupe_key.like(f"changed:%:{kpm_id}"),
+        *(
+            Outbox.dedupe_key.like(pattern)
+            for prefix in ("reminder:", "changed:")
+            for pattern in key_patterns(prefix, kpm_id)
+        )
     )
 
 
@@ -88,22 +95,24 @@ async def detach_phone(
 
 async def change_phone(
     session: AsyncSession, kpm: Kpm, written: str, *, by: Staff | None, now: datetime,
-    actor: str | None = None,
+    actor: str | None = None, share: bool = False,
 ) -> PhoneChanged:
     """Give ``kpm`` the number ``written`` (any way people write it), in the caller's
-    transaction; :class:`PhoneChangeError` when it cannot be taken."""
+    transaction; :class:`PhoneChangeError` when it cannot be taken. A number other active
+    KPM have already is taken only when ``share`` (the pendamping says so; a KPM cannot
+    put themselves on another family's phone)."""
     try:
         phone = normalize_phone(written)
     except PhoneError as error:
         raise PhoneChangeError("invalid", f"not a phone number: {error}") from error
     if phone == kpm.phone:
         raise PhoneChangeError("same", "the KPM already has this number")
-    taken = await session.scalar(
-        select(Kpm.id)
+    sharing = await session.scalar(
+        select(func.count())
+        .select_from(Kpm)
         .where(Kpm.phone == phone, Kpm.id != kpm.id, Kpm.status == KpmStatus.AKTIF)
-        .limit(1)
-    )
-    if taken is not None:  # a phone shared by several KPM is not possible yet
+    ) or 0
+    if sharing and not share:
         raise PhoneChangeError("taken", "the number belongs to another active KPM")
     before = kpm.phone
     unlinked = withdrawn = 0
@@ -126,4 +135,4 @@ async def change_phone(
         at=now,
         **({"actor": actor} if actor else actor_of(by)),
     )
-    return PhoneChanged(kpm.id, before, phone, unlinked, withdrawn)
+    return PhoneChanged(kpm.id, before, phone, unlinked, withdrawn, sharing)

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.db import READ_ONLY
 from models.enums import Channel
+from models.households import joined_names, key_of
 from models.meeting_changes import (
     meeting_version,
     reminder_prefix,
@@ -61,6 +62,7 @@ from models.rules.calendar import (
 
 log = logging.getLogger(__name__)
 KIND = "meeting_reminder"
+SHARED_KEY = "reminder.kpm_shared"  # the reminder to a phone several KPM share
 WRITE_CHUNK = 10_000  # messages per write transaction: SQLite's lock is held this long
 
 
@@ -317,6 +319,7 @@ async def _read_due(
         batch = batches[(channel, slot.send_at, slot.send_by, slot.earliest)]
         addresses: Sequence[str] = group.addresses
         readers: Sequence[str] = group.readers
+        shared: Sequence[bool] | None = group.shared
         if existing:
             new = [index for index, key in enumerate(group_keys) if key not in existing]
             if not slot.late:  # of a missed batch, some may have gone already
@@ -327,12 +330,16 @@ async def _read_due(
                 addresses = [addresses[index] for index in new]
                 group_keys = [group_keys[index] for index in new]
                 readers = [readers[index] for index in new]
+                if shared is not None:
+                    shared = [shared[index] for index in new]
         payload = payloads.get(meeting.meeting_id)
         if payload is None:
             payload = payloads[meeting.meeting_id] = _payload(meeting)
         if group.chat:
             payload = _group(payload)
-        batch.add(channel, meeting, slot, _addressed(payload, readers), addresses, group_keys)
+        batch.add(
+            channel, meeting, slot, _addressed(payload, readers, shared), addresses, group_keys
+        )
     counts["due"] = len(keys)
     counts["group"] = sum(len(group_keys) for _, _, group, group_keys in groups if group.chat)
     return _Due(versions, batches, counts)
@@ -378,13 +385,15 @@ def _messages(batches: Mapping[BatchKey, Batch]) -> EnqueueColumns:
 
 class _Reached(NamedTuple):
     """The recipients of a meeting's reminders on one channel, in roster order: members
-    (``whos`` their KPM ids), or the kelompok's group chat (``chat``, who is "group")."""
+    (``whos`` their KPM ids, ``12+15`` for a phone they share), or the kelompok's group
+    chat (``chat``, who is "group")."""
 
     channel: Channel
     whos: list[str]
     addresses: list[str]
     readers: list[str]  # how each is addressed: "Ibu Siti Aminah", "anggota Kelompok Melati"
     chat: bool = False
+    shared: list[bool] | None = None  # per recipient, a phone of several KPM (None: none is)
 
 
 _NO_LINKS: Mapping[Channel, str] = MappingProxyType({})
@@ -398,9 +407,11 @@ def _recipients(
     counts: Counter[str],
 ) -> list[_Reached]:
     """A meeting's recipients: its members (but those who said stop) by channel (channels
-    in the order their first member comes), then the group chat."""
+    in the order their first member comes), one message per address however many members
+    share it, then the group chat."""
     by_channel: dict[Channel, _Reached] = {}
-    unreachable = 0
+    on_address: dict[str, tuple[list[int], list[str]]] = {}  # address -> ids, readers
+    unreachable, any_shared = 0, False
     for kpm_id, phone, preferred, addressed in members.of(meeting.meeting_id):
         if kpm_id in stopped:
             continue
@@ -409,6 +420,13 @@ def _recipients(
             unreachable += 1
             continue
         channel, address = where
+        sharing = on_address.get(address)
+        if sharing is not None:  # a phone shared with a member before: one message
+            sharing[0].append(kpm_id)
+            sharing[1].append(addressed)
+            any_shared = True
+            continue
+        on_address[address] = ([kpm_id], [addressed])
         group = by_channel.get(channel)
         if group is None:
             group = by_channel[channel] = _Reached(channel, [], [], [])
@@ -417,6 +435,8 @@ def _recipients(
         group.readers.append(addressed)
     counts["unreachable"] += unreachable
     found = list(by_channel.values())
+    if any_shared:
+        found = [_shared(group, on_address) for group in found]
     if meeting.group_chat_address:
         channel = Channel(meeting.group_chat_address.partition(":")[0])
         readers = [group_readers(meeting.kelompok)]
@@ -424,6 +444,19 @@ def _recipients(
             _Reached(channel, ["group"], [meeting.group_chat_address], readers, chat=True)
         )
     return found
+
+
+def _shared(group: _Reached, on_address: Mapping[str, tuple[list[int], list[str]]]) -> _Reached:
+    """The group with each shared phone's recipients named together and keyed by all
+    their ids."""
+    whos, readers, shared = [], [], []
+    for address, who, reader in zip(group.addresses, group.whos, group.readers, strict=True):
+        ids, names = on_address[address]
+        many = len(ids) > 1
+        whos.append(key_of(ids) if many else who)
+        readers.append(joined_names(names) if many else reader)
+        shared.append(many)
+    return group._replace(whos=whos, readers=readers, shared=shared)
 
 
 def _payload(meeting: MeetingInfo) -> dict[str, Any]:
@@ -437,10 +470,19 @@ def _payload(meeting: MeetingInfo) -> dict[str, Any]:
     }
 
 
-def _addressed(payload: dict[str, Any], readers: Sequence[str]) -> list[dict[str, Any]]:
-    """The meeting's payload once per reader, naming them ("Yth. Ibu Siti Aminah, ...")."""
+def _addressed(
+    payload: dict[str, Any], readers: Sequence[str], shared: Sequence[bool] | None = None
+) -> list[dict[str, Any]]:
+    """The meeting's payload once per reader, naming them ("Yth. Ibu Siti Aminah, ...");
+    to a phone several KPM share, the wording that says how to answer for one of them."""
     values = payload["values"]
-    return [{**payload, "values": {**values, "penerima": reader}} for reader in readers]
+    if shared is None:
+        return [{**payload, "values": {**values, "penerima": reader}} for reader in readers]
+    return [
+        {**payload, "key": SHARED_KEY if many else payload["key"],
+         "values": {**values, "penerima": reader}}
+        for reader, many in zip(readers, shared, strict=True)
+    ]
 
 
 def _group(payload: dict[str, Any]) -> dict[str, Any]:

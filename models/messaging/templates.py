@@ -131,6 +131,7 @@ PENERIMA = Variable(
 _MEETING = (KELOMPOK, DATE, TIME, PLACE, PENDAMPING)
 _TO_KPM = (PENERIMA, *_MEETING)
 _RSVP = (Button("Hadir", "1"), Button("Tidak bisa", "2"))
+_RSVP_SHARED = (Button("Semua hadir", "1"), Button("Ada yang tidak bisa", "2"))
 _FILE = Variable(
     "file", VariableKind.FILE, "the file's signed path (expiry, signature)",
     "media/12?e=1765432100&s=3f9a0c1d2b4e5f60",
@@ -140,6 +141,8 @@ TEMPLATES: dict[str, Template] = {
     t.key: t
     for t in (
         Template("reminder.kpm", _TO_KPM, _RSVP, purpose="meeting reminder to a KPM"),
+        Template("reminder.kpm_shared", _TO_KPM, _RSVP_SHARED,
+                 purpose="meeting reminder to a phone several KPM share"),
         Template("reminder.changed", _TO_KPM, _RSVP, purpose="a meeting moved, to a KPM"),
         Template("reminder.cancelled", (PENERIMA, KELOMPOK, DATE, PENDAMPING),
                  purpose="a meeting cancelled"),

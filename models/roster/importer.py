@@ -19,11 +19,13 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.audit import audit
+from models.households import shared_phone_counts
 from models.roster.files import RosterFileError, count_rows, header_key, open_roster
 from models.roster.parse import REASON_COLUMN, RosterRow, RowValidator
 from models.roster.reasons import Reason, reason
@@ -65,6 +67,14 @@ class ImportReport:
     moved: int = 0  # of the updated: KPM now in another kelompok
     left: int = 0  # of the updated: KPM who left the programme with this file
     phones_changed: int = 0  # of the updated: KPM with another phone number
+    shared_phones: tuple[SharedPhone, ...] = ()  # rows whose phone other KPM have too
+
+
+class SharedPhone(NamedTuple):
+    """A row whose phone several active KPM hold: one reminder names them all."""
+
+    row_number: int
+    kpm: int  # active KPM with this phone, the row's own included
 
 
 @contextmanager
@@ -123,6 +133,7 @@ async def import_roster(
     today = local_today(now, timezone)
     path = Path(path)
     rejected: list[RejectedRow] = []
+    phones: list[tuple[int, str]] = []  # (row number, phone) of the rows taken
     rows_read = 0
     with open_roster(path) as source, _rejects_file(
         rejects_path, path, source.columns.headers, source.delimiter, describe
@@ -150,6 +161,8 @@ async def import_roster(
                             write_reject(reject)
                     else:
                         batch.append(checked)
+                        if checked.phone:
+                            phones.append((checked.row_number, checked.phone))
                         if len(batch) >= BATCH_ROWS:
                             await writer.write(batch)
                             batch = []
@@ -160,6 +173,7 @@ async def import_roster(
                 if progress is not None:
                     progress(rows_read)
                 await writer.finish()
+                shared = await _shared_phones(session, phones)
                 written = not dry_run and not (strict and rejected)
                 if written:
                     await audit(
@@ -193,5 +207,16 @@ async def import_roster(
     return ImportReport(
         rows_read=rows_read, imported=counts.imported, updated=counts.updated,
         unchanged=counts.unchanged, rejected=rejected, written=written, moved=counts.moved,
-        left=counts.left, phones_changed=counts.phones_changed,
+        left=counts.left, phones_changed=counts.phones_changed, shared_phones=shared,
+    )
+
+
+async def _shared_phones(
+    session: AsyncSession, phones: list[tuple[int, str]]
+) -> tuple[SharedPhone, ...]:
+    """The rows whose phone several active KPM hold (counted after the file's rows are
+    in: in the file, or the file and the database)."""
+    counts = await shared_phone_counts(session, [phone for _, phone in phones])
+    return tuple(
+        SharedPhone(row_number, counts[phone]) for row_number, phone in phones if phone in counts
     )

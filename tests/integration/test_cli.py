@@ -467,3 +467,37 @@ def test_doctor_names_a_region_where_no_coordinator_can_be_reached(db_url: str) 
     line = next(row for row in after.output.splitlines() if row_of.match(row))
     assert t("cli.doctor.ok") in line and "Sukamaju" not in line
     assert t("cli.doctor.coordinators_ok") in line
+
+
+def test_import_roster_reports_shared_and_changed_phones(db_url: str, tmp_path: Path) -> None:
+    """Two families on one phone (a neighbour's) are taken and reported, as is a phone
+    changed by a later file."""
+    from models.tables import Kpm
+
+    head = "ID PKH;Nama;NIK;HP;Kelompok;Desa;Kecamatan;Kabupaten;Provinsi;Pendamping;Komponen\n"
+    place = "Melati;Sukamaju;Sumber;Kab. Banyumas;Jawa Tengah;Ani Suryani;SD:2016-01-02\n"
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        head + f"P1;Siti Aminah;3301014101010001;0812-3456-7890;{place}"
+        f"P2;Sri Wahyuni;3301014101010002;0812-3456-7890;{place}"
+        f"P3;Rina Wati;3301014101010003;0812-3456-7891;{place}",
+        encoding="utf-8",
+    )
+    first = invoke(db_url, "import-roster", str(roster))
+    assert first.exit_code == 0, first.output
+    for row in (2, 3):
+        assert t("cli.roster.shared_phone", row=row, count=2) in first.output
+    assert "Baris 4" not in first.output and "7890" not in first.output
+    roster.write_text(
+        head + f"P1;Siti Aminah;3301014101010001;0812-3456-7890;{place}"
+        f"P2;Sri Wahyuni;3301014101010002;0812-3456-7899;{place}"
+        f"P3;Rina Wati;3301014101010003;0812-3456-7891;{place}",
+        encoding="utf-8",
+    )
+    second = invoke(db_url, "import-roster", str(roster))
+    assert t("cli.roster.summary", rows=3, imported=0, updated=1, unchanged=2, rejected=0) in (
+        second.output
+    )
+    assert t("cli.roster.phones_changed", count=1) in second.output
+    assert t("cli.roster.shared_phone", row=2, count=2) not in second.output
+    assert query(db_url, select(Kpm.phone).where(Kpm.id_pkh == "P2")) == [("+6281234567899",)]

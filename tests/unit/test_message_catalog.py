@@ -34,7 +34,7 @@ DYNAMIC_KEYS = [
     *(f"expect.export.{step}" for step in ("pick_kind", "pick_period")),
     *(f"kpm.exit_reason.{reason}" for reason in ExitReason),
     *(f"kpm_change.{key}" for key in ("not_active", "same_kelompok", "future_date", "unknown_kpm")),
-    *(f"phone_change.{key}" for key in ("invalid", "same", "taken")),
+    *(f"phone_change.{key}" for key in ("invalid", "same")),
     *(f"phone_change.kpm_{key}" for key in ("invalid", "same", "taken")),
     *(f"history.actor.{actor}" for actor in ("cli", "system", "kpm")),
     *(f"graduation.programme_state.{s}" for s in ("punya", "butuh", "tidak_perlu", "none")),
