@@ -14,12 +14,20 @@ from handlers.messages import IncomingMessage, Option
 from handlers.outgoing import REPLY_KIND
 from handlers.parsing.dates import format_date_id
 from models.enums import KpmMessageStatus
-from models.kpm_messages import KpmMessageView, close_message, message_for, open_messages
+from models.households import joined_names, sharers
+from models.kpm_messages import (
+    KpmMessageView,
+    close_message,
+    message_for,
+    move_message,
+    open_messages,
+)
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.rules.text import shorten
 from models.staff import channel_of
 
 LABEL_PREVIEW = 40
+ABOUT = "about:"  # an option's value: the pesan is about this other KPM on a shared phone
 
 
 class Step(StrEnum):
@@ -74,6 +82,11 @@ async def action(message: IncomingMessage, ctx: Ctx) -> StepResult:
         return ctx.ask(Step.REPLY, ctx.t("pesan.ask_reply", name=view.kpm_name))
     if ctx.choice == Action.CASE:
         return open_from_message(ctx, view.kpm_id, view.kpm_name, view.id, view.text)
+    if ctx.choice and ctx.choice.startswith(ABOUT) and ctx.choice[len(ABOUT):].isdigit():
+        kpm_id = int(ctx.choice[len(ABOUT):])
+        if not await move_message(ctx.session, ctx.staff, view.id, kpm_id, now=ctx.now):
+            return ctx.retry(ctx.t("pesan.action_invalid"))
+        return await _show(ctx, view.id)
     if ctx.choice == Action.DONE:
         await close_message(
             ctx.session, view.id, KpmMessageStatus.DONE, staff_id=ctx.staff.id, now=ctx.now
@@ -129,6 +142,16 @@ async def _show(ctx: Ctx, message_id: int) -> StepResult:
         Option(Action.CASE, ctx.t("pesan.action_case")),
         Option(Action.DONE, ctx.t("pesan.action_done")),
     ]
+    people = await sharers(ctx.session, view.address, None)
+    if len(people) > 1:  # a shared phone: the pendamping may say whom it is about
+        shown += "\n" + ctx.t("pesan.shared_note", names=joined_names(
+            [person.addressed for person in people]
+        ))
+        options += [
+            Option(f"{ABOUT}{person.kpm_id}", ctx.t("pesan.action_about", name=person.addressed))
+            for person in people
+            if person.kpm_id != view.kpm_id
+        ]
     return ctx.ask(Step.ACTION, shown, options)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.audit import audit
 from models.db.sql import rowcount
 from models.enums import Channel, KpmMessageStatus
+from models.households import sharers
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.sweeps import staff_addresses
 from models.regions import kelompok_zone, outer_join_all
@@ -209,3 +210,36 @@ async def unanswered_between(
     )
     rows = await session.execute(outer_join_all(statement, joins).order_by(KpmMessage.id))
     return [Unanswered(*row) for row in rows]
+
+
+async def move_message(
+    session: AsyncSession, staff: Staff, message_id: int, kpm_id: int, *, now: datetime
+) -> bool:
+    """Say that a pesan KPM from a phone several KPM share is about another of them (one of
+    the staff member's own kelompok); False when it cannot be."""
+    view = await message_for(session, staff, message_id)
+    if view is None or view.kpm_id == kpm_id:
+        return False
+    if kpm_id not in {person.kpm_id for person in await sharers(session, view.address, None)}:
+        return False
+    mine = await session.scalar(
+        select(Kpm.id)
+        .join(Kelompok, Kelompok.id == Kpm.kelompok_id)
+        .where(Kpm.id == kpm_id, Kelompok.pendamping_id == staff.id)
+    )
+    if mine is None:
+        return False
+    await session.execute(
+        update(KpmMessage).where(KpmMessage.id == message_id).values(kpm_id=kpm_id)
+    )
+    await audit(
+        session,
+        actor="staff",
+        actor_staff_id=staff.id,
+        action="kpm_message.about",
+        entity="kpm_message",
+        entity_id=message_id,
+        detail={"before": {"kpm_id": view.kpm_id}, "after": {"kpm_id": kpm_id}},
+        at=now,
+    )
+    return True

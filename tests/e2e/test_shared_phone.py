@@ -12,7 +12,7 @@ from handlers.i18n import Translator
 from models.enums import OutboxStatus, RsvpAnswer
 from models.messaging.tables import Outbox
 from models.rules.clock import FixedClock
-from models.tables import Kpm, KpmMessage, Meeting, Rsvp
+from models.tables import AuditLog, Kpm, KpmMessage, Meeting, Rsvp
 from tests.e2e.test_meetings_change import sweep_reminders
 from tests.world import Chat, World, build_world, make_engine
 
@@ -151,6 +151,25 @@ async def test_a_pesan_naming_nobody_tells_the_pendamping_whose_phone_it_is(sess
         (notice,) = await session.scalars(select(Outbox).where(Outbox.kind == "pesan_kpm"))
     assert kept.kpm_id == world.kpm["Siti Aminah"]  # the first on the phone
     assert t("pesan.shared_note", names=BOTH) in notice.payload["values"]["text"]
+
+    ani = Chat(engine, clock, "console:ani")  # Ani says whom it is about
+    await ani.send(f"/pesan {kept.id}")
+    assert t("pesan.shared_note", names=BOTH) in ani.text
+    assert "Ibu Siti Aminah" not in [o.label for o in ani.last[-1].options]
+    await ani.send(choice=ani.option(t("pesan.action_about", name="Ibu Sri Wahyuni")))
+    assert "Sri Wahyuni" in ani.text.splitlines()[0]
+    async with sessions() as session:
+        moved = await session.get(KpmMessage, kept.id)
+        audit = await session.scalar(
+            select(AuditLog).where(AuditLog.action == "kpm_message.about")
+        )
+    assert moved.kpm_id == world.kpm["Sri Wahyuni"]
+    assert audit.detail == {"before": {"kpm_id": kept.kpm_id},
+                            "after": {"kpm_id": world.kpm["Sri Wahyuni"]}}
+    await ani.send(choice=f"about:{world.kpm['Dewi Lestari']}")  # not on the phone
+    assert ani.text.startswith(t("input.stale_button"))
+    async with sessions() as session:
+        assert (await session.get(KpmMessage, kept.id)).kpm_id == world.kpm["Sri Wahyuni"]
 
 
 async def test_a_changed_meeting_tells_the_phone_once_naming_both(sessions) -> None:
