@@ -62,7 +62,6 @@ from models.rules.calendar import (
 
 log = logging.getLogger(__name__)
 KIND = "meeting_reminder"
-SHARED_KEY = "reminder.kpm_shared"  # the reminder to a phone several KPM share
 WRITE_CHUNK = 10_000  # messages per write transaction: SQLite's lock is held this long
 
 
@@ -479,7 +478,7 @@ def _addressed(
     if shared is None:
         return [{**payload, "values": {**values, "penerima": reader}} for reader in readers]
     return [
-        {**payload, "key": SHARED_KEY if many else payload["key"],
+        {**payload, "key": "reminder.kpm_shared" if many else payload["key"],
          "values": {**values, "penerima": reader}}
         for reader, many in zip(readers, shared, strict=True)
     ]
