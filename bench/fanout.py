@@ -7,7 +7,8 @@
 The world: kelompok of 25 KPM in three time zones, each meeting once in the coming week (three to
 seven days ahead, so both the 3-day and the 1-day reminder are still to come), a linked
 group chat each; KPM on WhatsApp (most), Telegram, SMS, without a phone, a few opted out or
-no longer active. Seeded in bulk with core inserts (not measured); then the garbage collector
+no longer active; some on a phone shared with the member before them (one reminder names
+both). Seeded in bulk with core inserts (not measured); then the garbage collector
 is tuned as the services tune it (:func:`bot.process.tune_garbage_collector`), since the
 sweeps run in those processes.
 
@@ -68,6 +69,8 @@ PATHS = (
     ["Papua", "Kab. Bangku Uji", "Kec. Simulasi", "Desa Simulasi"],
 )
 KELOMPOK_PER_PENDAMPING = 12
+SHARED = 0.08  # of WhatsApp KPM, those on the phone of the member before them (a neighbour's)
+STAFF_TELEGRAM = 10_000_000_000  # staff chat ids, apart from the KPM ones (their serials)
 RATES = {Channel.WHATSAPP: 80.0, Channel.TELEGRAM: 30.0, Channel.SMS: 10.0}
 SETTINGS: dict[str, Any] = {
     "offsets_days": [3, 1],
@@ -83,7 +86,10 @@ def _rule_for(day: date) -> tuple[int, int]:
     return day.weekday(), week if week <= 4 else -1
 
 
-async def seed(sessions: async_sessionmaker[AsyncSession], *, kelompok: int, members: int) -> None:
+async def seed(
+    sessions: async_sessionmaker[AsyncSession], *, kelompok: int, members: int,
+    shared: float = SHARED,
+) -> None:
     """Write the pendamping, kelompok, KPM and identities in a few bulk statements."""
     rng = random.Random(SEED)
     async with sessions.begin() as session:
@@ -101,7 +107,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], *, kelompok: int, mem
         await session.execute(
             insert(ChannelIdentity),
             [
-                {"address": f"telegram:{900000 + n}", "channel": Channel.TELEGRAM,
+                {"address": f"telegram:{STAFF_TELEGRAM + n}", "channel": Channel.TELEGRAM,
                  "staff_id": n + 1}
                 for n in range(pendamping)
             ],
@@ -123,10 +129,16 @@ async def seed(sessions: async_sessionmaker[AsyncSession], *, kelompok: int, mem
             roll = rng.random()
             channel = (Channel.WHATSAPP if roll < 0.8 else Channel.TELEGRAM if roll < 0.9
                        else Channel.SMS if roll < 0.95 else Channel.NONE)
+            phone = None if channel is Channel.NONE else f"+62812{serial:08d}"
+            before = rows[-1] if rows and (serial - 1) % members else None
+            if (channel is Channel.WHATSAPP and before and before["phone"]
+                    and before["preferred_channel"] is Channel.WHATSAPP
+                    and rng.random() < shared):
+                phone = before["phone"]  # a neighbour's phone: one reminder names both
             rows.append(
                 {"id": serial, "id_pkh": f"F{serial:08d}", "nik": f"3399{serial:012d}",
                  "nama_pengurus": f"Pengurus {serial}",
-                 "phone": None if channel is Channel.NONE else f"+62812{serial:08d}",
+                 "phone": phone,
                  "preferred_channel": channel, "kelompok_id": (serial - 1) // members + 1,
                  "status": KpmStatus.KELUAR if rng.random() < 0.02 else KpmStatus.AKTIF,
                  "opted_out_at": NOW if rng.random() < 0.02 else None}

@@ -281,4 +281,5 @@ def build_twilio(app: App, inbox: InboxWorkers | None = None) -> TwilioChannel |
         Translator(app.settings.general.locale),
         media=MediaSigner.from_settings(app.settings),
         inbox=inbox.store if inbox is not None else None,
+        sms=app.settings.sms,
     )

@@ -31,6 +31,7 @@ from bot.bootstrap import (
     komponen_catalog,
     p2k2_curriculum,
 )
+from bot.sms_command import doctor_sms, month_sms, print_sms
 from bot.terminal import Terminal
 from handlers.i18n import Translator
 from models.db import migrate
@@ -211,6 +212,11 @@ async def import_roster(
         )
     if report.phones_changed:
         out.print(t("cli.roster.phones_changed", count=report.phones_changed), markup=False)
+    if report.ketua_named:
+        out.print(
+            t("cli.roster.ketua", named=report.ketua_named, changed=report.ketua_changed),
+            markup=False,
+        )
     for shared in report.shared_phones[:50]:
         out.print(
             t("cli.roster.shared_phone", row=shared.row_number, count=shared.kpm), markup=False
@@ -452,12 +458,14 @@ async def outbox(app: App, out: Console) -> None:
     async with app.read_sessions() as session:
         counts = await outbox_counts(session)
         waiting = await _waiting_unconfigured(app, session, t)
+        sms = await month_sms(app, session, per_kabupaten=True)
     table = _counts_table(t, t("cli.outbox.title"))
     for status, channel, count in counts.by_status_and_channel:
         table.add_row(channel, status, str(count))
     out.print(table if counts.by_status_and_channel else t("cli.outbox.empty"))
     for sentence in waiting:
         out.print(sentence, markup=False)
+    print_sms(app, out, t, sms)
     if counts.latest_failures:
         failures = Table(
             *(t(f"cli.col.{name}") for name in ("id", "channel", "kind", "code", "reason", "at")),
@@ -475,8 +483,11 @@ async def _doctor_outbox(app: App, table: Table, t: Translator) -> None:
     async with app.read_sessions() as session:
         counts = await outbox_counts(session, failures=3)
         waiting = await _waiting_unconfigured(app, session, t)
+        sms = await month_sms(app, session, per_kabupaten=False)
     for sentence in waiting:
         table.add_row(t("cli.doctor.outbox_waiting"), marks.warn, sentence)
+    spent, detail = doctor_sms(app, t, sms.total.segments)
+    table.add_row(t("cli.doctor.sms"), marks.warn if spent else marks.ok, detail)
     failed = sum(
         n for status, _, n in counts.by_status_and_channel if status in ("failed", "undelivered")
     )

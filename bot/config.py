@@ -172,6 +172,19 @@ class TwilioSettings(_Section):
         return bool(self.account_sid and self.auth_token and self.auth_token.get_secret_value())
 
 
+class SmsSettings(_Section):
+    max_segments: int = Field(default=2, ge=1, le=10)
+    monthly_budget_segments: int = Field(default=0, ge=0)
+    not_on_whatsapp_codes: list[int] = Field(default_factory=lambda: [63003, 63024])
+
+    @field_validator("not_on_whatsapp_codes")
+    @classmethod
+    def _codes(cls, codes: list[int]) -> list[int]:
+        if any(code < 1 or code > 99999 for code in codes):
+            raise ValueError("Twilio error codes (whole numbers such as 63003)")
+        return sorted(set(codes))
+
+
 class SchedulerSettings(_Section):
     reminder_offsets_days: list[int] = Field(default_factory=lambda: [3, 1])
     reminder_time: time = time(16, 0)
@@ -507,6 +520,7 @@ class Settings(_Section):
     general: GeneralSettings = Field(default_factory=GeneralSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     inbox: InboxSettings = Field(default_factory=InboxSettings)
     pesan: PesanSettings = Field(default_factory=PesanSettings)

@@ -40,6 +40,7 @@ from models.messaging.sending import Sender
 from scheduler.alerts import AlertReport, enqueue_alerts
 from scheduler.digests import enqueue_digests
 from scheduler.dispatcher import Dispatcher
+from scheduler.ketua_relay import enqueue_ketua_relays
 from scheduler.nudges import Advocacy, enqueue_nudges
 from scheduler.planner import plan_meetings
 from scheduler.reminders import enqueue_reminders
@@ -49,6 +50,7 @@ T = TypeVar("T")
 SWEEP_MINUTES = {
     "planner": 360,
     "reminders": 5,
+    "ketua": 5,
     "nudges": 5,
     "alerts": 30,
     "digests": 10,
@@ -110,6 +112,24 @@ async def reminders_sweep(app: App) -> None:
     )
     if report is not None:
         _warn_unconfigured(app, report.new_by_channel)
+
+
+async def ketua_sweep(app: App) -> None:
+    """Enqueue, with each meeting's first reminder, the ketua kelompok's list of the
+    members no reminder reaches and the text to forward to the kelompok's group."""
+    s = app.settings.scheduler
+    await _locked(
+        app,
+        "ketua",
+        lambda: enqueue_ketua_relays(
+            app.sessions,
+            now=app.clock.now(),
+            offsets_days=s.reminder_offsets_days,
+            reminder_time=s.reminder_time,
+            quiet_start=s.quiet_hours_start,
+            quiet_end=s.quiet_hours_end,
+        ),
+    )
 
 
 def _warn_unconfigured(app: App, new_by_channel: dict[str, int]) -> None:
@@ -237,6 +257,7 @@ async def expiry_sweep(app: App) -> None:
 SWEEPS = {
     "planner": planner_sweep,
     "reminders": reminders_sweep,
+    "ketua": ketua_sweep,
     "nudges": nudges_sweep,
     "alerts": alerts_sweep,
     "digests": digests_sweep,
@@ -282,6 +303,7 @@ def build_dispatcher(
         max_attempts=app.settings.scheduler.max_attempts,
         quiet=(app.settings.scheduler.quiet_hours_start, app.settings.scheduler.quiet_hours_end),
         default_zone=app.settings.general.timezone,
+        sms_budget=app.settings.sms.monthly_budget_segments,
     )
 
 

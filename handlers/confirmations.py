@@ -25,8 +25,14 @@ async def _show(ctx: Ctx, kelompok_id: int, name: str) -> StepResult:
     if overview is None:
         return ctx.done(ctx.t("rsvp.no_planned", name=name))
     when = overview.starts_at.astimezone(await staff_zone(ctx))
+    by = overview.coming_by or [None] * len(overview.coming)
+    coming = [_noted(ctx, person, None, ketua) for person, ketua in zip(
+        overview.coming, by, strict=True
+    )]
+    by = overview.declined_by or [None] * len(overview.declined)
     declined = "\n".join(
-        f"• {person}" + (f" ({reason})" if reason else "") for person, reason in overview.declined
+        f"• {_noted(ctx, person, reason, ketua)}"
+        for (person, reason), ketua in zip(overview.declined, by, strict=True)
     )
     return ctx.done(
         ctx.t(
@@ -34,13 +40,22 @@ async def _show(ctx: Ctx, kelompok_id: int, name: str) -> StepResult:
             name=name,
             date=format_date_id(when.date()),
             coming=len(overview.coming),
-            coming_names=", ".join(overview.coming) or ctx.t("attendance.nobody_absent"),
+            coming_names=", ".join(coming) or ctx.t("attendance.nobody_absent"),
             declined_count=len(overview.declined),
             unanswered_count=len(overview.unanswered),
             declined=declined or ctx.t("attendance.nobody_absent"),
             unanswered=", ".join(overview.unanswered) or ctx.t("attendance.nobody_absent"),
         )
     )
+
+
+def _noted(ctx: Ctx, person: str, reason: str | None, ketua: str | None) -> str:
+    """A name with its reason and, for an answer the ketua kelompok gave, who gave it:
+    "Siti Aminah (sakit; dijawab oleh ketua Ibu Rina Wati)"."""
+    notes = [reason] if reason else []
+    if ketua:
+        notes.append(ctx.t("rsvp.answered_by", ketua=ketua))
+    return f"{person} ({'; '.join(notes)})" if notes else person
 
 
 FLOW = Flow(name="confirmations", entry=entry, steps={GroupStep.PICK_GROUP: pick_group})

@@ -58,6 +58,7 @@ MENU = (
     "my_cases",
     "kpm_card",
     "schedule",
+    "ketua",
     "graduation",
     "digest",
     "export",

@@ -13,6 +13,7 @@ from handlers.local_time import local_today
 from handlers.messages import IncomingMessage, Option
 from handlers.parsing.dates import format_date_id, parse_date
 from handlers.parsing.schedule_rule import MeetingRule, describe_rule, parse_meeting_rule
+from handlers.reach import reach_lines
 from models.meeting_changes import meeting_changed
 from models.meeting_rule import (
     MeetingNotPlanned,
@@ -21,6 +22,7 @@ from models.meeting_rule import (
     schedule_of,
     set_rule,
 )
+from models.reach_view import meeting_reach
 from models.regions import kelompok_region_codes
 
 
@@ -92,11 +94,15 @@ async def _group_chosen(ctx: Ctx, kelompok_id: int, name: str) -> StepResult:
         Option("rule", ctx.t("schedule.option_rule")),
         Option("move", ctx.t("schedule.option_move")),
     ]
+    text = ctx.t("schedule.view", name=view.name, rule=rule, next=upcoming)
     if view.next_meeting_id is not None:
         options.append(Option("cancel", ctx.t("schedule.option_cancel")))
-    return ctx.ask(
-        Step.ACTION, ctx.t("schedule.view", name=view.name, rule=rule, next=upcoming), options
-    )
+        reached = (await meeting_reach(ctx.session, [view.next_meeting_id])).get(
+            view.next_meeting_id
+        )
+        if reached is not None:
+            text += "\n" + reach_lines(ctx.t, reached)
+    return ctx.ask(Step.ACTION, text, options)
 
 
 async def action(message: IncomingMessage, ctx: Ctx) -> StepResult:

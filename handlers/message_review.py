@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from handlers.i18n import Translator
+from models.rules.sms import is_gsm7, segments
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 DOUBLED = re.compile(r"\b(\w{2,})\s+\1\b", re.IGNORECASE)
@@ -29,12 +30,19 @@ TEMPLATE_LIMIT = 1024
 BUTTONLESS = ("whatsapp", "sms")
 
 KPM_KEYS = re.compile(
-    r"^(reminder\.(kpm|kpm_shared|changed|cancelled)|rsvp\.(coming|declined|"
+    r"^(reminder\.(kpm|kpm_shared|changed|cancelled)(_sms)?|rsvp\.(coming|declined|"
     r"declined_with_reason|reason_saved|how|no_meeting|shared_.*)|optout\..*|pesan\.ack_.*|register\.unknown_sender|"
     r"error\.generic|input\..*|conversation\.(timed_out|lost)|kpm\.(hello|contact_linked|"
-    r"contact_unknown|share_contact)|phone_change\.kpm_.*)$"
+    r"contact_unknown|share_contact)|phone_change\.kpm_.*|"
+    r"ketua\.(list|forward|recorded|line_.*|nobody_listed|all_answered|ambiguous|not_found|"
+    r"need_answer))$"
 )
 """The messages a KPM can receive (replies to a family, and those anyone can get)."""
+
+SMS_ONLY = re.compile(r"^.*_sms$")
+"""A message's SMS variant (``reminder.kpm_sms``): GSM-7 only, within the default
+``[sms] max_segments`` with the sample values."""
+SMS_SEGMENTS = 2
 
 TELEGRAM_ONLY = re.compile(r"^(group\..*|telegram\..*)$")
 """Messages that only exist in a Telegram chat (group chats are Telegram's)."""
@@ -98,6 +106,8 @@ def channels_of(key: str) -> tuple[str, ...]:
         return ("terminal",)
     if TELEGRAM_ONLY.match(key):
         return ("telegram",)
+    if SMS_ONLY.match(key):
+        return ("sms",)
     return ("whatsapp", "sms", "telegram") if KPM_KEYS.match(key) else (
         "whatsapp", "telegram", "console"
     )
@@ -125,6 +135,11 @@ def problems_of(message: Rendered, template_keys: frozenset[str] = frozenset()) 
         found.append(f"{match[0]!r} on {message.channel}, where nothing can be tapped")
     if PLACEHOLDER.search(message.text):
         found.append("a placeholder left unreplaced")
+    if SMS_ONLY.match(message.key):
+        if not is_gsm7(message.text):
+            found.append("characters outside GSM-7 in an SMS variant")
+        if (taken := segments(message.text)) > SMS_SEGMENTS:
+            found.append(f"{taken} SMS segments, over {SMS_SEGMENTS}")
     limit = LIMITS[message.channel]
     if message.key in template_keys and message.channel == "whatsapp":
         limit = TEMPLATE_LIMIT

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import Translator
+from handlers.ketua_answers import ketua_reply
 from handlers.messages import IncomingMessage, Reply
 from handlers.phone_change import PHRASE as PHONE_PHRASE
 from handlers.phone_change import kpm_changes_number
@@ -44,6 +45,8 @@ async def not_staff_reply(
     if kpm_id is not None:
         if change := PHONE_PHRASE.match(message.text.strip()):  # "GANTI NOMOR 0813..."
             return await kpm_changes_number(session, kpm_id, change.group("args"), now=now, t=t)
+        if relayed := await ketua_reply(session, kpm_id, message, now=now, t=t):  # for members
+            return relayed
         return await kpm_reply(
             session, kpm_id, message, now=now, t=t, reason_window=reason_window
         )

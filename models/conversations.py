@@ -181,6 +181,7 @@ def _identity_of() -> Select[Any]:
             identity.c.id,
             identity.c.last_inbound_at,
             identity.c.kpm_id,
+            identity.c.not_on_whatsapp_at,
             *(staff.c[name] for name in _STAFF_COLUMNS),
         )
         .select_from(identity)
@@ -189,7 +190,7 @@ def _identity_of() -> Select[Any]:
     )
 
 
-_IDENTITY_WIDTH = 3 + len(_STAFF_COLUMNS)
+_IDENTITY_WIDTH = 4 + len(_STAFF_COLUMNS)
 """Columns of a row of :func:`_identity_of`; the conversation's follow."""
 
 
@@ -201,11 +202,16 @@ def _staff(values: Sequence[Any]) -> Staff | None:
 
 @cache
 def _note_inbound() -> Update:
+    """When the address last wrote; a message from a WhatsApp address marked as not on
+    WhatsApp (its KPM is reached by SMS) shows that it is on WhatsApp again."""
     table = table_of(ChannelIdentity)
     return (
         update(table)
         .where(table.c.id == bindparam("b_id"))
-        .values(last_inbound_at=bindparam("b_now", type_=table.c.last_inbound_at.type))
+        .values(
+            last_inbound_at=bindparam("b_now", type_=table.c.last_inbound_at.type),
+            not_on_whatsapp_at=None,
+        )
     )
 
 
@@ -221,10 +227,14 @@ async def _identity(
     session: AsyncSession, address: str, row: Sequence[Any], *, now: datetime
 ) -> Identity:
     """The identity in a row that begins with :func:`_identity_of`'s columns."""
-    identity_id, last_inbound_at, kpm_id = row[0], row[1], row[2]
-    if last_inbound_at is None or now - last_inbound_at >= INBOUND_TIME_PRECISION:
+    identity_id, last_inbound_at, kpm_id, not_on_whatsapp_at = row[:4]
+    if (
+        last_inbound_at is None
+        or now - last_inbound_at >= INBOUND_TIME_PRECISION
+        or not_on_whatsapp_at is not None
+    ):
         await session.execute(_note_inbound(), {"b_id": identity_id, "b_now": now})
-    staff = _staff(row[3:_IDENTITY_WIDTH])
+    staff = _staff(row[4:_IDENTITY_WIDTH])
     former = staff is not None and not staff.active
     return Identity(
         address=address,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import Channel, MeetingStatus
 from models.households import joined_names, kpm_ids_of
+from models.ketua import ketua_prefix, restore_withdrawn_ketua
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.reminder_changes import (
     reminders_sent_or_due,
@@ -69,11 +70,16 @@ class ChangeReport:
 async def withdraw_waiting(
     session: AsyncSession, meeting_id: int, *, now: datetime, keep_version: str | None = None
 ) -> int:
-    """Withdraw the meeting's reminders and its morning nudge still waiting to be sent,
-    except those of ``keep_version`` (the meeting's time and place now); returns how many."""
+    """Withdraw the meeting's reminders, the messages to its ketua and its morning nudge
+    still waiting to be sent, except those of ``keep_version`` (the meeting's time and
+    place now); returns how many."""
     prefix, nudge = reminder_prefix(meeting_id), f"nudge-today:{meeting_id}:"
     keep = reminder_prefix(meeting_id, keep_version) if keep_version else None
     withdrawn = await withdraw_pending(session, prefix, now=now, except_prefix=keep)
+    withdrawn += await withdraw_pending(  # the ketua's list and text to forward
+        session, ketua_prefix(meeting_id), now=now,
+        except_prefix=ketua_prefix(meeting_id, keep_version) if keep_version else None,
+    )
     return withdrawn + await withdraw_pending(
         session, nudge, now=now, except_prefix=f"{nudge}{keep_version}:" if keep_version else None
     )
@@ -105,6 +111,8 @@ async def meeting_changed(
         session, meeting_id, now=now, keep_version=None if cancelled else version
     )
     restored = 0 if keep is None else await restore_withdrawn(session, keep, now=now)
+    if keep is not None:
+        restored += await restore_withdrawn_ketua(session, meeting_id, version, now=now)
     if now >= meeting.starts_at or not told:
         return ChangeReport(withdrawn, restored, 0)
     recipients: dict[str, tuple[Channel, str]] = {}

@@ -73,7 +73,7 @@ async def detach_phone(
     unlinked = await session.execute(
         update(ChannelIdentity)
         .where(ChannelIdentity.kpm_id == kpm_id, ChannelIdentity.address.in_(addresses))
-        .values(kpm_id=None)
+        .values(kpm_id=None, not_on_whatsapp_at=None)  # a number's "not on WhatsApp" goes too
     )
     withdrawn = await session.execute(
         update(Outbox)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.attendance import group_in_scope, members_of
 from models.audit import audit
 from models.db.statements import upsert_insert
 from models.enums import MeetingStatus, RsvpAnswer
 from models.kpm_messages import wrote_since
+from models.messaging.sweeps import addressed
 from models.tables import Kpm, Meeting, Rsvp, Staff
 
 RSVP_HORIZON = timedelta(days=10)
@@ -42,9 +44,13 @@ async def record_rsvp(
     reason: str | None,
     *,
     now: datetime,
+    answered_by: int | None = None,
 ) -> None:
+    """Record (or replace) a KPM's answer; ``answered_by``: the ketua kelompok who
+    answered for them (None: they answered themselves)."""
     statement = upsert_insert(session.bind.dialect.name)(Rsvp).values(
-        meeting_id=meeting_id, kpm_id=kpm_id, answer=answer, reason=reason, answered_at=now
+        meeting_id=meeting_id, kpm_id=kpm_id, answer=answer, reason=reason, answered_at=now,
+        answered_by_kpm_id=answered_by,
     )
     await session.execute(
         statement.on_conflict_do_update(
@@ -53,16 +59,20 @@ async def record_rsvp(
                 "answer": statement.excluded.answer,
                 "reason": statement.excluded.reason,
                 "answered_at": statement.excluded.answered_at,
+                "answered_by_kpm_id": statement.excluded.answered_by_kpm_id,
             },
         )
     )
+    detail: dict[str, object] = {"kpm_id": kpm_id, "answer": answer.value}
+    if answered_by is not None:
+        detail["answered_by_kpm_id"] = answered_by
     await audit(
         session,
         actor="kpm",
         action="rsvp.answer",
         entity="meeting",
         entity_id=meeting_id,
-        detail={"kpm_id": kpm_id, "answer": answer.value},
+        detail=detail,
     )
 
 
@@ -101,6 +111,10 @@ class RsvpOverview:
     coming: list[str]
     declined: list[tuple[str, str | None]]
     unanswered: list[str]
+    # Of ``coming`` and ``declined``, in the same order: the ketua kelompok who answered
+    # for the KPM ("Ibu Rina Wati"), None when the KPM answered themselves.
+    coming_by: list[str | None] = field(default_factory=list)
+    declined_by: list[str | None] = field(default_factory=list)
 
 
 async def rsvp_overview(
@@ -121,19 +135,28 @@ async def rsvp_overview(
     )
     if meeting is None:
         return None
+    ketua = aliased(Kpm)
     answers = {
-        kpm_id: (answer, reason)
-        for kpm_id, answer, reason in await session.execute(
-            select(Rsvp.kpm_id, Rsvp.answer, Rsvp.reason).where(Rsvp.meeting_id == meeting.id)
+        kpm_id: (answer, reason, addressed(nik, name) if name is not None else None)
+        for kpm_id, answer, reason, nik, name in await session.execute(
+            select(Rsvp.kpm_id, Rsvp.answer, Rsvp.reason, ketua.nik, ketua.nama_pengurus)
+            .outerjoin(ketua, ketua.id == Rsvp.answered_by_kpm_id)
+            .where(Rsvp.meeting_id == meeting.id)
         )
     }
     coming, declined, unanswered = [], [], []
+    coming_by: list[str | None] = []
+    declined_by: list[str | None] = []
     for kpm_id, name in await members_of(session, kelompok.id):
         answer = answers.get(kpm_id)
         if answer is None:
             unanswered.append(name)
         elif answer[0] is RsvpAnswer.HADIR:
             coming.append(name)
+            coming_by.append(answer[2])
         else:
             declined.append((name, answer[1]))
-    return RsvpOverview(meeting.id, meeting.starts_at, coming, declined, unanswered)
+            declined_by.append(answer[2])
+    return RsvpOverview(
+        meeting.id, meeting.starts_at, coming, declined, unanswered, coming_by, declined_by
+    )

@@ -183,6 +183,11 @@ class ChannelIdentity(Base):
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A WhatsApp address whose messages failed as "not on WhatsApp": since when (its KPM
+    # are reached by SMS until they write from WhatsApp or their number changes), and
+    # when their pendamping was told of the switch.
+    not_on_whatsapp_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sms_switch_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Meeting(Base):
@@ -257,7 +262,7 @@ class Attendance(Base):
 
 
 class Rsvp(Base):
-    """A KPM's answer to a meeting reminder."""
+    """A KPM's answer to a meeting reminder, theirs or their ketua kelompok's for them."""
 
     __tablename__ = "rsvp"
     __table_args__ = (UniqueConstraint("meeting_id", "kpm_id"),)
@@ -268,6 +273,10 @@ class Rsvp(Base):
     answer: Mapped[RsvpAnswer] = mapped_column(enum_type(RsvpAnswer, "rsvp_answer"))
     reason: Mapped[str | None] = mapped_column(String(200))
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # the ketua kelompok who answered for the KPM (None: the KPM answered themselves)
+    answered_by_kpm_id: Mapped[int | None] = mapped_column(
+        ForeignKey("kpm.id", ondelete="SET NULL")
+    )
 
 
 class CaseNote(Base):

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.cases import CASE_CATEGORIES
 from models.enums import StaffRole
+from models.messaging.sms_usage import month_bounds
 from models.regions import timezone_of_region
 from models.rules.case_categories import category_label
 from models.rules.commitments import CommitmentRules
@@ -111,6 +112,7 @@ async def build_digest(
         programmes=options.programmes,
         commitments=options.commitments,
         pesan_late_before=as_of - timedelta(hours=options.pesan_late_hours),
+        sms_month=month_bounds(as_of, zone.key),
     )
     scope = await _scope_name(session, staff)
     writer = Writer(translate, options)
@@ -285,6 +287,13 @@ class Writer:
                     hours=self.options.pesan_late_hours,
                 )
             )
+        if figures.sms.messages:  # SMS cost money: what the month's took
+            head.append(
+                t("digest.sms", messages=figures.sms.messages, segments=figures.sms.segments)
+            )
+        reach = self.reach_line(figures)
+        if reach:
+            head.append(reach)
         people = [self.pendamping_line(n, p) for n, p in enumerate(figures.pendamping, 1)]
         absentees = [
             t("digest.absent_line", name=s.name, kelompok=s.kelompok or "-", streak=s.streak)
@@ -323,6 +332,17 @@ class Writer:
         """A warning when meetings were held by the ketua without the pendamping."""
         count = figures.total("held_by_ketua")
         return [self.t("digest.without_pendamping", count=count)] if count else []
+
+    def reach_line(self, figures: DigestFigures) -> str | None:
+        """The share of families a reminder reaches directly (not through the ketua, not
+        lost), per pendamping: only when some are not reached directly."""
+        counted = [p for p in figures.pendamping if p.reach[1]]
+        if all(p.reach[0] == p.reach[1] for p in counted):
+            return None
+        direct = sum(p.reach[0] for p in counted)
+        total = sum(p.reach[1] for p in counted)
+        each = ", ".join(f"{p.name} {self.percent(p.reach[0] / p.reach[1])}" for p in counted)
+        return self.t("digest.reach", share=self.percent(direct / total), each=each)
 
     def pendamping_line(self, number: int, p: PendampingFigures) -> str:
         line = self.t(

@@ -10,7 +10,9 @@ their past attendance where it was.
 meetings are those of the whole month not cancelled; held ones are those recorded
 held up to the reference day, of which some held by the ketua without the pendamping
 (an obligation missed, shown as a warning). Commitment checks are those of the verification period
-holding the reference day (:mod:`models.commitments` decides what is due).
+holding the reference day (:mod:`models.commitments` decides what is due). The SMS sent
+this month to KPM of the scope and their segments (SMS cost money) are counted when the
+month's bounds are given.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,12 +36,15 @@ from models.enums import (
     KpmStatus,
     MeetingStatus,
 )
+from models.messaging.sms_usage import SmsUsage, sms_in_scope
+from models.reach_view import direct_share_per_pendamping
 from models.rules.commitments import CommitmentRules, Period
 from models.tables import Attendance, CaseNote, Kelompok, Kpm, KpmMessage, Meeting, Region, Staff
 from reporting.absence import AbsenceStreak, absence_streaks
 from reporting.graduation import DEFAULT_PROGRAMME_KEYS, candidate_counts
 
 PREVIOUS_MONTHS = 3  # the attendance rate is compared with these months before
+REACH_DAYS = 35  # how far ahead a kelompok's next meeting counts for its members' reach
 
 
 def month_start(day: date) -> date:
@@ -99,6 +104,7 @@ class PendampingFigures:
     absentees: list[AbsenceStreak] = field(default_factory=list)
     candidates_alamiah: int = 0
     candidates_mandiri: int = 0
+    reach: tuple[int, int] = (0, 0)  # members of the coming meetings: reached directly, all
 
     def _sum(self, name: str) -> int:
         return sum(getattr(k, name) for k in self.kelompok)
@@ -139,6 +145,7 @@ class DigestFigures:
     pendamping: list[PendampingFigures]
     absentees: list[AbsenceStreak]
     commitment_period: Period | None = None  # the verification period of ``ref_day``
+    sms: SmsUsage = SmsUsage(0, 0)  # SMS sent this month to KPM of the scope
 
     def total(self, name: str) -> int:
         return sum(getattr(p, name) for p in self.pendamping)
@@ -178,6 +185,7 @@ async def digest_figures(
     commitments: CommitmentRules,
     pesan_late_before: datetime | None = None,
     programmes: Sequence[str] = DEFAULT_PROGRAMME_KEYS,
+    sms_month: tuple[datetime, datetime] | None = None,
 ) -> DigestFigures:
     this_month = month_start(ref_day)
     next_month = add_months(this_month, 1)
@@ -319,13 +327,29 @@ async def digest_figures(
     for group in groups.values():
         if group.pendamping_id in people:
             people[group.pendamping_id].kelompok.append(group)
+    coming = select(func.min(Meeting.id)).where(  # each kelompok's next planned meeting
+        Meeting.kelompok_id.in_(kelompok_ids),
+        Meeting.status == MeetingStatus.PLANNED,
+        Meeting.meeting_date >= ref_day,
+        Meeting.meeting_date < ref_day + timedelta(days=REACH_DAYS),
+    ).group_by(Meeting.kelompok_id)
+    reach = await direct_share_per_pendamping(session, list(await session.scalars(coming)))
+    for pendamping_id, shares in reach.items():
+        if pendamping_id in people:
+            people[pendamping_id].reach = shares
     ordered = sorted(people.values(), key=lambda p: (p.name.casefold(), p.id))
+    sms = (
+        await sms_in_scope(session, kelompok_ids, *sms_month)
+        if sms_month is not None
+        else SmsUsage(0, 0)
+    )
     return DigestFigures(
         ref_day=ref_day,
         months=months,
         pendamping=ordered,
         absentees=streaks,
         commitment_period=period,
+        sms=sms,
     )
 
 

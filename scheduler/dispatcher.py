@@ -6,6 +6,11 @@ backoff and jitter, marks a message failed after the configured attempts, and ke
 provider's id for delivery receipts. Claims carry a lease: rows a crashed process had
 claimed become due again when it runs out, so a kill -9 loses nothing (the messages in
 flight at that moment may go twice).
+
+A KPM's WhatsApp message that failed because the number is not on WhatsApp is sent again
+by SMS, once, in the transaction that records the failure; an SMS sent keeps its billed
+segments; with a monthly SMS budget, the SMS the business starts are failed once the
+month's segments reach it (:mod:`scheduler.sms_budget`).
 """
 
 from __future__ import annotations
@@ -32,8 +37,11 @@ from models.messaging.outbox import (
     next_due,
 )
 from models.messaging.sending import Sender, SendResult
+from models.messaging.sms_fallback import fall_back_to_sms
+from models.messaging.sms_usage import SMS_BUDGET_SPENT
 from models.rules.calendar import after_quiet_hours
 from models.rules.clock import Clock
+from scheduler.sms_budget import SmsBudget
 
 log = logging.getLogger(__name__)
 SAFETY = 0.97  # keep a little under the provider's rate, so no one-second window goes over
@@ -78,6 +86,11 @@ class DispatchReport:
         return bool(self.sent or self.retried or self.failed)
 
 
+def _business_sms(message: Claimed) -> bool:
+    """An SMS the business starts: what the monthly SMS budget stops."""
+    return message.channel is Channel.SMS and message.kind in BUSINESS_INITIATED_KINDS
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -95,8 +108,10 @@ class Dispatcher:
         write_every: int = 20,
         quiet: tuple[time, time] | None = None,
         default_zone: str = "Asia/Jakarta",
+        sms_budget: int = 0,
     ) -> None:
         self._sessions = sessions
+        self._budget = SmsBudget(sessions, sms_budget, default_zone) if sms_budget else None
         self._quiet = quiet
         self._default_zone = default_zone
         self._senders = dict(senders)
@@ -130,6 +145,8 @@ class Dispatcher:
                 session, now=now, limit=self._batch, lease=self._lease, channels=list(self._senders)
             )
         report = DispatchReport(claimed_at=now)
+        if self._budget is not None and any(map(_business_sms, messages)):
+            await self._budget.refresh(now)
         pending: list[tuple[Claimed, SendResult | None]] = []
         for done in asyncio.as_completed(self._in_order_per_address(messages)):
             pending.append(await done)
@@ -176,13 +193,18 @@ class Dispatcher:
                 await limiter.acquire(self._stopping)
             if self._stopping.is_set():
                 return message, None
+            budget = self._budget if message.channel is Channel.SMS else None
+            reserved = budget is not None and _business_sms(message)
+            if budget is not None and reserved and not budget.take():
+                return message, SendResult(OutboxStatus.FAILED, error=SMS_BUDGET_SPENT)
             try:
-                return message, await sender(message)
+                result = await sender(message)
             except Exception as exc:  # a sender bug must not stop the dispatcher
                 log.exception("sender for %s failed on outbox %s", message.channel, message.id)
-                return message, SendResult(
-                    OutboxStatus.FAILED, error=type(exc).__name__, temporary=True
-                )
+                result = SendResult(OutboxStatus.FAILED, error=type(exc).__name__, temporary=True)
+            if budget is not None:
+                budget.settle(result.segments if result.provider_id else None, reserved=reserved)
+            return message, result
 
     async def _record(
         self, outcomes: list[tuple[Claimed, SendResult | None]], report: DispatchReport
@@ -191,6 +213,7 @@ class Dispatcher:
             return
         now = self._clock.now()
         attempts = []
+        not_on_whatsapp = []
         for message, result in outcomes:
             if result is None:  # never begun: due again at once, the claim not counted
                 report.released += 1
@@ -210,12 +233,15 @@ class Dispatcher:
                 report.retried += 1
             elif result.status in (OutboxStatus.FAILED, OutboxStatus.UNDELIVERED):
                 report.failed += 1
-                log.warning(
-                    "outbox %s (%s) failed: %s",
-                    message.id,
-                    message.kind,
-                    result.error_code or result.error,
-                )
+                if result.not_on_whatsapp and message.channel is Channel.WHATSAPP:
+                    not_on_whatsapp.append(message.id)
+                if result.error != SMS_BUDGET_SPENT:  # that one is said once a month
+                    log.warning(
+                        "outbox %s (%s) failed: %s",
+                        message.id,
+                        message.kind,
+                        result.error_code or result.error,
+                    )
             else:
                 report.sent += 1
             attempts.append(
@@ -226,10 +252,15 @@ class Dispatcher:
                     result.error_code,
                     result.error,
                     retry_at=retry_at,
+                    segments=result.segments,
                 )
             )
         async with self._sessions.begin() as session:
             await finish_all(session, attempts, now=now)
+            # Again by SMS, with the failure: a restart between the two cannot lose it,
+            # and the SMS's dedupe key keeps a second attempt from adding it again.
+            if not_on_whatsapp and await fall_back_to_sms(session, not_on_whatsapp, now=now):
+                self._wake.set()  # the SMS is due now: this dispatcher may send it
 
     def _outside_quiet_hours(self, message: Claimed, retry_at: datetime) -> datetime:
         """A retry of a message the business starts (a reminder, a nudge, an alert) that

@@ -3,7 +3,9 @@ it, a case whose follow-up date has come, a pesan KPM left unanswered too long, 
 the end of a verification period the commitment checks still to do (one per pendamping
 and period, with the count per kelompok), and once a week, on the configured weekday's
 morning, the advocacy line: how many families still need a complementary programme (one
-per pendamping and ISO week, only when there are any).
+per pendamping and ISO week, only when there are any); and the morning after KPM of theirs
+were switched to SMS (their number is not on WhatsApp), one line naming them (one per
+pendamping and day, only when there are any, each switch told once).
 
 Each goes to the one chat address the pendamping last wrote from, once (dedupe key per
 meeting or case), outside quiet hours local to the kelompok. A sweep that did not run for a
@@ -14,7 +16,7 @@ with old news.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -27,6 +29,8 @@ from models.enums import Channel
 from models.kpm_messages import Unanswered, unanswered_between
 from models.meeting_changes import QUIET, meeting_version
 from models.messaging.enqueue import Enqueue, Priority, enqueue
+from models.messaging.reminder_changes import existing_keys
+from models.messaging.sms_fallback import Switched, mark_told, switches_not_told
 from models.messaging.sweeps import (
     FollowUp,
     HeldKelompok,
@@ -37,6 +41,7 @@ from models.messaging.sweeps import (
     planned_meetings_between,
     staff_addresses,
 )
+from models.reach_view import meeting_reach
 from models.rules.calendar import after_quiet_hours, day_text, time_text, zone
 from models.rules.commitments import CommitmentRules, Period
 from models.rules.text import shorten
@@ -57,6 +62,8 @@ class NudgeReport:
     pesan: int = 0  # pesan KPM unanswered past ``pesan_after``
     commitments: int = 0  # pendamping with commitment checks still to do near a period's end
     advocacy: int = 0  # pendamping told this week how many families still need a programme
+    sms_switched: int = 0  # pendamping told this morning of KPM switched to SMS
+    reach: int = 0  # meeting days with members no reminder reaches directly, named to them
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,9 @@ async def enqueue_nudges(
             weekly = await _advocacy(session, advocacy, now, morning_time, quiet)
     async with sessions.begin() as session:
         upcoming = await planned_meetings_between(session, now, now + timedelta(days=2))
-        today = [n for m in upcoming if (n := _today(m, now, morning_time, quiet))]
+        on_day = [(m, n) for m in upcoming if (n := _today(m, now, morning_time, quiet))]
+        today = [n for _, n in on_day]
+        reach = await _reach(session, on_day)
         day_ago = now - timedelta(hours=24)
         unrecorded = await planned_meetings_between(
             session, day_ago - catch_up, day_ago, unrecorded_only=True
@@ -118,9 +127,16 @@ async def enqueue_nudges(
         follow_ups = [n for c in cases if (n := _follow_up(c, now, morning_time, catch_up, quiet))]
         late = await unanswered_between(session, now - pesan_after - catch_up, now - pesan_after)
         pesan = [_pesan(m, now, quiet) for m in late]
-        nudges = today + attendance + follow_ups + pesan + checks + weekly
+        switched, told = _sms_switches(
+            await switches_not_told(session), now, morning_time, quiet
+        )
+        nudges = today + reach + attendance + follow_ups + pesan + checks + weekly + switched
         addresses = await staff_addresses(session, [n.staff_id for n in nudges])
         messages = [_message(n, addresses[n.staff_id]) for n in nudges if n.staff_id in addresses]
+        if told:  # each switch told once: those in a line enqueued now
+            sent = {key for m in messages if (key := m.dedupe_key) in told}
+            sent -= await existing_keys(session, sent)
+            await mark_told(session, [i for key in sent for i in told[key]], now=now)
         enqueued = await enqueue(session, messages, now=now)
     report = NudgeReport(
         today=len(today),
@@ -131,16 +147,19 @@ async def enqueue_nudges(
         pesan=len(pesan),
         commitments=len(checks),
         advocacy=len(weekly),
+        sms_switched=len(switched),
+        reach=len(reach),
     )
     log.info(
         "nudges: %d meeting days, %d without attendance, %d follow-ups, %d pesan KPM, "
-        "%d commitment checks, %d advocacy, %d enqueued, %d unreachable",
+        "%d commitment checks, %d advocacy, %d switched to SMS, %d enqueued, %d unreachable",
         report.today,
         report.no_attendance,
         report.follow_ups,
         report.pesan,
         report.commitments,
         report.advocacy,
+        report.sms_switched,
         report.enqueued,
         report.unreachable,
     )
@@ -174,6 +193,28 @@ def _today(
         not_before=at.astimezone(UTC),
         deadline_at=meeting.starts_at,
     )
+
+
+async def _reach(
+    session: AsyncSession, on_day: list[tuple[MeetingInfo, _Nudge]]
+) -> list[_Nudge]:
+    """With a meeting's morning nudge, the members no reminder reaches directly (told
+    through the ketua, or by nobody), when there are any; keyed under the morning nudge,
+    so a moved meeting withdraws both."""
+    reached = await meeting_reach(session, [meeting.meeting_id for meeting, _ in on_day])
+    found = []
+    for meeting, nudge in on_day:
+        view = reached.get(meeting.meeting_id)
+        if view is None or not (view.via_ketua or view.not_reached):
+            continue
+        values = {
+            "kelompok": meeting.kelompok,
+            "via_ketua": ", ".join(view.via_ketua) or "-",
+            "not_reached": ", ".join(view.not_reached) or "-",
+        }
+        found.append(replace(nudge, key="nudge.reach", values=values,
+                             dedupe_key=f"{nudge.dedupe_key}reach"))
+    return found
 
 
 def _no_attendance(meeting: MeetingInfo, now: datetime, quiet: tuple[time, time]) -> _Nudge:
@@ -372,6 +413,43 @@ def _advocacy_nudge(
         not_before=at,
         deadline_at=end,
     )
+
+
+def _sms_switches(
+    switches: list[Switched], now: datetime, morning: time, quiet: tuple[time, time]
+) -> tuple[list[_Nudge], dict[str, list[int]]]:
+    """One line per pendamping naming the KPM switched to SMS since they were last told,
+    on the first morning after the first of those switches (local to its kelompok), once
+    a day; and, per line's dedupe key, the switches (identity ids) it tells."""
+    by_staff: dict[int, list[Switched]] = {}
+    for switch in switches:
+        by_staff.setdefault(switch.pendamping_id, []).append(switch)
+    nudges, told = [], {}
+    for staff_id, rows in by_staff.items():
+        first = min(rows, key=lambda row: row.switched_at)
+        local_now = _local(now, first.zone)
+        since = _local(first.switched_at, first.zone)
+        due = datetime.combine(since.date(), morning, since.tzinfo)
+        if due <= since:
+            due += timedelta(days=1)  # the next morning message
+        due = max(due, datetime.combine(local_now.date(), morning, local_now.tzinfo))
+        if local_now < due:
+            continue
+        key = f"nudge-sms:{local_now.date().isoformat()}:{staff_id}"
+        nudges.append(
+            _Nudge(
+                staff_id=staff_id,
+                key="nudge.sms_switched",
+                values={
+                    "count": len(rows),
+                    "names": shorten(", ".join(row.kpm_name for row in rows), 500),
+                },
+                dedupe_key=key,
+                not_before=after_quiet_hours(local_now, *quiet).astimezone(UTC),
+            )
+        )
+        told[key] = sorted({row.identity_id for row in rows})
+    return nudges, told
 
 
 def _message(nudge: _Nudge, reach: tuple[Channel, str]) -> Enqueue:

@@ -55,6 +55,7 @@ from models.messaging.sweeps import (
     planned_meetings_between,
     planned_meetings_now,
 )
+from models.reach_view import reach
 from models.rules.calendar import (
     shift_out_of_quiet_hours,
     zone,
@@ -146,23 +147,6 @@ def reminder_slots(
 
 def _day(moment: datetime, tz: tzinfo) -> date:
     return moment.astimezone(tz).date()
-
-
-def reach(
-    preferred: Channel, phone: str | None, linked: Mapping[Channel, str]
-) -> tuple[Channel, str] | None:
-    """Where a KPM gets reminders: their preferred channel when it can be reached, else
-    WhatsApp on the roster phone, else any chat they linked."""
-    if preferred in (Channel.TELEGRAM, Channel.CONSOLE) and preferred in linked:
-        return preferred, linked[preferred]
-    if preferred is Channel.SMS and phone:
-        return Channel.SMS, f"sms:{phone}"
-    if phone:
-        return Channel.WHATSAPP, f"whatsapp:{phone}"
-    for channel in (Channel.WHATSAPP, Channel.TELEGRAM, Channel.SMS, Channel.CONSOLE):
-        if channel in linked:
-            return channel, linked[channel]
-    return None
 
 
 @dataclass

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from handlers.i18n import Translator
+from handlers.i18n import MissingMessage, Translator
+from models.rules.sms import cut, fit, gsm7
+
+SMS_SHORTENABLE = ("place", "kelompok", "penerima", "names", "pendamping", "text", "reason")
+"""Values an SMS may shorten to fit its segments, the first named first when as long."""
 
 
 def payload_text(payload: Mapping[str, Any], t: Translator) -> str:
@@ -34,3 +38,22 @@ def split_text(text: str, limit: int) -> list[str]:
         rest = rest[cut:].lstrip()
     parts.append(rest)
     return [part for part in parts if part] or [""]
+
+
+def sms_text(payload: Mapping[str, Any], t: Translator, max_segments: int) -> str:
+    """A message the business starts, as an SMS: its catalog key's SMS variant (the key
+    followed by ``_sms``, short and in GSM-7) when the catalog has one, with its values
+    in GSM-7, shortened until it fits ``max_segments`` (a written-out text is cut)."""
+    key = payload.get("key")
+    if payload.get("text") or not key:
+        return cut(gsm7(payload_text(payload, t)), max_segments)
+    variant = f"{key}_sms"
+    try:
+        t(variant)
+    except MissingMessage:
+        variant = str(key)
+    values = {
+        name: "-" if value is None else str(value)
+        for name, value in dict(payload.get("values") or {}).items()
+    }
+    return fit(lambda filled: t(variant, **filled), values, max_segments, SMS_SHORTENABLE)

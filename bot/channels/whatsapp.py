@@ -10,7 +10,13 @@ Messages the business starts are sent as approved templates outside WhatsApp's 2
 window, one per catalog key (``models.messaging.templates``; the Content SIDs under
 ``[twilio.templates]`` by template name); without a configured template they are not sent
 but marked failed with a reason.
-SMS (``sms:+62...`` addresses) shares all of this, minus templates.
+SMS (``sms:+62...`` addresses) shares all of this, minus templates: its bodies are
+written in GSM-7 and a message the business starts is its catalog text's SMS variant,
+fitted within ``[sms] max_segments`` (:func:`bot.channels.text.sms_text`); the segments
+Twilio bills are recorded. A KPM's WhatsApp message that fails because the number is not
+on WhatsApp (``[sms] not_on_whatsapp_codes``, at once or through the status callback) is
+said so in the result, and the dispatcher (or the callback) sends it again by SMS
+(:mod:`models.messaging.sms_fallback`).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,8 +38,8 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from bot.channels.text import payload_text, split_text
-from bot.config import TwilioSettings
+from bot.channels.text import payload_text, sms_text, split_text
+from bot.config import SmsSettings, TwilioSettings
 from bot.media import MediaSigner
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Media, Reply
@@ -48,9 +54,12 @@ from models.messaging.outbox import (
     record_status,
 )
 from models.messaging.sending import SendResult
+from models.messaging.sms_fallback import fall_back_to_sms
+from models.messaging.tables import Outbox
 from models.messaging.template_checks import template_variables, variable_text
 from models.messaging.templates import Template, TemplateProblem, VariableKind, template_of
 from models.rules.clock import Clock
+from models.rules.sms import gsm7, segments
 from models.tables import ChannelIdentity
 
 log = logging.getLogger(__name__)
@@ -71,6 +80,8 @@ TWILIO_STATUS = {
     "failed": OutboxStatus.FAILED,
     "canceled": OutboxStatus.CANCELLED,
 }
+NOT_ON_WHATSAPP = "the number is not on WhatsApp: sent by SMS instead"
+"""The refusal of a WhatsApp message to an address marked as not on WhatsApp."""
 
 
 class TimedHttpClient(AsyncTwilioHttpClient):
@@ -194,6 +205,14 @@ def _time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
+def _count(value: Any) -> int | None:
+    """Twilio's ``num_segments`` (a string) as a number, or None."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _retryable(error: BaseException) -> bool:
     if isinstance(error, TwilioRestException):
         return error.status == 429 or error.status >= 500
@@ -230,8 +249,11 @@ class TwilioChannel:
         timeout: float = 15.0,
         media: MediaSigner | None = None,
         inbox: Store | None = None,
+        sms: SmsSettings | None = None,
     ) -> None:
         assert settings.account_sid and settings.auth_token
+        self._sms = sms or SmsSettings()
+        self._not_on_whatsapp = {str(code) for code in self._sms.not_on_whatsapp_codes}
         self._media = media
         self._settings = settings
         self._sessions = sessions
@@ -272,14 +294,22 @@ class TwilioChannel:
         sid = params.get("MessageSid")
         if status is None or not sid:
             return False
+        error_code = params.get("ErrorCode") or None
+        now = self._clock.now()
         async with self._sessions.begin() as session:
-            return await record_status(
-                session,
-                sid,
-                status,
-                now=self._clock.now(),
-                error_code=params.get("ErrorCode") or None,
-            )
+            recorded = await record_status(session, sid, status, now=now, error_code=error_code)
+            if recorded and error_code in self._not_on_whatsapp and status in (
+                OutboxStatus.FAILED,
+                OutboxStatus.UNDELIVERED,
+            ):
+                failed = await session.scalar(
+                    select(Outbox.id).where(
+                        Outbox.provider_id == sid, Outbox.channel == Channel.WHATSAPP
+                    )
+                )
+                if failed is not None:
+                    await fall_back_to_sms(session, [failed], now=now)
+            return recorded
 
     # -- outbound ----------------------------------------------------------------------
 
@@ -294,6 +324,8 @@ class TwilioChannel:
             )
         if outgoing.business_initiated and identity is not None and identity.opted_out_at:
             return "recipient opted out (BERHENTI/STOP)", {}
+        if whatsapp and identity is not None and identity.not_on_whatsapp_at is not None:
+            return NOT_ON_WHATSAPP, {}
         sender = self._settings.whatsapp_sender if whatsapp else self._settings.sms_sender
         if not sender:
             return f"no {'WhatsApp' if whatsapp else 'SMS'} sender configured", {}
@@ -347,7 +379,9 @@ class TwilioChannel:
                 OutboxStatus.FAILED, error_code="network", error=type(exc).__name__, temporary=True
             )
         return SendResult(
-            TWILIO_STATUS.get(str(message.status), OutboxStatus.QUEUED), provider_id=message.sid
+            TWILIO_STATUS.get(str(message.status), OutboxStatus.QUEUED),
+            provider_id=message.sid,
+            segments=_count(message.num_segments),
         )
 
     async def send_claimed(self, message: Claimed) -> SendResult:
@@ -369,11 +403,16 @@ class TwilioChannel:
             # Outside the 24-hour window: a media template whose URL is the public base
             # URL followed by {{1}} (the signed path).
             file_path = url.removeprefix(self._media.base_url + "/")
+        sms = message.address.startswith("sms:")
+        business = message.kind in BUSINESS_INITIATED_KINDS
         if message.kind == REPLY_KIND:  # a conversation's reply: options as a numbered list
             reply = reply_of(payload, body)
             body = render(reply, self._t)
             media_urls = [media.ref for media in reply.media] + media_urls
-        business = message.kind in BUSINESS_INITIATED_KINDS
+        elif sms:  # short, GSM-7, within the configured segments
+            body = sms_text(payload, self._t, self._sms.max_segments)
+        if sms:
+            body = gsm7(body)
         template = template_of(payload) if business else None
         variables: dict[str, str] | None = None
         problem: str | None = None
@@ -396,9 +435,12 @@ class TwilioChannel:
         async with self._sessions() as session:
             refusal, request = await self._request(session, outgoing, self._clock.now())
         if refusal is not None:
-            return SendResult(OutboxStatus.FAILED, error=refusal)
+            return SendResult(
+                OutboxStatus.FAILED, error=refusal, not_on_whatsapp=refusal == NOT_ON_WHATSAPP
+            )
         parts = split_body(request.pop("body")) if "body" in request else [None]
         result = SendResult(OutboxStatus.FAILED, error="nothing to send")
+        billed = 0
         for index, part in enumerate(parts):  # a long text (a digest) goes in parts, in order
             attempt = dict(request)
             if part is not None:
@@ -414,8 +456,11 @@ class TwilioChannel:
                 result = await self._attempt(attempt)
                 tries += 1
             if result.provider_id is None:
+                if not sms and result.error_code in self._not_on_whatsapp:
+                    return replace(result, not_on_whatsapp=True)
                 return result
-        return result
+            billed += result.segments or segments(part or "")
+        return replace(result, segments=billed or None) if sms else replace(result, segments=None)
 
     async def check(self) -> str:
         """For `doctor`: the account's name and status (the credentials work)."""

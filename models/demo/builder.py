@@ -18,6 +18,7 @@ from models.demo.commitments import write_commitments
 from models.demo.messages import write_pesan
 from models.demo.plan import PlannedGroup, PlannedMember, give_facilitators
 from models.demo.programmes import write_programmes
+from models.demo.relays import write_relays
 from models.enums import (
     AttendanceMark,
     Channel,
@@ -112,9 +113,11 @@ class DemoBuilder:
         )
         at = self.local(self.today, time(8))
         bansos = await write_programmes(self.session, groups, self.rng, at)
+        relayed = await write_relays(self.session, groups, self.today, at)
         return {"kelompok": len(groups), "kpm": sum(len(g.members) for g in groups),
                 "komponen": komponen, "meetings": meetings, "attendance": attendance,
-                "cases": cases, "pesan": pesan, "commitment_checks": checks, "bansos": bansos}
+                "cases": cases, "pesan": pesan, "commitment_checks": checks, "bansos": bansos,
+                "relayed_rsvps": relayed}
 
     async def _regions(self) -> dict[str, tuple[int, str]]:
         """Province (real), kabupaten, kecamatan and desa (fictional); desa ids by code."""

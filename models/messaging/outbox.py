@@ -166,6 +166,7 @@ class Attempt(NamedTuple):
     error: str | None = None
     retry_at: datetime | None = None
     attempts: int | None = None
+    segments: int | None = None  # an SMS sent: the segments it was billed as
 
 
 @cache
@@ -187,6 +188,7 @@ def _finish_statements() -> tuple[Any, Any]:
             c.status: bindparam("b_status", type_=c.status.type),
             c.provider_id: bindparam("b_provider_id", type_=c.provider_id.type),
             c.sent_at: func.coalesce(bindparam("b_sent_at", type_=c.sent_at.type), c.sent_at),
+            c.segments: func.coalesce(bindparam("b_segments", type_=Integer), c.segments),
         }
     )
     retry = table.values(
@@ -217,6 +219,7 @@ async def finish_all(session: AsyncSession, attempts: Sequence[Attempt], *, now:
             params["b_status"] = attempt.status
             params["b_provider_id"] = attempt.provider_id
             params["b_sent_at"] = now if attempt.provider_id else None
+            params["b_segments"] = attempt.segments if attempt.provider_id else None
             final.append(params)
     final_statement, retry_statement = _finish_statements()
     for statement, rows in ((final_statement, final), (retry_statement, retry)):

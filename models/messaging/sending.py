@@ -21,6 +21,8 @@ class SendResult:
     error: str | None = None
     temporary: bool = False
     retry_after: float | None = None
+    segments: int | None = None  # an SMS sent: the segments it was billed as
+    not_on_whatsapp: bool = False  # a WhatsApp failure meaning the number is not on WhatsApp
 
 
 Sender = Callable[[Claimed], Awaitable[SendResult]]

@@ -151,7 +151,9 @@ async def members_to_remind(
 ) -> tuple[Members, dict[int, dict[Channel, str]], set[int]]:
     """For the planned meetings starting in ``(start, end]``: their active, not opted-out
     members; the chat identities linked to those members (kpm id -> channel -> address);
-    and the members who said stop on one of those identities."""
+    and the members who said stop on one of those identities. A member whose phone's
+    WhatsApp address is marked as not on WhatsApp has SMS as preferred channel (unless
+    they prefer a chat they linked): their reminders go by SMS directly."""
     due = (
         select(Meeting.id, Meeting.kelompok_id)
         .where(
@@ -195,7 +197,31 @@ async def members_to_remind(
             stopped.add(kpm_id)
         else:
             linked.setdefault(kpm_id, {}).setdefault(Channel(channel), address)
+    not_on_whatsapp = set(
+        await connection.scalars(
+            select(ChannelIdentity.address).where(ChannelIdentity.not_on_whatsapp_at.is_not(None))
+        )
+    )
+    if not_on_whatsapp:  # a few numbers: one pass over the members only when there are any
+        _by_sms(members, linked, not_on_whatsapp)
     return members, linked, stopped
+
+
+_OWN_CHATS = (Channel.TELEGRAM, Channel.CONSOLE)
+
+
+def _by_sms(
+    members: Members, linked: dict[int, dict[Channel, str]], not_on_whatsapp: set[str]
+) -> None:
+    """Members whose phone is not on WhatsApp prefer SMS, unless they prefer a chat of
+    their own that they linked (changed in place)."""
+    preferred = members.preferred
+    for index, (kpm_id, phone) in enumerate(zip(members.kpm_id, members.phone, strict=True)):
+        if phone is None or f"whatsapp:{phone}" not in not_on_whatsapp:
+            continue
+        if preferred[index] in _OWN_CHATS and preferred[index] in linked.get(kpm_id, {}):
+            continue
+        preferred[index] = Channel.SMS
 
 
 async def staff_addresses(

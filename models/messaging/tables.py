@@ -21,6 +21,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, JSONType, UTCDateTime, enum_type, utcnow
 from models.enums import Channel, InboxStatus, OutboxStatus
 
+DONE_STATUSES_SQL = "status IN ('sent', 'delivered', 'read', 'failed', 'undelivered')"
+"""The outbox rows with a final delivery result, as ``ix_outbox_address_done`` and the
+queries that use it write it (SQLite uses a partial index only for a query that repeats
+its condition word for word)."""
+
 
 class Outbox(Base):
     """Every message that leaves: the dispatcher's queue and its delivery record."""
@@ -35,6 +40,22 @@ class Outbox(Base):
             "provider_id",
             sqlite_where=text("provider_id IS NOT NULL"),
             postgresql_where=text("provider_id IS NOT NULL"),
+        ),
+        # SMS sent, by time: the month's segments (per kabupaten, against the budget).
+        Index(
+            "ix_outbox_sms_sent",
+            "sent_at",
+            sqlite_where=text("segments IS NOT NULL"),
+            postgresql_where=text("segments IS NOT NULL"),
+        ),
+        # Messages with a final delivery result, by address: whether the last one to a
+        # number failed (models.reach); pending rows (a sweep's bulk insert) are not in it.
+        Index(
+            "ix_outbox_address_done",
+            "address",
+            "id",
+            sqlite_where=text(DONE_STATUSES_SQL),
+            postgresql_where=text(DONE_STATUSES_SQL),
         ),
     )
 
@@ -58,6 +79,7 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    segments: Mapped[int | None] = mapped_column(Integer)  # an SMS sent: segments billed
 
 
 class InboundMessage(Base):

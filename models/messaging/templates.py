@@ -148,6 +148,26 @@ TEMPLATES: dict[str, Template] = {
                  purpose="a meeting cancelled"),
         Template("reminder.group", _MEETING, purpose="meeting reminder to a group chat"),
         Template(
+            "ketua.list",
+            (
+                PENERIMA, KELOMPOK, DATE, TIME, PLACE,
+                _number("count", "members no reminder reaches", "2"),
+                Variable("members", VariableKind.TEXT, "their names",
+                         "Siti Aminah, Ani Marlina"),
+                Variable("contoh", VariableKind.NAME, "the first one's first name", "Siti"),
+                PENDAMPING,
+            ),
+            (Button("Hadir semua", "hadir semua"),),
+            purpose="to the ketua kelompok: the members no reminder reaches, to answer for",
+        ),
+        Template(
+            "ketua.forward",
+            (KELOMPOK, DATE, TIME, PLACE,
+             Variable("ketua", VariableKind.NAME, "the ketua kelompok", "Ibu Rina Wati"),
+             PENDAMPING),
+            purpose="to the ketua kelompok: a meeting reminder to forward to the group",
+        ),
+        Template(
             "planner.holiday",
             (
                 KELOMPOK,
@@ -159,6 +179,17 @@ TEMPLATES: dict[str, Template] = {
             purpose="a planned meeting falls on a holiday, to the pendamping",
         ),
         Template("nudge.today", (KELOMPOK, TIME, PLACE), purpose="meeting today"),
+        Template(
+            "nudge.reach",
+            (
+                KELOMPOK,
+                Variable("via_ketua", VariableKind.TEXT, "members told through the ketua, "
+                         "or -", "Siti Aminah, Sri Wahyuni"),
+                Variable("not_reached", VariableKind.TEXT, "members nobody can reach, or -",
+                         "Rina Wati"),
+            ),
+            purpose="meeting today: the members no reminder reaches directly",
+        ),
         Template("nudge.no_attendance", (KELOMPOK, DATE), purpose="attendance not recorded"),
         Template(
             "nudge.follow_up",
@@ -188,6 +219,15 @@ TEMPLATES: dict[str, Template] = {
                          "KIS/PBI-JKN 3, KIP/PIP 2"),
             ),
             purpose="the weekly advocacy line: families still needing complementary programmes",
+        ),
+        Template(
+            "nudge.sms_switched",
+            (
+                _number("count", "KPM switched to SMS", "2"),
+                Variable("names", VariableKind.TEXT, "their names",
+                         "Siti Aminah, Sri Wahyuni"),
+            ),
+            purpose="KPM whose number is not on WhatsApp now reached by SMS, to the pendamping",
         ),
         Template(
             "alert.urgent_case",

@@ -68,6 +68,8 @@ class ImportReport:
     left: int = 0  # of the updated: KPM who left the programme with this file
     phones_changed: int = 0  # of the updated: KPM with another phone number
     shared_phones: tuple[SharedPhone, ...] = ()  # rows whose phone other KPM have too
+    ketua_named: int = 0  # kelompok whose ketua the file names
+    ketua_changed: int = 0  # of those, kelompok whose ketua is new or another
 
 
 class SharedPhone(NamedTuple):
@@ -208,6 +210,7 @@ async def import_roster(
         rows_read=rows_read, imported=counts.imported, updated=counts.updated,
         unchanged=counts.unchanged, rejected=rejected, written=written, moved=counts.moved,
         left=counts.left, phones_changed=counts.phones_changed, shared_phones=shared,
+        ketua_named=counts.ketua_named, ketua_changed=counts.ketua_changed,
     )
 
 

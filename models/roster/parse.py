@@ -30,10 +30,10 @@ REQUIRED = (
     "id_pkh", "nama_pengurus", "nik", "kelompok", "desa", "kecamatan", "kabupaten",
     "provinsi", "pendamping",
 )
-OPTIONAL = ("no_hp", "komponen", "status", "tanggal_graduasi")
+OPTIONAL = ("no_hp", "komponen", "status", "tanggal_graduasi", "ketua")
 FIELDS = (  # the order RowValidator reads them in
     "id_pkh", "nama_pengurus", "nik", "no_hp", "kelompok", "desa", "kecamatan", "kabupaten",
-    "provinsi", "pendamping", "komponen", "status", "tanggal_graduasi",
+    "provinsi", "pendamping", "komponen", "status", "tanggal_graduasi", "ketua",
 )
 ALIASES: dict[str, tuple[str, ...]] = {
     "id_pkh": ("id pkh", "idpkh", "no pkh"),
@@ -49,7 +49,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "komponen": (),
     "status": ("status kpm", "status kepesertaan", "keterangan status"),
     "tanggal_graduasi": ("tgl graduasi", "tmt graduasi"),
+    "ketua": ("ketua kelompok", "ketua kel"),
 }
+KETUA_YES = frozenset({"ya", "y", "iya", "yes", "1", "true", "ketua", "x", "v", "✓", "√"})
+KETUA_NO = frozenset({"", "tidak", "tdk", "t", "no", "n", "0", "false", "bukan", "-"})
 MAX_LENGTHS = {  # the column sizes of the tables
     "id_pkh": 40, "nama_pengurus": 120, "kelompok": 120, "desa": 120, "kecamatan": 120,
     "kabupaten": 120, "pendamping": 120,
@@ -85,6 +88,7 @@ class RosterRow(NamedTuple):
     status: KpmStatus | None = None  # None: the cell is empty or the file has no such column
     graduated_on: date | None = None  # tanggal_graduasi, only with a graduasi status
     exit_reason: ExitReason | None = None  # why a KPM with this status left
+    ketua: bool = False  # the ketua kelompok of the row's kelompok
 
     @property
     def region_path(self) -> tuple[str, str, str, str]:
@@ -213,6 +217,7 @@ class RowValidator:
         self._provinces: dict[str, str | None] = {}
         self._kelompok_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._kelompok_owner: dict[tuple[str, ...], tuple[str, str, int]] = {}
+        self._ketua_rows: dict[tuple[str, ...], int] = {}  # kelompok -> the row of its ketua
         # A problem names a column by its header as the file writes it.
         self._header = {
             name: columns.headers[columns.index[name]] if name in columns.index else name
@@ -242,7 +247,7 @@ class RowValidator:
             cells = cells + [""] * (self._width - len(cells))
         texts = tuple(map(str.strip, self._cells(cells)))
         (id_pkh, nama, nik, raw_phone, kelompok, desa, kecamatan, kabupaten, raw_provinsi,
-         pendamping, raw_komponen, raw_status, raw_graduated) = texts
+         pendamping, raw_komponen, raw_status, raw_graduated, raw_ketua) = texts
         problems: list[Reason] = []
         header = self._header
         if not (id_pkh and nama and nik and kelompok and desa and kecamatan and kabupaten
@@ -284,11 +289,19 @@ class RowValidator:
             status, graduated_on, status_problems = self._status.read(raw_status, raw_graduated)
             problems.extend(status_problems)
             left_why = exit_reason(status, raw_status)
+        ketua = raw_ketua.casefold() in KETUA_YES
+        if not ketua and raw_ketua.casefold() not in KETUA_NO:
+            problems.append(
+                reason("roster.ketua_unknown", column=self._header["ketua"], value=raw_ketua)
+            )
+        elif ketua and status not in (None, KpmStatus.AKTIF):
+            problems.append(reason("roster.ketua_not_active", column=self._header["ketua"]))
 
         if not problems and provinsi:
-            problem = self._check_kelompok_owner(
-                row_number, (provinsi, kabupaten, kecamatan, desa, kelompok), pendamping
-            )
+            place = (provinsi, kabupaten, kecamatan, desa, kelompok)
+            problem = self._check_kelompok_owner(row_number, place, pendamping)
+            if problem is None and ketua:
+                problem = self._check_ketua(row_number, place)
             if problem:
                 problems.append(problem)
         if problems:
@@ -296,7 +309,7 @@ class RowValidator:
         assert provinsi
         return RosterRow(
             row_number, id_pkh, clean_name(nama), nik, phone, kelompok, desa, kecamatan,
-            kabupaten, provinsi, pendamping, komponen, status, graduated_on, left_why,
+            kabupaten, provinsi, pendamping, komponen, status, graduated_on, left_why, ketua,
         )
 
     def _province(self, written: str) -> str | None:
@@ -328,6 +341,17 @@ class RowValidator:
             return reason(
                 "roster.kelompok_other_pendamping", column=self._header["pendamping"],
                 kelompok=place[4], owner=owner[1], first=owner[2], value=pendamping,
+            )
+        return None
+
+    def _check_ketua(self, row_number: int, place: tuple[str, str, str, str, str]) -> Reason | None:
+        """A kelompok has one ketua: a later row claiming it too is refused (the key was
+        made by :meth:`_check_kelompok_owner`)."""
+        first = self._ketua_rows.setdefault(self._kelompok_keys[place], row_number)
+        if first != row_number:
+            return reason(
+                "roster.ketua_duplicate", column=self._header["ketua"], kelompok=place[4],
+                first=first,
             )
         return None
 

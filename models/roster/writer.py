@@ -49,6 +49,8 @@ class WriteCounts:
     left: int = 0  # of the updated, KPM who left the programme with this file
     phones_changed: int = 0  # of the updated, KPM with another phone number
     unchanged: int = 0
+    ketua_named: int = 0  # kelompok whose ketua a row of the file names
+    ketua_changed: int = 0  # of those, kelompok whose ketua is new or another
     regions_created: int = 0
     pendamping_created: int = 0
     kelompok_created: int = 0
@@ -89,6 +91,7 @@ class RosterWriter:
         self._moved: list[int] = []  # KPM ids whose kelompok this file changes
         self._left: list[int] = []  # KPM ids who leave the programme with this file
         self._old_phones: list[tuple[int, str]] = []  # (KPM id, phone it no longer has)
+        self._ketua: dict[int, str] = {}  # kelompok id -> the ID PKH of its ketua
         self._regions_before = 0
         self.counts = WriteCounts()
 
@@ -120,6 +123,38 @@ class RosterWriter:
         # The old number's chat addresses are detached, as in chat.
         for kpm_id, phone in self._old_phones:
             await detach_phone(self._session, kpm_id, phone, now=self._now)
+        await self._set_ketua()
+
+    async def _set_ketua(self) -> None:
+        """Each kelompok a row names the ketua of gets that KPM as its ketua (a kelompok
+        no row names keeps the one it had)."""
+        if not self._ketua:
+            return
+        connection = await self._session.connection()
+        ids = dict(
+            (await connection.execute(
+                select(KPM.c.id_pkh, KPM.c.id).where(KPM.c.id_pkh.in_(list(self._ketua.values())))
+            )).tuples().all()
+        )
+        current = dict(
+            (await connection.execute(
+                select(KELOMPOK.c.id, KELOMPOK.c.ketua_kpm_id)
+                .where(KELOMPOK.c.id.in_(list(self._ketua)))
+            )).tuples().all()
+        )
+        changes = [
+            {"b_id": kelompok_id, "b_ketua": ids[id_pkh]}
+            for kelompok_id, id_pkh in self._ketua.items()
+            if current.get(kelompok_id) != ids[id_pkh]
+        ]
+        if changes:
+            await connection.execute(
+                update(KELOMPOK).where(KELOMPOK.c.id == bindparam("b_id"))
+                .values(ketua_kpm_id=bindparam("b_ketua")),
+                changes,
+            )
+        self.counts.ketua_named = len(self._ketua)
+        self.counts.ketua_changed = len(changes)
 
     async def _region_total(self) -> int:
         return await self._session.scalar(select(func.count()).select_from(Region)) or 0
@@ -224,6 +259,8 @@ class RosterWriter:
         replaced: dict[int, tuple[KomponenItem, ...]] = {}
         has_status = self._has_status
         for row, kelompok_id in zip(rows, kelompok_ids, strict=True):
+            if row.ketua:
+                self._ketua[kelompok_id] = row.id_pkh
             known = existing.get(row.id_pkh)
             if known is None:
                 channel = Channel.WHATSAPP if row.phone else Channel.NONE

@@ -175,7 +175,7 @@ async def test_the_schedule_rule_is_set_and_the_next_meeting_moved(sessions) -> 
         name="Kelompok Melati",
         rule="Selasa minggu kedua, jam 09.00, di Balai Desa",
         next=t("schedule.next", date="Minggu, 22 November 2026", place="Balai Desa"),
-    )
+    ) + "\n" + t("reach.line", ways=t("reach.way", way=t("reach.whatsapp"), count=12))
     await chat.send("2")
     await chat.send("kemarin")
     assert t("schedule.date_past", date="Sabtu, 21 November 2026") in chat.text

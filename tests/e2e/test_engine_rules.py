@@ -91,6 +91,7 @@ async def test_a_staff_member_registers_with_an_invite_code(sessions) -> None:
         "menu:my_cases",
         "menu:kpm_card",
         "menu:schedule",
+        "menu:ketua",
         "menu:graduation",
         "menu:digest",
         "menu:kpm_message",
@@ -120,7 +121,7 @@ async def test_cancel_help_and_menu_work_from_any_step(sessions) -> None:
         assert chat.text == helps[depth]
         await chat.send("/batal")
         assert chat.text in (t("cancel.done"), t("cancel.nothing"))
-        assert len(chat.last[-1].options) == 10  # back at the (pendamping's) menu
+        assert len(chat.last[-1].options) == 11  # back at the (pendamping's) menu
     await chat.send("/hadir")
     await chat.send("/mulai")
     assert chat.text == t("menu.title")

@@ -89,6 +89,13 @@ Behaviour notes
   call answers 201 ``queued`` and a status callback later says ``failed`` with ``ErrorCode=63016``
   (see :func:`status_callback_params`). ``fail_next(code=63016)`` simulates the synchronous 400
   variant; a channel should cope with both.
+* A number that is not on WhatsApp (:meth:`FakeTwilioApi.not_on_whatsapp`): as Twilio does
+  for an unregistered WhatsApp number, a WhatsApp create to it is accepted (201 ``queued``)
+  and the message then fails with ``ErrorCode=63003`` (by default; 63024, "invalid message
+  recipient", is the other code Meta gives): the fake stores the message as ``failed`` and
+  queues the status callback Twilio would post (:meth:`FakeTwilioApi.take_callbacks`, to be
+  signed and posted by the test). ``at_once=True`` refuses the create with a 400 of the same
+  code instead, as Twilio can for an address it rejects outright. SMS to the number go.
 * ``POST /v1/Content`` (JSON body) creates a Content resource (a WhatsApp template) and
   ``GET /v1/Content``, ``GET``/``DELETE /v1/Content/{Sid}`` read and delete them: see
   "Content API" below.
@@ -202,6 +209,7 @@ OUTSIDE_WINDOW = (
     "Failed to send freeform message because you are outside the allowed window. If you are "
     "using WhatsApp, please use a Message Template."
 )
+NOT_ON_WHATSAPP = "Channel could not find To address"
 # Default message per Twilio error code, for fail_next(code=...) without a message.
 ERROR_MESSAGES: dict[int, str] = {
     20003: "Authenticate",
@@ -216,7 +224,9 @@ ERROR_MESSAGES: dict[int, str] = {
     21655: "The ContentSid is Invalid.",
     21656: CONTENT_VARIABLES_INVALID,
     21658: "Parameter exceeded character limit",
+    63003: NOT_ON_WHATSAPP,
     63016: OUTSIDE_WINDOW,
+    63024: "Invalid message recipient",
 }
 # Twilio error code a status answers with when fail_next is given only a status.
 _STATUS_CODES = {401: 20003, 404: 20404, 429: 20429, 500: 20500, 502: 20500, 503: 20503}
@@ -388,6 +398,24 @@ class FakeTwilioApi:
         self.window_enforced = False
         self.last_inbound: dict[str, datetime] = {}
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        # Numbers (E.164) that are not on WhatsApp -> (error code, refused at once?).
+        self._not_on_whatsapp: dict[str, tuple[int, bool]] = {}
+        # Status callbacks Twilio would post: (StatusCallback URL, form fields), in order.
+        self._callbacks: list[tuple[str, dict[str, str]]] = []
+
+    def not_on_whatsapp(self, *numbers: str, code: int = 63003, at_once: bool = False) -> None:
+        """From now on WhatsApp messages to ``numbers`` (E.164) fail as Twilio's do for a
+        number without WhatsApp: accepted, then failed with ``code`` through the status
+        callback (:meth:`take_callbacks`); with ``at_once``, refused with a 400 of that
+        code."""
+        for number in numbers:
+            self._not_on_whatsapp[number] = (code, at_once)
+
+    def take_callbacks(self) -> list[tuple[str, dict[str, str]]]:
+        """The status callbacks Twilio would have posted since the last call, as (URL,
+        form fields); the test signs and posts them to the app."""
+        taken, self._callbacks = self._callbacks, []
+        return taken
 
     def enforce_window(self, clock: Callable[[], datetime] | None = None) -> None:
         """From now on a free-form WhatsApp message to a user who has not written in the
@@ -756,7 +784,11 @@ class FakeTwilioApi:
             variables = _content_variables(
                 content["variables"], variables, strict=self.strict_content_variables
             )
-        if self.window_enforced and whatsapp and not content_sid:
+        unreachable = self._not_on_whatsapp.get(to.removeprefix("whatsapp:")) if whatsapp else None
+        if unreachable is not None and unreachable[1]:
+            code = unreachable[0]
+            raise TwilioError(400, code, ERROR_MESSAGES.get(code, f"Error {code}"))
+        if self.window_enforced and whatsapp and not content_sid and unreachable is None:
             opened = self.last_inbound.get(to)
             if opened is None or self.clock() - opened >= timedelta(hours=24):
                 raise TwilioError(400, 63016, OUTSIDE_WINDOW)
@@ -796,6 +828,24 @@ class FakeTwilioApi:
             "uri": uri,
         }
         self.messages[sid] = message
+        if unreachable is not None:  # accepted, then failed: Meta found no WhatsApp user
+            answered = dict(message)  # the create's answer is still "queued"
+            self.set_status(sid, "failed", error_code=unreachable[0])
+            message = answered
+            if status_callback:
+                self._callbacks.append(
+                    (
+                        status_callback,
+                        status_callback_params(
+                            message_sid=sid,
+                            status="failed",
+                            to=to,
+                            from_=from_ or None,
+                            error_code=unreachable[0],
+                            account_sid=self.account_sid,
+                        ),
+                    )
+                )
         if media_urls:
             self.message_media[sid] = media_urls
         self.send_times.append(time.time())

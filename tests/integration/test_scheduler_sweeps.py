@@ -628,7 +628,8 @@ async def test_the_pendamping_is_nudged_on_the_morning_of_a_meeting(sessions, wo
     report = await enqueue_nudges(sessions, now=evening_before, morning_time=time(6, 30))
     again = await enqueue_nudges(sessions, now=local(date(2026, 12, 8), 7),
                                  morning_time=time(6, 30))
-    [nudge] = await outbox(sessions, f"nudge-today:{melati.id}:")
+    nudge, *reach = await outbox(sessions, f"nudge-today:{melati.id}:")
+    assert [r.payload["key"] for r in reach] == ["nudge.reach"] * report.reach
     assert (nudge.address, nudge.kind) == ("telegram:1001", "pendamping_nudge")
     assert nudge.priority == Priority.NUDGE
     assert nudge.next_attempt_at == local(date(2026, 12, 8), 6, 30)
@@ -714,7 +715,7 @@ async def test_a_pendamping_without_a_linked_chat_is_counted_not_messaged(
     report = await enqueue_nudges(sessions, now=local(date(2026, 12, 7), 17),
                                   morning_time=time(6, 30))
     assert report.today == 1
-    assert report.unreachable == 1
+    assert report.unreachable == 1 + report.reach  # the meeting's nudge and its reach line
     assert report.enqueued == 0
 
 
