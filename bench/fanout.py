@@ -8,7 +8,9 @@ The world: kelompok of 25 KPM in three time zones, each meeting once in the comi
 seven days ahead, so both the 3-day and the 1-day reminder are still to come), a linked
 group chat each; KPM on WhatsApp (most), Telegram, SMS, without a phone, a few opted out or
 no longer active; some on a phone shared with the member before them (one reminder names
-both). Seeded in bulk with core inserts (not measured); then the garbage collector
+both); each kelompok's ketua is its first member on WhatsApp, who gets the list of members
+no reminder reaches (measured after step 2: ``ketua_seconds``).
+Seeded in bulk with core inserts (not measured); then the garbage collector
 is tuned as the services tune it (:func:`bot.process.tune_garbage_collector`), since the
 sweeps run in those processes.
 
@@ -45,7 +47,7 @@ from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -57,6 +59,7 @@ from models.enums import Channel, KpmStatus, StaffRole
 from models.messaging.tables import Outbox
 from models.regions import RegionIndex
 from models.tables import ChannelIdentity, Kelompok, Kpm, Meeting, Staff
+from scheduler.ketua_relay import enqueue_ketua_relays
 from scheduler.planner import plan_meetings
 from scheduler.reminders import enqueue_reminders
 
@@ -124,12 +127,13 @@ async def seed(
                  "place": "Balai Desa", "group_chat_address": f"telegram:-100{n:07d}"}
             )
         await session.execute(insert(Kelompok), groups)
-        rows, identities = [], []
+        rows: list[dict[str, Any]] = []
+        identities: list[dict[str, Any]] = []
         for serial in range(1, kelompok * members + 1):
             roll = rng.random()
             channel = (Channel.WHATSAPP if roll < 0.8 else Channel.TELEGRAM if roll < 0.9
                        else Channel.SMS if roll < 0.95 else Channel.NONE)
-            phone = None if channel is Channel.NONE else f"+62812{serial:08d}"
+            phone: Any = None if channel is Channel.NONE else f"+62812{serial:08d}"
             before = rows[-1] if rows and (serial - 1) % members else None
             if (channel is Channel.WHATSAPP and before and before["phone"]
                     and before["preferred_channel"] is Channel.WHATSAPP
@@ -149,6 +153,25 @@ async def seed(
         for start in range(0, len(rows), 5000):
             await session.execute(insert(Kpm), rows[start : start + 5000])
         await session.execute(insert(ChannelIdentity), identities)
+        ketua: dict[int, int] = {}  # each kelompok's ketua: its first active member on WhatsApp
+        for row in rows:
+            if (row["preferred_channel"] is Channel.WHATSAPP and row["phone"]
+                    and row["status"] is KpmStatus.AKTIF and row["opted_out_at"] is None):
+                ketua.setdefault(row["kelompok_id"], row["id"])
+        await session.execute(
+            update(Kelompok).where(Kelompok.id == bindparam("b_id"))
+            .values(ketua_kpm_id=bindparam("b_ketua")),
+            [{"b_id": group, "b_ketua": kpm} for group, kpm in ketua.items()],
+        )
+
+
+async def shared_reminders(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """Reminders enqueued to a phone several KPM share (one names them all)."""
+    async with sessions() as session:
+        return await session.scalar(
+            select(func.count()).select_from(Outbox)
+            .where(Outbox.dedupe_key.like("reminder:%+%"))
+        ) or 0
 
 
 async def written_rows(
@@ -157,7 +180,11 @@ async def written_rows(
     """The meeting and outbox rows as they are stored, for the baseline insert."""
     async with sessions() as session:
         meetings = (await session.execute(select(Meeting.__table__))).mappings().all()
-        outbox = (await session.execute(select(Outbox.__table__))).mappings().all()
+        outbox = (
+            await session.execute(  # the reminders steps 1-2 wrote, not the ketua relays
+                select(Outbox.__table__).where(Outbox.dedupe_key.like("reminder:%"))
+            )
+        ).mappings().all()
     return [dict(row) for row in meetings], [dict(row) for row in outbox]
 
 
@@ -198,11 +225,14 @@ async def bench_database(label: str, url: str, args: argparse.Namespace) -> dict
         finished = time.perf_counter()
         if profile:
             profile.disable()
+        relays = await enqueue_ketua_relays(sessions, now=NOW, **SETTINGS)
+        relayed = time.perf_counter()
+        shared = await shared_reminders(sessions)
         await plan_meetings(sessions, now=NOW + timedelta(minutes=5))
         again = await enqueue_reminders(
             sessions, now=NOW + timedelta(minutes=5), rates=RATES, **SETTINGS
         )
-        rerun = time.perf_counter() - finished
+        rerun = time.perf_counter() - relayed
         meetings, outbox = await written_rows(sessions)
         raw = await raw_insert(sessions, meetings, outbox)
     finally:
@@ -212,6 +242,9 @@ async def bench_database(label: str, url: str, args: argparse.Namespace) -> dict
           f"{report.enqueued} enqueued for {report.meetings} meetings in "
           f"{finished - planned:.2f} s ({report.unreachable} unreachable, "
           f"{report.moved_earlier} started earlier, shortfall {report.shortfall})")
+    print(f"ketua relays: {relays.lists} lists naming {relays.listed} members and "
+          f"{relays.forwards} texts to forward in {relayed - finished:.2f} s; "
+          f"{shared} reminders to a shared phone")
     print(f"again (nothing new: {again.enqueued} added): {rerun:.2f} s; plain insert of the "
           f"same {len(meetings)} meetings and {len(outbox)} outbox rows: {raw:.2f} s")
     if profile:
@@ -226,6 +259,11 @@ async def bench_database(label: str, url: str, args: argparse.Namespace) -> dict
         "raw_insert_seconds": round(raw, 3),
         "ratio": round(seconds / raw, 2) if raw else None,
         "reminders_per_s": round(report.enqueued / (finished - planned)),
+        "shared_phone_reminders": shared,
+        "ketua_lists": relays.lists,
+        "ketua_listed_members": relays.listed,
+        "ketua_forwards": relays.forwards,
+        "ketua_seconds": round(relayed - finished, 3),
     }
 
 
