@@ -158,8 +158,8 @@ async def seed(
             if (row["preferred_channel"] is Channel.WHATSAPP and row["phone"]
                     and row["status"] is KpmStatus.AKTIF and row["opted_out_at"] is None):
                 ketua.setdefault(row["kelompok_id"], row["id"])
-        await session.execute(
-            update(Kelompok).where(Kelompok.id == bindparam("b_id"))
+        await (await session.connection()).execute(  # core: an executemany, no ORM sync
+            update(Kelompok.__table__).where(Kelompok.__table__.c.id == bindparam("b_id"))
             .values(ketua_kpm_id=bindparam("b_ketua")),
             [{"b_id": group, "b_ketua": kpm} for group, kpm in ketua.items()],
         )
@@ -225,7 +225,9 @@ async def bench_database(label: str, url: str, args: argparse.Namespace) -> dict
         finished = time.perf_counter()
         if profile:
             profile.disable()
-        relays = await enqueue_ketua_relays(sessions, now=NOW, **SETTINGS)
+        relays = await enqueue_ketua_relays(  # when every first reminder but the past is due
+            sessions, now=NOW + timedelta(days=4), **SETTINGS
+        )
         relayed = time.perf_counter()
         shared = await shared_reminders(sessions)
         await plan_meetings(sessions, now=NOW + timedelta(minutes=5))
