@@ -24,6 +24,7 @@ from bot.logging_setup import configure_logging
 from bot.process import AlreadyServed
 from handlers.i18n import DEFAULT_LOCALE, Translator
 from models.enums import ExitReason, StaffRole
+from models.rules.calendar import zone
 from reporting.exports import ExportKind
 
 log = logging.getLogger(__name__)
@@ -416,6 +417,26 @@ def digest_command(
 def outbox_command() -> None:
     """Outbound messages: counts by status and channel, and the latest failures."""
     run_with_app(lambda app: commands.outbox(app, out))
+
+
+@cli.command("capacity")
+def capacity_command(
+    day: Annotated[
+        datetime | None,
+        typer.Option("--date", formats=["%Y-%m-%d"], help="The day (default: today)."),
+    ] = None,
+) -> None:
+    """Messages due on a day per channel and sender, the hours they need at the configured
+    rates, and whether they finish inside the sending window."""
+    from bot.capacity_command import capacity, print_capacity
+
+    async def job(app: App) -> bool:
+        today = app.clock.now().astimezone(zone(app.settings.general.timezone)).date()
+        wanted = day.date() if day else today
+        return print_capacity(out, commands.translator(app), wanted, await capacity(app, wanted))
+
+    if run_with_app(job) is False:  # some channel cannot finish inside the window
+        raise typer.Exit(1)
 
 
 @cli.command("inbox")

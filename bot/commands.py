@@ -42,6 +42,7 @@ from models.messaging.outbox import outbox_counts, waiting_by_channel
 from models.messaging.templates import TEMPLATES
 from models.regions import find_regions, kelompok_region_codes
 from models.roster.status import parse_date
+from models.rules.calendar import zone
 from models.rules.text import name_key
 from models.staff import (
     create_invite,
@@ -614,6 +615,16 @@ async def _doctor_holidays(app: App, table: Table, t: Translator) -> None:
     )
 
 
+async def _doctor_capacity(app: App, table: Table, t: Translator, marks: Marks) -> None:
+    """Whether today's messages finish inside the sending window at the channels' rates
+    (a warning, not a failure: the queue runs late, nothing is lost)."""
+    from bot.capacity_command import capacity, doctor_capacity
+
+    today = app.clock.now().astimezone(zone(app.settings.general.timezone)).date()
+    fits, detail = doctor_capacity(t, await capacity(app, today))
+    table.add_row(t("cli.doctor.capacity"), marks.ok if fits else marks.warn, detail)
+
+
 async def doctor(app: App, out: Console, source: Path | None) -> bool:
     settings = app.settings
     t = translator(app)
@@ -673,6 +684,7 @@ async def doctor(app: App, out: Console, source: Path | None) -> bool:
         await _doctor_outbox(app, table, t)
         await _doctor_coordinators(app, table, t)
         await _doctor_holidays(app, table, t)
+        await _doctor_capacity(app, table, t, marks)
     sender = t("cli.doctor.sender_set") if twilio.whatsapp_sender else t("cli.doctor.no_sender")
     table.add_row(
         t("cli.doctor.twilio"),

@@ -247,6 +247,30 @@ async def enqueue_reminders(
     return report
 
 
+async def planned_reminders(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    until: datetime,
+    offsets_days: Sequence[int],
+    reminder_time: time,
+    quiet_start: time,
+    quiet_end: time,
+) -> list[tuple[Channel, datetime, int]]:
+    """The reminders not yet in the outbox that a sweep at ``now`` would enqueue for the
+    meetings starting in ``(now, until]``, as ``(channel, send at, count)`` per batch;
+    nothing is written (for `pendamping capacity`)."""
+    due = await _read_due(
+        session,
+        now=now,
+        until=until,
+        offsets=offsets_days,
+        reminder_time=reminder_time,
+        quiet=(quiet_start, quiet_end),
+    )
+    return [(key[0], key[1], len(batch.messages)) for key, batch in due.batches.items()]
+
+
 @dataclass
 class _Due:
     versions: dict[int, str]  # meeting id -> the version the messages were made for
