@@ -287,6 +287,15 @@ def run() -> None:
     run_with_app(serve)
 
 
+@cli.command("web")
+def web_command() -> None:
+    """Run the web app only: webhooks, inbox workers, health, Telegram (one process polls);
+    no sweeps, no dispatcher. On PostgreSQL several may run, beside `pendamping scheduler`."""
+    from bot.runner import serve
+
+    run_with_app(lambda app: serve(app, sweeps=False))
+
+
 @cli.command("scheduler")
 def scheduler_command() -> None:
     """Run only the sweeps and the outbox dispatcher (several may run on PostgreSQL)."""

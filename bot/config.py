@@ -124,6 +124,7 @@ class TelegramSettings(_Section):
     messages_per_second_per_chat: float = Field(default=1, gt=0)
     messages_per_minute_per_group: float = Field(default=20, gt=0)
     timeout_seconds: float = Field(default=15, gt=0, le=120)
+    poll_takeover_seconds: float = Field(default=30, gt=0, le=3600)
 
     @field_validator("webhook_secret")
     @classmethod

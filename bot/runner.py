@@ -26,6 +26,7 @@ from bot.jobs import scheduling
 from bot.media import MediaSigner
 from bot.process import serving_alone, tune_garbage_collector
 from bot.web import MediaFiles, TelegramWebhook, TwilioWebhooks, create_web_app
+from models.db.locks import sweep_lock
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +63,13 @@ def media_files(app: App) -> MediaFiles | None:
     return MediaFiles(valid=valid, load=file_loader(app))
 
 
-async def serve(app: App) -> None:
+async def serve(app: App, *, sweeps: bool = True) -> None:
     """Run until interrupted: every message that arrives is stored in the inbox before it
-    is acknowledged, and the inbox workers run the engine."""
-    with serving_alone(app.settings.database.url, "run") as alone:
+    is acknowledged, and the inbox workers run the engine. ``sweeps``: the scheduler's
+    sweeps and the dispatcher run here too (`pendamping run`); without, this is one of
+    the `pendamping web` processes and `pendamping scheduler` sends."""
+    command = "run" if sweeps else "web"
+    with serving_alone(app.settings.database.url, command) as alone:
         engine = build_engine(app)
         inbox = build_inbox(app, engine)
         telegram = build_telegram(app, inbox)
@@ -85,8 +89,12 @@ async def serve(app: App) -> None:
             workers = asyncio.create_task(inbox.run(stop), name="inbox")
             try:
                 async with (
-                    scheduling(app, telegram, twilio, engine, inbox),
-                    _telegram_running(telegram, polling=app.settings.telegram.mode == "polling"),
+                    scheduling(app, telegram, twilio, engine, inbox)
+                    if sweeps
+                    else _no_sweeps(),
+                    _telegram_running(
+                        app, telegram, polling=app.settings.telegram.mode == "polling"
+                    ),
                 ):
                     yield
             finally:
@@ -123,8 +131,41 @@ async def serve(app: App) -> None:
 
 
 @asynccontextmanager
+async def _no_sweeps() -> AsyncIterator[None]:
+    log.info("sweeps and dispatcher: not in this process (`pendamping scheduler` sends)")
+    yield
+
+
+POLLING_LOCK = "telegram-polling"
+
+
+async def poll_alone(
+    app: App, telegram: TelegramChannel, stop: asyncio.Event
+) -> None:
+    """Poll Telegram while this process holds the polling lock (on PostgreSQL several
+    processes may serve, and Telegram allows one poller per bot); a process that does not
+    get it serves webhooks only, and tries again every ``poll_takeover_seconds``, so it
+    takes over when the poller stops. On SQLite one process serves: always granted."""
+    told = False
+    while not stop.is_set():
+        async with sweep_lock(app.engine, POLLING_LOCK) as granted:
+            if granted:
+                log.info("telegram: polling")
+                await telegram.poll(stop)
+                return
+        if not told:
+            log.info("telegram: another process polls; this one serves webhooks only "
+                     "and takes over if that one stops")
+            told = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                stop.wait(), timeout=app.settings.telegram.poll_takeover_seconds
+            )
+
+
+@asynccontextmanager
 async def _telegram_running(
-    telegram: TelegramChannel | None, *, polling: bool
+    app: App, telegram: TelegramChannel | None, *, polling: bool
 ) -> AsyncIterator[None]:
     if telegram is None:
         log.info("telegram: not configured")
@@ -135,8 +176,7 @@ async def _telegram_running(
     stop = asyncio.Event()
     poller = None
     if polling:
-        poller = asyncio.create_task(telegram.poll(stop), name="telegram-poll")
-        log.info("telegram: polling")
+        poller = asyncio.create_task(poll_alone(app, telegram, stop), name="telegram-poll")
     else:
         log.info("telegram: webhook at /telegram/webhook")
     try:
