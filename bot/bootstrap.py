@@ -9,10 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.telegram import FileLoader, TelegramChannel, build_application
 from bot.channels.telegram import from_inbox as telegram_from_inbox
+from bot.channels.telegram_media import TelegramMediaSource
+from bot.channels.twilio_media import TwilioMediaSource
 from bot.channels.whatsapp import TwilioChannel
 from bot.channels.whatsapp import from_inbox as whatsapp_from_inbox
 from bot.config import Settings
 from bot.media import MediaSigner
+from bot.media_fetch import FetchPolicy, LocalFileSource, MediaFetcher, MediaSource
+from bot.media_store import build_media_store, install_media_eraser
 from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers, Translate
@@ -39,25 +43,38 @@ class App:
     sessions: async_sessionmaker[AsyncSession]
     read_sessions: async_sessionmaker[AsyncSession]
     clock: Clock = field(default_factory=SystemClock)
+    read_engine: AsyncEngine | None = None  # a PostgreSQL replica, when one is configured
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
+    """The app; reports, exports and listings (``read_sessions``) read from
+    ``database.read_url`` when it is set (a PostgreSQL replica), so their long reads do
+    not weigh on the primary that takes the writes."""
     database = settings.database
+    install_media_eraser(settings.media)  # erasure and retention remove our copies too
     engine = create_engine(
         database.url,
         echo=database.echo,
         pool_size=database.pool_size,
         sqlite_busy_timeout_ms=database.sqlite_busy_timeout_ms,
     )
+    replica = (
+        create_engine(database.read_url, echo=database.echo, pool_size=database.pool_size)
+        if database.read_url
+        else None
+    )
     return App(
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
-        read_sessions=read_only_factory(engine),
+        read_sessions=read_only_factory(replica or engine),
         clock=clock or SystemClock(),
+        read_engine=replica,
     )
 
 
@@ -198,14 +215,17 @@ def build_engine(app: App) -> Engine:
         FLOWS,
         COMMANDS,
         queued_channels=[channel.value for channel in QUEUED_CHANNELS],
+        read_sessions=app.read_sessions,
     )
 
 
 def file_loader(app: App) -> FileLoader:
-    """Reads a stored report file (digest chart, workbook, export) for a channel."""
+    """Reads a stored report file (digest chart, workbook, export) for a channel: from the
+    primary, never a replica (the file was stored a moment ago; a replica may lag)."""
+    primary = read_only_factory(app.engine)
 
     async def load(file_id: int) -> tuple[str, str, bytes] | None:
-        async with app.read_sessions() as session:
+        async with primary() as session:
             row = await load_file(session, file_id, now=app.clock.now())
             return None if row is None else (row.filename, row.content_type, row.content)
 
@@ -282,4 +302,30 @@ def build_twilio(app: App, inbox: InboxWorkers | None = None) -> TwilioChannel |
         media=MediaSigner.from_settings(app.settings),
         inbox=inbox.store if inbox is not None else None,
         sms=app.settings.sms,
+    )
+
+
+def build_media_fetcher(
+    app: App, telegram: TelegramChannel | None, twilio: TwilioChannel | None
+) -> MediaFetcher:
+    """The media fetch workers of this process: files of every configured channel (and
+    the terminal chat's) downloaded into the configured store (``[media]``)."""
+    settings = app.settings.media
+    sources: dict[Channel, MediaSource] = {Channel.CONSOLE: LocalFileSource()}
+    if telegram is not None:
+        bot = telegram.application.bot
+        sources[Channel.TELEGRAM] = TelegramMediaSource(bot, timeout=settings.timeout_seconds)
+    if twilio is not None:
+        source = TwilioMediaSource(
+            app.settings.twilio, twilio.client, timeout=settings.timeout_seconds
+        )
+        sources[Channel.WHATSAPP] = sources[Channel.SMS] = source
+    return MediaFetcher(
+        app.sessions,
+        build_media_store(settings),
+        sources,
+        app.clock,
+        Translator(app.settings.general.locale),
+        FetchPolicy.from_settings(settings),
+        concurrency=settings.workers,
     )

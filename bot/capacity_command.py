@@ -58,17 +58,23 @@ def _rates(app: App) -> dict[Channel, float]:
     }
 
 
-def _window(day: date, now: datetime, quiet: tuple[time, time], tz_name: str) -> tuple[
-    datetime, datetime, float
-]:
+def _window(
+    day: date,
+    now: datetime,
+    quiet: tuple[time, time],
+    tz_name: str,
+    sending: tuple[time, time] | None = None,
+) -> tuple[datetime, datetime, float]:
     """The day's bounds (UTC) and its sending hours left: from the end of quiet hours (or
-    now, today) to their start."""
+    the configured sending window's start; or now, today) to their start (its end)."""
     tz = zone(tz_name)
     start = datetime.combine(day, time(0), tz)
     end = start + timedelta(days=1)
     quiet_start, quiet_end = quiet
     opens = datetime.combine(day, quiet_end, tz) if quiet_start != quiet_end else start
     closes = datetime.combine(day, quiet_start, tz) if quiet_start != quiet_end else end
+    if sending is not None:
+        opens, closes = (datetime.combine(day, at, tz) for at in sending)
     if closes <= opens:  # quiet hours in the day's middle: not a shape we configure
         closes = end
     opens = max(opens, now.astimezone(tz))
@@ -82,7 +88,8 @@ async def capacity(app: App, day: date) -> list[ChannelLoad]:
     reminders = settings.scheduler
     now = app.clock.now()
     quiet = (reminders.quiet_hours_start, reminders.quiet_hours_end)
-    start, end, hours = _window(day, now, quiet, settings.general.timezone)
+    window = reminders.sending_window
+    start, end, hours = _window(day, now, quiet, settings.general.timezone, window)
     is_today = start <= now < end
     async with app.sessions() as session:
         await session.connection(execution_options=READ_ONLY)
@@ -104,7 +111,7 @@ async def capacity(app: App, day: date) -> list[ChannelLoad]:
                 now=now,  # as the sweeps will run from now on: each batch on its own day
                 until=end + timedelta(days=max(reminders.reminder_offsets_days, default=0) + 1),
                 offsets_days=reminders.reminder_offsets_days,
-                reminder_time=reminders.reminder_time,
+                reminder_time=window[0] if window else reminders.reminder_time,
                 quiet_start=quiet[0],
                 quiet_end=quiet[1],
             )

@@ -39,7 +39,10 @@ staff_cli = typer.Typer(help="Staff members and their chat links.", no_args_is_h
 cli.add_typer(staff_cli, name="staff")
 kelompok_cli = typer.Typer(help="Kelompok and who accompanies them.", no_args_is_help=True)
 cli.add_typer(kelompok_cli, name="kelompok")
-kpm_cli = typer.Typer(help="Families who move or leave the programme.", no_args_is_help=True)
+kpm_cli = typer.Typer(
+    help="Families who move or leave the programme; their data exported or erased.",
+    no_args_is_help=True,
+)
 cli.add_typer(kpm_cli, name="kpm")
 telegram_cli = typer.Typer(help="Telegram bot set-up.", no_args_is_help=True)
 cli.add_typer(telegram_cli, name="telegram")
@@ -249,6 +252,38 @@ def kpm_leave(
 ) -> None:
     """Record that a KPM left the programme: no more reminders, out of the figures."""
     run_with_app(lambda app: kpm_command.kpm_leave(app, out, who, reason, on))
+
+
+SubjectId = Annotated[str, typer.Argument(help="The KPM's ID PKH, or the NIK of its pengurus.")]
+
+
+@kpm_cli.command("export")
+def kpm_export(
+    who: SubjectId,
+    out_file: Annotated[
+        Path, typer.Option("--out", help="File to write: .xlsx (a sheet per kind) or .json.")
+    ],
+) -> None:
+    """Everything held on one family, for its own access request (the NIK in full; 0600)."""
+    run_with_app(lambda app: kpm_command.kpm_export(app, out, who, out_file))
+
+
+@kpm_cli.command("erase")
+def kpm_erase(
+    who: SubjectId,
+    reason: Annotated[str, typer.Option(help="Why (the family's request, ...); kept.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase one family's personal data (name, NIK, phone, chats, texts, photos); figures stay."""
+
+    def ask(question: str) -> str:
+        return str(typer.prompt(question, default="", show_default=False))
+
+    done = run_with_app(
+        lambda app: kpm_command.kpm_erase(app, out, who, reason, confirm=None if yes else ask)
+    )
+    if not done:
+        raise typer.Exit(1)
 
 
 @cli.command("audit")
@@ -488,6 +523,44 @@ def export_command(
     )
 
 
+@cli.command("backup")
+def backup_command(
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="Backup file to write, or a folder: then named pendamping-YYYYMMDDTHHMMSSZ.db "
+            "(SQLite) or .dump (PostgreSQL)."
+        ),
+    ],
+    keep: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Keep only the N newest backups this command named in that folder; delete "
+            "older ones (FILE must be a folder).",
+        ),
+    ] = None,
+) -> None:
+    """Back up the database while the bot runs, check the copy and print a summary."""
+    from bot.backup_command import backup
+
+    run_with_app(lambda app: backup(app, out, file, keep=keep))
+
+
+@cli.command("restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(help="A file written by `pendamping backup`.")],
+    force: Annotated[
+        bool, typer.Option(help="Replace a database that already holds data.")
+    ] = False,
+) -> None:
+    """Restore a backup into the configured database (empty, unless --force) and upgrade
+    it to this code's migration level. Stop the bot first."""
+    from bot.backup_command import restore
+
+    run_with_app(lambda app: restore(app, out, file, force=force))
+
+
 @cli.command()
 def doctor() -> None:
     """Check configuration, database, migrations and channels."""
@@ -502,6 +575,34 @@ def doctor() -> None:
     healthy = run_with_app(lambda app: commands.doctor(app, out, loaded.source))
     if not healthy:
         raise typer.Exit(1)
+
+
+media_cli = typer.Typer(
+    help="Photos, voice notes and documents people sent (kept by us).", no_args_is_help=True
+)
+cli.add_typer(media_cli, name="media")
+
+
+@media_cli.command("status")
+def media_status() -> None:
+    """Files by status and the downloads that keep failing (ids and reasons only)."""
+    from bot import media_command
+
+    run_with_app(
+        lambda app: media_command.media_status(app, out, commands.translator(app))
+    )
+
+
+@media_cli.command("export")
+def media_export(
+    folder: Annotated[Path, typer.Argument(help="Folder to write the files and manifest.csv to.")],
+) -> None:
+    """Copy every file kept into FOLDER with a manifest (photos without their GPS position)."""
+    from bot import media_command
+
+    run_with_app(
+        lambda app: media_command.media_export(app, out, commands.translator(app), folder)
+    )
 
 
 def main() -> None:

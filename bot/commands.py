@@ -31,6 +31,7 @@ from bot.bootstrap import (
     komponen_catalog,
     p2k2_curriculum,
 )
+from bot.file_modes import doctor_file_modes
 from bot.sms_command import doctor_sms, month_sms, print_sms
 from bot.terminal import Terminal
 from handlers.i18n import Translator
@@ -213,6 +214,8 @@ async def import_roster(
         )
     if report.phones_changed:
         out.print(t("cli.roster.phones_changed", count=report.phones_changed), markup=False)
+    if report.erased:
+        out.print(t("cli.roster.erased", count=report.erased), markup=False)
     if report.ketua_named:
         out.print(
             t("cli.roster.ketua", named=report.ketua_named, changed=report.ketua_changed),
@@ -666,6 +669,7 @@ async def doctor(app: App, out: Console, source: Path | None) -> bool:
             f"{safe_url(settings.database.url)}: "
             f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}",
         )
+    doctor_file_modes(settings.database.url, source, table, t, marks)
     telegram = settings.telegram
     if telegram.configured:
         healthy = await _doctor_telegram(app, table, t) and healthy
@@ -685,6 +689,12 @@ async def doctor(app: App, out: Console, source: Path | None) -> bool:
         await _doctor_coordinators(app, table, t)
         await _doctor_holidays(app, table, t)
         await _doctor_capacity(app, table, t, marks)
+        from bot.retention_command import doctor_retention  # it uses this module's Marks
+
+        await doctor_retention(app, table)
+        from bot.media_command import doctor_media  # it imports the bootstrap, as this does
+
+        await doctor_media(app, table, t, marks.ok, marks.warn)
     sender = t("cli.doctor.sender_set") if twilio.whatsapp_sender else t("cli.doctor.no_sender")
     table.add_row(
         t("cli.doctor.twilio"),

@@ -84,6 +84,7 @@ class DatabaseSettings(_Section):
     echo: bool = False
     pool_size: int = Field(default=5, ge=1, le=200)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    read_url: str | None = None
 
     @field_validator("url")
     @classmethod
@@ -91,6 +92,13 @@ class DatabaseSettings(_Section):
         if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("a URL starting with 'sqlite+aiosqlite://' or 'postgresql+asyncpg://'")
         return url
+
+    @field_validator("read_url")
+    @classmethod
+    def _replica(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith("postgresql+asyncpg://"):
+            raise ValueError("a PostgreSQL replica's URL starting with 'postgresql+asyncpg://'")
+        return url or None
 
 
 class GeneralSettings(_Section):
@@ -194,6 +202,23 @@ class SchedulerSettings(_Section):
     morning_nudge_time: time = time(6, 30)
     max_attempts: int = Field(default=6, ge=1, le=50)
     inbound_id_retention_days: int = Field(default=7, ge=2, le=365)
+    sending_window_start: time | None = None
+    sending_window_end: time | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> SchedulerSettings:
+        start, end = self.sending_window_start, self.sending_window_end
+        if (start is None) != (end is None):
+            raise ValueError("sending_window_start and sending_window_end go together")
+        if start is not None and end is not None and not start < end:
+            raise ValueError("the sending window must start before it ends, e.g. 09:00-20:00")
+        return self
+
+    @property
+    def sending_window(self) -> tuple[time, time] | None:
+        if self.sending_window_start is None or self.sending_window_end is None:
+            return None
+        return self.sending_window_start, self.sending_window_end
 
     @field_validator("reminder_offsets_days")
     @classmethod
@@ -505,6 +530,18 @@ class ProgrammeSettings(_Section):
         return self
 
 
+class RetentionSettings(_Section):
+    """Months each kind of personal data is kept (0: for ever); the housekeeping sweep
+    deletes what is older, ``batch_rows`` rows per transaction."""
+
+    inbound_text_months: int = Field(default=12, ge=0, le=240)
+    media_months: int = Field(default=24, ge=0, le=240)
+    conversation_months: int = Field(default=3, ge=0, le=240)
+    outbox_payload_months: int = Field(default=6, ge=0, le=240)
+    audit_months: int = Field(default=60, ge=0, le=240)
+    batch_rows: int = Field(default=2000, ge=100, le=50000)
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -514,6 +551,55 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     media_url_secret: SecretStr | None = None
+
+
+DEFAULT_MEDIA_TYPES = (
+    "application/pdf",
+    "audio/amr",
+    "audio/mp4",
+    "audio/mpeg",
+    "audio/ogg",
+    "image/heic",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+)
+"""What a photo, a voice note or a document is, found from the content (WhatsApp and
+Telegram voice notes are Ogg Opus; some phones send AMR or M4A)."""
+
+
+class MediaSettings(_Section):
+    """Files people send: fetched from the provider, checked and kept by us."""
+
+    store: Literal["local", "s3"] = "local"
+    folder: str = "var/media"
+    max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=2**31 - 1)
+    allowed_types: list[str] = Field(default_factory=lambda: list(DEFAULT_MEDIA_TYPES))
+    delete_at_twilio: bool = True
+    workers: int = Field(default=4, ge=1, le=64)
+    timeout_seconds: float = Field(default=60, gt=0, le=600)
+    quick_attempts: int = Field(default=3, ge=1, le=10)
+    retry_later_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    give_up_after_hours: int = Field(default=72, ge=1, le=24 * 60)
+    s3_bucket: str | None = None
+    s3_prefix: str = "media/"
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+
+    @field_validator("allowed_types")
+    @classmethod
+    def _types(cls, types: list[str]) -> list[str]:
+        if not types or any(not re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", kind) for kind in types):
+            raise ValueError("MIME types such as 'image/jpeg' or 'audio/ogg'")
+        return sorted(set(types))
+
+    @model_validator(mode="after")
+    def _s3_needs_bucket(self) -> MediaSettings:
+        if self.store == "s3" and not self.s3_bucket:
+            raise ValueError("an s3_bucket when store is 's3'")
+        return self
 
 
 class Settings(_Section):
@@ -527,8 +613,10 @@ class Settings(_Section):
     pesan: PesanSettings = Field(default_factory=PesanSettings)
     reporting: ReportingSettings = Field(default_factory=ReportingSettings)
     programme: ProgrammeSettings = Field(default_factory=ProgrammeSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from handlers.i18n import Translator
 from models.enums import StaffRole
 from models.messaging.sweeps import staff_addresses
 from models.messaging.tables import Outbox
+from models.private_files import write_private
 from models.tables import Staff
 from reporting.digest import Digest, build_digest, coordinators, iso_week, staff_timezone
 from scheduler.digests import (
@@ -109,8 +110,9 @@ async def digest(
 
 
 def _save(directory: Path, built: Digest) -> None:
-    (directory / built.chart_filename).write_bytes(built.chart_png)
-    (directory / built.workbook_filename).write_bytes(built.workbook)
+    # 0600: the workbook names the absent KPM
+    write_private(directory / built.chart_filename, built.chart_png)
+    write_private(directory / built.workbook_filename, built.workbook)
 
 
 async def _chosen(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, timedelta
 from typing import TypeVar
@@ -27,6 +27,8 @@ from bot.bootstrap import (
 )
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
+from bot.media_store import media_housekeeping
+from bot.retention_command import retention_policy
 from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
@@ -37,9 +39,10 @@ from models.komponen_ends import refresh_end_dates
 from models.messaging.inbox import forget_done_before
 from models.messaging.outbox import expire_overdue
 from models.messaging.sending import Sender
+from models.retention import apply_retention
 from scheduler.alerts import AlertReport, enqueue_alerts
 from scheduler.digests import enqueue_digests
-from scheduler.dispatcher import Dispatcher
+from scheduler.dispatcher import Dispatcher, SharedPacer
 from scheduler.ketua_relay import enqueue_ketua_relays
 from scheduler.nudges import Advocacy, enqueue_nudges
 from scheduler.planner import plan_meetings
@@ -108,6 +111,7 @@ async def reminders_sweep(app: App) -> None:
             quiet_start=s.quiet_hours_start,
             quiet_end=s.quiet_hours_end,
             rates=channel_rates(app),
+            window=s.sending_window,
         ),
     )
     if report is not None:
@@ -224,19 +228,27 @@ async def digests_sweep(app: App) -> None:
                 app.settings.scheduler.quiet_hours_start,
                 app.settings.scheduler.quiet_hours_end,
             ),
+            read_sessions=app.read_sessions,
         ),
     )
 
 
 async def housekeeping_sweep(app: App) -> None:
     """Forget the inbound message ids older than any provider redelivers, and the inbox
-    rows handled as long ago (failed ones stay for the operator)."""
-    cutoff = app.clock.now() - timedelta(days=app.settings.scheduler.inbound_id_retention_days)
+    rows handled as long ago (failed ones stay for the operator); then delete the personal
+    data past its ``[retention]`` months, in batches (figures stay)."""
+    now = app.clock.now()
+    cutoff = now - timedelta(days=app.settings.scheduler.inbound_id_retention_days)
 
     async def forget() -> dict[str, int]:
         return {
             "inbound_ids": await forget_inbound_before(app.sessions, cutoff),
             "inbox_rows": await forget_done_before(app.sessions, cutoff),
+            **await apply_retention(app.sessions, retention_policy(app.settings), now=now),
+            **await media_housekeeping(
+                app.sessions, app.settings.media, now,
+                keep_months=app.settings.retention.media_months,
+            ),
         }
 
     await _locked(app, "housekeeping", forget)
@@ -304,7 +316,26 @@ def build_dispatcher(
         quiet=(app.settings.scheduler.quiet_hours_start, app.settings.scheduler.quiet_hours_end),
         default_zone=app.settings.general.timezone,
         sms_budget=app.settings.sms.monthly_budget_segments,
+        pacers=shared_pacers(app, senders),
     )
+
+
+def shared_pacers(app: App, senders: Mapping[Channel, Sender]) -> dict[Channel, SharedPacer]:
+    """On PostgreSQL, where several scheduler processes may dispatch, each sender's pace
+    is kept in the database for all of them; SQLite has one process (its own pace)."""
+    if app.engine.dialect.name != "postgresql":
+        return {}
+    twilio = app.settings.twilio
+    names = {
+        Channel.TELEGRAM: "telegram",
+        Channel.WHATSAPP: f"whatsapp:{twilio.whatsapp_sender or 'twilio'}",
+        Channel.SMS: f"sms:{twilio.sms_sender or 'twilio'}",
+    }
+    rates = channel_rates(app)
+    return {
+        channel: SharedPacer(app.sessions, names[channel], rates[channel])
+        for channel in senders
+    }
 
 
 @asynccontextmanager

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from models.private_files import private_folder
+
 YOUNG_THRESHOLD = 50_000
 """Allocations between two collections of the youngest generation (Python's default: 700)."""
 
@@ -55,8 +57,9 @@ def serving_alone(database_url: str, command: str) -> Iterator[bool]:
         yield False
         return
     path = Path(database).with_name(Path(database).name + ".serving")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+")
+    private_folder(path.parent)
+    # 0600: the lock says which command holds it; the folder is the private data folder
+    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "r+")
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

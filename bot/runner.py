@@ -16,6 +16,7 @@ from bot.bootstrap import (
     App,
     build_engine,
     build_inbox,
+    build_media_fetcher,
     build_telegram,
     build_twilio,
     file_loader,
@@ -74,6 +75,8 @@ async def serve(app: App, *, sweeps: bool = True) -> None:
         inbox = build_inbox(app, engine)
         telegram = build_telegram(app, inbox)
         twilio = build_twilio(app, inbox)
+        fetcher = build_media_fetcher(app, telegram, twilio)
+        engine.on_queued(fetcher.notify)  # a message handled may have brought files
 
         @asynccontextmanager
         async def lifespan(_: object) -> AsyncIterator[None]:
@@ -96,11 +99,19 @@ async def serve(app: App, *, sweeps: bool = True) -> None:
                         app, telegram, polling=app.settings.telegram.mode == "polling"
                     ),
                 ):
-                    yield
+                    # files are fetched once the bot is initialised (Telegram's getFile)
+                    fetching = asyncio.create_task(fetcher.run(stop), name="media")
+                    try:
+                        yield
+                    finally:
+                        stop.set()
+                        fetcher.notify()
+                        await fetching
             finally:
                 stop.set()
                 inbox.notify()
                 await workers
+                await fetcher.close()
                 if twilio is not None:
                     await twilio.stop()
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable
 from typing import TextIO
 
-from bot.bootstrap import App, file_loader
+from bot.bootstrap import App, build_media_fetcher, file_loader
 from bot.channels.console import QUIT_WORDS, ConsoleSender, arrival, from_inbox
 from handlers.engine import Engine
 from handlers.i18n import Translator
@@ -36,6 +36,7 @@ class Terminal:
             max_attempts=1,
         )
         self.sender = ConsoleSender(out, translator, file_loader(app))
+        self.fetcher = build_media_fetcher(app, None, None)  # a photo typed as `foto PATH`
         self.dispatcher = Dispatcher(
             app.sessions, {Channel.CONSOLE: self.sender}, {}, app.clock, max_attempts=1
         )
@@ -45,6 +46,7 @@ class Terminal:
         before = len(self.sender.sent)
         await self.inbox.store([arrival(line, address)])
         await self.inbox.drain()
+        await self.fetcher.drain()  # kept, or refused with a reply drawn below
         while (await self.dispatcher.run_once()).progressed:
             pass
         return self.sender.sent[before:]

@@ -386,12 +386,17 @@ async def new_status(message: IncomingMessage, ctx: Ctx) -> StepResult:
 
 
 async def status_note(message: IncomingMessage, ctx: Ctx) -> StepResult:
-    """A note on what was done, or none."""
-    if ctx.choice != "skip" and not ctx.text:
+    """A note on what was done, or none; a voice note is the note, kept with the case."""
+    voice = [(m.ref, m.content_type) for m in ctx.media if m.content_type.startswith("audio/")]
+    if ctx.choice != "skip" and not ctx.text and not voice:
         return ctx.retry(ctx.t("case.status_note_invalid"))
     note = None if ctx.choice == "skip" else ctx.text[:MAX_DESCRIPTION]
+    if voice:
+        note = ctx.t("case.voice_note", text=note or "-")
     status = CaseStatus(_data(ctx)["status"])
-    await update_case(ctx.session, ctx.staff, _data(ctx)["case_id"], status, note, now=ctx.now)
+    await update_case(
+        ctx.session, ctx.staff, _data(ctx)["case_id"], status, note, now=ctx.now, media=voice
+    )
     return ctx.done(
         ctx.t("case.updated", id=_data(ctx)["case_id"], status=ctx.t(f"case.status.{status.value}"))
     )

@@ -35,6 +35,7 @@ from models.conversations import (
     save_state,
 )
 from models.db import READ_ONLY, transaction
+from models.media import register_media
 from models.messaging.inbox import mark_done
 from models.optout import opt_in, opt_out
 from models.rules.clock import Clock
@@ -87,8 +88,10 @@ class Engine:
         commands: dict[str, str],
         *,
         queued_channels: Iterable[str] = (),
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._read_sessions = read_sessions or sessions  # deferred reports: a replica
         self._settings = settings
         self._clock = clock
         self._flows = {flow.name: flow for flow in flows}
@@ -152,7 +155,7 @@ class Engine:
     async def _run_later(self, outcome: Outcome) -> Outcome:
         """Replace each deferred reply by what it produces, read after the commit."""
         replies: list[Reply] = []
-        async with self._sessions() as session:
+        async with self._read_sessions() as session:
             await session.connection(execution_options=READ_ONLY)
             for reply in outcome.replies:
                 replies.extend(await reply.later(session) if reply.later else (reply,))
@@ -208,6 +211,16 @@ class Engine:
             return Outcome(replies=tuple(await group_replies(session, message, now, self._t)))
         word = message.text.strip().strip("!.").casefold()
         identity, state = await identify_and_lock(session, message.address, now)
+        if message.media:  # fetched later by the media workers, never while the sender waits
+            await register_media(
+                session,
+                channel=message.channel,
+                address=message.address,
+                external_id=message.external_id,
+                media=[(media.ref, media.content_type) for media in message.media],
+                kpm_id=identity.kpm_id,
+                now=now,
+            )
         # Opting out is for KPM and strangers (reminders): a staff member's "berhenti"
         # mid-flow is a cancel, and their alerts (urgent cases) are never silenced.
         if word in OPT_OUT_WORDS and identity.staff is None:

@@ -8,6 +8,8 @@ from handlers import (
     cases,
     confirmations,
     digest,
+    dokumentasi,
+    erasure,
     export,
     graduation,
     group_link,
@@ -47,6 +49,8 @@ FLOWS: tuple[Flow, ...] = (
     digest.FLOW,
     referrals.FLOW,
     referral_edit.FLOW,
+    erasure.FLOW,
+    dokumentasi.FLOW,
 )
 
 COMMANDS: dict[str, str] = {
@@ -80,4 +84,8 @@ COMMANDS: dict[str, str] = {
     "rujukan": "referral",
     "kelola_rujukan": "referral_edit",
     "kelolarujukan": "referral_edit",
+    "hapus_data": "erasure",
+    "hapusdata": "erasure",
+    "dokumentasi": "dokumentasi",
+    "bukti": "dokumentasi",
 }

@@ -17,6 +17,7 @@ from models.enums import RsvpAnswer
 from models.households import Sharer, joined_names, sharers
 from models.kpm import addressee
 from models.kpm_messages import keep_message, tell_pendamping
+from models.media import link_to_kpm_message
 from models.rsvp import add_reason, has_answered, pending_meeting, record_rsvp
 from models.rules.text import shorten
 
@@ -128,9 +129,16 @@ async def _pesan_kpm(
     message_id = await keep_message(
         session, kpm_id, message.address, written, len(message.media), now=now
     )
+    # the files (a voice note, photos) are the pesan's: fetched and kept by the media workers
+    await link_to_kpm_message(
+        session, [m.ref for m in message.media], message_id=message_id, kpm_id=kpm_id
+    )
     text = shorten(written, PREVIEW)
-    if message.media:
-        text = t("pesan.with_photos", text=text or "-", count=len(message.media))
+    voice = sum(1 for m in message.media if m.content_type.startswith("audio/"))
+    if voice:
+        text = t("pesan.with_voice", text=text or "-", count=voice)
+    if len(message.media) > voice:
+        text = t("pesan.with_photos", text=text or "-", count=len(message.media) - voice)
     if note:  # from a phone several KPM share
         text = f"{text}\n{note}"
     told = await tell_pendamping(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from models.audit import audit
 from models.enums import CaseSeverity, CaseStatus, Channel, StaffRole
 from models.kpm import kpm_in_scope
+from models.media import link_to_kpm
 from models.rules.case_categories import DEFAULT_CASE_CATEGORIES
 from models.scope import OutOfScope, kelompok_scope
 from models.tables import (
@@ -67,6 +68,7 @@ async def open_case(session: AsyncSession, staff: Staff, new: NewCase, *, now: d
                 case_id=case.id, media_ref=ref, content_type=content_type, created_by_id=staff.id
             )
         )
+    await link_to_kpm(session, [ref for ref, _ in new.photos], kpm.id)  # erased with them
     await audit(
         session,
         actor="staff",
@@ -126,7 +128,10 @@ async def update_case(
     note: str | None,
     *,
     now: datetime,
+    media: Sequence[tuple[str, str]] = (),
 ) -> None:
+    """A status change with its note; ``media`` (ref, type): files that came with it (a
+    voice note), attached to the case and the family's."""
     case = await session.scalar(
         select(CaseNote)
         .join(Kpm, Kpm.id == CaseNote.kpm_id)
@@ -140,6 +145,13 @@ async def update_case(
     session.add(
         CaseUpdate(case_id=case.id, staff_id=staff.id, status=status, note=note, created_at=now)
     )
+    for ref, content_type in media:
+        session.add(
+            MediaAttachment(
+                case_id=case.id, media_ref=ref, content_type=content_type, created_by_id=staff.id
+            )
+        )
+    await link_to_kpm(session, [ref for ref, _ in media], case.kpm_id)
     await audit(
         session,
         actor="staff",

@@ -132,3 +132,13 @@ class ProgrammeStatus(StrEnum):
     PUNYA = "punya"
     BUTUH = "butuh"
     TIDAK_PERLU = "tidak_perlu"
+
+
+class MediaStatus(StrEnum):
+    """A file someone sent (photo, voice note, document): waiting to be fetched from the
+    provider, kept by us, refused (too large, a type not accepted), or given up on."""
+
+    PENDING = "pending"
+    STORED = "stored"
+    REFUSED = "refused"
+    FAILED = "failed"

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     CheckConstraint,
     Date,
+    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,6 +39,7 @@ from models.enums import (
     Facilitator,
     KpmMessageStatus,
     KpmStatus,
+    MediaStatus,
     MeetingStatus,
     RegionLevel,
     RsvpAnswer,
@@ -151,6 +154,10 @@ class Kpm(Base):
     exit_reason: Mapped[ExitReason | None] = mapped_column(enum_type(ExitReason, "exit_reason"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Personal data erased on request (models.erasure): the row stays under a pseudonym
+    # ("KPM terhapus #<id>") for the figures; why, as the operator or coordinator said it.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    erasure_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class Komponen(Base):
@@ -221,7 +228,9 @@ class Meeting(Base):
 
 
 class MediaAttachment(Base):
-    """Evidence: a meeting photo or a case photo, kept as a channel reference or URL."""
+    """Evidence: a meeting photo or a case's photo or voice note, named by the provider's
+    reference (a Twilio ``MediaUrl``, ``telegram-file:<id>``); our copy of the file is the
+    :class:`MediaFile` with that ``provider_ref``."""
 
     __tablename__ = "media_attachment"
     __table_args__ = (
@@ -395,3 +404,55 @@ class KpmMessage(Base):
     closed_by_staff_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff.id", ondelete="SET NULL")
     )
+
+
+class MediaFile(Base):
+    """A photo, voice note or document someone sent. Until it is fetched only the
+    provider's reference is known (a Twilio ``MediaUrl``, ``telegram-file:<file_id>``);
+    once fetched it is kept by us under ``storage_key`` (its SHA-256: a file sent twice is
+    stored once). The row is also the fetch's job: attempts, the next try and the last
+    error. Attachments (``media_attachment.media_ref``, ``commitment_check.evidence_ref``)
+    name it by ``provider_ref``. ``taken_at`` is the camera's own clock (EXIF, local time
+    as the camera had it), the location is the photo's GPS, both when it carries them."""
+
+    __tablename__ = "media_file"
+    __table_args__ = (
+        Index("ix_media_file_due", "status", "next_attempt_at"),
+        Index(
+            "ix_media_file_provider_delete",
+            "next_attempt_at",
+            sqlite_where=text("provider_delete"),
+            postgresql_where=text("provider_delete"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel, "channel"))
+    address: Mapped[str] = mapped_column(String(80))  # who sent it: a refusal goes there
+    external_id: Mapped[str | None] = mapped_column(String(120))  # the message's provider id
+    provider_ref: Mapped[str] = mapped_column(String(500), unique=True)
+    provider_type: Mapped[str | None] = mapped_column(String(120))  # as the provider said
+    kpm_id: Mapped[int | None] = mapped_column(
+        ForeignKey("kpm.id", ondelete="CASCADE"), index=True
+    )  # the family it came from or is about (erased with it)
+    kpm_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("kpm_message.id", ondelete="SET NULL"), index=True
+    )  # the pesan KPM it came with
+    status: Mapped[MediaStatus] = mapped_column(
+        enum_type(MediaStatus, "media_status"), default=MediaStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(String(200))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(80))  # found from the content
+    storage_key: Mapped[str | None] = mapped_column(String(200))
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime())  # EXIF, the camera's clock
+    latitude: Mapped[float | None] = mapped_column(Float())
+    longitude: Mapped[float | None] = mapped_column(Float())
+    provider_delete: Mapped[bool] = mapped_column(default=False, server_default=false())
+    provider_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stored_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -89,12 +89,15 @@ async def enqueue_digests(
     options: DigestOptions,
     translate: Callable[..., str],
     quiet: tuple[time, time] | None = None,
+    read_sessions: async_sessionmaker[AsyncSession] | None = None,
 ) -> DigestReport:
     """Build and enqueue every coordinator's digest that is due this week and not yet
     enqueued. Digests are built in read-only transactions (SQLite's write lock is taken
     only to store the files and enqueue); one coordinator's failure does not stop the
-    others'. A digest due (or caught up) in ``quiet`` hours waits for their end."""
-    async with sessions() as session:
+    others'. A digest due (or caught up) in ``quiet`` hours waits for their end.
+    ``read_sessions`` (a replica) build the digests, when given."""
+    reader = read_sessions or sessions
+    async with reader() as session:
         await session.connection(execution_options=READ_ONLY)
         staff = await coordinators(session)
         due: list[tuple[Staff, str, datetime, ZoneInfo]] = []
@@ -118,7 +121,7 @@ async def enqueue_digests(
             unreachable += 1
             continue
         try:
-            async with sessions() as session:
+            async with reader() as session:
                 await session.connection(execution_options=READ_ONLY)
                 digest = await build_digest(
                     session,

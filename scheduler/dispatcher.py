@@ -18,11 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
-from collections.abc import Coroutine, Mapping
+import time as time_module
+from collections import deque
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,6 +39,7 @@ from models.messaging.outbox import (
     finish_all,
     next_due,
 )
+from models.messaging.pace import reserve_slots
 from models.messaging.sending import Sender, SendResult
 from models.messaging.sms_fallback import fall_back_to_sms
 from models.messaging.sms_usage import SMS_BUDGET_SPENT
@@ -71,6 +75,61 @@ class Pacer:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), delay)
+
+
+BLOCK_SECONDS = 0.25
+"""How much of a sender's time a process reserves at once from the shared pace: what it
+leaves unused when it has less to send is lost to the others (at most this long)."""
+
+
+class SharedPacer:
+    """:class:`Pacer`'s slots, shared by every dispatcher process through the database
+    (:mod:`models.messaging.pace`): over any one-second window, all processes together
+    send at most ``per_second`` for ``sender``. Slots are reserved a block at a time."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        sender: str,
+        per_second: float,
+        *,
+        now: Callable[[], float] = time_module.time,
+    ) -> None:
+        self._sessions = sessions
+        self._sender = sender
+        self._interval = 1.0 / (per_second * SAFETY)
+        self._block = max(1, math.ceil(per_second * SAFETY * BLOCK_SECONDS))
+        self._now = now
+        self._slots: deque[float] = deque()
+        self._reserving = asyncio.Lock()
+
+    async def next_slot(self) -> float:
+        """The next slot of this process (seconds since the epoch), reserving a block of
+        them when those reserved are used up."""
+        async with self._reserving:
+            if not self._slots:
+                async with self._sessions.begin() as session:
+                    first = await reserve_slots(
+                        session, self._sender, count=self._block, interval=self._interval,
+                        now=self._now(),
+                    )
+                self._slots.extend(first + n * self._interval for n in range(self._block))
+            return self._slots.popleft()
+
+    async def acquire(self, stopping: asyncio.Event | None = None) -> None:
+        """Wait for the next slot (or until ``stopping`` is set, whichever comes first)."""
+        delay = await self.next_slot() - self._now()
+        if delay <= 0:
+            return
+        if stopping is None:
+            await asyncio.sleep(delay)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), delay)
+
+
+class Pacing(Protocol):
+    async def acquire(self, stopping: asyncio.Event | None = None) -> None: ...
 
 
 @dataclass
@@ -109,13 +168,17 @@ class Dispatcher:
         quiet: tuple[time, time] | None = None,
         default_zone: str = "Asia/Jakarta",
         sms_budget: int = 0,
+        pacers: Mapping[Channel, Pacing] | None = None,
     ) -> None:
         self._sessions = sessions
         self._budget = SmsBudget(sessions, sms_budget, default_zone) if sms_budget else None
         self._quiet = quiet
         self._default_zone = default_zone
         self._senders = dict(senders)
-        self._limiters = {channel: Pacer(rate) for channel, rate in rates.items()}
+        self._limiters: dict[Channel, Pacing] = {
+            channel: Pacer(rate) for channel, rate in rates.items()
+        }
+        self._limiters.update(pacers or {})  # shared with other processes (PostgreSQL)
         self._clock = clock
         self._batch = batch
         self._lease = lease

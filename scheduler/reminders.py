@@ -156,6 +156,7 @@ class Batch:
 
     messages: EnqueueColumns = field(default_factory=EnqueueColumns)
     already: int = 0
+    zone: str | None = None  # the kelompok's time zone (a batch is of one reminder time)
 
     def __len__(self) -> int:
         return len(self.messages) + self.already
@@ -196,6 +197,7 @@ async def enqueue_reminders(
     quiet_end: time,
     lookahead_days: int = 8,
     rates: Mapping[Channel, float] | None = None,
+    window: tuple[time, time] | None = None,
 ) -> ReminderReport:
     """Enqueue the reminders due for planned meetings starting within the lookahead (at
     least one day more than the largest offset). ``rates``: messages per second each
@@ -203,7 +205,11 @@ async def enqueue_reminders(
 
     What is due is read in one read-only transaction (on SQLite it does not take the write
     lock); what is missing is written in transactions of ``WRITE_CHUNK`` messages, each of
-    which first checks, holding them, that the meetings still stand as they were read."""
+    which first checks, holding them, that the meetings still stand as they were read.
+
+    ``window`` (local start and end, e.g. 09:00-20:00): instead of all at ``reminder_time``,
+    a day's reminders are spread over the day's sending window, the soonest meetings'
+    first (:func:`spread_over_window`); ``reminder_time`` is then the window's start."""
     horizon = timedelta(days=max(lookahead_days, max(offsets_days, default=0) + 1))
     async with sessions() as session:
         await session.connection(execution_options=READ_ONLY)
@@ -212,10 +218,13 @@ async def enqueue_reminders(
             now=now,
             until=now + horizon,
             offsets=offsets_days,
-            reminder_time=reminder_time,
+            reminder_time=window[0] if window else reminder_time,
             quiet=(quiet_start, quiet_end),
         )
-    moved, shortfall = fit_capacity(due.batches, rates or {})
+    if window:
+        moved, shortfall = spread_over_window(due.batches, window[1], rates or {}, now=now)
+    else:
+        moved, shortfall = fit_capacity(due.batches, rates or {})
     messages = _messages(due.batches)
     enqueued, stale = await _write(sessions, messages, due.versions, now=now)
     for channel, short in shortfall.items():
@@ -324,6 +333,7 @@ async def _read_due(
     for meeting, slot, group, group_keys in groups:
         channel = group.channel
         batch = batches[(channel, slot.send_at, slot.send_by, slot.earliest)]
+        batch.zone = meeting.zone
         addresses: Sequence[str] = group.addresses
         readers: Sequence[str] = group.readers
         shared: Sequence[bool] | None = group.shared
@@ -494,6 +504,58 @@ def _addressed(
 
 def _group(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "key": "reminder.group", "rsvp": False}
+
+
+def spread_over_window(
+    batches: Mapping[BatchKey, Batch],
+    window_end: time,
+    rates: Mapping[Channel, float],
+    *,
+    now: datetime,
+) -> tuple[int, dict[str, int]]:
+    """Spread each channel's reminders of one local day over that day's sending window:
+    from the batches' time (the window's start, or now when that has passed) to the
+    window's end (or the meeting start or quiet hours, when sooner), the messages of the
+    soonest meetings first, evenly, but never closer than the channel's rate allows.
+    Returns how many were moved and, per channel, how many cannot go out before the
+    window's end at the rate. Changed in place."""
+    groups: dict[tuple[Channel, str | None, date], list[Batch]] = defaultdict(list)
+    bounds: dict[tuple[Channel, str | None, date], tuple[datetime, datetime]] = {}
+    for (channel, send_at, send_by, _), batch in batches.items():
+        tz = zone(batch.zone)
+        day = send_at.astimezone(tz).date()
+        key = (channel, batch.zone, day)
+        groups[key].append(batch)
+        opens = max(send_at, now)
+        closes = min(datetime.combine(day, window_end, tz).astimezone(UTC), send_by)
+        start, end = bounds.get(key, (opens, closes))
+        bounds[key] = (min(start, opens), max(end, closes))
+    moved = 0
+    shortfall: Counter[str] = Counter()
+    for key, members in groups.items():
+        channel = key[0]
+        start, end = bounds[key]
+        order = sorted(
+            ((deadline, batch, index) for batch in members
+             for index, deadline in enumerate(batch.messages.deadline_at)),
+            key=lambda item: (item[0] or end, id(item[1]), item[2]),
+        )
+        if not order:
+            continue
+        rate = rates.get(channel)
+        gap = (end - start).total_seconds() / len(order) if end > start else 0.0
+        if rate and rate > 0:
+            if len(order) / rate > (end - start).total_seconds():
+                shortfall[channel.value] += len(order) - int(
+                    max((end - start).total_seconds(), 0) * rate
+                )
+            gap = max(gap, 1.0 / rate)
+        for position, (_, batch, index) in enumerate(order):
+            at = start + timedelta(seconds=position * gap)
+            if batch.messages.not_before[index] != at:
+                batch.messages.not_before[index] = at
+                moved += 1
+    return moved, dict(shortfall)
 
 
 def fit_capacity(

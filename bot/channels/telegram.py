@@ -281,12 +281,16 @@ def _addressed_to_us(text: str, bot_username: str | None) -> bool:
 
 
 def _media_of(message: Message) -> tuple[Media, ...]:
-    """The largest photo (by width x height), else the document (its mime type, or
-    octet-stream when Telegram gives none)."""
+    """The largest photo (by width x height), else a voice note or audio file, else the
+    document (its mime type, or octet-stream when Telegram gives none)."""
     sizes = [size for size in message.photo if _str(size.file_id)]
     if sizes:
         largest = max(sizes, key=lambda size: (_int(size.width) or 0) * (_int(size.height) or 0))
         return (Media(ref=f"telegram-file:{largest.file_id}", content_type="image/jpeg"),)
+    for sound in (message.voice, message.audio):
+        if sound is not None and _str(sound.file_id):
+            kind = _str(sound.mime_type) or "audio/ogg"
+            return (Media(ref=f"telegram-file:{sound.file_id}", content_type=kind),)
     document = message.document
     if document is not None and _str(document.file_id):
         return (

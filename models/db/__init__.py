@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from models.db.sqlite_driver import SQLiteConnection
+from models.private_files import private_folder
 
 READ_ONLY = {"sqlite_read_only": True}
 """Execution options for a read-only session: on SQLite it begins DEFERRED, not IMMEDIATE,
@@ -52,7 +53,7 @@ def create_engine(
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            private_folder(Path(database).parent)  # the data folder, 0700 when made here
         pool: dict[str, Any] = {}
         if database and database != ":memory:":
             # One connection per process: writers queue in order in the pool instead of

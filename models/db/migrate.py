@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError as AlembicError
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -35,6 +37,37 @@ class MigrationLevel:
     @property
     def up_to_date(self) -> bool:
         return self.current == self.head
+
+
+class Compared(StrEnum):
+    """A migration level found in a backup, against this code's newest."""
+
+    SAME = "same"
+    OLDER = "older"  # restored, then upgraded
+    NEWER = "newer"  # unknown to this code: made by a newer release
+    NONE = "none"  # no level at all: not a database of ours
+
+
+def compare(revision: str | None) -> Compared:
+    """Where ``revision`` stands against this code's migrations."""
+    if revision is None:
+        return Compared.NONE
+    if revision == head_revision():
+        return Compared.SAME
+    try:
+        known = ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    except AlembicError:
+        return Compared.NEWER
+    return Compared.OLDER if known is not None else Compared.NEWER
+
+
+def previous_revision(revision: str | None = None) -> str:
+    """The level just before ``revision`` (default: the newest)."""
+    script = ScriptDirectory.from_config(alembic_config()).get_revision(
+        revision or head_revision()
+    )
+    assert script is not None and isinstance(script.down_revision, str)
+    return script.down_revision
 
 
 def _current(connection: Connection) -> str | None:

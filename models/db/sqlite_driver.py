@@ -34,7 +34,10 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
+
+from models.private_files import create_private_file, tighten_sqlite_sidecars
 
 T = TypeVar("T")
 INLINE_ROWS = 200
@@ -125,10 +128,16 @@ class SQLiteConnection:
             sqlite3.connect, database, timeout=0, isolation_level=None,
             check_same_thread=False, uri=uri,  # the loop's thread and the connection's own
         )
+        on_disk = Path(database) if database != ":memory:" and not uri else None
+        loop = asyncio.get_running_loop()
         try:
-            connection = await asyncio.get_running_loop().run_in_executor(executor, connect)
+            if on_disk is not None:  # created 0600 before SQLite would create it 0644
+                await loop.run_in_executor(executor, create_private_file, on_disk)
+            connection = await loop.run_in_executor(executor, connect)
             for pragma in PRAGMAS:
                 connection.execute(pragma).close()
+            if on_disk is not None:  # the -wal and -shm that WAL mode has opened
+                await loop.run_in_executor(executor, tighten_sqlite_sidecars, on_disk)
         except BaseException:
             executor.shutdown(wait=False)
             raise

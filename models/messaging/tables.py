@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -169,3 +170,12 @@ class GroupLinkCode(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SendPace(Base):
+    """The next free send slot of one sender (``whatsapp:+62...``, ``telegram``)."""
+
+    __tablename__ = "send_pace"
+
+    sender: Mapped[str] = mapped_column(String(80), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float(), default=0.0)  # seconds since the epoch

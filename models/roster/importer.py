@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.audit import audit
 from models.households import shared_phone_counts
+from models.private_files import open_private
 from models.roster.files import RosterFileError, count_rows, header_key, open_roster
 from models.roster.parse import REASON_COLUMN, RosterRow, RowValidator
 from models.roster.reasons import Reason, reason
@@ -70,6 +71,7 @@ class ImportReport:
     shared_phones: tuple[SharedPhone, ...] = ()  # rows whose phone other KPM have too
     ketua_named: int = 0  # kelompok whose ketua the file names
     ketua_changed: int = 0  # of those, kelompok whose ketua is new or another
+    erased: int = 0  # rows of families whose personal data was erased: not written
 
 
 class SharedPhone(NamedTuple):
@@ -94,7 +96,7 @@ def _rejects_file(
         raise RosterFileError(reason("roster.file_rejects_is_roster", file=roster.name))
     keep = [position for position, header in enumerate(headers)
             if header_key(header) != REASON_COLUMN]
-    with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
+    with open_private(Path(path), "w", encoding="utf-8-sig", newline="") as handle:  # NIKs
         writer = csv.writer(handle, delimiter=delimiter)
         writer.writerow([headers[position] for position in keep] + [REASON_COLUMN])
 
@@ -211,6 +213,7 @@ async def import_roster(
         unchanged=counts.unchanged, rejected=rejected, written=written, moved=counts.moved,
         left=counts.left, phones_changed=counts.phones_changed, shared_phones=shared,
         ketua_named=counts.ketua_named, ketua_changed=counts.ketua_changed,
+        erased=counts.erased,
     )
 
 

@@ -56,6 +56,7 @@ class WriteCounts:
     kelompok_created: int = 0
     kelompok_reassigned: int = 0
     komponen_written: int = 0
+    erased: int = 0  # rows of families whose personal data was erased: left as they are
 
 
 def _sorted_komponen(items: Iterable[tuple[str, date | None, date | None]]) -> list[Any]:
@@ -259,9 +260,12 @@ class RosterWriter:
         replaced: dict[int, tuple[KomponenItem, ...]] = {}
         has_status = self._has_status
         for row, kelompok_id in zip(rows, kelompok_ids, strict=True):
+            known = existing.get(row.id_pkh)
+            if known is not None and known[9] is not None:
+                self.counts.erased += 1  # erased on request: the roster brings nothing back
+                continue
             if row.ketua:
                 self._ketua[kelompok_id] = row.id_pkh
-            known = existing.get(row.id_pkh)
             if known is None:
                 channel = Channel.WHATSAPP if row.phone else Channel.NONE
                 values: tuple[Any, ...] = (
@@ -280,7 +284,7 @@ class RosterWriter:
             status = self._status(row, known[5:9]) if has_status else ()
             if not komponen_changed and known[1:5] == (
                 row.nama_pengurus, row.nik, row.phone, kelompok_id
-            ) and (not status or status == known[5:]):
+            ) and (not status or status == known[5:9]):
                 self.counts.unchanged += 1
                 continue
             if known[3] != row.phone:
@@ -352,13 +356,13 @@ class RosterWriter:
         self, connection: AsyncConnection, rows: list[RosterRow]
     ) -> dict[str, tuple[Any, ...]]:
         """The KPM of these rows already stored, by ID PKH: (id, nama, nik, phone, kelompok,
-        status, graduated_on, left_on, exit_reason)."""
+        status, graduated_on, left_on, exit_reason, erased_at)."""
         if self._first_kpm:  # the table was empty and ID PKH are unique in the file
             return {}
         found = await connection.execute(
             select(KPM.c.id_pkh, KPM.c.id, KPM.c.nama_pengurus, KPM.c.nik, KPM.c.phone,
                    KPM.c.kelompok_id, KPM.c.status, KPM.c.graduated_on, KPM.c.left_on,
-                   KPM.c.exit_reason)
+                   KPM.c.exit_reason, KPM.c.erased_at)
             .where(KPM.c.id_pkh.in_([row.id_pkh for row in rows]))
         )
         return {id_pkh: tuple(values) for id_pkh, *values in found}

@@ -232,10 +232,14 @@ ERROR_MESSAGES: dict[int, str] = {
 _STATUS_CODES = {401: 20003, 404: 20404, 429: 20429, 500: 20500, 502: 20500, 503: 20503}
 
 # "messages": creating a message; "account": GET the account; "content": any Content API call.
-Endpoint = Literal["messages", "account", "content", "any"]
+Endpoint = Literal["messages", "account", "content", "media", "any"]
 
 _ACCOUNT_PATH = re.compile(rf"/{API_VERSION}/Accounts/(?P<account>[^/]+)\.json")
 _MESSAGES_PATH = re.compile(rf"/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages\.json")
+_MEDIA_PATH = re.compile(
+    rf"/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages/(?P<message>[^/]+)"
+    rf"/Media/(?P<sid>ME[0-9a-f]+)(?P<json>\.json)?"
+)
 _MESSAGE_PATH = re.compile(
     rf"/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>[^/]+)\.json"
 )
@@ -402,6 +406,25 @@ class FakeTwilioApi:
         self._not_on_whatsapp: dict[str, tuple[int, bool]] = {}
         # Status callbacks Twilio would post: (StatusCallback URL, form fields), in order.
         self._callbacks: list[tuple[str, dict[str, str]]] = []
+        # Inbound media Twilio keeps (a MediaUrl's file), by Media sid: (content type, bytes).
+        self.media: dict[str, tuple[str, bytes]] = {}
+        self.media_deleted: list[str] = []  # Media sids deleted through the Media API
+
+    def add_media(
+        self, content: bytes, content_type: str = "image/jpeg", *, message_sid: str | None = None
+    ) -> str:
+        """Keep a file as Twilio keeps an inbound message's media; returns its ``MediaUrl``
+        (on api.twilio.com, as Twilio sends it: point ``twilio.api_base_url`` at the fake).
+        ``GET`` answers the bytes with their type to the account's basic auth, 401 without
+        it, 404 once deleted or for a sid never added; ``DELETE .../Media/{sid}.json``
+        deletes it (204), as the SDK's ``media(sid).delete()`` asks."""
+        media_sid = _sid("ME")
+        self.media[media_sid] = (content_type, content)
+        message = message_sid or _sid("MM")
+        return (
+            f"https://api.twilio.com/{API_VERSION}/Accounts/{self.account_sid}/Messages/"
+            f"{message}/Media/{media_sid}"
+        )
 
     def not_on_whatsapp(self, *numbers: str, code: int = 63003, at_once: bool = False) -> None:
         """From now on WhatsApp messages to ``numbers`` (E.164) fail as Twilio's do for a
@@ -647,6 +670,10 @@ class FakeTwilioApi:
         )
         self.calls.append(call)
 
+        media = _MEDIA_PATH.fullmatch(path)
+        if media is not None:
+            await self._serve_media(call, media, scope, receive, send)
+            return
         fault = self._take_fault(method, path)
         if fault is not None and fault.kind == "drop":
             await self._drop(scope, receive)
@@ -670,6 +697,62 @@ class FakeTwilioApi:
                 call.disconnected = True
                 return
         await _send_json(send, *response)
+
+    async def _serve_media(
+        self,
+        call: Call,
+        match: re.Match[str],
+        scope: dict[str, Any],
+        receive: _Receive,
+        send: _Send,
+    ) -> None:
+        """A media file: GET its bytes (streamed in parts), DELETE its resource."""
+        fault = self._take_fault(call.method, call.path)
+        if fault is not None and fault.kind == "drop":
+            await self._drop(scope, receive)
+            return
+        delay = fault.seconds if fault is not None and fault.kind == "delay" else 0.0
+        if delay and await _client_left_within(receive, delay):
+            call.disconnected = True
+            return
+        try:
+            if fault is not None and fault.error is not None:
+                raise fault.error
+            if not call.auth_ok:
+                raise _authenticate()
+            if match["account"] != self.account_sid or match["sid"] not in self.media:
+                raise _not_found(call.path)
+            if call.method == "DELETE" and match["json"]:
+                del self.media[match["sid"]]
+                self.media_deleted.append(match["sid"])
+                call.status = 204
+                await _send_json(send, 204, None, [])
+                return
+            _allow(call, "GET")
+        except TwilioError as error:
+            call.status = error.status
+            call.error = error.reason
+            await _send_json(send, error.status, error.payload(), error.headers)
+            return
+        content_type, content = self.media[match["sid"]]
+        call.status = 200
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", content_type.encode()),
+                    (b"content-length", str(len(content)).encode()),
+                ],
+            }
+        )
+        step = 1 << 16
+        for start in range(0, len(content), step):
+            part = content[start : start + step]
+            more = start + step < len(content)
+            await send({"type": "http.response.body", "body": part, "more_body": more})
+        if not content:
+            await send({"type": "http.response.body", "body": b""})
 
     def _take_fault(self, method: str, path: str) -> _Fault | None:
         for index, fault in enumerate(self._faults):
@@ -1005,6 +1088,8 @@ def _matches(endpoint: Endpoint, method: str, path: str) -> bool:
         return method == "POST" and _MESSAGES_PATH.fullmatch(path) is not None
     if endpoint == "content":
         return bool(_CONTENTS_PATH.fullmatch(path) or _CONTENT_PATH.fullmatch(path))
+    if endpoint == "media":
+        return _MEDIA_PATH.fullmatch(path) is not None
     return method == "GET" and _ACCOUNT_PATH.fullmatch(path) is not None
 
 

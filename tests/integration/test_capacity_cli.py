@@ -81,3 +81,15 @@ def test_a_channel_too_slow_for_its_day_is_named_and_fails(db_url: str) -> None:
     assert short in flat(result.output)
     assert short in flat(doctor.output)
     assert t("cli.doctor.capacity_ok", count=22) in flat(fine.output)  # 10 + 12
+
+
+def test_a_sending_window_is_the_day_s_available_hours(db_url: str) -> None:
+    _melati_on_thursday(db_url)
+    window = {"PENDAMPING_SCHEDULER_SENDING_WINDOW_START": "09:00",
+              "PENDAMPING_SCHEDULER_SENDING_WINDOW_END": "20:00"}
+    with time_machine.travel(MONDAY_MORNING, tick=False):
+        monday = invoke(db_url, "capacity", extra_env=window)
+        wednesday = invoke(db_url, "capacity", "--date", "2026-11-25", extra_env=window)
+    assert _row(monday.output, "whatsapp")[2:4] == ["0", "12"]
+    assert _row(monday.output, "whatsapp")[6] == "10.0"  # 10.00 (now) to 20.00 WIB
+    assert _row(wednesday.output, "whatsapp")[6] == "11.0"  # 09.00 to 20.00

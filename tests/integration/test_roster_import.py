@@ -221,7 +221,7 @@ async def test_one_audit_row_records_the_counts_and_no_personal_data(
         "rows_read": 6, "rejected": 0, "imported": 6, "updated": 0, "moved": 0, "left": 0,
         "phones_changed": 0, "unchanged": 0, "regions_created": 7, "pendamping_created": 2,
         "kelompok_created": 4, "kelompok_reassigned": 0, "komponen_written": 8,
-        "ketua_named": 0, "ketua_changed": 0,
+        "ketua_named": 0, "ketua_changed": 0, "erased": 0,
     }
     assert all(isinstance(value, int) for value in detail.values())
 
