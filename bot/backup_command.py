@@ -77,7 +77,9 @@ def backup_path(written: str, sqlite: bool, now_utc: str, t: Translator) -> Path
     return file
 
 
-async def backup(app: App, out: Console, file: str, *, keep: int | None) -> None:
+async def backup(
+    app: App, out: Console, file: str, *, keep: int | None, media: bool = True
+) -> None:
     t = translator(app)
     url = make_url(app.settings.database.url)
     sqlite = _is_sqlite(url)
@@ -112,12 +114,23 @@ async def backup(app: App, out: Console, file: str, *, keep: int | None) -> None
         markup=False,
         soft_wrap=True,
     )
+    if media:  # the files people sent, beside the database (a folder shared by backups)
+        from bot.media_command import back_up_media
+
+        copied = await back_up_media(app, path)
+        if copied is not None:
+            out.print(t("cli.backup.media", count=copied.count, added=copied.added,
+                        folder=copied.folder, manifest=copied.manifest),
+                      markup=False, soft_wrap=True)
     if keep is not None:
         ours = sqlite_backup.is_sqlite_file if sqlite else pg_backup.is_dump_file
         pruned = prune(path, keep, ours)
         if pruned:
             out.print(t("cli.backup.pruned", count=len(pruned), keep=keep, folder=path.parent),
                       markup=False, soft_wrap=True)
+        from bot.media_command import prune_backup_media
+
+        await prune_backup_media(path.parent)
 
 
 def _sqlite_copy(t: Translator, source: Path, temp: Path) -> tuple[str, str | None, dict[str, int]]:
@@ -153,6 +166,9 @@ async def _pg_dump(
     return t("cli.backup.checked_pg", tables=len(listed.data)), dumped.level, dumped.counts
 
 
+MEDIA_MANIFEST_SUFFIX = ".media.csv"  # a backup's list of the files people sent
+
+
 def prune(written: Path, keep: int, ours: Callable[[Path], bool]) -> list[Path]:
     """Delete the older backups this command named in ``written``'s folder, of the same
     kind, beyond the ``keep`` newest (by the time in their names); never ``written``."""
@@ -168,6 +184,7 @@ def prune(written: Path, keep: int, ours: Callable[[Path], bool]) -> list[Path]:
     removed = [path for path in own[keep:] if path != written]
     for path in removed:
         path.unlink(missing_ok=True)
+        path.with_name(path.name + MEDIA_MANIFEST_SUFFIX).unlink(missing_ok=True)
         log.info("old backup removed: %s", path)
     return removed
 

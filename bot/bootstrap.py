@@ -16,7 +16,7 @@ from bot.channels.whatsapp import from_inbox as whatsapp_from_inbox
 from bot.config import Settings
 from bot.media import MediaSigner
 from bot.media_fetch import FetchPolicy, LocalFileSource, MediaFetcher, MediaSource
-from bot.media_store import build_media_store, install_media_eraser
+from bot.media_store import build_media_store, install_media_eraser, media_reader
 from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers, Translate
@@ -156,6 +156,7 @@ def engine_settings(app: App) -> EngineSettings:
         digest=digest_options(app),
         pesan_reason_minutes=settings.pesan.reason_window_minutes,
         case_rules=settings.programme.case_rules(),
+        read_media=media_reader(settings.media),
     )
 
 

@@ -540,11 +540,19 @@ def backup_command(
             "older ones (FILE must be a folder).",
         ),
     ] = None,
+    media: Annotated[
+        bool,
+        typer.Option(
+            "--media/--no-media",
+            help="Also copy the files people sent into media/ beside the backup (new ones "
+            "only) with a manifest.",
+        ),
+    ] = True,
 ) -> None:
     """Back up the database while the bot runs, check the copy and print a summary."""
     from bot.backup_command import backup
 
-    run_with_app(lambda app: backup(app, out, file, keep=keep))
+    run_with_app(lambda app: backup(app, out, file, keep=keep, media=media))
 
 
 @cli.command("restore")

@@ -172,3 +172,72 @@ async def media_export(app: App, out: Console, t: Translator, folder: Path) -> N
         markup=False,
         soft_wrap=True,
     )
+
+
+@dataclass(frozen=True)
+class MediaBackup:
+    count: int  # files the database names, all now in the backup's media folder
+    added: int  # of them, copied by this backup (the others were there from before)
+    folder: Path
+    manifest: Path
+
+
+async def back_up_media(app: App, backup: Path) -> MediaBackup | None:
+    """With a database backup: every stored file the database names, as kept (originals:
+    a backup is not shared onward), copied into ``media/`` beside the backup — named by
+    content hash, so a file already there from an earlier night is not copied again —
+    and a manifest for this backup (``<backup>.media.csv``) listing them. To restore,
+    copy that folder back into ``[media] folder``. None when no file is stored."""
+    async with app.read_sessions() as session:
+        files = await stored_files(session)
+    if not files:
+        return None
+    store = build_media_store(app.settings.media)
+    folder = backup.parent / BACKUP_MEDIA
+    private_folder(folder)
+    rows: list[list[object]] = []
+    added = 0
+    for item in files:
+        target = folder / item.storage_key[:2] / item.storage_key
+        if not await asyncio.to_thread(target.exists):
+            private_folder(target.parent)
+            temp = private_temp(store.temp_folder)
+            try:
+                if not await store.fetch(item.storage_key, temp):
+                    continue
+                await asyncio.to_thread(os.replace, temp, target)
+            finally:
+                temp.unlink(missing_ok=True)
+            added += 1
+        rows.append(_manifest_row(str(target.relative_to(folder)), item))
+    manifest = backup.with_name(backup.name + ".media.csv")
+    await asyncio.to_thread(_write_manifest, manifest, rows)
+    return MediaBackup(len(rows), added, folder, manifest)
+
+
+BACKUP_MEDIA = "media"  # the folder of files beside the backups, shared by them
+
+
+async def prune_backup_media(folder: Path) -> int:
+    """After older backups were pruned: delete the files of ``media/`` that no remaining
+    backup's manifest names (an erased family's photos leave the backups with the last
+    backup that held them). Returns how many were deleted."""
+    return await asyncio.to_thread(_prune_backup_media, folder)
+
+
+def _prune_backup_media(folder: Path) -> int:
+    media = folder / BACKUP_MEDIA
+    if not media.is_dir():
+        return 0
+    named: set[str] = set()
+    for manifest in folder.glob("*.media.csv"):
+        with manifest.open(newline="", encoding="utf-8") as handle:
+            rows = csv.reader(handle)
+            next(rows, None)
+            named.update(row[0] for row in rows if row)
+    removed = 0
+    for path in media.glob("??/*"):
+        if str(path.relative_to(media)) not in named:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -19,7 +19,7 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -241,10 +241,13 @@ class _StoreWhenNeeded:
         self._settings = settings
         self._store: LocalMediaStore | S3MediaStore | None = None
 
-    async def delete(self, key: str) -> None:
+    def get(self) -> LocalMediaStore | S3MediaStore:
         if self._store is None:
             self._store = build_media_store(self._settings)
-        await self._store.delete(key)
+        return self._store
+
+    async def delete(self, key: str) -> None:
+        await self.get().delete(key)
 
 
 def install_media_eraser(settings: MediaSettings) -> None:
@@ -311,3 +314,28 @@ async def _drop_orphans(
     for key in orphans:
         await store.delete(key)
     return len(orphans)
+
+
+def media_reader(settings: MediaSettings) -> Callable[[str], Awaitable[bytes | None]]:
+    """Reads a stored file whole, by its key, for sending it on (a voice note to the
+    pendamping): copied to a private temporary file first (the S3 store downloads), then
+    read; None when it is not stored or is larger than ``max_bytes``."""
+    store = _StoreWhenNeeded(settings)
+
+    async def read(key: str) -> bytes | None:
+        kept = store.get()
+        temp = private_temp(kept.temp_folder)
+        try:
+            if not await kept.fetch(key, temp):
+                return None
+            return await asyncio.to_thread(_read_at_most, temp, settings.max_bytes)
+        finally:
+            os.unlink(temp)
+
+    return read
+
+
+def _read_at_most(path: Path, limit: int) -> bytes | None:
+    with path.open("rb") as handle:
+        content = handle.read(limit + 1)
+    return content if len(content) <= limit else None

@@ -4,16 +4,17 @@ A tap on the button of a pushed pesan KPM opens that message here directly."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 from typing import TypedDict, cast
 
 from handlers.cases import open_from_message
 from handlers.flow import Ctx, Flow, Pick, StepResult, option_value, picked_id
 from handlers.local_time import staff_zone
-from handlers.messages import IncomingMessage, Option
+from handlers.messages import Document, IncomingMessage, Option, Reply
 from handlers.outgoing import REPLY_KIND
 from handlers.parsing.dates import format_date_id
-from models.enums import KpmMessageStatus
+from models.enums import KpmMessageStatus, MediaStatus
 from models.households import joined_names, sharers
 from models.kpm_messages import (
     KpmMessageView,
@@ -22,11 +23,14 @@ from models.kpm_messages import (
     move_message,
     open_messages,
 )
+from models.media_views import media_of_message
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.rules.text import shorten
 from models.staff import channel_of
 
 LABEL_PREVIEW = 40
+AUDIO_EXTENSIONS = {"audio/ogg": "ogg", "audio/mpeg": "mp3", "audio/mp4": "m4a",
+                    "audio/amr": "amr"}
 ABOUT = "about:"  # an option's value: the pesan is about this other KPM on a shared phone
 
 
@@ -152,7 +156,27 @@ async def _show(ctx: Ctx, message_id: int) -> StepResult:
             for person in people
             if person.kpm_id != view.kpm_id
         ]
-    return ctx.ask(Step.ACTION, shown, options)
+    asked = ctx.ask(Step.ACTION, shown, options)
+    voice = await _voice_note(ctx, view.id)
+    if voice is None:
+        return asked
+    return replace(asked, replies=(Reply(ctx.t("pesan.voice_note"), document=voice),
+                                   *asked.replies))
+
+
+async def _voice_note(ctx: Ctx, message_id: int) -> Document | None:
+    """The first voice note or audio of the pesan, as we keep it, to hear in the chat."""
+    if ctx.settings.read_media is None:
+        return None
+    for kept in await media_of_message(ctx.session, message_id):
+        if (kept.status is MediaStatus.STORED and kept.storage_key
+                and (kept.content_type or "").startswith("audio/")):
+            content = await ctx.settings.read_media(kept.storage_key)
+            if content is not None:
+                kind = kept.content_type or "audio/ogg"
+                name = f"pesan-{message_id}.{AUDIO_EXTENSIONS.get(kind, 'bin')}"
+                return Document(name, content, kind)
+    return None
 
 
 async def _kept(ctx: Ctx) -> KpmMessageView | None:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import time
 
@@ -39,6 +40,9 @@ class EngineSettings:
     digest: DigestOptions = field(default_factory=DigestOptions)
     pesan_reason_minutes: int = 30
     """After a "2" without a reason, the next message within this time is the reason."""
+    read_media: Callable[[str], Awaitable[bytes | None]] | None = None
+    """Reads a file we keep, by its storage key (``bot.media_store``): a KPM's voice note
+    is sent on to the pendamping who opens the pesan. None: files are not sent on."""
 
     @property
     def case_categories(self) -> tuple[str, ...]:

@@ -101,6 +101,8 @@ async def change_phone(
     transaction; :class:`PhoneChangeError` when it cannot be taken. A number other active
     KPM have already is taken only when ``share`` (the pendamping says so; a KPM cannot
     put themselves on another family's phone)."""
+    if kpm.erased_at is not None:  # its data was erased at the family's request
+        raise PhoneChangeError("erased", "the KPM's data was erased")
     try:
         phone = normalize_phone(written)
     except PhoneError as error:

@@ -193,3 +193,22 @@ async def test_a_roster_with_a_changed_phone_reports_it_and_detaches_the_old(
     assert (report.updated, report.unchanged, report.phones_changed) == (1, 1, 1)
     assert await _phone(sessions, kpm_id) == NEW
     assert (await _identity(sessions, f"whatsapp:{old}")).kpm_id is None
+
+
+async def test_an_erased_family_gets_no_new_number(sessions) -> None:
+    from models.erasure import erase
+    from models.phone_changes import PhoneChangeError, change_phone
+
+    world = await build_world(sessions)
+    async with sessions.begin() as session:
+        siti = await session.get(Kpm, world.kpm["Siti Aminah"])
+        await erase(session, siti, "permintaan KPM", by=None, now=LATER)
+    async with sessions.begin() as session:
+        siti = await session.get(Kpm, world.kpm["Siti Aminah"])
+        try:
+            await change_phone(session, siti, "0813-1111-2222", by=None, now=LATER, share=True)
+        except PhoneChangeError as refused:
+            assert refused.key == "erased"
+        else:
+            raise AssertionError("an erased family was given a number")
+    assert await _phone(sessions, world.kpm["Siti Aminah"]) is None

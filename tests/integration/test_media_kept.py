@@ -6,6 +6,7 @@ source (the providers' own paths are in tests/e2e/test_media_*.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
 import time
@@ -19,12 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.bootstrap import build_app
-from bot.config import DEFAULT_MEDIA_TYPES, Settings
+from bot.config import DEFAULT_MEDIA_TYPES, MediaSettings, Settings
 from bot.media_command import export_media
 from bot.media_fetch import Download, FetchFailed, FetchPolicy, MediaFetcher
-from bot.media_store import LocalMediaStore, media_housekeeping
+from bot.media_store import LocalMediaStore, media_housekeeping, media_reader
+from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.messages import Media
+from handlers.registry import COMMANDS, FLOWS
+from handlers.settings import EngineSettings
 from models.cases import NewCase, open_case
 from models.enums import CaseSeverity, Channel, MediaStatus
 from models.media import delete_media_of_kpm, media_eraser
@@ -33,7 +37,7 @@ from models.messaging.tables import Outbox
 from models.rules.clock import FixedClock
 from models.tables import CaseUpdate, Kpm, KpmMessage, MediaAttachment, MediaFile, Staff
 from tests.media_files import LATITUDE, jpeg, voice_note
-from tests.world import NOW, Chat, World, build_world, make_engine
+from tests.world import NOW, Chat, World, build_world, default_catalog, make_engine
 
 t = Translator()
 
@@ -113,6 +117,20 @@ async def test_a_kpm_voice_note_is_a_pesan_kpm_for_the_pendamping_with_the_audio
     assert (audio.kpm_message_id, audio.kpm_id) == (message.id, kept.world.kpm["Siti Aminah"])
     assert (audio.status, audio.content_type) == (MediaStatus.STORED, "audio/ogg")
     assert audio.storage_key in kept.kept_files()
+
+    # Ani opens it in /pesan and hears it: our copy is sent to her chat.
+    settings = EngineSettings(
+        catalog=default_catalog(),
+        read_media=media_reader(MediaSettings(folder=str(kept.store.folder))),
+    )
+    engine = Engine(kept.sessions, settings, kept.clock, FLOWS, COMMANDS)
+    ani = Chat(engine, kept.clock, "console:ani")
+    await ani.send(f"/pesan {message.id}")
+    voice, shown = ani.last
+    assert voice.text == t("pesan.voice_note") and voice.document is not None
+    assert voice.document.content == voice_note()
+    assert voice.document.filename == f"pesan-{message.id}.ogg"
+    assert shown.options  # the pesan itself, to answer or close
 
 
 async def open_case_for(kept: Kept, name: str, photos: tuple[tuple[str, str], ...] = ()) -> int:
@@ -268,3 +286,38 @@ async def test_doctor_warns_about_downloads_that_keep_failing(kept: Kept, db_url
     console.print(table)
     shown = console.export_text()
     assert "PERINGATAN" in shown and f"#{row.id} (whatsapp, 3x): HTTP 404" in shown
+
+
+async def test_a_backup_keeps_the_files_people_sent_until_no_backup_names_them(
+    kept: Kept, db_url: str, tmp_path: Path
+) -> None:
+    from models.erasure import erase
+    from tests.integration.test_cli import invoke
+
+    siti = await kept.kpm("Siti Aminah")
+    await siti.send(media=kept.media("https://twilio.test/ME9", voice_note(), "audio/ogg"))
+    await kept.fetcher.drain()
+    [audio] = await kept.rows()
+    env = {"PENDAMPING_MEDIA_FOLDER": str(kept.store.folder)}
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    first = backups / "pendamping-20261201T000000Z.db"
+    done = await asyncio.to_thread(invoke, db_url, "backup", str(first), extra_env=env)
+    assert done.exit_code == 0, done.output
+    copy = backups / "media" / audio.storage_key[:2] / audio.storage_key
+    assert copy.read_bytes() == voice_note()  # the original, as kept
+    assert oct(copy.stat().st_mode & 0o777) == "0o600"
+    with (backups / f"{first.name}.media.csv").open(encoding="utf-8") as handle:
+        assert f"{audio.storage_key[:2]}/{audio.storage_key}" in handle.read()
+
+    async with kept.sessions.begin() as session:  # the family asks to be forgotten
+        family = await session.get(Kpm, kept.world.kpm["Siti Aminah"])
+        await erase(session, family, "permintaan KPM", by=None, now=NOW,
+                    erasers=[media_eraser(kept.store)])
+    second = backups / "pendamping-20261202T000000Z.db"
+    done = await asyncio.to_thread(
+        invoke, db_url, "backup", str(second), "--keep", "1", extra_env=env
+    )
+    assert done.exit_code == 0, done.output
+    assert not first.exists() and not (backups / f"{first.name}.media.csv").exists()
+    assert not copy.exists()  # no backup left holds her voice note
