@@ -175,8 +175,41 @@ async def stored(sessions: Any) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+def fetch_elsewhere(folder: str, base: str, workers: int, photos: int) -> None:
+    """The fetch workers in a process of their own (as `pendamping scheduler` runs them
+    beside the `pendamping web` processes): until every photo is stored."""
+
+    async def fetch() -> None:
+        db = create_engine(f"sqlite+aiosqlite:///{folder}/bench.db")
+        sessions = session_factory(db)
+        clock = SystemClock()
+        settings = TwilioSettings(account_sid=ACCOUNT, auth_token=TOKEN,
+                                  whatsapp_sender="+14155238886", api_base_url=base,
+                                  public_base_url=PUBLIC)
+        channel = TwilioChannel(settings, sessions, clock, Translator())
+        store = LocalMediaStore(Path(folder) / "media").prepare()
+        source = TwilioMediaSource(settings, channel.client, timeout=120)
+        policy = FetchPolicy(max_bytes=16 * 1024 * 1024,
+                             allowed_types=frozenset(DEFAULT_MEDIA_TYPES), timeout=120)
+        fetcher = MediaFetcher(sessions, store, {Channel.WHATSAPP: source}, clock,
+                               Translator(), policy, concurrency=workers, idle=0.05)
+        stop = asyncio.Event()
+        task = asyncio.create_task(fetcher.run(stop))
+        while (await stored(sessions))[0] < photos:  # noqa: ASYNC110 (the database says)
+            await asyncio.sleep(0.05)
+        stop.set()
+        fetcher.notify()
+        await task
+        await fetcher.close()
+        await channel.stop()
+        await db.dispose()
+
+    event_loop.run(fetch())
+
+
 async def run(
-    photos: int, low: int, high: int, concurrency: int, workers: int, fetch_after: bool
+    photos: int, low: int, high: int, concurrency: int, workers: int, fetch_after: bool,
+    fetch_process: bool = False,
 ) -> dict[str, Any]:
     rng = random.Random(42)
     sizes = [rng.randint(low, high) for _ in range(photos)]
@@ -211,7 +244,13 @@ async def run(
         web_port = await web.start()
         stop = asyncio.Event()
         tasks = [asyncio.create_task(inbox.run(stop))]
-        if not fetch_after:
+        elsewhere = None
+        if fetch_process:
+            elsewhere = multiprocessing.Process(
+                target=fetch_elsewhere, args=(folder, base, workers, photos), daemon=True
+            )
+            elsewhere.start()
+        elif not fetch_after:
             tasks.append(asyncio.create_task(fetcher.run(stop)))
         limits = httpx.Limits(max_connections=concurrency)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{web_port}", limits=limits,
@@ -226,7 +265,7 @@ async def run(
             answers = await post_all(client, webhooks(photos, base, photos=True, first=photos),
                                      concurrency)
             answered = time.perf_counter() - started
-            if fetch_after:  # the downloads begin once every webhook was answered
+            if fetch_after and not fetch_process:  # the downloads begin once all answered
                 tasks.append(asyncio.create_task(fetcher.run(stop)))
             while (await stored(sessions))[0] < photos:  # noqa: ASYNC110 (the database says)
                 await asyncio.sleep(0.05)
@@ -236,6 +275,8 @@ async def run(
         inbox.notify()
         fetcher.notify()
         await asyncio.gather(*tasks)
+        if elsewhere is not None:
+            elsewhere.join(timeout=60)
         await fetcher.close()
         await channel.stop()
         await web.stop()
@@ -250,6 +291,7 @@ async def run(
         "concurrency": concurrency,
         "fetch_workers": workers,
         "fetch_after_answers": fetch_after,
+        "fetch_in_own_process": fetch_process,
         "baseline_p50_ms": round(percentile(baseline, 0.50) * 1000, 1),
         "baseline_p99_ms": round(percentile(baseline, 0.99) * 1000, 1),
         "webhook_p50_ms": round(percentile(answers, 0.50) * 1000, 1),
@@ -271,11 +313,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--fetch-after", action="store_true",
                         help="start the downloads only once every webhook was answered")
+    parser.add_argument("--fetch-process", action="store_true",
+                        help="the fetch workers in a process of their own (a scheduler's)")
     args = parser.parse_args()
     photos = 20 if args.quick else args.photos
     result = event_loop.run(
         run(photos, 1_000_000, 3_000_000, min(args.concurrency, photos), args.workers,
-            args.fetch_after)
+            args.fetch_after, args.fetch_process)
     )
     print(f"{result['photos']} photos ({result['photo_mb_total']} MB) posted "
           f"{result['concurrency']} at a time: webhook p99 {result['webhook_p99_ms']} ms "

@@ -25,6 +25,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
 from bot.jobs import scheduling
 from bot.media import MediaSigner
+from bot.media_fetch import MediaFetcher
 from bot.process import serving_alone, tune_garbage_collector
 from bot.web import MediaFiles, TelegramWebhook, TwilioWebhooks, create_web_app
 from models.db.locks import sweep_lock
@@ -75,8 +76,11 @@ async def serve(app: App, *, sweeps: bool = True) -> None:
         inbox = build_inbox(app, engine)
         telegram = build_telegram(app, inbox)
         twilio = build_twilio(app, inbox)
-        fetcher = build_media_fetcher(app, telegram, twilio)
-        engine.on_queued(fetcher.notify)  # a message handled may have brought files
+        # Files are fetched where messages are sent: here for `run`; for the `web`
+        # processes, in `pendamping scheduler`, so downloads never slow a webhook.
+        fetcher = build_media_fetcher(app, telegram, twilio) if sweeps else None
+        if fetcher is not None:
+            engine.on_queued(fetcher.notify)  # a message handled may have brought files
 
         @asynccontextmanager
         async def lifespan(_: object) -> AsyncIterator[None]:
@@ -98,20 +102,14 @@ async def serve(app: App, *, sweeps: bool = True) -> None:
                     _telegram_running(
                         app, telegram, polling=app.settings.telegram.mode == "polling"
                     ),
-                ):
                     # files are fetched once the bot is initialised (Telegram's getFile)
-                    fetching = asyncio.create_task(fetcher.run(stop), name="media")
-                    try:
-                        yield
-                    finally:
-                        stop.set()
-                        fetcher.notify()
-                        await fetching
+                    _fetching(fetcher),
+                ):
+                    yield
             finally:
                 stop.set()
                 inbox.notify()
                 await workers
-                await fetcher.close()
                 if twilio is not None:
                     await twilio.stop()
 
@@ -139,6 +137,23 @@ async def serve(app: App, *, sweeps: bool = True) -> None:
             type(asyncio.get_running_loop()).__module__.partition(".")[0],
         )
         await server.serve()
+
+
+@asynccontextmanager
+async def _fetching(fetcher: MediaFetcher | None) -> AsyncIterator[None]:
+    """The media fetch workers run while the block runs (none: not in this process)."""
+    if fetcher is None:
+        yield
+        return
+    stop = asyncio.Event()
+    fetching = asyncio.create_task(fetcher.run(stop), name="media")
+    try:
+        yield
+    finally:
+        stop.set()
+        fetcher.notify()
+        await fetching
+        await fetcher.close()
 
 
 @asynccontextmanager
@@ -216,7 +231,10 @@ async def run_scheduler(app: App) -> None:
         try:
             if bot is not None:
                 await bot.initialize()
-            async with scheduling(app, telegram, twilio):
+            async with (
+                scheduling(app, telegram, twilio),
+                _fetching(build_media_fetcher(app, telegram, twilio)),
+            ):
                 log.info("scheduler running")
                 await stop.wait()
         finally:
