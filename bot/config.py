@@ -538,6 +538,7 @@ class RetentionSettings(_Section):
     media_months: int = Field(default=24, ge=0, le=240)
     conversation_months: int = Field(default=3, ge=0, le=240)
     outbox_payload_months: int = Field(default=6, ge=0, le=240)
+    outbox_row_months: int = Field(default=13, ge=0, le=240)
     audit_months: int = Field(default=60, ge=0, le=240)
     batch_rows: int = Field(default=2000, ge=100, le=50000)
 

@@ -24,6 +24,7 @@ def retention_policy(settings: Settings) -> Retention:
         media_months=r.media_months,
         conversation_months=r.conversation_months,
         outbox_payload_months=r.outbox_payload_months,
+        outbox_row_months=r.outbox_row_months,
         audit_months=r.audit_months,
         batch_rows=r.batch_rows,
     )

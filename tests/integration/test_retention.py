@@ -91,6 +91,10 @@ async def _old_and_new(sessions: async_sessionmaker[AsyncSession]) -> None:
         session.add(Outbox(channel=Channel.WHATSAPP, address="whatsapp:+62812990010002",
                            kind="reply", payload={"text": "masih menunggu"},
                            status=OutboxStatus.PENDING, created_at=ago(months=7)))
+        for status in (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.PENDING):
+            session.add(Outbox(channel=Channel.WHATSAPP, address="whatsapp:+62812990010003",
+                               kind="reply", payload={"text": f"tahun lalu {status.value}"},
+                               status=status, created_at=ago(months=14)))
         session.add(Outbox(channel=Channel.WHATSAPP, address="whatsapp:+62812990010002",
                            kind="reply", payload={"text": "baru"},
                            status=OutboxStatus.SENT, created_at=ago(days=5)))
@@ -140,7 +144,8 @@ async def test_retention_deletes_old_texts_photos_and_state_in_batches_and_keeps
         "inbound_texts": 3,  # a pesan text, an RSVP reason, an inbox row
         "media": 3,  # two photos, one evidence reference
         "conversations": 1,
-        "outbox_payloads": 5,  # the sent ones; the one still waiting keeps its text
+        "outbox_payloads": 7,  # the sent ones; those still waiting keep their text
+        "outbox_rows": 2,  # settled more than 13 months ago; the waiting one stays
         "audit": 1,
     }
     state = await _state(sessions)
@@ -150,9 +155,10 @@ async def test_retention_deletes_old_texts_photos_and_state_in_batches_and_keeps
     assert state["media"] == [f"ref-{ago(months=2):%Y%m}"] and state["evidence"] is None
     assert state["conversations"] == ["console:baru"]
     assert state["payloads"] == sorted(
-        ["{}"] * 5 + ["{'text': 'masih menunggu'}", "{'text': 'baru'}"]
+        ["{}"] * 5
+        + ["{'text': 'masih menunggu'}", "{'text': 'baru'}", "{'text': 'tahun lalu pending'}"]
     )
-    assert state["outbox"] == [("delivered", 5), ("pending", 1), ("sent", 1)]  # rows stay
+    assert state["outbox"] == [("delivered", 5), ("pending", 2), ("sent", 1)]  # rows stay
     assert state["audit"] == 1 + 0  # the old one went; building the world audits nothing
     assert [len(e.attachments) for e in erased if e.attachments] == [2]
     assert [e.evidence_refs for e in erased if e.evidence_refs] == [("ref-kia",)]
@@ -161,7 +167,8 @@ async def test_retention_deletes_old_texts_photos_and_state_in_batches_and_keeps
     again = await apply_retention(sessions, Retention(batch_rows=2), now=NOW)
     assert set(again.values()) == {0}
     zero = await apply_retention(
-        sessions, Retention(0, 0, 0, 0, 0, batch_rows=2), now=NOW + timedelta(days=4000)
+        sessions, Retention(0, 0, 0, 0, 0, batch_rows=2, outbox_row_months=0),
+        now=NOW + timedelta(days=4000),
     )
     assert zero == {}  # 0 months: kept for ever
 
@@ -204,8 +211,11 @@ def test_doctor_shows_the_retention_and_the_oldest_rows_and_the_sweep_applies_it
     with time_machine.travel(NOW, tick=True):
         _run(db_url, _old_and_new)
         before = _doctor(db_url)
-        late = t("cli.doctor.retention_late", months=6, oldest=f"{ago(months=7):%Y-%m-%d}")
+        late = t("cli.doctor.retention_late", months=6, oldest=f"{ago(months=14):%Y-%m-%d}")
         assert late in before, before
+        rows_late = t("cli.doctor.retention_late", months=13,
+                      oldest=f"{ago(months=14):%Y-%m-%d}")
+        assert rows_late in before, before
         assert t("cli.doctor.retention", kind=t("cli.retention.kind.audit")) in before
 
         settings = Settings(database={"url": db_url}, retention={"audit_months": 0})
@@ -220,6 +230,7 @@ def test_doctor_shows_the_retention_and_the_oldest_rows_and_the_sweep_applies_it
         asyncio.run(sweep())
         oldest = _run(db_url, lambda sessions: _oldest(sessions))
         assert oldest["outbox_payloads"] == ago(days=5)  # the waiting one is not counted
+        assert oldest["outbox_rows"] == ago(months=7)  # the rows older than 13 months went
         assert oldest["audit"] == ago(months=62)  # audit_months = 0: kept
         assert oldest["conversations"] == ago(days=1)
         after = _doctor(db_url)
