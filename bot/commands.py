@@ -695,7 +695,8 @@ async def doctor(app: App, out: Console, source: Path | None) -> bool:
         from bot.media_command import doctor_media  # it imports the bootstrap, as this does
 
         await doctor_media(app, table, t, marks.ok, marks.warn)
-    sender = t("cli.doctor.sender_set") if twilio.whatsapp_sender else t("cli.doctor.no_sender")
+    has_sender = twilio.whatsapp_sender or twilio.messaging_service_sid
+    sender = t("cli.doctor.sender_set") if has_sender else t("cli.doctor.no_sender")
     table.add_row(
         t("cli.doctor.twilio"),
         marks.ok if twilio.configured else marks.warn,

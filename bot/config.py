@@ -157,6 +157,7 @@ class TwilioSettings(_Section):
     auth_token: SecretStr | None = None
     whatsapp_sender: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
     sms_sender: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
     api_base_url: str | None = None
     public_base_url: str | None = None
     messages_per_second: int = Field(default=80, ge=1, le=1000)

@@ -326,10 +326,11 @@ def shared_pacers(app: App, senders: Mapping[Channel, Sender]) -> dict[Channel, 
     if app.engine.dialect.name != "postgresql":
         return {}
     twilio = app.settings.twilio
+    service = twilio.messaging_service_sid
     names = {
         Channel.TELEGRAM: "telegram",
-        Channel.WHATSAPP: f"whatsapp:{twilio.whatsapp_sender or 'twilio'}",
-        Channel.SMS: f"sms:{twilio.sms_sender or 'twilio'}",
+        Channel.WHATSAPP: f"whatsapp:{service or twilio.whatsapp_sender or 'twilio'}",
+        Channel.SMS: f"sms:{service or twilio.sms_sender or 'twilio'}",
     }
     rates = channel_rates(app)
     return {

@@ -327,10 +327,15 @@ class TwilioChannel:
         if whatsapp and identity is not None and identity.not_on_whatsapp_at is not None:
             return NOT_ON_WHATSAPP, {}
         sender = self._settings.whatsapp_sender if whatsapp else self._settings.sms_sender
-        if not sender:
+        service = self._settings.messaging_service_sid
+        if not sender and not service:
             return f"no {'WhatsApp' if whatsapp else 'SMS'} sender configured", {}
         to = outgoing.address if whatsapp else outgoing.address.removeprefix("sms:")
-        request: dict[str, Any] = {"to": to, "from_": f"whatsapp:{sender}" if whatsapp else sender}
+        request: dict[str, Any] = {"to": to}
+        if service:  # a Messaging Service: Twilio picks a sender of its pool and paces it
+            request["messaging_service_sid"] = service
+        else:
+            request["from_"] = f"whatsapp:{sender}" if whatsapp else sender
         if self._settings.public_base_url:
             request["status_callback"] = self.signed_url("/twilio/status", "")
         in_window = any(

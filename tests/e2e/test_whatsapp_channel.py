@@ -562,3 +562,27 @@ async def test_a_business_message_to_a_number_last_heard_25_hours_ago_uses_its_t
     (row,) = await env.outbox()
     assert row.status is OutboxStatus.QUEUED
     assert env.fake.calls_to("messages")[-1].params["ContentSid"] == REMINDER_SID
+
+
+async def test_a_messaging_service_sends_from_its_pool_instead_of_a_number(env: Env) -> None:
+    service = "MG" + "1" * 32
+    settings = TwilioSettings(
+        account_sid=env.fake.account_sid, auth_token=env.fake.auth_token,
+        messaging_service_sid=service, api_base_url=env.fake.base_url, public_base_url=PUBLIC,
+    )
+    pooled = TwilioChannel(settings, env.sessions, env.clock, Translator(), retry_wait=0.01,
+                           timeout=1.0)
+    try:
+        env.fake.user_wrote(ANI)  # she just wrote: a reply inside the window
+        payload = {"text": "halo dari pool", "in_reply_to_at": env.clock.now().isoformat()}
+        async with env.sessions.begin() as session:
+            await enqueue(session, [Enqueue(Channel.WHATSAPP, ANI, "reply", payload,
+                                            Priority.REPLY)], now=env.clock.now())
+        dispatcher = Dispatcher(env.sessions, {Channel.WHATSAPP: pooled.send_claimed}, {},
+                                env.clock, base_delay=0.01)
+        assert (await dispatcher.run_once()).sent == 1
+    finally:
+        await pooled.stop()
+    (message,) = env.fake.messages.values()
+    assert (message["messaging_service_sid"], message["from"]) == (service, None)
+    assert message["to"] == ANI and message["body"] == "halo dari pool"
