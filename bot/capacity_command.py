@@ -110,10 +110,7 @@ async def capacity(app: App, day: date) -> list[ChannelLoad]:
                 session,
                 now=now,  # as the sweeps will run from now on: each batch on its own day
                 until=end + timedelta(days=max(reminders.reminder_offsets_days, default=0) + 1),
-                offsets_days=reminders.reminder_offsets_days,
-                reminder_time=window[0] if window else reminders.reminder_time,
-                quiet_start=quiet[0],
-                quiet_end=quiet[1],
+                **reminders.reminder_timing,
             )
             for channel, send_at, count in batches:
                 if start <= send_at < end:

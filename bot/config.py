@@ -221,6 +221,19 @@ class SchedulerSettings(_Section):
             return None
         return self.sending_window_start, self.sending_window_end
 
+    @property
+    def reminder_timing(self) -> dict[str, Any]:
+        """When reminders go, as the reminder sweep, the ketua's relays (with the first
+        reminder) and `pendamping capacity` all take it: with a sending window, a day's
+        reminders begin at its start."""
+        window = self.sending_window
+        return {
+            "offsets_days": self.reminder_offsets_days,
+            "reminder_time": window[0] if window else self.reminder_time,
+            "quiet_start": self.quiet_hours_start,
+            "quiet_end": self.quiet_hours_end,
+        }
+
     @field_validator("reminder_offsets_days")
     @classmethod
     def _offsets(cls, offsets: list[int]) -> list[int]:

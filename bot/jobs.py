@@ -106,12 +106,9 @@ async def reminders_sweep(app: App) -> None:
         lambda: enqueue_reminders(
             app.sessions,
             now=app.clock.now(),
-            offsets_days=s.reminder_offsets_days,
-            reminder_time=s.reminder_time,
-            quiet_start=s.quiet_hours_start,
-            quiet_end=s.quiet_hours_end,
             rates=channel_rates(app),
             window=s.sending_window,
+            **s.reminder_timing,
         ),
     )
     if report is not None:
@@ -125,14 +122,7 @@ async def ketua_sweep(app: App) -> None:
     await _locked(
         app,
         "ketua",
-        lambda: enqueue_ketua_relays(
-            app.sessions,
-            now=app.clock.now(),
-            offsets_days=s.reminder_offsets_days,
-            reminder_time=s.reminder_time,
-            quiet_start=s.quiet_hours_start,
-            quiet_end=s.quiet_hours_end,
-        ),
+        lambda: enqueue_ketua_relays(app.sessions, now=app.clock.now(), **s.reminder_timing),
     )
 
 

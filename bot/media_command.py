@@ -16,10 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.bootstrap import App
-from bot.media_store import PRIVATE_FILE, build_media_store, private_folder, private_temp
+from bot.media_store import build_media_store, fetch_temp
 from handlers.i18n import Translator
 from models.media_content import copy_without_location
 from models.media_views import MediaCounts, StoredFile, media_counts, stored_files
+from models.private_files import PRIVATE_FILE, private_folder
 
 EXTENSIONS = {
     "image/jpeg": ".jpg",
@@ -118,7 +119,7 @@ async def export_media(
     total = 0
     for item in files:
         name = item.storage_key + EXTENSIONS.get(item.content_type, "")
-        temp = private_temp(store.temp_folder)
+        temp = fetch_temp(store.temp_folder)
         try:
             if not await store.fetch(item.storage_key, temp):
                 continue
@@ -201,7 +202,7 @@ async def back_up_media(app: App, backup: Path) -> MediaBackup | None:
         target = folder / item.storage_key[:2] / item.storage_key
         if not await asyncio.to_thread(target.exists):
             private_folder(target.parent)
-            temp = private_temp(store.temp_folder)
+            temp = fetch_temp(store.temp_folder)
             try:
                 if not await store.fetch(item.storage_key, temp):
                     continue

@@ -31,7 +31,7 @@ from typing import IO, Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import MediaSettings
-from bot.media_store import MediaStore, private_temp
+from bot.media_store import MediaStore, fetch_temp
 from handlers.i18n import Translator
 from models.db import transaction
 from models.enums import Channel, MediaStatus
@@ -292,7 +292,7 @@ class MediaFetcher:
         """Stream ``ref`` to a private temporary file, hashing and checking as it comes;
         then keep it in the store under its hash."""
         policy = self.policy
-        temp = private_temp(self._store.temp_folder)
+        temp = fetch_temp(self._store.temp_folder)
         try:
             digest = hashlib.sha256()
             size = 0

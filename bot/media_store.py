@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import os
 import re
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,10 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import MediaSettings
 from models.media import forget_media_before, media_eraser, referenced_keys
 from models.media_erasure import MEDIA_ERASERS
+from models.private_files import PRIVATE_FILE, private_folder, private_temp
 from models.retention import months_before
 
-PRIVATE_FILE = 0o600
-PRIVATE_FOLDER = 0o700
 INCOMING = ".incoming"
 _KEY = re.compile(r"[0-9a-f]{64}")
 
@@ -63,26 +61,9 @@ def check_key(key: str) -> str:
     return key
 
 
-def private_folder(path: Path) -> Path:
-    """``path`` and its missing parents made ``0700``; an existing folder is left as is."""
-    missing = []
-    folder = path
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    for made in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            made.mkdir(mode=PRIVATE_FOLDER)
-            os.chmod(made, PRIVATE_FOLDER)
-    return path
-
-
-def private_temp(folder: Path) -> Path:
-    """An empty ``0600`` file in ``folder`` to download into."""
-    descriptor, name = tempfile.mkstemp(dir=folder, prefix="fetch-", suffix=".part")
-    os.close(descriptor)
-    os.chmod(name, PRIVATE_FILE)
-    return Path(name)
+def fetch_temp(folder: Path) -> Path:
+    """An empty ``0600`` file in ``folder`` to download into (``.fetch.*.part``)."""
+    return private_temp(folder, "fetch")
 
 
 class LocalMediaStore:
@@ -295,7 +276,7 @@ async def media_housekeeping(
             batch = []
     orphans += await _drop_orphans(sessions, store, batch)
     stale = 0
-    for temp in await asyncio.to_thread(lambda: list(store.temp_folder.glob("fetch-*.part"))):
+    for temp in await asyncio.to_thread(lambda: list(store.temp_folder.glob(".fetch.*.part"))):
         with contextlib.suppress(FileNotFoundError):
             if datetime.fromtimestamp(temp.stat().st_mtime, UTC) < now - ORPHAN_GRACE:
                 temp.unlink()
@@ -324,7 +305,7 @@ def media_reader(settings: MediaSettings) -> Callable[[str], Awaitable[bytes | N
 
     async def read(key: str) -> bytes | None:
         kept = store.get()
-        temp = private_temp(kept.temp_folder)
+        temp = fetch_temp(kept.temp_folder)
         try:
             if not await kept.fetch(key, temp):
                 return None

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import MediaSettings
-from bot.media_store import LocalMediaStore, S3MediaStore, build_media_store, private_temp
+from bot.media_store import LocalMediaStore, S3MediaStore, build_media_store, fetch_temp
 
 moto_server = pytest.importorskip("moto.server")
 
@@ -44,7 +44,7 @@ def settings_for(endpoint: str, folder: Path) -> MediaSettings:
 
 
 def download(store: LocalMediaStore | S3MediaStore, content: bytes) -> tuple[Path, str]:
-    temp = private_temp(store.temp_folder)
+    temp = fetch_temp(store.temp_folder)
     temp.write_bytes(content)
     return temp, hashlib.sha256(content).hexdigest()
 
