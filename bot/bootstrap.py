@@ -21,7 +21,7 @@ from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers, Translate
 from handlers.registry import COMMANDS, FLOWS
-from handlers.settings import EngineSettings
+from handlers.settings import EngineSettings, WebLogin
 from models.db import create_engine, read_only_factory, session_factory
 from models.enums import Channel
 from models.messaging.report_files import load_file
@@ -157,6 +157,15 @@ def engine_settings(app: App) -> EngineSettings:
         pesan_reason_minutes=settings.pesan.reason_window_minutes,
         case_rules=settings.programme.case_rules(),
         read_media=media_reader(settings.media),
+        web=(
+            WebLogin(
+                settings.web.base_url,
+                settings.web.login_link_minutes,
+                settings.web.login_links_per_hour,
+            )
+            if settings.web.console
+            else None
+        ),
     )
 
 

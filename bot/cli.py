@@ -190,6 +190,12 @@ def staff_deactivate(
     run_with_app(lambda app: staff_command.staff_deactivate(app, out, who, to))
 
 
+@cli.command("web-login")
+def web_login(who: Who) -> None:
+    """Print a one-time link into the web console for a staff member (valid minutes, once)."""
+    run_with_app(lambda app: staff_command.web_login(app, out, who))
+
+
 @staff_cli.command("reactivate")
 def staff_reactivate(
     who: Who,

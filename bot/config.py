@@ -566,6 +566,30 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     media_url_secret: SecretStr | None = None
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    """The address people open (login links, invites); default http://host:port."""
+    console: bool = True
+    """The web console (dasbor) for staff, behind one-time login links."""
+    simulator: bool = False
+    """The web simulator (/simulator): three phones driving the engine. Demo only."""
+    session_secret: SecretStr | None = None
+    """Signs the console's cookies; unset: a random key kept in ``session_secret_file``."""
+    session_secret_file: str = "var/web_secret"
+    session_idle_minutes: int = Field(default=30, ge=5, le=7 * 24 * 60)
+    login_link_minutes: int = Field(default=10, ge=1, le=60)
+    login_links_per_hour: int = Field(default=5, ge=1, le=100)
+
+    @property
+    def base_url(self) -> str:
+        """Where the console is reached from a browser, without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in {"0.0.0.0", "::"} else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
 
 
 DEFAULT_MEDIA_TYPES = (

@@ -23,6 +23,7 @@ from bot.bootstrap import (
 )
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
+from bot.dashboard import build_console
 from bot.jobs import scheduling
 from bot.media import MediaSigner
 from bot.media_fetch import MediaFetcher
@@ -118,6 +119,7 @@ async def serve(app: App, *, sweeps: bool = True) -> None:
             twilio=twilio_webhooks(twilio),
             media=media_files(app),
             lifespan=lifespan,
+            console=build_console(app),
         )
         web_settings = app.settings.web
         tune_garbage_collector()

@@ -25,6 +25,7 @@ from models.staff_changes import (
     set_role,
     unlink,
 )
+from models.web_access import TooManyLinks, create_login_link
 
 T = TypeVar("T")
 
@@ -115,5 +116,36 @@ async def kelompok_reassign(
         )
         line = _handover_line(t, handover, to_staff.name)
         return t("cli.staff.reassigned", name=from_staff.name, handover=line)
+
+    out.print(await _change(app, work), markup=False, soft_wrap=True)
+
+
+async def web_login(app: App, out: Console, who: str) -> None:
+    """`pendamping web-login NAME`: a one-time link into the web console, on the terminal
+    (for operators, and for staff who cannot reach the bot)."""
+    t = translator(app)
+    web = app.settings.web
+    if not web.console:
+        raise CommandError(t("cli.web_login.disabled"))
+
+    async def work(session: AsyncSession) -> str:
+        staff = await find_one(session, who)
+        if not staff.active:
+            raise CommandError(t("cli.web_login.unknown", name=who))
+        try:
+            token = await create_login_link(
+                session,
+                staff,
+                now=app.clock.now(),
+                actor="cli",
+                valid_minutes=web.login_link_minutes,
+                per_hour=web.login_links_per_hour,
+            )
+        except TooManyLinks:
+            raise CommandError(
+                t("cli.web_login.too_many", count=web.login_links_per_hour, name=staff.name)
+            ) from None
+        url = f"{web.base_url}/masuk/{token}"
+        return t("cli.web_login.link", name=staff.name, minutes=web.login_link_minutes, url=url)
 
     out.print(await _change(app, work), markup=False, soft_wrap=True)

@@ -16,9 +16,13 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
+
+from bot.dashboard import Console, SecurityHeaders, console_routes
 
 log = logging.getLogger(__name__)
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -59,8 +63,11 @@ def create_web_app(
     twilio: TwilioWebhooks | None = None,
     media: MediaFiles | None = None,
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
+    console: Console | None = None,
 ) -> Starlette:
-    routes = [Route("/health", health, methods=["GET"])]
+    """The app: the webhooks, signed media, health, and the web console when given
+    (its pages, the simulator when enabled, and the security headers on every answer)."""
+    routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
     if media is not None:
         routes.append(Route("/media/{file_id:int}", _media_route(media), methods=["GET", "HEAD"]))
     if telegram is not None:
@@ -70,7 +77,15 @@ def create_web_app(
         routes.append(Route("/twilio/whatsapp", inbound, methods=["POST"]))
         routes.append(Route("/twilio/sms", inbound, methods=["POST"]))
         routes.append(Route("/twilio/status", _twilio_status_route(twilio), methods=["POST"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    if console is None:
+        return Starlette(routes=routes, lifespan=lifespan)
+    routes.extend(console_routes(console))
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={HTTPException: console.http_error, 500: console.http_error},
+    )
 
 
 async def health(request: Request) -> Response:

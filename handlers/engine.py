@@ -65,6 +65,7 @@ MENU = (
     "export",
     "kpm_message",
     "referral",
+    "web_login",
 )
 """The main menu's flows, in this order; each role sees those it may start."""
 BUTTON_FLOWS = {"pesan": "kpm_message", "case": "case_view"}

@@ -24,6 +24,7 @@ from handlers import (
     phone_change,
     referral_edit,
     referrals,
+    web_login,
 )
 from handlers.flow import Flow
 
@@ -51,6 +52,7 @@ FLOWS: tuple[Flow, ...] = (
     referral_edit.FLOW,
     erasure.FLOW,
     dokumentasi.FLOW,
+    web_login.FLOW,
 )
 
 COMMANDS: dict[str, str] = {
@@ -88,4 +90,6 @@ COMMANDS: dict[str, str] = {
     "hapusdata": "erasure",
     "dokumentasi": "dokumentasi",
     "bukti": "dokumentasi",
+    "web": "web_login",
+    "dasbor": "web_login",
 }

@@ -19,6 +19,13 @@ from reporting.digest import DigestOptions
 
 
 @dataclass(frozen=True)
+class WebLogin:
+    base_url: str
+    link_minutes: int = 10
+    links_per_hour: int = 5
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     catalog: KomponenCatalog
     commitments: CommitmentRules = field(default_factory=CommitmentRules)
@@ -40,6 +47,9 @@ class EngineSettings:
     digest: DigestOptions = field(default_factory=DigestOptions)
     pesan_reason_minutes: int = 30
     """After a "2" without a reason, the next message within this time is the reason."""
+    web: WebLogin | None = None
+    """Where the web console is reached and how its login links are given (``/web``);
+    None: the console is turned off."""
     read_media: Callable[[str], Awaitable[bytes | None]] | None = None
     """Reads a file we keep, by its storage key (``bot.media_store``): a KPM's voice note
     is sent on to the pendamping who opens the pesan. None: files are not sent on."""

@@ -100,6 +100,24 @@ async def build_digest(
     """The digest for ``staff``'s scope, with figures up to the local date of ``as_of``;
     ``week`` labels it (default: the ISO week of that date). ``on_demand`` (/ringkasan):
     not titled "mingguan", it is not the weekly one."""
+    ref_day, figures = await scope_figures(session, staff, as_of=as_of, options=options)
+    scope = await _scope_name(session, staff)
+    writer = Writer(translate, options)
+    text = writer.text(figures, scope, title="digest.title_now" if on_demand else "digest.title")
+    # Rendering is CPU work of a tenth of a second or so: off the event loop, so that
+    # webhooks and the dispatcher in the same process keep answering meanwhile.
+    chart, workbook = await asyncio.to_thread(_render, figures, options, translate)
+    label = week or iso_week(ref_day)
+    return Digest(
+        staff.id, label, ref_day, text, chart, workbook, figures, writer.summary(figures, scope)
+    )
+
+
+async def scope_figures(
+    session: AsyncSession, staff: Staff, *, as_of: datetime, options: DigestOptions
+) -> tuple[date, DigestFigures]:
+    """The digest's figures for ``staff``'s scope up to the local date of ``as_of`` (the
+    reference day, returned with them): what the digest and the web console show."""
     zone = await staff_timezone(session, staff, options.default_timezone)
     ref_day = as_of.astimezone(zone).date()
     figures = await digest_figures(
@@ -114,22 +132,12 @@ async def build_digest(
         pesan_late_before=as_of - timedelta(hours=options.pesan_late_hours),
         sms_month=month_bounds(as_of, zone.key),
     )
-    scope = await _scope_name(session, staff)
-    writer = Writer(translate, options)
-    text = writer.text(figures, scope, title="digest.title_now" if on_demand else "digest.title")
-    # Rendering is CPU work of a tenth of a second or so: off the event loop, so that
-    # webhooks and the dispatcher in the same process keep answering meanwhile.
-    chart, workbook = await asyncio.to_thread(_render, figures, options, translate)
-    label = week or iso_week(ref_day)
-    return Digest(
-        staff.id, label, ref_day, text, chart, workbook, figures, writer.summary(figures, scope)
-    )
+    return ref_day, figures
 
 
-def _render(
-    figures: DigestFigures, options: DigestOptions, translate: Translate
-) -> tuple[bytes, bytes]:
-    chart = attendance_chart(
+def digest_chart(figures: DigestFigures, options: DigestOptions, translate: Translate) -> bytes:
+    """The digest's attendance chart (PNG)."""
+    return attendance_chart(
         [p.name for p in figures.pendamping],
         figures.months,
         [[p.month_rate(m) for m in figures.months] for p in figures.pendamping],
@@ -138,6 +146,12 @@ def _render(
         locale=options.locale,
         percent=lambda value: format_decimal(value * 100, "#,##0", locale=options.locale),
     )
+
+
+def _render(
+    figures: DigestFigures, options: DigestOptions, translate: Translate
+) -> tuple[bytes, bytes]:
+    chart = digest_chart(figures, options, translate)
     workbook = digest_workbook(
         figures,
         t=translate,

@@ -96,6 +96,7 @@ async def test_a_staff_member_registers_with_an_invite_code(sessions) -> None:
         "menu:digest",
         "menu:kpm_message",
         "menu:referral",
+        "menu:web_login",
     ]  # a pendamping's menu: no export (coordinators only)
     await chat.send("/kpm Siti Budiarti")
     async with sessions() as session:
@@ -121,7 +122,7 @@ async def test_cancel_help_and_menu_work_from_any_step(sessions) -> None:
         assert chat.text == helps[depth]
         await chat.send("/batal")
         assert chat.text in (t("cancel.done"), t("cancel.nothing"))
-        assert len(chat.last[-1].options) == 11  # back at the (pendamping's) menu
+        assert len(chat.last[-1].options) == 12  # back at the (pendamping's) menu
     await chat.send("/hadir")
     await chat.send("/mulai")
     assert chat.text == t("menu.title")
@@ -306,6 +307,7 @@ async def test_a_coordinator_s_menu_offers_what_a_coordinator_may_do(sessions) -
         "menu:digest",
         "menu:export",
         "menu:referral",
+        "menu:web_login",
     ]
     await dewi.send("6")  # the digest, picked by number: asked for now, not "mingguan"
     title = t("digest.title_now", scope="Sukamaju", date="Minggu, 22 November 2026")

@@ -1,0 +1,50 @@
+"""Pages from Jinja2 templates, in the catalog's language, with numbers as people read them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from handlers.i18n import Translator
+
+
+def templates(translator: Translator) -> Jinja2Templates:
+    env = Environment(
+        loader=PackageLoader("bot", "dashboard/templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    locale = translator.locale
+    env.globals["t"] = translator
+    env.globals["lang"] = locale
+    env.filters["num"] = lambda value: (
+        "–" if value is None else format_decimal(value, locale=locale)
+    )
+    env.filters["pct"] = lambda value: (
+        "–" if value is None else format_percent(value, "#,##0%", locale=locale)
+    )
+    env.filters["day"] = lambda value, style="medium": (
+        "–" if value is None else format_date(value, style, locale=locale)
+    )
+    env.filters["iso"] = lambda value: value.isoformat() if isinstance(value, date) else ""
+    return Jinja2Templates(env=env)
+
+
+def page(
+    views: Jinja2Templates,
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return views.TemplateResponse(request, name, context, status_code=status_code)
