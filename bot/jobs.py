@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -40,6 +40,7 @@ from models.messaging.inbox import forget_done_before
 from models.messaging.outbox import expire_overdue
 from models.messaging.sending import Sender
 from models.retention import apply_retention
+from models.web_access import forget_stale
 from scheduler.alerts import AlertReport, enqueue_alerts
 from scheduler.digests import enqueue_digests
 from scheduler.dispatcher import Dispatcher, SharedPacer
@@ -239,9 +240,17 @@ async def housekeeping_sweep(app: App) -> None:
                 app.sessions, app.settings.media, now,
                 keep_months=app.settings.retention.media_months,
             ),
+            "web_access": await _forget_web_access(app, now),
         }
 
     await _locked(app, "housekeeping", forget)
+
+
+async def _forget_web_access(app: App, now: datetime) -> int:
+    """Login links a day past their time and console sessions past their idle time."""
+    idle = timedelta(minutes=app.settings.web.session_idle_minutes)
+    async with app.sessions.begin() as session:
+        return await forget_stale(session, now=now, idle=idle)
 
 
 async def expiry_sweep(app: App) -> None:
