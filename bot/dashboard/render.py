@@ -6,7 +6,8 @@ from datetime import date
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_decimal, format_percent
+from babel import Locale
+from babel.numbers import parse_pattern
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -26,11 +27,14 @@ def templates(translator: Translator) -> Jinja2Templates:
     locale = translator.locale
     env.globals["t"] = translator
     env.globals["lang"] = locale
+    decimal, percent = parse_pattern("#,##0.###"), parse_pattern("#,##0%")
+    babel_locale = Locale.parse(locale)
+    # the patterns parsed once: formatting a page's hundreds of figures stays cheap
     env.filters["num"] = lambda value: (
-        "–" if value is None else format_decimal(value, locale=locale)
+        "–" if value is None else decimal.apply(value, babel_locale)
     )
     env.filters["pct"] = lambda value: (
-        "–" if value is None else format_percent(value, "#,##0%", locale=locale)
+        "–" if value is None else percent.apply(value, babel_locale)
     )
     env.filters["day"] = lambda value, style="medium": (
         "–" if value is None else format_date(value, style, locale=locale)
