@@ -10,7 +10,10 @@ and takes the Media API's deletes. Two rounds on one SQLite database:
   2. photos: ``--photos`` photos of 1-3 MB (random sizes, a fixed seed).
 
     python bench/media.py [--quick] [--photos N] [--concurrency N] [--workers N]
-                          [--fetch-after]
+                          [--fetch-after] [--fetch-process] [--database-url URL]
+
+With ``--database-url`` naming a PostgreSQL server, a database of its own is made there
+(and dropped) instead of the SQLite file: writers then do not wait for one another.
 
 The last line is JSON: webhook answer times (p50/p99, both rounds), the time until every
 photo was stored (from the first webhook), the megabytes stored and the peak resident
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import multiprocessing
 import random
@@ -29,6 +33,8 @@ import resource
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +44,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != BENCH]
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot import event_loop  # noqa: E402
 from bot.channels.twilio_media import TwilioMediaSource  # noqa: E402
@@ -71,6 +78,30 @@ JPEG_START = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+@contextlib.asynccontextmanager
+async def database(server_url: str | None, folder: str) -> AsyncIterator[str]:
+    """A SQLite file in ``folder``, or a PostgreSQL database of its own on ``server_url``."""
+    if not server_url:
+        yield f"sqlite+aiosqlite:///{folder}/bench.db"
+        return
+    name = f"bench_media_{uuid.uuid4().hex[:10]}"
+    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _admin(server_url: str, statement: str) -> None:
+    admin = create_engine(server_url)
+    try:
+        async with admin.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(statement))
+    finally:
+        await admin.dispose()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -175,12 +206,12 @@ async def stored(sessions: Any) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def fetch_elsewhere(folder: str, base: str, workers: int, photos: int) -> None:
+def fetch_elsewhere(url: str, folder: str, base: str, workers: int, photos: int) -> None:
     """The fetch workers in a process of their own (as `pendamping scheduler` runs them
     beside the `pendamping web` processes): until every photo is stored."""
 
     async def fetch() -> None:
-        db = create_engine(f"sqlite+aiosqlite:///{folder}/bench.db")
+        db = create_engine(url)
         sessions = session_factory(db)
         clock = SystemClock()
         settings = TwilioSettings(account_sid=ACCOUNT, auth_token=TOKEN,
@@ -209,12 +240,14 @@ def fetch_elsewhere(folder: str, base: str, workers: int, photos: int) -> None:
 
 async def run(
     photos: int, low: int, high: int, concurrency: int, workers: int, fetch_after: bool,
-    fetch_process: bool = False,
+    fetch_process: bool = False, server_url: str | None = None,
 ) -> dict[str, Any]:
     rng = random.Random(42)
     sizes = [rng.randint(low, high) for _ in range(photos)]
-    with tempfile.TemporaryDirectory() as folder:
-        db = create_engine(f"sqlite+aiosqlite:///{folder}/bench.db")
+    async with contextlib.AsyncExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory())
+        url = await stack.enter_async_context(database(server_url, folder))
+        db = create_engine(url)
         await upgrade(db)
         sessions = session_factory(db)
         clock = SystemClock()
@@ -247,7 +280,7 @@ async def run(
         elsewhere = None
         if fetch_process:
             elsewhere = multiprocessing.Process(
-                target=fetch_elsewhere, args=(folder, base, workers, photos), daemon=True
+                target=fetch_elsewhere, args=(url, folder, base, workers, photos), daemon=True
             )
             elsewhere.start()
         elif not fetch_after:
@@ -285,6 +318,7 @@ async def run(
         await db.dispose()
     peak = peak_rss_mb()
     return {
+        "database": "postgresql" if server_url else "sqlite",
         "photos": count,
         "photo_mb_total": round(size / 1e6, 1),
         "photo_mb_min_max": [round(low / 1e6, 2), round(high / 1e6, 2)],
@@ -315,11 +349,13 @@ def main() -> None:
                         help="start the downloads only once every webhook was answered")
     parser.add_argument("--fetch-process", action="store_true",
                         help="the fetch workers in a process of their own (a scheduler's)")
+    parser.add_argument("--database-url",
+                        help="a PostgreSQL server (a database of its own is made and dropped)")
     args = parser.parse_args()
     photos = 20 if args.quick else args.photos
     result = event_loop.run(
         run(photos, 1_000_000, 3_000_000, min(args.concurrency, photos), args.workers,
-            args.fetch_after, args.fetch_process)
+            args.fetch_after, args.fetch_process, args.database_url)
     )
     print(f"{result['photos']} photos ({result['photo_mb_total']} MB) posted "
           f"{result['concurrency']} at a time: webhook p99 {result['webhook_p99_ms']} ms "
