@@ -29,7 +29,9 @@ LINK = re.compile(r"(https?://[^/\s]+)(/masuk/[A-Za-z0-9_-]+)")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def _console(db_url: str, folder: Path, public_url: str) -> tuple[Console, httpx.AsyncClient, Engine]:
+def _console(
+    db_url: str, folder: Path, public_url: str
+) -> tuple[Console, httpx.AsyncClient, Engine]:
     settings = load_settings(
         environ={
             "PENDAMPING_DATABASE_URL": db_url,
