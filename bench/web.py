@@ -21,7 +21,6 @@ database of its own is created and dropped at the end. The last line is JSON:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib.util
 import json
 import statistics

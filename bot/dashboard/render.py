@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from babel.dates import format_date
 from babel import Locale
+from babel.dates import format_date
 from babel.numbers import parse_pattern
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request

@@ -116,8 +116,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             site.process.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one module's tests: Playwright's sync API runs an event loop of its
+    own in this thread while it is started, so it is stopped at the module's end, before
+    the asyncio tests of other folders run."""
     executable = chromium()
     if executable is None:
         if os.environ.get("PENDAMPING_REQUIRE_BROWSER"):
