@@ -15,8 +15,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/pendamping init --demo
-	$(BIN)/pendamping chat
+	$(BIN)/pendamping demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -56,7 +56,7 @@ async def audit_log(
     columns = ("when", "who", "what", "kpm", "before", "after")
     table = Table(*(t(f"cli.audit.col_{column}") for column in columns), title=t("cli.audit.title"))
     for change in found:
-        what, before, after = _describe(t, change, groups, days)
+        what, before, after = describe_change(t, change, groups, days)
         table.add_row(
             change.at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
             change.actor,
@@ -68,7 +68,7 @@ async def audit_log(
     out.print(table)
 
 
-def _describe(
+def describe_change(
     t: Translator, change: Change, groups: dict[int, str], days: dict[int, Any]
 ) -> tuple[str, str, str]:
     """(what, before, after) of one change, in the operator's words."""

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.console import from_inbox as console_from_inbox
 from bot.channels.telegram import FileLoader, TelegramChannel, build_application
 from bot.channels.telegram import from_inbox as telegram_from_inbox
 from bot.channels.telegram_media import TelegramMediaSource
@@ -262,6 +263,8 @@ def build_inbox(app: App, engine: Engine) -> InboxWorkers:
         translators[Channel.TELEGRAM] = lambda row: telegram_from_inbox(row, username)
     if app.settings.twilio.configured:
         translators[Channel.WHATSAPP] = translators[Channel.SMS] = whatsapp_from_inbox
+    if app.settings.web.simulator:  # the web simulator's phones type on the console channel
+        translators[Channel.CONSOLE] = console_from_inbox
     inbox = app.settings.inbox
     database = app.settings.database
     # SQLite has one connection per process; on PostgreSQL one of the pool's is left for

@@ -7,6 +7,7 @@ default) from the message catalog's ``cli.*`` texts; Typer's --help texts stay E
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -326,6 +327,16 @@ def run() -> None:
     from bot.runner import serve
 
     run_with_app(serve)
+
+
+@cli.command()
+def demo() -> None:
+    """Seed the demo and serve the console and the web simulator (what `make run` does)."""
+    from bot.demo_command import demo as serve_demo
+
+    os.environ["PENDAMPING_WEB_SIMULATOR"] = "true"  # the demo shows the simulator
+    state.use(state.config_path)
+    run_with_app(lambda app: serve_demo(app, out))
 
 
 @cli.command("web")

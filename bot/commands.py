@@ -629,6 +629,14 @@ async def _doctor_capacity(app: App, table: Table, t: Translator, marks: Marks) 
 
 
 async def doctor(app: App, out: Console, source: Path | None) -> bool:
+    table, healthy = await doctor_checks(app, source)
+    out.print(table)
+    return healthy
+
+
+async def doctor_checks(app: App, source: Path | None) -> tuple[Table, bool]:
+    """`doctor`'s checks as a table (check, status, detail; statuses are :class:`Marks`)
+    and whether all is healthy: printed by the command line, shown by the web console."""
     settings = app.settings
     t = translator(app)
     marks = Marks(t)
@@ -704,5 +712,4 @@ async def doctor(app: App, out: Console, source: Path | None) -> bool:
         if twilio.configured
         else t("cli.doctor.twilio_off"),
     )
-    out.print(table)
-    return healthy
+    return table, healthy

@@ -28,6 +28,7 @@ from bot.jobs import scheduling
 from bot.media import MediaSigner
 from bot.media_fetch import MediaFetcher
 from bot.process import serving_alone, tune_garbage_collector
+from bot.simulator import simulating
 from bot.web import MediaFiles, TelegramWebhook, TwilioWebhooks, create_web_app
 from models.db.locks import sweep_lock
 
@@ -105,6 +106,8 @@ async def serve(app: App, *, sweeps: bool = True) -> None:
                     ),
                     # files are fetched once the bot is initialised (Telegram's getFile)
                     _fetching(fetcher),
+                    # the web simulator's phones, where messages are sent ([web] simulator)
+                    simulating(app, engine) if sweeps else contextlib.nullcontext(),
                 ):
                     yield
             finally:
@@ -236,6 +239,7 @@ async def run_scheduler(app: App) -> None:
             async with (
                 scheduling(app, telegram, twilio),
                 _fetching(build_media_fetcher(app, telegram, twilio)),
+                simulating(app),
             ):
                 log.info("scheduler running")
                 await stop.wait()

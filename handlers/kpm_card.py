@@ -14,6 +14,7 @@ from handlers.parsing.dates import format_date_id
 from models.commitments import DueItem
 from models.enums import CommitmentResult, KpmStatus
 from models.kpm import KpmCard, kpm_card
+from models.rules.graduation import GraduationRules, Stage
 from models.rules.text import mask_nik, mask_phone
 
 
@@ -68,22 +69,31 @@ async def _show(ctx: Ctx, kpm_id: int, name: str) -> StepResult:
     )
 
 
+def graduation_stage(rules: GraduationRules, card: KpmCard) -> tuple[Stage | None, list[str]]:
+    """A family's stage of graduasi mandiri, from its latest assessment and the
+    complementary programmes it still needs (returned too): the chat's card and the web
+    console's say the same."""
+    latest = card.assessment
+    needed = rules.needed(card.programmes)
+    stage = rules.stage(
+        score=latest.score if latest else None,
+        threshold=latest.threshold if latest else None,
+        gates_met=latest.gates_met if latest else False,
+        needs=bool(needed),
+        graduated=card.status == KpmStatus.GRADUASI_MANDIRI,
+    )
+    return stage, list(needed)
+
+
 def _graduation(ctx: Ctx, card: KpmCard) -> str:
     """The stage of graduasi mandiri (with the latest score), the programmes (when any are
     configured) and what keeps an assessed or needing active family from siap: the score,
     the gates not met, the programmes needed."""
     rules = ctx.settings.graduation
     latest = card.assessment
-    needed = rules.needed(card.programmes)
+    stage, needed = graduation_stage(rules, card)
     active = card.status == KpmStatus.AKTIF
     graduated = card.status == KpmStatus.GRADUASI_MANDIRI
-    stage = rules.stage(
-        score=latest.score if latest else None,
-        threshold=latest.threshold if latest else None,
-        gates_met=latest.gates_met if latest else False,
-        needs=bool(needed),
-        graduated=graduated,
-    )
     if latest is None:
         assessed = ctx.t("kpm.card_graduation_unassessed")
     else:

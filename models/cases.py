@@ -229,6 +229,7 @@ class CaseDetail:
     created_at: datetime
     recorded_by: str | None
     updates: list[tuple[datetime, str | None, str, str | None]]  # (at, who, status, note)
+    kpm_id: int | None = None
 
 
 async def case_detail(session: AsyncSession, staff: Staff, case_id: int) -> CaseDetail:
@@ -263,4 +264,5 @@ async def case_detail(session: AsyncSession, staff: Staff, case_id: int) -> Case
         created_at=case.created_at,
         recorded_by=recorded_by,
         updates=[(at, who, status.value, note) for at, who, status, note in updates],
+        kpm_id=case.kpm_id,
     )

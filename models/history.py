@@ -57,14 +57,18 @@ async def changes(
     staff_id: int | None = None,
     since: datetime | None = None,
     limit: int = 200,
+    offset: int = 0,
 ) -> list[Change]:
-    """The changes that match, oldest first (the latest ``limit`` of them)."""
+    """The changes that match, oldest first (the latest ``limit`` of them, after skipping
+    the ``offset`` latest: a page of the web console's audit log)."""
     statement = _kpm_rows(kpm_id) if kpm_id is not None else select(AuditLog)
     if staff_id is not None:
         statement = statement.where(AuditLog.actor_staff_id == staff_id)
     if since is not None:
         statement = statement.where(AuditLog.at >= since)
     latest = statement.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
+    if offset:
+        latest = latest.offset(offset)
     rows = list(await session.scalars(latest))
     names = await _staff_names(session, {r.actor_staff_id for r in rows if r.actor_staff_id})
     case_kpm = await _case_kpm(session, [r.entity_id for r in rows if r.entity == "case_note"])

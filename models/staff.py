@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from models.audit import audit
+from models.audit import actor_of, audit
 from models.enums import Channel, StaffRole
 from models.rules.text import clean_name, name_key
 from models.tables import ChannelIdentity, Invite, Kelompok, Kpm, Region, Staff
@@ -72,9 +72,11 @@ async def get_or_create_staff(
 
 
 async def create_invite(
-    session: AsyncSession, staff: Staff, *, now: datetime, valid_days: int
+    session: AsyncSession, staff: Staff, *, now: datetime, valid_days: int,
+    by: Staff | None = None,
 ) -> str:
-    """Make a one-time code for ``staff``; only its hash is stored. Returns the code."""
+    """Make a one-time code for ``staff``; only its hash is stored. Returns the code.
+    ``by``: the operator who made it in the web console (None: the command line)."""
     code = new_code()
     invite = Invite(
         staff_id=staff.id,
@@ -86,7 +88,7 @@ async def create_invite(
     await session.flush()
     await audit(
         session,
-        actor="cli",
+        **actor_of(by),
         action="invite.create",
         entity="invite",
         entity_id=invite.id,

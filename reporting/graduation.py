@@ -15,13 +15,21 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.bansos import needing
 from models.enums import AttendanceMark, KpmStatus, MeetingStatus
 from models.rules.graduation import DEFAULT_PROGRAMMES, AttendanceTally
-from models.tables import Attendance, GraduationAssessment, Kelompok, Komponen, Kpm, Meeting
+from models.tables import (
+    Attendance,
+    GraduationAssessment,
+    Kelompok,
+    Komponen,
+    Kpm,
+    Meeting,
+    Staff,
+)
 
 ATTENDANCE_MEETINGS = 6
 """How many of a KPM's most recent held meetings count towards the score."""
@@ -160,6 +168,37 @@ def latest_assessments(kpm_ids: Select[tuple[int]] | None = None) -> Any:
 DEFAULT_PROGRAMME_KEYS = tuple(programme.key for programme in DEFAULT_PROGRAMMES)
 
 
+def _candidate_parts(
+    kelompok_ids: Select[tuple[int]],
+    *,
+    today: date,
+    horizon_days: int,
+    programmes: Sequence[str],
+) -> tuple[Any, Any, Any, ColumnElement[bool], ColumnElement[bool]]:
+    """What :func:`candidate_counts` and :func:`candidate_list` join (each active KPM's
+    last komponen end, latest assessment and programme needs, of the KPM in scope only)
+    and their two conditions: alamiah, and mandiri (siap, and not alamiah)."""
+    # Komponen and assessments of the KPM in scope only, not of the whole table.
+    in_scope = select(Kpm.id).where(
+        Kpm.status == KpmStatus.AKTIF, Kpm.kelompok_id.in_(kelompok_ids)
+    )
+    last = _last_komponen_end(in_scope)
+    latest = latest_assessments(in_scope)
+    needy = needing(programmes, in_scope).subquery()
+    alamiah = and_(
+        last.c.last_end.is_not(None),
+        last.c.last_end <= today + timedelta(days=horizon_days),
+    )
+    mandiri = and_(
+        ~alamiah,
+        latest.c.score.is_not(None),
+        latest.c.score >= latest.c.threshold,
+        latest.c.gates_met,
+        needy.c.kpm_id.is_(None),
+    )
+    return last, latest, needy, alamiah, mandiri
+
+
 async def candidate_counts(
     session: AsyncSession,
     kelompok_ids: Select[tuple[int]],
@@ -181,23 +220,8 @@ async def candidate_counts(
     counted again as mandiri. Pendamping with active KPM in scope but no candidates map
     to ``(0, 0)``.
     """
-    # Komponen and assessments of the KPM in scope only, not of the whole table.
-    in_scope = select(Kpm.id).where(
-        Kpm.status == KpmStatus.AKTIF, Kpm.kelompok_id.in_(kelompok_ids)
-    )
-    last = _last_komponen_end(in_scope)
-    latest = latest_assessments(in_scope)
-    needy = needing(programmes, in_scope).subquery()
-    alamiah = and_(
-        last.c.last_end.is_not(None),
-        last.c.last_end <= today + timedelta(days=horizon_days),
-    )
-    mandiri = and_(
-        ~alamiah,
-        latest.c.score.is_not(None),
-        latest.c.score >= latest.c.threshold,
-        latest.c.gates_met,
-        needy.c.kpm_id.is_(None),
+    last, latest, needy, alamiah, mandiri = _candidate_parts(
+        kelompok_ids, today=today, horizon_days=horizon_days, programmes=programmes
     )
     rows = await session.execute(
         select(
@@ -221,3 +245,106 @@ async def candidate_counts(
         pendamping_id: (int(alamiah_n or 0), int(mandiri_n or 0))
         for pendamping_id, alamiah_n, mandiri_n in rows
     }
+
+
+@dataclass(frozen=True)
+class PipelineRow:
+    """An active KPM in the graduation pipeline: its last komponen end (alamiah) or its
+    latest assessment (mandiri)."""
+
+    kpm_id: int
+    name: str
+    id_pkh: str
+    kelompok: str
+    pendamping: str | None
+    last_end: date | None
+    score: float | None
+    threshold: float | None
+    gates_met: bool
+    needs_programmes: bool
+    siap: bool  # a graduasi mandiri candidate as the digest counts it
+
+
+async def graduation_pipeline(
+    session: AsyncSession,
+    kelompok_ids: Select[tuple[int]],
+    *,
+    alamiah: bool,
+    today: date,
+    horizon_days: int,
+    programmes: Sequence[str] = DEFAULT_PROGRAMME_KEYS,
+    pendamping_id: int | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[PipelineRow], int]:
+    """One page of the pipeline and how many are in it, with :func:`candidate_counts`'
+    conditions: ``alamiah`` the alamiah candidates by their last komponen end; else the
+    active KPM assessed for graduasi mandiri (not alamiah), siap first, then by how near
+    their score is to its threshold. Only kelompok with a pendamping, as the digest."""
+    last, latest, needy, is_alamiah, is_mandiri = _candidate_parts(
+        kelompok_ids, today=today, horizon_days=horizon_days, programmes=programmes
+    )
+    where = [
+        Kpm.status == KpmStatus.AKTIF,
+        Kpm.kelompok_id.in_(kelompok_ids),
+        Kelompok.pendamping_id.is_not(None),
+        is_alamiah if alamiah else and_(~is_alamiah, latest.c.score.is_not(None)),
+    ]
+    if pendamping_id is not None:
+        where.append(Kelompok.pendamping_id == pendamping_id)
+    order = (
+        (last.c.last_end, Kpm.nama_pengurus, Kpm.id)
+        if alamiah
+        else (
+            case((is_mandiri, 0), else_=1),
+            (latest.c.score - latest.c.threshold).desc(),
+            Kpm.nama_pengurus,
+            Kpm.id,
+        )
+    )
+
+    def joined(query: Select[Any]) -> Select[Any]:
+        return (
+            query.select_from(Kpm)
+            .join(Kelompok, Kelompok.id == Kpm.kelompok_id)
+            .outerjoin(last, last.c.kpm_id == Kpm.id)
+            .outerjoin(latest, latest.c.kpm_id == Kpm.id)
+            .outerjoin(needy, needy.c.kpm_id == Kpm.id)
+            .where(*where)
+        )
+
+    total = await session.scalar(joined(select(func.count())))
+    rows = await session.execute(
+        joined(
+            select(
+                Kpm.id,
+                Kpm.nama_pengurus,
+                Kpm.id_pkh,
+                Kelompok.name,
+                Staff.name,
+                last.c.last_end,
+                latest.c.score,
+                latest.c.threshold,
+                latest.c.gates_met,
+                needy.c.kpm_id.is_not(None),
+                is_mandiri,
+            )
+        )
+        .outerjoin(Staff, Staff.id == Kelompok.pendamping_id)
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+    )
+    return (
+        [
+            PipelineRow(
+                kpm_id, name, id_pkh, kelompok, pendamping, last_end, score, threshold,
+                bool(gates), bool(needs), bool(siap),
+            )
+            for (
+                kpm_id, name, id_pkh, kelompok, pendamping, last_end, score, threshold,
+                gates, needs, siap,
+            ) in rows
+        ],
+        int(total or 0),
+    )

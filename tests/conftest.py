@@ -47,6 +47,12 @@ def _no_internet() -> Iterator[None]:
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The browser tests run last: Playwright's sync API drives an event loop of its own
+    in the main thread while a browser is open, which no asyncio test may meet."""
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid)
+
+
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:

@@ -151,7 +151,8 @@ class DemoBuilder:
         former, former_kecamatan = names.FORMER_PENDAMPING
         pendamping = [*(p.name for p in names.PENDAMPING), former]
         wanted = [(StaffRole.KOORDINATOR, names.COORDINATOR), (StaffRole.SUPERVISOR,
-                  names.SUPERVISOR)] + [(StaffRole.PENDAMPING, name) for name in pendamping]
+                  names.SUPERVISOR), (StaffRole.ADMIN, names.OPERATOR)] + [
+                      (StaffRole.PENDAMPING, name) for name in pendamping]
         taken = set((await self.session.execute(
             select(Staff.role, Staff.name_key).where(
                 Staff.name_key.in_([name_key(name) for _, name in wanted]))
@@ -162,14 +163,16 @@ class DemoBuilder:
         kabupaten = self.region_ids[names.KABUPATEN_CODE]
 
         def row(
-            role: StaffRole, name: str, region: int, boss: int | None, *, active: bool = True
+            role: StaffRole, name: str, region: int | None, boss: int | None, *,
+            active: bool = True
         ) -> dict[str, Any]:
             return {"role": role, "name": name, "name_key": name_key(name), "region_id": region,
                     "supervisor_id": boss, "active": active}
 
-        coordinator, supervisor = await self._insert(Staff, [
+        coordinator, supervisor, _operator = await self._insert(Staff, [
             row(StaffRole.KOORDINATOR, names.COORDINATOR, kabupaten, None),
             row(StaffRole.SUPERVISOR, names.SUPERVISOR, kabupaten, None),
+            row(StaffRole.ADMIN, names.OPERATOR, None, None),
         ])
         self.pendamping_ids = await self._insert(Staff, [
             row(StaffRole.PENDAMPING, p.name, self.region_ids[p.kecamatan_code], supervisor)

@@ -43,6 +43,8 @@ KECAMATAN = (
 
 COORDINATOR = "Dewi Lestari"
 SUPERVISOR = "Agus Prasetyo"
+OPERATOR = "Operator Dinas"
+"""The dinas operator (admin, no region): roster uploads, the outbox, invites."""
 
 
 class DemoPendamping(NamedTuple):

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Integer, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.audit import audit
 from models.base import table_of
 from models.db.sql import rowcount
 from models.enums import Channel, OutboxStatus
@@ -120,10 +121,12 @@ async def claim(
     limit: int,
     lease: timedelta,
     channels: list[Channel] | None = None,
+    addresses: Sequence[str] | None = None,
 ) -> list[Claimed]:
     """Claim due messages, most urgent first, for ``lease``; a claim whose lease ran out
     (its process died) is due again. On PostgreSQL rows locked by another dispatcher are
-    skipped, so several dispatchers never take the same row."""
+    skipped, so several dispatchers never take the same row. ``addresses``: only the
+    messages to these (the web simulator's phones)."""
     due = or_(
         and_(Outbox.status == OutboxStatus.PENDING, Outbox.next_attempt_at <= now),
         and_(Outbox.status == OutboxStatus.SENDING, Outbox.claimed_until <= now),
@@ -136,6 +139,8 @@ async def claim(
     )
     if channels:
         query = query.where(Outbox.channel.in_(channels))
+    if addresses is not None:
+        query = query.where(Outbox.address.in_(list(addresses)))
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = list(await session.scalars(query))
@@ -227,11 +232,30 @@ async def finish_all(session: AsyncSession, attempts: Sequence[Attempt], *, now:
             await session.execute(statement, rows)
 
 
-async def next_due(session: AsyncSession, channels: Sequence[Channel]) -> datetime | None:
+async def next_due(
+    session: AsyncSession, channels: Sequence[Channel], addresses: Sequence[str] | None = None
+) -> datetime | None:
     """When a message of ``channels`` can next be claimed (for the dispatcher's sleep):
     the earliest pending message's time, or the earliest running-out lease of a claim
     another process holds. Messages of other channels do not count: a dispatcher that has
-    no sender for them must not wake for them. One indexed MIN per channel and state."""
+    no sender for them must not wake for them. One indexed MIN per channel and state.
+    ``addresses``: only the messages to these (a few: the web simulator's phones)."""
+    if addresses is not None:
+        c = table_of(Outbox).c
+        wanted = and_(c.channel.in_(list(channels)), c.address.in_(list(addresses)))
+        pending, leased = (
+            await session.execute(
+                select(
+                    select(func.min(c.next_attempt_at))
+                    .where(c.status == OutboxStatus.PENDING, wanted)
+                    .scalar_subquery(),
+                    select(func.min(c.claimed_until))
+                    .where(c.status == OutboxStatus.SENDING, wanted)
+                    .scalar_subquery(),
+                )
+            )
+        ).one()
+        return min((at for at in (pending, leased) if at is not None), default=None)
     times = []
     for channel in channels:
         result = await session.execute(_next_due_statement(), {"b_channel": channel})
@@ -283,3 +307,98 @@ async def waiting_by_channel(session: AsyncSession) -> dict[Channel, int]:
         select(c.channel, func.count()).where(c.status == OutboxStatus.PENDING).group_by(c.channel)
     )
     return {channel: count for channel, count in rows}
+
+
+RESENT_STATUSES = (OutboxStatus.FAILED, OutboxStatus.UNDELIVERED)
+CANCELLED_BY_OPERATOR = "cancelled by an operator"
+
+
+async def resend_failed(
+    session: AsyncSession, outbox_id: int, *, now: datetime, by_staff_id: int | None = None
+) -> bool:
+    """Queue a failed (or undelivered) message again, due now, its attempts counted from
+    zero; a deadline already passed is lifted (the operator asks for it to go). Audited.
+    False when the message is not failed (any more)."""
+    c = table_of(Outbox).c
+    row = (
+        await session.execute(
+            select(c.status, c.deadline_at).where(c.id == outbox_id, c.status.in_(RESENT_STATUSES))
+        )
+    ).first()
+    if row is None:
+        return False
+    before, deadline = row
+    deadline = None if deadline is not None and deadline <= now else deadline
+    result = await session.execute(
+        update(table_of(Outbox))
+        .where(c.id == outbox_id, c.status.in_(RESENT_STATUSES))
+        .values(
+            status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, deadline_at=deadline,
+            claimed_until=None, provider_id=None, error_code=None, error=None, updated_at=now,
+        )
+    )
+    if not rowcount(result):
+        return False
+    await _audit_change(session, "outbox.resend", outbox_id, before, OutboxStatus.PENDING,
+                        now=now, by_staff_id=by_staff_id)
+    return True
+
+
+async def cancel_pending(
+    session: AsyncSession, outbox_id: int, *, now: datetime, by_staff_id: int | None = None
+) -> bool:
+    """Cancel a message still waiting to be sent (not one being sent). Audited. False when
+    it is not pending (any more)."""
+    c = table_of(Outbox).c
+    result = await session.execute(
+        update(table_of(Outbox))
+        .where(c.id == outbox_id, c.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.CANCELLED, error=CANCELLED_BY_OPERATOR, updated_at=now)
+    )
+    if not rowcount(result):
+        return False
+    await _audit_change(session, "outbox.cancel", outbox_id, OutboxStatus.PENDING,
+                        OutboxStatus.CANCELLED, now=now, by_staff_id=by_staff_id)
+    return True
+
+
+async def _audit_change(
+    session: AsyncSession, action: str, outbox_id: int, before: OutboxStatus,
+    after: OutboxStatus, *, now: datetime, by_staff_id: int | None,
+) -> None:
+    actor = {"actor": "staff", "actor_staff_id": by_staff_id} if by_staff_id else {"actor": "cli"}
+    await audit(
+        session, action=action, entity="outbox", entity_id=outbox_id, at=now,
+        detail={"before": {"status": before.value}, "after": {"status": after.value}}, **actor,
+    )
+
+
+async def send_now(session: AsyncSession, addresses: Sequence[str], *, now: datetime) -> int:
+    """Make the pending messages to ``addresses`` due now, even those timed for later
+    (the web simulator's "run now", for its own phones only): all of them but the
+    meeting reminders, of which only the next one per address (the 1-day reminder stays
+    for later when the 3-day one is brought forward). Returns how many."""
+    c = table_of(Outbox).c
+    rows = await session.execute(
+        select(c.id, c.address, c.kind)
+        .where(
+            c.status == OutboxStatus.PENDING,
+            c.address.in_(list(addresses)),
+            c.next_attempt_at > now,
+        )
+        .order_by(c.next_attempt_at, c.id)
+    )
+    reminded: set[str] = set()
+    ids = []
+    for row_id, address, kind in rows:
+        if kind == "meeting_reminder":
+            if address in reminded:
+                continue
+            reminded.add(address)
+        ids.append(row_id)
+    if not ids:
+        return 0
+    await session.execute(
+        update(table_of(Outbox)).where(c.id.in_(ids)).values(next_attempt_at=now, updated_at=now)
+    )
+    return len(ids)

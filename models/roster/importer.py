@@ -24,7 +24,7 @@ from typing import NamedTuple
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.audit import audit
+from models.audit import actor_of, audit
 from models.households import shared_phone_counts
 from models.private_files import open_private
 from models.roster.files import RosterFileError, count_rows, header_key, open_roster
@@ -33,6 +33,7 @@ from models.roster.reasons import Reason, reason
 from models.roster.status import local_today
 from models.roster.writer import RosterWriter
 from models.rules.komponen import KomponenCatalog
+from models.tables import Staff
 
 __all__ = [
     "ImportReport", "Reason", "RejectedRow", "RosterFileError", "count_rows", "import_roster",
@@ -119,6 +120,7 @@ async def import_roster(
     now: datetime | None = None,
     timezone: str | None = None,
     describe: Callable[[RejectedRow], str] = plain_reasons,
+    by: Staff | None = None,
 ) -> ImportReport:
     """Import a CSV or XLSX roster in one transaction and say what happened.
 
@@ -129,7 +131,8 @@ async def import_roster(
     ``timezone`` (IANA name, default Asia/Jakarta) says which day ``now`` is: the import
     day, which dates a graduation without a tanggal_graduasi and bounds those given.
     ``describe`` says why a row was refused in the rejects file's reason column (the
-    command line gives the catalog's text in the configured locale).
+    command line gives the catalog's text in the configured locale). ``by``: the operator
+    who imports in the web console (None: the command line), for the audit log.
     Raises :class:`RosterFileError`, before touching the database, for a problem with
     the whole file.
     """
@@ -182,7 +185,7 @@ async def import_roster(
                 if written:
                     await audit(
                         session,
-                        actor="cli",
+                        **actor_of(by),
                         action="roster.import",
                         entity="import",
                         entity_id=None,
