@@ -1,8 +1,8 @@
 """Browser tests of the web console: a real `pendamping run` on the demo data (SQLite),
 driven by Playwright in Debian's Chromium.
 
-The browser is found at ``PENDAMPING_CHROMIUM`` or ``/usr/bin/chromium``; without one the
-tests skip with the reason, unless ``PENDAMPING_REQUIRE_BROWSER`` is set (as `.ci/run`
+The browser is found at ``CHROMIUM_PATH`` or ``/usr/bin/chromium``; without one the
+tests skip with the reason, unless ``REQUIRE_BROWSER_TESTS`` is set (as `.ci/run`
 does, after installing it), when they fail. Screenshots at 360 px go to
 ``var/test-artifacts/screens``.
 """
@@ -30,7 +30,7 @@ PHONE_WIDTH = 360
 
 
 def chromium() -> str | None:
-    configured = os.environ.get("PENDAMPING_CHROMIUM")
+    configured = os.environ.get("CHROMIUM_PATH")
     if configured:
         return configured
     return shutil.which("chromium") or shutil.which("chromium-browser")
@@ -123,9 +123,9 @@ def browser() -> Iterator[object]:
     the asyncio tests of other folders run."""
     executable = chromium()
     if executable is None:
-        if os.environ.get("PENDAMPING_REQUIRE_BROWSER"):
-            pytest.fail("no Chromium found, and PENDAMPING_REQUIRE_BROWSER is set")
-        pytest.skip("no Chromium found (apt-get install chromium, or set PENDAMPING_CHROMIUM)")
+        if os.environ.get("REQUIRE_BROWSER_TESTS"):
+            pytest.fail("no Chromium found, and REQUIRE_BROWSER_TESTS is set")
+        pytest.skip("no Chromium found (apt-get install chromium, or set CHROMIUM_PATH)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
