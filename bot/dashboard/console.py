@@ -53,9 +53,11 @@ Page = Callable[[Request, Viewer], Awaitable[Response]]
 class Console:
     """What every console route needs: the app, the cookies and the templates."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, figures_fresh_seconds: float = 30.0) -> None:
         web = app.settings.web
         self.app = app
+        self.figures_fresh_seconds = figures_fresh_seconds
+        """How long the Ringkasan shows a viewer's figures again (0: read every time)."""
         self.t = Translator(app.settings.general.locale)
         self.views = templates(self.t)
         self.cookies = Cookies(

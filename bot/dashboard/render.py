@@ -30,9 +30,16 @@ def templates(translator: Translator) -> Jinja2Templates:
     decimal, percent = parse_pattern("#,##0.###"), parse_pattern("#,##0%")
     babel_locale = Locale.parse(locale)
     # the patterns parsed once: formatting a page's hundreds of figures stays cheap
-    env.filters["num"] = lambda value: (
-        "–" if value is None else decimal.apply(value, babel_locale)
-    )
+    group = babel_locale.number_symbols["latn"]["group"]
+
+    def number(value: float | None) -> str:
+        if value is None:
+            return "–"
+        if isinstance(value, int):  # most figures: grouped as the locale groups
+            return f"{value:,}".replace(",", group)
+        return decimal.apply(value, babel_locale)
+
+    env.filters["num"] = number
     env.filters["pct"] = lambda value: (
         "–" if value is None else percent.apply(value, babel_locale)
     )
