@@ -60,8 +60,8 @@ from models.messaging.tables import Outbox
 from models.regions import RegionIndex
 from models.tables import ChannelIdentity, Kelompok, Kpm, Meeting, Staff
 from scheduler.ketua_relay import enqueue_ketua_relays
-from scheduler.planner import plan_meetings
-from scheduler.reminders import enqueue_reminders
+from scheduler.planner import PlanReport, plan_meetings
+from scheduler.reminders import ReminderReport, enqueue_reminders
 
 SEED = 20261201
 PG_ENV = "TEST_DATABASE_URL"
@@ -95,6 +95,8 @@ async def seed(
 ) -> None:
     """Write the pendamping, kelompok, KPM and identities in a few bulk statements."""
     rng = random.Random(SEED)
+    if kelompok * members >= STAFF_TELEGRAM:  # KPM chat ids are their serials
+        raise ValueError(f"at most {STAFF_TELEGRAM - 1:,} KPM: staff chat ids start there")
     async with sessions.begin() as session:
         index = await RegionIndex(session).load()
         desa = [await index.ensure_path(path) for path in PATHS]
@@ -165,6 +167,18 @@ async def seed(
         )
 
 
+async def plan_and_enqueue(
+    sessions: async_sessionmaker[AsyncSession], now: datetime = NOW
+) -> tuple[PlanReport, ReminderReport, float]:
+    """The measured sweep: plan the meetings, then enqueue every reminder due (capacity
+    checked at ``RATES``); returns both reports and when planning finished
+    (``time.perf_counter``). bench/scale.py runs the same on its world."""
+    plan = await plan_meetings(sessions, now=now)
+    planned = time.perf_counter()
+    report = await enqueue_reminders(sessions, now=now, rates=RATES, **SETTINGS)
+    return plan, report, planned
+
+
 async def shared_reminders(sessions: async_sessionmaker[AsyncSession]) -> int:
     """Reminders enqueued to a phone several KPM share (one names them all)."""
     async with sessions() as session:
@@ -219,9 +233,7 @@ async def bench_database(label: str, url: str, args: argparse.Namespace) -> dict
         if profile:
             profile.enable()
         started = time.perf_counter()
-        plan = await plan_meetings(sessions, now=NOW)
-        planned = time.perf_counter()
-        report = await enqueue_reminders(sessions, now=NOW, rates=RATES, **SETTINGS)
+        plan, report, planned = await plan_and_enqueue(sessions)
         finished = time.perf_counter()
         if profile:
             profile.disable()

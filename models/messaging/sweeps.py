@@ -9,7 +9,7 @@ Rows come back as small tuples or dataclasses; the sweeps decide what to send.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import groupby
@@ -147,22 +147,23 @@ class Members:
 
 
 async def members_to_remind(
-    session: AsyncSession, start: datetime, end: datetime
+    session: AsyncSession, start: datetime, end: datetime,
+    meeting_ids: Sequence[int] | None = None,
 ) -> tuple[Members, dict[int, dict[Channel, str]], set[int]]:
-    """For the planned meetings starting in ``(start, end]``: their active, not opted-out
+    """For the planned meetings starting in ``(start, end]`` (those of them in
+    ``meeting_ids``, when given): their active, not opted-out
     members; the chat identities linked to those members (kpm id -> channel -> address);
     and the members who said stop on one of those identities. A member whose phone's
     WhatsApp address is marked as not on WhatsApp has SMS as preferred channel (unless
     they prefer a chat they linked): their reminders go by SMS directly."""
-    due = (
-        select(Meeting.id, Meeting.kelompok_id)
-        .where(
-            Meeting.status == MeetingStatus.PLANNED,
-            Meeting.starts_at > start,
-            Meeting.starts_at <= end,
-        )
-        .subquery()
+    due_meetings = select(Meeting.id, Meeting.kelompok_id).where(
+        Meeting.status == MeetingStatus.PLANNED,
+        Meeting.starts_at > start,
+        Meeting.starts_at <= end,
     )
+    if meeting_ids is not None:
+        due_meetings = due_meetings.where(Meeting.id.in_(meeting_ids))
+    due = due_meetings.subquery()
     connection = await session.connection()  # plain rows: no ORM loading for 100,000 of them
     rows = await connection.execute(
         select(due.c.id, Kpm.id, Kpm.phone, Kpm.preferred_channel, Kpm.nik, Kpm.nama_pengurus)
