@@ -113,7 +113,9 @@ async def _pending(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with sessions() as session:
         return int(await session.scalar(
             select(func.count()).select_from(Outbox).where(
-                Outbox.status == OutboxStatus.PENDING, Outbox.channel == "whatsapp"
+                # claimed but not sent yet counts: a process stopped then hands it back
+                Outbox.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                Outbox.channel == "whatsapp",
             )
         ) or 0)
 
