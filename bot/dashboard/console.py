@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from bot.bootstrap import App
+from bot.bootstrap import App, engine_settings
 from bot.dashboard.render import page, templates
 from bot.dashboard.security import CSRF_FIELD, Cookies, load_secret
 from handlers.i18n import Translator
@@ -56,6 +56,9 @@ class Console:
     def __init__(self, app: App, *, figures_fresh_seconds: float = 30.0) -> None:
         web = app.settings.web
         self.app = app
+        self.engine_settings = engine_settings(app)
+        """The chat's rules (case categories, graduation, the digest's options), built once
+        for every page."""
         self.figures_fresh_seconds = figures_fresh_seconds
         """How long the Ringkasan shows a viewer's figures again (0: read every time)."""
         self.t = Translator(app.settings.general.locale)

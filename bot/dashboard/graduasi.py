@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.bootstrap import digest_options
 from bot.dashboard.console import Console, Viewer
 from bot.dashboard.paging import asked_page, viewer_zone, whole
 from models.scope import kelompok_scope
@@ -18,7 +17,7 @@ from reporting.graduation import PipelineRow, candidate_counts, graduation_pipel
 
 
 def graduasi_routes(console: Console) -> list[BaseRoute]:
-    options = digest_options(console.app)
+    options = console.engine_settings.digest
     t = console.t
 
     def readiness(row: PipelineRow) -> str:

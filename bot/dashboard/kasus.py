@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.bootstrap import engine_settings
 from bot.dashboard.console import Console, Viewer
 from bot.dashboard.paging import asked_page, local_time, text, viewer_zone, whole
 from models.cases import case_detail, update_case
@@ -40,7 +39,7 @@ def case_filter(request: Request, categories: tuple[str, ...]) -> CaseFilter:
 
 
 def kasus_routes(console: Console) -> list[BaseRoute]:
-    settings = engine_settings(console.app)
+    settings = console.engine_settings
     categories = settings.case_categories
 
     def category_label(key: str) -> str:

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.bootstrap import engine_settings
 from bot.dashboard.console import Console, Viewer
 from bot.dashboard.paging import asked_page, local_time, text, viewer_zone, whole
 from handlers.i18n import Translator
@@ -74,7 +73,7 @@ def graduation_view(settings: EngineSettings, card: KpmCard, t: Translator) -> G
 
 
 def kpm_routes(console: Console) -> list[BaseRoute]:
-    settings = engine_settings(console.app)
+    settings = console.engine_settings
 
     async def kpm_list(request: Request, viewer: Viewer) -> Response:
         status_text = text(request, "status") or KpmStatus.AKTIF.value

@@ -13,7 +13,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.bootstrap import digest_options
 from bot.dashboard.console import Console, Viewer
 from bot.dashboard.paging import viewer_zone
 from reporting.digest import digest_chart, scope_figures
@@ -47,7 +46,7 @@ class RecentFigures:
 
 
 def ringkasan_routes(console: Console) -> list[BaseRoute]:
-    options = digest_options(console.app)
+    options = console.engine_settings.digest
     recent = RecentFigures(console.figures_fresh_seconds)
 
     async def figures_of(viewer: Viewer) -> tuple[str, date, DigestFigures]:
