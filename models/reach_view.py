@@ -15,12 +15,26 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.db.sql import IN_CHUNK
-from models.enums import Channel, KpmStatus
-from models.reach import unreachable_members
+from models.enums import Channel, KpmStatus, OutboxStatus
+from models.messaging.tables import DONE_STATUSES_SQL, Outbox
+from models.reach import SOFT_ERROR_CODES, unreachable_members
 from models.tables import ChannelIdentity, Kelompok, Kpm, Meeting
 
 VIA_KETUA = "ketua"
@@ -160,3 +174,90 @@ async def direct_share_per_pendamping(
         direct, total = shares.get(owner, (0, 0))
         shares[owner] = (direct + view.direct, total + sum(view.counts.values()))
     return shares
+
+
+async def direct_share_of_meetings(
+    session: AsyncSession, meeting_ids: Select[tuple[int]]
+) -> dict[int, tuple[int, int]]:
+    """:func:`direct_share_per_pendamping` in one statement, for the meetings a query
+    selects (a region's coming meetings: tens of thousands of members): the members are
+    counted by the database instead of read one by one.
+
+    The same rules, member by member: those who said stop are not counted; a member is
+    reached directly when they have an address (their roster phone, or a linked chat not
+    opted out), the last final result to any of their addresses is not a failure for good
+    (:func:`models.reach.last_results`), and a reminder has somewhere to go (their phone,
+    or a chat linked on a channel that is not marked not on WhatsApp). The last final
+    result is that of the highest outbox id among the failures for good and the messages
+    that went out: each address's highest one is looked up in ``ix_outbox_address_done``
+    (a subquery per address, which the database cannot turn into a scan of the outbox),
+    doubled plus one for a failure, so that the member's highest tells both."""
+    stopped = exists().where(
+        ChannelIdentity.kpm_id == Kpm.id, ChannelIdentity.opted_out_at.is_not(None)
+    )
+    members = (
+        select(
+            Kelompok.pendamping_id.label("pendamping_id"),
+            Kpm.id.label("kpm_id"),
+            Kpm.phone.label("phone"),
+        )
+        .select_from(Meeting)
+        .join(Kelompok, Kelompok.id == Meeting.kelompok_id)
+        .join(Kpm, Kpm.kelompok_id == Meeting.kelompok_id)
+        .where(
+            Meeting.id.in_(meeting_ids),
+            Kelompok.pendamping_id.is_not(None),
+            Kpm.status == KpmStatus.AKTIF,
+            Kpm.opted_out_at.is_(None),
+            ~stopped,
+        )
+        .cte("members")
+    )
+    has_phone = and_(members.c.phone.is_not(None), members.c.phone != "")
+    addresses = union_all(
+        select(members.c.kpm_id, (literal("whatsapp:") + members.c.phone).label("address"))
+        .where(has_phone),
+        select(members.c.kpm_id, (literal("sms:") + members.c.phone).label("address"))
+        .where(has_phone),
+        select(ChannelIdentity.kpm_id, ChannelIdentity.address).where(
+            ChannelIdentity.kpm_id.in_(select(members.c.kpm_id)),
+            ChannelIdentity.opted_out_at.is_(None),
+        ),
+    ).subquery("addresses")
+    failure = and_(
+        Outbox.status.in_([OutboxStatus.FAILED, OutboxStatus.UNDELIVERED]),
+        Outbox.error_code.is_not(None),
+        Outbox.error_code.not_in(SOFT_ERROR_CODES),
+    )
+    went = Outbox.status.in_([OutboxStatus.SENT, OutboxStatus.DELIVERED, OutboxStatus.READ])
+    doubled = cast(Outbox.id, BigInteger) * 2
+    last_result = (
+        select(func.max(case((failure, doubled + 1), (went, doubled))))
+        .where(Outbox.address == addresses.c.address, text(DONE_STATUSES_SQL))
+        .scalar_subquery()
+    )
+    results = (
+        select(addresses.c.kpm_id, func.max(last_result).label("last"))
+        .group_by(addresses.c.kpm_id)
+        .subquery("results")
+    )
+    linked = exists().where(
+        ChannelIdentity.kpm_id == members.c.kpm_id,
+        ChannelIdentity.opted_out_at.is_(None),
+        ChannelIdentity.not_on_whatsapp_at.is_(None),
+        ChannelIdentity.channel.in_(
+            [Channel.WHATSAPP, Channel.TELEGRAM, Channel.SMS, Channel.CONSOLE]
+        ),
+    )
+    direct = and_(
+        results.c.kpm_id.is_not(None),  # an address: not without contact
+        or_(results.c.last.is_(None), results.c.last % 2 == 0),  # not failed for good
+        or_(has_phone, linked),  # somewhere a reminder goes
+    )
+    rows = await session.execute(
+        select(members.c.pendamping_id, func.sum(case((direct, 1), else_=0)), func.count())
+        .select_from(members)
+        .outerjoin(results, results.c.kpm_id == members.c.kpm_id)
+        .group_by(members.c.pendamping_id)
+    )
+    return {owner: (int(reached or 0), total) for owner, reached, total in rows}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.db.sql import unindexed
@@ -41,7 +41,11 @@ def streaks_statement(
 
     A streak is the absences after the KPM's last *hadir*: two plain aggregates (the last
     day present, then the absences after it), which every database runs in one pass over
-    the rows, cheaper than numbering each KPM's meetings with a window function."""
+    the rows, cheaper than numbering each KPM's meetings with a window function. In a
+    scope (the digest's region) one pass is cheaper still: each KPM's last day present
+    by a window function over their own marks, which the scope keeps few."""
+    if kelompok_ids is not None:
+        return _scoped_streaks(kelompok_ids, min_streak=min_streak, until=until)
 
     def marks() -> Select[tuple[int]]:
         query = (
@@ -76,6 +80,50 @@ def streaks_statement(
             or_(last_present.c.day.is_(None), Meeting.meeting_date > last_present.c.day),
         )
         .group_by(Attendance.kpm_id)
+        .having(func.count() >= min_streak)
+    )
+
+
+def _scoped_streaks(
+    kelompok_ids: Select[tuple[int]], *, min_streak: int, until: date | None
+) -> Select[tuple[int, int, int, date]]:
+    """:func:`streaks_statement` for the KPM of ``kelompok_ids``, reading their marks once:
+    each mark with the KPM's last day present (a window over the KPM's marks), then the
+    absences after that day counted. Two plain aggregates read the marks twice, which
+    costs more when the marks are looked up KPM by KPM (a region's, not the whole
+    table)."""
+    query = (
+        select(
+            Attendance.kpm_id.label("kpm_id"),
+            Attendance.mark.label("mark"),
+            Meeting.meeting_date.label("day"),
+            func.max(case((Attendance.mark == AttendanceMark.HADIR, Meeting.meeting_date)))
+            .over(partition_by=Attendance.kpm_id)
+            .label("present"),
+        )
+        .join(Meeting, Meeting.id == Attendance.meeting_id)
+        .join(Kpm, Kpm.id == Attendance.kpm_id)
+        .where(
+            unindexed(Meeting.status) == MeetingStatus.HELD,
+            Kpm.status == KpmStatus.AKTIF,
+            Kpm.kelompok_id.in_(kelompok_ids),
+        )
+    )
+    if until is not None:
+        query = query.where(Meeting.meeting_date <= until)
+    marks = query.subquery("marks")
+    return (
+        select(
+            marks.c.kpm_id,
+            func.count().label("streak"),
+            func.max(marks.c.present).label("since"),
+            func.max(marks.c.day).label("last_meeting_date"),
+        )
+        .where(
+            marks.c.mark != AttendanceMark.HADIR,
+            or_(marks.c.present.is_(None), marks.c.day > marks.c.present),
+        )
+        .group_by(marks.c.kpm_id)
         .having(func.count() >= min_streak)
     )
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.cases import CASE_CATEGORIES
+from models.db.sql import is_postgres
 from models.enums import StaffRole
 from models.messaging.sms_usage import month_bounds
 from models.regions import timezone_of_region
@@ -35,6 +36,8 @@ from reporting.workbook import digest_workbook
 
 Translate = Callable[..., str]
 TELEGRAM_LIMIT = 4096
+LANES = 2
+"""Digests :func:`build_all_digests` builds at a time on PostgreSQL (connections in use)."""
 
 
 @dataclass(frozen=True)
@@ -185,18 +188,28 @@ async def build_all_digests(
     options: DigestOptions,
     translate: Translate,
 ) -> list[Digest]:
-    """Every active coordinator's digest, each built in a read transaction of its own."""
+    """Every active coordinator's digest, each built in a read transaction of its own.
+    On PostgreSQL :data:`LANES` digests are built at a time, each on a connection of its
+    own: the database works on one's figures while another's are gathered or written
+    (the chart and workbook, in a thread). SQLite builds one at a time."""
     async with sessions() as session:
         staff = await coordinators(session)
-    digests = []
-    for member in staff:
-        async with sessions() as session:
-            digests.append(
-                await build_digest(
-                    session, member, as_of=as_of, options=options, translate=translate
-                )
+        lanes = LANES if is_postgres(session) else 1
+    free = asyncio.Semaphore(lanes)
+
+    async def one(member: Staff) -> Digest:
+        async with free, sessions() as session:
+            return await build_digest(
+                session, member, as_of=as_of, options=options, translate=translate
             )
-    return digests
+
+    tasks = [asyncio.create_task(one(member)) for member in staff]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:  # one failed: the others are not wanted any more
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _scope_name(session: AsyncSession, staff: Staff) -> str:

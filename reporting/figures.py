@@ -22,11 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from models.commitments import commitment_counts
+from models.db.sql import is_postgres
 from models.enums import (
     AttendanceMark,
     CaseSeverity,
@@ -37,7 +38,7 @@ from models.enums import (
     MeetingStatus,
 )
 from models.messaging.sms_usage import SmsUsage, sms_in_scope
-from models.reach_view import direct_share_per_pendamping
+from models.reach_view import direct_share_of_meetings
 from models.rules.commitments import CommitmentRules, Period
 from models.tables import Attendance, CaseNote, Kelompok, Kpm, KpmMessage, Meeting, Region, Staff
 from reporting.absence import AbsenceStreak, absence_streaks
@@ -193,6 +194,12 @@ async def digest_figures(
     first = min(months[0], add_months(this_month, -PREVIOUS_MONTHS))
     previous = {add_months(this_month, -n) for n in range(1, PREVIOUS_MONTHS + 1)}
 
+    if is_postgres(session):
+        # The planner under-estimates a region's kelompok (four ORs over the region tree)
+        # tenfold, and then plans parallel workers that each build the whole scope's
+        # join again: three processes for the work of one, on the digest's largest
+        # statements. One process per statement, for this read transaction only.
+        await session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     groups, people = await _kelompok(session, kelompok_ids)
 
     held = and_(Meeting.status == MeetingStatus.HELD, Meeting.meeting_date <= ref_day)
@@ -333,7 +340,7 @@ async def digest_figures(
         Meeting.meeting_date >= ref_day,
         Meeting.meeting_date < ref_day + timedelta(days=REACH_DAYS),
     ).group_by(Meeting.kelompok_id)
-    reach = await direct_share_per_pendamping(session, list(await session.scalars(coming)))
+    reach = await direct_share_of_meetings(session, coming)
     for pendamping_id, shares in reach.items():
         if pendamping_id in people:
             people[pendamping_id].reach = shares

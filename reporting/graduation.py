@@ -179,9 +179,7 @@ def _candidate_parts(
     last komponen end, latest assessment and programme needs, of the KPM in scope only)
     and their two conditions: alamiah, and mandiri (siap, and not alamiah)."""
     # Komponen and assessments of the KPM in scope only, not of the whole table.
-    in_scope = select(Kpm.id).where(
-        Kpm.status == KpmStatus.AKTIF, Kpm.kelompok_id.in_(kelompok_ids)
-    )
+    in_scope = _active_in(kelompok_ids)
     last = _last_komponen_end(in_scope)
     latest = latest_assessments(in_scope)
     needy = needing(programmes, in_scope).subquery()
@@ -189,13 +187,7 @@ def _candidate_parts(
         last.c.last_end.is_not(None),
         last.c.last_end <= today + timedelta(days=horizon_days),
     )
-    mandiri = and_(
-        ~alamiah,
-        latest.c.score.is_not(None),
-        latest.c.score >= latest.c.threshold,
-        latest.c.gates_met,
-        needy.c.kpm_id.is_(None),
-    )
+    mandiri = _mandiri(alamiah, latest, needy)
     return last, latest, needy, alamiah, mandiri
 
 
@@ -220,26 +212,47 @@ async def candidate_counts(
     counted again as mandiri. Pendamping with active KPM in scope but no candidates map
     to ``(0, 0)``.
     """
-    last, latest, needy, alamiah, mandiri = _candidate_parts(
-        kelompok_ids, today=today, horizon_days=horizon_days, programmes=programmes
+    # Each active KPM of a kelompok in scope with its komponen folded (the conditions of
+    # :func:`_last_komponen_end`), read from the kelompok in scope: the planner walks the
+    # scope's kelompok, their KPM and their komponen, whatever the size of the tables.
+    members = (
+        select(
+            Kpm.id.label("kpm_id"),
+            Kelompok.pendamping_id.label("pendamping_id"),
+            func.max(Komponen.end_date).label("last_end"),
+            func.count(Komponen.id).label("komponen"),
+            func.count(Komponen.end_date).label("ending"),
+        )
+        .select_from(Kelompok)
+        .join(Kpm, Kpm.kelompok_id == Kelompok.id)
+        .outerjoin(Komponen, Komponen.kpm_id == Kpm.id)
+        .where(
+            Kpm.status == KpmStatus.AKTIF,
+            Kelompok.id.in_(kelompok_ids),
+            Kelompok.pendamping_id.is_not(None),
+        )
+        .group_by(Kpm.id, Kelompok.pendamping_id)
+        .subquery("members")
     )
+    in_scope = _active_in(kelompok_ids)
+    latest = latest_assessments(in_scope)
+    needy = needing(programmes, in_scope).subquery()
+    alamiah = and_(
+        members.c.komponen == members.c.ending,
+        members.c.last_end.is_not(None),
+        members.c.last_end <= today + timedelta(days=horizon_days),
+    )
+    mandiri = _mandiri(alamiah, latest, needy)
     rows = await session.execute(
         select(
-            Kelompok.pendamping_id,
+            members.c.pendamping_id,
             func.sum(case((alamiah, 1), else_=0)),
             func.sum(case((mandiri, 1), else_=0)),
         )
-        .select_from(Kpm)
-        .join(Kelompok, Kelompok.id == Kpm.kelompok_id)
-        .outerjoin(last, last.c.kpm_id == Kpm.id)
-        .outerjoin(latest, latest.c.kpm_id == Kpm.id)
-        .outerjoin(needy, needy.c.kpm_id == Kpm.id)
-        .where(
-            Kpm.status == KpmStatus.AKTIF,
-            Kpm.kelompok_id.in_(kelompok_ids),
-            Kelompok.pendamping_id.is_not(None),
-        )
-        .group_by(Kelompok.pendamping_id)
+        .select_from(members)
+        .outerjoin(latest, latest.c.kpm_id == members.c.kpm_id)
+        .outerjoin(needy, needy.c.kpm_id == members.c.kpm_id)
+        .group_by(members.c.pendamping_id)
     )
     return {
         pendamping_id: (int(alamiah_n or 0), int(mandiri_n or 0))
@@ -347,4 +360,22 @@ async def graduation_pipeline(
             ) in rows
         ],
         int(total or 0),
+    )
+
+
+def _active_in(kelompok_ids: Select[tuple[int]]) -> Select[tuple[int]]:
+    """The active KPM of the kelompok in scope (their komponen and assessments only are
+    read, not the whole table's)."""
+    return select(Kpm.id).where(Kpm.status == KpmStatus.AKTIF, Kpm.kelompok_id.in_(kelompok_ids))
+
+
+def _mandiri(alamiah: ColumnElement[bool], latest: Any, needy: Any) -> ColumnElement[bool]:
+    """Ready to leave by their own means: assessed siap, all gates met, needing no
+    complementary programme, and not leaving naturally (alamiah) already."""
+    return and_(
+        ~alamiah,
+        latest.c.score.is_not(None),
+        latest.c.score >= latest.c.threshold,
+        latest.c.gates_met,
+        needy.c.kpm_id.is_(None),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -40,6 +41,11 @@ def _sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
 
 IN_CHUNK = 1000
 """Values per ``IN (...)`` list: a long list of ids is read in chunks of this many."""
+
+
+def is_postgres(session: AsyncSession) -> bool:
+    """Whether ``session`` works on PostgreSQL (for its own settings and plans)."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -11,9 +11,13 @@ from sqlalchemy import select
 from handlers.i18n import Translator
 from models.enums import Channel, OutboxStatus
 from models.messaging.tables import Outbox
-from models.reach_view import meeting_reach
+from models.reach_view import (
+    direct_share_of_meetings,
+    direct_share_per_pendamping,
+    meeting_reach,
+)
 from models.rules.clock import FixedClock
-from models.tables import Kelompok, Kpm, Staff
+from models.tables import ChannelIdentity, Kelompok, Kpm, Meeting, Staff
 from reporting.digest import DigestOptions, build_digest
 from scheduler.nudges import enqueue_nudges
 from tests.world import Chat, World, build_world, make_engine
@@ -111,3 +115,52 @@ async def test_the_digest_has_the_share_reached_directly_per_pendamping(sessions
     ani = next(p for p in digest.figures.pendamping if p.id == world.ani)
     assert ani.reach == (8, 11)  # Melati's coming meeting: 8 of 11 reached directly
     assert t("digest.reach", share="73%", each="Ani Suryani 73%") in digest.text
+
+
+async def test_the_digest_counts_in_one_statement_as_member_by_member(sessions) -> None:
+    """The digest's count (:func:`direct_share_of_meetings`, in the database) agrees with
+    the member-by-member view (:func:`direct_share_per_pendamping`) on every rule."""
+    world = await build_world(sessions)
+    await _cut_off(sessions, world)
+
+    def sent(address: str, status: OutboxStatus, error_code: str | None = None) -> Outbox:
+        return Outbox(channel=Channel.WHATSAPP, address=address, kind="meeting_reminder",
+                      payload={}, status=status, error_code=error_code)
+
+    async with sessions.begin() as session:
+        people = {name: await session.get(Kpm, world.kpm[name]) for name in (
+            "Sumarni", "Suparmi", "Lestari Handayani", "Kurniasih", "Wati Suryani",
+            "Siti Aminah")}
+        # No phone, a linked Telegram chat: reached there.
+        people["Sumarni"].phone = None
+        session.add(ChannelIdentity(address="telegram:901", channel=Channel.TELEGRAM,
+                                    kpm_id=people["Sumarni"].id))
+        # No phone, only a WhatsApp chat marked not on WhatsApp: an address, nowhere to go.
+        people["Suparmi"].phone = None
+        session.add(ChannelIdentity(address="whatsapp:+6281299990001",
+                                    channel=Channel.WHATSAPP, kpm_id=people["Suparmi"].id,
+                                    not_on_whatsapp_at=EVENING_BEFORE))
+        # Failed for good, then a message went out: reached.
+        phone = people["Lestari Handayani"].phone
+        session.add(sent(f"whatsapp:{phone}", OutboxStatus.UNDELIVERED, "30005"))
+        await session.flush()
+        session.add(sent(f"sms:{phone}", OutboxStatus.DELIVERED))
+        # A temporary error that ran out of attempts says nothing about the number.
+        session.add(sent(f"whatsapp:{people['Kurniasih'].phone}", OutboxStatus.FAILED, "429"))
+        # A chat that said stop: not counted at all.
+        session.add(ChannelIdentity(address="telegram:902", channel=Channel.TELEGRAM,
+                                    kpm_id=people["Wati Suryani"].id,
+                                    opted_out_at=EVENING_BEFORE))
+        # A message went out, then one to another address failed for good: cut off.
+        phone = people["Siti Aminah"].phone
+        session.add(sent(f"whatsapp:{phone}", OutboxStatus.READ))
+        await session.flush()
+        session.add(sent(f"sms:{phone}", OutboxStatus.FAILED, "21614"))
+    meetings = select(Meeting.id).where(Meeting.id == world.melati_today)
+    async with sessions() as session:
+        one_by_one = await direct_share_per_pendamping(session, [world.melati_today])
+        counted = await direct_share_of_meetings(session, meetings)
+    # Of 12: Ratna and Wati said stop; Sri, Nur (no contact), Dewi, Siti Aminah (failed)
+    # and Suparmi (nowhere to go) are not reached directly.
+    assert one_by_one == {world.ani: (5, 10)}
+    assert counted == one_by_one
