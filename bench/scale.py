@@ -40,6 +40,10 @@ file in a temporary folder with ``executemany``, up to 100,000 KPM. Then, in thi
    offered) on this database;
 7. the database's size after the load.
 
+``--keep-world`` keeps each world built as a template database
+(``bench_scale_world_<N>``), and ``--reuse-world`` copies it instead of building it again
+(1M: a minute instead of eight; the migrations added since are run on the copy).
+
 It prints a table, writes a log-log PNG of each job's seconds against N to
 var/bench/scale.png, the ratio of each job's cost per KPM to its figure at 10,000, and
 the last line is one JSON object: per database, per N, every figure.
@@ -87,10 +91,16 @@ TIMED = ("world_build_s", "sweep_s", "digests_s", "housekeeping_s", "export_s")
 TARGETS_1M = {"sweep_s": 60, "sweep_peak_rss_mb": 500, "digests_s": 60, "chat_p99_ms": 25}
 
 
+def world_name(kpm: int) -> str:
+    """The database a world of ``kpm`` KPM is kept in by ``--keep-world``."""
+    return f"bench_scale_world_{kpm}"
+
+
 @asynccontextmanager
-async def database(server: str | None, kpm: int, folder: Path) -> AsyncIterator[str]:
-    """A database of the run's own: created on the PostgreSQL server and dropped after,
-    or a SQLite file in ``folder``."""
+async def database(server: str | None, kpm: int, folder: Path, *, from_world: bool = False
+                   ) -> AsyncIterator[str]:
+    """A database of the run's own: created on the PostgreSQL server (a copy of the kept
+    world, with ``from_world``) and dropped after, or a SQLite file in ``folder``."""
     if server is None:
         path = folder / f"scale-{kpm}.db"
         try:
@@ -100,7 +110,8 @@ async def database(server: str | None, kpm: int, folder: Path) -> AsyncIterator[
                 leftover.unlink()
         return
     name = f"bench_scale_{os.getpid()}_{kpm}"
-    await _admin(server, f'CREATE DATABASE "{name}"')
+    template = f' TEMPLATE "{world_name(kpm)}"' if from_world else ""
+    await _admin(server, f'CREATE DATABASE "{name}"{template}')
     try:
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -117,25 +128,50 @@ async def _admin(server: str, statement: str) -> None:
         await engine.dispose()
 
 
+async def _exists(server: str, name: str) -> bool:
+    engine = create_engine(server)
+    try:
+        async with engine.connect() as connection:
+            found = await connection.scalar(
+                text("SELECT count(*) FROM pg_database WHERE datname = :name"), {"name": name})
+    finally:
+        await engine.dispose()
+    return bool(found)
+
+
 def _say(message: str) -> None:
     print(f"[scale {time.strftime('%H:%M:%S')}] {message} (load {os.getloadavg()[0]:.1f})",
           flush=True)
 
 
-async def one_size(url: str, kpm: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+async def one_size(url: str, kpm: int, args: argparse.Namespace, folder: Path,
+                   *, from_world: bool = False) -> dict[str, Any]:
     figures: dict[str, Any] = {"kpm": kpm}
     engine = create_engine(url)
     try:
-        await upgrade(engine)
+        await upgrade(engine)  # a kept world gets the migrations added since
         shape = world.Shape(kpm)
-        started = time.perf_counter()
-        catalog = jobs.load_bench("digest").default_catalog()
-        counts = await world.build(engine, shape, catalog)
-        figures["world_build_s"] = round(time.perf_counter() - started, 1)
-        figures["world_rows"] = sum(counts.values())
-        figures["db_size_mb"] = await jobs.database_mb(engine)
-        _say(f"{kpm:,} KPM: {figures['world_rows']:,} rows in {figures['world_build_s']} s, "
-             f"{figures['db_size_mb']:,} MB: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+        if from_world:
+            figures["world_rows"] = await jobs.world_rows(engine)
+            figures["db_size_mb"] = await jobs.database_mb(engine)
+            _say(f"{kpm:,} KPM: the kept world {world_name(kpm)}, "
+                 f"{figures['world_rows']:,} rows, {figures['db_size_mb']:,} MB")
+        else:
+            started = time.perf_counter()
+            catalog = jobs.load_bench("digest").default_catalog()
+            counts = await world.build(engine, shape, catalog)
+            figures["world_build_s"] = round(time.perf_counter() - started, 1)
+            figures["world_rows"] = sum(counts.values())
+            figures["db_size_mb"] = await jobs.database_mb(engine)
+            _say(f"{kpm:,} KPM: {figures['world_rows']:,} rows in {figures['world_build_s']} s, "
+                 f"{figures['db_size_mb']:,} MB: "
+                 + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+            if args.keep_world and args.server is not None:
+                await engine.dispose()  # a template has no one connected
+                await _admin(args.server, f'DROP DATABASE IF EXISTS "{world_name(kpm)}"')
+                await _admin(args.server, f'CREATE DATABASE "{world_name(kpm)}" TEMPLATE '
+                             f'"{make_url(url).database}"')
+                _say(f"world kept as {world_name(kpm)} (--reuse-world copies it)")
         postgresql = engine.dialect.name == "postgresql"
         for processes in PROCESSES if postgresql else (1,):
             found = await jobs.dispatch(engine, url, processes, args.dispatch_seconds)
@@ -197,8 +233,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as folder:
         for kpm in args.kpm:
             _say(f"== {args.label}: {kpm:,} KPM")
-            async with database(args.server, kpm, Path(folder)) as url:
-                results[str(kpm)] = await one_size(url, kpm, args, Path(folder))
+            reuse = args.reuse_world and args.server is not None and await _exists(
+                args.server, world_name(kpm))
+            async with database(args.server, kpm, Path(folder), from_world=reuse) as url:
+                results[str(kpm)] = await one_size(url, kpm, args, Path(folder),
+                                                   from_world=reuse)
     return results
 
 
@@ -312,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite", action="store_true", help="SQLite, up to 100,000 KPM")
     parser.add_argument("--quick", action="store_true", help="10,000 KPM, short dispatch and chat")
     parser.add_argument("--dispatch-seconds", type=float, help="work per dispatch run (30)")
+    parser.add_argument("--keep-world", action="store_true",
+                        help="PostgreSQL: keep each world built as bench_scale_world_<N>")
+    parser.add_argument("--reuse-world", action="store_true",
+                        help="PostgreSQL: copy a kept world instead of building it")
     parser.add_argument("--chat-rate", type=float, default=500.0,
                         help="chat steps/s offered (bench/conversation.py's 500)")
     args = parser.parse_args(argv)

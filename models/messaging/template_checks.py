@@ -6,8 +6,9 @@ the reason (never the value: it may be a name)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from models.messaging.templates import (
@@ -73,6 +74,8 @@ def variable_text(template: Template, variable: Variable, value: Any) -> str:
     return text
 
 
+_CACHED_TYPES = (str, int, type(None))  # values whose verdict is remembered (hashable)
+
 Checked = dict[tuple[str, str, Any], str | TemplateProblem]
 """Texts already checked, by (template key, variable name, value)."""
 
@@ -96,7 +99,7 @@ def template_variables(
         if variable.name not in values:
             raise TemplateProblem(f"template {template.name}: no value for {variable.name}")
         value = values[variable.name]
-        if checked is None or not isinstance(value, str | int | None):
+        if checked is None or not isinstance(value, _CACHED_TYPES):
             variables[str(number)] = variable_text(template, variable, value)
             continue
         key = (template.key, variable.name, value)
@@ -112,17 +115,64 @@ def template_variables(
     return variables
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """A template's variables as :class:`TemplateCheck` fills them: the numbers, and which
+    of them are names (a reminder's reader, different in every message) and which are the
+    rest (the meeting's, the same for all its members)."""
+
+    numbers: tuple[str, ...]  # "1", "2", ... of the variables filled (FILE ones skipped)
+    variables: tuple[Variable, ...]
+    names: tuple[tuple[int, Variable], ...]  # position in ``variables``, NAME variable
+    rest: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # the others; KeyError: one missing
+
+    @classmethod
+    def of(cls, template: Template) -> _Shape:
+        filled = [(str(number), variable)
+                  for number, variable in enumerate(template.variables, 1)
+                  if variable.kind is not VariableKind.FILE]
+        names = tuple((index, variable) for index, (_, variable) in enumerate(filled)
+                      if variable.kind is VariableKind.NAME)
+        others = [variable.name for _, variable in filled
+                  if variable.kind is not VariableKind.NAME]
+        getter = itemgetter(*others) if others else None
+        rest: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+        if getter is None:
+            rest = _no_values
+        elif len(others) == 1:
+            rest = lambda values: (getter(values),)  # noqa: E731
+        else:
+            rest = getter
+        return cls(tuple(number for number, _ in filled),
+                   tuple(variable for _, variable in filled), names, rest)
+
+
+def _no_values(values: Mapping[str, Any]) -> tuple[Any, ...]:
+    return ()
+
+
+_FAILED = object()  # a template's values that do not all pass: the full check names why
+
+
 @dataclass
 class TemplateCheck:
     """Checks the payloads of an enqueue once each (a sweep shares one payload between
     the members of a meeting, whatever their channel) and gives each its WhatsApp copy,
-    with ``template_variables``, shared in turn by the WhatsApp rows."""
+    with ``template_variables``, shared in turn by the WhatsApp rows.
+
+    A sweep's reminders differ only in their reader's name: the texts of a template's
+    other values are checked once per set of them (a meeting's), and of each message
+    only its names, so a message costs a few lookups instead of a check per variable."""
 
     # by id(payload): the payload itself is kept too, so that its id is not reused
     checked: dict[int, tuple[dict[str, Any], dict[str, Any], str | None]] = field(
         default_factory=dict
     )
     texts: Checked = field(default_factory=dict)
+    shapes: dict[str, _Shape] = field(default_factory=dict)
+    rests: dict[tuple[str, tuple[Any, ...]], list[str | None] | object] = field(
+        default_factory=dict
+    )
 
     def __call__(self, payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         """The payload to store for WhatsApp, and None when it can go out as its
@@ -136,9 +186,52 @@ class TemplateCheck:
         template = template_of(payload)
         if template is None:  # free text: it goes inside the window, or fails as it did
             return payload, None
-        try:
-            variables = template_variables(template, payload.get("values") or {},
-                                           skip_files=True, checked=self.texts)
-        except TemplateProblem as problem:
-            return payload, str(problem)
+        values = payload.get("values") or {}
+        variables = self._quick(template, values)
+        if variables is None:  # a value missing, unhashable or refused: the full check
+            try:
+                variables = template_variables(template, values, skip_files=True,
+                                               checked=self.texts)
+            except TemplateProblem as problem:
+                return payload, str(problem)
         return {**payload, "template_variables": variables}, None
+
+    def _quick(self, template: Template, values: Mapping[str, Any]) -> dict[str, str] | None:
+        """The variables from the texts of the values checked before (None: the full check
+        decides, and says what is wrong)."""
+        shape = self.shapes.get(template.key)
+        if shape is None:
+            shape = self.shapes[template.key] = _Shape.of(template)
+        try:
+            key = (template.key, shape.rest(values))
+            texts = self.rests.get(key)
+        except (KeyError, TypeError):  # a value missing, or one not hashable
+            return None
+        if texts is None:
+            try:
+                texts = [None if variable.kind is VariableKind.NAME
+                         else variable_text(template, variable, values[variable.name])
+                         for variable in shape.variables]
+            except TemplateProblem:
+                texts = _FAILED
+            self.rests[key] = texts
+        if texts is _FAILED:
+            return None
+        assert isinstance(texts, list)
+        if shape.names:
+            texts = list(texts)
+            for index, variable in shape.names:
+                value = values.get(variable.name, _FAILED)
+                if not isinstance(value, _CACHED_TYPES):
+                    return None
+                name_key = (template.key, variable.name, value)
+                text = self.texts.get(name_key)
+                if text is None:
+                    try:
+                        text = self.texts[name_key] = variable_text(template, variable, value)
+                    except TemplateProblem as problem:
+                        text = self.texts[name_key] = problem
+                if isinstance(text, TemplateProblem):
+                    return None
+                texts[index] = text
+        return dict(zip(shape.numbers, texts, strict=True))
