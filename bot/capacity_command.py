@@ -17,6 +17,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from bot.bootstrap import App
+from bot.senders import DEFAULT, Routing
 from handlers.i18n import Translator
 from models.db import READ_ONLY
 from models.enums import Channel, OutboxStatus
@@ -35,6 +36,12 @@ class ChannelLoad:
     planned: int  # reminders the sweep has still to enqueue for the day
     rate: float  # messages per second
     window_hours: float  # sending hours left that day
+    name: str = DEFAULT  # a regional sender's name ([[twilio.senders]])
+
+    @property
+    def label(self) -> str:
+        """The channel, and a regional sender's name: "whatsapp", "whatsapp/jateng"."""
+        return self.channel.value if self.name == DEFAULT else f"{self.channel.value}/{self.name}"
 
     @property
     def total(self) -> int:
@@ -95,16 +102,26 @@ async def capacity(app: App, day: date) -> list[ChannelLoad]:
         await session.connection(execution_options=READ_ONLY)
         lower = Outbox.next_attempt_at >= start
         rows = await session.execute(
-            select(Outbox.channel, func.count())
+            select(Outbox.channel, Outbox.region, func.count())
             .where(
                 Outbox.status == OutboxStatus.PENDING,
                 Outbox.next_attempt_at < end,
                 *(() if is_today else (lower,)),
             )
-            .group_by(Outbox.channel)
+            .group_by(Outbox.channel, Outbox.region)
         )
-        queued = {Channel(channel): count for channel, count in rows}
-        planned: dict[Channel, int] = {}
+        routing = Routing(settings.twilio)
+
+        def sender(channel: Channel, region: str | None) -> tuple[Channel, str]:
+            if channel not in SENDERS:
+                return channel, DEFAULT
+            return channel, routing.for_region(channel, region).name
+
+        queued: dict[tuple[Channel, str], int] = {}
+        for channel, region, count in rows:
+            key = sender(Channel(channel), region)
+            queued[key] = queued.get(key, 0) + count
+        planned: dict[tuple[Channel, str], int] = {}
         if end > now:
             batches = await planned_reminders(
                 session,
@@ -112,17 +129,31 @@ async def capacity(app: App, day: date) -> list[ChannelLoad]:
                 until=end + timedelta(days=max(reminders.reminder_offsets_days, default=0) + 1),
                 **reminders.reminder_timing,
             )
-            for channel, send_at, count in batches:
+            for channel, send_at, region, count in batches:
                 if start <= send_at < end:
-                    planned[channel] = planned.get(channel, 0) + count
+                    key = sender(channel, region)
+                    planned[key] = planned.get(key, 0) + count
     rates = _rates(app)
-    channels = [c for c in (Channel.WHATSAPP, Channel.SMS, Channel.TELEGRAM)
-                if c in queued or c in planned or _configured(app, c)]
-    return [
-        ChannelLoad(channel, _sender(app, channel), queued.get(channel, 0),
-                    planned.get(channel, 0), rates.get(channel, 0.0), hours)
-        for channel in channels
-    ]
+    loads = []
+    for channel in (Channel.WHATSAPP, Channel.SMS, Channel.TELEGRAM):
+        names = [DEFAULT]
+        if channel in SENDERS:  # then each regional sender that sends on the channel
+            names += [name for name, route in routing.routes.items()
+                      if name != DEFAULT and route.sends(channel)]
+        for name in names:
+            key = (channel, name)
+            if name == DEFAULT and key not in queued and key not in planned and not (
+                _configured(app, channel)
+            ):
+                continue
+            if name == DEFAULT:
+                shown, rate = _sender(app, channel), rates.get(channel, 0.0)
+            else:
+                route = routing.routes[name]
+                shown, rate = route.shown(channel), route.messages_per_second
+            loads.append(ChannelLoad(channel, shown, queued.get(key, 0), planned.get(key, 0),
+                                     rate, hours, name))
+    return loads
 
 
 def _configured(app: App, channel: Channel) -> bool:
@@ -149,14 +180,14 @@ def print_capacity(out: Console, t: Translator, day: date, loads: list[ChannelLo
     )
     for load in loads:
         table.add_row(
-            load.channel.value, load.sender, str(load.queued), str(load.planned),
+            load.label, load.sender, str(load.queued), str(load.planned),
             f"{load.rate:g}/s", f"{load.hours:.2f}", f"{load.window_hours:.1f}",
             t("cli.capacity.yes") if load.fits else t("cli.capacity.no"),
         )
     out.print(table)
     short = [load for load in loads if not load.fits]
     for load in short:
-        out.print(t("cli.capacity.short", channel=load.channel.value, count=load.total,
+        out.print(t("cli.capacity.short", channel=load.label, count=load.total,
                     hours=f"{load.hours:.1f}", window=f"{load.window_hours:.1f}"), markup=False)
     return not short
 
@@ -166,7 +197,7 @@ def doctor_capacity(t: Translator, loads: list[ChannelLoad]) -> tuple[bool, str]
     short = [load for load in loads if not load.fits]
     if short:
         return False, "; ".join(
-            t("cli.capacity.short", channel=load.channel.value, count=load.total,
+            t("cli.capacity.short", channel=load.label, count=load.total,
               hours=f"{load.hours:.1f}", window=f"{load.window_hours:.1f}")
             for load in short
         )

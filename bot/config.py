@@ -152,16 +152,79 @@ class TelegramSettings(_Section):
         return self.token is not None and bool(self.token.get_secret_value())
 
 
+E164 = r"^\+[1-9]\d{6,14}$"
+
+
+class TwilioSenderSettings(_Section):
+    """A regional sender: its own WhatsApp number (or Messaging Service), SMS number and
+    rate, for the KPM and staff of ``regions`` (Kemendagri codes; the longest matching
+    code of a recipient's region wins)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    regions: list[str] = Field(min_length=1)
+    whatsapp_sender: str | None = Field(default=None, pattern=E164)
+    sms_sender: str | None = Field(default=None, pattern=E164)
+    messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
+    messages_per_second: int = Field(default=80, ge=1, le=1000)
+
+    @field_validator("regions")
+    @classmethod
+    def _codes(cls, regions: list[str]) -> list[str]:
+        for code in regions:
+            _region_code(code)
+        if len(set(regions)) < len(regions):
+            raise ValueError("each region code once")
+        return regions
+
+    @model_validator(mode="after")
+    def _sends(self) -> TwilioSenderSettings:
+        if not self.whatsapp_sender and not self.messaging_service_sid:
+            raise ValueError(
+                f"a whatsapp_sender or a messaging_service_sid for sender {self.name!r}"
+            )
+        return self
+
+
 class TwilioSettings(_Section):
     account_sid: str | None = Field(default=None, pattern=r"^AC[0-9a-fA-F]{32}$")
     auth_token: SecretStr | None = None
-    whatsapp_sender: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
-    sms_sender: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    whatsapp_sender: str | None = Field(default=None, pattern=E164)
+    sms_sender: str | None = Field(default=None, pattern=E164)
     messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
     api_base_url: str | None = None
     public_base_url: str | None = None
     messages_per_second: int = Field(default=80, ge=1, le=1000)
     templates: dict[str, str] = Field(default_factory=dict)
+    senders: list[TwilioSenderSettings] = Field(default_factory=list)
+
+    @field_validator("senders")
+    @classmethod
+    def _distinct_senders(cls, senders: list[TwilioSenderSettings]) -> list[TwilioSenderSettings]:
+        names: set[str] = set()
+        regions: dict[str, str] = {}
+        numbers: dict[str, str] = {}
+        for sender in senders:
+            if sender.name in names or sender.name == "default":
+                raise ValueError(
+                    f"a unique name for each sender ('default' is the top-level one), "
+                    f"not {sender.name!r} again"
+                )
+            names.add(sender.name)
+            for code in sender.regions:
+                if code in regions:
+                    raise ValueError(
+                        f"each region code under one sender; {code!r} is listed by "
+                        f"{regions[code]!r} and {sender.name!r}"
+                    )
+                regions[code] = sender.name
+            for number in (sender.whatsapp_sender, sender.sms_sender):
+                # SMS and WhatsApp may share a number within one sender, not across two
+                if number and numbers.setdefault(number, sender.name) != sender.name:
+                    raise ValueError(
+                        f"each number under one sender; {number} is used by "
+                        f"{numbers[number]!r} and {sender.name!r}"
+                    )
+        return senders
 
     @field_validator("templates")
     @classmethod

@@ -29,6 +29,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import TwilioChannel
 from bot.media_store import media_housekeeping
 from bot.retention_command import retention_policy
+from bot.senders import Routing
 from handlers.engine import Engine
 from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
@@ -43,10 +44,11 @@ from models.retention import apply_retention
 from models.web_access import forget_stale
 from scheduler.alerts import AlertReport, enqueue_alerts
 from scheduler.digests import enqueue_digests
-from scheduler.dispatcher import Dispatcher, SharedPacer
+from scheduler.dispatcher import Dispatcher, Pacer, Pacing, SharedPacer
 from scheduler.ketua_relay import enqueue_ketua_relays
 from scheduler.nudges import Advocacy, enqueue_nudges
 from scheduler.planner import plan_meetings
+from scheduler.reminder_capacity import SenderOf
 from scheduler.reminders import enqueue_reminders
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,24 @@ def channel_rates(app: App) -> dict[Channel, float]:
         Channel.WHATSAPP: float(settings.twilio.messages_per_second),
         Channel.SMS: float(settings.twilio.messages_per_second),
     }
+
+
+def regional_senders(app: App) -> SenderOf | None:
+    """With ``[[twilio.senders]]``: the sender a WhatsApp or SMS message to a region goes
+    from and its rate, for the reminder sweep's capacity check ("" for the default)."""
+    routing = Routing(app.settings.twilio)
+    if not routing.regional:
+        return None
+
+    def sender(channel: Channel, region: str | None) -> tuple[str, float]:
+        if channel not in (Channel.WHATSAPP, Channel.SMS):
+            return "", 0.0
+        route = routing.for_region(channel, region)
+        if route is routing.default:
+            return "", route.messages_per_second
+        return route.name, route.messages_per_second
+
+    return sender
 
 
 async def _locked(app: App, name: str, sweep: Callable[[], Awaitable[T]]) -> T | None:
@@ -109,6 +129,7 @@ async def reminders_sweep(app: App) -> None:
             now=app.clock.now(),
             rates=channel_rates(app),
             window=s.sending_window,
+            senders=regional_senders(app),
             **s.reminder_timing,
         ),
     )
@@ -306,6 +327,7 @@ def build_dispatcher(
         senders[Channel.SMS] = twilio.send_claimed
     if not senders:
         return None
+    regional = twilio is not None and twilio.routing.regional
     return Dispatcher(
         app.sessions,
         senders,
@@ -316,7 +338,21 @@ def build_dispatcher(
         default_zone=app.settings.general.timezone,
         sms_budget=app.settings.sms.monthly_budget_segments,
         pacers=shared_pacers(app, senders),
+        router=twilio.routes if twilio is not None and regional else None,
+        sender_pacing=sender_pacing(app, twilio) if twilio is not None and regional else None,
     )
+
+
+def sender_pacing(app: App, twilio: TwilioChannel) -> Callable[[Channel, str], Pacing]:
+    """Each regional sender's pace (``whatsapp:jateng``) at its own rate: shared by every
+    scheduler process on PostgreSQL, this process's own on SQLite."""
+    shared = app.engine.dialect.name == "postgresql"
+
+    def pacing(channel: Channel, sender: str) -> Pacing:
+        key, rate = twilio.pace_key(channel, sender)
+        return SharedPacer(app.sessions, key, rate) if shared else Pacer(rate)
+
+    return pacing
 
 
 def shared_pacers(app: App, senders: Mapping[Channel, Sender]) -> dict[Channel, SharedPacer]:

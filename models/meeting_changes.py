@@ -148,6 +148,7 @@ async def meeting_changed(
             dedupe_key=f"changed:{meeting_id}:{stamp}:{who}",
             not_before=not_before,
             deadline_at=meeting.starts_at,
+            region=meeting.region,  # the reminders' sender: the kelompok's region's
         )
         for who, (channel, address) in recipients.items()
         if who not in told_kpm or told_kpm[who]  # not if all on the address opted out

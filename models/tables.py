@@ -195,6 +195,9 @@ class ChannelIdentity(Base):
     # when their pendamping was told of the switch.
     not_on_whatsapp_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sms_switch_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The business number (E.164) this address last wrote to, when Twilio said (several
+    # regional senders): a reply inside WhatsApp's 24-hour window must come from it.
+    last_to: Mapped[str | None] = mapped_column(String(40))
 
 
 class Meeting(Base):

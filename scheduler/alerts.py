@@ -27,7 +27,7 @@ from models.enums import Channel
 from models.meeting_changes import QUIET
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.reminder_changes import existing_keys
-from models.messaging.sweeps import staff_addresses, staff_names
+from models.messaging.sweeps import staff_addresses, staff_names, staff_regions
 from models.regions import kelompok_timezones
 from models.rules.calendar import after_quiet_hours, day_text, zone
 from models.rules.commitments import CommitmentRules
@@ -93,12 +93,16 @@ async def enqueue_alerts(
             last_level = sum(1 for s in warned if s.periods >= commitments.warning_levels)
             alerts += await _commitment_alerts(session, warned, commitments, catalog)
         addresses = await staff_addresses(session, [a.staff_id for a in alerts])
+        regions = await staff_regions(session, addresses)
         zones = await kelompok_timezones(
             session, {a.kelompok_id for a in alerts if a.kelompok_id is not None}
         )
     quiet = (quiet_start, quiet_end)
     messages = [
-        _message(alert, addresses[alert.staff_id], _not_before(now, zones, alert, quiet))
+        _message(
+            alert, addresses[alert.staff_id], _not_before(now, zones, alert, quiet),
+            regions.get(alert.staff_id),
+        )
         for alert in alerts
         if alert.staff_id in addresses
     ]
@@ -259,7 +263,9 @@ def _not_before(
     return after_quiet_hours(local_now, *quiet).astimezone(UTC)
 
 
-def _message(alert: _Alert, reach: tuple[Channel, str], not_before: datetime) -> Enqueue:
+def _message(
+    alert: _Alert, reach: tuple[Channel, str], not_before: datetime, region: str | None = None
+) -> Enqueue:
     channel, address = reach
     return Enqueue(
         channel=channel,
@@ -269,4 +275,5 @@ def _message(alert: _Alert, reach: tuple[Channel, str], not_before: datetime) ->
         priority=Priority.ALERT,
         dedupe_key=alert.dedupe_key,
         not_before=not_before,
+        region=region,
     )

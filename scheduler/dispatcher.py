@@ -163,6 +163,13 @@ class Pacing(Protocol):
     async def acquire(self, stopping: asyncio.Event | None = None) -> None: ...
 
 
+Router = Callable[[list[Claimed]], Coroutine[Any, Any, list[Claimed]]]
+"""Gives claimed messages the sender each goes from (``Claimed.sender``): several senders
+of one channel (regional Twilio senders, ``bot.senders``)."""
+SenderPacing = Callable[[Channel, str], Pacing]
+"""The pace of one sender of a channel, made at its first message."""
+
+
 @dataclass
 class DispatchReport:
     sent: int = 0
@@ -201,6 +208,8 @@ class Dispatcher:
         sms_budget: int = 0,
         pacers: Mapping[Channel, Pacing] | None = None,
         addresses: Sequence[str] | None = None,
+        router: Router | None = None,
+        sender_pacing: SenderPacing | None = None,
     ) -> None:
         self._sessions = sessions
         self._addresses = addresses  # only the messages to these (the web simulator's)
@@ -212,13 +221,21 @@ class Dispatcher:
             channel: Pacer(rate) for channel, rate in rates.items()
         }
         self._limiters.update(pacers or {})  # shared with other processes (PostgreSQL)
+        # Several senders on a channel: each message waits for its own sender's slot.
+        self._router = router
+        self._sender_pacing = sender_pacing
+        self._sender_limiters: dict[tuple[Channel, str], Pacing] = {}
         self._clock = clock
         self._batch = batch
         self._lease = lease
         self._max_attempts = max_attempts
         self._base_delay = base_delay
         self._max_delay = max_delay
-        self._slots = asyncio.Semaphore(concurrency)
+        # Sends in flight, per pace (sender): a sender's messages waiting for their slots
+        # must not hold another sender's turn (one shared limit did: two senders' lanes
+        # took turns, 71% of their combined rate from one process: bench/scale.py).
+        self._concurrency = concurrency
+        self._in_flight: dict[Pacing | None, asyncio.Semaphore] = {}
         self._write_every = write_every
         self._wakes = {channel: asyncio.Event() for channel in self._senders}  # per lane
         self._stopping = asyncio.Event()  # never set for run_once; run's own stop
@@ -243,6 +260,8 @@ class Dispatcher:
                 session, now=now, limit=self._batch, lease=self._lease,
                 channels=list(channels or self._senders), addresses=self._addresses,
             )
+        if self._router is not None and messages:
+            messages = await self._router(messages)
         report = DispatchReport(claimed_at=now)
         if self._budget is not None and any(map(_business_sms, messages)):
             await self._budget.refresh(now)
@@ -286,8 +305,11 @@ class Dispatcher:
         """Send one message; ``None`` when the dispatcher is stopping before it began (a
         shutdown finishes the sends in flight, and gives the rest of the batch back)."""
         sender = self._senders[message.channel]
-        limiter = self._limiters.get(message.channel)
-        async with self._slots:
+        limiter = self._limiter(message)
+        in_flight = self._in_flight.get(limiter)
+        if in_flight is None:
+            in_flight = self._in_flight[limiter] = asyncio.Semaphore(self._concurrency)
+        async with in_flight:
             if limiter is not None and not self._stopping.is_set():
                 await limiter.acquire(self._stopping)
             if self._stopping.is_set():
@@ -304,6 +326,17 @@ class Dispatcher:
             if budget is not None:
                 budget.settle(result.segments if result.provider_id else None, reserved=reserved)
             return message, result
+
+    def _limiter(self, message: Claimed) -> Pacing | None:
+        """The pace a message waits for: its sender's when routed to one, else its
+        channel's."""
+        if message.sender is None or self._sender_pacing is None:
+            return self._limiters.get(message.channel)
+        key = (message.channel, message.sender)
+        limiter = self._sender_limiters.get(key)
+        if limiter is None:
+            limiter = self._sender_limiters[key] = self._sender_pacing(*key)
+        return limiter
 
     async def _record(
         self, outcomes: list[tuple[Claimed, SendResult | None]], report: DispatchReport

@@ -148,7 +148,7 @@ async def _read_due(
             messages.append(Enqueue(
                 channel, address, KIND, payload, Priority.REMINDER,
                 dedupe_key=f"{keys[meeting_id]}{part}", not_before=send_at,
-                deadline_at=meeting.starts_at,
+                deadline_at=meeting.starts_at, region=meeting.region,
             ))
             counts["lists" if part == "list" else "forwards"] += 1
         counts["listed"] += len(listed)

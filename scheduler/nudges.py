@@ -40,6 +40,7 @@ from models.messaging.sweeps import (
     kelompok_not_told,
     planned_meetings_between,
     staff_addresses,
+    staff_regions,
 )
 from models.reach_view import meeting_reach
 from models.rules.calendar import after_quiet_hours, day_text, time_text, zone
@@ -132,7 +133,12 @@ async def enqueue_nudges(
         )
         nudges = today + reach + attendance + follow_ups + pesan + checks + weekly + switched
         addresses = await staff_addresses(session, [n.staff_id for n in nudges])
-        messages = [_message(n, addresses[n.staff_id]) for n in nudges if n.staff_id in addresses]
+        regions = await staff_regions(session, addresses)
+        messages = [
+            _message(n, addresses[n.staff_id], regions.get(n.staff_id))
+            for n in nudges
+            if n.staff_id in addresses
+        ]
         if told:  # each switch told once: those in a line enqueued now
             sent = {key for m in messages if (key := m.dedupe_key) in told}
             sent -= await existing_keys(session, sent)
@@ -452,7 +458,7 @@ def _sms_switches(
     return nudges, told
 
 
-def _message(nudge: _Nudge, reach: tuple[Channel, str]) -> Enqueue:
+def _message(nudge: _Nudge, reach: tuple[Channel, str], region: str | None = None) -> Enqueue:
     channel, address = reach
     # On WhatsApp, enqueue adds the template variables (models.messaging.templates).
     payload: dict[str, Any] = {"key": nudge.key, "values": nudge.values}
@@ -467,4 +473,5 @@ def _message(nudge: _Nudge, reach: tuple[Channel, str]) -> Enqueue:
         dedupe_key=nudge.dedupe_key,
         not_before=nudge.not_before,
         deadline_at=nudge.deadline_at,
+        region=region,
     )

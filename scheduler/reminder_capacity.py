@@ -13,14 +13,33 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from models.enums import Channel
 from models.rules.calendar import zone
 
-BatchKey = tuple[Channel, datetime, datetime, datetime]  # channel, send at, send by, earliest
+BatchKey = tuple[Channel, datetime, datetime, datetime, str]
+"""channel, send at, send by, earliest, and the sender ("" the channel's own; else a
+regional sender's name, ``[[twilio.senders]]``): each sender is a lane of its own."""
+Lane = tuple[Channel, str]  # a channel and a sender of it ("": the channel's own)
+Rates = Mapping[Any, float]
+"""Messages per second: by channel, of its own sender; by lane (:data:`Lane`), of each
+regional sender."""
+SenderOf = Callable[[Channel, str | None], tuple[str, float]]
+"""A message's sender from its channel and its recipient's region (a Kemendagri code):
+its name ("" for the channel's own) and its rate."""
+
+
+def lane_name(channel: Channel, sender: str) -> str:
+    """How a shortfall names a lane: "whatsapp", "whatsapp/jateng"."""
+    return channel.value if not sender else f"{channel.value}/{sender}"
+
+
+def _rate(rates: Rates, channel: Channel, sender: str) -> float | None:
+    return rates.get((channel, sender)) if sender else rates.get(channel)
 
 
 @dataclass
@@ -85,25 +104,26 @@ class Placement:
         self._placed[key] += len(not_before)
 
 
-def fit_capacity(sizes: BatchSizes, rates: Mapping[Channel, float]) -> Placement:
-    """Start batches early enough for each channel's rate; and, per channel, how many
-    messages cannot make their deadline even so.
+def fit_capacity(sizes: BatchSizes, rates: Rates) -> Placement:
+    """Start batches early enough for each sender's rate; and, per sender (a channel's
+    own, or a regional one: :func:`lane_name`), how many messages cannot make their
+    deadline even so.
 
-    Per channel, batches are laid out backwards from the latest deadline (each ends by its
+    Per sender, batches are laid out backwards from the latest deadline (each ends by its
     ``send_by`` and before the next one starts); a batch that would have to start before its
     time is spread from that earlier start, one message every ``1 / rate`` seconds (after the
     ones earlier runs enqueued), but never before its ``earliest``."""
     placement = Placement(shortfall={}, already=sizes.already)
     shortfall: Counter[str] = Counter()
-    for channel in {key[0] for key in sizes.zones}:
-        rate = rates.get(channel)
+    for channel, sender in {(key[0], key[4]) for key in sizes.zones}:
+        rate = _rate(rates, channel, sender)
         if not rate or rate <= 0:
             continue
-        keys = sorted((key for key in sizes.zones if key[0] == channel),
+        keys = sorted((key for key in sizes.zones if key[0] == channel and key[4] == sender),
                       key=lambda key: (key[2], key[1]), reverse=True)
         free_until: datetime | None = None
         for key in keys:
-            _, send_at, send_by, earliest = key
+            _, send_at, send_by, earliest, _ = key
             count = sizes.new[key] + sizes.already[key]
             end = send_by if free_until is None else min(free_until, send_by)
             start = end - timedelta(seconds=count / rate)
@@ -112,7 +132,7 @@ def fit_capacity(sizes: BatchSizes, rates: Mapping[Channel, float]) -> Placement
                 continue
             if start < earliest:
                 late = math.ceil((earliest - start).total_seconds() * rate - 1e-9)
-                shortfall[channel.value] += min(count, late)
+                shortfall[lane_name(channel, sender)] += min(count, late)
                 start = earliest
             placement.starts[key] = (start, rate)
     placement.shortfall = dict(shortfall)
@@ -120,20 +140,21 @@ def fit_capacity(sizes: BatchSizes, rates: Mapping[Channel, float]) -> Placement
 
 
 def spread_over_window(
-    sizes: BatchSizes, window_end: time, rates: Mapping[Channel, float], *, now: datetime
+    sizes: BatchSizes, window_end: time, rates: Rates, *, now: datetime
 ) -> Placement:
-    """Spread each channel's reminders of one local day over that day's sending window:
+    """Spread each sender's reminders of one local day over that day's sending window:
     from the batches' time (the window's start, or now when that has passed) to the
     window's end (or the meeting start or quiet hours, when sooner), the messages of the
-    soonest meetings first, evenly, but never closer than the channel's rate allows; and,
-    per channel, how many cannot go out before the window's end at the rate."""
-    groups: dict[tuple[Channel, str | None, date], list[BatchKey]] = defaultdict(list)
-    bounds: dict[tuple[Channel, str | None, date], tuple[datetime, datetime]] = {}
+    soonest meetings first, evenly, but never closer than the sender's rate allows; and,
+    per sender, how many cannot go out before the window's end at the rate."""
+    Group = tuple[Channel, str, str | None, date]
+    groups: dict[Group, list[BatchKey]] = defaultdict(list)
+    bounds: dict[Group, tuple[datetime, datetime]] = {}
     for key, zone_name in sizes.zones.items():
-        channel, send_at, send_by, _ = key
+        channel, send_at, send_by, _, sender = key
         tz = zone(zone_name)
         day = send_at.astimezone(tz).date()
-        group = (channel, zone_name, day)
+        group = (channel, sender, zone_name, day)
         groups[group].append(key)
         opens = max(send_at, now)
         closes = min(datetime.combine(day, window_end, tz).astimezone(UTC), send_by)
@@ -142,16 +163,16 @@ def spread_over_window(
     placement = Placement(shortfall={})
     shortfall: Counter[str] = Counter()
     for group, keys in groups.items():
-        channel = group[0]
+        channel, sender = group[0], group[1]
         start, end = bounds[group]
         total = sum(sizes.new[key] for key in keys)
         if not total:
             continue
-        rate = rates.get(channel)
+        rate = _rate(rates, channel, sender)
         gap = (end - start).total_seconds() / total if end > start else 0.0
         if rate and rate > 0:
             if total / rate > (end - start).total_seconds():
-                shortfall[channel.value] += total - int(
+                shortfall[lane_name(channel, sender)] += total - int(
                     max((end - start).total_seconds(), 0) * rate)
             gap = max(gap, 1.0 / rate)
         # the soonest meetings first; of one deadline, batch by batch, in the order read

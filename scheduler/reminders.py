@@ -25,10 +25,18 @@ sweep while :func:`meeting_changed` withdraws the stale ones.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
-from collections import Counter, defaultdict
-from collections.abc import Container, Mapping, Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Container,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import repeat
@@ -60,11 +68,21 @@ from models.rules.calendar import (
     shift_out_of_quiet_hours,
     zone,
 )
-from scheduler.reminder_capacity import BatchKey, BatchSizes, fit_capacity, spread_over_window
+from scheduler.reminder_capacity import (
+    BatchKey,
+    BatchSizes,
+    SenderOf,
+    fit_capacity,
+    spread_over_window,
+)
 
 log = logging.getLogger(__name__)
 KIND = "meeting_reminder"
 WRITE_CHUNK = 10_000  # messages per write transaction: SQLite's lock is held this long
+WRITE_CHUNK_POSTGRESQL = 100_000
+"""PostgreSQL holds no database-wide lock: a part's messages in one transaction, so that
+each meeting's row is checked and held once (in chunks of 10,000, a chunk held most of the
+part's meetings: FOR SHARE on 200,000 meeting rows for a million KPM, 16 s of the sweep)."""
 MEETINGS_PER_PART = 1000  # meetings read at a time: some 50,000 reminders
 
 
@@ -184,6 +202,7 @@ class Batch:
         messages.dedupe_key += keys
         messages.not_before += repeat(slot.send_at, count)
         messages.deadline_at += repeat(meeting.starts_at, count)
+        messages.region += repeat(meeting.region, count)
 
 
 async def enqueue_reminders(
@@ -197,18 +216,22 @@ async def enqueue_reminders(
     lookahead_days: int = 8,
     rates: Mapping[Channel, float] | None = None,
     window: tuple[time, time] | None = None,
+    senders: SenderOf | None = None,
 ) -> ReminderReport:
     """Enqueue the reminders due for planned meetings starting within the lookahead (at
     least one day more than the largest offset). ``rates``: messages per second each
-    channel can send, for the capacity check (none: no check).
+    channel can send, for the capacity check (none: no check). ``senders``: with regional
+    senders, the sender of a channel's messages to a region and its rate: each sender's
+    batches are planned at its own rate, apart from the others'.
 
     What is due is read ``MEETINGS_PER_PART`` meetings at a time, each part in a read-only
     transaction (on SQLite it does not take the write lock): first the batches' sizes
     (:mod:`scheduler.reminder_capacity`), then the messages, which are placed and written
     part after part, so memory stays flat whatever the number of KPM (a province's day:
     1.76 million reminders in 213 MB, where all at once took gigabytes). What is missing is
-    written in transactions of ``WRITE_CHUNK`` messages, each of which first checks,
-    holding them, that the meetings still stand as they were read.
+    written in transactions of ``WRITE_CHUNK`` messages (on PostgreSQL, a part's at once),
+    each of which first checks, holding them, that the meetings still stand as they were
+    read.
 
     ``window`` (local start and end, e.g. 09:00-20:00): instead of all at ``reminder_time``,
     a day's reminders are spread over the day's sending window, the soonest meetings'
@@ -221,38 +244,52 @@ async def enqueue_reminders(
     parts = [meetings[at : at + MEETINGS_PER_PART]
              for at in range(0, len(meetings), MEETINGS_PER_PART)] or [[]]
 
-    async def read(part: list[MeetingInfo], *, sizes_only: bool) -> _Due:
+    lanes = _Lanes(senders, rates or {})
+
+    async def read(part: _Part, *, sizes_only: bool) -> _Due:
         async with sessions() as session:
             await session.connection(execution_options=READ_ONLY)
             return await _read_due(
                 session, now=now, until=until, offsets=offsets_days,
                 reminder_time=window[0] if window else reminder_time,
-                quiet=(quiet_start, quiet_end), meetings=part, sizes_only=sizes_only,
+                quiet=(quiet_start, quiet_end), meetings=part.meetings, sizes_only=sizes_only,
+                existing=part.existing, lanes=lanes,
             )
 
     # First the size of every batch, a part at a time (all of a province's reminders at
     # once took gigabytes): the capacity check needs them all; then each part that has
-    # new messages is read again, placed and written. One part is read once.
+    # new messages is read again, placed and written (when there is one part only, it is
+    # read once). The next part is read while one is worked on (READ_AHEAD), so that the
+    # database's work on it overlaps this process's.
     sizes, counts, versions = BatchSizes(), Counter[str](), 0
     kept: _Due | None = None
-    to_write: list[list[MeetingInfo]] = []
-    for part in parts:
-        due = await read(part, sizes_only=len(parts) > 1)
+    to_write: list[_Part] = []
+    sizes_only = len(parts) > 1
+    async for part, due in _read_ahead([_Part(meetings) for meetings in parts],
+                                       lambda part: read(part, sizes_only=sizes_only)):
         for key, batch in due.batches.items():
             sizes.add(key, batch.zone, batch.already, batch.messages.deadline_at)
         counts.update(due.counts)
         versions += len(due.versions)
         if any(batch.messages for batch in due.batches.values()):
-            to_write.append(part)
+            # the keys found already there, when few: the second read need not look again
+            # (one enqueued meanwhile is skipped by the outbox's unique key all the same)
+            found = due.existing if len(due.existing) <= KEYS_KEPT else None
+            to_write.append(_Part(part.meetings, found))
         kept = due if len(parts) == 1 else None
     if window:
-        placement = spread_over_window(sizes, window[1], rates or {}, now=now)
+        placement = spread_over_window(sizes, window[1], lanes.rates, now=now)
     else:
-        placement = fit_capacity(sizes, rates or {})
+        placement = fit_capacity(sizes, lanes.rates)
     enqueued = stale = 0
     new_by_channel: Counter[Channel] = Counter()
-    for part in to_write:
-        due = kept or await read(part, sizes_only=False)
+    given = kept  # one part only: read once, for its sizes and its messages
+
+    async def second_read(part: _Part) -> _Due:
+        return given if given is not None else await read(part, sizes_only=False)
+
+    written = 0
+    async for _, due in _read_ahead(to_write, second_read):
         for key, batch in due.batches.items():
             placement.place(key, batch.messages.not_before, batch.messages.deadline_at)
         messages = _messages(due.batches)
@@ -260,10 +297,14 @@ async def enqueue_reminders(
         done, left_out = await _write(sessions, messages, due.versions, now=now)
         enqueued, stale = enqueued + done, stale + left_out
         del due, messages
-        # The part's sessions and results leave reference cycles, which the services'
+        # The parts' sessions and results leave reference cycles, which the services'
         # collector (bot.process: full passes rarely) would keep for many parts: at
-        # 100,000 KPM the peak went from 253 to 187 MB with a collection per part.
-        gc.collect()
+        # 100,000 KPM the peak went from 253 to 187 MB with a collection per part. A
+        # collection walks every object alive, a part's in reading included: one every
+        # COLLECT_EVERY parts (at a million KPM, one per part was 7% of the sweep's time).
+        written += 1
+        if written % COLLECT_EVERY == 0:
+            gc.collect()
     moved, shortfall = placement.moved, placement.shortfall
     for channel, short in shortfall.items():
         log.warning(
@@ -303,19 +344,51 @@ async def planned_reminders(
     reminder_time: time,
     quiet_start: time,
     quiet_end: time,
-) -> list[tuple[Channel, datetime, int]]:
+) -> list[tuple[Channel, datetime, str | None, int]]:
     """The reminders not yet in the outbox that a sweep at ``now`` would enqueue for the
-    meetings starting in ``(now, until]``, as ``(channel, send at, count)`` per batch;
-    nothing is written (for `pendamping capacity`)."""
-    due = await _read_due(
-        session,
-        now=now,
-        until=until,
-        offsets=offsets_days,
-        reminder_time=reminder_time,
-        quiet=(quiet_start, quiet_end),
-    )
-    return [(key[0], key[1], len(batch.messages)) for key, batch in due.batches.items()]
+    meetings starting in ``(now, until]``, per batch and region (the kelompok's code: its
+    regional sender), as ``(channel, send at, region, count)``; nothing is written (for
+    `pendamping capacity`). Counted ``MEETINGS_PER_PART`` meetings at a time, without the
+    messages' payloads, as the sweep counts its batches: memory stays flat."""
+    meetings = await planned_meetings_between(session, now, until)
+    found: Counter[tuple[Channel, datetime, str | None]] = Counter()
+    for at in range(0, len(meetings), MEETINGS_PER_PART):
+        due = await _read_due(
+            session,
+            now=now,
+            until=until,
+            offsets=offsets_days,
+            reminder_time=reminder_time,
+            quiet=(quiet_start, quiet_end),
+            meetings=meetings[at : at + MEETINGS_PER_PART],
+            sizes_only=True,
+        )
+        for key, batch in due.batches.items():
+            for region, count in Counter(batch.messages.region).items():
+                found[(key[0], key[1], region)] += count
+    return [(channel, send_at, region, count)
+            for (channel, send_at, region), count in found.items()]
+
+
+class _Lanes:
+    """The sender of each channel and region (memoised: a sweep asks once per meeting),
+    and the rates of the channels and of the regional senders seen."""
+
+    def __init__(self, senders: SenderOf | None, rates: Mapping[Channel, float]) -> None:
+        self._senders = senders
+        self._known: dict[tuple[Channel, str | None], str] = {}
+        self.rates: dict[Any, float] = dict(rates)
+
+    def sender(self, channel: Channel, region: str | None) -> str:
+        if self._senders is None:
+            return ""
+        name = self._known.get((channel, region))
+        if name is None:
+            name, rate = self._senders(channel, region)
+            self._known[(channel, region)] = name
+            if name:
+                self.rates[(channel, name)] = rate
+        return name
 
 
 @dataclass
@@ -323,6 +396,42 @@ class _Due:
     versions: dict[int, str]  # meeting id -> the version the messages were made for
     batches: dict[BatchKey, Batch]
     counts: Counter[str]
+    existing: set[str] = field(default_factory=set)  # of the keys due, those already there
+
+
+class _Part(NamedTuple):
+    """Meetings read together, and the keys of their reminders known to be in the outbox
+    already (None: to look up)."""
+
+    meetings: list[MeetingInfo]
+    existing: set[str] | None = None
+
+
+KEYS_KEPT = 10_000
+"""Keys found in the outbox by a part's first read kept for its second (more: looked up
+again, rather than held for every part)."""
+READ_AHEAD = 2
+"""Parts read at once: while this process works on one, the database works on the next."""
+COLLECT_EVERY = 4
+"""Parts written between two garbage collections (see :func:`enqueue_reminders`)."""
+
+
+async def _read_ahead(
+    parts: Sequence[_Part], read: Callable[[_Part], Awaitable[_Due]]
+) -> AsyncIterator[tuple[_Part, _Due]]:
+    """Each part with what ``read`` found for it, in order, the next ``READ_AHEAD - 1``
+    parts being read meanwhile (each in its own session)."""
+    pending: deque[asyncio.Task[_Due]] = deque()
+    try:
+        for index, part in enumerate(parts):
+            while len(pending) < READ_AHEAD and index + len(pending) < len(parts):
+                pending.append(asyncio.ensure_future(read(parts[index + len(pending)])))
+            yield part, await pending.popleft()
+    finally:
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def _read_due(
@@ -335,6 +444,8 @@ async def _read_due(
     quiet: tuple[time, time],
     meetings: list[MeetingInfo] | None = None,
     sizes_only: bool = False,
+    existing: set[str] | None = None,
+    lanes: _Lanes | None = None,
 ) -> _Due:
     """The reminders due for the meetings starting in ``(now, until]`` (or for
     ``meetings``, some of them) not yet enqueued, in batches; and counts. ``sizes_only``:
@@ -349,7 +460,8 @@ async def _read_due(
         members, linked, stopped = await members_to_remind(session, now, until)
     else:
         members, linked, stopped = await members_to_remind(
-            session, now, until, meeting_ids=[meeting.meeting_id for meeting in meetings]
+            session, now, until, meeting_ids=[meeting.meeting_id for meeting in meetings],
+            names=not sizes_only,
         )
     counts: Counter[str] = Counter()
     versions = {m.meeting_id: meeting_version(m.starts_at, m.place) for m in meetings}
@@ -373,12 +485,15 @@ async def _read_due(
                 group_keys = list(map(offset_prefix.__add__, group.whos))
                 keys += group_keys
                 groups.append((meeting, slot, group, group_keys))
-    existing = await existing_keys(session, keys)
+    if existing is None:
+        existing = await existing_keys(session, keys)
     batches: dict[BatchKey, Batch] = defaultdict(Batch)
     payloads: dict[int, dict[str, Any]] = {}
+    sender_of = (lanes or _Lanes(None, {})).sender
     for meeting, slot, group, group_keys in groups:
         channel = group.channel
-        batch = batches[(channel, slot.send_at, slot.send_by, slot.earliest)]
+        sender = sender_of(channel, meeting.region)
+        batch = batches[(channel, slot.send_at, slot.send_by, slot.earliest, sender)]
         batch.zone = meeting.zone
         addresses: Sequence[str] = group.addresses
         readers: Sequence[str] = group.readers
@@ -405,7 +520,7 @@ async def _read_due(
         batch.add(channel, meeting, slot, addressed, addresses, group_keys)
     counts["due"] = len(keys)
     counts["group"] = sum(len(group_keys) for _, _, group, group_keys in groups if group.chat)
-    return _Due(versions, batches, counts)
+    return _Due(versions, batches, counts, existing)
 
 
 async def _write(
@@ -418,12 +533,16 @@ async def _write(
     """Enqueue in chunks, leaving out the messages of meetings moved or cancelled since
     they were read (their change withdrew the old reminders already, or will, after this
     transaction: it holds the meeting rows). Returns (enqueued, left out)."""
-    enqueued = stale = 0
-    for start in range(0, len(messages), WRITE_CHUNK):
-        chunk = messages[start : start + WRITE_CHUNK]
-        chunk_meetings = [payload["meeting_id"] for payload in chunk.payload]
-        wanted = set(chunk_meetings)
+    enqueued = stale = start = 0
+    while start < len(messages):
         async with sessions.begin() as session:
+            assert session.bind is not None
+            postgresql = session.bind.dialect.name == "postgresql"
+            size = WRITE_CHUNK_POSTGRESQL if postgresql else WRITE_CHUNK
+            chunk = messages[start : start + size]
+            start += size
+            chunk_meetings = [payload["meeting_id"] for payload in chunk.payload]
+            wanted = set(chunk_meetings)
             current = await planned_meetings_now(session, wanted)
             still = {
                 meeting_id

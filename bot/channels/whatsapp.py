@@ -41,6 +41,7 @@ from twilio.rest import Client
 from bot.channels.text import payload_text, sms_text, split_text
 from bot.config import SmsSettings, TwilioSettings
 from bot.media import MediaSigner
+from bot.senders import Route, Routing
 from handlers.i18n import Translator
 from handlers.messages import IncomingMessage, Media, Reply
 from handlers.outgoing import REPLY_KIND, reply_of
@@ -58,6 +59,7 @@ from models.messaging.sms_fallback import fall_back_to_sms
 from models.messaging.tables import Outbox
 from models.messaging.template_checks import template_variables, variable_text
 from models.messaging.templates import Template, TemplateProblem, VariableKind, template_of
+from models.messaging.written_to import last_inbox_to, note_written_to, written_to
 from models.rules.clock import Clock
 from models.rules.sms import gsm7, segments
 from models.tables import ChannelIdentity
@@ -213,6 +215,11 @@ def _count(value: Any) -> int | None:
         return None
 
 
+def _open(opened: datetime | None, now: datetime) -> bool:
+    """Whether the 24-hour window an inbound message opened at ``opened`` is still open."""
+    return opened is not None and now - opened < SESSION_WINDOW - INBOUND_TIME_PRECISION
+
+
 def _retryable(error: BaseException) -> bool:
     if isinstance(error, TwilioRestException):
         return error.status == 429 or error.status >= 500
@@ -232,6 +239,8 @@ class Outgoing:
     template_problem: str | None = None  # why it cannot go out as its template
     business_initiated: bool = False
     in_reply_to_at: datetime | None = None  # the inbound message this answers
+    sender: str | None = None  # the sender's name (bot.senders), once routed
+    region: str | None = None  # the recipient's region, when not routed yet
 
 
 class TwilioChannel:
@@ -265,6 +274,7 @@ class TwilioChannel:
         self._retry_attempts = retry_attempts
         self._retry_wait = retry_wait
         self._store = inbox
+        self.routing = Routing(settings)
 
     # -- inbound -----------------------------------------------------------------------
 
@@ -283,6 +293,11 @@ class TwilioChannel:
         assert self._store is not None, "a Twilio channel that receives needs an inbox"
         channel, address = address_of(params.get("From", ""))
         external_id = params.get("MessageSid") or params.get("SmsMessageSid") or ""
+        to = params.get("To", "").removeprefix("whatsapp:")
+        if self.routing.regional and self.routing.for_number(Channel(channel), to):
+            # Before the message is stored: its reply is routed from the number it went to.
+            async with self._sessions.begin() as session:
+                await note_written_to(session, address, to)
         await self._store([Arrival(Channel(channel), external_id, address, dict(params))])
 
     async def stop(self) -> None:
@@ -318,7 +333,8 @@ class TwilioChannel:
     ) -> tuple[str | None, dict[str, Any]]:
         whatsapp = outgoing.address.startswith("whatsapp:")
         identity = None
-        if whatsapp or outgoing.business_initiated:  # the window, and opt-out, need it
+        if whatsapp or outgoing.business_initiated or self.routing.regional:
+            # the window, opt-out and the number they wrote to need it
             identity = await session.scalar(
                 select(ChannelIdentity).where(ChannelIdentity.address == outgoing.address)
             )
@@ -326,8 +342,23 @@ class TwilioChannel:
             return "recipient opted out (BERHENTI/STOP)", {}
         if whatsapp and identity is not None and identity.not_on_whatsapp_at is not None:
             return NOT_ON_WHATSAPP, {}
-        sender = self._settings.whatsapp_sender if whatsapp else self._settings.sms_sender
-        service = self._settings.messaging_service_sid
+        in_window = any(
+            _open(opened, now)
+            for opened in (
+                identity.last_inbound_at if identity is not None else None,
+                outgoing.in_reply_to_at,  # a reply: the window its message opened
+            )
+        )
+        channel = Channel.WHATSAPP if whatsapp else Channel.SMS
+        route = self.routing.routes.get(outgoing.sender or "")
+        if route is None:
+            route = await self._route(
+                session, channel, outgoing.address, outgoing.region,
+                written=identity.last_to if identity is not None else None,
+                in_window=in_window, reply=not outgoing.business_initiated,
+            )
+        sender = route.whatsapp_sender if whatsapp else route.sms_sender
+        service = route.messaging_service_sid
         if not sender and not service:
             return f"no {'WhatsApp' if whatsapp else 'SMS'} sender configured", {}
         to = outgoing.address if whatsapp else outgoing.address.removeprefix("sms:")
@@ -338,13 +369,6 @@ class TwilioChannel:
             request["from_"] = f"whatsapp:{sender}" if whatsapp else sender
         if self._settings.public_base_url:
             request["status_callback"] = self.signed_url("/twilio/status", "")
-        in_window = any(
-            opened is not None and now - opened < SESSION_WINDOW - INBOUND_TIME_PRECISION
-            for opened in (
-                identity.last_inbound_at if identity is not None else None,
-                outgoing.in_reply_to_at,  # a reply: the window its message opened
-            )
-        )
         if whatsapp and not in_window and outgoing.business_initiated:
             template = outgoing.template
             if template is None:
@@ -436,6 +460,8 @@ class TwilioChannel:
             template_problem=problem,
             business_initiated=business,
             in_reply_to_at=_time(payload.get("in_reply_to_at")),
+            sender=message.sender,
+            region=message.region,
         )
         async with self._sessions() as session:
             refusal, request = await self._request(session, outgoing, self._clock.now())
@@ -466,6 +492,61 @@ class TwilioChannel:
                 return result
             billed += result.segments or segments(part or "")
         return replace(result, segments=billed or None) if sms else replace(result, segments=None)
+
+    async def _route(
+        self,
+        session: AsyncSession,
+        channel: Channel,
+        address: str,
+        region: str | None,
+        *,
+        written: str | None,
+        in_window: bool,
+        reply: bool,
+    ) -> Route:
+        """The sender of one message (:meth:`Routing.choose`); someone not linked yet has
+        no identity to remember the number they wrote to: their last inbox message says."""
+        if not self.routing.regional:
+            return self.routing.default
+        if region is None:  # enqueued without it: the region of whom the address is
+            known = (await written_to(session, [address])).get(address)
+            region = known.region if known is not None else None
+        if written is None and (reply or (channel is Channel.WHATSAPP and in_window)):
+            written = await last_inbox_to(session, address)  # not linked when they wrote
+        return self.routing.choose(
+            channel, region, written_to=written, in_window=in_window, reply=reply
+        )
+
+    async def routes(self, messages: Sequence[Claimed]) -> list[Claimed]:
+        """For the dispatcher: the claimed WhatsApp and SMS messages with the sender each
+        goes from (``Claimed.sender``), which it paces them by; one query for a batch."""
+        twilio = [m for m in messages if m.channel in (Channel.WHATSAPP, Channel.SMS)]
+        if not self.routing.regional or not twilio:
+            return list(messages)
+        now = self._clock.now()
+        routed: dict[int, str] = {}
+        async with self._sessions() as session:
+            known = await written_to(session, [m.address for m in twilio])
+            for message in twilio:
+                wrote = known.get(message.address)
+                reply = message.kind not in BUSINESS_INITIATED_KINDS
+                in_window = _open(wrote.last_inbound_at if wrote else None, now) or _open(
+                    _time(message.payload.get("in_reply_to_at")), now
+                )
+                route = await self._route(
+                    session, message.channel, message.address,
+                    message.region or (wrote.region if wrote else None),
+                    written=wrote.number if wrote else None, in_window=in_window, reply=reply,
+                )
+                routed[message.id] = route.name
+        return [
+            replace(m, sender=routed[m.id]) if m.id in routed else m for m in messages
+        ]
+
+    def pace_key(self, channel: Channel, sender: str) -> tuple[str, float]:
+        """A sender's shared pace key and its rate (per second)."""
+        route = self.routing.routes[sender]
+        return self.routing.pace_key(channel, route), route.messages_per_second
 
     async def check(self) -> str:
         """For `doctor`: the account's name and status (the credentials work)."""

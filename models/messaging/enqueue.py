@@ -53,6 +53,7 @@ class Enqueue(NamedTuple):
     dedupe_key: str | None = None
     not_before: datetime | None = None
     deadline_at: datetime | None = None
+    region: str | None = None  # the recipient's Kemendagri code: picks a regional sender
 
 
 @dataclass
@@ -70,6 +71,7 @@ class EnqueueColumns:
     dedupe_key: list[str | None] = field(default_factory=list)
     not_before: list[datetime | None] = field(default_factory=list)
     deadline_at: list[datetime | None] = field(default_factory=list)
+    region: list[str | None] = field(default_factory=list)
 
     @classmethod
     def of(cls, messages: Sequence[Enqueue]) -> EnqueueColumns:
@@ -109,6 +111,7 @@ _ENQUEUE_COLUMNS = (
     "deadline_at",
     "created_at",
     "updated_at",
+    "region",
 )
 
 
@@ -167,6 +170,7 @@ def _columns(messages: EnqueueColumns, now: datetime) -> list[list[Any]]:
         messages.deadline_at,
         [now] * count,
         [now] * count,
+        messages.region,
     ]
 
 

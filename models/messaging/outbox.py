@@ -112,6 +112,8 @@ class Claimed:
     kind: str
     payload: dict[str, Any]
     attempts: int
+    region: str | None = None  # the recipient's Kemendagri code (a regional sender's)
+    sender: str | None = None  # the sender it goes from, once routed (bot.senders)
 
 
 async def claim(
@@ -154,7 +156,10 @@ async def claim(
         row.attempts += 1
         row.updated_at = now
         claimed.append(
-            Claimed(row.id, row.channel, row.address, row.kind, dict(row.payload), row.attempts)
+            Claimed(
+                row.id, row.channel, row.address, row.kind, dict(row.payload), row.attempts,
+                row.region,
+            )
         )
     return claimed
 

@@ -68,6 +68,7 @@ async def fall_back_to_sms(
                 Outbox.priority,
                 Outbox.dedupe_key,
                 Outbox.deadline_at,
+                Outbox.region,
             ).where(Outbox.id.in_(wanted), Outbox.channel == Channel.WHATSAPP)
         )
     ).all()
@@ -91,6 +92,7 @@ async def fall_back_to_sms(
                 dedupe_key=fallback_key(row.dedupe_key, row.id),
                 not_before=now,
                 deadline_at=row.deadline_at,
+                region=row.region,  # from the region's SMS sender
             )
         )
     added = await enqueue(session, messages, now=now)

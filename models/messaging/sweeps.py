@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import groupby
+from itertools import groupby, repeat
 from typing import Any
 
 from sqlalchemy import (
@@ -30,9 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.db.sql import IN_CHUNK
 from models.enums import CaseStatus, Channel, KpmStatus, MeetingStatus
 from models.messaging.tables import Outbox
-from models.regions import kelompok_zone, outer_join_all
+from models.regions import kelompok_zone, kelompok_zone_and_code, outer_join_all
 from models.rules.text import salutation
-from models.tables import CaseNote, ChannelIdentity, Kelompok, Kpm, Meeting, Staff
+from models.tables import CaseNote, ChannelIdentity, Kelompok, Kpm, Meeting, Region, Staff
 
 WITHDRAWN = "withdrawn: the meeting changed"
 """The error text of a reminder withdrawn because its meeting moved (models.messaging.outbox's)."""
@@ -52,10 +52,11 @@ class MeetingInfo:
     pendamping_id: int | None
     zone: str | None
     pendamping: str | None = None  # the pendamping's name, who signs the reminders
+    region: str | None = None  # the kelompok's Kemendagri code: its regional sender
 
 
 def _meeting_info() -> Select[Any]:
-    zone, joins = kelompok_zone(Kelompok.desa_id)
+    zone, code, joins = kelompok_zone_and_code(Kelompok.desa_id)
     statement = select(
         Meeting.id,
         Meeting.kelompok_id,
@@ -69,6 +70,7 @@ def _meeting_info() -> Select[Any]:
         Kelompok.pendamping_id,
         zone,
         Staff.name,
+        code,
     ).join(Kelompok, Kelompok.id == Meeting.kelompok_id)
     statement = statement.outerjoin(Staff, Staff.id == Kelompok.pendamping_id)
     return outer_join_all(statement, joins)
@@ -148,14 +150,15 @@ class Members:
 
 async def members_to_remind(
     session: AsyncSession, start: datetime, end: datetime,
-    meeting_ids: Sequence[int] | None = None,
+    meeting_ids: Sequence[int] | None = None, *, names: bool = True,
 ) -> tuple[Members, dict[int, dict[Channel, str]], set[int]]:
     """For the planned meetings starting in ``(start, end]`` (those of them in
     ``meeting_ids``, when given): their active, not opted-out
     members; the chat identities linked to those members (kpm id -> channel -> address);
     and the members who said stop on one of those identities. A member whose phone's
     WhatsApp address is marked as not on WhatsApp has SMS as preferred channel (unless
-    they prefer a chat they linked): their reminders go by SMS directly."""
+    they prefer a chat they linked): their reminders go by SMS directly. ``names``: how
+    each member is addressed ("Ibu Siti Aminah"); without, "" (for counting only)."""
     due_meetings = select(Meeting.id, Meeting.kelompok_id).where(
         Meeting.status == MeetingStatus.PLANNED,
         Meeting.starts_at > start,
@@ -173,12 +176,15 @@ async def members_to_remind(
     )
     members, meeting_ids = Members(), list[int]()
     for part in rows.partitions(5000):  # rows a part at a time, into columns
-        of_meeting, kpm_ids, phones, channels, niks, names = zip(*part, strict=True)
+        of_meeting, kpm_ids, phones, channels, niks, pengurus = zip(*part, strict=True)
         meeting_ids += of_meeting
         members.kpm_id.extend(kpm_ids)
         members.phone.extend(phones)
         members.preferred.extend(channels)  # Channel members already: the column's type
-        members.addressed.extend(map(addressed, niks, names))
+        if names:
+            members.addressed.extend(map(addressed, niks, pengurus))
+        else:  # only counted (the reminder sweep's sizes): how each is addressed is not needed
+            members.addressed.extend(repeat("", len(part)))
     at = 0
     for meeting_id, run in groupby(meeting_ids):
         count = sum(1 for _ in run)
@@ -252,6 +258,23 @@ async def staff_addresses(
         )
         for staff_id, channel, address in rows:
             found.setdefault(staff_id, (Channel(channel), address))
+    return found
+
+
+async def staff_regions(
+    session: AsyncSession, staff_ids: Iterable[int | None]
+) -> dict[int, str | None]:
+    """Each staff member's region code (Kemendagri): the regional sender of what the
+    business sends them (``outbox.region``)."""
+    wanted = sorted({staff_id for staff_id in staff_ids if staff_id is not None})
+    found: dict[int, str | None] = {}
+    for start in range(0, len(wanted), IN_CHUNK):
+        rows = await session.execute(
+            select(Staff.id, Region.code)
+            .outerjoin(Region, Region.id == Staff.region_id)
+            .where(Staff.id.in_(wanted[start : start + IN_CHUNK]))
+        )
+        found.update({staff_id: code for staff_id, code in rows})
     return found
 
 

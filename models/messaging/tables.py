@@ -81,6 +81,9 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     segments: Mapped[int | None] = mapped_column(Integer)  # an SMS sent: segments billed
+    # The recipient's region (Kemendagri code): which regional sender a message the
+    # business starts goes from (bot.senders); None: the default sender.
+    region: Mapped[str | None] = mapped_column(String(13))
 
 
 class InboundMessage(Base):

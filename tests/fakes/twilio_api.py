@@ -401,6 +401,9 @@ class FakeTwilioApi:
         # WhatsApp's 24-hour window, when enforced: the last message each user sent.
         self.window_enforced = False
         self.last_inbound: dict[str, datetime] = {}
+        self.wrote_to: dict[str, str] = {}  # user -> the business number they wrote to
+        self._per_sender: float | None = None
+        self._sender_windows: dict[str, collections.deque[float]] = {}
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         # Numbers (E.164) that are not on WhatsApp -> (error code, refused at once?).
         self._not_on_whatsapp: dict[str, tuple[int, bool]] = {}
@@ -448,9 +451,42 @@ class FakeTwilioApi:
         if clock is not None:
             self.clock = clock
 
-    def user_wrote(self, address: str, at: datetime | None = None) -> None:
-        """A user's message reached Twilio (``whatsapp:+62...``): their window opens."""
+    def user_wrote(
+        self, address: str, at: datetime | None = None, *, to: str | None = None
+    ) -> None:
+        """A user's message reached Twilio (``whatsapp:+62...``): their window opens, with
+        the business number they wrote to (``to``, ``whatsapp:+62...``) when given: the
+        window is per business number and user, so free text from another number is
+        refused (63016)."""
         self.last_inbound[address] = at or self.clock()
+        if to is not None:
+            self.wrote_to[address] = to
+        else:
+            self.wrote_to.pop(address, None)
+
+    def limit_per_sender(self, per_second: float | None) -> None:
+        """Like :meth:`limit`, for each sender (``From``, or ``MessagingServiceSid``) on its
+        own: Twilio's rate is per sender."""
+        self._per_sender = per_second
+        self._sender_windows.clear()
+
+    def max_sends_in_window_by_sender(self, window: float = 1.0) -> dict[str, int]:
+        """Per sender, the most accepted creates within any ``window`` seconds."""
+        times: dict[str, list[float]] = collections.defaultdict(list)
+        for call in self.calls_to("messages"):
+            if call.method == "POST" and call.status == 201:
+                sender = call.params.get("From") or call.params.get("MessagingServiceSid")
+                times[str(sender)].append(call.at)
+        found = {}
+        for sender, ats in times.items():
+            ats.sort()
+            best = start = 0
+            for end, at in enumerate(ats):
+                while at - ats[start] >= window:
+                    start += 1
+                best = max(best, end - start + 1)
+            found[sender] = best
+        return found
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -875,7 +911,10 @@ class FakeTwilioApi:
             opened = self.last_inbound.get(to)
             if opened is None or self.clock() - opened >= timedelta(hours=24):
                 raise TwilioError(400, 63016, OUTSIDE_WINDOW)
+            if from_ and self.wrote_to.get(to, from_) != from_:  # another number's window
+                raise TwilioError(400, 63016, OUTSIDE_WINDOW)
         self._check_rate()
+        self._check_sender_rate(from_ or service_sid)
 
         if content is not None:
             kind, spec = _sent_type(content["types"])
@@ -935,6 +974,17 @@ class FakeTwilioApi:
         self._messages_changed.set()
         self._messages_changed = asyncio.Event()
         return message
+
+    def _check_sender_rate(self, sender: str) -> None:
+        if self._per_sender is None:
+            return
+        now = time.monotonic()
+        window = self._sender_windows.setdefault(sender, collections.deque())
+        while window and now - window[0] >= 1.0:
+            window.popleft()
+        if len(window) + 1 > self._per_sender:
+            raise TwilioError(429, 20429, "Too Many Requests")
+        window.append(now)
 
     def _check_rate(self) -> None:
         if self._per_second is None:

@@ -93,3 +93,79 @@ def test_a_sending_window_is_the_day_s_available_hours(db_url: str) -> None:
     assert _row(monday.output, "whatsapp")[2:4] == ["0", "12"]
     assert _row(monday.output, "whatsapp")[6] == "10.0"  # 10.00 (now) to 20.00 WIB
     assert _row(wednesday.output, "whatsapp")[6] == "11.0"  # 09.00 to 20.00
+
+
+REGIONAL = """
+[twilio]
+account_sid = "AC{sid}"
+auth_token = "secret"
+whatsapp_sender = "+14155238886"
+sms_sender = "+6281100000001"
+
+[[twilio.senders]]
+name = "jateng"
+regions = ["33"]
+whatsapp_sender = "+6281100003300"
+messages_per_second = 40
+
+[[twilio.senders]]
+name = "jatim"
+regions = ["35.07"]
+messaging_service_sid = "MG{service}"
+messages_per_second = 1
+""".format(sid="a" * 32, service="b" * 32)
+
+
+def test_regional_senders_each_have_their_row_rate_and_verdict(
+    db_url: str, tmp_path
+) -> None:
+    """Melati's desa is in Jawa Tengah (33): its 12 reminders are planned on Jawa Tengah's
+    sender at its 40/s; 40,000 messages waiting for Malang (35.07) are on Jawa Timur's
+    Messaging Service, too slow for the day at 1/s; nothing for the default sender."""
+    _melati_on_thursday(db_url)
+
+    async def codes() -> None:
+        from sqlalchemy import insert, update
+
+        from models.tables import Region
+
+        engine = create_engine(db_url)
+        try:
+            async with session_factory(engine).begin() as session:
+                for name, code in (("Jawa Tengah", "33"), ("Kab. Sukamaju", "33.99"),
+                                   ("Kec. Sumber", "33.99.01"),
+                                   ("Desa Sukamaju", "33.99.01.2001")):
+                    await session.execute(
+                        update(Region).where(Region.name == name).values(code=code)
+                    )
+                await session.execute(insert(Outbox), [
+                    {"channel": Channel.WHATSAPP, "address": f"whatsapp:+6281{n:08d}",
+                     "kind": "pendamping_nudge", "payload": {}, "region": "35.07.01.2001",
+                     "next_attempt_at": MONDAY_MORNING}
+                    for n in range(40_000)
+                ])
+        finally:
+            await engine.dispose()
+
+    asyncio.run(codes())
+    config = tmp_path / "regional.toml"
+    config.write_text(REGIONAL, encoding="utf-8")
+    with time_machine.travel(MONDAY_MORNING, tick=False):
+        result = invoke(db_url, "capacity", extra_env={"PENDAMPING_CONFIG": str(config)})
+    assert result.exit_code == 1, result.output  # Jawa Timur's sender is short
+    # channel, sender, queued, planned, rate, hours, window, fits
+    assert _row(result.output, "whatsapp/jateng")[1:5] == ["+6281100003300", "0", "12", "40/s"]
+    assert _row(result.output, "whatsapp/jateng")[7] == t("cli.capacity.yes")
+    jatim = _row(result.output, "whatsapp/jatim")
+    assert jatim[1:5] == ["MG" + "b" * 32, "40000", "0", "1/s"]
+    assert jatim[7] == t("cli.capacity.no")
+    default = next(row for row in (
+        [cell.strip() for cell in line.strip().strip("│").split("│")]
+        for line in result.output.splitlines() if "│" in line
+    ) if row[0] == "whatsapp")
+    assert default[1:4] == ["+14155238886", "0", "0"]
+    sms = _row(result.output, "sms")  # Jawa Timur's service sends SMS too
+    assert sms[1] == "+6281100000001"
+    short = t("cli.capacity.short", channel="whatsapp/jatim", count=40000, hours="11.1",
+              window="11.0")
+    assert short in flat(result.output)

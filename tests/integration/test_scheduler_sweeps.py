@@ -795,3 +795,21 @@ async def test_the_sweep_says_once_how_many_reminders_wait_for_a_channel_not_con
     assert not any("+62" in line or "Siti" in line for line in lines)
     statuses = {row.channel: row.status for row in await outbox(sessions, "reminder:")}
     assert statuses[Channel.WHATSAPP] is OutboxStatus.PENDING
+
+
+async def test_a_regional_sender_s_batches_are_planned_at_its_own_rate(sessions, world) -> None:
+    """With regional senders the sweep plans each sender's batches at that sender's rate:
+    the channel's own sender is fast, but the kelompok's region goes from a slow one."""
+    await _big_group(sessions, world)
+    noon = local(date(2026, 12, 7), 12)
+    asked: list[tuple[Channel, str | None]] = []
+
+    def senders(channel: Channel, region: str | None) -> tuple[str, float]:
+        asked.append((channel, region))
+        return ("jateng", 1 / 3600) if channel is Channel.WHATSAPP else ("", 0.0)
+
+    report = await enqueue_reminders(sessions, now=noon, rates={Channel.WHATSAPP: 80.0},
+                                     senders=senders, **REMINDERS)
+    assert report.shortfall == {"whatsapp/jateng": 3}
+    assert {region for _, region in asked} == {"33"}  # the most specific code the world has
+    assert len(asked) == len(set(asked))  # asked once per channel and region

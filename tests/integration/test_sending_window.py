@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from sqlalchemy import select
 
-from models.enums import Channel, MeetingStatus, OutboxStatus
+from models.enums import Channel, KpmStatus, MeetingStatus, OutboxStatus
 from models.messaging.tables import Outbox
-from models.tables import Meeting
+from models.tables import Kpm, Meeting
+from scheduler import reminders
 from scheduler.reminders import enqueue_reminders
 from tests.world import build_world
 
@@ -18,6 +20,16 @@ SWEEP_AT = datetime(2026, 11, 23, 0, tzinfo=UTC)  # Monday 07.00 WIB
 WIB = timedelta(hours=7)
 SETTINGS = {"offsets_days": [3], "reminder_time": time(16, 0), "quiet_start": time(21, 0),
             "quiet_end": time(6, 0)}
+
+
+@pytest.fixture(autouse=True, params=["one part", "a part per meeting"])
+def parts(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The sweep reads the meetings as one part, or (as a province's day: its parts read
+    twice, the next read while one is written) each meeting as a part of its own: the
+    same reminders at the same times either way."""
+    if request.param == "a part per meeting":
+        monkeypatch.setattr(reminders, "MEETINGS_PER_PART", 1)
+    return str(request.param)
 
 
 async def _two_meetings_on_thursday(sessions) -> tuple[int, int]:  # noqa: ANN001
@@ -82,3 +94,30 @@ async def test_without_a_window_all_go_at_the_reminder_time(sessions) -> None:  
     await enqueue_reminders(sessions, now=SWEEP_AT, rates={}, **SETTINGS)
     times = {row.next_attempt_at for row in await _reminders(sessions)}
     assert times == {datetime(2026, 11, 23, 16, tzinfo=UTC) - WIB}
+
+
+async def test_a_member_who_joins_one_meeting_is_reminded_by_the_next_sweep_alone(
+    sessions,  # noqa: ANN001
+) -> None:
+    """The second sweep finds every key of one meeting there already and all but the
+    newcomer's of the other: only hers is enqueued, at the batch's time."""
+    melati, kenanga = await _two_meetings_on_thursday(sessions)
+    first = await enqueue_reminders(sessions, now=SWEEP_AT, rates={}, **SETTINGS)
+    async with sessions.begin() as session:
+        meeting = await session.get(Meeting, kenanga)
+        assert meeting is not None
+        newcomer = Kpm(id_pkh="PKH990099", nik="3399000000990099", nama_pengurus="Rina Wati",
+                       kelompok_id=meeting.kelompok_id, phone="+6281299990099",
+                       preferred_channel=Channel.WHATSAPP, status=KpmStatus.AKTIF)
+        session.add(newcomer)
+        await session.flush()
+        newcomer_id = newcomer.id
+    again = await enqueue_reminders(sessions, now=SWEEP_AT + timedelta(minutes=5), rates={},
+                                    **SETTINGS)
+    rows = await _reminders(sessions)
+    assert (first.enqueued, again.enqueued) == (14, 1)
+    assert len(rows) == 15 and len({row.dedupe_key for row in rows}) == 15
+    theirs = [row for row in rows if row.dedupe_key.endswith(f":{newcomer_id}")]
+    assert [row.payload["meeting_id"] for row in theirs] == [kenanga]
+    assert theirs[0].next_attempt_at == datetime(2026, 11, 23, 16, tzinfo=UTC) - WIB
+    assert sum(row.payload["meeting_id"] == melati for row in rows) == 12

@@ -414,3 +414,89 @@ def test_regional_holidays_are_read_with_a_date_or_a_day_of_every_year(tmp_path:
         ("33.02", None, "02-22"),
         ("51", date(2026, 6, 17), None),
     ]
+
+
+MG = "MG" + "b" * 32
+
+
+def _senders(*tables: str) -> str:
+    return "[twilio]\nwhatsapp_sender = \"+6281100000000\"\n" + "".join(
+        f"[[twilio.senders]]\n{table}\n" for table in tables
+    )
+
+
+def test_regional_senders_load_in_order(tmp_path: Path) -> None:
+    text = _senders(
+        'name = "jateng"\nregions = ["33"]\nwhatsapp_sender = "+6281100000033"\n'
+        'sms_sender = "+6281100000034"\nmessages_per_second = 40',
+        f'name = "semarang"\nregions = ["33.74", "33.75"]\nmessaging_service_sid = "{MG}"',
+    )
+    twilio = load_settings(write(tmp_path, text), environ={}).settings.twilio
+    assert [s.name for s in twilio.senders] == ["jateng", "semarang"]
+    assert twilio.senders[0].messages_per_second == 40
+    assert twilio.senders[1].regions == ["33.74", "33.75"]
+    assert twilio.senders[1].messages_per_second == 80  # Twilio's default per sender
+
+
+@pytest.mark.parametrize(
+    ("tables", "expected"),
+    [
+        (
+            ('name = "a"\nregions = ["33"]\nwhatsapp_sender = "+6281100000033"',
+             'name = "a"\nregions = ["35"]\nwhatsapp_sender = "+6281100000035"'),
+            "twilio.senders in {file}: expected a unique name for each sender "
+            "('default' is the top-level one), not 'a' again",
+        ),
+        (
+            ('name = "a"\nregions = ["33"]\nwhatsapp_sender = "+6281100000033"',
+             'name = "b"\nregions = ["35", "33"]\nwhatsapp_sender = "+6281100000035"'),
+            "twilio.senders in {file}: expected each region code under one sender; '33' is "
+            "listed by 'a' and 'b'",
+        ),
+        (
+            ('name = "a"\nregions = ["33"]\nsms_sender = "+6281100000033"',),
+            "twilio.senders.0 in {file}: expected a whatsapp_sender or a "
+            "messaging_service_sid for sender 'a'",
+        ),
+        (
+            ('name = "a"\nregions = ["33"]\nwhatsapp_sender = "081100000033"',),
+            "twilio.senders.0.whatsapp_sender in {file}: expected string should match pattern",
+        ),
+        (
+            ('name = "a"\nregions = ["33"]\nwhatsapp_sender = "+6281100000033"\n'
+             'sms_sender = "6281"',),
+            "twilio.senders.0.sms_sender in {file}",
+        ),
+        (
+            ('name = "a"\nregions = ["Jawa Tengah"]\nwhatsapp_sender = "+6281100000033"',),
+            "twilio.senders.0.regions in {file}: expected a Kemendagri region code",
+        ),
+        (
+            ('name = "a"\nregions = []\nwhatsapp_sender = "+6281100000033"',),
+            "twilio.senders.0.regions in {file}",
+        ),
+        (
+            ('name = "Jawa Tengah"\nregions = ["33"]\nwhatsapp_sender = "+6281100000033"',),
+            "twilio.senders.0.name in {file}",
+        ),
+        (
+            ('name = "a"\nregions = ["33"]\nwhatsapp_sender = "+6281100000033"',
+             'name = "b"\nregions = ["35"]\nwhatsapp_sender = "+6281100000033"'),
+            "twilio.senders in {file}: expected each number under one sender; "
+            "+6281100000033 is used by 'a' and 'b'",
+        ),
+        (
+            ('name = "a"\nregions = ["33"]\nwhatsapp_sender = "+6281100000033"\nrate = 5',),
+            "twilio.senders.0.rate in {file}: unknown key",
+        ),
+    ],
+)
+def test_a_bad_regional_sender_is_named(
+    tmp_path: Path, tables: tuple[str, ...], expected: str
+) -> None:
+    path = write(tmp_path, _senders(*tables))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    message = str(caught.value)
+    assert "\n" not in message
+    assert expected.format(file=path) in message
