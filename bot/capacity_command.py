@@ -17,6 +17,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from bot.bootstrap import App
+from bot.jobs import channel_rates
 from bot.senders import DEFAULT, Routing
 from handlers.i18n import Translator
 from models.db import READ_ONLY
@@ -54,15 +55,6 @@ class ChannelLoad:
     @property
     def fits(self) -> bool:
         return self.total == 0 or self.hours <= self.window_hours
-
-
-def _rates(app: App) -> dict[Channel, float]:
-    settings = app.settings
-    return {
-        Channel.WHATSAPP: float(settings.twilio.messages_per_second),
-        Channel.SMS: float(settings.twilio.messages_per_second),
-        Channel.TELEGRAM: float(settings.telegram.messages_per_second),
-    }
 
 
 def _window(
@@ -133,7 +125,7 @@ async def capacity(app: App, day: date) -> list[ChannelLoad]:
                 if start <= send_at < end:
                     key = sender(channel, region)
                     planned[key] = planned.get(key, 0) + count
-    rates = _rates(app)
+    rates = channel_rates(app)
     loads = []
     for channel in (Channel.WHATSAPP, Channel.SMS, Channel.TELEGRAM):
         names = [DEFAULT]

@@ -503,12 +503,14 @@ class TwilioChannel:
         written: str | None,
         in_window: bool,
         reply: bool,
+        owner_known: bool = False,
     ) -> Route:
         """The sender of one message (:meth:`Routing.choose`); someone not linked yet has
-        no identity to remember the number they wrote to: their last inbox message says."""
+        no identity to remember the number they wrote to: their last inbox message says.
+        ``owner_known``: the caller looked up the address's owner already (its region)."""
         if not self.routing.regional:
             return self.routing.default
-        if region is None:  # enqueued without it: the region of whom the address is
+        if region is None and not owner_known:  # enqueued without it: its owner's region
             known = (await written_to(session, [address])).get(address)
             region = known.region if known is not None else None
         if written is None and (reply or (channel is Channel.WHATSAPP and in_window)):
@@ -537,6 +539,7 @@ class TwilioChannel:
                     session, message.channel, message.address,
                     message.region or (wrote.region if wrote else None),
                     written=wrote.number if wrote else None, in_window=in_window, reply=reply,
+                    owner_known=True,
                 )
                 routed[message.id] = route.name
         return [
