@@ -28,12 +28,16 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import pickle
+import tempfile
 from collections import Counter, defaultdict, deque
 from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
     Container,
+    Iterable,
+    Iterator,
     Mapping,
     Sequence,
 )
@@ -41,7 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import repeat
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -63,6 +67,7 @@ from models.messaging.sweeps import (
     planned_meetings_between,
     planned_meetings_now,
 )
+from models.messaging.template_checks import TemplateCheck
 from models.reach_view import reach
 from models.rules.calendar import (
     shift_out_of_quiet_hours,
@@ -71,6 +76,7 @@ from models.rules.calendar import (
 from scheduler.reminder_capacity import (
     BatchKey,
     BatchSizes,
+    Placement,
     SenderOf,
     fit_capacity,
     spread_over_window,
@@ -190,15 +196,18 @@ class Batch:
         payloads: Sequence[dict[str, Any]],
         addresses: Sequence[str],
         keys: Sequence[str],
+        readers: Sequence[str | None] | None = None,
     ) -> None:
-        """One offset's reminders of one meeting, to ``addresses`` with dedupe ``keys`` and
-        each its payload (it names its reader): a list extension per column, whatever the
-        number of members."""
+        """One offset's reminders of one meeting, to ``addresses`` with dedupe ``keys``,
+        each its payload (the meeting's, shared) and its reader (the name the payload
+        gets, :attr:`Enqueue.reader`; None: only counted): a list extension per column,
+        whatever the number of members."""
         count, messages = len(keys), self.messages
         messages.channel += repeat(channel, count)
         messages.address += addresses
         messages.kind += repeat(KIND, count)
         messages.payload += payloads
+        messages.reader += repeat(None, count) if readers is None else readers
         messages.priority += repeat(Priority.REMINDER, count)
         messages.dedupe_key += keys
         messages.not_before += repeat(slot.send_at, count)
@@ -226,13 +235,14 @@ async def enqueue_reminders(
     batches are planned at its own rate, apart from the others'.
 
     What is due is read ``MEETINGS_PER_PART`` meetings at a time, each part in a read-only
-    transaction (on SQLite it does not take the write lock): first the batches' sizes
-    (:mod:`scheduler.reminder_capacity`), then the messages, which are placed and written
-    part after part, so memory stays flat whatever the number of KPM (a province's day:
-    1.76 million reminders in 213 MB, where all at once took gigabytes). What is missing is
-    written in transactions of ``WRITE_CHUNK`` messages (on PostgreSQL, a part's at once),
-    each of which first checks, holding them, that the meetings still stand as they were
-    read.
+    transaction (on SQLite it does not take the write lock), and read once: its batches'
+    sizes are counted (:mod:`scheduler.reminder_capacity`) and its messages kept aside
+    (:class:`_Kept`) until every part is counted; then the messages are placed and
+    written part after part, so memory stays flat whatever the number of KPM (a
+    province's day: 1.76 million reminders in 274 MB, where all at once took gigabytes).
+    What is missing is written in transactions of ``WRITE_CHUNK`` messages (on
+    PostgreSQL, a part's at once), each of which first checks, holding them, that the
+    meetings still stand as they were read.
 
     ``window`` (local start and end, e.g. 09:00-20:00): instead of all at ``reminder_time``,
     a day's reminders are spread over the day's sending window, the soonest meetings'
@@ -247,65 +257,36 @@ async def enqueue_reminders(
 
     lanes = _Lanes(senders, rates or {})
 
-    async def read(part: _Part, *, sizes_only: bool) -> _Due:
+    async def read(meetings: list[MeetingInfo]) -> _Due:
         async with sessions() as session:
             await session.connection(execution_options=READ_ONLY)
             return await _read_due(
                 session, now=now, until=until, offsets=offsets_days,
                 reminder_time=window[0] if window else reminder_time,
-                quiet=(quiet_start, quiet_end), meetings=part.meetings, sizes_only=sizes_only,
-                existing=part.existing, lanes=lanes,
+                quiet=(quiet_start, quiet_end), meetings=meetings, lanes=lanes,
             )
 
-    # First the size of every batch, a part at a time (all of a province's reminders at
-    # once took gigabytes): the capacity check needs them all; then each part that has
-    # new messages is read again, placed and written (when there is one part only, it is
-    # read once). The next part is read while one is worked on (READ_AHEAD), so that the
+    # Each part is read once, its batches' sizes counted (the capacity check needs them
+    # all before any message can be placed) and its new messages kept aside (_Kept: in a
+    # temporary file, when more than one part) until all are counted; then each is placed
+    # and written. The next part is read while one is worked on (READ_AHEAD), so that the
     # database's work on it overlaps this process's.
     sizes, counts, versions = BatchSizes(), Counter[str](), 0
-    kept: _Due | None = None
-    to_write: list[_Part] = []
-    sizes_only = len(parts) > 1
-    async for part, due in _read_ahead([_Part(meetings) for meetings in parts],
-                                       lambda part: read(part, sizes_only=sizes_only)):
-        for key, batch in due.batches.items():
-            sizes.add(key, batch.zone, batch.already, batch.messages.deadline_at)
-        counts.update(due.counts)
-        versions += len(due.versions)
-        if any(batch.messages for batch in due.batches.values()):
-            # the keys found already there, when few: the second read need not look again
-            # (one enqueued meanwhile is skipped by the outbox's unique key all the same)
-            found = due.existing if len(due.existing) <= KEYS_KEPT else None
-            to_write.append(_Part(part.meetings, found))
-        kept = due if len(parts) == 1 else None
-    if window:
-        placement = spread_over_window(sizes, window[1], lanes.rates, now=now)
-    else:
-        placement = fit_capacity(sizes, lanes.rates)
-    enqueued = stale = 0
-    new_by_channel: Counter[Channel] = Counter()
-    given = kept  # one part only: read once, for its sizes and its messages
-
-    async def second_read(part: _Part) -> _Due:
-        return given if given is not None else await read(part, sizes_only=False)
-
-    written = 0
-    async for _, due in _read_ahead(to_write, second_read):
-        for key, batch in due.batches.items():
-            placement.place(key, batch.messages.not_before, batch.messages.deadline_at)
-        messages = _messages(due.batches)
-        new_by_channel.update(messages.channel)
-        done, left_out = await _write(sessions, messages, due.versions, now=now)
-        enqueued, stale = enqueued + done, stale + left_out
-        del due, messages
-        # The parts' sessions and results leave reference cycles, which the services'
-        # collector (bot.process: full passes rarely) would keep for many parts: at
-        # 100,000 KPM the peak went from 253 to 187 MB with a collection per part. A
-        # collection walks every object alive, a part's in reading included: one every
-        # COLLECT_EVERY parts (at a million KPM, one per part was 7% of the sweep's time).
-        written += 1
-        if written % COLLECT_EVERY == 0:
-            gc.collect()
+    with _Kept(spill=len(parts) > 1) as to_write:
+        async for _, due in _read_ahead(parts, read):
+            for key, batch in due.batches.items():
+                sizes.add(key, batch.zone, batch.already, batch.messages.deadline_at)
+            counts.update(due.counts)
+            versions += len(due.versions)
+            if any(batch.messages for batch in due.batches.values()):
+                to_write.add(due)
+            del due
+        if window:
+            placement = spread_over_window(sizes, window[1], lanes.rates, now=now)
+        else:
+            placement = fit_capacity(sizes, lanes.rates)
+        enqueued, stale, new_by_channel = await _place_and_write(
+            sessions, to_write, placement, now=now)
     moved, shortfall = placement.moved, placement.shortfall
     for channel, short in shortfall.items():
         log.warning(
@@ -334,6 +315,53 @@ async def enqueue_reminders(
         report.moved_earlier,
     )
     return report
+
+
+async def _place_and_write(
+    sessions: async_sessionmaker[AsyncSession],
+    to_write: Iterable[_Due],
+    placement: Placement,
+    *,
+    now: datetime,
+) -> tuple[int, int, Counter[Channel]]:
+    """Place each part's messages and write them; returns how many were enqueued, how many
+    left out (their meeting moved meanwhile) and the new ones per channel."""
+    enqueued = stale = 0
+    new_by_channel: Counter[Channel] = Counter()
+    # Parts are written WRITES_IN_FLIGHT at a time, each in its own transaction, while the
+    # next is read and placed: the database's work on a write (COPY, its indexes, the
+    # commit) overlaps this process's on the others.
+    written = 0
+    writing: deque[asyncio.Task[tuple[int, int]]] = deque()
+    try:
+        for due in to_write:
+            for key, batch in due.batches.items():
+                placement.place(key, batch.messages.not_before, batch.messages.deadline_at)
+            messages = _messages(due.batches)
+            new_by_channel.update(messages.channel)
+            while len(writing) >= WRITES_IN_FLIGHT:
+                done, left_out = await writing.popleft()
+                enqueued, stale = enqueued + done, stale + left_out
+            writing.append(asyncio.ensure_future(
+                _write(sessions, messages, due.versions, now=now)))
+            del due, messages
+            # The parts' sessions and results leave reference cycles, which the services'
+            # collector (bot.process: full passes rarely) would keep for many parts: at
+            # 100,000 KPM the peak went from 253 to 187 MB with a collection per part. A
+            # collection walks every object alive, a part's in reading included: one every
+            # COLLECT_EVERY parts (at a million KPM, one per part was 7% of the sweep's time).
+            written += 1
+            if written % COLLECT_EVERY == 0:
+                gc.collect()
+        while writing:
+            done, left_out = await writing.popleft()
+            enqueued, stale = enqueued + done, stale + left_out
+    finally:
+        for task in writing:  # the sweep failed meanwhile
+            task.cancel()
+        if writing:
+            await asyncio.gather(*writing, return_exceptions=True)
+    return enqueued, stale, new_by_channel
 
 
 async def planned_reminders(
@@ -397,29 +425,59 @@ class _Due:
     versions: dict[int, str]  # meeting id -> the version the messages were made for
     batches: dict[BatchKey, Batch]
     counts: Counter[str]
-    existing: set[str] = field(default_factory=set)  # of the keys due, those already there
 
 
-class _Part(NamedTuple):
-    """Meetings read together, and the keys of their reminders known to be in the outbox
-    already (None: to look up)."""
+class _Kept:
+    """A sweep's parts read and waiting until all are counted, in order: in memory when
+    there is one, else pickled one after another into a temporary file (unlinked at once:
+    only this process can read it), so that memory stays flat. A province's day is 1.76
+    million messages, some 300 MB in memory; the sweep used to read every part from the
+    database twice instead, first to count, then for its messages: a third of its time."""
 
-    meetings: list[MeetingInfo]
-    existing: set[str] | None = None
+    def __init__(self, *, spill: bool) -> None:
+        self._file = (tempfile.TemporaryFile(prefix="pendamping-reminders-")  # noqa: SIM115
+                      if spill else None)  # closed by __exit__
+        self._held: deque[_Due] = deque()
+
+    def __enter__(self) -> _Kept:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def add(self, due: _Due) -> None:
+        if self._file is None:
+            self._held.append(due)
+        else:
+            pickle.dump(due, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __iter__(self) -> Iterator[_Due]:
+        """Each part kept, once, in the order added."""
+        if self._file is None:
+            while self._held:
+                yield self._held.popleft()
+            return
+        self._file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._file)  # written by this sweep, just now
+            except EOFError:
+                return
 
 
-KEYS_KEPT = 10_000
-"""Keys found in the outbox by a part's first read kept for its second (more: looked up
-again, rather than held for every part)."""
+_P = TypeVar("_P")
 READ_AHEAD = 2
 """Parts read at once: while this process works on one, the database works on the next."""
 COLLECT_EVERY = 2
+WRITES_IN_FLIGHT = 2
+"""Parts written at once, each in its own transaction (see :func:`enqueue_reminders`)."""
 """Parts written between two garbage collections (see :func:`enqueue_reminders`)."""
 
 
 async def _read_ahead(
-    parts: Sequence[_Part], read: Callable[[_Part], Awaitable[_Due]]
-) -> AsyncIterator[tuple[_Part, _Due]]:
+    parts: Sequence[_P], read: Callable[[_P], Awaitable[_Due]]
+) -> AsyncIterator[tuple[_P, _Due]]:
     """Each part with what ``read`` found for it, in order, the next ``READ_AHEAD - 1``
     parts being read meanwhile (each in its own session)."""
     pending: deque[asyncio.Task[_Due]] = deque()
@@ -445,7 +503,6 @@ async def _read_due(
     quiet: tuple[time, time],
     meetings: list[MeetingInfo] | None = None,
     sizes_only: bool = False,
-    existing: set[str] | None = None,
     lanes: _Lanes | None = None,
 ) -> _Due:
     """The reminders due for the meetings starting in ``(now, until]`` (or for
@@ -486,8 +543,7 @@ async def _read_due(
                 group_keys = list(map(offset_prefix.__add__, group.whos))
                 keys += group_keys
                 groups.append((meeting, slot, group, group_keys))
-    if existing is None:
-        existing = await existing_keys(session, keys)
+    existing = await existing_keys(session, keys)
     batches: dict[BatchKey, Batch] = defaultdict(Batch)
     payloads: dict[int, dict[str, Any]] = {}
     sender_of = (lanes or _Lanes(None, {})).sender
@@ -516,12 +572,15 @@ async def _read_due(
             payload = payloads[meeting.meeting_id] = _payload(meeting)
         if group.chat:
             payload = _group(payload)
-        addressed = ([payload] * len(group_keys) if sizes_only
-                     else _addressed(payload, readers, shared))
-        batch.add(channel, meeting, slot, addressed, addresses, group_keys)
+        if sizes_only:
+            batch.add(channel, meeting, slot, [payload] * len(group_keys), addresses,
+                      group_keys)
+        else:
+            batch.add(channel, meeting, slot, _payloads(payload, shared, len(group_keys)),
+                      addresses, group_keys, readers)
     counts["due"] = len(keys)
     counts["group"] = sum(len(group_keys) for _, _, group, group_keys in groups if group.chat)
-    return _Due(versions, batches, counts, existing)
+    return _Due(versions, batches, counts)
 
 
 async def _write(
@@ -554,10 +613,12 @@ async def _write(
             if len(still) < len(wanted):
                 fresh = chunk.compress([meeting_id in still for meeting_id in chunk_meetings])
             stale += len(chunk) - len(fresh)
-            # converted for the driver WRITE_CHUNK rows at a time: a part's rows at once
-            # took 100 MB more at a million KPM
+            # converted for the driver WRITE_CHUNK rows at a time (a part's rows at once
+            # took 100 MB more at a million KPM), checked against their templates as one
+            check = TemplateCheck()
             for at in range(0, len(fresh), WRITE_CHUNK):
-                enqueued += await enqueue(session, fresh[at : at + WRITE_CHUNK], now=now)
+                enqueued += await enqueue(session, fresh[at : at + WRITE_CHUNK], now=now,
+                                          check=check)
     return enqueued, stale
 
 
@@ -656,19 +717,17 @@ def _payload(meeting: MeetingInfo) -> dict[str, Any]:
     }
 
 
-def _addressed(
-    payload: dict[str, Any], readers: Sequence[str], shared: Sequence[bool] | None = None
+def _payloads(
+    payload: dict[str, Any], shared: Sequence[bool] | None, count: int
 ) -> list[dict[str, Any]]:
-    """The meeting's payload once per reader, naming them ("Yth. Ibu Siti Aminah, ...");
-    to a phone several KPM share, the wording that says how to answer for one of them."""
-    values = payload["values"]
+    """The payload of each of a meeting's ``count`` messages, all one object (each
+    message names its reader: :attr:`Enqueue.reader`, "Yth. Ibu Siti Aminah, ..."); to a
+    phone several KPM share, one with the wording that says how to answer for one of
+    them."""
     if shared is None:
-        return [{**payload, "values": {**values, "penerima": reader}} for reader in readers]
-    return [
-        {**payload, "key": "reminder.kpm_shared" if many else payload["key"],
-         "values": {**values, "penerima": reader}}
-        for reader, many in zip(readers, shared, strict=True)
-    ]
+        return [payload] * count
+    for_shared = {**payload, "key": "reminder.kpm_shared"}
+    return [for_shared if many else payload for many in shared]
 
 
 def _group(payload: dict[str, Any]) -> dict[str, Any]:

@@ -30,13 +30,14 @@ READ_ONLY = {"sqlite_read_only": True}
 and runs in the connection's thread (reports must not stall the event loop)."""
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
     """JSON columns (conversation state, payloads): orjson is several times faster than
-    the standard library at what every chat step reads and writes."""
+    the standard library at what every chat step reads and writes. The text a JSON
+    column stores for ``value``."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-JSON_CODEC = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
+JSON_CODEC = {"json_serializer": json_text, "json_deserializer": orjson.loads}
 
 
 def create_engine(

@@ -23,7 +23,7 @@ from models.db.sqlite_driver import INLINE_ROWS
 from models.enums import Channel, OutboxStatus
 from models.messaging.outbox import BUSINESS_INITIATED_KINDS
 from models.messaging.tables import Outbox
-from models.messaging.template_checks import TemplateCheck
+from models.messaging.template_checks import TemplateCheck, addressed
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,11 @@ class Enqueue(NamedTuple):
     not_before: datetime | None = None
     deadline_at: datetime | None = None
     region: str | None = None  # the recipient's Kemendagri code: picks a regional sender
+    reader: str | None = None
+    """Who the message names ("Ibu Siti Aminah"): stored as the payload's value
+    ``penerima`` (:func:`~models.messaging.template_checks.addressed`). A sweep gives the
+    members of a meeting one payload object and each their reader, instead of a payload
+    each."""
 
 
 @dataclass
@@ -72,6 +77,7 @@ class EnqueueColumns:
     not_before: list[datetime | None] = field(default_factory=list)
     deadline_at: list[datetime | None] = field(default_factory=list)
     region: list[str | None] = field(default_factory=list)
+    reader: list[str | None] = field(default_factory=list)
 
     @classmethod
     def of(cls, messages: Sequence[Enqueue]) -> EnqueueColumns:
@@ -116,17 +122,23 @@ _ENQUEUE_COLUMNS = (
 
 
 async def enqueue(
-    session: AsyncSession, messages: Sequence[Enqueue] | EnqueueColumns, *, now: datetime
+    session: AsyncSession,
+    messages: Sequence[Enqueue] | EnqueueColumns,
+    *,
+    now: datetime,
+    check: TemplateCheck | None = None,
 ) -> int:
     """Add messages to the outbox in the caller's transaction; a message whose dedupe key
     is already there is skipped (so a sweep that runs twice enqueues once). Returns how
-    many were added."""
+    many were added. ``check``: the template check of several enqueues that share
+    payloads (a sweep's part written a slice at a time), so each payload and name is
+    checked once for all of them."""
     if not messages:
         return 0
     if not isinstance(messages, EnqueueColumns):
         messages = EnqueueColumns.of(messages)
     connection = await session.connection()
-    rows = _driver_rows(connection.dialect, _columns(messages, now))
+    rows = _driver_rows(connection.dialect, _columns(messages, now, check or TemplateCheck()))
     if connection.dialect.name == "sqlite":
         return await _enqueue_sqlite(connection, rows)
     return await _enqueue_postgres(connection, rows)
@@ -137,9 +149,14 @@ async def add(session: AsyncSession, messages: Sequence[Enqueue], *, now: dateti
     transaction: one plain INSERT, none of :func:`enqueue`'s bookkeeping for keys."""
     if not messages:
         return 0
+    plain = [message if message.reader is None
+             else message._replace(payload=addressed(message.payload, message.reader),
+                                   reader=None)
+             for message in messages]  # the statement's JSON type writes the payloads
     rows = [
         dict(zip(_ENQUEUE_COLUMNS, values, strict=True))
-        for values in zip(*_columns(EnqueueColumns.of(messages), now), strict=True)
+        for values in zip(*_columns(EnqueueColumns.of(plain), now, TemplateCheck()),
+                          strict=True)
     ]
     # One row (most replies) as a plain execute: the executemany path costs more.
     await session.execute(_insert_rows(), rows[0] if len(rows) == 1 else rows)
@@ -152,10 +169,10 @@ def _insert_rows() -> Insert:
     return insert(table_of(Outbox))
 
 
-def _columns(messages: EnqueueColumns, now: datetime) -> list[list[Any]]:
+def _columns(messages: EnqueueColumns, now: datetime, check: TemplateCheck) -> list[list[Any]]:
     """The values of each of ``_ENQUEUE_COLUMNS``, column by column."""
     count = len(messages)
-    payloads, statuses, errors = _template_checks(messages)
+    payloads, statuses, errors = _template_checks(messages, check)
     return [
         messages.channel,
         messages.address,
@@ -175,25 +192,31 @@ def _columns(messages: EnqueueColumns, now: datetime) -> list[list[Any]]:
 
 
 def _template_checks(
-    messages: EnqueueColumns,
-) -> tuple[list[dict[str, Any]], list[OutboxStatus], list[str | None]]:
+    messages: EnqueueColumns, check: TemplateCheck
+) -> tuple[list[dict[str, Any] | str], list[OutboxStatus], list[str | None]]:
     """Each WhatsApp message the business starts, checked against its template and given
     its ``template_variables`` (:class:`TemplateCheck`, once per payload object): one that
     cannot go out as its template is written failed, with the reason, for `pendamping
     outbox` to show, instead of failing later at send time. Returns the payloads to store
-    (the WhatsApp rows' with their variables), the statuses and the errors."""
+    (the WhatsApp rows' with their variables), the statuses and the errors. A message with
+    a reader (:attr:`Enqueue.reader`) gets its payload as the JSON text to store, made
+    from its shared payload's (:meth:`TemplateCheck.addressed`)."""
     count = len(messages)
-    payloads = list(messages.payload)
+    payloads: list[dict[str, Any] | str] = list(messages.payload)
     statuses: list[OutboxStatus] = [OutboxStatus.PENDING] * count
     errors: list[str | None] = [None] * count
-    check = TemplateCheck()
     refused: Counter[str] = Counter()
-    for row, (channel, kind, payload) in enumerate(
-        zip(messages.channel, messages.kind, messages.payload, strict=True)
+    readers = messages.reader or [None] * count
+    for row, (channel, kind, payload, reader) in enumerate(
+        zip(messages.channel, messages.kind, messages.payload, readers, strict=True)
     ):
-        if channel != Channel.WHATSAPP or kind not in BUSINESS_INITIATED_KINDS:
+        checked = channel == Channel.WHATSAPP and kind in BUSINESS_INITIATED_KINDS
+        if reader is not None:
+            payloads[row], reason = check.addressed(payload, reader, checked=checked)
+        elif not checked:
             continue
-        payloads[row], reason = check(payload)
+        else:
+            payloads[row], reason = check(payload)
         if reason is not None:
             statuses[row], errors[row] = OutboxStatus.FAILED, reason[:500]
             refused[reason] += 1
@@ -209,7 +232,8 @@ def _driver_rows(dialect: Dialect, columns: list[list[Any]]) -> list[tuple[Any, 
     own work when a sweep enqueues a hundred thousand reminders."""
     table = table_of(Outbox)
     converted = [
-        _converted(values, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        (_payloads if name == "payload" else _converted)(
+            values, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
         for name, values in zip(_ENQUEUE_COLUMNS, columns, strict=True)
     ]
     return list(zip(*converted, strict=True))
@@ -287,15 +311,21 @@ async def _enqueue_postgres(connection: AsyncConnection, records: list[tuple[Any
     return int(result.rowcount)
 
 
-def _converted(values: list[Any], convert: Any) -> list[Any]:
-    """One column, converted for the driver. A sweep's rows share most values (one
-    ``now``, one send time and one payload object per meeting): each distinct value is
-    converted once, dictionaries by identity (they are not hashable); None stays None."""
+def _payloads(values: list[dict[str, Any] | str], convert: Any) -> list[Any]:
+    """The payload column for the driver: a payload given as its JSON text already (a
+    message with a reader) as it is; the others converted once per payload object (by
+    identity: dictionaries are not hashable)."""
     if convert is None:
         return values
-    if isinstance(values[0], dict):
-        distinct = dict(zip(map(id, values), values, strict=True))
-        by_id = {key: None if value is None else convert(value) for key, value in distinct.items()}
-        return list(map(by_id.__getitem__, map(id, values)))
+    by_id = {id(value): convert(value) for value in values if not isinstance(value, str)}
+    return [value if isinstance(value, str) else by_id[id(value)] for value in values]
+
+
+def _converted(values: list[Any], convert: Any) -> list[Any]:
+    """One column, converted for the driver. A sweep's rows share most values (one
+    ``now``, one send time per batch): each distinct value is converted once; None stays
+    None."""
+    if convert is None:
+        return values
     memo = {value: None if value is None else convert(value) for value in set(values)}
     return list(map(memo.__getitem__, values))

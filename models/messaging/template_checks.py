@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+from models.db import json_text
 from models.messaging.templates import (
     Template,
     TemplateProblem,
@@ -153,6 +154,48 @@ def _no_values(values: Mapping[str, Any]) -> tuple[Any, ...]:
 
 _FAILED = object()  # a template's values that do not all pass: the full check names why
 
+READER = "penerima"
+"""The payload value that names a message's reader (the templates' "penerima")."""
+
+
+def addressed(payload: dict[str, Any], reader: str) -> dict[str, Any]:
+    """``payload`` naming ``reader``: what is stored for a message with a reader."""
+    return {**payload, "values": {**(payload.get("values") or {}), READER: reader}}
+
+
+# Stand-ins for a reader in a payload's JSON text, split out of it (a stored payload never
+# holds a NUL: PostgreSQL's jsonb refuses one): as the value, and as its template text.
+_AS_VALUE, _AS_TEXT = "\x00reader\x00", "\x00text\x00"
+_MARKS = re.compile("(" + "|".join(re.escape(json_text(mark)[1:-1])
+                                   for mark in (_AS_VALUE, _AS_TEXT)) + ")")
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """The JSON text of a payload naming a reader, cut where the reader goes: the texts
+    between, and what goes after each (0: the reader as the value, 1: as its template
+    text); ``text_of``: the template and variable that check the reader's text (None: the
+    payload is stored without variables); ``reason``: why none of its messages can go
+    out as its template (then the frame is of the payload without variables)."""
+
+    pieces: tuple[str, ...]
+    marks: tuple[int, ...]
+    text_of: tuple[Template, Variable] | None = None
+    reason: str | None = None
+
+    @classmethod
+    def of(cls, payload: dict[str, Any], **more: Any) -> _Frame:
+        cut = _MARKS.split(json_text(payload))
+        marks = tuple(0 if part == json_text(_AS_VALUE)[1:-1] else 1 for part in cut[1::2])
+        return cls(tuple(cut[0::2]), marks, **more)
+
+    def text(self, value: str, as_text: str) -> str:
+        parts, pieces = [self.pieces[0]], self.pieces
+        for index, mark in enumerate(self.marks, 1):
+            parts.append(as_text if mark else value)
+            parts.append(pieces[index])
+        return "".join(parts)
+
 
 @dataclass
 class TemplateCheck:
@@ -173,6 +216,8 @@ class TemplateCheck:
     rests: dict[tuple[str, tuple[Any, ...]], list[str | None] | object] = field(
         default_factory=dict
     )
+    # by (id(payload), checked), for messages with a reader: the payload kept (its id)
+    frames: dict[tuple[int, bool], tuple[dict[str, Any], _Frame]] = field(default_factory=dict)
 
     def __call__(self, payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         """The payload to store for WhatsApp, and None when it can go out as its
@@ -181,6 +226,50 @@ class TemplateCheck:
         if found is None:
             found = self.checked[id(payload)] = (payload, *self._fill(payload))
         return found[1], found[2]
+
+    def addressed(
+        self, payload: dict[str, Any], reader: str, *, checked: bool
+    ) -> tuple[str, str | None]:
+        """The JSON text to store of ``payload`` naming ``reader`` (:func:`addressed`);
+        ``checked``: a WhatsApp message the business starts, given its template's
+        variables as :meth:`__call__` does, and None or the reason it cannot go out.
+
+        A sweep's members of one meeting share a payload: its text is made once, with
+        stand-ins for the reader, and each message's is that text with the reader's put
+        in; of each reader only the name is checked (once per enqueue)."""
+        key = (id(payload), checked)
+        found = self.frames.get(key)
+        if found is None:
+            found = self.frames[key] = (payload, self._frame(payload, checked))
+        frame = found[1]
+        value = json_text(reader)[1:-1]
+        if frame.text_of is None:
+            return frame.text(value, value), frame.reason
+        text = self._text(*frame.text_of, reader)
+        if isinstance(text, TemplateProblem):
+            plain = self.frames.get((id(payload), False))
+            if plain is None:
+                plain = self.frames[(id(payload), False)] = (payload, _Frame.of(
+                    addressed(payload, _AS_VALUE)))
+            return plain[1].text(value, value), str(text)
+        return frame.text(value, value if text == reader else json_text(text)[1:-1]), None
+
+    def _frame(self, payload: dict[str, Any], checked: bool) -> _Frame:
+        """The frame of ``payload``'s messages (see :meth:`addressed`)."""
+        probe = addressed(payload, _AS_VALUE)
+        if not checked:
+            return _Frame.of(probe)
+        template = template_of(probe)
+        filled, reason = self._fill(probe)  # the stand-in passes as a name: the rest decides
+        if template is None or reason is not None or "template_variables" not in filled:
+            return _Frame.of(probe, reason=reason)
+        variables = {number: _AS_TEXT if text == _AS_VALUE else text
+                     for number, text in filled["template_variables"].items()}
+        reader_variable = next((variable for variable in template.variables
+                                if variable.name == READER), None)
+        return _Frame.of({**filled, "template_variables": variables},
+                         text_of=None if reader_variable is None
+                         else (template, reader_variable))
 
     def _fill(self, payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         template = template_of(payload)
@@ -224,14 +313,19 @@ class TemplateCheck:
                 value = values.get(variable.name, _FAILED)
                 if not isinstance(value, _CACHED_TYPES):
                     return None
-                name_key = (template.key, variable.name, value)
-                text = self.texts.get(name_key)
-                if text is None:
-                    try:
-                        text = self.texts[name_key] = variable_text(template, variable, value)
-                    except TemplateProblem as problem:
-                        text = self.texts[name_key] = problem
+                text = self._text(template, variable, value)
                 if isinstance(text, TemplateProblem):
                     return None
                 texts[index] = text
         return dict(zip(shape.numbers, texts, strict=True))
+
+    def _text(self, template: Template, variable: Variable, value: Any) -> str | TemplateProblem:
+        """A value's text, or what is wrong with it: checked once per value."""
+        key = (template.key, variable.name, value)
+        text = self.texts.get(key)
+        if text is None:
+            try:
+                text = self.texts[key] = variable_text(template, variable, value)
+            except TemplateProblem as problem:
+                text = self.texts[key] = problem
+        return text

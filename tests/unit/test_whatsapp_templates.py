@@ -176,3 +176,48 @@ def test_one_enqueue_checks_each_shared_value_once_and_keeps_its_verdict() -> No
     for reader in ("Ibu Sri", "Ibu Ani"):
         payload = {"key": "reminder.kpm", "values": {**bad, "penerima": reader}}
         assert check(payload)[1] == "template reminder_kpm: {{5}} (place) is a code, not label text"
+
+
+READERS = [
+    "Ibu Sri", " Bapak Budi ", 'Ibu "Nining" O\'Neil', "Ibu Ani\\Wati", "Ibu Ñoña Ülfa 🌺",
+    "Ibu " + "Sangat Panjang " * 8, "Ibu Sri\nWati", "kks_bermasalah", "", "Ibu Sri",
+]
+
+
+@pytest.mark.parametrize("key", ["reminder.kpm", "reminder.kpm_shared", "reminder.group"])
+@pytest.mark.parametrize("whatsapp", [True, False])
+def test_a_payload_shared_by_readers_is_stored_as_each_reader_s_own_would_be(
+    key: str, whatsapp: bool
+) -> None:
+    """A sweep gives a meeting's members one payload and each their reader: what is
+    stored, and any reason it cannot go out, are exactly those of the payload naming the
+    reader checked on its own (a long name, a new line, a code: refused as before)."""
+    from models.db import json_text
+    from models.messaging.template_checks import addressed
+
+    base = {"key": key, "values": {k: v for k, v in examples(TEMPLATES[key]).items()
+                                   if k != "penerima"}, "meeting_id": 7, "rsvp": True}
+    fast, slow = TemplateCheck(), TemplateCheck()
+    for reader in READERS:
+        own = addressed(base, reader)
+        expected = slow(own) if whatsapp else (own, None)
+        text, reason = fast.addressed(base, reader, checked=whatsapp)
+        assert (text, reason) == (json_text(expected[0]), expected[1]), reader
+    refused = [fast.addressed(base, reader, checked=whatsapp)[1] is not None
+               for reader in READERS]
+    named = key != "reminder.group"  # a group chat's template does not name its reader
+    assert refused == ([False] * 5 + [True] * 4 + [False] if whatsapp and named
+                       else [False] * 10)
+
+
+def test_a_refused_shared_value_refuses_every_reader_s_message() -> None:
+    from models.db import json_text
+    from models.messaging.template_checks import addressed
+
+    values = {**examples(TEMPLATES["reminder.kpm"]), "place": "tempat_rahasia"}
+    base = {"key": "reminder.kpm", "values": values}
+    check = TemplateCheck()
+    for reader in ("Ibu Sri", "Ibu Ani"):
+        text, reason = check.addressed(base, reader, checked=True)
+        assert reason == "template reminder_kpm: {{5}} (place) is a code, not label text"
+        assert text == json_text(addressed(base, reader))  # stored without variables
