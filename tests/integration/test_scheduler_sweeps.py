@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.enums import (
@@ -411,6 +411,40 @@ async def test_running_again_or_after_a_restart_enqueues_nothing_twice(sessions,
     assert again.enqueued == 0
     assert restarted.enqueued == 0
     assert len(await outbox(sessions, "reminder:")) == first.enqueued
+
+
+async def test_a_sweep_in_parts_kept_aside_enqueues_what_one_part_does(
+    sessions, world, monkeypatch
+) -> None:
+    """A province's sweep reads its meetings a part at a time and keeps each part in a
+    temporary file until all are counted: the very rows one part makes, payloads,
+    readers, template variables and times included."""
+    now = datetime(2026, 12, 1, 3, tzinfo=UTC)  # Melati on 8 December, Cempaka on 29
+
+    async def swept() -> list[tuple[Any, ...]]:
+        report = await enqueue_reminders(sessions, now=now, lookahead_days=30, **REMINDERS)
+        rows = await outbox(sessions, "reminder:")
+        assert report.enqueued == len(rows)
+        async with sessions.begin() as session:
+            await session.execute(delete(Outbox).where(Outbox.dedupe_key.startswith("reminder:")))
+        return sorted((row.dedupe_key, row.channel, row.address, row.payload, row.status,
+                       row.error, row.next_attempt_at, row.deadline_at) for row in rows)
+
+    whole = await swept()
+    monkeypatch.setattr(reminders, "MEETINGS_PER_PART", 1)
+    kept_aside: list[int] = []
+    add = reminders._Kept.add
+
+    def counted(kept: reminders._Kept, due: Any) -> None:
+        kept_aside.append(len(due.versions))
+        add(kept, due)
+
+    monkeypatch.setattr(reminders._Kept, "add", counted)
+    assert await swept() == whole
+    meetings = {key.split(":")[1] for key, *_ in whole}
+    assert len(meetings) >= 2  # Melati's and Cempaka's, at least
+    assert kept_aside == [1] * len(meetings)  # a part each, all kept aside, then written
+    assert any(payload.get("template_variables") for *_, payload, _, _, _, _ in whole)
 
 
 async def test_a_member_who_joins_after_the_sweep_is_reminded_by_the_next(

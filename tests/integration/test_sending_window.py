@@ -24,9 +24,9 @@ SETTINGS = {"offsets_days": [3], "reminder_time": time(16, 0), "quiet_start": ti
 
 @pytest.fixture(autouse=True, params=["one part", "a part per meeting"])
 def parts(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The sweep reads the meetings as one part, or (as a province's day: its parts read
-    twice, the next read while one is written) each meeting as a part of its own: the
-    same reminders at the same times either way."""
+    """The sweep reads the meetings as one part, or (as a province's day: its parts kept
+    in a temporary file until all are counted, two written at once) each meeting as a
+    part of its own: the same reminders at the same times either way."""
     if request.param == "a part per meeting":
         monkeypatch.setattr(reminders, "MEETINGS_PER_PART", 1)
     return str(request.param)
