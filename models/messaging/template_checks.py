@@ -166,8 +166,8 @@ def addressed(payload: dict[str, Any], reader: str) -> dict[str, Any]:
 # Stand-ins for a reader in a payload's JSON text, split out of it (a stored payload never
 # holds a NUL: PostgreSQL's jsonb refuses one): as the value, and as its template text.
 _AS_VALUE, _AS_TEXT = "\x00reader\x00", "\x00text\x00"
-_MARKS = re.compile("(" + "|".join(re.escape(json_text(mark)[1:-1])
-                                   for mark in (_AS_VALUE, _AS_TEXT)) + ")")
+_VALUE_MARK, _TEXT_MARK = (json_text(mark)[1:-1] for mark in (_AS_VALUE, _AS_TEXT))
+_MARKS = re.compile(f"({re.escape(_VALUE_MARK)}|{re.escape(_TEXT_MARK)})")
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ class _Frame:
     @classmethod
     def of(cls, payload: dict[str, Any], **more: Any) -> _Frame:
         cut = _MARKS.split(json_text(payload))
-        marks = tuple(0 if part == json_text(_AS_VALUE)[1:-1] else 1 for part in cut[1::2])
+        marks = tuple(0 if part == _VALUE_MARK else 1 for part in cut[1::2])
         return cls(tuple(cut[0::2]), marks, **more)
 
     def text(self, value: str, as_text: str) -> str:
@@ -237,25 +237,24 @@ class TemplateCheck:
         A sweep's members of one meeting share a payload: its text is made once, with
         stand-ins for the reader, and each message's is that text with the reader's put
         in; of each reader only the name is checked (once per enqueue)."""
-        key = (id(payload), checked)
-        found = self.frames.get(key)
-        if found is None:
-            found = self.frames[key] = (payload, self._frame(payload, checked))
-        frame = found[1]
+        frame = self._frame(payload, checked)
         value = json_text(reader)[1:-1]
         if frame.text_of is None:
             return frame.text(value, value), frame.reason
         text = self._text(*frame.text_of, reader)
-        if isinstance(text, TemplateProblem):
-            plain = self.frames.get((id(payload), False))
-            if plain is None:
-                plain = self.frames[(id(payload), False)] = (payload, _Frame.of(
-                    addressed(payload, _AS_VALUE)))
-            return plain[1].text(value, value), str(text)
+        if isinstance(text, TemplateProblem):  # stored without variables, as __call__ does
+            return self._frame(payload, False).text(value, value), str(text)
         return frame.text(value, value if text == reader else json_text(text)[1:-1]), None
 
     def _frame(self, payload: dict[str, Any], checked: bool) -> _Frame:
-        """The frame of ``payload``'s messages (see :meth:`addressed`)."""
+        """The frame of ``payload``'s messages (see :meth:`addressed`), made once."""
+        key = (id(payload), checked)
+        found = self.frames.get(key)
+        if found is None:
+            found = self.frames[key] = (payload, self._made_frame(payload, checked))
+        return found[1]
+
+    def _made_frame(self, payload: dict[str, Any], checked: bool) -> _Frame:
         probe = addressed(payload, _AS_VALUE)
         if not checked:
             return _Frame.of(probe)
