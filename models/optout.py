@@ -1,21 +1,27 @@
 """Opt-out and opt-in of messages the business starts (reminders, digests, alerts).
 
 Recorded on the chat address and, when the address is a phone number, on every KPM with
-that roster phone, so an opted-out family gets no reminder on any channel.
+that roster phone, so an opted-out family gets no reminder on any channel. What was queued
+before is held back when its time comes (:func:`stopped_among`, asked by the dispatcher):
+it still waits in the outbox, so a "mulai" before then lets it go.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit import audit
+from models.enums import KpmStatus
 from models.staff import channel_of
 from models.tables import ChannelIdentity, Kpm
 
 PHONE_CHANNELS = ("whatsapp", "sms")
+OPTED_OUT = "withdrawn: the recipient opted out (BERHENTI)"
+"""The error of a queued message the business starts whose recipient stopped them."""
 
 
 def phone_of(address: str) -> str | None:
@@ -86,3 +92,68 @@ async def is_opted_out(session: AsyncSession, address: str) -> bool:
         select(ChannelIdentity.opted_out_at).where(ChannelIdentity.address == address)
     )
     return opted is not None
+
+
+async def stopped_among(session: AsyncSession, addresses: Iterable[str]) -> set[str]:
+    """Those of ``addresses`` that must get no message the business starts now, by the
+    rules the reminder sweep enqueues by:
+
+    - the chat opted out;
+    - its phone opted out on its other channel (a "berhenti" on WhatsApp stops the SMS);
+    - every family it reaches stopped, on any channel (a KPM's "berhenti" on Telegram
+      stops their WhatsApp reminders): the family its chat is linked to and, for a phone,
+      the active families with that roster number. A phone shared with a family that did
+      not stop still gets its messages.
+
+    Three statements, whatever the number of addresses (a dispatcher's batch)."""
+    wanted = set(addresses)
+    if not wanted:
+        return set()
+    phones = {address: phone for address in wanted if (phone := phone_of(address))}
+    looked = wanted | {
+        f"{channel}:{phone}" for phone in phones.values() for channel in PHONE_CHANNELS
+    }
+    identities = (
+        await session.execute(
+            select(ChannelIdentity.address, ChannelIdentity.kpm_id, ChannelIdentity.opted_out_at)
+            .where(ChannelIdentity.address.in_(sorted(looked)))
+        )
+    ).all()
+    opted = {address for address, _, at in identities if at is not None}
+    opted_phones = {phone_of(address) for address in opted} - {None}
+    stopped = {
+        address for address in wanted if address in opted or phones.get(address) in opted_phones
+    }
+    families: dict[str, set[int]] = {}
+    for address, kpm_id, _ in identities:
+        if address in wanted and address not in stopped and kpm_id is not None:
+            families.setdefault(address, set()).add(kpm_id)
+    on_phone = {phone for address, phone in phones.items() if address not in stopped}
+    if on_phone:
+        rows = await session.execute(
+            select(Kpm.phone, Kpm.id).where(
+                Kpm.phone.in_(sorted(on_phone)), Kpm.status == KpmStatus.AKTIF
+            )
+        )
+        by_phone: dict[str, set[int]] = {}
+        for phone, kpm_id in rows:
+            by_phone.setdefault(phone, set()).add(kpm_id)
+        for address, phone in phones.items():
+            if address not in stopped and phone in by_phone:
+                families.setdefault(address, set()).update(by_phone[phone])
+    everyone = set().union(*families.values()) if families else set()
+    if not everyone:
+        return stopped
+    opted_identity = exists().where(
+        ChannelIdentity.kpm_id == Kpm.id, ChannelIdentity.opted_out_at.is_not(None)
+    )
+    stopped_kpm = set(
+        await session.scalars(
+            select(Kpm.id).where(
+                Kpm.id.in_(sorted(everyone)),
+                or_(Kpm.opted_out_at.is_not(None), opted_identity),
+            )
+        )
+    )
+    stopped.update(address for address, kpm in families.items() if kpm <= stopped_kpm)
+    return stopped

@@ -10,7 +10,9 @@ flight at that moment may go twice).
 A KPM's WhatsApp message that failed because the number is not on WhatsApp is sent again
 by SMS, once, in the transaction that records the failure; an SMS sent keeps its billed
 segments; with a monthly SMS budget, the SMS the business starts are failed once the
-month's segments reach it (:mod:`scheduler.sms_budget`).
+month's segments reach it (:mod:`scheduler.sms_budget`). A message the business starts
+whose recipient has stopped them since it was queued ("berhenti", on any channel) is not
+sent: it is withdrawn when its turn comes (:func:`models.optout.stopped_among`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from models.messaging.pace import reserve_slots
 from models.messaging.sending import Sender, SendResult
 from models.messaging.sms_fallback import fall_back_to_sms
 from models.messaging.sms_usage import SMS_BUDGET_SPENT
+from models.optout import OPTED_OUT, stopped_among
 from models.rules.calendar import after_quiet_hours
 from models.rules.clock import Clock
 from scheduler.sms_budget import SmsBudget
@@ -176,11 +179,12 @@ class DispatchReport:
     retried: int = 0
     failed: int = 0
     released: int = 0  # claimed, not begun before a stop: pending again, not counted
+    withdrawn: int = 0  # not sent: the recipient stopped messages since they were queued
     claimed_at: datetime | None = None  # the time the round's claim looked from
 
     @property
     def progressed(self) -> bool:
-        return bool(self.sent or self.retried or self.failed)
+        return bool(self.sent or self.retried or self.failed or self.withdrawn)
 
 
 def _business_sms(message: Claimed) -> bool:
@@ -263,9 +267,10 @@ class Dispatcher:
         if self._router is not None and messages:
             messages = await self._router(messages)
         report = DispatchReport(claimed_at=now)
+        pending: list[tuple[Claimed, SendResult | None]] = []
+        messages = await self._withhold_stopped(messages, pending)
         if self._budget is not None and any(map(_business_sms, messages)):
             await self._budget.refresh(now)
-        pending: list[tuple[Claimed, SendResult | None]] = []
         for done in asyncio.as_completed(self._in_order_per_address(messages)):
             pending.append(await done)
             if len(pending) >= self._write_every:
@@ -273,6 +278,27 @@ class Dispatcher:
                 pending = []
         await self._record(pending, report)
         return report
+
+    async def _withhold_stopped(
+        self, messages: list[Claimed], outcomes: list[tuple[Claimed, SendResult | None]]
+    ) -> list[Claimed]:
+        """The messages to send: those the business starts to a recipient who has stopped
+        them go to ``outcomes`` as withdrawn instead (one look for the whole batch)."""
+        business = {m.address for m in messages if m.kind in BUSINESS_INITIATED_KINDS}
+        if not business:
+            return messages
+        async with self._sessions() as session:
+            stopped = await stopped_among(session, business)
+        if not stopped:
+            return messages
+        withdrawn = SendResult(OutboxStatus.CANCELLED, error=OPTED_OUT)
+        kept = []
+        for message in messages:
+            if message.address in stopped and message.kind in BUSINESS_INITIATED_KINDS:
+                outcomes.append((message, withdrawn))
+            else:
+                kept.append(message)
+        return kept
 
     def _in_order_per_address(
         self, messages: list[Claimed]
@@ -374,6 +400,8 @@ class Dispatcher:
                         message.kind,
                         result.error_code or result.error,
                     )
+            elif result.status is OutboxStatus.CANCELLED:
+                report.withdrawn += 1
             else:
                 report.sent += 1
             attempts.append(

@@ -60,6 +60,7 @@ from models.messaging.tables import Outbox
 from models.messaging.template_checks import template_variables, variable_text
 from models.messaging.templates import Template, TemplateProblem, VariableKind, template_of
 from models.messaging.written_to import last_inbox_to, note_written_to, written_to
+from models.optout import OPTED_OUT
 from models.rules.clock import Clock
 from models.rules.sms import gsm7, segments
 from models.tables import ChannelIdentity
@@ -339,7 +340,9 @@ class TwilioChannel:
                 select(ChannelIdentity).where(ChannelIdentity.address == outgoing.address)
             )
         if outgoing.business_initiated and identity is not None and identity.opted_out_at:
-            return "recipient opted out (BERHENTI/STOP)", {}
+            # the dispatcher withholds these (models.optout.stopped_among); this catches a
+            # "berhenti" that came between its look and this send
+            return OPTED_OUT, {}
         if whatsapp and identity is not None and identity.not_on_whatsapp_at is not None:
             return NOT_ON_WHATSAPP, {}
         in_window = any(
@@ -465,6 +468,8 @@ class TwilioChannel:
         )
         async with self._sessions() as session:
             refusal, request = await self._request(session, outgoing, self._clock.now())
+        if refusal == OPTED_OUT:
+            return SendResult(OutboxStatus.CANCELLED, error=OPTED_OUT)
         if refusal is not None:
             return SendResult(
                 OutboxStatus.FAILED, error=refusal, not_on_whatsapp=refusal == NOT_ON_WHATSAPP

@@ -623,3 +623,59 @@ async def test_the_dispatcher_sends_a_queued_message_with_its_buttons(env: Env) 
     assert params["reply_markup"]["inline_keyboard"] == [
         [{"text": "Pindah ke Senin", "callback_data": "move:1:2026-12-28"}]
     ]
+
+
+REMINDER = "Pengingat: pertemuan Kelompok Melati besok pukul 09.00 di Balai Desa."
+
+
+async def _kpm_with_a_reminder_queued(env: Env, chat_id: int) -> None:
+    """A KPM links her chat by sharing her contact; a reminder is queued for her, due in an
+    hour."""
+    from models.messaging.enqueue import Enqueue, Priority, enqueue
+
+    await env.say("halo", chat_id=chat_id)
+    env.next_update += 1
+    phone = "62812990" + f"{env.world.melati:02d}0001"
+    await env.post(contact_update(env.next_update, chat_id, phone, contact_user_id=chat_id))
+    assert env.last_sent()["text"] == t("kpm.contact_linked")
+    async with env.sessions.begin() as session:
+        await enqueue(
+            session,
+            [
+                Enqueue(
+                    Channel.TELEGRAM, f"telegram:{chat_id}", "meeting_reminder",
+                    {"text": REMINDER}, Priority.REMINDER, not_before=NOW + timedelta(hours=1),
+                )
+            ],
+            now=NOW,
+        )
+
+
+def _texts_to(env: Env, chat_id: int) -> list[str]:
+    return [
+        call.params["text"]
+        for call in env.fake.calls_to("sendMessage")
+        if call.params["chat_id"] == chat_id
+    ]
+
+
+async def test_a_reminder_queued_before_berhenti_never_reaches_the_chat(env: Env) -> None:
+    from models.optout import OPTED_OUT
+
+    await _kpm_with_a_reminder_queued(env, 2002)
+    await env.say("berhenti", chat_id=2002)
+    assert env.last_sent()["text"] == t("optout.stopped")
+    await env.later(3600)  # the reminder's time comes
+    assert REMINDER not in _texts_to(env, 2002)
+    async with env.sessions() as session:
+        row = await session.scalar(select(Outbox).where(Outbox.kind == "meeting_reminder"))
+    assert row is not None and (row.status, row.error) == (OutboxStatus.CANCELLED, OPTED_OUT)
+
+
+async def test_mulai_before_a_queued_reminder_s_time_lets_it_arrive(env: Env) -> None:
+    await _kpm_with_a_reminder_queued(env, 2003)
+    await env.say("berhenti", chat_id=2003)
+    await env.say("mulai", chat_id=2003)
+    assert env.last_sent()["text"] == t("optout.resumed")
+    await env.later(3600)
+    assert _texts_to(env, 2003)[-1] == REMINDER

@@ -22,9 +22,10 @@ from handlers.i18n import Translator
 from handlers.inbox import InboxWorkers
 from models.enums import Channel, OutboxStatus
 from models.messaging.enqueue import Enqueue, Priority, enqueue
-from models.messaging.outbox import outbox_counts
+from models.messaging.outbox import Claimed, outbox_counts
 from models.messaging.tables import Outbox
 from models.messaging.templates import TEMPLATES
+from models.optout import OPTED_OUT
 from models.rules.clock import FixedClock
 from models.tables import Attendance, ChannelIdentity, Kpm
 from scheduler.dispatcher import Dispatcher
@@ -358,13 +359,26 @@ async def test_after_berhenti_nothing_the_business_starts_is_sent(env: Env) -> N
     await env.say("BERHENTI", sender=address)
     assert env.bodies(address) == [t("optout.stopped")]
     row = await env.send(address, "meeting_reminder", reminder())
-    assert row.status is OutboxStatus.FAILED and "opted out" in row.error
+    # withheld before the channel is asked: not a failure of the number
+    assert (row.status, row.error) == (OutboxStatus.CANCELLED, OPTED_OUT)
     assert len(env.bodies(address)) == 1
     async with env.sessions() as session:
         kpm = await session.get(Kpm, env.world.kpm["Ratna Sari"])
     assert kpm.opted_out_at == NOW
     await env.say("MULAI", sender=address)
     assert env.bodies(address)[-1] == t("optout.resumed")
+
+
+async def test_a_berhenti_between_the_dispatcher_s_look_and_the_send_still_stops_it(
+    env: Env,
+) -> None:
+    address = await kpm_address(env, "Ratna Sari", last_inbound_hours_ago=1)
+    await env.say("BERHENTI", sender=address)
+    # The dispatcher looked before the "berhenti" was stored: the channel asks again.
+    claimed = Claimed(1, Channel.WHATSAPP, address, "meeting_reminder", reminder(), 1)
+    result = await env.channel.send_claimed(claimed)
+    assert (result.status, result.error) == (OutboxStatus.CANCELLED, OPTED_OUT)
+    assert env.bodies(address) == [t("optout.stopped")]
 
 
 async def test_status_callbacks_out_of_order_never_go_backwards(env: Env) -> None:
