@@ -76,11 +76,21 @@ async def shared_phone_counts(session: AsyncSession, phones: Sequence[str]) -> d
     return counts
 
 
-def joined_names(names: Sequence[str]) -> str:
-    """"Ibu Rina", "Ibu Rina dan Ibu Sri", "Ibu Rina, Ibu Sri, dan Bapak Budi"."""
-    if len(names) <= 2:
-        return " dan ".join(names)
-    return f"{', '.join(names[:-1])}, dan {names[-1]}"
+def joined_names(names: Sequence[str], limit: int | None = None) -> str:
+    """"Ibu Rina", "Ibu Rina dan Ibu Sri", "Ibu Rina, Ibu Sri, dan Bapak Budi".
+
+    ``limit``: at most that many characters (a template's reader name): when everyone's
+    names do not fit, as many as do and how many others, "Ibu Rina, Ibu Sri, dan
+    2 lainnya", so a phone four families share still gets its reminder. A first name
+    longer than that alone comes back whole (and is refused where it is checked)."""
+    whole = " dan ".join(names) if len(names) <= 2 else f"{', '.join(names[:-1])}, dan {names[-1]}"
+    if limit is None or len(whole) <= limit:
+        return whole
+    for shown in range(len(names) - 1, 0, -1):
+        text = f"{', '.join(names[:shown])}, dan {len(names) - shown} lainnya"
+        if len(text) <= limit:
+            return text
+    return whole
 
 
 def key_of(kpm_ids: Sequence[int]) -> str:

@@ -29,6 +29,7 @@ from models.messaging.sweeps import (
     meeting_info,
     opted_out_kpm,
 )
+from models.messaging.template_checks import READER_LIMIT
 from models.rules.calendar import after_quiet_hours, day_text, zone, zone_time_text
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ async def meeting_changed(
     key = "reminder.cancelled" if cancelled else "reminder.changed"
     names = await addressed_kpm(session, everyone)
     readers = {
-        who: joined_names([names.get(i, "-") for i in told_kpm[who]])
+        who: joined_names([names.get(i, "-") for i in told_kpm[who]], READER_LIMIT)
         if who in told_kpm else group_readers(meeting.kelompok)
         for who in recipients
     }

@@ -68,7 +68,7 @@ from models.messaging.sweeps import (
     planned_meetings_between,
     planned_meetings_now,
 )
-from models.messaging.template_checks import TemplateCheck
+from models.messaging.template_checks import READER_LIMIT, TemplateCheck
 from models.reach_view import reach
 from models.rules.calendar import (
     shift_out_of_quiet_hours,
@@ -707,7 +707,7 @@ def _shared(group: _Reached, on_address: Mapping[str, tuple[list[int], list[str]
         ids, names = on_address[address]
         many = len(ids) > 1
         whos.append(key_of(ids) if many else who)
-        readers.append(joined_names(names) if many else reader)
+        readers.append(joined_names(names, READER_LIMIT) if many else reader)
         shared.append(many)
     return group._replace(whos=whos, readers=readers, shared=shared)
 

@@ -31,6 +31,9 @@ LIMITS = {
     VariableKind.FILE: 500,
 }
 """Characters per value; WhatsApp allows a whole body of 1,024."""
+READER_LIMIT = LIMITS[VariableKind.NAME]
+"""Characters of who a message names (``penerima``): the names on a shared phone are cut
+to it (:func:`models.households.joined_names`)."""
 
 _PATTERNS = {
     VariableKind.DATE: re.compile(r"(?=.*\d)(?=.*[A-Za-z])[\w ,.]+"),

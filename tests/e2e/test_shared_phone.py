@@ -226,3 +226,31 @@ async def test_leaving_a_shared_phone_withdraws_the_shared_reminder(sessions) ->
     assert pending[0].payload["key"] == "reminder.kpm"
     (sri,) = await _to(sessions, "whatsapp:+6281311112222")
     assert sri.payload["values"]["penerima"] == "Ibu Sri Wahyuni"
+
+
+async def test_four_families_with_long_names_on_one_phone_still_get_their_reminder(
+    sessions,
+) -> None:
+    world = await build_world(sessions)
+    phone = await _sharing(sessions, world)
+    long_names = {
+        "Siti Aminah": "Siti Nurhaliza Binti Abdurrahman Wahid",
+        "Sri Wahyuni": "Sri Wahyuningsih Purwaningtyas",
+        "Dewi Lestari": "Dewi Kartika Sari Wulandari Putri",
+        "Nur Hasanah": "Nur Hasanah Fitriyani Maharani",
+    }
+    async with sessions.begin() as session:
+        for old, new in long_names.items():
+            kpm = await session.get(Kpm, world.kpm[old])
+            kpm.nama_pengurus, kpm.phone = new, phone
+    assert await sweep_reminders(sessions, SWEEP_AT) == 9  # 12 members, 9 phones
+    (reminder,) = await _to(sessions, f"whatsapp:{phone}")
+    named = reminder.payload["values"]["penerima"]
+    assert named == (
+        "Ibu Siti Nurhaliza Binti Abdurrahman Wahid, Ibu Sri Wahyuningsih Purwaningtyas, "
+        "dan 2 lainnya"
+    )
+    assert reminder.status is OutboxStatus.PENDING and reminder.error is None
+    assert reminder.payload["template_variables"]["1"] == named  # within the template
+    ids = sorted(world.kpm[old] for old in long_names)
+    assert reminder.dedupe_key.endswith(":" + "+".join(map(str, ids)))
