@@ -117,9 +117,11 @@ async def env(sessions: async_sessionmaker[AsyncSession], tmp_path: Path) -> Asy
             settings, sessions, clock, t, retry_wait=0.01, timeout=1.0, inbox=inbox.store
         )
         store = LocalMediaStore(tmp_path / "var" / "media").prepare()
-        source = TwilioMediaSource(settings, channel.client, timeout=1.0)
+        # Time enough for a download on a loaded CI machine (0.5 s timed out there); the
+        # slow-answer test's delay is well beyond it.
+        source = TwilioMediaSource(settings, channel.client, timeout=3.0)
         policy = FetchPolicy(max_bytes=MAX_BYTES, allowed_types=frozenset(DEFAULT_MEDIA_TYPES),
-                             timeout=0.5)
+                             timeout=2.0)
         fetcher = MediaFetcher(
             sessions, store, {Channel.WHATSAPP: source}, clock, t, policy
         )
@@ -190,7 +192,7 @@ async def test_a_download_that_fails_three_times_is_tried_later_and_reported_and
 ) -> None:
     photo = jpeg(seed=2)
     env.fake.fail_next(status=500, endpoint="media")
-    env.fake.delay_next(2.0, endpoint="media")  # slower than the fetch may take
+    env.fake.delay_next(5.0, endpoint="media")  # slower than the fetch may take
     env.fake.drop_next(endpoint="media")
     await record_attendance_with(env, photo)
     async with env.sessions() as session:  # the message itself was handled at once
