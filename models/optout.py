@@ -105,6 +105,9 @@ async def stopped_among(session: AsyncSession, addresses: Iterable[str]) -> set[
       the active families with that roster number. A phone shared with a family that did
       not stop still gets its messages.
 
+    A staff member's chat is stopped only by its own opt-out: their alerts (an urgent
+    case) never stop because a KPM on the same number said "berhenti".
+
     Three statements, whatever the number of addresses (a dispatcher's batch)."""
     wanted = set(addresses)
     if not wanted:
@@ -115,20 +118,32 @@ async def stopped_among(session: AsyncSession, addresses: Iterable[str]) -> set[
     }
     identities = (
         await session.execute(
-            select(ChannelIdentity.address, ChannelIdentity.kpm_id, ChannelIdentity.opted_out_at)
-            .where(ChannelIdentity.address.in_(sorted(looked)))
+            select(
+                ChannelIdentity.address,
+                ChannelIdentity.kpm_id,
+                ChannelIdentity.staff_id,
+                ChannelIdentity.opted_out_at,
+            ).where(ChannelIdentity.address.in_(sorted(looked)))
         )
     ).all()
-    opted = {address for address, _, at in identities if at is not None}
+    opted = {address for address, _, _, at in identities if at is not None}
+    staff = {address for address, _, staff_id, _ in identities if staff_id is not None}
     opted_phones = {phone_of(address) for address in opted} - {None}
     stopped = {
-        address for address in wanted if address in opted or phones.get(address) in opted_phones
+        address
+        for address in wanted
+        if address in opted or (address not in staff and phones.get(address) in opted_phones)
     }
     families: dict[str, set[int]] = {}
-    for address, kpm_id, _ in identities:
+    for address, kpm_id, _, _ in identities:
         if address in wanted and address not in stopped and kpm_id is not None:
             families.setdefault(address, set()).add(kpm_id)
-    on_phone = {phone for address, phone in phones.items() if address not in stopped}
+    families_phones = {
+        address: phone
+        for address, phone in phones.items()
+        if address not in stopped and address not in staff
+    }
+    on_phone = set(families_phones.values())
     if on_phone:
         rows = await session.execute(
             select(Kpm.phone, Kpm.id).where(
@@ -138,8 +153,8 @@ async def stopped_among(session: AsyncSession, addresses: Iterable[str]) -> set[
         by_phone: dict[str, set[int]] = {}
         for phone, kpm_id in rows:
             by_phone.setdefault(phone, set()).add(kpm_id)
-        for address, phone in phones.items():
-            if address not in stopped and phone in by_phone:
+        for address, phone in families_phones.items():
+            if phone in by_phone:
                 families.setdefault(address, set()).update(by_phone[phone])
     everyone = set().union(*families.values()) if families else set()
     if not everyone:

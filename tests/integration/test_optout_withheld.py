@@ -156,3 +156,25 @@ async def test_mulai_before_its_time_lets_a_queued_reminder_go(sessions) -> None
     report = await env.dispatch()
     assert (report.sent, report.withdrawn) == (1, 0)
     assert [kind for _, kind in env.sender.sent] == ["meeting_reminder"]
+
+
+async def test_a_staff_member_on_a_number_a_family_stopped_still_gets_their_alerts(
+    sessions,
+) -> None:
+    world = await build_world(sessions)
+    siti = world.kpm["Siti Aminah"]
+    phone = await phone_of_kpm(sessions, siti)  # Ani's WhatsApp is Siti's roster number
+    async with sessions.begin() as session:
+        session.add(
+            ChannelIdentity(
+                address=f"whatsapp:{phone}", channel=Channel.WHATSAPP, staff_id=world.ani,
+                linked_at=NOW,
+            )
+        )
+    await link_telegram(sessions, siti)
+    env = Env(sessions)
+    await env.queue(queued(Channel.WHATSAPP, f"whatsapp:{phone}", "alert"))
+    await stop(sessions, SITI_CHAT)  # Siti's family stopped, on Telegram
+    await stop(sessions, f"sms:{phone}")  # and someone on that number, by SMS
+    report = await env.dispatch()
+    assert (report.sent, report.withdrawn) == (1, 0)
