@@ -80,17 +80,22 @@ def joined_names(names: Sequence[str], limit: int | None = None) -> str:
     """"Ibu Rina", "Ibu Rina dan Ibu Sri", "Ibu Rina, Ibu Sri, dan Bapak Budi".
 
     ``limit``: at most that many characters (a template's reader name): when everyone's
-    names do not fit, as many as do and how many others, "Ibu Rina, Ibu Sri, dan
-    2 lainnya", so a phone four families share still gets its reminder. A first name
-    longer than that alone comes back whole (and is refused where it is checked)."""
+    names do not fit, as many as do, in roster order, and how many others: "Ibu Rina,
+    Ibu Sri, dan 2 lainnya", so a phone four families share still gets its reminder. Only
+    when not even one name fits that way do they come back whole (and are refused where
+    they are checked)."""
     whole = " dan ".join(names) if len(names) <= 2 else f"{', '.join(names[:-1])}, dan {names[-1]}"
     if limit is None or len(whole) <= limit:
         return whole
-    for shown in range(len(names) - 1, 0, -1):
-        text = f"{', '.join(names[:shown])}, dan {len(names) - shown} lainnya"
-        if len(text) <= limit:
-            return text
-    return whole
+
+    def with_others(shown: list[str]) -> str:
+        return f"{', '.join(shown)}, dan {len(names) - len(shown)} lainnya"
+
+    shown: list[str] = []
+    for name in names:  # a name too long is left among the others; a later one may fit
+        if len(shown) + 1 < len(names) and len(with_others([*shown, name])) <= limit:
+            shown.append(name)
+    return with_others(shown) if shown else whole
 
 
 def key_of(kpm_ids: Sequence[int]) -> str:

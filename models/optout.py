@@ -2,7 +2,7 @@
 
 Recorded on the chat address and, when the address is a phone number, on every KPM with
 that roster phone, so an opted-out family gets no reminder on any channel. What was queued
-before is held back when its time comes (:func:`stopped_among`, asked by the dispatcher):
+before is held back when its time comes (:func:`withheld`, asked by the dispatcher):
 it still waits in the outbox, so a "mulai" before then lets it go.
 """
 
@@ -20,6 +20,9 @@ from models.staff import channel_of
 from models.tables import ChannelIdentity, Kpm
 
 PHONE_CHANNELS = ("whatsapp", "sms")
+KEYED_BY_KPM = ("reminder:", "changed:")
+"""The dedupe keys whose last part names the KPM a message is for (the reminder sweep's and
+a meeting notice's)."""
 OPTED_OUT = "withdrawn: the recipient opted out (BERHENTI)"
 """The error of a queued message the business starts whose recipient stopped them."""
 
@@ -94,81 +97,94 @@ async def is_opted_out(session: AsyncSession, address: str) -> bool:
     return opted is not None
 
 
-async def stopped_among(session: AsyncSession, addresses: Iterable[str]) -> set[str]:
-    """Those of ``addresses`` that must get no message the business starts now, by the
-    rules the reminder sweep enqueues by:
+def _for_kpm(key: str | None) -> frozenset[int] | None:
+    """The KPM a reminder or a meeting notice is for, from the last part of its dedupe key
+    (``12``, ``12+15``; its SMS fallback's too); None when the key does not say (a group
+    chat, a ketua's list, a phone of many keyed by its first id and count)."""
+    if not key or not key.startswith(KEYED_BY_KPM):
+        return None
+    parts = key.rpartition(":")[2].split("+")
+    return frozenset(map(int, parts)) if all(part.isdigit() for part in parts) else None
 
-    - the chat opted out;
-    - its phone opted out on its other channel (a "berhenti" on WhatsApp stops the SMS);
-    - every family it reaches stopped, on any channel (a KPM's "berhenti" on Telegram
-      stops their WhatsApp reminders): the family its chat is linked to and, for a phone,
-      the active families with that roster number. A phone shared with a family that did
-      not stop still gets its messages.
 
-    A staff member's chat is stopped only by its own opt-out: their alerts (an urgent
-    case) never stop because a KPM on the same number said "berhenti".
+async def withheld(
+    session: AsyncSession, messages: Iterable[tuple[str, str | None]]
+) -> set[tuple[str, str | None]]:
+    """Those of ``messages`` (address, dedupe key), reminders and meeting notices to
+    families, that must not go now, by the rules the reminder sweep enqueues by:
 
-    Three statements, whatever the number of addresses (a dispatcher's batch)."""
-    wanted = set(addresses)
+    - their chat opted out;
+    - their phone opted out on its other channel (a "berhenti" on WhatsApp stops the SMS);
+    - the families they are for all stopped, on any channel (a KPM's "berhenti" on
+      Telegram stops their WhatsApp reminders): those their key names, else those their
+      address reaches (the KPM its chat is linked to and, for a phone, the active KPM
+      with that roster number). A phone shared with a family that did not stop still
+      gets what is for that family.
+
+    Three or four statements, whatever the number of messages (a dispatcher's batch)."""
+    wanted = set(messages)
     if not wanted:
         return set()
-    phones = {address: phone for address in wanted if (phone := phone_of(address))}
-    looked = wanted | {
+    addresses = {address for address, _ in wanted}
+    phones = {address: phone for address in addresses if (phone := phone_of(address))}
+    looked = addresses | {
         f"{channel}:{phone}" for phone in phones.values() for channel in PHONE_CHANNELS
     }
     identities = (
         await session.execute(
-            select(
-                ChannelIdentity.address,
-                ChannelIdentity.kpm_id,
-                ChannelIdentity.staff_id,
-                ChannelIdentity.opted_out_at,
-            ).where(ChannelIdentity.address.in_(sorted(looked)))
+            select(ChannelIdentity.address, ChannelIdentity.kpm_id, ChannelIdentity.opted_out_at)
+            .where(ChannelIdentity.address.in_(sorted(looked)))
         )
     ).all()
-    opted = {address for address, _, _, at in identities if at is not None}
-    staff = {address for address, _, staff_id, _ in identities if staff_id is not None}
+    opted = {address for address, _, at in identities if at is not None}
     opted_phones = {phone_of(address) for address in opted} - {None}
-    stopped = {
-        address
-        for address in wanted
-        if address in opted or (address not in staff and phones.get(address) in opted_phones)
+    stopped_addresses = {
+        address for address in addresses
+        if address in opted or phones.get(address) in opted_phones
     }
+    found = {message for message in wanted if message[0] in stopped_addresses}
+    keyed: dict[tuple[str, str | None], frozenset[int]] = {}
+    by_address: set[str] = set()
+    for message in wanted - found:
+        kpm_ids = _for_kpm(message[1])
+        if kpm_ids is None:
+            by_address.add(message[0])
+        else:
+            keyed[message] = kpm_ids
     families: dict[str, set[int]] = {}
-    for address, kpm_id, _, _ in identities:
-        if address in wanted and address not in stopped and kpm_id is not None:
+    for address, kpm_id, _ in identities:
+        if address in by_address and kpm_id is not None:
             families.setdefault(address, set()).add(kpm_id)
-    families_phones = {
-        address: phone
-        for address, phone in phones.items()
-        if address not in stopped and address not in staff
-    }
-    on_phone = set(families_phones.values())
+    on_phone = {phones[address] for address in by_address if address in phones}
     if on_phone:
         rows = await session.execute(
             select(Kpm.phone, Kpm.id).where(
                 Kpm.phone.in_(sorted(on_phone)), Kpm.status == KpmStatus.AKTIF
             )
         )
-        by_phone: dict[str, set[int]] = {}
         for phone, kpm_id in rows:
-            by_phone.setdefault(phone, set()).add(kpm_id)
-        for address, phone in families_phones.items():
-            if phone in by_phone:
-                families.setdefault(address, set()).update(by_phone[phone])
-    everyone = set().union(*families.values()) if families else set()
+            for address in by_address:
+                if phones.get(address) == phone:
+                    families.setdefault(address, set()).add(kpm_id)
+    everyone = set().union(*keyed.values(), *families.values())
     if not everyone:
-        return stopped
+        return found
     opted_identity = exists().where(
         ChannelIdentity.kpm_id == Kpm.id, ChannelIdentity.opted_out_at.is_not(None)
     )
-    stopped_kpm = set(
-        await session.scalars(
-            select(Kpm.id).where(
-                Kpm.id.in_(sorted(everyone)),
-                or_(Kpm.opted_out_at.is_not(None), opted_identity),
-            )
-        )
+    rows = await session.execute(
+        select(Kpm.id, Kpm.status, or_(Kpm.opted_out_at.is_not(None), opted_identity))
+        .where(Kpm.id.in_(sorted(everyone)))
     )
-    stopped.update(address for address, kpm in families.items() if kpm <= stopped_kpm)
-    return stopped
+    stopped_kpm, active = set(), set()
+    for kpm_id, status, stopped in rows:
+        if stopped:
+            stopped_kpm.add(kpm_id)
+        if status == KpmStatus.AKTIF:
+            active.add(kpm_id)
+    found.update(message for message, kpm_ids in keyed.items() if kpm_ids <= stopped_kpm)
+    for message in wanted - found:
+        reached = families.get(message[0], set()) & active  # one who left does not count
+        if message not in keyed and reached and reached <= stopped_kpm:
+            found.add(message)
+    return found

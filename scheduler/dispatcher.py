@@ -10,9 +10,9 @@ flight at that moment may go twice).
 A KPM's WhatsApp message that failed because the number is not on WhatsApp is sent again
 by SMS, once, in the transaction that records the failure; an SMS sent keeps its billed
 segments; with a monthly SMS budget, the SMS the business starts are failed once the
-month's segments reach it (:mod:`scheduler.sms_budget`). A message the business starts
-whose recipient has stopped them since it was queued ("berhenti", on any channel) is not
-sent: it is withdrawn when its turn comes (:func:`models.optout.stopped_among`).
+month's segments reach it (:mod:`scheduler.sms_budget`). A reminder or meeting notice
+whose family has stopped them since it was queued ("berhenti", on any channel) is not
+sent: it is withdrawn when its turn comes (:func:`models.optout.withheld`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.enums import Channel, OutboxStatus
 from models.messaging.outbox import (
     BUSINESS_INITIATED_KINDS,
+    FAMILY_KINDS,
     Attempt,
     Claimed,
     claim,
@@ -45,7 +46,7 @@ from models.messaging.pace import reserve_slots
 from models.messaging.sending import Sender, SendResult
 from models.messaging.sms_fallback import fall_back_to_sms
 from models.messaging.sms_usage import SMS_BUDGET_SPENT
-from models.optout import OPTED_OUT, stopped_among
+from models.optout import OPTED_OUT, withheld
 from models.rules.calendar import after_quiet_hours
 from models.rules.clock import Clock
 from scheduler.sms_budget import SmsBudget
@@ -282,19 +283,19 @@ class Dispatcher:
     async def _withhold_stopped(
         self, messages: list[Claimed], outcomes: list[tuple[Claimed, SendResult | None]]
     ) -> list[Claimed]:
-        """The messages to send: those the business starts to a recipient who has stopped
+        """The messages to send: reminders and meeting notices to a family that has stopped
         them go to ``outcomes`` as withdrawn instead (one look for the whole batch)."""
-        business = {m.address for m in messages if m.kind in BUSINESS_INITIATED_KINDS}
-        if not business:
+        family = {(m.address, m.dedupe_key) for m in messages if m.kind in FAMILY_KINDS}
+        if not family:
             return messages
         async with self._sessions() as session:
-            stopped = await stopped_among(session, business)
+            stopped = await withheld(session, family)
         if not stopped:
             return messages
         withdrawn = SendResult(OutboxStatus.CANCELLED, error=OPTED_OUT)
         kept = []
         for message in messages:
-            if message.address in stopped and message.kind in BUSINESS_INITIATED_KINDS:
+            if message.kind in FAMILY_KINDS and (message.address, message.dedupe_key) in stopped:
                 outcomes.append((message, withdrawn))
             else:
                 kept.append(message)

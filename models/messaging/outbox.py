@@ -33,6 +33,8 @@ BUSINESS_INITIATED_KINDS = (
     "pesan_kpm",
 )
 """Kinds of messages the business starts: on WhatsApp each needs an approved template."""
+FAMILY_KINDS = ("meeting_reminder", "meeting_changed")
+"""Of those, the kinds sent to families (and their group chats); the rest go to staff."""
 
 STATUS_RANK = {
     OutboxStatus.PENDING: 0,
@@ -114,6 +116,7 @@ class Claimed:
     attempts: int
     region: str | None = None  # the recipient's Kemendagri code (a regional sender's)
     sender: str | None = None  # the sender it goes from, once routed (bot.senders)
+    dedupe_key: str | None = None  # a reminder's names the KPM it is for (models.optout)
 
 
 async def claim(
@@ -158,7 +161,7 @@ async def claim(
         claimed.append(
             Claimed(
                 row.id, row.channel, row.address, row.kind, dict(row.payload), row.attempts,
-                row.region,
+                row.region, dedupe_key=row.dedupe_key,
             )
         )
     return claimed

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from models.enums import Channel, OutboxStatus
+from models.enums import Channel, KpmStatus, OutboxStatus
 from models.messaging.enqueue import Enqueue, Priority, enqueue
 from models.messaging.tables import Outbox
 from models.optout import OPTED_OUT, opt_in, opt_out
@@ -23,9 +23,14 @@ STRANGER = "+6285712345678"
 CHANNELS = (Channel.WHATSAPP, Channel.SMS, Channel.TELEGRAM, Channel.CONSOLE)
 
 
-def queued(channel: Channel, address: str, kind: str = "meeting_reminder") -> Enqueue:
+def queued(
+    channel: Channel, address: str, kind: str = "meeting_reminder", for_kpm: str | None = None
+) -> Enqueue:
+    """A message as a sweep queues it; ``for_kpm``: the end of a reminder's key, the KPM
+    it is for ("12", "12+15"), as the reminder sweep writes it."""
     priority = Priority.REPLY if kind == "reply" else Priority.REMINDER
-    return Enqueue(channel, address, kind, {"text": f"{kind} {address}"}, priority)
+    key = f"reminder:1:v1:3:{for_kpm}" if for_kpm else None
+    return Enqueue(channel, address, kind, {"text": f"{kind} {address} {for_kpm}"}, priority, key)
 
 
 class Env:
@@ -52,14 +57,29 @@ class Env:
             rows = await session.scalars(select(Outbox).order_by(Outbox.id))
             return {(row.address, row.kind): (row.status, row.error) for row in rows}
 
+    async def outcome_by_key(self) -> dict[str | None, tuple[OutboxStatus, str | None]]:
+        async with self.sessions() as session:
+            rows = await session.scalars(select(Outbox).order_by(Outbox.id))
+            return {row.dedupe_key: (row.status, row.error) for row in rows}
+
 
 async def link_telegram(sessions, kpm_id: int, address: str = SITI_CHAT) -> None:
+    await link(sessions, address, kpm_id=kpm_id)
+
+
+async def link(sessions, address: str, **owner: int) -> None:
+    """A chat known as ``owner``'s (``kpm_id=`` or ``staff_id=``)."""
+    channel = Channel(address.partition(":")[0])
     async with sessions.begin() as session:
-        session.add(
-            ChannelIdentity(
-                address=address, channel=Channel.TELEGRAM, kpm_id=kpm_id, linked_at=NOW
-            )
-        )
+        session.add(ChannelIdentity(address=address, channel=channel, linked_at=NOW, **owner))
+
+
+async def change_kpm(sessions, kpm_id: int, **values: object) -> None:
+    async with sessions.begin() as session:
+        kpm = await session.get(Kpm, kpm_id)
+        assert kpm is not None
+        for name, value in values.items():
+            setattr(kpm, name, value)
 
 
 async def phone_of_kpm(sessions, kpm_id: int) -> str:
@@ -83,8 +103,9 @@ async def test_berhenti_on_telegram_withholds_the_family_s_queued_reminders_not_
     phone = await phone_of_kpm(sessions, siti)
     env = Env(sessions)
     await env.queue(
-        queued(Channel.TELEGRAM, SITI_CHAT),
-        queued(Channel.WHATSAPP, f"whatsapp:{phone}"),  # her roster phone, never written from
+        queued(Channel.TELEGRAM, SITI_CHAT, for_kpm=str(siti)),
+        # her roster phone, never written from; a message keyed to nobody (a ketua's list)
+        queued(Channel.WHATSAPP, f"whatsapp:{phone}"),
         queued(Channel.TELEGRAM, SITI_CHAT, "reply"),
         queued(Channel.CONSOLE, "console:ani", "alert"),  # staff: never withheld
     )
@@ -123,10 +144,7 @@ async def test_a_shared_phone_keeps_getting_messages_until_every_family_on_it_st
     world = await build_world(sessions)
     siti, sri = world.kpm["Siti Aminah"], world.kpm["Sri Wahyuni"]
     phone = await phone_of_kpm(sessions, siti)
-    async with sessions.begin() as session:
-        kpm = await session.get(Kpm, sri)
-        assert kpm is not None
-        kpm.phone = phone  # Sri's family shares Siti's number
+    await change_kpm(sessions, sri, phone=phone)  # Sri's family shares Siti's number
     await link_telegram(sessions, siti)
     env = Env(sessions)
     await env.queue(queued(Channel.WHATSAPP, f"whatsapp:{phone}"))
@@ -158,23 +176,60 @@ async def test_mulai_before_its_time_lets_a_queued_reminder_go(sessions) -> None
     assert [kind for _, kind in env.sender.sent] == ["meeting_reminder"]
 
 
-async def test_a_staff_member_on_a_number_a_family_stopped_still_gets_their_alerts(
+async def test_a_staff_member_on_a_number_a_family_stopped_gets_alerts_not_its_reminders(
     sessions,
 ) -> None:
     world = await build_world(sessions)
     siti = world.kpm["Siti Aminah"]
     phone = await phone_of_kpm(sessions, siti)  # Ani's WhatsApp is Siti's roster number
-    async with sessions.begin() as session:
-        session.add(
-            ChannelIdentity(
-                address=f"whatsapp:{phone}", channel=Channel.WHATSAPP, staff_id=world.ani,
-                linked_at=NOW,
-            )
-        )
+    await link(sessions, f"whatsapp:{phone}", staff_id=world.ani)
     await link_telegram(sessions, siti)
     env = Env(sessions)
-    await env.queue(queued(Channel.WHATSAPP, f"whatsapp:{phone}", "alert"))
+    await env.queue(
+        queued(Channel.WHATSAPP, f"whatsapp:{phone}", "alert"),
+        queued(Channel.WHATSAPP, f"whatsapp:{phone}", for_kpm=str(siti)),
+    )
     await stop(sessions, SITI_CHAT)  # Siti's family stopped, on Telegram
     await stop(sessions, f"sms:{phone}")  # and someone on that number, by SMS
     report = await env.dispatch()
-    assert (report.sent, report.withdrawn) == (1, 0)
+    assert (report.sent, report.withdrawn) == (1, 1)
+    assert [kind for _, kind in env.sender.sent] == ["alert"]
+
+
+async def test_on_a_phone_two_kelompok_share_only_the_stopped_family_s_reminder_is_withheld(
+    sessions,
+) -> None:
+    world = await build_world(sessions)
+    siti, rina = world.kpm["Siti Aminah"], world.kpm["Rina Marlina"]  # Melati, Kenanga
+    phone = await phone_of_kpm(sessions, siti)
+    await change_kpm(sessions, rina, phone=phone)
+    await link_telegram(sessions, siti)
+    env = Env(sessions)
+    address = f"whatsapp:{phone}"
+    await env.queue(
+        queued(Channel.WHATSAPP, address, for_kpm=str(siti)),  # Melati's meeting: Siti's
+        queued(Channel.WHATSAPP, address, for_kpm=str(rina)),  # Kenanga's: Rina's
+    )
+    await stop(sessions, SITI_CHAT)
+    report = await env.dispatch()
+    assert (report.sent, report.withdrawn) == (1, 1)
+    outcome = await env.outcome_by_key()
+    assert outcome[f"reminder:1:v1:3:{siti}"] == (OutboxStatus.CANCELLED, OPTED_OUT)
+    assert outcome[f"reminder:1:v1:3:{rina}"][0] is OutboxStatus.QUEUED
+
+
+async def test_a_family_that_left_does_not_keep_a_stopped_family_s_phone_reached(
+    sessions,
+) -> None:
+    world = await build_world(sessions)
+    siti, sri = world.kpm["Siti Aminah"], world.kpm["Sri Wahyuni"]
+    phone = await phone_of_kpm(sessions, siti)
+    # the number was Sri's when she wrote from it; she has left since
+    await link(sessions, f"whatsapp:{phone}", kpm_id=sri)
+    await change_kpm(sessions, sri, status=KpmStatus.KELUAR)
+    await link_telegram(sessions, siti)
+    env = Env(sessions)
+    await env.queue(queued(Channel.WHATSAPP, f"whatsapp:{phone}"))  # keyed to nobody
+    await stop(sessions, SITI_CHAT)
+    report = await env.dispatch()
+    assert (report.sent, report.withdrawn) == (0, 1)

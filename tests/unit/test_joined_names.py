@@ -33,5 +33,10 @@ def test_names_that_do_not_fit_name_as_many_as_fit_and_count_the_others() -> Non
         assert len(text) <= limit and text.startswith(LONG[0])
 
 
-def test_a_first_name_too_long_alone_is_left_whole_for_the_check_to_refuse() -> None:
+def test_a_name_too_long_is_counted_among_the_others_when_a_later_one_fits() -> None:
+    long_one = "Ibu " + "Sitinurhalizah " * 6 + "Wahid"  # 99 characters
+    assert joined_names([long_one, "Ibu Sri"], READER_LIMIT) == "Ibu Sri, dan 1 lainnya"
+
+
+def test_when_no_name_fits_they_are_left_whole_for_the_check_to_refuse() -> None:
     assert joined_names(LONG, 20) == joined_names(LONG)
