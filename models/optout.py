@@ -3,7 +3,8 @@
 Recorded on the chat address and, when the address is a phone number, on every KPM with
 that roster phone, so an opted-out family gets no reminder on any channel. What was queued
 before is held back when its time comes (:func:`withheld`, asked by the dispatcher):
-it still waits in the outbox, so a "mulai" before then lets it go.
+it still waits in the outbox, so a "mulai" before then lets it go, and a "mulai" after puts
+it back while its meeting is still ahead.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.audit import audit
-from models.enums import KpmStatus
+from models.db.sql import rowcount
+from models.enums import KpmStatus, OutboxStatus
+from models.messaging.tables import Outbox
 from models.staff import channel_of
 from models.tables import ChannelIdentity, Kpm
 
@@ -80,14 +83,49 @@ async def opt_in(session: AsyncSession, address: str, *, now: datetime) -> bool:
         await session.execute(
             update(Kpm).where(Kpm.phone == phone).values(opted_out_at=None, consent_at=now)
         )
+    restored = await _restore_withheld(session, address, identity.kpm_id, now=now)
     await audit(
         session,
         actor="system",
         action="optout.start",
         entity="channel_identity",
         entity_id=identity.id,
+        detail={"restored": restored} if restored else None,
     )
     return True
+
+
+async def _restore_withheld(
+    session: AsyncSession, address: str, kpm_id: int | None, *, now: datetime
+) -> int:
+    """Put back the reminders and meeting notices withheld from this family while it had
+    stopped them (:func:`withheld`) whose meeting has not begun: they go now, the family
+    having just written. Its chats: this one, its phone's on either channel and, for a
+    chat linked to a KPM, that KPM's chats and roster phone. The dispatcher asks again
+    when they go (another chat of the family may still be stopped)."""
+    addresses = {address}
+    phones = {phone_of(address)}
+    if kpm_id is not None:
+        phones.add(await session.scalar(select(Kpm.phone).where(Kpm.id == kpm_id)))
+        addresses.update(
+            await session.scalars(
+                select(ChannelIdentity.address).where(ChannelIdentity.kpm_id == kpm_id)
+            )
+        )
+    addresses.update(
+        f"{channel}:{phone}" for phone in phones if phone for channel in PHONE_CHANNELS
+    )
+    result = await session.execute(
+        update(Outbox)
+        .where(
+            Outbox.status == OutboxStatus.CANCELLED,
+            Outbox.error == OPTED_OUT,
+            Outbox.address.in_(sorted(addresses)),
+            or_(Outbox.deadline_at.is_(None), Outbox.deadline_at > now),
+        )
+        .values(status=OutboxStatus.PENDING, error=None, next_attempt_at=now, updated_at=now)
+    )
+    return rowcount(result)
 
 
 async def is_opted_out(session: AsyncSession, address: str) -> bool:

@@ -679,3 +679,21 @@ async def test_mulai_before_a_queued_reminder_s_time_lets_it_arrive(env: Env) ->
     assert env.last_sent()["text"] == t("optout.resumed")
     await env.later(3600)
     assert _texts_to(env, 2003)[-1] == REMINDER
+
+
+async def test_mulai_after_a_reminder_was_withheld_brings_it_while_the_meeting_is_ahead(
+    env: Env,
+) -> None:
+    from models.messaging.tables import Outbox as OutboxRow
+
+    await _kpm_with_a_reminder_queued(env, 2004)
+    async with env.sessions.begin() as session:  # its meeting: tomorrow
+        row = await session.scalar(select(OutboxRow).where(OutboxRow.kind == "meeting_reminder"))
+        assert row is not None
+        row.deadline_at = NOW + timedelta(days=1)
+    await env.say("berhenti", chat_id=2004)
+    await env.later(3600)  # withheld at its time
+    assert REMINDER not in _texts_to(env, 2004)
+    await env.say("mulai", chat_id=2004)
+    await env.later(1)
+    assert _texts_to(env, 2004)[-2:] == [t("optout.resumed"), REMINDER]

@@ -5,6 +5,7 @@ go. Against the dispatcher's own path (claim -> withhold or send -> record)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -16,7 +17,7 @@ from models.rules.clock import FixedClock
 from models.tables import ChannelIdentity, Kpm
 from scheduler.dispatcher import Dispatcher, DispatchReport
 from tests.integration.test_dispatcher import RecordingSender
-from tests.world import NOW, build_world
+from tests.world import NOW, World, build_world
 
 SITI_CHAT = "telegram:5001"
 STRANGER = "+6285712345678"
@@ -89,6 +90,21 @@ async def phone_of_kpm(sessions, kpm_id: int) -> str:
         return kpm.phone
 
 
+class Setting(NamedTuple):
+    world: World
+    siti: int
+    phone: str  # Siti's roster phone
+    env: Env
+
+
+async def siti_on_telegram(sessions) -> Setting:
+    """The world, with Siti Aminah's Telegram chat linked to her."""
+    world = await build_world(sessions)
+    siti = world.kpm["Siti Aminah"]
+    await link_telegram(sessions, siti)
+    return Setting(world, siti, await phone_of_kpm(sessions, siti), Env(sessions))
+
+
 async def stop(sessions, address: str) -> None:
     async with sessions.begin() as session:
         assert await opt_out(session, address, now=NOW)
@@ -97,11 +113,7 @@ async def stop(sessions, address: str) -> None:
 async def test_berhenti_on_telegram_withholds_the_family_s_queued_reminders_not_replies(
     sessions,
 ) -> None:
-    world = await build_world(sessions)
-    siti = world.kpm["Siti Aminah"]
-    await link_telegram(sessions, siti)
-    phone = await phone_of_kpm(sessions, siti)
-    env = Env(sessions)
+    _, siti, phone, env = await siti_on_telegram(sessions)
     await env.queue(
         queued(Channel.TELEGRAM, SITI_CHAT, for_kpm=str(siti)),
         # her roster phone, never written from; a message keyed to nobody (a ketua's list)
@@ -141,12 +153,9 @@ async def test_berhenti_on_whatsapp_withholds_the_sms_to_the_same_phone(sessions
 async def test_a_shared_phone_keeps_getting_messages_until_every_family_on_it_stopped(
     sessions,
 ) -> None:
-    world = await build_world(sessions)
-    siti, sri = world.kpm["Siti Aminah"], world.kpm["Sri Wahyuni"]
-    phone = await phone_of_kpm(sessions, siti)
+    world, siti, phone, env = await siti_on_telegram(sessions)
+    sri = world.kpm["Sri Wahyuni"]
     await change_kpm(sessions, sri, phone=phone)  # Sri's family shares Siti's number
-    await link_telegram(sessions, siti)
-    env = Env(sessions)
     await env.queue(queued(Channel.WHATSAPP, f"whatsapp:{phone}"))
     await stop(sessions, SITI_CHAT)  # Siti stops on Telegram; Sri did not
     assert (await env.dispatch()).sent == 1
@@ -160,10 +169,7 @@ async def test_a_shared_phone_keeps_getting_messages_until_every_family_on_it_st
 
 
 async def test_mulai_before_its_time_lets_a_queued_reminder_go(sessions) -> None:
-    world = await build_world(sessions)
-    siti = world.kpm["Siti Aminah"]
-    await link_telegram(sessions, siti)
-    env = Env(sessions)
+    _, siti, _, env = await siti_on_telegram(sessions)
     await env.queue(
         queued(Channel.TELEGRAM, SITI_CHAT)._replace(not_before=NOW + timedelta(hours=2))
     )
@@ -179,12 +185,9 @@ async def test_mulai_before_its_time_lets_a_queued_reminder_go(sessions) -> None
 async def test_a_staff_member_on_a_number_a_family_stopped_gets_alerts_not_its_reminders(
     sessions,
 ) -> None:
-    world = await build_world(sessions)
-    siti = world.kpm["Siti Aminah"]
-    phone = await phone_of_kpm(sessions, siti)  # Ani's WhatsApp is Siti's roster number
+    world, siti, phone, env = await siti_on_telegram(sessions)
+    # Ani's WhatsApp is Siti's roster number
     await link(sessions, f"whatsapp:{phone}", staff_id=world.ani)
-    await link_telegram(sessions, siti)
-    env = Env(sessions)
     await env.queue(
         queued(Channel.WHATSAPP, f"whatsapp:{phone}", "alert"),
         queued(Channel.WHATSAPP, f"whatsapp:{phone}", for_kpm=str(siti)),
@@ -199,12 +202,9 @@ async def test_a_staff_member_on_a_number_a_family_stopped_gets_alerts_not_its_r
 async def test_on_a_phone_two_kelompok_share_only_the_stopped_family_s_reminder_is_withheld(
     sessions,
 ) -> None:
-    world = await build_world(sessions)
-    siti, rina = world.kpm["Siti Aminah"], world.kpm["Rina Marlina"]  # Melati, Kenanga
-    phone = await phone_of_kpm(sessions, siti)
+    world, siti, phone, env = await siti_on_telegram(sessions)  # Siti: Melati
+    rina = world.kpm["Rina Marlina"]  # Kenanga
     await change_kpm(sessions, rina, phone=phone)
-    await link_telegram(sessions, siti)
-    env = Env(sessions)
     address = f"whatsapp:{phone}"
     await env.queue(
         queued(Channel.WHATSAPP, address, for_kpm=str(siti)),  # Melati's meeting: Siti's
@@ -221,15 +221,49 @@ async def test_on_a_phone_two_kelompok_share_only_the_stopped_family_s_reminder_
 async def test_a_family_that_left_does_not_keep_a_stopped_family_s_phone_reached(
     sessions,
 ) -> None:
-    world = await build_world(sessions)
-    siti, sri = world.kpm["Siti Aminah"], world.kpm["Sri Wahyuni"]
-    phone = await phone_of_kpm(sessions, siti)
+    world, _, phone, env = await siti_on_telegram(sessions)
+    sri = world.kpm["Sri Wahyuni"]
     # the number was Sri's when she wrote from it; she has left since
     await link(sessions, f"whatsapp:{phone}", kpm_id=sri)
     await change_kpm(sessions, sri, status=KpmStatus.KELUAR)
-    await link_telegram(sessions, siti)
-    env = Env(sessions)
     await env.queue(queued(Channel.WHATSAPP, f"whatsapp:{phone}"))  # keyed to nobody
     await stop(sessions, SITI_CHAT)
+    report = await env.dispatch()
+    assert (report.sent, report.withdrawn) == (0, 1)
+
+
+async def test_mulai_after_a_reminder_was_withheld_puts_it_back_while_its_meeting_is_ahead(
+    sessions,
+) -> None:
+    _, siti, phone, env = await siti_on_telegram(sessions)
+    ahead, begun = NOW + timedelta(days=1), NOW + timedelta(hours=1)
+    await env.queue(
+        queued(Channel.WHATSAPP, f"whatsapp:{phone}", for_kpm=str(siti))._replace(
+            deadline_at=ahead
+        ),
+        queued(Channel.TELEGRAM, SITI_CHAT, "meeting_changed")._replace(deadline_at=begun),
+    )
+    await stop(sessions, SITI_CHAT)
+    assert (await env.dispatch()).withdrawn == 2
+    env.clock.advance(timedelta(hours=2))  # the notice's meeting has begun; the other not
+    async with sessions.begin() as session:  # "mulai" on Telegram: her WhatsApp's comes back
+        assert await opt_in(session, SITI_CHAT, now=env.clock.now())
+    report = await env.dispatch()
+    assert (report.sent, report.withdrawn) == (1, 0)
+    outcome = await env.outcome()
+    assert outcome[(f"whatsapp:{phone}", "meeting_reminder")] == (OutboxStatus.QUEUED, None)
+    assert outcome[(SITI_CHAT, "meeting_changed")] == (OutboxStatus.CANCELLED, OPTED_OUT)
+
+
+async def test_mulai_on_one_chat_while_another_is_still_stopped_withholds_again(
+    sessions,
+) -> None:
+    _, siti, phone, env = await siti_on_telegram(sessions)
+    await env.queue(queued(Channel.TELEGRAM, SITI_CHAT, for_kpm=str(siti)))
+    await stop(sessions, SITI_CHAT)
+    await stop(sessions, f"whatsapp:{phone}")  # and on WhatsApp
+    assert (await env.dispatch()).withdrawn == 1
+    async with sessions.begin() as session:
+        assert await opt_in(session, SITI_CHAT, now=NOW)  # WhatsApp still says stop
     report = await env.dispatch()
     assert (report.sent, report.withdrawn) == (0, 1)
