@@ -413,6 +413,10 @@ class Dispatcher:
                     result.error_code,
                     result.error,
                     retry_at=retry_at,
+                    # withheld: nothing went, so the claim's count is taken back
+                    attempts=(
+                        message.attempts - 1 if result.status is OutboxStatus.CANCELLED else None
+                    ),
                     segments=result.segments,
                 )
             )

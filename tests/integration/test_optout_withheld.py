@@ -132,6 +132,9 @@ async def test_berhenti_on_telegram_withholds_the_family_s_queued_reminders_not_
     assert outcome[(SITI_CHAT, "reply")][0] is OutboxStatus.QUEUED
     assert outcome[("console:ani", "alert")][0] is OutboxStatus.QUEUED
     assert not (await env.dispatch()).progressed  # withheld once, not retried
+    async with sessions() as session:  # nothing went: no attempt counted
+        withheld = await session.scalars(select(Outbox.attempts).where(Outbox.error == OPTED_OUT))
+        assert list(withheld) == [0, 0]
 
 
 async def test_berhenti_on_whatsapp_withholds_the_sms_to_the_same_phone(sessions) -> None:
