@@ -193,7 +193,9 @@ async def withheld(
     for address, kpm_id, _ in identities:
         if address in by_address and kpm_id is not None:
             families.setdefault(address, set()).add(kpm_id)
-    on_phone = {phones[address] for address in by_address if address in phones}
+    on_phone: dict[str, list[str]] = {}  # phone -> the addresses of it to look up
+    for address in by_address & phones.keys():
+        on_phone.setdefault(phones[address], []).append(address)
     if on_phone:
         rows = await session.execute(
             select(Kpm.phone, Kpm.id).where(
@@ -201,9 +203,8 @@ async def withheld(
             )
         )
         for phone, kpm_id in rows:
-            for address in by_address:
-                if phones.get(address) == phone:
-                    families.setdefault(address, set()).add(kpm_id)
+            for address in on_phone[phone]:
+                families.setdefault(address, set()).add(kpm_id)
     everyone = set().union(*keyed.values(), *families.values())
     if not everyone:
         return found

@@ -471,14 +471,14 @@ class _Kept:
                 return
 
 
-_P = TypeVar("_P")
 READ_AHEAD = 2
 """Parts read at once: while this process works on one, the database works on the next."""
 COLLECT_EVERY = 2
+"""Parts written between two garbage collections (see :func:`_place_and_write`)."""
 WRITES_IN_FLIGHT = 2
 """Parts written at once on PostgreSQL, each in its own transaction (one: 114 s of the
 sweep at a million KPM; two: 93 s; three: 92 s, with 40 MB more). SQLite has one writer."""
-"""Parts written between two garbage collections (see :func:`enqueue_reminders`)."""
+_P = TypeVar("_P")
 
 
 async def _read_ahead(

@@ -340,7 +340,7 @@ class TwilioChannel:
                 select(ChannelIdentity).where(ChannelIdentity.address == outgoing.address)
             )
         if outgoing.business_initiated and identity is not None and identity.opted_out_at:
-            # the dispatcher withholds these (models.optout.stopped_among); this catches a
+            # the dispatcher withholds these (models.optout.withheld); this catches a
             # "berhenti" that came between its look and this send
             return OPTED_OUT, {}
         if whatsapp and identity is not None and identity.not_on_whatsapp_at is not None:
